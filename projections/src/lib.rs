@@ -1,1 +1,32 @@
+//! CaseyOS read models: projectors that fold the event log into purpose-built SQL tables,
+//! the runner that feeds them in gap-safe global order, checkpoints, rebuilds and the
+//! queries that read the tables.
+//!
+//! Projectors read events only below the snapshot horizon (`tx_id < pg_snapshot_xmin`),
+//! ordered by `(tx_id, global_position)`, and write their view changes and checkpoint in
+//! one transaction. This crate knows nothing of HTTP.
 
+pub mod checkpoint;
+pub mod event;
+pub mod projector;
+pub mod queue;
+pub mod rebuild;
+pub mod runner;
+pub mod status;
+
+pub use checkpoint::{Checkpoint, ConsistencyToken};
+pub use event::StoredEvent;
+pub use projector::{Projector, Tables};
+pub use runner::{ProjectionMetrics, ProjectionRunner};
+
+use std::sync::Arc;
+
+/// Every projector CaseyOS runs.
+pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
+    vec![Arc::new(queue::QueueProjector)]
+}
+
+/// The projector with this name.
+pub fn projector_named(name: &str) -> Option<Arc<dyn Projector>> {
+    all_projectors().into_iter().find(|p| p.name() == name)
+}

@@ -160,7 +160,33 @@ pub enum QueueItemEvent {
     QueueItemExpired(QueueItemExpired),
 }
 
+/// A stored event that cannot be read by this version of CaseyOS.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown queue item event version {event_type} v{version}")]
+    UnknownVersion { event_type: String, version: String },
+    #[error("malformed {event_type} payload: {source}")]
+    Malformed {
+        event_type: String,
+        source: serde_json::Error,
+    },
+}
+
 impl QueueItemEvent {
+    /// Reads a stored event, upcasting older versions when there are any.
+    pub fn decode(event_type: &str, version: &str, payload: Value) -> Result<Self, DecodeError> {
+        if version != QUEUE_EVENT_VERSION {
+            return Err(DecodeError::UnknownVersion {
+                event_type: event_type.to_string(),
+                version: version.to_string(),
+            });
+        }
+        serde_json::from_value(payload).map_err(|source| DecodeError::Malformed {
+            event_type: event_type.to_string(),
+            source,
+        })
+    }
+
     pub const fn name(&self) -> &'static str {
         match self {
             QueueItemEvent::QueueItemProposed(_) => "QueueItemProposed",

@@ -1,0 +1,230 @@
+//! Configuration: one typed tree from defaults, an optional TOML file and `CASEYOS_*`
+//! environment variables (in that order of precedence, lowest first), validated at start-up.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the HTTP server listens (`CASEYOS_BIND`, `--bind`).
+    pub bind: SocketAddr,
+    /// The embedded database's folder (`CASEYOS_DATA_DIR`, `--data-dir`).
+    pub data_dir: PathBuf,
+    /// An external PostgreSQL server (`DATABASE_URL`); without it CaseyOS runs its own.
+    pub database_url: Option<String>,
+    pub database_max_connections: u32,
+    /// The operator CaseyOS works for: owner of demo data and of the first sign-in.
+    pub operator: String,
+    /// Time zone for snooze presets of owners without one of their own.
+    pub default_timezone: String,
+    /// Per-owner time zones, e.g. `{ casey = "America/New_York" }`.
+    pub owner_timezones: BTreeMap<String, String>,
+    /// How long a query with `?after=` waits for its read model before a 503.
+    pub consistency_timeout_ms: u64,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Optimistic-concurrency conflicts retried server-side before a 409.
+    pub command_retries: u32,
+    /// Events between aggregate snapshots.
+    pub snapshot_every: usize,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// How the server is reached from a browser, for printed links (default: from `bind`).
+    pub public_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: "127.0.0.1:8080".parse().expect("a valid default address"),
+            data_dir: default_data_dir(),
+            database_url: None,
+            database_max_connections: 32,
+            operator: "casey".into(),
+            default_timezone: "UTC".into(),
+            owner_timezones: BTreeMap::new(),
+            consistency_timeout_ms: 5_000,
+            max_body_bytes: 256 * 1024,
+            command_retries: 16,
+            snapshot_every: 100,
+            log_format: "text".into(),
+            public_url: None,
+        }
+    }
+}
+
+/// `/var/lib/caseyos` for root (the embedded PostgreSQL runs as the `postgres` user, which
+/// cannot enter root's home), otherwise `$XDG_DATA_HOME/caseyos` or
+/// `~/.local/share/caseyos`.
+pub fn default_data_dir() -> PathBuf {
+    let is_root = std::env::var("USER").map(|u| u == "root").unwrap_or(false)
+        || std::env::var("HOME").map(|h| h == "/root").unwrap_or(false);
+    if is_root {
+        return PathBuf::from("/var/lib/caseyos");
+    }
+    if let Ok(xdg) = std::env::var("XDG_DATA_HOME") {
+        if !xdg.is_empty() {
+            return Path::new(&xdg).join("caseyos");
+        }
+    }
+    match std::env::var("HOME") {
+        Ok(home) if !home.is_empty() => Path::new(&home).join(".local/share/caseyos"),
+        _ => PathBuf::from(".caseyos"),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {field} {message}")]
+    Invalid { field: String, message: String },
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("CASEYOS_CONFIG").map(PathBuf::from));
+        if let Some(file) = &file {
+            if !file.exists() {
+                return Err(ConfigError::Invalid {
+                    field: "config file".into(),
+                    message: format!("{} does not exist", file.display()),
+                });
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        // Only the keys of this tree: other CASEYOS_* variables belong to other parts
+        // (tests, connectors) and must not fail the file's unknown-field check.
+        let known: Vec<String> = match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        figment = figment
+            .merge(
+                Env::prefixed("CASEYOS_")
+                    .filter(move |key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k))),
+            )
+            .merge(Env::raw().only(&["database_url"]));
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &str, message: String| ConfigError::Invalid {
+            field: field.to_string(),
+            message,
+        };
+        if caseyos_domain::queue::parse_owner(&self.operator).is_err() {
+            return Err(invalid(
+                "operator",
+                "must be 1–128 printable characters".into(),
+            ));
+        }
+        parse_tz(&self.default_timezone).map_err(|m| invalid("default_timezone", m))?;
+        for (owner, tz) in &self.owner_timezones {
+            parse_tz(tz).map_err(|m| invalid(&format!("owner_timezones.{owner}"), m))?;
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(invalid("log_format", "must be `text` or `json`".into()));
+        }
+        if self.database_max_connections < 4 {
+            return Err(invalid(
+                "database_max_connections",
+                "must be at least 4".into(),
+            ));
+        }
+        if self.snapshot_every == 0 {
+            return Err(invalid("snapshot_every", "must be at least 1".into()));
+        }
+        if let Some(url) = &self.database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(invalid("database_url", "must be a postgres:// URL".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The time zone of an owner (their own, else the default).
+    pub fn timezone_of(&self, owner: &str) -> Tz {
+        self.owner_timezones
+            .get(owner)
+            .and_then(|tz| parse_tz(tz).ok())
+            .or_else(|| parse_tz(&self.default_timezone).ok())
+            .unwrap_or(Tz::UTC)
+    }
+
+    /// The base URL people open.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => {
+                let host = if bound.ip().is_unspecified() {
+                    "127.0.0.1".to_string()
+                } else {
+                    bound.ip().to_string()
+                };
+                format!("http://{host}:{}", bound.port())
+            }
+        }
+    }
+}
+
+pub fn parse_tz(raw: &str) -> Result<Tz, String> {
+    raw.parse::<Tz>()
+        .map_err(|_| format!("`{raw}` is not an IANA time zone (e.g. Europe/Berlin)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn invalid_values_name_their_field() {
+        let mut config = Config::default();
+        config
+            .owner_timezones
+            .insert("casey".into(), "Mars/Olympus".into());
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("owner_timezones.casey"), "{error}");
+
+        let config = Config {
+            log_format: "xml".into(),
+            ..Config::default()
+        };
+        assert!(config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("log_format"));
+    }
+
+    #[test]
+    fn owners_fall_back_to_the_default_time_zone() {
+        let mut config = Config {
+            default_timezone: "Europe/Berlin".into(),
+            ..Config::default()
+        };
+        config
+            .owner_timezones
+            .insert("casey".into(), "America/New_York".into());
+        assert_eq!(config.timezone_of("casey"), chrono_tz::America::New_York);
+        assert_eq!(config.timezone_of("alex"), chrono_tz::Europe::Berlin);
+    }
+}
