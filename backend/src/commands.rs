@@ -26,6 +26,13 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
+/// The time commands are stamped with: microsecond precision, as PostgreSQL stores it, so
+/// an event's times and the read models' columns agree exactly.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
 /// Who issued a command and in answer to what; lands on every event it produces.
 #[derive(Clone, Debug)]
 pub struct CommandMeta {

@@ -7,12 +7,12 @@ use caseyos_domain::queue::{
     ActionType, ApproveQueueItem, ContactRef, CrmId, EmailAddress, ProposeQueueItem, QueueError,
     QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target,
 };
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::commands::{CommandBus, CommandError, CommandMeta};
+use crate::commands::{now, CommandBus, CommandError, CommandMeta};
 use crate::config::Config;
 use crate::metrics::Metrics;
 
@@ -300,7 +300,7 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
     );
     let meta = CommandMeta::system("demo");
     let operator = caseyos_domain::queue::Actor::user(config.operator.clone());
-    let now = Utc::now();
+    let now = now();
     let mut report = SeedReport::default();
     for m in moves() {
         let id = id_of(m.key);

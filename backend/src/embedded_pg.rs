@@ -63,6 +63,8 @@ pub struct EmbeddedPostgres {
     bin_dir: PathBuf,
     /// `Some` when running as root: commands run as this user via `runuser`.
     run_as: Option<SystemUser>,
+    /// Effective uid of this process.
+    euid: u32,
     started_here: bool,
 }
 
@@ -168,7 +170,8 @@ impl EmbeddedPostgres {
     /// (a previous caseyos process that was killed may have left it running: reuse it),
     /// wait until it accepts connections, and create the `caseyos` database if missing.
     pub async fn start(data_dir: &Path) -> Result<Self, EmbeddedPgError> {
-        let run_as = if effective_uid().await? == 0 {
+        let euid = effective_uid().await?;
+        let run_as = if euid == 0 {
             Some(lookup_system_user(PG_SYSTEM_USER)?.ok_or(EmbeddedPgError::PostgresUserMissing)?)
         } else {
             None
@@ -193,6 +196,7 @@ impl EmbeddedPostgres {
             log_file,
             bin_dir,
             run_as,
+            euid,
             started_here: false,
         };
 
@@ -211,7 +215,9 @@ impl EmbeddedPostgres {
         Ok(pg)
     }
 
-    /// A sqlx-compatible URL, e.g. postgres://postgres@localhost/caseyos?host=/tmp/caseyos-pg-1a2b3c4d
+    /// A sqlx-compatible URL, e.g.
+    /// `postgres://postgres@localhost:5432/caseyos?host=/tmp/caseyos-pg-1a2b3c4d&sslmode=disable`
+    /// (`host=/...` selects the Unix socket directory; there is no TCP listener).
     pub fn database_url(&self) -> String {
         self.url_for(APP_DATABASE)
     }
@@ -370,18 +376,16 @@ impl EmbeddedPostgres {
                 }
             }
             None => {
-                let euid = current_euid_sync();
-                if let Some(euid) = euid {
-                    if meta.uid() != euid {
-                        return Err(EmbeddedPgError::DataDirNotAccessible {
-                            dir: self.pgdata.clone(),
-                            reason: format!(
-                                "the cluster is owned by uid {} but caseyos runs as uid {euid}; \
-                                 run caseyos as that user (or as root)",
-                                meta.uid()
-                            ),
-                        });
-                    }
+                if meta.uid() != self.euid {
+                    return Err(EmbeddedPgError::DataDirNotAccessible {
+                        dir: self.pgdata.clone(),
+                        reason: format!(
+                            "the cluster is owned by uid {} but caseyos runs as uid {}; \
+                             run caseyos as that user (or as root)",
+                            meta.uid(),
+                            self.euid
+                        ),
+                    });
                 }
             }
         }
@@ -394,7 +398,7 @@ impl EmbeddedPostgres {
         let dir = &self.socket_dir;
         let expected_uid = match &self.run_as {
             Some(user) => user.uid,
-            None => current_euid_sync().unwrap_or(u32::MAX),
+            None => self.euid,
         };
         let unusable = |reason: String| EmbeddedPgError::SocketDirUnusable {
             dir: dir.clone(),
@@ -510,11 +514,15 @@ impl EmbeddedPostgres {
                 tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL started");
                 return Ok(());
             }
-            // Another caseyos process may have started it concurrently.
+            // `pg_ctl -w` gave up waiting (e.g. a long crash recovery) but the
+            // server is up or coming up. The start lock keeps other caseyos
+            // processes out, so it is the server we just launched.
             if self.is_running().await? {
-                tracing::debug!(
+                self.started_here = true;
+                tracing::warn!(
                     data_dir = %self.data_dir.display(),
-                    "embedded PostgreSQL was started concurrently by another process"
+                    pg_ctl = %command_text(&out),
+                    "pg_ctl start reported failure but the server is running; waiting for it"
                 );
                 return Ok(());
             }
@@ -576,7 +584,10 @@ impl EmbeddedPostgres {
                 });
             } else {
                 self.start_server().await?;
-                continue;
+                if Instant::now() < deadline {
+                    continue;
+                }
+                "the server stopped again right after it was started".to_string()
             };
             if Instant::now() >= deadline {
                 return Err(EmbeddedPgError::NotReady {

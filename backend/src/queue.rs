@@ -19,7 +19,6 @@ use caseyos_domain::queue::{
 use caseyos_projections::checkpoint::Checkpoint;
 use caseyos_projections::queue::{self as views, Cursor, ListFilter, Sort};
 use caseyos_projections::ConsistencyToken;
-use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,7 +27,7 @@ use uuid::Uuid;
 
 use crate::auth::{Principal, Role};
 use crate::commands::{
-    check_same_request, prior_events, queue_state_at, request_hash, CommandMeta, KeyLock,
+    check_same_request, now, prior_events, queue_state_at, request_hash, CommandMeta, KeyLock,
 };
 use crate::config::parse_tz;
 use crate::consistency::settle;
@@ -194,7 +193,7 @@ async fn propose_queue_item(
         aps: request.aps.unwrap_or_default(),
         rationale: request.rationale,
         by: ctx.principal.actor(),
-        at: Utc::now(),
+        at: now(),
     });
     let id = match &command {
         QueueItemCommand::Propose(p) => p.id,
@@ -229,7 +228,7 @@ async fn approve_queue_item(
     let command = QueueItemCommand::Approve(ApproveQueueItem {
         note: request.note,
         by: ctx.principal.actor(),
-        at: Utc::now(),
+        at: now(),
     });
     let (replayed, response) = run_item_command(&state, ctx, id, body, command).await?;
     Ok(command_response(StatusCode::OK, replayed, response))
@@ -261,7 +260,7 @@ async fn reject_queue_item(
     let command = QueueItemCommand::Reject(RejectQueueItem {
         reason: request.reason,
         by: ctx.principal.actor(),
-        at: Utc::now(),
+        at: now(),
     });
     let (replayed, response) = run_item_command(&state, ctx, id, body, command).await?;
     Ok(command_response(StatusCode::OK, replayed, response))
@@ -291,7 +290,7 @@ async fn snooze_queue_item(
 ) -> Result<Response, ApiError> {
     ctx.principal.require(Role::Operator)?;
     let body = to_value(&request);
-    let now = Utc::now();
+    let now = now();
     let until = match (request.preset, request.until) {
         (Some(_), Some(_)) => {
             return Err(ApiError::field(
@@ -365,7 +364,7 @@ async fn edit_queue_item(
         rationale: request.rationale,
         aps: request.aps,
         by: Some(ctx.principal.actor()),
-        at: Some(Utc::now()),
+        at: Some(now()),
     });
     let (replayed, response) = run_item_command(&state, ctx, id, body, command).await?;
     Ok(command_response(StatusCode::OK, replayed, response))
@@ -434,12 +433,12 @@ async fn bulk_decide(
                         BulkDecision::Approve => QueueItemCommand::Approve(ApproveQueueItem {
                             note: request.note.clone(),
                             by: ctx.principal.actor(),
-                            at: Utc::now(),
+                            at: now(),
                         }),
                         BulkDecision::Reject => QueueItemCommand::Reject(RejectQueueItem {
                             reason: request.reason.clone().unwrap_or_default(),
                             by: ctx.principal.actor(),
-                            at: Utc::now(),
+                            at: now(),
                         }),
                     };
                     state
@@ -631,7 +630,7 @@ async fn todays_moves(
         QUEUE_VIEWS,
     )
     .await?;
-    let items = views::today(&state.pool, owner.as_deref(), domain, Utc::now(), limit).await?;
+    let items = views::today(&state.pool, owner.as_deref(), domain, now(), limit).await?;
     Ok(Json(QueueListResponse {
         total: items.len() as i64,
         items,

@@ -10,12 +10,11 @@ use std::time::Duration;
 use caseyos_domain::queue::QueueItemCommand;
 use caseyos_projections::queue as views;
 use caseyos_projections::runner::advisory_key;
-use chrono::Utc;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::commands::{CommandBus, CommandMeta};
+use crate::commands::{now, CommandBus, CommandMeta};
 
 /// How often the schedules are checked.
 pub const TICK: Duration = Duration::from_secs(5);
@@ -48,7 +47,7 @@ pub async fn tick(pool: &PgPool, bus: &CommandBus) -> anyhow::Result<usize> {
         return Ok(0);
     }
     let result = async {
-        let now = Utc::now();
+        let now = now();
         let mut issued = 0;
         let meta = CommandMeta::system("scheduler");
         for id in views::due_snoozes(pool, now, BATCH).await? {

@@ -298,23 +298,6 @@ impl Cursor {
         }
         Ok(cursor)
     }
-
-    fn after(view: &QueueItemView, sort: Sort) -> Cursor {
-        let value = match sort.key {
-            SortKey::Aps => json!(view.aps.score.centi()),
-            SortKey::DueBy => json!(view
-                .due_by
-                .unwrap_or_else(|| "9999-12-31T00:00:00Z".parse().expect("valid sentinel"))),
-            SortKey::CreatedAt => json!(view.proposed_at),
-            SortKey::UpdatedAt => json!(view.updated_at),
-        };
-        Cursor {
-            key: sort.key,
-            desc: sort.descending,
-            value,
-            id: view.id,
-        }
-    }
 }
 
 /// A page of the list.
@@ -373,7 +356,8 @@ pub async fn list(
     limit: i64,
 ) -> anyhow::Result<Page> {
     let expr = sort.key.expr();
-    let mut qb = QueryBuilder::<Postgres>::new("select doc from queue_items");
+    let mut qb =
+        QueryBuilder::<Postgres>::new(format!("select doc, {expr} as sort_value from queue_items"));
     push_filter(&mut qb, filter);
     if let Some(cursor) = cursor {
         let op = if sort.descending { "<" } else { ">" };
@@ -392,13 +376,31 @@ pub async fn list(
     let dir = if sort.descending { "desc" } else { "asc" };
     qb.push(format_args!(" order by {expr} {dir}, id {dir} limit "))
         .push_bind(limit + 1);
-    let mut items = docs(qb.build().fetch_all(pool).await?)?;
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|last| Cursor::after(last, sort))
+    let mut rows = qb.build().fetch_all(pool).await?;
+    // The cursor holds the database's own sort value of the last row, so the next page
+    // continues exactly where this one ended.
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        match rows.last() {
+            Some(last) => {
+                let value = match sort.key {
+                    SortKey::Aps => json!(last.try_get::<i64, _>("sort_value")?),
+                    _ => json!(last.try_get::<DateTime<Utc>, _>("sort_value")?),
+                };
+                let doc: QueueItemView = serde_json::from_value(last.try_get("doc")?)?;
+                Some(Cursor {
+                    key: sort.key,
+                    desc: sort.descending,
+                    value,
+                    id: doc.id,
+                })
+            }
+            None => None,
+        }
     } else {
         None
     };
+    let items = docs(rows)?;
 
     let mut count = QueryBuilder::<Postgres>::new("select count(*) from queue_items");
     push_filter(&mut count, filter);

@@ -1,1 +1,236 @@
+//! Test and benchmark harnesses: a fresh database per test on the real PostgreSQL, the real
+//! router on a random port, typed request helpers.
+//!
+//! The server under test is `CASEYOS_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database there.
+//! Set `TEST_LOG=1` to see the server's logs.
 
+use std::time::Duration;
+
+use caseyos_backend::{Application, Config};
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// The administrative URL tests create their databases through.
+pub fn admin_url() -> String {
+    std::env::var("CASEYOS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// `admin_url` with another database name.
+pub fn database_url(name: &str) -> String {
+    let admin = admin_url();
+    let (base, query) = match admin.split_once('?') {
+        Some((b, q)) => (b.to_string(), format!("?{q}")),
+        None => (admin.clone(), String::new()),
+    };
+    let base = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => base[..i].to_string(),
+        _ => base,
+    };
+    format!("{base}/{name}{query}")
+}
+
+/// Server logs on stderr when `TEST_LOG` is set (once per test binary).
+pub fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// A new, migrated database of its own.
+pub async fn fresh_database() -> (PgPool, String) {
+    let name = format!("caseyos_test_{}", Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url())
+        .await
+        .expect("PostgreSQL must run for the tests (see README: Tests)");
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create the test database");
+    admin.close().await.ok();
+    let url = database_url(&name);
+    let pool = caseyos_backend::db::connect(&url, 40)
+        .await
+        .expect("connect to the test database");
+    caseyos_backend::db::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrate the test database");
+    (pool, url)
+}
+
+/// A running server on a random port with its own database.
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    pub database_url: String,
+    pub client: Client,
+    /// An admin token for user `admin`.
+    pub admin: String,
+    shutdown: CancellationToken,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Configuration for a test server.
+pub fn test_config(database_url: &str) -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().expect("an address"),
+        database_url: Some(database_url.to_string()),
+        ..Config::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    init_logs();
+    let (pool, url) = fresh_database().await;
+    let mut config = test_config(&url);
+    configure(&mut config);
+    let app = Application::with_pool(config, pool.clone())
+        .await
+        .expect("build the application");
+    let address = format!("http://{}", app.address());
+    let shutdown = app.shutdown_token();
+    let handle = tokio::spawn(app.run_until_stopped());
+    let admin = caseyos_backend::auth::create_token(
+        &pool,
+        "test-admin",
+        "admin",
+        caseyos_backend::auth::Role::Admin,
+    )
+    .await
+    .expect("create the admin token");
+    TestApp {
+        address,
+        pool,
+        database_url: url,
+        client: Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client"),
+        admin,
+        shutdown,
+        handle: Some(handle),
+    }
+}
+
+impl TestApp {
+    /// A token for `user` with `role` (`admin`, `operator`, `viewer`).
+    pub async fn token(&self, user: &str, role: &str) -> String {
+        let role = caseyos_backend::auth::Role::parse(role).expect("a role");
+        caseyos_backend::auth::create_token(
+            &self.pool,
+            &format!("{user}-{role}-{}", Uuid::new_v4().simple()),
+            user,
+            role,
+        )
+        .await
+        .expect("create a token")
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> RequestBuilder {
+        self.request(Method::GET, path, Some(token))
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: &Value) -> RequestBuilder {
+        self.request(Method::POST, path, Some(token)).json(body)
+    }
+
+    /// Proposes a move as `token` and returns the response body (asserting 201).
+    pub async fn propose(&self, token: &str, body: Value) -> Value {
+        let response = self
+            .post("/api/queue", token, &body)
+            .send()
+            .await
+            .expect("propose");
+        let status = response.status();
+        let body = response.json::<Value>().await.expect("a JSON body");
+        assert_eq!(status, 201, "propose failed: {body}");
+        body
+    }
+
+    /// Proposes a plain `send_email` move for `owner` with the given title.
+    pub async fn propose_simple(&self, title: &str) -> Value {
+        self.propose(
+            &self.admin,
+            json!({"action_type": "send_email", "title": title, "owner": "admin"}),
+        )
+        .await
+    }
+
+    /// Waits until the queue read model has caught up with everything committed.
+    pub async fn settle(&self) {
+        let head = caseyos_projections::event::head(&self.pool)
+            .await
+            .expect("head");
+        for _ in 0..500 {
+            let cp = caseyos_projections::runner::checkpoints(&self.pool, &["queue"])
+                .await
+                .expect("checkpoints");
+            if cp[0] >= head {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the queue projection did not catch up within 5 s");
+    }
+
+    /// Events of one aggregate, in order.
+    pub async fn events_of(&self, aggregate_id: &str) -> Vec<caseyos_projections::StoredEvent> {
+        caseyos_projections::event::read_aggregate(&self.pool, "queue_item", aggregate_id)
+            .await
+            .expect("events")
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+        }
+        self.pool.close().await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The body and status of a response, for assertions.
+pub async fn status_and_json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+/// A pool on a database URL (for tests that start their own server process).
+pub async fn pool_for(url: &str) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(8)
+        .connect(url)
+        .await
+        .expect("connect")
+}
