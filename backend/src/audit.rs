@@ -2,7 +2,7 @@
 //! time and request ids, and the state after it — and its state at any sequence or instant.
 //! The same fold serves the API, the CLI (`caseyos replay`) and the determinism test.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use caseyos_domain::api::{AuditEntry, AuditResponse, ErrorEnvelope};
 use caseyos_domain::queue::{QueueItem, QueueItemEvent};
@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Principal, Role};
-use crate::error::{ApiError, ApiQuery};
+use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// Aggregate types that can be replayed.
@@ -158,7 +158,7 @@ struct AuditQuery {
 )]
 async fn get_audit(
     State(state): State<AppState>,
-    Path((aggregate_type, aggregate_id)): Path<(String, String)>,
+    ApiPath((aggregate_type, aggregate_id)): ApiPath<(String, String)>,
     principal: Principal,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditResponse>, ApiError> {

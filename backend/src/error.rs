@@ -334,6 +334,25 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
     }
 }
 
+/// Path parameters with our envelope on rejection (e.g. an id that is not a UUID).
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|path| ApiPath(path.0))
+            .map_err(|rejection| {
+                ApiError::bad_request("request.invalid_path", rejection.body_text())
+            })
+    }
+}
+
 /// Falls back for unknown routes.
 pub async fn route_not_found() -> ApiError {
     ApiError::not_found("route.not_found", "no such route")

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -32,7 +32,7 @@ use crate::commands::{
 use crate::config::parse_tz;
 use crate::consistency::settle;
 use crate::context::CommandContext;
-use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// The read models these queries depend on.
@@ -219,7 +219,7 @@ async fn propose_queue_item(
 )]
 async fn approve_queue_item(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ctx: CommandContext,
     ApiJson(request): ApiJson<ApproveQueueItemRequest>,
 ) -> Result<Response, ApiError> {
@@ -251,7 +251,7 @@ async fn approve_queue_item(
 )]
 async fn reject_queue_item(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ctx: CommandContext,
     ApiJson(request): ApiJson<RejectQueueItemRequest>,
 ) -> Result<Response, ApiError> {
@@ -284,7 +284,7 @@ async fn reject_queue_item(
 )]
 async fn snooze_queue_item(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ctx: CommandContext,
     ApiJson(request): ApiJson<SnoozeQueueItemRequest>,
 ) -> Result<Response, ApiError> {
@@ -343,7 +343,7 @@ async fn snooze_queue_item(
 )]
 async fn edit_queue_item(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ctx: CommandContext,
     ApiJson(request): ApiJson<EditQueueItemRequest>,
 ) -> Result<Response, ApiError> {
@@ -737,7 +737,7 @@ struct ReadQuery {
 )]
 async fn get_queue_item(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     principal: Principal,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<QueueItemResponse>, ApiError> {

@@ -234,3 +234,11 @@ pub async fn pool_for(url: &str) -> PgPool {
         .await
         .expect("connect")
 }
+
+/// Events in the store.
+pub async fn event_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from events")
+        .fetch_one(pool)
+        .await
+        .expect("count events")
+}

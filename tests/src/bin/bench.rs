@@ -1,1 +1,1140 @@
-fn main() {}
+//! `caseyos-bench`: the CaseyOS benchmark, all in one run.
+//!
+//! ```text
+//! cargo run --release -p caseyos-tests --bin caseyos-bench            # full sizes
+//! cargo run --release -p caseyos-tests --bin caseyos-bench -- --quick # a small smoke run
+//! ```
+//!
+//! It creates its own databases on `CASEYOS_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), starts the real server in-process on
+//! 127.0.0.1:0 and measures, printing one table at the end:
+//!
+//! 1. the machine's durable single-row INSERT ceiling (1 and 16 clients);
+//! 2. propose over HTTP (16 clients), and its ratio to that ceiling;
+//! 3. approve over HTTP (16 clients);
+//! 4. projection lag under that load;
+//! 5. GET /api/queue/today at 32 connections with 10,000 pending items, eventual and strong;
+//! 6. a rebuild of the queue read model over 1,000,000 events (its own database);
+//! 7. audit replay of a 10,000-event aggregate, and loading it for a new command.
+//!
+//! Progress goes to stderr, the table to stdout. Every number is measured; percentiles are
+//! nearest-rank over every recorded latency. Every loop is bounded by a count or a time.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use caseyos_backend::audit::{self, Point};
+use caseyos_backend::auth::{create_token, Role};
+use caseyos_backend::commands::{now, CommandMeta};
+use caseyos_backend::error::ApiError;
+use caseyos_backend::state::AppState;
+use caseyos_backend::Application;
+use caseyos_domain::aps::{Aps, ApsOverrides};
+use caseyos_domain::queue::{
+    ActionType, Actor, EditQueueItem, ProposeQueueItem, QueueDomain, QueueItem, QueueItemApproved,
+    QueueItemCommand, QueueItemEvent, QueueItemProposed, Source, Target,
+};
+use caseyos_projections::runner::{checkpoints, quantile};
+use caseyos_projections::{event, projector_named, rebuild};
+use reqwest::Client;
+use serde_json::{json, Value};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+/// HTTP command clients (phases 1–3) and query connections (phase 5).
+const COMMAND_CLIENTS: usize = 16;
+const QUERY_CLIENTS: usize = 32;
+/// The longest any count-bounded phase may run before it stops with what it has.
+const PHASE_CAP: Duration = Duration::from_secs(180);
+/// The longest we wait for the queue projection to catch up.
+const CATCH_UP_CAP: Duration = Duration::from_secs(120);
+
+/// How big a run is.
+#[derive(Clone, Copy, Debug)]
+struct Sizes {
+    quick: bool,
+    insert_for: Duration,
+    proposals: usize,
+    pending: usize,
+    get_for: Duration,
+    rebuild_items: usize,
+    rebuild_chunk: usize,
+    replay_events: usize,
+    replay_cap: Duration,
+}
+
+impl Sizes {
+    fn full() -> Self {
+        Sizes {
+            quick: false,
+            insert_for: Duration::from_secs(5),
+            proposals: 8_000,
+            pending: 10_000,
+            get_for: Duration::from_secs(10),
+            rebuild_items: 500_000,
+            rebuild_chunk: 50_000,
+            replay_events: 10_000,
+            replay_cap: Duration::from_secs(150),
+        }
+    }
+
+    fn quick() -> Self {
+        Sizes {
+            quick: true,
+            insert_for: Duration::from_secs(1),
+            proposals: 800,
+            pending: 1_000,
+            get_for: Duration::from_secs(2),
+            rebuild_items: 10_000,
+            rebuild_chunk: 10_000,
+            replay_events: 1_000,
+            replay_cap: Duration::from_secs(60),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The report
+
+struct Row {
+    metric: String,
+    value: String,
+    unit: &'static str,
+    note: String,
+}
+
+#[derive(Default)]
+struct Report {
+    rows: Vec<Row>,
+}
+
+impl Report {
+    fn add(&mut self, metric: impl Into<String>, value: String, unit: &'static str, note: String) {
+        let row = Row {
+            metric: metric.into(),
+            value,
+            unit,
+            note,
+        };
+        eprintln!(
+            "  → {}: {} {} {}",
+            row.metric, row.value, row.unit, row.note
+        );
+        self.rows.push(row);
+    }
+
+    fn print(&self, header: &str) {
+        println!();
+        println!("{header}");
+        println!("{:<50} {:>12}  {:<8} note", "metric", "value", "unit");
+        println!("{}", "-".repeat(100));
+        for row in &self.rows {
+            println!(
+                "{:<50} {:>12}  {:<8} {}",
+                row.metric, row.value, row.unit, row.note
+            );
+        }
+    }
+}
+
+/// A number with thousands separators, no decimals.
+fn int(value: f64) -> String {
+    if !value.is_finite() {
+        return "n/a".into();
+    }
+    let rounded = value.round() as i64;
+    let digits = rounded.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if rounded < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// Milliseconds, with decimals that matter.
+fn ms(value: f64) -> String {
+    if !value.is_finite() {
+        "n/a".into()
+    } else if value >= 100.0 {
+        int(value)
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn ms_opt(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".into(), ms)
+}
+
+fn per_second(count: usize, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+fn median(samples: &[f64]) -> Option<f64> {
+    quantile(samples.to_vec(), 0.5)
+}
+
+// ---------------------------------------------------------------------------------------
+// Load driver
+
+/// How long a load phase runs.
+#[derive(Clone, Copy)]
+enum Limit {
+    /// Exactly this many operations (stopping early only at `PHASE_CAP`).
+    Count(usize),
+    /// As many as fit in this long.
+    For(Duration),
+}
+
+/// What a load phase did.
+struct Run {
+    elapsed: Duration,
+    /// Latencies of the successful operations, in milliseconds.
+    latencies: Vec<f64>,
+    errors: usize,
+    first_error: Option<String>,
+    /// What successful operations returned, by operation index.
+    outputs: Vec<(usize, String)>,
+}
+
+impl Run {
+    fn ok(&self) -> usize {
+        self.latencies.len()
+    }
+
+    fn rate(&self) -> f64 {
+        per_second(self.ok(), self.elapsed)
+    }
+
+    fn p(&self, q: f64) -> Option<f64> {
+        quantile(self.latencies.clone(), q)
+    }
+
+    fn error_note(&self) -> String {
+        match &self.first_error {
+            None => String::new(),
+            Some(first) => format!("; {} errors, first: {first}", self.errors),
+        }
+    }
+}
+
+/// Runs `op(0..)` from `clients` concurrent tasks until the limit, timing each call.
+async fn drive<F, Fut>(clients: usize, limit: Limit, op: F) -> Run
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<String>, String>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let (count, deadline) = match limit {
+        Limit::Count(n) => (n, started + PHASE_CAP),
+        Limit::For(d) => (usize::MAX, started + d.min(PHASE_CAP)),
+    };
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let op = op.clone();
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut outputs = Vec::new();
+                let mut errors = 0;
+                let mut first_error = None;
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let result = op(i).await;
+                    let took = elapsed_ms(t);
+                    match result {
+                        Ok(output) => {
+                            latencies.push(took);
+                            if let Some(output) = output {
+                                outputs.push((i, output));
+                            }
+                        }
+                        Err(error) => {
+                            errors += 1;
+                            first_error.get_or_insert(error);
+                        }
+                    }
+                }
+                (latencies, outputs, errors, first_error)
+            })
+        })
+        .collect();
+    let mut run = Run {
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+        errors: 0,
+        first_error: None,
+        outputs: Vec::new(),
+    };
+    for task in futures::future::join_all(tasks).await {
+        match task {
+            Ok((latencies, outputs, errors, first_error)) => {
+                run.latencies.extend(latencies);
+                run.outputs.extend(outputs);
+                run.errors += errors;
+                if run.first_error.is_none() {
+                    run.first_error = first_error;
+                }
+            }
+            Err(join) => {
+                run.errors += 1;
+                run.first_error
+                    .get_or_insert(format!("a client task failed: {join}"));
+            }
+        }
+    }
+    run.elapsed = started.elapsed();
+    run.outputs.sort_by_key(|(i, _)| *i);
+    run
+}
+
+/// An HTTP client for one phase.
+fn http_client() -> anyhow::Result<Client> {
+    Ok(Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(QUERY_CLIENTS * 2)
+        .tcp_nodelay(true)
+        .build()?)
+}
+
+/// Proposes `count` moves over HTTP from `clients` clients; the outputs are the new ids.
+async fn propose_over_http(
+    client: &Client,
+    base: &str,
+    token: &str,
+    clients: usize,
+    count: usize,
+    tag: &str,
+) -> Run {
+    let client = client.clone();
+    let url: Arc<str> = format!("{base}/api/queue").into();
+    let token: Arc<str> = token.into();
+    let tag: Arc<str> = tag.into();
+    drive(clients, Limit::Count(count), move |i| {
+        let client = client.clone();
+        let url = url.clone();
+        let token = token.clone();
+        let body = json!({
+            "action_type": "send_email",
+            "title": format!("Follow up with prospect {tag}-{i}"),
+            "payload": {
+                "to": format!("prospect{i}@example.com"),
+                "subject": "Following up on our call",
+                "body": "Hi — thanks for your time today. As promised, here is the deck and next steps.",
+            },
+        });
+        async move {
+            let response = client
+                .post(&*url)
+                .bearer_auth(&*token)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = response.status();
+            let text = response.text().await.map_err(|e| e.to_string())?;
+            if status.as_u16() != 201 {
+                return Err(format!("{status}: {text}"));
+            }
+            let value: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+            let id = value["item"]["id"]
+                .as_str()
+                .ok_or_else(|| format!("no item.id in {text}"))?;
+            Ok(Some(id.to_string()))
+        }
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Database helpers
+
+/// Waits until the queue projection has applied everything committed so far.
+async fn catch_up(pool: &PgPool) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let head = event::head(pool).await?;
+    loop {
+        let cp = checkpoints(pool, &["queue"]).await?;
+        if cp[0] >= head {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > CATCH_UP_CAP {
+            bail!(
+                "the queue projection did not catch up within {} s (at {:?}, head {:?})",
+                CATCH_UP_CAP.as_secs(),
+                cp[0],
+                head
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The database name in a URL.
+fn database_name(url: &str) -> String {
+    let path = url.split('?').next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path).to_string()
+}
+
+async fn drop_database(name: &str) {
+    let result = async {
+        let mut admin = PgConnection::connect(&caseyos_tests::admin_url()).await?;
+        sqlx::query(&format!("drop database if exists {name} with (force)"))
+            .execute(&mut admin)
+            .await?;
+        admin.close().await?;
+        anyhow::Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => eprintln!("dropped database {name}"),
+        Err(error) => eprintln!("could not drop database {name}: {error:#}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Phase 1: the durable INSERT ceiling
+
+async fn insert_ceiling(url: &str, clients: usize, run_for: Duration) -> anyhow::Result<Run> {
+    let pool = PgPoolOptions::new()
+        .max_connections(clients as u32)
+        .min_connections(clients as u32)
+        .connect(url)
+        .await?;
+    // Open every connection before the clock starts.
+    let warm: Vec<_> = (0..clients)
+        .map(|_| {
+            let pool = pool.clone();
+            async move { sqlx::query("select 1").execute(&pool).await }
+        })
+        .collect();
+    for result in futures::future::join_all(warm).await {
+        result?;
+    }
+    let payload = json!({
+        "to": "prospect@example.com",
+        "subject": "Following up on our call",
+        "body": "Hi — thanks for your time today. As promised, here is the deck and next steps.",
+    });
+    let op_pool = pool.clone();
+    let run = drive(clients, Limit::For(run_for), move |_| {
+        let pool = op_pool.clone();
+        let payload = payload.clone();
+        async move {
+            sqlx::query("insert into bench_insert (payload) values ($1)")
+                .bind(payload)
+                .execute(&pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(None)
+        }
+    })
+    .await;
+    pool.close().await;
+    Ok(run)
+}
+
+// ---------------------------------------------------------------------------------------
+// Phase 6: rebuild over synthetic events
+
+/// One proposed and one approved payload, exactly as the domain serializes them.
+fn event_templates() -> anyhow::Result<(Value, Value)> {
+    let at = now();
+    let actor = Actor::user("admin");
+    let proposed = QueueItemEvent::QueueItemProposed(QueueItemProposed {
+        item_id: Uuid::nil(),
+        title: "template".into(),
+        title_derived: false,
+        action_type: ActionType::SendEmail,
+        domain: QueueDomain::Sales,
+        target: Target::default(),
+        payload: json!({
+            "to": "prospect@example.com",
+            "subject": "Following up on our call",
+            "body": "Hi — thanks for your time today. As promised, here is the deck and next steps.",
+        }),
+        owner: "admin".into(),
+        due_by: None,
+        expires_at: None,
+        source: Source::Manual,
+        aps: Aps::for_action(ActionType::SendEmail, &ApsOverrides::default()),
+        rationale: None,
+        proposed_by: actor.clone(),
+        proposed_at: at,
+    });
+    let approved = QueueItemEvent::QueueItemApproved(QueueItemApproved {
+        approved_by: actor,
+        approved_at: at + chrono::TimeDelta::seconds(1),
+        note: None,
+    });
+    let proposed = serde_json::to_value(&proposed)?;
+    let approved = serde_json::to_value(&approved)?;
+    // The paths the SQL below rewrites must exist.
+    if proposed.pointer("/QueueItemProposed/item_id").is_none()
+        || proposed.pointer("/QueueItemProposed/title").is_none()
+    {
+        bail!("unexpected QueueItemProposed shape: {proposed}");
+    }
+    Ok((proposed, approved))
+}
+
+/// Appends `items` proposed-then-approved items (2 events each) in chunks; returns the
+/// number of events written.
+async fn append_synthetic(
+    pool: &PgPool,
+    items: usize,
+    chunk: usize,
+    seed: &str,
+) -> anyhow::Result<usize> {
+    let (proposed, approved) = event_templates()?;
+    let insert = |sequence: i64, event_type: &'static str, template: Value, from: i64, to: i64| {
+        let sql = if sequence == 1 {
+            "insert into events (aggregate_type, aggregate_id, sequence, event_type, \
+               event_version, payload, metadata) \
+             select 'queue_item', s.id::text, $1, $2, '1', \
+               jsonb_set(jsonb_set($3::jsonb, '{QueueItemProposed,item_id}', to_jsonb(s.id::text)), \
+                 '{QueueItemProposed,title}', to_jsonb('Follow up with prospect ' || s.i)), \
+               jsonb_build_object('actor', 'user:admin', 'request_id', s.r, \
+                 'correlation_id', s.r, 'causation_id', s.r, 'command_id', s.r) \
+             from (select i, md5($4 || ':' || i)::uuid as id, gen_random_uuid()::text as r \
+                   from generate_series($5::bigint, $6::bigint) as i) s \
+             order by s.i"
+        } else {
+            "insert into events (aggregate_type, aggregate_id, sequence, event_type, \
+               event_version, payload, metadata) \
+             select 'queue_item', s.id::text, $1, $2, '1', $3::jsonb, \
+               jsonb_build_object('actor', 'user:admin', 'request_id', s.r, \
+                 'correlation_id', s.r, 'causation_id', s.r, 'command_id', s.r) \
+             from (select i, md5($4 || ':' || i)::uuid as id, gen_random_uuid()::text as r \
+                   from generate_series($5::bigint, $6::bigint) as i) s \
+             order by s.i"
+        };
+        sqlx::query(sql)
+            .bind(sequence)
+            .bind(event_type)
+            .bind(template)
+            .bind(seed.to_string())
+            .bind(from)
+            .bind(to)
+            .execute(pool)
+    };
+    let mut written = 0usize;
+    let mut start = 0usize;
+    while start < items {
+        let end = (start + chunk).min(items);
+        let (from, to) = (start as i64, end as i64 - 1);
+        written += insert(1, "QueueItemProposed", proposed.clone(), from, to)
+            .await
+            .context("appending proposals")?
+            .rows_affected() as usize;
+        written += insert(2, "QueueItemApproved", approved.clone(), from, to)
+            .await
+            .context("appending approvals")?
+            .rows_affected() as usize;
+        start = end;
+        eprintln!("  appended {written} events");
+    }
+    // The events must read back as the domain's: decode and fold one aggregate.
+    let first: String =
+        sqlx::query_scalar("select aggregate_id from events order by global_position limit 1")
+            .fetch_one(pool)
+            .await?;
+    let events = event::read_aggregate(pool, "queue_item", &first).await?;
+    let mut item = QueueItem::default();
+    for e in &events {
+        item.apply(QueueItemEvent::decode(
+            &e.event_type,
+            &e.event_version,
+            e.payload.clone(),
+        )?);
+    }
+    match &item.item {
+        Some(view) if view.id.to_string() == first && events.len() == 2 => {}
+        other => bail!("synthetic events do not fold as expected: {other:?}"),
+    }
+    Ok(written)
+}
+
+async fn rebuild_phase(
+    sizes: Sizes,
+    report: &mut Report,
+    databases: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    eprintln!(
+        "phase 6: rebuild over {} synthetic events",
+        int((sizes.rebuild_items * 2) as f64)
+    );
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    databases.push(database_name(&url));
+    let result = async {
+        let started = Instant::now();
+        let seed = Uuid::new_v4().simple().to_string();
+        let written =
+            append_synthetic(&pool, sizes.rebuild_items, sizes.rebuild_chunk, &seed).await?;
+        let append_elapsed = started.elapsed();
+        // Fresh statistics for the planner, as a long-running database would have.
+        sqlx::query("analyze events").execute(&pool).await?;
+        report.add(
+            "synthetic events appended (INSERT … SELECT)",
+            int(per_second(written, append_elapsed)),
+            "events/s",
+            format!(
+                "{} events in {:.1} s; setup for the rebuild, not the write path",
+                int(written as f64),
+                append_elapsed.as_secs_f64()
+            ),
+        );
+
+        let projector = projector_named("queue").ok_or_else(|| anyhow!("no queue projector"))?;
+        let started = Instant::now();
+        let mut last_print = Instant::now();
+        let progress = rebuild::rebuild(&pool, projector, |p| {
+            if last_print.elapsed() >= Duration::from_secs(10) {
+                last_print = Instant::now();
+                eprintln!(
+                    "  rebuilt {} of {} events",
+                    p.events_processed, p.events_total
+                );
+            }
+        })
+        .await?;
+        let elapsed = started.elapsed();
+        let (rows, approved): (i64, i64) = sqlx::query_as(
+            "select count(*), count(*) filter (where status = 'approved') from queue_items",
+        )
+        .fetch_one(&pool)
+        .await?;
+        if rows as usize != sizes.rebuild_items || approved != rows {
+            bail!(
+                "the rebuilt read model has {rows} rows ({approved} approved), expected {}",
+                sizes.rebuild_items
+            );
+        }
+        report.add(
+            format!(
+                "rebuild `queue` over {} events",
+                int(progress.events_processed as f64)
+            ),
+            int(per_second(progress.events_processed as usize, elapsed)),
+            "events/s",
+            format!(
+                "{:.1} s; {} items, all approved after the switch-over",
+                elapsed.as_secs_f64(),
+                int(rows as f64)
+            ),
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    pool.close().await;
+    result
+}
+
+// ---------------------------------------------------------------------------------------
+// Phase 7: a long aggregate
+
+async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> anyhow::Result<()> {
+    let target = sizes.replay_events;
+    eprintln!(
+        "phase 7: one aggregate of {} events through the command bus",
+        int(target as f64)
+    );
+    let bus = state.bus.clone();
+    let actor = Actor::user("admin");
+    let meta = CommandMeta::system("bench");
+    let guard = |_: &QueueItem| -> Result<(), ApiError> { Ok(()) };
+    let id = Uuid::now_v7();
+    let title = |n: usize| {
+        if n % 2 == 0 {
+            "Long-lived move (even edit)".to_string()
+        } else {
+            "Long-lived move (odd edit)".to_string()
+        }
+    };
+    bus.queue(
+        id,
+        QueueItemCommand::Propose(ProposeQueueItem {
+            id,
+            title: Some(title(0)),
+            action_type: ActionType::SendEmail,
+            domain: None,
+            target: Target::default(),
+            payload: json!({"to": "x@example.com", "subject": "s", "body": "b"}),
+            owner: "admin".into(),
+            due_by: None,
+            expires_at: None,
+            source: Source::Manual,
+            aps: ApsOverrides::default(),
+            rationale: None,
+            by: actor.clone(),
+            at: now(),
+        }),
+        &meta,
+        guard,
+    )
+    .await
+    .map_err(|e| anyhow!("propose the long-lived item: {e}"))?;
+    let started = Instant::now();
+    let mut events = 1usize;
+    let mut edit_latencies = Vec::with_capacity(target);
+    while events < target && started.elapsed() < sizes.replay_cap {
+        let t = Instant::now();
+        let committed = bus
+            .queue(
+                id,
+                QueueItemCommand::Edit(EditQueueItem {
+                    title: Some(title(events)),
+                    by: Some(actor.clone()),
+                    at: Some(now()),
+                    ..EditQueueItem::default()
+                }),
+                &meta,
+                guard,
+            )
+            .await
+            .map_err(|e| anyhow!("edit {events}: {e}"))?;
+        edit_latencies.push(elapsed_ms(t));
+        if committed.events != 1 {
+            bail!(
+                "edit {events} wrote {} events, expected 1",
+                committed.events
+            );
+        }
+        events += 1;
+        if events % 2_000 == 0 {
+            eprintln!("  {events} events");
+        }
+    }
+    let build_elapsed = started.elapsed();
+    let capped = if events < target {
+        format!(" (stopped at the {} s cap)", sizes.replay_cap.as_secs())
+    } else {
+        String::new()
+    };
+    report.add(
+        "edit one item through the bus, 1 client",
+        int(per_second(edit_latencies.len(), build_elapsed)),
+        "cmd/s",
+        format!(
+            "p50 {} ms, p99 {} ms; building the {}-event aggregate{capped}",
+            ms_opt(median(&edit_latencies)),
+            ms_opt(quantile(edit_latencies.clone(), 0.99)),
+            int(events as f64)
+        ),
+    );
+    catch_up(&state.pool).await?;
+
+    // Audit replay: read every event and fold, keeping the state after each.
+    let aggregate_id = id.to_string();
+    let mut replays = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let history = audit::history(&state.pool, "queue_item", &aggregate_id, Point::default())
+            .await
+            .map_err(|e| anyhow!("audit history: {} {}", e.code, e.message))?;
+        replays.push(elapsed_ms(t));
+        if history.total_events as usize != events || history.events.len() != events {
+            bail!(
+                "history returned {} of {} events, expected {events}",
+                history.events.len(),
+                history.total_events
+            );
+        }
+    }
+    report.add(
+        format!("audit replay, {}-event aggregate", int(events as f64)),
+        ms_opt(median(&replays)),
+        "ms",
+        format!(
+            "audit::history, full fold with state after each event; median of 3 (min {})",
+            ms(replays.iter().copied().fold(f64::INFINITY, f64::min))
+        ),
+    );
+
+    // Loading it for a new command: a no-op edit (the title it already has) is a load from
+    // the snapshot plus the events after it, a decision, and no write.
+    let current = title(events - 1);
+    let mut loads = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let committed = bus
+            .queue(
+                id,
+                QueueItemCommand::Edit(EditQueueItem {
+                    title: Some(current.clone()),
+                    by: Some(actor.clone()),
+                    at: Some(now()),
+                    ..EditQueueItem::default()
+                }),
+                &meta,
+                guard,
+            )
+            .await
+            .map_err(|e| anyhow!("no-op edit: {e}"))?;
+        loads.push(elapsed_ms(t));
+        if committed.events != 0 {
+            bail!("the no-op edit wrote {} events", committed.events);
+        }
+    }
+    report.add(
+        format!("load for a new command, {}-event aggregate", int(events as f64)),
+        ms_opt(median(&loads)),
+        "ms",
+        format!(
+            "a no-op command through the bus (snapshot every {} events + tail, decide, token lookup); median of 21",
+            state.config.snapshot_every
+        ),
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The run
+
+async fn server_phases(
+    sizes: Sizes,
+    report: &mut Report,
+    databases: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    databases.push(database_name(&url));
+
+    // 1. The durable INSERT ceiling.
+    eprintln!("phase 1: durable single-row INSERT ceiling");
+    sqlx::query(
+        "create table bench_insert (id bigserial primary key, payload jsonb not null, \
+         created_at timestamptz not null default now())",
+    )
+    .execute(&pool)
+    .await?;
+    let one = insert_ceiling(&url, 1, sizes.insert_for).await?;
+    report.add(
+        "durable INSERT, 1 client",
+        int(one.rate()),
+        "rows/s",
+        format!(
+            "p50 {} ms, p99 {} ms; autocommit, {:.0} s{}",
+            ms_opt(one.p(0.5)),
+            ms_opt(one.p(0.99)),
+            one.elapsed.as_secs_f64(),
+            one.error_note()
+        ),
+    );
+    let many = insert_ceiling(&url, COMMAND_CLIENTS, sizes.insert_for).await?;
+    let ceiling = many.rate();
+    report.add(
+        format!("durable INSERT, {COMMAND_CLIENTS} clients"),
+        int(ceiling),
+        "rows/s",
+        format!(
+            "p50 {} ms, p99 {} ms; autocommit, {:.0} s{}",
+            ms_opt(many.p(0.5)),
+            ms_opt(many.p(0.99)),
+            many.elapsed.as_secs_f64(),
+            many.error_note()
+        ),
+    );
+    sqlx::query("drop table bench_insert")
+        .execute(&pool)
+        .await?;
+
+    // The server.
+    let app = Application::with_pool(caseyos_tests::test_config(&url), pool.clone()).await?;
+    let base = format!("http://{}", app.address());
+    let state = app.state().clone();
+    let shutdown = app.shutdown_token();
+    let server = tokio::spawn(app.run_until_stopped());
+    let token = create_token(&pool, "bench-admin", "admin", Role::Admin)
+        .await
+        .map_err(|e| anyhow!("create the admin token: {e}"))?;
+    let client = http_client()?;
+
+    let result = async {
+        // Warm up: connections, prepared statements, the projector's lead.
+        let warm = propose_over_http(&client, &base, &token, COMMAND_CLIENTS, 64, "warm").await;
+        if warm.errors > 0 {
+            bail!("warm-up proposals failed{}", warm.error_note());
+        }
+        catch_up(&pool).await?;
+
+        // 2–4. Propose, approve, projection lag.
+        state.projection_metrics.reset_lag();
+        eprintln!(
+            "phase 2: propose over HTTP, {} requests from {COMMAND_CLIENTS} clients",
+            int(sizes.proposals as f64)
+        );
+        let proposed =
+            propose_over_http(&client, &base, &token, COMMAND_CLIENTS, sizes.proposals, "p").await;
+        let propose_rate = proposed.rate();
+        report.add(
+            format!("propose over HTTP, {COMMAND_CLIENTS} clients"),
+            int(propose_rate),
+            "cmd/s",
+            format!(
+                "p50 {} ms, p99 {} ms; {:.2} of INSERT ceiling; {} ok{}",
+                ms_opt(proposed.p(0.5)),
+                ms_opt(proposed.p(0.99)),
+                propose_rate / ceiling,
+                int(proposed.ok() as f64),
+                proposed.error_note()
+            ),
+        );
+
+        eprintln!(
+            "phase 3: approve over HTTP, {} requests from {COMMAND_CLIENTS} clients",
+            int(proposed.outputs.len() as f64)
+        );
+        let ids: Arc<Vec<String>> =
+            Arc::new(proposed.outputs.iter().map(|(_, id)| id.clone()).collect());
+        let approved = {
+            let client = client.clone();
+            let base: Arc<str> = base.clone().into();
+            let token: Arc<str> = token.clone().into();
+            let ids = ids.clone();
+            drive(COMMAND_CLIENTS, Limit::Count(ids.len()), move |i| {
+                let client = client.clone();
+                let url = format!("{base}/api/queue/{}/approve", ids[i]);
+                let token = token.clone();
+                async move {
+                    let response = client
+                        .post(url)
+                        .bearer_auth(&*token)
+                        .json(&json!({}))
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let status = response.status();
+                    let text = response.text().await.map_err(|e| e.to_string())?;
+                    if status.as_u16() != 200 {
+                        return Err(format!("{status}: {text}"));
+                    }
+                    Ok(None)
+                }
+            })
+            .await
+        };
+        report.add(
+            format!("approve over HTTP, {COMMAND_CLIENTS} clients"),
+            int(approved.rate()),
+            "cmd/s",
+            format!(
+                "p50 {} ms, p99 {} ms; {:.2} of INSERT ceiling; {} ok{}",
+                ms_opt(approved.p(0.5)),
+                ms_opt(approved.p(0.99)),
+                approved.rate() / ceiling,
+                int(approved.ok() as f64),
+                approved.error_note()
+            ),
+        );
+        let settle = catch_up(&pool).await?;
+        let samples = state
+            .projection_metrics
+            .snapshot()
+            .into_iter()
+            .find(|(name, _)| *name == "queue")
+            .map_or(0, |(_, s)| s.lag_ms.len());
+        let lag50 = state.projection_metrics.lag_quantile("queue", 0.5);
+        let lag99 = state.projection_metrics.lag_quantile("queue", 0.99);
+        report.add(
+            "projection lag p50 (propose + approve load)",
+            ms_opt(lag50),
+            "ms",
+            format!(
+                "recorded_at → read-model commit; {} events; caught up {} ms after the last approve",
+                int(samples as f64),
+                ms(settle.as_secs_f64() * 1000.0)
+            ),
+        );
+        report.add(
+            "projection lag p99 (propose + approve load)",
+            ms_opt(lag99),
+            "ms",
+            String::new(),
+        );
+
+        // 5. Today's Moves with many pending items.
+        let pending: i64 =
+            sqlx::query_scalar("select count(*) from queue_items where status = 'pending'")
+                .fetch_one(&pool)
+                .await?;
+        let missing = sizes.pending.saturating_sub(pending as usize);
+        eprintln!(
+            "phase 5: seeding {} pending items over HTTP, then GET /api/queue/today",
+            int(missing as f64)
+        );
+        let seeded =
+            propose_over_http(&client, &base, &token, COMMAND_CLIENTS, missing, "s").await;
+        if seeded.errors > 0 {
+            bail!("seeding failed{}", seeded.error_note());
+        }
+        catch_up(&pool).await?;
+        let pending: i64 =
+            sqlx::query_scalar("select count(*) from queue_items where status = 'pending'")
+                .fetch_one(&pool)
+                .await?;
+        // One checked request: the list is full and ranked.
+        let check: Value = client
+            .get(format!("{base}/api/queue/today"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let listed = check["items"].as_array().map_or(0, Vec::len);
+        if listed == 0 {
+            bail!("GET /api/queue/today listed nothing: {check}");
+        }
+        for (label, query) in [
+            ("eventual", "?consistency=eventual"),
+            ("strong (default)", ""),
+        ] {
+            let client = client.clone();
+            let url: Arc<str> = format!("{base}/api/queue/today{query}").into();
+            let token: Arc<str> = token.clone().into();
+            let run = drive(QUERY_CLIENTS, Limit::For(sizes.get_for), move |_| {
+                let client = client.clone();
+                let url = url.clone();
+                let token = token.clone();
+                async move {
+                    let response = client
+                        .get(&*url)
+                        .bearer_auth(&*token)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let status = response.status();
+                    let body = response.bytes().await.map_err(|e| e.to_string())?;
+                    if status.as_u16() != 200 {
+                        return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+                    }
+                    Ok(None)
+                }
+            })
+            .await;
+            report.add(
+                format!("GET /api/queue/today, {QUERY_CLIENTS} conns, {label}"),
+                int(run.rate()),
+                "req/s",
+                format!(
+                    "p50 {} ms, p99 {} ms; {} pending, {listed} listed; {:.0} s{}",
+                    ms_opt(run.p(0.5)),
+                    ms_opt(run.p(0.99)),
+                    int(pending as f64),
+                    run.elapsed.as_secs_f64(),
+                    run.error_note()
+                ),
+            );
+        }
+
+        // 7. A long aggregate (on this database, through the running server's bus).
+        replay_phase(&state, sizes, report).await?;
+        anyhow::Ok(())
+    }
+    .await;
+
+    shutdown.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    pool.close().await;
+    result
+}
+
+async fn header() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let settings = async {
+        let mut admin = PgConnection::connect(&caseyos_tests::admin_url()).await?;
+        let version: String = sqlx::query_scalar("show server_version")
+            .fetch_one(&mut admin)
+            .await?;
+        let sync: String = sqlx::query_scalar("show synchronous_commit")
+            .fetch_one(&mut admin)
+            .await?;
+        let fsync: String = sqlx::query_scalar("show fsync")
+            .fetch_one(&mut admin)
+            .await?;
+        admin.close().await?;
+        anyhow::Ok((version, sync, fsync))
+    }
+    .await;
+    let postgres = match settings {
+        Ok((version, sync, fsync)) => format!(
+            "PostgreSQL {} (synchronous_commit={sync}, fsync={fsync})",
+            version.split_whitespace().next().unwrap_or(&version)
+        ),
+        Err(_) => "PostgreSQL (version unknown)".into(),
+    };
+    let build = if cfg!(debug_assertions) {
+        "DEBUG build (numbers are not representative)"
+    } else {
+        "release build"
+    };
+    format!("CaseyOS benchmark — {cores} cores, {postgres}, {build}")
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: caseyos-bench [--quick]\n\n  --quick  a small smoke run (reduced sizes)\n\n\
+         Uses CASEYOS_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)."
+    );
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    let mut sizes = Sizes::full();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--quick" => sizes = Sizes::quick(),
+            "--full" => sizes = Sizes::full(),
+            _ => usage(),
+        }
+    }
+    let header = header().await;
+    eprintln!(
+        "{header}; {} run",
+        if sizes.quick { "quick" } else { "full" }
+    );
+    let started = Instant::now();
+    let mut report = Report::default();
+    let mut databases = Vec::new();
+    let mut outcome = server_phases(sizes, &mut report, &mut databases).await;
+    if outcome.is_ok() {
+        outcome = rebuild_phase(sizes, &mut report, &mut databases).await;
+    }
+    for name in &databases {
+        drop_database(name).await;
+    }
+    report.print(&header);
+    println!(
+        "{} run, {:.0} s in all",
+        if sizes.quick { "quick" } else { "full" },
+        started.elapsed().as_secs_f64()
+    );
+    if let Err(error) = outcome {
+        eprintln!("benchmark failed: {error:#}");
+        std::process::exit(1);
+    }
+}

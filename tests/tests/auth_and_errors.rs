@@ -1,0 +1,402 @@
+//! Authentication on every route, role rules, and the one error envelope.
+
+use caseyos_tests::{spawn_app, status_and_json, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Every documented route with its path parameters filled in.
+async fn documented_routes(app: &TestApp) -> Vec<(Method, String)> {
+    let (status, doc) = status_and_json(
+        app.get("/api/openapi.json", &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{aggregate_type}", "queue_item")
+            .replace("{aggregate_id}", &uuid::Uuid::new_v4().to_string());
+        for method in item.as_object().unwrap().keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            routes.push((method, concrete.clone()));
+        }
+    }
+    assert!(
+        routes.len() >= 15,
+        "the document lists every route: {routes:?}"
+    );
+    routes
+}
+
+#[tokio::test]
+async fn every_route_but_health_requires_authentication() {
+    let app = spawn_app().await;
+    for (method, path) in documented_routes(&app).await {
+        for token in [None, Some("cos_not-a-real-token")] {
+            let mut request = app.request(method.clone(), &path, token);
+            if method == Method::POST {
+                request = request.json(&json!({}));
+            }
+            let (status, body) = status_and_json(request.send().await.unwrap()).await;
+            if path == "/health" {
+                assert_eq!(status, 200, "{method} {path}");
+                continue;
+            }
+            assert_eq!(status, 401, "{method} {path} with {token:?}: {body}");
+            let expected = if token.is_some() {
+                "auth.invalid_token"
+            } else {
+                "auth.missing_credentials"
+            };
+            assert_eq!(body["error"]["code"], expected, "{method} {path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn viewers_read_but_cannot_propose_or_decide() {
+    let app = spawn_app().await;
+    let viewer = app.token("vera", "viewer").await;
+    let item = app.propose_simple("for viewing").await;
+    let id = item["item"]["id"].as_str().unwrap();
+
+    let (status, body) =
+        status_and_json(app.get("/api/queue?owner=*", &viewer).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["total"], 1);
+    let (status, _) = status_and_json(
+        app.get(&format!("/api/queue/{id}"), &viewer)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let mutations = [
+        (
+            "/api/queue".to_string(),
+            json!({"action_type": "send_email"}),
+        ),
+        (format!("/api/queue/{id}/approve"), json!({})),
+        (format!("/api/queue/{id}/reject"), json!({"reason": "x"})),
+        (format!("/api/queue/{id}/snooze"), json!({"preset": "1h"})),
+        (format!("/api/queue/{id}/edit"), json!({"title": "x"})),
+        ("/api/queue/bulk/approve".to_string(), json!({"ids": [id]})),
+        (
+            "/api/queue/bulk/reject".to_string(),
+            json!({"ids": [id], "reason": "x"}),
+        ),
+    ];
+    for (path, body) in mutations {
+        let (status, error) =
+            status_and_json(app.post(&path, &viewer, &body).send().await.unwrap()).await;
+        assert_eq!(status, 403, "{path}: {error}");
+        assert_eq!(error["error"]["code"], "auth.forbidden", "{path}");
+    }
+    assert_eq!(app.events_of(id).await.len(), 1, "nothing was written");
+}
+
+#[tokio::test]
+async fn operators_see_and_decide_only_their_own_moves() {
+    let app = spawn_app().await;
+    let olga = app.token("olga", "operator").await;
+    let mine = app
+        .propose(&olga, json!({"action_type": "check_in", "title": "mine"}))
+        .await;
+    assert_eq!(mine["item"]["owner"], "olga");
+    let theirs = app.propose_simple("admin's").await;
+    let theirs_id = theirs["item"]["id"].as_str().unwrap();
+
+    // Proposing for someone else is refused.
+    let (status, _) = status_and_json(
+        app.post(
+            "/api/queue",
+            &olga,
+            &json!({"action_type": "check_in", "owner": "admin"}),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Lists default to their own moves; asking for others' is refused.
+    let (status, body) =
+        status_and_json(app.get("/api/queue/today", &olga).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let titles: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, vec!["mine"]);
+    for path in [
+        "/api/queue?owner=*",
+        "/api/queue/today?owner=admin",
+        "/api/queue/counts?owner=all",
+    ] {
+        let (status, _) = status_and_json(app.get(path, &olga).send().await.unwrap()).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let (status, _) = status_and_json(
+        app.get(&format!("/api/queue/{theirs_id}"), &olga)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = status_and_json(
+        app.get(&format!("/api/audit/queue_item/{theirs_id}"), &olga)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, body) = status_and_json(
+        app.post(
+            &format!("/api/queue/{theirs_id}/approve"),
+            &olga,
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(app.events_of(theirs_id).await.len(), 1);
+
+    // Their own they can decide.
+    let mine_id = mine["item"]["id"].as_str().unwrap();
+    let (status, _) = status_and_json(
+        app.post(&format!("/api/queue/{mine_id}/approve"), &olga, &json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Admins see everyone's with owner=*.
+    let (_, body) = status_and_json(
+        app.get("/api/queue?owner=*", &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["total"], 2);
+}
+
+async fn error_for(app: &TestApp, request: reqwest::RequestBuilder) -> (u16, Value, String) {
+    let response = request.send().await.unwrap();
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (status, body) = status_and_json(response).await;
+    let _ = app;
+    (status, body, request_id)
+}
+
+#[tokio::test]
+async fn bad_bodies_get_the_envelope_with_a_stable_code_and_the_field() {
+    let app = spawn_app().await;
+    let raw = |body: &str| {
+        app.request(Method::POST, "/api/queue", Some(&app.admin))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    // (body, status, code, field)
+    let table: Vec<(String, u16, &str, Option<&str>)> = vec![
+        (
+            "{\"action_type\": ".into(),
+            400,
+            "request.invalid_json",
+            None,
+        ),
+        ("not json".into(), 400, "request.invalid_json", None),
+        (
+            "{\"action_type\": \"send_email\", \"colour\": \"red\"}".into(),
+            422,
+            "request.validation",
+            Some("colour"),
+        ),
+        (
+            "{\"action_type\": 42}".into(),
+            422,
+            "request.validation",
+            Some("action_type"),
+        ),
+        (
+            "{\"action_type\": \"send_email\", \"due_by\": \"tomorrow\"}".into(),
+            422,
+            "request.validation",
+            Some("due_by"),
+        ),
+        (
+            "{\"action_type\": \"send_email\", \"aps\": {\"urgency\": \"high\"}}".into(),
+            422,
+            "request.validation",
+            Some("aps.urgency"),
+        ),
+        (
+            "{\"action_type\": \"send_email\", \"target\": {\"contact\": {\"id\": \"a b\"}}}"
+                .into(),
+            422,
+            "request.validation",
+            Some("target.contact.id"),
+        ),
+        (
+            "{\"action_type\": \"send_email\", \"domain\": \"finance\"}".into(),
+            422,
+            "request.validation",
+            Some("domain"),
+        ),
+        ("{}".into(), 422, "request.validation", Some("body")),
+    ];
+    for (body, status, code, field) in table {
+        let (got, envelope, request_id) = error_for(&app, raw(&body)).await;
+        assert_eq!(got, status, "{body}: {envelope}");
+        assert_eq!(envelope["error"]["code"], code, "{body}");
+        assert!(envelope["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+        assert_eq!(
+            envelope["error"]["request_id"],
+            request_id.as_str(),
+            "{body}"
+        );
+        if let Some(field) = field {
+            assert_eq!(
+                envelope["error"]["details"]["fields"][0]["field"], field,
+                "{body}: {envelope}"
+            );
+        }
+    }
+
+    let oversized = format!(
+        "{{\"action_type\": \"send_email\", \"title\": \"{}\"}}",
+        "x".repeat(300 * 1024)
+    );
+    let (status, envelope, _) = error_for(&app, raw(&oversized)).await;
+    assert_eq!(status, 413);
+    assert_eq!(envelope["error"]["code"], "request.too_large");
+
+    let (status, envelope, _) = error_for(
+        &app,
+        app.request(Method::POST, "/api/queue", Some(&app.admin))
+            .header("content-type", "text/plain")
+            .body("{}"),
+    )
+    .await;
+    assert_eq!(status, 415);
+    assert_eq!(envelope["error"]["code"], "request.unsupported_media_type");
+    assert_eq!(
+        caseyos_tests::event_count(&app.pool).await,
+        0,
+        "no bad request wrote anything"
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_the_same_envelope() {
+    let app = spawn_app().await;
+    let (status, body, request_id) = error_for(&app, app.get("/api/nowhere", &app.admin)).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "route.not_found");
+    assert_eq!(body["error"]["request_id"], request_id.as_str());
+
+    let (status, body, _) = error_for(
+        &app,
+        app.request(Method::DELETE, "/api/queue", Some(&app.admin)),
+    )
+    .await;
+    assert_eq!(status, 405);
+    assert_eq!(body["error"]["code"], "route.method_not_allowed");
+
+    let (status, body, _) = error_for(&app, app.get("/api/queue/not-a-uuid", &app.admin)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["code"].as_str().is_some(), "{body}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_queue_contract() {
+    let app = spawn_app().await;
+    let (_, doc) = status_and_json(
+        app.get("/api/openapi.json", &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    for path in [
+        "/api/queue",
+        "/api/queue/today",
+        "/api/queue/{id}",
+        "/api/queue/{id}/approve",
+        "/api/queue/{id}/reject",
+        "/api/queue/{id}/snooze",
+        "/api/queue/{id}/edit",
+        "/api/queue/bulk/approve",
+        "/api/queue/bulk/reject",
+        "/api/audit/{aggregate_type}/{aggregate_id}",
+        "/health",
+        "/ready",
+        "/metrics",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    let action_types = &doc["components"]["schemas"]["ActionType"]["enum"];
+    assert!(action_types
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "send_email"));
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn ready_and_metrics_report_the_projections() {
+    let app = spawn_app().await;
+    app.propose_simple("for metrics").await;
+    app.settle().await;
+    let mut ready = (0, Value::Null);
+    for _ in 0..50 {
+        ready = status_and_json(app.get("/ready", &app.admin).send().await.unwrap()).await;
+        if ready.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready.0, 200, "{}", ready.1);
+    assert_eq!(ready.1["database"], "ok");
+    assert_eq!(ready.1["projections"][0]["name"], "queue");
+    let text = app
+        .get("/metrics", &app.admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for family in [
+        "caseyos_http_requests_total{method=\"POST\",route=\"/api/queue\",status=\"201\"} 1",
+        "caseyos_commands_total{aggregate=\"queue_item\",command=\"propose\",outcome=\"ok\"} 1",
+        "caseyos_projection_lag_events{projection=\"queue\"} 0",
+        "caseyos_projection_horizon_age_seconds",
+        "caseyos_projection_leader{projection=\"queue\"} 1",
+    ] {
+        assert!(text.contains(family), "missing `{family}` in\n{text}");
+    }
+}
