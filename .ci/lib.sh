@@ -1,0 +1,70 @@
+# Shared by the .ci scripts: make sure what CaseyOS needs is on this machine.
+# Debian/Ubuntu; runs as root or with sudo. Idempotent: installs only what is missing.
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+apt_install() {
+    if [ $apt_updated = 0 ]; then
+        as_root apt-get update -qq
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@"
+}
+
+ensure_rust() {
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "cargo is missing: install the Rust toolchain (https://rustup.rs) and run this again" >&2
+        exit 1
+    fi
+}
+
+ensure_postgres_binaries() {
+    if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+        echo "Installing PostgreSQL..."
+        apt_install postgresql
+    fi
+}
+
+# The test suite talks to PostgreSQL on 127.0.0.1:5432 (trust auth) unless
+# CASEYOS_TEST_DATABASE_URL says otherwise; start the machine's cluster if it is down.
+ensure_postgres_running() {
+    ensure_postgres_binaries
+    if [ -n "${CASEYOS_TEST_DATABASE_URL:-}" ]; then
+        return
+    fi
+    if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+        return
+    fi
+    local version
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$version" ]; then
+        echo "No PostgreSQL cluster is configured; creating one..."
+        version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+        as_root pg_createcluster "$version" main
+    fi
+    echo "Starting PostgreSQL $version..."
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do
+        pg_isready -q -h 127.0.0.1 -p 5432 && break
+        sleep 1
+    done
+    pg_isready -h 127.0.0.1 -p 5432
+    # The tests connect as `postgres` over TCP without a password.
+    local hba
+    hba=$(as_root runuser -u postgres -- psql -tAc 'show hba_file' 2>/dev/null || true)
+    if [ -n "$hba" ] && ! as_root grep -qE '^host\s+all\s+all\s+127\.0\.0\.1/32\s+trust' "$hba"; then
+        echo "Allowing trusted local TCP connections for the test cluster..."
+        as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+        as_root runuser -u postgres -- psql -qc 'select pg_reload_conf()' >/dev/null
+    fi
+}
+
+ensure_nextest() {
+    if ! cargo nextest --version >/dev/null 2>&1; then
+        echo "Installing cargo-nextest..."
+        cargo install cargo-nextest --locked
+    fi
+}
