@@ -2,21 +2,17 @@
 //!
 //! - `?after=<token>` (from a command response) waits until the read model has applied
 //!   that write; past the configured bound it is a 503 `consistency.timeout`.
-//! - With no `after`, a query first waits (briefly, without failing) until the read model
-//!   has caught up with everything committed before the query arrived, so a client that
-//!   writes and then reads sees its write without handling tokens.
+//! - With no `after`, a query first waits (bounded by the same timeout, but without
+//!   failing) until the read model has caught up with everything committed before the
+//!   query arrived, so a client that writes and then reads sees its write without
+//!   handling tokens.
 //! - `?consistency=eventual` skips the wait and reads what is there.
-
-use std::time::Duration;
 
 use caseyos_projections::runner;
 use caseyos_projections::{event, ConsistencyToken};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The longest an implicit (token-less) read waits.
-const IMPLICIT_WAIT: Duration = Duration::from_secs(1);
 
 pub async fn settle(
     state: &AppState,
@@ -63,8 +59,14 @@ pub async fn settle(
         }
         None => {
             let head = event::head(&state.pool).await?;
-            let wait = IMPLICIT_WAIT.min(state.consistency_timeout());
-            runner::wait_for(&state.pool, &mut progress, projectors, head, wait).await?;
+            runner::wait_for(
+                &state.pool,
+                &mut progress,
+                projectors,
+                head,
+                state.consistency_timeout(),
+            )
+            .await?;
             Ok(())
         }
     }

@@ -43,6 +43,9 @@ impl Default for RunnerConfig {
     }
 }
 
+/// The pause after a failed batch before it is tried again.
+const ERROR_BACKOFF: Duration = Duration::from_secs(2);
+
 /// A stable advisory-lock key for a name (FNV-1a, so every instance agrees).
 pub fn advisory_key(name: &str) -> i64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -282,7 +285,6 @@ impl ProjectionRunner {
         let mut last_heartbeat = Instant::now() - self.config.heartbeat_interval;
 
         loop {
-            self.drain(projector).await;
             if last_heartbeat.elapsed() >= self.config.heartbeat_interval {
                 // A dead lock connection means another instance may lead now: step down.
                 sqlx::query("select 1").execute(&mut lock_conn).await?;
@@ -295,6 +297,14 @@ impl ProjectionRunner {
                 .execute(&self.pool)
                 .await?;
                 last_heartbeat = Instant::now();
+            }
+            if !self.drain(projector).await {
+                // A failing batch (say, an event this version cannot read) is retried, never
+                // skipped; back off so the log is not flooded.
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(ERROR_BACKOFF) => {}
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => {
@@ -312,14 +322,14 @@ impl ProjectionRunner {
         }
     }
 
-    /// Applies batches until caught up to the horizon (or an error, recorded and retried on
-    /// the next wake-up).
-    async fn drain(&self, projector: &dyn Projector) {
+    /// Applies batches until caught up to the horizon. On an error it records it and returns
+    /// false; the batch is retried later.
+    async fn drain(&self, projector: &dyn Projector) -> bool {
         let name = projector.name();
         loop {
             let started = Instant::now();
             match run_batch(&self.pool, projector, self.config.batch_size).await {
-                Ok((outcome, _)) if outcome.applied == 0 => return,
+                Ok((outcome, _)) if outcome.applied == 0 => return true,
                 Ok((outcome, events)) => {
                     let now = Utc::now();
                     self.metrics.update(name, |s| {
@@ -354,7 +364,7 @@ impl ProjectionRunner {
                     .bind(format!("{error:#}"))
                     .execute(&self.pool)
                     .await;
-                    return;
+                    return false;
                 }
             }
         }

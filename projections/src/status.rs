@@ -13,7 +13,8 @@ pub const LEADER_STALE_AFTER_SECS: i64 = 15;
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ProjectionStatus {
     pub name: String,
-    /// `live` (caught up), `catching_up`, `rebuilding`, `stalled` (no live leader) or `new`.
+    /// `live` (caught up), `catching_up`, `rebuilding`, `failing` (its last batch failed and
+    /// is being retried), `stalled` (no live leader) or `new`.
     pub state: String,
     pub checkpoint: String,
     pub position: i64,
@@ -81,6 +82,8 @@ pub async fn projection_status(
             "new"
         } else if !led {
             "stalled"
+        } else if last_error.is_some() {
+            "failing"
         } else if lag_events > 0 {
             "catching_up"
         } else {

@@ -524,7 +524,9 @@ async fn snapshots_hold_the_state_once_and_loading_from_them_is_exact() {
 
 #[tokio::test]
 async fn queries_wait_for_a_token_and_time_out_with_a_clear_code() {
-    let app = spawn_app_with(|c| c.consistency_timeout_ms = 300).await;
+    // Generous: the snapshot horizon is cluster-wide, so other tests' open transactions
+    // (one of them holds one on purpose) can delay any projector for a moment.
+    let app = spawn_app_with(|c| c.consistency_timeout_ms = 2000).await;
     let body = app.propose_simple("token").await;
     let token = body["consistency"].as_str().unwrap();
     let (status, _) = status_and_json(
@@ -554,4 +556,44 @@ async fn queries_wait_for_a_token_and_time_out_with_a_clear_code() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(error["error"]["code"], "consistency.invalid_token");
+}
+
+#[tokio::test]
+async fn an_unreadable_event_stops_the_projector_visibly_instead_of_being_skipped() {
+    let app = spawn_app().await;
+    let poison = Uuid::now_v7();
+    sqlx::query(
+        "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         values ('queue_item', $1, 1, 'QueueItemProposed', '99', '{}', '{}')",
+    )
+    .bind(poison.to_string())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let after = app.propose_simple("behind the poison").await;
+    let after_id: Uuid = after["item"]["id"].as_str().unwrap().parse().unwrap();
+
+    let mut ready = (0, Value::Null);
+    for _ in 0..60 {
+        ready = status_and_json(app.get("/ready", &app.admin).send().await.unwrap()).await;
+        if ready.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready.0, 503, "{}", ready.1);
+    assert_eq!(ready.1["error"]["code"], "service.not_ready");
+    let projection = &ready.1["error"]["details"]["projections"][0];
+    assert_eq!(projection["state"], "failing");
+    assert!(
+        projection["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("version"),
+        "{projection}"
+    );
+    assert!(
+        !has_item(&app.pool, after_id).await,
+        "nothing behind the unreadable event is applied"
+    );
 }
