@@ -113,6 +113,7 @@ pub async fn history(
             event_type: e.event_type,
             event_version: e.event_version,
             recorded_at: e.recorded_at,
+            metadata: e.metadata,
             payload: e.payload,
             state_after,
         })

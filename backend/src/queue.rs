@@ -13,8 +13,9 @@ use caseyos_domain::api::{
     QueueItemResponse, QueueListResponse, RejectQueueItemRequest, SnoozeQueueItemRequest,
 };
 use caseyos_domain::queue::{
-    ActionType, ApproveQueueItem, EditQueueItem, ProposeQueueItem, QueueDomain, QueueItem,
-    QueueItemCommand, QueueStatus, RejectQueueItem, SnoozeQueueItem, Source,
+    ActionType, ApproveQueueItem, ContactRef, CrmId, EditQueueItem, ProposeQueueItem, QueueDomain,
+    QueueItem, QueueItemCommand, QueueStatus, RecordRef, RejectQueueItem, SnoozeQueueItem, Source,
+    Target,
 };
 use caseyos_projections::checkpoint::Checkpoint;
 use caseyos_projections::queue::{self as views, Cursor, ListFilter, Sort};
@@ -179,12 +180,13 @@ async fn propose_queue_item(
         ));
     }
     let body = to_value(&request);
+    let target = target_of(&request)?;
     let command = QueueItemCommand::Propose(ProposeQueueItem {
         id: Uuid::now_v7(),
         title: request.title,
         action_type,
         domain: request.domain,
-        target: request.target.unwrap_or_default(),
+        target,
         payload: request.payload.unwrap_or_else(|| serde_json::json!({})),
         owner,
         due_by: request.due_by,
@@ -201,6 +203,47 @@ async fn propose_queue_item(
     };
     let (replayed, response) = run_item_command(&state, ctx, id, body, command).await?;
     Ok(command_response(StatusCode::CREATED, replayed, response))
+}
+
+/// The target, with the `contact_id` / `deal_id` / `company_id` shorthands folded in.
+fn target_of(request: &ProposeQueueItemRequest) -> Result<Target, ApiError> {
+    let mut target = request.target.clone().unwrap_or_default();
+    let crm = |field: &str, raw: &str| CrmId::parse(raw).map_err(|m| ApiError::field(field, m));
+    if let Some(id) = &request.contact_id {
+        let id = crm("contact_id", id)?;
+        match &mut target.contact {
+            Some(contact) if contact.id != id => {
+                return Err(ApiError::field(
+                    "contact_id",
+                    "differs from target.contact.id",
+                ))
+            }
+            Some(_) => {}
+            None => {
+                target.contact = Some(ContactRef {
+                    id,
+                    name: None,
+                    email: None,
+                })
+            }
+        }
+    }
+    for (field, raw, slot) in [
+        ("deal_id", &request.deal_id, &mut target.deal),
+        ("company_id", &request.company_id, &mut target.company),
+    ] {
+        if let Some(raw) = raw {
+            let id = crm(field, raw)?;
+            match slot {
+                Some(record) if record.id != id => {
+                    return Err(ApiError::field(field, "differs from the id in target"))
+                }
+                Some(_) => {}
+                None => *slot = Some(RecordRef { id, name: None }),
+            }
+        }
+    }
+    Ok(target)
 }
 
 /// Approve a move. Approval records the decision; executing it comes later.

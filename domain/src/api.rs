@@ -55,6 +55,15 @@ pub struct ProposeQueueItemRequest {
     pub domain: Option<QueueDomain>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+    /// Shorthand for `target.contact.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+    /// Shorthand for `target.deal.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<String>,
+    /// Shorthand for `target.company.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<String>,
     /// A JSON object, e.g. a draft email's `to`, `subject`, `body`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "server", schema(value_type = Option<Object>))]
@@ -69,10 +78,12 @@ pub struct ProposeQueueItemRequest {
     /// Defaults to `{"kind": "manual"}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
-    /// Overrides of the action type's default APS inputs, each clamped to [0, 1].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Overrides of the action type's default APS inputs, each clamped to [0, 1]
+    /// (also accepted as `aps_inputs`).
+    #[serde(default, alias = "aps_inputs", skip_serializing_if = "Option::is_none")]
     pub aps: Option<ApsOverrides>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Why this move matters (also accepted as `reasoning`).
+    #[serde(default, alias = "reasoning", skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
 }
 
@@ -227,6 +238,10 @@ pub struct AuditEntry {
     pub correlation_id: Option<String>,
     pub causation_id: Option<String>,
     pub idempotency_key: Option<String>,
+    /// Everything recorded with the event: actor, request, correlation and causation ids,
+    /// idempotency key, command id.
+    #[cfg_attr(feature = "server", schema(value_type = Object))]
+    pub metadata: Value,
     #[cfg_attr(feature = "server", schema(value_type = Object))]
     pub payload: Value,
     #[cfg_attr(feature = "server", schema(value_type = Object))]

@@ -144,12 +144,26 @@ pub struct ApsInputs {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApsOverrides {
+    /// Also accepted as `revenue_impact` (the seed's name).
+    #[serde(
+        default,
+        alias = "revenue_impact",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "server", schema(value_type = Option<f64>, minimum = 0, maximum = 1))]
     pub revenue: Option<Fraction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "server", schema(value_type = Option<f64>, minimum = 0, maximum = 1))]
     pub urgency: Option<Fraction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "server", schema(value_type = Option<f64>, minimum = 0, maximum = 1))]
     pub effort: Option<Fraction>,
+    /// Also accepted as `strategic_value` (the seed's name).
+    #[serde(
+        default,
+        alias = "strategic_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "server", schema(value_type = Option<f64>, minimum = 0, maximum = 1))]
     pub strategic: Option<Fraction>,
 }

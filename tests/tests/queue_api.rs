@@ -550,3 +550,36 @@ async fn expired_moves_leave_today_through_the_schedule() {
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "queue.expired");
 }
+
+#[tokio::test]
+async fn id_shorthands_and_the_seeds_aps_names_are_accepted() {
+    let app = spawn_app().await;
+    let body = app
+        .propose(
+            &app.admin,
+            json!({
+                "action_type": "review_deal",
+                "deal_id": "d-77",
+                "contact_id": "c-1",
+                "aps_inputs": {"revenue_impact": 1.0, "strategic_value": 1.0, "urgency": 0.5, "effort": 0.5},
+                "reasoning": "Big deal"
+            }),
+        )
+        .await;
+    let item = &body["item"];
+    assert_eq!(item["target"]["deal"]["id"], "d-77");
+    assert_eq!(item["target"]["contact"]["id"], "c-1");
+    assert_eq!(item["title"], "Review deal — deal d-77");
+    assert_eq!(item["aps"]["score"], 80.0);
+    assert_eq!(item["rationale"], "Big deal");
+
+    let (status, error) = status_and_json(
+        app.post("/api/queue", &app.admin, &json!({"action_type": "review_deal", "deal_id": "no spaces"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(error["error"]["details"]["fields"][0]["field"], "deal_id");
+}

@@ -371,9 +371,35 @@ impl Target {
     }
 }
 
-/// The title of a move with none given: "Send email — Dana Lee", or just the label.
+impl ActionType {
+    /// Moves about a deal rather than a person: their titles name the deal.
+    pub const fn is_about_a_deal(self) -> bool {
+        matches!(
+            self,
+            ActionType::ReviewDeal
+                | ActionType::DealResearch
+                | ActionType::DealOutreach
+                | ActionType::DealProgression
+                | ActionType::UpdateDealStage
+                | ActionType::WinLossAnalysis
+                | ActionType::RenewalOutreach
+                | ActionType::RiskEscalation
+        )
+    }
+}
+
+/// The title of a move with none given: "Send email — Dana Lee", "Review deal — Acme
+/// expansion", or just the label.
 pub fn derive_title(action: ActionType, target: &Target) -> String {
-    match target.display_name() {
+    let subject = match &target.deal {
+        Some(deal) if action.is_about_a_deal() => Target {
+            deal: Some(deal.clone()),
+            ..Target::default()
+        }
+        .display_name(),
+        _ => target.display_name(),
+    };
+    match subject {
         Some(name) => format!("{} — {}", action.label(), name),
         None => action.label().to_string(),
     }
