@@ -441,7 +441,7 @@ pub async fn queue_state_at(pool: &PgPool, id: &str, upto: i64) -> Result<QueueI
             break;
         }
         let decoded = QueueItemEvent::decode(&e.event_type, &e.event_version, e.payload)
-            .map_err(|err| ApiError::internal(err))?;
+            .map_err(ApiError::internal)?;
         item.apply(decoded);
     }
     Ok(item)

@@ -309,7 +309,7 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
             revenue: m.revenue.and_then(Fraction::from_f64_clamped),
             ..ApsOverrides::default()
         };
-        let propose = QueueItemCommand::Propose(ProposeQueueItem {
+        let propose = QueueItemCommand::Propose(Box::new(ProposeQueueItem {
             id,
             title: None,
             action_type: m.action,
@@ -327,7 +327,7 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
             rationale: Some(m.rationale.into()),
             by: meta.actor.clone(),
             at: now,
-        });
+        }));
         match bus.queue(id, propose, &meta, |_| Ok(())).await {
             Ok(_) => report.proposed += 1,
             Err(CommandError::Rejected(QueueError::AlreadyProposed)) => {

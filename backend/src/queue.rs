@@ -181,7 +181,7 @@ async fn propose_queue_item(
     }
     let body = to_value(&request);
     let target = target_of(&request)?;
-    let command = QueueItemCommand::Propose(ProposeQueueItem {
+    let command = QueueItemCommand::Propose(Box::new(ProposeQueueItem {
         id: Uuid::now_v7(),
         title: request.title,
         action_type,
@@ -196,7 +196,7 @@ async fn propose_queue_item(
         rationale: request.rationale,
         by: ctx.principal.actor(),
         at: now(),
-    });
+    }));
     let id = match &command {
         QueueItemCommand::Propose(p) => p.id,
         _ => unreachable!("built above"),
@@ -440,7 +440,7 @@ async fn bulk_decide(
         && request
             .reason
             .as_deref()
-            .map_or(true, |r| r.trim().is_empty())
+            .is_none_or(|r| r.trim().is_empty())
     {
         return Err(ApiError::field("reason", "must not be empty"));
     }

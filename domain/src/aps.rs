@@ -60,7 +60,7 @@ impl Fraction {
 
     /// As a percentage string with at most one decimal: `60`, `62.5`.
     pub fn percent_label(self) -> String {
-        if self.0 % 10 == 0 {
+        if self.0.is_multiple_of(10) {
             format!("{}%", self.0 / 10)
         } else {
             format!("{}.{}%", self.0 / 10, self.0 % 10)
@@ -302,7 +302,8 @@ mod tests {
 
     #[test]
     fn per_action_defaults_follow_the_seed_table() {
-        let table: &[(ActionType, (u16, u16, u16, u16))] = &[
+        type Defaults = (u16, u16, u16, u16);
+        let table: &[(ActionType, Defaults)] = &[
             (ActionType::BookMeeting, (900, 800, 400, 800)),
             (ActionType::MeetingFollowUp, (900, 800, 400, 800)),
             (ActionType::SendEmail, (600, 700, 200, 500)),

@@ -18,7 +18,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 fn propose(id: Uuid, title: &str) -> QueueItemCommand {
-    QueueItemCommand::Propose(ProposeQueueItem {
+    QueueItemCommand::Propose(Box::new(ProposeQueueItem {
         id,
         title: Some(title.into()),
         action_type: ActionType::SendEmail,
@@ -33,7 +33,7 @@ fn propose(id: Uuid, title: &str) -> QueueItemCommand {
         rationale: None,
         by: Actor::user("admin"),
         at: now(),
-    })
+    }))
 }
 
 /// Inserts a proposal event by hand inside `tx`, as postgres-es would.

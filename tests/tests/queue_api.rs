@@ -574,10 +574,14 @@ async fn id_shorthands_and_the_seeds_aps_names_are_accepted() {
     assert_eq!(item["rationale"], "Big deal");
 
     let (status, error) = status_and_json(
-        app.post("/api/queue", &app.admin, &json!({"action_type": "review_deal", "deal_id": "no spaces"}))
-            .send()
-            .await
-            .unwrap(),
+        app.post(
+            "/api/queue",
+            &app.admin,
+            &json!({"action_type": "review_deal", "deal_id": "no spaces"}),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 422);

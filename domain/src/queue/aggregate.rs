@@ -75,7 +75,7 @@ pub struct QueueItem {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum QueueItemCommand {
-    Propose(ProposeQueueItem),
+    Propose(Box<ProposeQueueItem>),
     Edit(EditQueueItem),
     Approve(ApproveQueueItem),
     Reject(RejectQueueItem),
@@ -151,7 +151,7 @@ pub const QUEUE_EVENT_VERSION: &str = "1";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum QueueItemEvent {
-    QueueItemProposed(QueueItemProposed),
+    QueueItemProposed(Box<QueueItemProposed>),
     QueueItemEdited(QueueItemEdited),
     QueueItemApproved(QueueItemApproved),
     QueueItemRejected(QueueItemRejected),
@@ -399,7 +399,7 @@ impl QueueItem {
                 if self.item.is_some() {
                     return Err(QueueError::AlreadyProposed);
                 }
-                return Self::propose(propose).map(|e| vec![e]);
+                return Self::propose(*propose).map(|e| vec![e]);
             }
             other => other,
         };
@@ -489,23 +489,25 @@ impl QueueItem {
                 return Err(QueueError::invalid("expires_at", "must be in the future"));
             }
         }
-        Ok(QueueItemEvent::QueueItemProposed(QueueItemProposed {
-            item_id: cmd.id,
-            title,
-            title_derived,
-            action_type: cmd.action_type,
-            domain: cmd.domain.unwrap_or(cmd.action_type.default_domain()),
-            target: cmd.target,
-            payload: cmd.payload,
-            owner,
-            due_by: cmd.due_by,
-            expires_at: cmd.expires_at,
-            source: cmd.source,
-            aps: Aps::for_action(cmd.action_type, &cmd.aps),
-            rationale: clean_optional_text("rationale", cmd.rationale.as_deref())?,
-            proposed_by: cmd.by,
-            proposed_at: cmd.at,
-        }))
+        Ok(QueueItemEvent::QueueItemProposed(Box::new(
+            QueueItemProposed {
+                item_id: cmd.id,
+                title,
+                title_derived,
+                action_type: cmd.action_type,
+                domain: cmd.domain.unwrap_or(cmd.action_type.default_domain()),
+                target: cmd.target,
+                payload: cmd.payload,
+                owner,
+                due_by: cmd.due_by,
+                expires_at: cmd.expires_at,
+                source: cmd.source,
+                aps: Aps::for_action(cmd.action_type, &cmd.aps),
+                rationale: clean_optional_text("rationale", cmd.rationale.as_deref())?,
+                proposed_by: cmd.by,
+                proposed_at: cmd.at,
+            },
+        )))
     }
 
     /// An edit event holding only what really changes; `None` when nothing does.
@@ -564,6 +566,7 @@ impl QueueItem {
     /// Folds one event into the state. Never fails: events are facts.
     pub fn apply(&mut self, event: QueueItemEvent) {
         if let QueueItemEvent::QueueItemProposed(e) = event {
+            let e = *e;
             self.item = Some(QueueItemView {
                 id: e.item_id,
                 title: e.title,

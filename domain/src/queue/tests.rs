@@ -51,7 +51,7 @@ fn propose_cmd() -> ProposeQueueItem {
 }
 
 fn proposed() -> QueueItemEvent {
-    QueueItemEvent::QueueItemProposed(QueueItemProposed {
+    QueueItemEvent::QueueItemProposed(Box::new(QueueItemProposed {
         item_id: item_id(),
         title: "Send email — Dana Lee".into(),
         title_derived: true,
@@ -67,7 +67,7 @@ fn proposed() -> QueueItemEvent {
         rationale: Some("Replied yesterday".into()),
         proposed_by: casey(),
         proposed_at: t0(),
-    })
+    }))
 }
 
 fn approved() -> QueueItemEvent {
@@ -140,7 +140,7 @@ fn edit(change: impl FnOnce(&mut EditQueueItem)) -> QueueItemCommand {
 fn proposing_a_move_derives_its_title_domain_and_aps() {
     QueueTest::with(())
         .given_no_previous_events()
-        .when(QueueItemCommand::Propose(propose_cmd()))
+        .when(QueueItemCommand::Propose(Box::new(propose_cmd())))
         .then_expect_events(vec![proposed()]);
 }
 
@@ -150,7 +150,7 @@ fn proposing_with_a_title_keeps_it_trimmed() {
     cmd.title = Some("  Email Dana about pricing ".into());
     let events = QueueTest::with(())
         .given_no_previous_events()
-        .when(QueueItemCommand::Propose(cmd))
+        .when(QueueItemCommand::Propose(Box::new(cmd)))
         .inspect_result()
         .unwrap();
     let QueueItemEvent::QueueItemProposed(e) = &events[0] else {
@@ -166,7 +166,7 @@ fn proposing_with_aps_overrides_scores_with_them() {
     cmd.aps.revenue = Fraction::from_f64_clamped(1.0);
     let events = QueueTest::with(())
         .given_no_previous_events()
-        .when(QueueItemCommand::Propose(cmd))
+        .when(QueueItemCommand::Propose(Box::new(cmd)))
         .inspect_result()
         .unwrap();
     let QueueItemEvent::QueueItemProposed(e) = &events[0] else {
@@ -179,13 +179,14 @@ fn proposing_with_aps_overrides_scores_with_them() {
 fn proposing_the_same_id_twice_is_rejected() {
     QueueTest::with(())
         .given(vec![proposed()])
-        .when(QueueItemCommand::Propose(propose_cmd()))
+        .when(QueueItemCommand::Propose(Box::new(propose_cmd())))
         .then_expect_error(QueueError::AlreadyProposed);
 }
 
 #[test]
 fn proposing_with_invalid_fields_names_the_field() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut ProposeQueueItem)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut ProposeQueueItem)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         (
             "title",
             Box::new(|c| c.title = Some("x".repeat(MAX_TITLE_CHARS + 1))),
@@ -210,7 +211,7 @@ fn proposing_with_invalid_fields_names_the_field() {
         mutate(&mut cmd);
         let err = QueueTest::with(())
             .given_no_previous_events()
-            .when(QueueItemCommand::Propose(cmd))
+            .when(QueueItemCommand::Propose(Box::new(cmd)))
             .inspect_result()
             .unwrap_err();
         match err {
@@ -380,7 +381,7 @@ fn an_open_move_past_its_expiry_expires() {
     let mut with_expiry = propose_cmd();
     with_expiry.expires_at = Some(t0() + Duration::hours(1));
     let proposal = QueueItem::default()
-        .decide(QueueItemCommand::Propose(with_expiry))
+        .decide(QueueItemCommand::Propose(Box::new(with_expiry)))
         .unwrap();
     QueueTest::with(())
         .given(proposal.clone())
