@@ -191,6 +191,12 @@ pub async fn run_batch(
     ))
 }
 
+/// A leader's hold on its projector: the connection that owns the advisory lock.
+struct Leadership {
+    lock_conn: sqlx::PgConnection,
+    last_heartbeat: Option<Instant>,
+}
+
 /// Runs every projector until shutdown.
 pub struct ProjectionRunner {
     pool: PgPool,
@@ -282,23 +288,13 @@ impl ProjectionRunner {
         self.metrics.update(name, |s| s.leader = true);
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(EVENTS_CHANNEL).await?;
-        let mut last_heartbeat = Instant::now() - self.config.heartbeat_interval;
+        let mut leadership = Leadership {
+            lock_conn,
+            last_heartbeat: None,
+        };
 
         loop {
-            if last_heartbeat.elapsed() >= self.config.heartbeat_interval {
-                // A dead lock connection means another instance may lead now: step down.
-                sqlx::query("select 1").execute(&mut lock_conn).await?;
-                sqlx::query(
-                    "update projection_checkpoints set leader = $2, leader_heartbeat_at = now() \
-                     where name = $1",
-                )
-                .bind(name)
-                .bind(&self.instance)
-                .execute(&self.pool)
-                .await?;
-                last_heartbeat = Instant::now();
-            }
-            if !self.drain(projector).await {
+            if !self.drain(projector, &mut leadership).await? {
                 // A failing batch (say, an event this version cannot read) is retried, never
                 // skipped; back off so the log is not flooded.
                 tokio::select! {
@@ -308,6 +304,7 @@ impl ProjectionRunner {
             }
             tokio::select! {
                 _ = shutdown.cancelled() => {
+                    let mut lock_conn = leadership.lock_conn;
                     let _ = sqlx::query("select pg_advisory_unlock($1)").bind(key).execute(&mut lock_conn).await;
                     let _ = lock_conn.close().await;
                     return Ok(());
@@ -322,14 +319,44 @@ impl ProjectionRunner {
         }
     }
 
-    /// Applies batches until caught up to the horizon. On an error it records it and returns
-    /// false; the batch is retried later.
-    async fn drain(&self, projector: &dyn Projector) -> bool {
+    /// Records that this instance leads, at most once per heartbeat interval, after checking
+    /// the lock connection: if it is gone, another instance may lead now, so step down.
+    async fn heartbeat(&self, name: &str, leadership: &mut Leadership) -> anyhow::Result<()> {
+        if leadership
+            .last_heartbeat
+            .is_some_and(|at| at.elapsed() < self.config.heartbeat_interval)
+        {
+            return Ok(());
+        }
+        sqlx::query("select 1")
+            .execute(&mut leadership.lock_conn)
+            .await?;
+        sqlx::query(
+            "update projection_checkpoints set leader = $2, leader_heartbeat_at = now() \
+             where name = $1",
+        )
+        .bind(name)
+        .bind(&self.instance)
+        .execute(&self.pool)
+        .await?;
+        leadership.last_heartbeat = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Applies batches until caught up to the horizon, keeping the heartbeat going however
+    /// long that takes. On a failed batch it records the error and returns false; the
+    /// batch is retried later.
+    async fn drain(
+        &self,
+        projector: &dyn Projector,
+        leadership: &mut Leadership,
+    ) -> anyhow::Result<bool> {
         let name = projector.name();
         loop {
+            self.heartbeat(name, leadership).await?;
             let started = Instant::now();
             match run_batch(&self.pool, projector, self.config.batch_size).await {
-                Ok((outcome, _)) if outcome.applied == 0 => return true,
+                Ok((outcome, _)) if outcome.applied == 0 => return Ok(true),
                 Ok((outcome, events)) => {
                     let now = Utc::now();
                     self.metrics.update(name, |s| {
@@ -364,7 +391,7 @@ impl ProjectionRunner {
                     .bind(format!("{error:#}"))
                     .execute(&self.pool)
                     .await;
-                    return false;
+                    return Ok(false);
                 }
             }
         }

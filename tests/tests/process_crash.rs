@@ -54,7 +54,7 @@ impl Load {
     fn acknowledged(&self) -> Vec<Acknowledged> {
         self.acknowledged
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -93,7 +93,7 @@ async fn send(
         .to_string();
     load.acknowledged
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .push(Acknowledged {
             command,
             item: id.clone(),

@@ -202,6 +202,11 @@ async fn a_missing_database_is_a_clear_error() {
         finished.describe()
     );
     assert!(
+        finished.stderr.contains("does not exist"),
+        "stderr says what is wrong with it\n{}",
+        finished.describe()
+    );
+    assert!(
         !finished.stdout.contains("CaseyOS is running"),
         "it does not claim to run\n{}",
         finished.describe()

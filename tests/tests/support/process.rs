@@ -33,6 +33,8 @@ pub fn caseyos(database_url: Option<&str>) -> Command {
         .env_remove("DATABASE_URL")
         .env_remove("CASEYOS_DATABASE_URL")
         .env("CASEYOS_LOG", "info,sqlx=warn")
+        // Errors without anyhow backtraces, even when the tests run with RUST_BACKTRACE.
+        .env("RUST_LIB_BACKTRACE", "0")
         .stdin(Stdio::null());
     if let Some(url) = database_url {
         command.env("DATABASE_URL", url);
@@ -151,10 +153,7 @@ impl Server {
                     );
                     return server;
                 }
-                Err(Startup::PortTaken(output)) => {
-                    failures.push(output);
-                    continue;
-                }
+                Err(Startup::PortTaken(output)) => failures.push(output),
                 Err(Startup::Failed(output)) => {
                     panic!("the server did not start:\n{output}")
                 }
@@ -190,7 +189,9 @@ impl Server {
                 if echo {
                     eprintln!("[caseyos:{port}] {line}");
                 }
-                let mut kept = sink.lock().unwrap_or_else(|e| e.into_inner());
+                let mut kept = sink
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 if kept.len() >= STDERR_LINES_KEPT {
                     kept.pop_front();
                 }
@@ -317,7 +318,10 @@ impl Server {
     }
 
     pub fn stderr(&self) -> String {
-        let kept = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = self
+            .stderr
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         kept.iter().cloned().collect::<Vec<_>>().join("\n")
     }
 
@@ -356,15 +360,16 @@ fn read_lines(pipe: impl Read) -> impl Iterator<Item = String> {
     })
 }
 
-/// A fresh folder for the embedded database. Dropping it stops an embedded PostgreSQL
-/// still running there, removes its socket folder and the folder itself.
+/// A fresh folder under /tmp for the embedded database (the `postgres` user must be able
+/// to traverse its parents, so not under a private temporary directory). Dropping it stops
+/// an embedded PostgreSQL still running there, removes its socket folder and the folder.
 pub struct DataDir {
     pub path: PathBuf,
 }
 
 impl DataDir {
     pub fn new(label: &str) -> DataDir {
-        let path = std::env::temp_dir().join(format!(
+        let path = Path::new("/tmp").join(format!(
             "caseyos-{label}-{}",
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         ));
@@ -395,9 +400,7 @@ pub fn stop_embedded_postgres(pgdata: &Path) {
         eprintln!("cleanup: no pg_ctl found; leaving {}", pgdata.display());
         return;
     };
-    let running_as_root = std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false);
+    let running_as_root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
     let mut command = if running_as_root {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
