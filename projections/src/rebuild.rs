@@ -69,7 +69,44 @@ async fn shadow_batch(
     Ok((events.len(), to, processed))
 }
 
-/// Creates the shadow tables, or finds the ones an interrupted rebuild left (and resumes).
+/// One index of a live table: its name, whether it backs the primary key, and its
+/// definition.
+struct LiveIndex {
+    name: String,
+    primary: bool,
+    definition: String,
+}
+
+async fn live_indexes(
+    executor: impl sqlx::PgExecutor<'_>,
+    table: &str,
+) -> anyhow::Result<Vec<LiveIndex>> {
+    let rows = sqlx::query(
+        "select c.relname as name, i.indisprimary as primary, \
+           case when i.indisprimary \
+             then (select pg_get_constraintdef(k.oid) from pg_constraint k \
+                   where k.conindid = i.indexrelid and k.contype = 'p') \
+             else pg_get_indexdef(i.indexrelid) end as definition \
+         from pg_index i join pg_class c on c.oid = i.indexrelid \
+         where i.indrelid = $1::regclass order by c.relname",
+    )
+    .bind(table)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(LiveIndex {
+                name: row.try_get("name")?,
+                primary: row.try_get("primary")?,
+                definition: row.try_get("definition")?,
+            })
+        })
+        .collect()
+}
+
+/// Creates the shadow tables — with only their primary keys, so filling them does not
+/// maintain every secondary index row by row — or finds the ones an interrupted rebuild
+/// left (and resumes).
 async fn prepare(pool: &PgPool, projector: &dyn Projector) -> anyhow::Result<()> {
     let resuming: bool =
         sqlx::query_scalar("select exists(select 1 from projection_rebuilds where name = $1)")
@@ -83,22 +120,82 @@ async fn prepare(pool: &PgPool, projector: &dyn Projector) -> anyhow::Result<()>
         sqlx::query(&format!("drop table if exists {retired}"))
             .execute(&mut *tx)
             .await?;
-        if !resuming {
-            sqlx::query(&format!("drop table if exists {shadow}"))
-                .execute(&mut *tx)
+        if resuming {
+            let exists: bool = sqlx::query_scalar("select to_regclass($1) is not null")
+                .bind(&shadow)
+                .fetch_one(&mut *tx)
                 .await?;
+            if exists {
+                continue;
+            }
         }
+        sqlx::query(&format!("drop table if exists {shadow}"))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(&format!(
-            "create table if not exists {shadow} (like {table} including all)"
+            "create table {shadow} (like {table} including all excluding indexes)"
         ))
         .execute(&mut *tx)
         .await?;
+        for index in live_indexes(&mut *tx, table).await? {
+            if index.primary {
+                sqlx::query(&format!(
+                    "alter table {shadow} add constraint {}__rebuild {}",
+                    index.name, index.definition
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
     }
-    sqlx::query("insert into projection_rebuilds (name) values ($1) on conflict do nothing")
+    if resuming {
+        sqlx::query("update projection_rebuilds set updated_at = now() where name = $1")
+            .bind(projector.name())
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        sqlx::query(
+            "insert into projection_rebuilds (name) values ($1) on conflict (name) do update \
+             set checkpoint_tx = '0', checkpoint_position = 0, events_processed = 0, updated_at = now()",
+        )
         .bind(projector.name())
         .execute(&mut *tx)
         .await?;
+    }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Builds the live tables' secondary indexes on the filled shadow tables, named
+/// `<live name>__rebuild` (renamed to the live names at the switch-over).
+async fn index_shadow(pool: &PgPool, projector: &dyn Projector) -> anyhow::Result<()> {
+    for table in projector.tables() {
+        let shadow = Tables::REBUILD.name(table);
+        for index in live_indexes(pool, table).await? {
+            if index.primary {
+                continue;
+            }
+            let shadow_name = format!("{}__rebuild", index.name);
+            let definition = index
+                .definition
+                .replacen(
+                    &format!("INDEX {} ON ", index.name),
+                    &format!("INDEX IF NOT EXISTS {shadow_name} ON "),
+                    1,
+                )
+                .replacen(
+                    &format!(" ON public.{table} "),
+                    &format!(" ON public.{shadow} "),
+                    1,
+                );
+            anyhow::ensure!(
+                definition.contains(&shadow_name) && definition.contains(&shadow),
+                "cannot adapt index definition `{}` to the shadow table",
+                index.definition
+            );
+            sqlx::query(&definition).execute(pool).await?;
+        }
+    }
     Ok(())
 }
 
@@ -112,6 +209,7 @@ pub async fn fill_shadow(
     let events_total: i64 = sqlx::query_scalar("select count(*) from events")
         .fetch_one(pool)
         .await?;
+    let mut indexed = false;
     loop {
         let mut tx = pool.begin().await?;
         let (applied, checkpoint, processed) = shadow_batch(&mut tx, projector).await?;
@@ -123,7 +221,13 @@ pub async fn fill_shadow(
         };
         on_progress(progress);
         if applied == 0 {
-            return Ok(progress);
+            if indexed {
+                return Ok(progress);
+            }
+            // Caught up: build the secondary indexes once, in bulk, then catch up on what
+            // arrived meanwhile.
+            index_shadow(pool, projector).await?;
+            indexed = true;
         }
     }
 }
@@ -160,12 +264,28 @@ pub async fn switch_over(pool: &PgPool, projector: &dyn Projector) -> anyhow::Re
     for table in projector.tables() {
         let shadow_table = Tables::REBUILD.name(table);
         let retired = Tables::RETIRED.name(table);
+        let indexes = live_indexes(&mut *tx, table).await?;
         sqlx::query(&format!("alter table {table} rename to {retired}"))
             .execute(&mut *tx)
             .await?;
         sqlx::query(&format!("alter table {shadow_table} rename to {table}"))
             .execute(&mut *tx)
             .await?;
+        // The new live table takes the old one's index names, so names never drift.
+        for index in indexes {
+            sqlx::query(&format!(
+                "alter index {0} rename to {0}__retired",
+                index.name
+            ))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "alter index {0}__rebuild rename to {0}",
+                index.name
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     let now_at = shadow.max(live);
     sqlx::query(
@@ -188,6 +308,10 @@ pub async fn switch_over(pool: &PgPool, projector: &dyn Projector) -> anyhow::Re
     for table in projector.tables() {
         let retired = Tables::RETIRED.name(table);
         sqlx::query(&format!("drop table if exists {retired}"))
+            .execute(pool)
+            .await?;
+        // Fresh statistics, so the planner does not misjudge a table it has never seen.
+        sqlx::query(&format!("analyze {table}"))
             .execute(pool)
             .await?;
     }

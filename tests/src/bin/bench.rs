@@ -6,19 +6,27 @@
 //! ```
 //!
 //! It creates its own databases on `CASEYOS_TEST_DATABASE_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`), starts the real server in-process on
-//! 127.0.0.1:0 and measures, printing one table at the end:
+//! `postgres://postgres@127.0.0.1:5432/postgres`; append `?sslmode=disable` to take TLS to
+//! the database out of the numbers), starts the real server in-process on 127.0.0.1:0 and
+//! measures, printing one table at the end:
 //!
-//! 1. the machine's durable single-row INSERT ceiling (1 and 16 clients);
+//! 1. the machine's durable single-row INSERT ceiling (1 and 16 clients, autocommit);
 //! 2. propose over HTTP (16 clients), and its ratio to that ceiling;
 //! 3. approve over HTTP (16 clients);
-//! 4. projection lag under that load;
-//! 5. GET /api/queue/today at 32 connections with 10,000 pending items, eventual and strong;
-//! 6. a rebuild of the queue read model over 1,000,000 events (its own database);
-//! 7. audit replay of a 10,000-event aggregate, and loading it for a new command.
+//! 4. projection lag under that load (the runner's own samples);
+//! 5. GET /api/queue/today at 32 connections with 10,000 pending items (seeded through the
+//!    propose endpoint): briefly with the planner statistics the load left, then after
+//!    ANALYZE with `?consistency=eventual` and with the default (strong) consistency;
+//! 7. a 10,000-event aggregate (1 proposal + edits, copied into the store, the last edit
+//!    through the command bus, which writes the snapshot): a command without a snapshot,
+//!    audit replay (`audit::history`), and loading it for a new command from the snapshot;
+//! 6. last, once the server has stopped, on a database of its own: 1,000,000 synthetic but
+//!    well-formed events (500,000 items proposed and approved, COPY) and a timed
+//!    `rebuild::rebuild` of the `queue` projector over them.
 //!
 //! Progress goes to stderr, the table to stdout. Every number is measured; percentiles are
 //! nearest-rank over every recorded latency. Every loop is bounded by a count or a time.
+//! The databases are dropped at the end (best effort).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,14 +42,14 @@ use caseyos_backend::state::AppState;
 use caseyos_backend::Application;
 use caseyos_domain::aps::{Aps, ApsOverrides};
 use caseyos_domain::queue::{
-    ActionType, Actor, EditQueueItem, ProposeQueueItem, QueueDomain, QueueItem, QueueItemApproved,
-    QueueItemCommand, QueueItemEvent, QueueItemProposed, Source, Target,
+    ActionType, Actor, EditQueueItem, QueueDomain, QueueItem, QueueItemApproved, QueueItemCommand,
+    QueueItemEdited, QueueItemEvent, QueueItemProposed, Source, Target,
 };
 use caseyos_projections::runner::{checkpoints, quantile};
 use caseyos_projections::{event, projector_named, rebuild};
 use reqwest::Client;
 use serde_json::{json, Value};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgPoolCopyExt, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -61,10 +69,11 @@ struct Sizes {
     proposals: usize,
     pending: usize,
     get_for: Duration,
+    get_cold_for: Duration,
     rebuild_items: usize,
     rebuild_chunk: usize,
     replay_events: usize,
-    replay_cap: Duration,
+    bus_edits: usize,
 }
 
 impl Sizes {
@@ -75,10 +84,11 @@ impl Sizes {
             proposals: 8_000,
             pending: 10_000,
             get_for: Duration::from_secs(10),
+            get_cold_for: Duration::from_secs(3),
             rebuild_items: 500_000,
             rebuild_chunk: 50_000,
             replay_events: 10_000,
-            replay_cap: Duration::from_secs(150),
+            bus_edits: 500,
         }
     }
 
@@ -89,10 +99,11 @@ impl Sizes {
             proposals: 800,
             pending: 1_000,
             get_for: Duration::from_secs(2),
+            get_cold_for: Duration::from_secs(1),
             rebuild_items: 10_000,
-            rebuild_chunk: 10_000,
+            rebuild_chunk: 5_000,
             replay_events: 1_000,
-            replay_cap: Duration::from_secs(60),
+            bus_edits: 100,
         }
     }
 }
@@ -130,11 +141,11 @@ impl Report {
     fn print(&self, header: &str) {
         println!();
         println!("{header}");
-        println!("{:<50} {:>12}  {:<8} note", "metric", "value", "unit");
-        println!("{}", "-".repeat(100));
+        println!("{:<56} {:>12}  {:<8} note", "metric", "value", "unit");
+        println!("{}", "-".repeat(110));
         for row in &self.rows {
             println!(
-                "{:<50} {:>12}  {:<8} {}",
+                "{:<56} {:>12}  {:<8} {}",
                 row.metric, row.value, row.unit, row.note
             );
         }
@@ -148,12 +159,16 @@ fn int(value: f64) -> String {
     }
     let rounded = value.round() as i64;
     let digits = rounded.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
+    let first = match digits.len() % 3 {
+        0 => 3,
+        n => n,
+    };
+    let mut out = digits[..first].to_string();
+    let mut rest = &digits[first..];
+    while !rest.is_empty() {
+        out.push(',');
+        out.push_str(&rest[..3]);
+        rest = &rest[3..];
     }
     if rounded < 0 {
         format!("-{out}")
@@ -369,6 +384,80 @@ async fn propose_over_http(
     .await
 }
 
+/// Hammers GET /api/queue/today{query} from `QUERY_CLIENTS` connections for `run_for`.
+async fn get_today(
+    client: &Client,
+    base: &str,
+    token: &str,
+    query: &str,
+    run_for: Duration,
+) -> Run {
+    let client = client.clone();
+    let url: Arc<str> = format!("{base}/api/queue/today{query}").into();
+    let token: Arc<str> = token.into();
+    drive(QUERY_CLIENTS, Limit::For(run_for), move |_| {
+        let client = client.clone();
+        let url = url.clone();
+        let token = token.clone();
+        async move {
+            let response = client
+                .get(&*url)
+                .bearer_auth(&*token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = response.status();
+            let body = response.bytes().await.map_err(|e| e.to_string())?;
+            if status.as_u16() != 200 {
+                return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+            }
+            Ok(None)
+        }
+    })
+    .await
+}
+
+/// The plan PostgreSQL picks for Today's Moves (the query of
+/// `caseyos_projections::queue::today`, copied here), e.g.
+/// `Limit > Sort > Index Scan(queue_items_owner_status_idx)`.
+async fn today_plan(pool: &PgPool) -> String {
+    fn walk(node: &Value, out: &mut Vec<String>) {
+        let kind = node["Node Type"].as_str().unwrap_or("?");
+        out.push(match node["Index Name"].as_str() {
+            Some(index) => format!("{kind}({index})"),
+            None => kind.to_string(),
+        });
+        if let Some(children) = node["Plans"].as_array() {
+            for child in children {
+                walk(child, out);
+            }
+        }
+    }
+    let plan: Result<Value, sqlx::Error> = sqlx::query_scalar(
+        "explain (format json) select doc from queue_items \
+         where status in ('pending', 'snoozed') \
+           and (status = 'pending' or snoozed_until <= $1) \
+           and ($2::text is null or owner = $2) \
+           and ($3::text is null or domain = $3) \
+         order by aps_centi desc, coalesce(due_by, '9999-12-31 00:00:00+00'::timestamptz), id \
+         limit $4",
+    )
+    .bind(now())
+    .bind("admin")
+    .bind(None::<String>)
+    .bind(50i64)
+    .fetch_one(pool)
+    .await;
+    match plan {
+        Ok(plan) => {
+            let mut nodes = Vec::new();
+            walk(&plan[0]["Plan"], &mut nodes);
+            nodes.join(" > ")
+        }
+        Err(error) => format!("unknown ({error})"),
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Database helpers
 
@@ -460,102 +549,141 @@ async fn insert_ceiling(url: &str, clients: usize, run_for: Duration) -> anyhow:
 // ---------------------------------------------------------------------------------------
 // Phase 6: rebuild over synthetic events
 
-/// One proposed and one approved payload, exactly as the domain serializes them.
-fn event_templates() -> anyhow::Result<(Value, Value)> {
-    let at = now();
-    let actor = Actor::user("admin");
-    let proposed = QueueItemEvent::QueueItemProposed(QueueItemProposed {
-        item_id: Uuid::nil(),
-        title: "template".into(),
-        title_derived: false,
-        action_type: ActionType::SendEmail,
-        domain: QueueDomain::Sales,
-        target: Target::default(),
-        payload: json!({
-            "to": "prospect@example.com",
-            "subject": "Following up on our call",
-            "body": "Hi — thanks for your time today. As promised, here is the deck and next steps.",
-        }),
-        owner: "admin".into(),
-        due_by: None,
-        expires_at: None,
-        source: Source::Manual,
-        aps: Aps::for_action(ActionType::SendEmail, &ApsOverrides::default()),
-        rationale: None,
-        proposed_by: actor.clone(),
-        proposed_at: at,
-    });
-    let approved = QueueItemEvent::QueueItemApproved(QueueItemApproved {
-        approved_by: actor,
-        approved_at: at + chrono::TimeDelta::seconds(1),
-        note: None,
-    });
-    let proposed = serde_json::to_value(&proposed)?;
-    let approved = serde_json::to_value(&approved)?;
-    // The paths the SQL below rewrites must exist.
-    if proposed.pointer("/QueueItemProposed/item_id").is_none()
-        || proposed.pointer("/QueueItemProposed/title").is_none()
-    {
-        bail!("unexpected QueueItemProposed shape: {proposed}");
-    }
-    Ok((proposed, approved))
+/// The events of one synthetic item, proposed then approved, as the domain serializes them.
+struct SyntheticItem {
+    proposed: QueueItemProposed,
+    approved: QueueItemApproved,
 }
 
-/// Appends `items` proposed-then-approved items (2 events each) in chunks; returns the
-/// number of events written.
-async fn append_synthetic(
-    pool: &PgPool,
-    items: usize,
-    chunk: usize,
-    seed: &str,
-) -> anyhow::Result<usize> {
-    let (proposed, approved) = event_templates()?;
-    let insert = |sequence: i64, event_type: &'static str, template: Value, from: i64, to: i64| {
-        let sql = if sequence == 1 {
-            "insert into events (aggregate_type, aggregate_id, sequence, event_type, \
-               event_version, payload, metadata) \
-             select 'queue_item', s.id::text, $1, $2, '1', \
-               jsonb_set(jsonb_set($3::jsonb, '{QueueItemProposed,item_id}', to_jsonb(s.id::text)), \
-                 '{QueueItemProposed,title}', to_jsonb('Follow up with prospect ' || s.i)), \
-               jsonb_build_object('actor', 'user:admin', 'request_id', s.r, \
-                 'correlation_id', s.r, 'causation_id', s.r, 'command_id', s.r) \
-             from (select i, md5($4 || ':' || i)::uuid as id, gen_random_uuid()::text as r \
-                   from generate_series($5::bigint, $6::bigint) as i) s \
-             order by s.i"
-        } else {
-            "insert into events (aggregate_type, aggregate_id, sequence, event_type, \
-               event_version, payload, metadata) \
-             select 'queue_item', s.id::text, $1, $2, '1', $3::jsonb, \
-               jsonb_build_object('actor', 'user:admin', 'request_id', s.r, \
-                 'correlation_id', s.r, 'causation_id', s.r, 'command_id', s.r) \
-             from (select i, md5($4 || ':' || i)::uuid as id, gen_random_uuid()::text as r \
-                   from generate_series($5::bigint, $6::bigint) as i) s \
-             order by s.i"
-        };
-        sqlx::query(sql)
-            .bind(sequence)
-            .bind(event_type)
-            .bind(template)
-            .bind(seed.to_string())
-            .bind(from)
-            .bind(to)
-            .execute(pool)
-    };
+impl SyntheticItem {
+    fn template() -> Self {
+        let at = now();
+        let actor = Actor::user("admin");
+        SyntheticItem {
+            proposed: QueueItemProposed {
+                item_id: Uuid::nil(),
+                title: String::new(),
+                title_derived: false,
+                action_type: ActionType::SendEmail,
+                domain: QueueDomain::Sales,
+                target: Target::default(),
+                payload: json!({
+                    "to": "prospect@example.com",
+                    "subject": "Following up on our call",
+                    "body": "Hi — thanks for your time today. As promised, here is the deck and next steps.",
+                }),
+                owner: "admin".into(),
+                due_by: None,
+                expires_at: None,
+                source: Source::Manual,
+                aps: Aps::for_action(ActionType::SendEmail, &ApsOverrides::default()),
+                rationale: None,
+                proposed_by: actor.clone(),
+                proposed_at: at,
+            },
+            approved: QueueItemApproved {
+                approved_by: actor,
+                approved_at: at + chrono::TimeDelta::seconds(1),
+                note: None,
+            },
+        }
+    }
+}
+
+/// One line of `COPY events (...) FROM STDIN` (text format).
+fn copy_line(
+    out: &mut Vec<u8>,
+    id: &str,
+    sequence: usize,
+    event: &QueueItemEvent,
+) -> anyhow::Result<()> {
+    fn escaped(out: &mut Vec<u8>, text: &str) {
+        // Compact JSON has no raw tabs or newlines; only backslashes need escaping.
+        for byte in text.bytes() {
+            if byte == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(byte);
+        }
+    }
+    let request = Uuid::new_v4();
+    let metadata = json!({
+        "actor": "user:admin",
+        "request_id": request,
+        "correlation_id": request,
+        "causation_id": request,
+        "command_id": request,
+    });
+    out.extend_from_slice(b"queue_item\t");
+    out.extend_from_slice(id.as_bytes());
+    out.extend_from_slice(format!("\t{sequence}\t{}\t1\t", event.name()).as_bytes());
+    escaped(out, &serde_json::to_string(event)?);
+    out.push(b'\t');
+    escaped(out, &metadata.to_string());
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Appends `items` items of two events each (proposed, approved) with COPY: each chunk of
+/// items is one COPY, so one transaction, with every item's proposal before its approval;
+/// two connections copy chunks in parallel. Returns the number of events written.
+async fn append_synthetic(pool: &PgPool, items: usize, chunk: usize) -> anyhow::Result<usize> {
+    const COPY: &str = "copy events (aggregate_type, aggregate_id, sequence, event_type, \
+                        event_version, payload, metadata) from stdin";
+    const SEND_BYTES: usize = 4 << 20;
+    let chunks: Vec<(usize, usize)> = (0..items)
+        .step_by(chunk.max(1))
+        .map(|start| (start, (start + chunk).min(items)))
+        .collect();
+    let chunks = Arc::new(chunks);
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let pool = pool.clone();
+            let chunks = chunks.clone();
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut template = SyntheticItem::template();
+                let mut written = 0usize;
+                loop {
+                    let Some(&(start, end)) = chunks.get(next.fetch_add(1, Ordering::Relaxed))
+                    else {
+                        return anyhow::Ok(written);
+                    };
+                    let ids: Vec<Uuid> = (start..end).map(|_| Uuid::new_v4()).collect();
+                    let mut copy = pool.copy_in_raw(COPY).await?;
+                    let mut buffer = Vec::with_capacity(SEND_BYTES + 4096);
+                    for (sequence, proposals) in [(1, true), (2, false)] {
+                        for (n, id) in ids.iter().enumerate() {
+                            let event = if proposals {
+                                template.proposed.item_id = *id;
+                                template.proposed.title =
+                                    format!("Follow up with prospect {}", start + n);
+                                QueueItemEvent::QueueItemProposed(Box::new(
+                                    template.proposed.clone(),
+                                ))
+                            } else {
+                                QueueItemEvent::QueueItemApproved(template.approved.clone())
+                            };
+                            copy_line(&mut buffer, &id.to_string(), sequence, &event)?;
+                            if buffer.len() >= SEND_BYTES {
+                                copy.send(std::mem::take(&mut buffer)).await?;
+                                buffer.reserve(SEND_BYTES + 4096);
+                            }
+                        }
+                    }
+                    if !buffer.is_empty() {
+                        copy.send(buffer).await?;
+                    }
+                    written += copy.finish().await? as usize;
+                    eprintln!("  appended items {start}..{end}");
+                }
+            })
+        })
+        .collect();
     let mut written = 0usize;
-    let mut start = 0usize;
-    while start < items {
-        let end = (start + chunk).min(items);
-        let (from, to) = (start as i64, end as i64 - 1);
-        written += insert(1, "QueueItemProposed", proposed.clone(), from, to)
-            .await
-            .context("appending proposals")?
-            .rows_affected() as usize;
-        written += insert(2, "QueueItemApproved", approved.clone(), from, to)
-            .await
-            .context("appending approvals")?
-            .rows_affected() as usize;
-        start = end;
-        eprintln!("  appended {written} events");
+    for worker in futures::future::join_all(workers).await {
+        written += worker.context("a COPY worker failed")??;
     }
     // The events must read back as the domain's: decode and fold one aggregate.
     let first: String =
@@ -591,14 +719,12 @@ async fn rebuild_phase(
     databases.push(database_name(&url));
     let result = async {
         let started = Instant::now();
-        let seed = Uuid::new_v4().simple().to_string();
-        let written =
-            append_synthetic(&pool, sizes.rebuild_items, sizes.rebuild_chunk, &seed).await?;
+        let written = append_synthetic(&pool, sizes.rebuild_items, sizes.rebuild_chunk).await?;
         let append_elapsed = started.elapsed();
         // Fresh statistics for the planner, as a long-running database would have.
         sqlx::query("analyze events").execute(&pool).await?;
         report.add(
-            "synthetic events appended (INSERT … SELECT)",
+            "synthetic events appended (COPY, 2 connections)",
             int(per_second(written, append_elapsed)),
             "events/s",
             format!(
@@ -657,9 +783,9 @@ async fn rebuild_phase(
 // Phase 7: a long aggregate
 
 async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> anyhow::Result<()> {
-    let target = sizes.replay_events;
+    let target = sizes.replay_events.max(2);
     eprintln!(
-        "phase 7: one aggregate of {} events through the command bus",
+        "phase 7: one aggregate of {} events (COPY, then the last through the command bus)",
         int(target as f64)
     );
     let bus = state.bus.clone();
@@ -667,88 +793,113 @@ async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> an
     let meta = CommandMeta::system("bench");
     let guard = |_: &QueueItem| -> Result<(), ApiError> { Ok(()) };
     let id = Uuid::now_v7();
-    let title = |n: usize| {
-        if n % 2 == 0 {
+    let aggregate_id = id.to_string();
+    // Consecutive events always change the title, as real edits would.
+    let title = |sequence: usize| {
+        if sequence & 1 == 0 {
             "Long-lived move (even edit)".to_string()
         } else {
             "Long-lived move (odd edit)".to_string()
         }
     };
-    bus.queue(
-        id,
-        QueueItemCommand::Propose(ProposeQueueItem {
-            id,
-            title: Some(title(0)),
-            action_type: ActionType::SendEmail,
-            domain: None,
-            target: Target::default(),
-            payload: json!({"to": "x@example.com", "subject": "s", "body": "b"}),
-            owner: "admin".into(),
-            due_by: None,
-            expires_at: None,
-            source: Source::Manual,
-            aps: ApsOverrides::default(),
-            rationale: None,
-            by: actor.clone(),
-            at: now(),
-        }),
-        &meta,
-        guard,
-    )
-    .await
-    .map_err(|e| anyhow!("propose the long-lived item: {e}"))?;
-    let started = Instant::now();
-    let mut events = 1usize;
-    let mut edit_latencies = Vec::with_capacity(target);
-    while events < target && started.elapsed() < sizes.replay_cap {
-        let t = Instant::now();
-        let committed = bus
-            .queue(
-                id,
-                QueueItemCommand::Edit(EditQueueItem {
-                    title: Some(title(events)),
-                    by: Some(actor.clone()),
-                    at: Some(now()),
-                    ..EditQueueItem::default()
-                }),
-                &meta,
-                guard,
-            )
-            .await
-            .map_err(|e| anyhow!("edit {events}: {e}"))?;
-        edit_latencies.push(elapsed_ms(t));
-        if committed.events != 1 {
-            bail!(
-                "edit {events} wrote {} events, expected 1",
-                committed.events
-            );
-        }
-        events += 1;
-        if events % 2_000 == 0 {
-            eprintln!("  {events} events");
-        }
-    }
-    let build_elapsed = started.elapsed();
-    let capped = if events < target {
-        format!(" (stopped at the {} s cap)", sizes.replay_cap.as_secs())
-    } else {
-        String::new()
+    let edit = |title: String| {
+        QueueItemCommand::Edit(EditQueueItem {
+            title: Some(title),
+            by: Some(actor.clone()),
+            at: Some(now()),
+            ..EditQueueItem::default()
+        })
     };
+
+    // Sequences 1..target-1, well-formed, straight into the store: 1 proposal and edits.
+    let started = Instant::now();
+    let mut template = SyntheticItem::template();
+    template.proposed.item_id = id;
+    template.proposed.title = title(1);
+    let base = template.proposed.proposed_at;
+    let mut buffer = Vec::new();
+    copy_line(
+        &mut buffer,
+        &aggregate_id,
+        1,
+        &QueueItemEvent::QueueItemProposed(Box::new(template.proposed.clone())),
+    )?;
+    for sequence in 2..target {
+        let edited = QueueItemEdited {
+            title: Some(title(sequence)),
+            payload: None,
+            due_by: None,
+            owner: None,
+            rationale: None,
+            aps: None,
+            edited_by: actor.clone(),
+            edited_at: base + chrono::TimeDelta::milliseconds(sequence as i64),
+        };
+        copy_line(
+            &mut buffer,
+            &aggregate_id,
+            sequence,
+            &QueueItemEvent::QueueItemEdited(edited),
+        )?;
+    }
+    let mut copy = state
+        .pool
+        .copy_in_raw(
+            "copy events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
+             payload, metadata) from stdin",
+        )
+        .await?;
+    copy.send(buffer).await?;
+    let copied = copy.finish().await? as usize;
+    eprintln!(
+        "  copied {copied} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The last event through the bus: no snapshot exists yet, so this load folds every
+    // event; crossing a multiple of `snapshot_every`, the commit writes the snapshot.
+    let t = Instant::now();
+    let committed = bus
+        .queue(id, edit(title(target)), &meta, guard)
+        .await
+        .map_err(|e| anyhow!("the last edit: {e}"))?;
+    let first_command = elapsed_ms(t);
+    if committed.events != 1 {
+        bail!(
+            "the last edit wrote {} events, expected 1",
+            committed.events
+        );
+    }
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from events where aggregate_type = 'queue_item' and aggregate_id = $1",
+    )
+    .bind(&aggregate_id)
+    .fetch_one(&state.pool)
+    .await?;
+    let events = events as usize;
+    let snapshot: Option<i64> = sqlx::query_scalar(
+        "select last_sequence from snapshots where aggregate_type = 'queue_item' \
+         and aggregate_id = $1",
+    )
+    .bind(&aggregate_id)
+    .fetch_optional(&state.pool)
+    .await?;
     report.add(
-        "edit one item through the bus, 1 client",
-        int(per_second(edit_latencies.len(), build_elapsed)),
-        "cmd/s",
         format!(
-            "p50 {} ms, p99 {} ms; building the {}-event aggregate{capped}",
-            ms_opt(median(&edit_latencies)),
-            ms_opt(quantile(edit_latencies.clone(), 0.99)),
+            "command on a {}-event aggregate, no snapshot",
             int(events as f64)
+        ),
+        ms(first_command),
+        "ms",
+        format!(
+            "bus: fold all {} prior events, decide, append; snapshot now at {}",
+            int((events - 1) as f64),
+            snapshot.map_or_else(|| "none".to_string(), |s| int(s as f64))
         ),
     );
     catch_up(&state.pool).await?;
 
     // Audit replay: read every event and fold, keeping the state after each.
-    let aggregate_id = id.to_string();
     let mut replays = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();
@@ -763,6 +914,9 @@ async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> an
                 history.total_events
             );
         }
+        if history.state["title"].as_str() != Some(title(target).as_str()) {
+            bail!("history folded to the wrong state: {}", history.state);
+        }
     }
     report.add(
         format!("audit replay, {}-event aggregate", int(events as f64)),
@@ -776,22 +930,11 @@ async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> an
 
     // Loading it for a new command: a no-op edit (the title it already has) is a load from
     // the snapshot plus the events after it, a decision, and no write.
-    let current = title(events - 1);
     let mut loads = Vec::new();
     for _ in 0..21 {
         let t = Instant::now();
         let committed = bus
-            .queue(
-                id,
-                QueueItemCommand::Edit(EditQueueItem {
-                    title: Some(current.clone()),
-                    by: Some(actor.clone()),
-                    at: Some(now()),
-                    ..EditQueueItem::default()
-                }),
-                &meta,
-                guard,
-            )
+            .queue(id, edit(title(target)), &meta, guard)
             .await
             .map_err(|e| anyhow!("no-op edit: {e}"))?;
         loads.push(elapsed_ms(t));
@@ -800,12 +943,44 @@ async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> an
         }
     }
     report.add(
-        format!("load for a new command, {}-event aggregate", int(events as f64)),
+        format!(
+            "load for a new command, {}-event aggregate",
+            int(events as f64)
+        ),
         ms_opt(median(&loads)),
         "ms",
         format!(
-            "a no-op command through the bus (snapshot every {} events + tail, decide, token lookup); median of 21",
+            "a no-op command through the bus: snapshot + tail (snapshot every {}), decide, token lookup; median of 21",
             state.config.snapshot_every
+        ),
+    );
+
+    // Then real edits on it, one client: the per-command cost without HTTP.
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for n in 1..=sizes.bus_edits {
+        if started.elapsed() > PHASE_CAP {
+            break;
+        }
+        let t = Instant::now();
+        let committed = bus
+            .queue(id, edit(title(target + n)), &meta, guard)
+            .await
+            .map_err(|e| anyhow!("edit: {e}"))?;
+        latencies.push(elapsed_ms(t));
+        if committed.events != 1 {
+            bail!("an edit wrote {} events, expected 1", committed.events);
+        }
+    }
+    report.add(
+        "edit one item through the bus, 1 client",
+        int(per_second(latencies.len(), started.elapsed())),
+        "cmd/s",
+        format!(
+            "p50 {} ms, p99 {} ms; {} edits after the measurements above",
+            ms_opt(median(&latencies)),
+            ms_opt(quantile(latencies.clone(), 0.99)),
+            latencies.len()
         ),
     );
     Ok(())
@@ -1008,39 +1183,35 @@ async fn server_phases(
         if listed == 0 {
             bail!("GET /api/queue/today listed nothing: {check}");
         }
+        // First as the load left the planner's statistics (a fresh read model may not have
+        // been analyzed yet), then after ANALYZE, as autovacuum leaves a long-running one.
+        let plan = today_plan(&pool).await;
+        let cold = get_today(&client, &base, &token, "?consistency=eventual", sizes.get_cold_for).await;
+        report.add(
+            format!("GET /api/queue/today, {QUERY_CLIENTS} conns, eventual, pre-ANALYZE"),
+            int(cold.rate()),
+            "req/s",
+            format!(
+                "p50 {} ms, p99 {} ms; {:.0} s; plan: {plan}{}",
+                ms_opt(cold.p(0.5)),
+                ms_opt(cold.p(0.99)),
+                cold.elapsed.as_secs_f64(),
+                cold.error_note()
+            ),
+        );
+        sqlx::query("analyze queue_items").execute(&pool).await?;
+        let plan = today_plan(&pool).await;
         for (label, query) in [
             ("eventual", "?consistency=eventual"),
             ("strong (default)", ""),
         ] {
-            let client = client.clone();
-            let url: Arc<str> = format!("{base}/api/queue/today{query}").into();
-            let token: Arc<str> = token.clone().into();
-            let run = drive(QUERY_CLIENTS, Limit::For(sizes.get_for), move |_| {
-                let client = client.clone();
-                let url = url.clone();
-                let token = token.clone();
-                async move {
-                    let response = client
-                        .get(&*url)
-                        .bearer_auth(&*token)
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let status = response.status();
-                    let body = response.bytes().await.map_err(|e| e.to_string())?;
-                    if status.as_u16() != 200 {
-                        return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
-                    }
-                    Ok(None)
-                }
-            })
-            .await;
+            let run = get_today(&client, &base, &token, query, sizes.get_for).await;
             report.add(
                 format!("GET /api/queue/today, {QUERY_CLIENTS} conns, {label}"),
                 int(run.rate()),
                 "req/s",
                 format!(
-                    "p50 {} ms, p99 {} ms; {} pending, {listed} listed; {:.0} s{}",
+                    "p50 {} ms, p99 {} ms; {} pending, {listed} listed; {:.0} s; plan: {plan}{}",
                     ms_opt(run.p(0.5)),
                     ms_opt(run.p(0.99)),
                     int(pending as f64),
