@@ -68,3 +68,40 @@ ensure_nextest() {
         cargo install cargo-nextest --locked
     fi
 }
+
+# The SPA toolchain, all from package registries (nothing downloaded by trunk itself):
+# the wasm32 target, trunk, a wasm-bindgen CLI equal to the lockfile's wasm-bindgen, and
+# wasm-opt from binaryen's npm package (Debian's binaryen is too old for rustc's output).
+WASM_BINDGEN_VERSION=0.2.130
+
+ensure_wasm_tools() {
+    if ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
+        rustup target add wasm32-unknown-unknown
+    fi
+    if ! trunk --version >/dev/null 2>&1; then
+        echo "Installing trunk (takes a few minutes once)..."
+        cargo install trunk@^0.21 --locked
+    fi
+    if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+        echo "Installing wasm-bindgen-cli $WASM_BINDGEN_VERSION..."
+        cargo install "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        apt_install nodejs npm
+    fi
+    if ! wasm-opt --version 2>/dev/null | grep -qE 'version (1[2-9][0-9]|[2-9][0-9][0-9])'; then
+        echo "Installing wasm-opt (binaryen) from npm..."
+        npm install -g binaryen@132
+    fi
+}
+
+# Headless Chromium and its driver, for component and end-to-end tests.
+ensure_browser() {
+    if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+        apt_install chromium chromium-driver
+    fi
+}
+
+build_web() {
+    TRUNK_SKIP_VERSION_CHECK=true trunk build --release
+}

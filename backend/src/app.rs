@@ -1,11 +1,14 @@
 //! Start-up: the router with its layers, the OpenAPI document, the background workers
-//! (projection runner, schedules), and graceful shutdown.
+//! (projection runner, schedules, live updates), the web app, and graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::body::HttpBody;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
@@ -15,20 +18,25 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::Principal;
+use crate::auth::{Principal, SESSION_COOKIE};
 use crate::commands::CommandBus;
 use crate::config::Config;
 use crate::db::Database;
 use crate::error::{envelope_middleware, method_not_allowed, route_not_found, ApiError};
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::{audit, health, queue, scheduler};
+use crate::web::WebApp;
+use crate::{audit, health, live, queue, scheduler, sessions, web};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,18 +46,20 @@ use crate::{audit, health, queue, scheduler};
                        Every error is `{\"error\": {\"code\", \"message\", \"request_id\", \"details\"}}`.",
         license(name = "Apache-2.0")
     ),
-    modifiers(&BearerAuth),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "queue", description = "Today's Moves: proposed moves awaiting a decision"),
         (name = "audit", description = "History and time travel of any aggregate"),
+        (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
+        (name = "live", description = "Live updates as server-sent events"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]
 struct ApiDoc;
 
-struct BearerAuth;
+struct SecuritySchemes;
 
-impl Modify for BearerAuth {
+impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -61,6 +71,14 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The browser session from `POST /api/session`. Requests other than GET, \
+                 HEAD and OPTIONS must also send the session's `csrf_token` as `X-CSRF-Token`.",
+            ))),
+        );
     }
 }
 
@@ -69,12 +87,31 @@ fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(queue::router())
         .merge(audit::router())
+        .merge(sessions::router())
+        .merge(live::router())
         .merge(health::router())
 }
 
-/// The router, serving the OpenAPI document generated from its own routes.
-pub fn router(state: AppState) -> Router {
+/// The routes and their OpenAPI document: every route that takes a bearer token takes the
+/// session cookie too, and the document lists itself.
+fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut api) = api_routes().split_for_parts();
+    for item in api.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(security) = operation.security.as_mut().filter(|s| !s.is_empty()) {
+                security.push(SecurityRequirement::new("session", Vec::<String>::new()));
+            }
+        }
+    }
     api.paths.paths.insert(
         "/api/openapi.json".into(),
         utoipa::openapi::path::PathItem::new(
@@ -86,9 +123,63 @@ pub fn router(state: AppState) -> Router {
                     "200",
                     utoipa::openapi::Response::new("The OpenAPI document"),
                 )
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                .security(SecurityRequirement::new("session", Vec::<String>::new()))
                 .build(),
         ),
     );
+    (routes, api)
+}
+
+/// What compression is for: text, JSON and wasm. Never `text/event-stream`: a compressor
+/// would hold live updates back until its buffer fills.
+#[derive(Clone, Copy)]
+struct Compressible;
+
+impl Predicate for Compressible {
+    fn should_compress<B: HttpBody>(&self, response: &axum::http::Response<B>) -> bool {
+        let media = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        matches!(
+            media.as_str(),
+            "text/html"
+                | "text/css"
+                | "text/javascript"
+                | "application/javascript"
+                | "application/json"
+                | "application/wasm"
+                | "image/svg+xml"
+                | "text/plain"
+        )
+    }
+}
+
+/// Requests no route matched: unknown API routes get the JSON 404; any other GET or HEAD
+/// is the web app's (a file, or `index.html` for a deep link).
+async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    let is_api = ["/api", "/health", "/ready", "/metrics"]
+        .iter()
+        .any(|prefix| {
+            path == *prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        });
+    if is_api || !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return route_not_found().await.into_response();
+    }
+    web::serve(&state.web, request).await
+}
+
+/// The router, serving the OpenAPI document generated from its own routes.
+pub fn router(state: AppState) -> Router {
+    let (routes, api) = routes_and_document();
     let api = Arc::new(api);
     let max_body = state.config.max_body_bytes;
     routes
@@ -99,7 +190,7 @@ pub fn router(state: AppState) -> Router {
                 async move { Json(api.as_ref().clone()) }
             }),
         )
-        .fallback(route_not_found)
+        .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
@@ -112,6 +203,13 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(envelope_middleware))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(
+            CompressionLayer::new().compress_when(
+                SizeAbove::default()
+                    .and(NotForContentType::SSE)
+                    .and(Compressible),
+            ),
+        )
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -120,7 +218,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document as JSON (for the CLI and tests).
 pub fn openapi_json() -> serde_json::Value {
-    let (_, api) = api_routes().split_for_parts();
+    let (_, api) = routes_and_document();
     serde_json::to_value(api).unwrap_or_default()
 }
 
@@ -169,6 +267,21 @@ impl Application {
             bus.clone(),
             shutdown.clone(),
         ));
+        let live = live::channel();
+        background.push(live::spawn_listener(
+            pool.clone(),
+            live.clone(),
+            shutdown.clone(),
+        ));
+        let web = Arc::new(WebApp::locate(&config.web_dir));
+        if web.is_built() {
+            tracing::info!(web.dir = %web.dir.display(), "serving the web app");
+        } else {
+            tracing::warn!(
+                web.dir = %web.dir.display(),
+                "the web app is not built (run `trunk build --release`); / answers 503 until it is"
+            );
+        }
         let listener = TcpListener::bind(config.bind).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot listen on {}: {e} (set --bind or CASEYOS_BIND)",
@@ -182,6 +295,9 @@ impl Application {
             metrics,
             projection_metrics,
             projection_progress,
+            live,
+            shutdown: shutdown.clone(),
+            web,
         };
         Ok(Application {
             router: router(state.clone()),

@@ -1,15 +1,14 @@
-//! Who is calling: bearer tokens for API clients (stored as SHA-256 hashes), roles, and the
-//! rules of what each role may see and do. Browser sessions resolve to the same
-//! [`Principal`], so handlers never care how a caller signed in.
-
-use std::fmt;
+//! Who is calling: bearer tokens for API clients (stored as SHA-256 hashes), the browser
+//! session cookie (with CSRF protection), roles, and the rules of what each role may see
+//! and do. Both resolve to the same [`Principal`], so handlers never care how a caller
+//! signed in.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use caseyos_domain::queue::Actor;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -17,42 +16,13 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// What a caller may do, in increasing order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Reads everything, decides nothing.
-    Viewer,
-    /// Proposes and decides their own moves.
-    Operator,
-    /// Everything, for every owner.
-    Admin,
-}
+/// What a caller may do: one definition, shared with the SPA.
+pub use caseyos_domain::api::Role;
 
-impl Role {
-    pub fn parse(raw: &str) -> Option<Role> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "viewer" => Some(Role::Viewer),
-            "operator" => Some(Role::Operator),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The browser session cookie (HttpOnly, SameSite=Strict).
+pub const SESSION_COOKIE: &str = "caseyos_session";
+/// The header a cookie-authenticated request that changes something must carry.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,13 +67,18 @@ impl Principal {
     }
 }
 
-/// A new bearer token: `cos_` and 43 characters of base64url randomness (256 bits).
-pub fn generate_token() -> String {
+/// 256 random bits as 43 characters of base64url: session ids, CSRF and sign-in link tokens.
+pub fn random_secret() -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    format!("cos_{}", URL_SAFE_NO_PAD.encode(bytes))
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A new bearer token: `cos_` and 43 characters of base64url randomness (256 bits).
+pub fn generate_token() -> String {
+    format!("cos_{}", random_secret())
 }
 
 pub fn hash_token(token: &str) -> Vec<u8> {
@@ -192,6 +167,136 @@ pub async fn principal_for_token(pool: &PgPool, token: &str) -> sqlx::Result<Opt
     }))
 }
 
+/// How a request proved who it is: a bearer token, or a browser session cookie (with the
+/// session's details, for `/api/session`).
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub session: Option<ActiveSession>,
+}
+
+/// A live browser session (see [`crate::sessions`]).
+#[derive(Clone, Debug)]
+pub struct ActiveSession {
+    pub id_hash: Vec<u8>,
+    pub csrf_token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The value of one cookie in the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, value)| key.trim() == name && !value.trim().is_empty())
+        .map(|(_, value)| value.trim())
+}
+
+/// Methods that change nothing, so need no CSRF token.
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Refuses a cookie-authenticated request that changes something unless it carries the
+/// session's CSRF token in `X-CSRF-Token`.
+pub fn check_csrf(parts: &Parts, session: &ActiveSession) -> Result<(), ApiError> {
+    if is_safe(&parts.method) {
+        return Ok(());
+    }
+    let sent = parts
+        .headers
+        .get(CSRF_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if constant_time_eq(sent, session.csrf_token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "auth.csrf_failed",
+            "requests signed in with the session cookie that change something must send the \
+             session's csrf_token in the X-CSRF-Token header",
+        ))
+    }
+}
+
+/// Compares secrets without revealing, by timing, how much of them matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub(crate) fn missing_credentials() -> ApiError {
+    ApiError::unauthorized(
+        "auth.missing_credentials",
+        "sign in, or send `Authorization: Bearer <token>`",
+    )
+}
+
+/// The bearer token of an `Authorization` header.
+async fn bearer(pool: &PgPool, header: &HeaderValue) -> Result<Principal, ApiError> {
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            let (scheme, rest) = h.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "auth.invalid_credentials",
+                "the Authorization header must be `Bearer <token>`",
+            )
+        })?;
+    principal_for_token(pool, token).await?.ok_or_else(|| {
+        ApiError::unauthorized("auth.invalid_token", "this token is unknown or revoked")
+    })
+}
+
+/// Authenticates a request: the `Authorization` header when there is one, else the session
+/// cookie (with CSRF protection for anything but GET, HEAD and OPTIONS).
+pub(crate) async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Authenticated, ApiError> {
+    if let Some(header) = parts.headers.get(AUTHORIZATION) {
+        return Ok(Authenticated {
+            principal: bearer(&state.pool, header).await?,
+            session: None,
+        });
+    }
+    let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Err(missing_credentials());
+    };
+    let (principal, session) = crate::sessions::resolve(&state.pool, id)
+        .await?
+        .ok_or_else(crate::sessions::expired)?;
+    check_csrf(parts, &session)?;
+    Ok(Authenticated {
+        principal,
+        session: Some(session),
+    })
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(known) = parts.extensions.get::<Authenticated>() {
+            return Ok(known.clone());
+        }
+        let authenticated = authenticate(parts, state).await?;
+        parts.extensions.insert(authenticated.clone());
+        Ok(authenticated)
+    }
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -199,36 +304,9 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(principal) = parts.extensions.get::<Principal>() {
-            return Ok(principal.clone());
-        }
-        let Some(header) = parts.headers.get(AUTHORIZATION) else {
-            return Err(ApiError::unauthorized(
-                "auth.missing_credentials",
-                "sign in, or send `Authorization: Bearer <token>`",
-            ));
-        };
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                let (scheme, rest) = h.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "auth.invalid_credentials",
-                    "the Authorization header must be `Bearer <token>`",
-                )
-            })?;
-        let principal = principal_for_token(&state.pool, token)
-            .await?
-            .ok_or_else(|| {
-                ApiError::unauthorized("auth.invalid_token", "this token is unknown or revoked")
-            })?;
-        parts.extensions.insert(principal.clone());
-        Ok(principal)
+        Authenticated::from_request_parts(parts, state)
+            .await
+            .map(|a| a.principal)
     }
 }
 
@@ -277,5 +355,74 @@ mod tests {
         assert!(a.starts_with("cos_") && a.len() == 47, "{a}");
         assert_eq!(hash_token(&a), hash_token(&a));
         assert_eq!(hash_token(&a).len(), 32);
+    }
+
+    #[test]
+    fn roles_are_stored_by_the_names_the_database_accepts() {
+        // The `role` columns check for exactly these names.
+        for (role, name) in [
+            (Role::Viewer, "viewer"),
+            (Role::Operator, "operator"),
+            (Role::Admin, "admin"),
+        ] {
+            assert_eq!(role.as_str(), name);
+            assert_eq!(Role::parse(name), Some(role));
+            assert_eq!(serde_json::to_value(role).unwrap(), name);
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            COOKIE,
+            HeaderValue::from_static("theme=dark; caseyos_session=abc"),
+        );
+        headers.append(COOKIE, HeaderValue::from_static("other=1"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, "other"), Some("1"));
+        assert_eq!(cookie(&headers, "missing"), None);
+        let mut empty = HeaderMap::new();
+        empty.append(COOKIE, HeaderValue::from_static("caseyos_session="));
+        assert_eq!(cookie(&empty, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn csrf_is_required_only_for_requests_that_change_something() {
+        let session = ActiveSession {
+            id_hash: vec![],
+            csrf_token: "s3cret".into(),
+            expires_at: chrono::Utc::now(),
+        };
+        let parts = |method: Method, csrf: Option<&str>| {
+            let mut request = axum::http::Request::builder()
+                .method(method)
+                .uri("/api/queue");
+            if let Some(csrf) = csrf {
+                request = request.header(CSRF_HEADER, csrf);
+            }
+            request.body(()).unwrap().into_parts().0
+        };
+        // (method, header, allowed)
+        let table = [
+            (Method::GET, None, true),
+            (Method::HEAD, None, true),
+            (Method::OPTIONS, None, true),
+            (Method::POST, None, false),
+            (Method::POST, Some("wrong!"), false),
+            (Method::POST, Some("s3cre"), false),
+            (Method::POST, Some("s3cret"), true),
+            (Method::DELETE, Some("s3cret"), true),
+            (Method::DELETE, None, false),
+        ];
+        for (method, csrf, allowed) in table {
+            let result = check_csrf(&parts(method.clone(), csrf), &session);
+            assert_eq!(result.is_ok(), allowed, "{method} with {csrf:?}");
+            if let Err(error) = result {
+                assert_eq!(error.status, StatusCode::FORBIDDEN);
+                assert_eq!(error.code, "auth.csrf_failed");
+            }
+        }
     }
 }

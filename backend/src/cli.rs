@@ -1,4 +1,5 @@
-//! The `caseyos` command line: serve, migrate, projections, replay, tokens, demo data.
+//! The `caseyos` command line: serve, migrate, projections, replay, tokens, sign-in links,
+//! demo data.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use crate::audit::{self, Point};
 use crate::auth::{self, Role};
 use crate::config::Config;
 use crate::db::Database;
+use crate::sessions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -67,6 +69,15 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Create a one-time sign-in link for the web app (usable once, within 24 hours) and
+    /// print it.
+    SigninLink {
+        /// Who signs in with it (default: the configured operator).
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, value_parser = ["admin", "operator", "viewer"], default_value = "admin")]
+        role: String,
     },
     /// Demo data.
     Demo {
@@ -159,12 +170,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config.clone()).await?;
     let url = config.public_url(app.address());
     let pool = app.state().pool.clone();
-    let first_run: bool = sqlx::query_scalar("select not exists(select 1 from api_tokens)")
-        .fetch_one(&pool)
-        .await?;
+    let first_run: bool = sqlx::query_scalar(
+        "select not exists(select 1 from api_tokens) and not exists(select 1 from sessions)",
+    )
+    .fetch_one(&pool)
+    .await?;
     println!("CaseyOS is running at {url}");
     println!("  API:      {url}/api   (OpenAPI: {url}/api/openapi.json)");
     println!("  Health:   {url}/health");
+    if app.state().web.is_built() {
+        println!("  Web app:  {url}/   (a sign-in link: caseyos signin-link)");
+    } else {
+        println!("  Web app:  not built (run `trunk build --release` in the workspace)");
+    }
     if first_run {
         let token = auth::create_token(&pool, "first-run", &config.operator, Role::Admin).await?;
         println!(
@@ -173,6 +191,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
         println!("    {token}");
         println!("    curl -H 'Authorization: Bearer {token}' {url}/api/queue/today");
+        let link = sessions::create_sign_in_link(&pool, &config.operator, Role::Admin).await?;
+        println!(
+            "  Open this link to sign in: {}",
+            sessions::sign_in_url(&url, &link)
+        );
+        println!("    (it works once, within 24 hours; `caseyos signin-link` makes another)");
     }
     std::io::stdout().flush()?;
     let shutdown = app.shutdown_token();
@@ -233,6 +257,17 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
                 Ok(())
             }
         },
+        Command::SigninLink { user, role } => {
+            let role = Role::parse(&role).context("role must be admin, operator or viewer")?;
+            let user = user.unwrap_or_else(|| config.operator.clone());
+            let link = sessions::create_sign_in_link(pool, &user, role).await?;
+            eprintln!("A sign-in link for {user} ({role}); it works once, within 24 hours:");
+            println!(
+                "{}",
+                sessions::sign_in_url(&config.public_url(config.bind), &link)
+            );
+            Ok(())
+        }
         Command::Demo { command } => match command {
             DemoCommand::Seed => {
                 let report = crate::demo::seed(pool, config).await?;

@@ -37,7 +37,11 @@ pub struct Config {
     /// `text` or `json`.
     pub log_format: String,
     /// How the server is reached from a browser, for printed links (default: from `bind`).
+    /// An `https` URL also marks the session cookie `Secure`.
     pub public_url: Option<String>,
+    /// The web app's build (trunk's `dist`), served at `/` (`CASEYOS_WEB_DIR`). A relative
+    /// path is taken from the working directory, else from the workspace of the binary.
+    pub web_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -56,6 +60,7 @@ impl Default for Config {
             snapshot_every: 100,
             log_format: "text".into(),
             public_url: None,
+            web_dir: PathBuf::from("dist"),
         }
     }
 }

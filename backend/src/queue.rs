@@ -10,7 +10,8 @@ use axum::Json;
 use caseyos_domain::api::{
     ApproveQueueItemRequest, BulkDecisionRequest, BulkDecisionResponse, BulkItemResult,
     EditQueueItemRequest, ErrorEnvelope, ProposeQueueItemRequest, QueueCountsResponse,
-    QueueItemResponse, QueueListResponse, RejectQueueItemRequest, SnoozeQueueItemRequest,
+    QueueItemResponse, QueueListResponse, QueueStatsResponse, RejectQueueItemRequest,
+    SnoozeQueueItemRequest,
 };
 use caseyos_domain::queue::{
     ActionType, ApproveQueueItem, ContactRef, CrmId, EditQueueItem, ProposeQueueItem, QueueDomain,
@@ -19,7 +20,10 @@ use caseyos_domain::queue::{
 };
 use caseyos_projections::checkpoint::Checkpoint;
 use caseyos_projections::queue::{self as views, Cursor, ListFilter, Sort};
+use caseyos_projections::queue_stats::{self, StatsWindow};
 use caseyos_projections::ConsistencyToken;
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -47,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(propose_queue_item, list_queue_items))
         .routes(routes!(todays_moves))
         .routes(routes!(queue_counts))
+        .routes(routes!(queue_stats))
         .routes(routes!(get_queue_item))
         .routes(routes!(approve_queue_item))
         .routes(routes!(reject_queue_item))
@@ -835,4 +840,97 @@ async fn queue_counts(
     )
     .await?;
     Ok(Json(views::counts(&state.pool, owner.as_deref()).await?))
+}
+
+/// Days the approval rate looks back over.
+const APPROVAL_RATE_DAYS: i64 = 7;
+
+/// Quick stats: open and snoozed moves, decisions since midnight in the caller's time
+/// zone, and the approval rate of the last 7 days (whole percent; none without
+/// decisions). Scoped by owner as `/api/queue/counts` is.
+#[utoipa::path(
+    get,
+    path = "/api/queue/stats",
+    tag = "queue",
+    params(CountsQuery),
+    responses(
+        (status = 200, description = "The quick-stats bar", body = QueueStatsResponse),
+        (status = 403, description = "Operators see their own moves only", body = ErrorEnvelope),
+        (status = 503, description = "`after` not reached in time (`consistency.timeout`)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn queue_stats(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<CountsQuery>,
+) -> Result<Json<QueueStatsResponse>, ApiError> {
+    let owner = owner_scope(&principal, query.owner.as_deref())?;
+    settle(
+        &state,
+        query.after.as_deref(),
+        query.consistency.as_deref(),
+        QUEUE_VIEWS,
+    )
+    .await?;
+    let now = now();
+    let window = StatsWindow {
+        now,
+        today_from: start_of_local_day(now, state.config.timezone_of(&principal.user)),
+        rate_from: now - chrono::Duration::days(APPROVAL_RATE_DAYS),
+    };
+    Ok(Json(
+        queue_stats::stats(&state.pool, owner.as_deref(), window).await?,
+    ))
+}
+
+/// The last local midnight in `tz` (where a clock change skips midnight, the day's first
+/// instant).
+fn start_of_local_day(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let day = now.with_timezone(&tz).date_naive();
+    (0..24)
+        .filter_map(|hour| day.and_hms_opt(hour, 0, 0))
+        .find_map(|local| tz.from_local_datetime(&local).earliest())
+        .map_or(now, |start| start.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(raw: &str) -> DateTime<Utc> {
+        raw.parse().unwrap()
+    }
+
+    #[test]
+    fn today_starts_at_midnight_in_the_callers_time_zone() {
+        // (now, zone, start of that local day)
+        let table = [
+            ("2026-03-10T15:00:00Z", "UTC", "2026-03-10T00:00:00Z"),
+            (
+                "2026-03-10T03:00:00Z",
+                "America/New_York",
+                "2026-03-09T04:00:00Z",
+            ),
+            (
+                "2026-03-10T23:30:00Z",
+                "Europe/Berlin",
+                "2026-03-10T23:00:00Z",
+            ),
+            // America/Santiago skips from 00:00 to 01:00 on 2026-09-06.
+            (
+                "2026-09-06T12:00:00Z",
+                "America/Santiago",
+                "2026-09-06T04:00:00Z",
+            ),
+        ];
+        for (now, zone, start) in table {
+            let tz: Tz = zone.parse().unwrap();
+            assert_eq!(
+                start_of_local_day(utc(now), tz),
+                utc(start),
+                "{now} in {zone}"
+            );
+        }
+    }
 }

@@ -3,13 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use caseyos_domain::api::LiveEvent;
 use caseyos_projections::runner::ProjectionMetrics;
 use sqlx::PgPool;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
 
 use crate::commands::CommandBus;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::web::WebApp;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,6 +23,12 @@ pub struct AppState {
     pub projection_metrics: Arc<ProjectionMetrics>,
     /// Ticks when this instance's projectors commit (read-your-writes waits on it).
     pub projection_progress: watch::Receiver<u64>,
+    /// Read-model changes from every instance, for `/api/events`.
+    pub live: broadcast::Sender<LiveEvent>,
+    /// Cancelled when the server shuts down (long-lived responses end on it).
+    pub shutdown: CancellationToken,
+    /// The SPA build served at `/`.
+    pub web: Arc<WebApp>,
 }
 
 impl AppState {

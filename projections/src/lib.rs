@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod event;
 pub mod projector;
 pub mod queue;
+pub mod queue_stats;
 pub mod rebuild;
 pub mod runner;
 pub mod status;

@@ -1,11 +1,13 @@
 //! The projection runner: one task per projector, one active instance per projector across
 //! all backends (a Postgres advisory lock), woken by LISTEN/NOTIFY with polling as the
-//! fallback, every batch applied together with its checkpoint in one transaction.
+//! fallback, every batch applied together with its checkpoint in one transaction (which
+//! also notifies `caseyos_projection`, for live updates).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use caseyos_domain::api::LiveEvent;
 use chrono::Utc;
 use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgPool, Row};
@@ -13,12 +15,17 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, ConsistencyToken};
 use crate::event::{self, StoredEvent};
 use crate::projector::{Projector, Tables};
 
 /// The NOTIFY channel the events table signals on commit.
 pub const EVENTS_CHANNEL: &str = "caseyos_events";
+
+/// The NOTIFY channel a projector signals when a batch commits: the payload is a
+/// [`LiveEvent`] as JSON, delivered to every backend instance (which fan it out to open
+/// pages over server-sent events).
+pub const PROJECTION_CHANNEL: &str = "caseyos_projection";
 
 /// How the runner paces itself.
 #[derive(Clone, Debug)]
@@ -181,6 +188,16 @@ pub async fn run_batch(
     .bind(last.recorded_at)
     .execute(&mut *tx)
     .await?;
+    // Sent on commit, so pages never hear of a change they cannot read yet.
+    let live = LiveEvent {
+        projection: projector.name().to_string(),
+        consistency: ConsistencyToken(to).to_string(),
+    };
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(PROJECTION_CHANNEL)
+        .bind(serde_json::to_string(&live)?)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok((
         BatchOutcome {

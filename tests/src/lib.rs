@@ -5,7 +5,7 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database there.
 //! Set `TEST_LOG=1` to see the server's logs.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use caseyos_backend::{Application, Config};
 use reqwest::{Client, Method, RequestBuilder, Response};
@@ -196,6 +196,47 @@ impl TestApp {
         panic!("the queue projection did not catch up within 5 s");
     }
 
+    /// A one-time sign-in link's token for `user` with `role`.
+    pub async fn sign_in_link(&self, user: &str, role: &str) -> String {
+        let role = caseyos_backend::auth::Role::parse(role).expect("a role");
+        caseyos_backend::sessions::create_sign_in_link(&self.pool, user, role)
+            .await
+            .expect("create a sign-in link")
+    }
+
+    /// Signs in with a new link for `user` with `role`, as a browser would.
+    pub async fn browser_session(&self, user: &str, role: &str) -> BrowserSession {
+        let link = self.sign_in_link(user, role).await;
+        let response = self
+            .request(Method::POST, "/api/session", None)
+            .json(&json!({ "link": link }))
+            .send()
+            .await
+            .expect("sign in");
+        let cookie = session_cookie(&response).expect("a session cookie");
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 200, "sign in failed: {body}");
+        BrowserSession {
+            csrf: body["csrf_token"]
+                .as_str()
+                .expect("a csrf token")
+                .to_string(),
+            cookie,
+            body,
+        }
+    }
+
+    /// A request carrying a browser session's cookie (and no Authorization header).
+    pub fn with_cookie(
+        &self,
+        method: Method,
+        path: &str,
+        session: &BrowserSession,
+    ) -> RequestBuilder {
+        self.request(method, path, None)
+            .header("cookie", format!("caseyos_session={}", session.cookie))
+    }
+
     /// Events of one aggregate, in order.
     pub async fn events_of(&self, aggregate_id: &str) -> Vec<caseyos_projections::StoredEvent> {
         caseyos_projections::event::read_aggregate(&self.pool, "queue_item", aggregate_id)
@@ -241,4 +282,154 @@ pub async fn event_count(pool: &PgPool) -> i64 {
         .fetch_one(pool)
         .await
         .expect("count events")
+}
+
+/// A signed-in browser: its session cookie's value, CSRF token and `SessionResponse`.
+#[derive(Clone, Debug)]
+pub struct BrowserSession {
+    pub cookie: String,
+    pub csrf: String,
+    pub body: Value,
+}
+
+/// The `Set-Cookie` header that sets or clears the session cookie, whole.
+pub fn session_set_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("caseyos_session="))
+        .map(str::to_string)
+}
+
+/// The session cookie's value a response sets, if it sets a non-empty one.
+pub fn session_cookie(response: &Response) -> Option<String> {
+    let header = session_set_cookie(response)?;
+    let value = header
+        .strip_prefix("caseyos_session=")?
+        .split(';')
+        .next()?
+        .to_string();
+    (!value.is_empty()).then_some(value)
+}
+
+/// An HTTP client for long-lived responses (event streams): no overall timeout.
+pub fn streaming_client() -> Client {
+    Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client")
+}
+
+/// One server-sent event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SseEvent {
+    pub event: String,
+    pub data: String,
+}
+
+/// Reads a `text/event-stream` response event by event, skipping comments.
+pub struct SseReader {
+    response: Response,
+    buffer: Vec<u8>,
+    /// Comment lines (keep-alives) seen so far.
+    pub comments: usize,
+}
+
+impl SseReader {
+    /// Opens the stream, asserting a 200 `text/event-stream` answer.
+    pub async fn open(request: RequestBuilder) -> SseReader {
+        let response = request.send().await.expect("open the event stream");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        if status != 200 {
+            let body = response.text().await.unwrap_or_default();
+            panic!("the event stream answered {status}: {body}");
+        }
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "content type {content_type}"
+        );
+        SseReader {
+            response,
+            buffer: Vec::new(),
+            comments: 0,
+        }
+    }
+
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        self.response.headers()
+    }
+
+    /// The next event, or `None` once the stream has ended; panics if none comes within
+    /// `guard` (a hang guard, not a timing assertion).
+    pub async fn next_event(&mut self, guard: Duration) -> Option<SseEvent> {
+        let deadline = Instant::now() + guard;
+        loop {
+            if let Some(event) = self.take_event() {
+                return Some(event);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Err(_) => panic!("no server-sent event within {guard:?}"),
+                Ok(Ok(Some(bytes))) => self.buffer.extend_from_slice(&bytes),
+                Ok(Ok(None)) | Ok(Err(_)) => return None,
+            }
+        }
+    }
+
+    /// The first event for which `matches` holds (others are skipped); panics if the
+    /// stream ends or none comes within `guard`.
+    pub async fn wait_for(
+        &mut self,
+        guard: Duration,
+        matches: impl Fn(&SseEvent) -> bool,
+    ) -> SseEvent {
+        let deadline = Instant::now() + guard;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next_event(left).await {
+                Some(event) if matches(&event) => return event,
+                Some(_) => {}
+                None => panic!("the event stream ended before the event came"),
+            }
+        }
+    }
+
+    fn take_event(&mut self) -> Option<SseEvent> {
+        while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+            let block = String::from_utf8_lossy(&self.buffer[..end]).into_owned();
+            self.buffer.drain(..end + 2);
+            let mut event = None;
+            let mut data: Vec<String> = Vec::new();
+            for line in block.lines() {
+                if line.starts_with(':') {
+                    self.comments += 1;
+                    continue;
+                }
+                let (field, value) = match line.split_once(':') {
+                    Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
+                    None => (line, ""),
+                };
+                match field {
+                    "event" => event = Some(value.to_string()),
+                    "data" => data.push(value.to_string()),
+                    _ => {}
+                }
+            }
+            if event.is_some() || !data.is_empty() {
+                return Some(SseEvent {
+                    event: event.unwrap_or_else(|| "message".into()),
+                    data: data.join("\n"),
+                });
+            }
+        }
+        None
+    }
 }

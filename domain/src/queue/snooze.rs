@@ -1,7 +1,5 @@
 //! Snooze presets, resolved to an instant in the owner's time zone.
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 /// The hour of day "tomorrow" and "next Monday" resolve to, in the owner's time zone.
@@ -34,46 +32,59 @@ impl SnoozePreset {
             SnoozePreset::NextMonday => "next_monday",
         }
     }
+}
 
-    /// The instant this preset means at `now` for an owner in `tz`.
-    pub fn resolve(self, now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
-        match self {
-            SnoozePreset::OneHour => now + Duration::hours(1),
-            SnoozePreset::FourHours => now + Duration::hours(4),
-            SnoozePreset::Tomorrow => {
-                let today = now.with_timezone(&tz).date_naive();
-                morning_of(today + Duration::days(1), tz)
-            }
-            SnoozePreset::NextMonday => {
-                let today = now.with_timezone(&tz).date_naive();
-                let days_ahead = match today.weekday() {
-                    Weekday::Mon => 7,
-                    other => 7 - i64::from(other.num_days_from_monday()),
-                };
-                morning_of(today + Duration::days(days_ahead), tz)
+/// Resolving presets needs the time-zone database: server-side only, so the SPA stays small.
+#[cfg(feature = "server")]
+mod resolve {
+    use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
+    use chrono_tz::Tz;
+
+    use super::{SnoozePreset, SNOOZE_MORNING_HOUR};
+
+    impl SnoozePreset {
+        /// The instant this preset means at `now` for an owner in `tz`.
+        pub fn resolve(self, now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+            match self {
+                SnoozePreset::OneHour => now + Duration::hours(1),
+                SnoozePreset::FourHours => now + Duration::hours(4),
+                SnoozePreset::Tomorrow => {
+                    let today = now.with_timezone(&tz).date_naive();
+                    morning_of(today + Duration::days(1), tz)
+                }
+                SnoozePreset::NextMonday => {
+                    let today = now.with_timezone(&tz).date_naive();
+                    let days_ahead = match today.weekday() {
+                        Weekday::Mon => 7,
+                        other => 7 - i64::from(other.num_days_from_monday()),
+                    };
+                    morning_of(today + Duration::days(days_ahead), tz)
+                }
             }
         }
     }
-}
 
-/// 09:00 on `date` in `tz`. On a daylight-saving gap the first valid instant after it.
-fn morning_of(date: chrono::NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let mut local = date.and_time(
-        NaiveTime::from_hms_opt(SNOOZE_MORNING_HOUR, 0, 0).expect("09:00 is a valid time"),
-    );
-    // A gap lasts at most a few hours; step forward until the wall time exists.
-    for _ in 0..4 {
-        if let Some(instant) = tz.from_local_datetime(&local).earliest() {
-            return instant.with_timezone(&Utc);
+    /// 09:00 on `date` in `tz`. On a daylight-saving gap the first valid instant after it.
+    fn morning_of(date: chrono::NaiveDate, tz: Tz) -> DateTime<Utc> {
+        let mut local = date.and_time(
+            NaiveTime::from_hms_opt(SNOOZE_MORNING_HOUR, 0, 0).expect("09:00 is a valid time"),
+        );
+        // A gap lasts at most a few hours; step forward until the wall time exists.
+        for _ in 0..4 {
+            if let Some(instant) = tz.from_local_datetime(&local).earliest() {
+                return instant.with_timezone(&Utc);
+            }
+            local += Duration::hours(1);
         }
-        local += Duration::hours(1);
+        Utc.from_utc_datetime(&local)
     }
-    Utc.from_utc_datetime(&local)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
+    use chrono_tz::Tz;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -1,0 +1,331 @@
+//! The SPA: the trunk build in `web_dir`, served at `/`.
+//!
+//! - Files are served as they are; any other GET that is not an API route answers with
+//!   `index.html`, so deep links work.
+//! - trunk's hashed files (`name-<hash>.js`, `name-<hash>_bg.wasm`) never change, so they
+//!   are cached for a year; `index.html` and unhashed files are revalidated every time.
+//! - HTML carries a Content-Security-Policy that allows exactly the inline start-up script
+//!   trunk writes (by its SHA-256), the app's own files and WebAssembly.
+//! - Without a build, `/` says so (503) and how to build it; the API works as ever.
+
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+/// For trunk's content-hashed file names: they never change.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// For everything else: revalidate every time (cheap with ETag / Last-Modified).
+const REVALIDATE: &str = "no-cache";
+
+/// Where the web app is served from.
+#[derive(Clone, Debug)]
+pub struct WebApp {
+    /// The folder holding `index.html`.
+    pub dir: PathBuf,
+    /// `web_dir` as configured, for messages.
+    pub configured: PathBuf,
+}
+
+impl WebApp {
+    /// The configured folder if it exists; for a relative one that does not, the same path
+    /// in the workspace of the running binary (`<workspace>/target/<profile>/caseyos` →
+    /// `<workspace>/dist`); else the configured folder (a build may appear there later).
+    pub fn locate(configured: &Path) -> WebApp {
+        let mut candidates = vec![configured.to_path_buf()];
+        if configured.is_relative() {
+            if let Some(workspace) = std::env::current_exe()
+                .ok()
+                .as_deref()
+                .and_then(Path::parent)
+                .and_then(Path::parent)
+                .and_then(Path::parent)
+            {
+                candidates.push(workspace.join(configured));
+            }
+        }
+        let dir = candidates
+            .iter()
+            .find(|dir| dir.is_dir())
+            .unwrap_or(&candidates[0])
+            .clone();
+        let dir = dir.canonicalize().unwrap_or(dir);
+        WebApp {
+            dir,
+            configured: configured.to_path_buf(),
+        }
+    }
+
+    fn index(&self) -> PathBuf {
+        self.dir.join("index.html")
+    }
+
+    /// Whether a build is there.
+    pub fn is_built(&self) -> bool {
+        self.index().is_file()
+    }
+}
+
+/// Answers a GET or HEAD outside the API: a file of the build, else `index.html`.
+pub async fn serve(web: &WebApp, request: Request) -> Response<Body> {
+    let head = request.method() == Method::HEAD;
+    let index = web.index();
+    let Ok(html) = tokio::fs::read(&index).await else {
+        return not_built(web, head);
+    };
+    let path = request.uri().path().to_string();
+    if path == "/" || path == "/index.html" {
+        return index_response(&html, request.headers(), head);
+    }
+    let headers = request.headers().clone();
+    let response = match ServeDir::new(&web.dir)
+        .append_index_html_on_directories(false)
+        .oneshot(request)
+        .await
+    {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
+    };
+    if response.status() == StatusCode::NOT_FOUND {
+        return index_response(&html, &headers, head);
+    }
+    let mut response = response;
+    let file_name = path.rsplit('/').next().unwrap_or_default();
+    let cache = if is_hashed(file_name) {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    };
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    let is_html = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        // Other HTML files get the policy without any inline script allowed.
+        add_html_headers(headers, &content_security_policy(""));
+    }
+    response
+}
+
+/// Does the name carry trunk's content hash? trunk writes a 64-bit seahash as hex after the
+/// name (`app-1a2b3c4d5e6f7a8b.js`, `app-1a2b3c4d5e6f7a8b_bg.wasm`, `style-….css`), or
+/// before it for initializers (`1a2b…-init.js`). Being unpadded, the hash may be shorter
+/// than 16 digits; 12 or more count.
+pub fn is_hashed(file_name: &str) -> bool {
+    let stem = file_name.split('.').next().unwrap_or_default();
+    let is_hash =
+        |s: &str| (12..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let suffixed = stem
+        .rsplit_once('-')
+        .is_some_and(|(_, rest)| is_hash(rest.split('_').next().unwrap_or_default()));
+    let prefixed = stem
+        .split_once('-')
+        .is_some_and(|(first, _)| is_hash(first));
+    suffixed || prefixed
+}
+
+/// `index.html`, revalidated on every load (its ETag makes that a 304 when unchanged).
+fn index_response(html: &[u8], request: &HeaderMap, head: bool) -> Response<Body> {
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(html))[..32]);
+    let not_modified = request
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+    let (status, body) = if not_modified {
+        (StatusCode::NOT_MODIFIED, Body::empty())
+    } else if head {
+        (StatusCode::OK, Body::empty())
+    } else {
+        (StatusCode::OK, Body::from(html.to_vec()))
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if status == StatusCode::OK {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(html.len()));
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        headers.insert(ETAG, etag);
+    }
+    let policy = content_security_policy(&String::from_utf8_lossy(html));
+    add_html_headers(headers, &policy);
+    response
+}
+
+fn add_html_headers(headers: &mut HeaderMap, policy: &str) {
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if let Ok(policy) = HeaderValue::from_str(policy) {
+        headers.insert(CONTENT_SECURITY_POLICY, policy);
+    }
+}
+
+/// The policy for a page: its own files, WebAssembly (`'wasm-unsafe-eval'`), and exactly
+/// the inline scripts it holds — trunk's start-up module that imports the JS glue and
+/// initialises the wasm — by hash. Inline styles are allowed (components set `style`).
+pub fn content_security_policy(html: &str) -> String {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let hashes: String = inline_scripts(html)
+        .into_iter()
+        .map(|script| {
+            // Browsers hash the text after the HTML parser's newline normalisation.
+            let text = script.replace("\r\n", "\n").replace('\r', "\n");
+            format!(" 'sha256-{}'", STANDARD.encode(Sha256::digest(text)))
+        })
+        .collect();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; \
+         connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// The contents of the `<script>` elements without a `src`, exactly as written (a CSP hash
+/// covers those bytes).
+fn inline_scripts(html: &str) -> Vec<&str> {
+    // ASCII lowercasing keeps byte offsets, so positions found in `lower` index `html`.
+    let lower = html.to_ascii_lowercase();
+    let mut scripts = Vec::new();
+    let mut at = 0;
+    while let Some(found) = lower[at..].find("<script") {
+        let start = at + found;
+        let Some(tag_len) = lower[start..].find('>') else {
+            break;
+        };
+        let tag = &lower[start + "<script".len()..start + tag_len];
+        let body = start + tag_len + 1;
+        let Some(body_len) = lower[body..].find("</script") else {
+            break;
+        };
+        let has_src = tag
+            .split(|c: char| c.is_ascii_whitespace())
+            .any(|attribute| attribute == "src" || attribute.starts_with("src="));
+        if !has_src {
+            scripts.push(&html[body..body + body_len]);
+        }
+        at = body + body_len;
+    }
+    scripts
+}
+
+/// 503: no build to serve. Says so plainly, and how to make one.
+fn not_built(web: &WebApp, head: bool) -> Response<Body> {
+    let configured = escape(&web.configured.display().to_string());
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>CaseyOS: the web app is not built</title>\n</head>\n<body>\n\
+         <h1>The CaseyOS web app is not built</h1>\n\
+         <p>The server is running and its API answers at <a href=\"/api/openapi.json\">/api</a>, \
+         but there is no web app to show: <code>web_dir</code> (<code>{configured}</code>) \
+         holds no <code>index.html</code>.</p>\n\
+         <p>Build it in the CaseyOS workspace with <code>trunk build --release</code> \
+         (it writes <code>dist/</code>), then reload this page. Or point <code>web_dir</code> \
+         (<code>CASEYOS_WEB_DIR</code>) at a build.</p>\n</body>\n</html>\n"
+    );
+    let length = page.len();
+    let mut response = Response::new(if head {
+        Body::empty()
+    } else {
+        Body::from(page)
+    });
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    add_html_headers(headers, "default-src 'none'; frame-ancestors 'none'");
+    response
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trunk_hashed_names_are_told_from_plain_ones() {
+        let table = [
+            ("caseyos-frontend-1a2b3c4d5e6f7a8b_bg.wasm", true),
+            ("caseyos-frontend-1a2b3c4d5e6f7a8b.js", true),
+            ("caseyos-frontend-a2b3c4d5e6f7a8b.js", true), // 15 digits: unpadded hex
+            ("style-0123456789abcdef.css", true),
+            ("0123456789abcdef-initializer.js", true),
+            ("index.html", false),
+            ("favicon.ico", false),
+            ("robots.txt", false),
+            ("caseyos-frontend.js", false),
+            ("logo-dark.svg", false),
+            ("app-12345.js", false),
+            ("app-0123456789abcdefg.js", false),
+        ];
+        for (name, hashed) in table {
+            assert_eq!(is_hashed(name), hashed, "{name}");
+        }
+    }
+
+    /// The shape trunk 0.21 writes (`pipelines/rust/output.rs`).
+    const TRUNK_INDEX: &str = r#"<!DOCTYPE html><html><head>
+<link rel="modulepreload" href="/caseyos-frontend-1a2b3c4d5e6f7a8b.js" crossorigin="anonymous" integrity="sha384-x">
+<link rel="preload" href="/caseyos-frontend-1a2b3c4d5e6f7a8b_bg.wasm" crossorigin="anonymous" integrity="sha384-y" as="fetch" type="application/wasm"></head>
+<body>
+<script type="module">
+import init, * as bindings from '/caseyos-frontend-1a2b3c4d5e6f7a8b.js';
+const wasm = await init({ module_or_path: '/caseyos-frontend-1a2b3c4d5e6f7a8b_bg.wasm' });
+
+
+window.wasmBindings = bindings;
+
+
+dispatchEvent(new CustomEvent("TrunkApplicationStarted", {detail: {wasm}}));
+
+</script><SCRIPT src="/other.js"></SCRIPT></body></html>"#;
+
+    #[test]
+    fn the_policy_allows_trunks_inline_start_up_script_by_hash_and_nothing_else_inline() {
+        let scripts = inline_scripts(TRUNK_INDEX);
+        assert_eq!(scripts.len(), 1, "{scripts:?}");
+        assert!(scripts[0].starts_with("\nimport init"));
+        assert!(scripts[0].ends_with("}));\n\n"));
+        let policy = content_security_policy(TRUNK_INDEX);
+        assert_eq!(policy.matches("'sha256-").count(), 1, "{policy}");
+        assert!(policy.contains("'wasm-unsafe-eval'"));
+        assert!(policy.contains("frame-ancestors 'none'"));
+        let script_src = policy
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src"))
+            .unwrap();
+        assert!(!script_src.contains("unsafe-inline"), "{policy}");
+        assert!(!content_security_policy("<p>no scripts</p>").contains("sha256"));
+    }
+}

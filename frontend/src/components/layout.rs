@@ -1,0 +1,211 @@
+//! The frame around every signed-in page: navigation with the queue badge, the quick-stats
+//! bar, appearance controls, sign-out, and the global shortcuts (? and Ctrl/⌘ K).
+
+use caseyos_domain::api::QueueStatsResponse;
+use gloo_events::{EventListener, EventListenerOptions};
+use wasm_bindgen::JsCast;
+use web_sys::KeyboardEvent;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use super::modal::Modal;
+use super::palette::Palette;
+use crate::api;
+use crate::app_state::{use_app, Auth};
+use crate::keys::{shortcut, Shortcut, HELP};
+use crate::pages::today::press_of;
+use crate::routes::Route;
+use crate::theme::Appearance;
+
+#[derive(Properties, PartialEq)]
+pub struct LayoutProps {
+    pub children: Html,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Overlay {
+    None,
+    Help,
+    Palette,
+}
+
+#[component]
+pub fn Layout(props: &LayoutProps) -> Html {
+    let app = use_app();
+    let stats = use_state(|| None::<QueueStatsResponse>);
+    let appearance = use_state(Appearance::load);
+    let overlay = use_state(|| Overlay::None);
+    let route = use_route::<Route>();
+
+    // Stats refresh when the queue moves, and every minute for "today" to roll over.
+    {
+        let stats = stats.clone();
+        let app = app.clone();
+        let consistency = app.live.consistency.clone();
+        use_effect_with(app.live.tick, move |_| {
+            let fetch = move || {
+                let stats = stats.clone();
+                let app = app.clone();
+                let consistency = consistency.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    match api::stats(consistency.as_deref()).await {
+                        Ok(s) => stats.set(Some(s)),
+                        Err(error) => app.check(&error),
+                    }
+                });
+            };
+            fetch();
+            let interval = gloo_timers::callback::Interval::new(60_000, fetch);
+            move || drop(interval)
+        });
+    }
+
+    {
+        let appearance = *appearance;
+        use_effect_with(appearance, |a| a.apply());
+    }
+
+    // ? opens the shortcuts, Ctrl/⌘ K the palette.
+    {
+        let overlay = overlay.clone();
+        use_effect_with(*overlay, move |current| {
+            let current = *current;
+            let document = web_sys::window().and_then(|w| w.document());
+            let listener = document.map(|document| {
+                EventListener::new_with_options(
+                    &document,
+                    "keydown",
+                    EventListenerOptions::enable_prevent_default(),
+                    move |event| {
+                        let Some(event) = event.dyn_ref::<KeyboardEvent>() else {
+                            return;
+                        };
+                        match shortcut(&press_of(event)) {
+                            Some(Shortcut::Palette) => {
+                                event.prevent_default();
+                                overlay.set(if current == Overlay::Palette {
+                                    Overlay::None
+                                } else {
+                                    Overlay::Palette
+                                });
+                            }
+                            Some(Shortcut::Help) if current == Overlay::None => {
+                                event.prevent_default();
+                                overlay.set(Overlay::Help);
+                            }
+                            _ => {}
+                        }
+                    },
+                )
+            });
+            move || drop(listener)
+        });
+    }
+
+    let sign_out = {
+        let app = app.clone();
+        Callback::from(move |_| {
+            let app = app.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = api::sign_out().await;
+                app.set_auth.emit(Auth::SignedOut { expired: false });
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().assign("/sign-in");
+                }
+            });
+        })
+    };
+    let toggle_theme = {
+        let appearance = appearance.clone();
+        Callback::from(move |_| {
+            appearance.set(Appearance {
+                theme: appearance.theme.next(),
+                ..*appearance
+            })
+        })
+    };
+    let toggle_contrast = {
+        let appearance = appearance.clone();
+        Callback::from(move |_| {
+            appearance.set(Appearance {
+                high_contrast: !appearance.high_contrast,
+                ..*appearance
+            })
+        })
+    };
+    let close = {
+        let overlay = overlay.clone();
+        Callback::from(move |_| overlay.set(Overlay::None))
+    };
+
+    let pending = stats.as_ref().map(|s| s.pending);
+    let current = |r: Route| (route.as_ref() == Some(&r)).then_some("page");
+    let user = app
+        .session()
+        .map(|s| format!("{} ({})", s.user, s.role))
+        .unwrap_or_default();
+    html! {
+        <>
+            <a class="skip-link" href="#main">{ "Skip to content" }</a>
+            <header class="top">
+                <nav class="nav" aria-label="Main">
+                    <Link<Route> to={Route::Today} classes="brand">{ "CaseyOS" }</Link<Route>>
+                    <Link<Route> to={Route::Today} classes="nav-link">
+                        <span aria-current={current(Route::Today)}>{ "Today" }</span>
+                        if let Some(n) = pending {
+                            <span class="badge" aria-label={format!("{n} waiting")}>{ n }</span>
+                        }
+                    </Link<Route>>
+                    <Link<Route> to={Route::Queue} classes="nav-link">
+                        <span aria-current={current(Route::Queue)}>{ "Queue" }</span>
+                    </Link<Route>>
+                </nav>
+                <div class="tools">
+                    <button class="button ghost" onclick={let o = overlay.clone(); move |_| o.set(Overlay::Palette)}
+                            aria-keyshortcuts="Control+K Meta+K">{ "Go to… ⌘K" }</button>
+                    <button class="button ghost" onclick={toggle_theme} aria-label={format!("Theme: {}", appearance.theme.as_str())}>
+                        { match appearance.theme { crate::theme::Theme::System => "◐ Auto", crate::theme::Theme::Light => "☀ Light", crate::theme::Theme::Dark => "☾ Dark" } }
+                    </button>
+                    <button class="button ghost" onclick={toggle_contrast} aria-pressed={appearance.high_contrast.to_string()}>
+                        { "High contrast" }
+                    </button>
+                    <span class="user muted">{ user }</span>
+                    <button class="button ghost" onclick={sign_out}>{ "Sign out" }</button>
+                </div>
+            </header>
+            <section class="stats" aria-label="Quick stats">
+                { match &*stats {
+                    None => html! { <span class="muted">{ "Loading stats…" }</span> },
+                    Some(s) => html! {
+                        <>
+                            <span class="stat"><strong>{ s.pending }</strong>{ " waiting" }</span>
+                            <span class="stat"><strong>{ s.decided_today }</strong>{ " decided today" }</span>
+                            <span class="stat"><strong>{ s.approval_rate_7d.map(|r| format!("{r}%")).unwrap_or_else(|| "—".into()) }</strong>{ " approved (7 days)" }</span>
+                            <span class={classes!("live", app.live.connected.then_some("on"))}
+                                  title={if app.live.connected { "Live updates on" } else { "Reconnecting…" }}>
+                                { if app.live.connected { "● live" } else { "○ reconnecting" } }
+                            </span>
+                        </>
+                    },
+                } }
+            </section>
+            <main id="main" tabindex="-1">{ props.children.clone() }</main>
+            { match *overlay {
+                Overlay::None => html! {},
+                Overlay::Palette => html! { <Palette on_close={close.clone()} /> },
+                Overlay::Help => html! {
+                    <Modal title="Keyboard shortcuts" on_close={close.clone()}>
+                        <table class="shortcuts">
+                            <tbody>
+                                { for HELP.iter().map(|(k, what)| html! { <tr><th scope="row"><kbd>{ *k }</kbd></th><td>{ *what }</td></tr> }) }
+                            </tbody>
+                        </table>
+                        <div class="dialog-actions">
+                            <button class="button" onclick={let c = close.clone(); move |_| c.emit(())}>{ "Close" }</button>
+                        </div>
+                    </Modal>
+                },
+            } }
+        </>
+    }
+}

@@ -1,0 +1,166 @@
+//! The command palette (Ctrl/⌘ K): jump to a page or to any open move by typing.
+
+use caseyos_domain::queue::QueueItemView;
+use web_sys::{HtmlInputElement, KeyboardEvent};
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use super::modal::Modal;
+use crate::api;
+use crate::routes::Route;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Choice {
+    pub label: String,
+    pub hint: String,
+    pub route: Route,
+}
+
+/// Choices whose label contains every word of the query (case-insensitive), pages first.
+pub fn matching(query: &str, pages: &[Choice], items: &[QueueItemView]) -> Vec<Choice> {
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    let fits = |label: &str| {
+        let label = label.to_lowercase();
+        words.iter().all(|w| label.contains(w.as_str()))
+    };
+    pages
+        .iter()
+        .filter(|c| fits(&c.label))
+        .cloned()
+        .chain(items.iter().filter(|i| fits(&i.title)).map(|i| Choice {
+            label: i.title.clone(),
+            hint: format!(
+                "{} · APS {}",
+                i.status.as_str(),
+                crate::format::score(i.aps.score.as_f64())
+            ),
+            route: Route::Item {
+                id: i.id.to_string(),
+            },
+        }))
+        .take(12)
+        .collect()
+}
+
+fn pages() -> Vec<Choice> {
+    vec![
+        Choice {
+            label: "Today's Moves".into(),
+            hint: "page".into(),
+            route: Route::Today,
+        },
+        Choice {
+            label: "Queue — all moves".into(),
+            hint: "page".into(),
+            route: Route::Queue,
+        },
+    ]
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PaletteProps {
+    pub on_close: Callback<()>,
+}
+
+#[component]
+pub fn Palette(props: &PaletteProps) -> Html {
+    let query = use_state(String::new);
+    let items = use_state(Vec::<QueueItemView>::new);
+    let active = use_state(|| 0usize);
+    let navigator = use_navigator();
+
+    {
+        let items = items.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(list) = api::list(
+                    "status=pending,snoozed&limit=100&consistency=eventual",
+                    None,
+                )
+                .await
+                {
+                    items.set(list.items);
+                }
+            });
+        });
+    }
+
+    let choices = matching(&query, &pages(), &items);
+    let go = {
+        let navigator = navigator.clone();
+        let on_close = props.on_close.clone();
+        Callback::from(move |route: Route| {
+            on_close.emit(());
+            if let Some(nav) = &navigator {
+                nav.push(&route);
+            }
+        })
+    };
+    let oninput = {
+        let (query, active) = (query.clone(), active.clone());
+        Callback::from(move |e: InputEvent| {
+            query.set(e.target_unchecked_into::<HtmlInputElement>().value());
+            active.set(0);
+        })
+    };
+    let onkeydown = {
+        let (active, go, choices) = (active.clone(), go.clone(), choices.clone());
+        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
+            "ArrowDown" => {
+                e.prevent_default();
+                active.set((*active + 1).min(choices.len().saturating_sub(1)));
+            }
+            "ArrowUp" => {
+                e.prevent_default();
+                active.set(active.saturating_sub(1));
+            }
+            "Enter" => {
+                e.prevent_default();
+                if let Some(choice) = choices.get(*active) {
+                    go.emit(choice.route.clone());
+                }
+            }
+            _ => {}
+        })
+    };
+    let active_id = choices
+        .get(*active)
+        .map(|_| format!("palette-option-{}", *active));
+    html! {
+        <Modal title="Go to…" on_close={props.on_close.clone()}>
+            <label for="palette-input" class="visually-hidden">{ "Search pages and moves" }</label>
+            <input id="palette-input" type="search" placeholder="Type a page or a move" autocomplete="off"
+                   role="combobox" aria-expanded="true" aria-controls="palette-list"
+                   aria-activedescendant={active_id} value={(*query).clone()} {oninput} {onkeydown} />
+            <ul id="palette-list" role="listbox" class="palette-list" aria-label="Results">
+                { for choices.iter().enumerate().map(|(i, c)| {
+                    let pick = { let go = go.clone(); let r = c.route.clone(); Callback::from(move |_| go.emit(r.clone())) };
+                    html! {
+                        <li id={format!("palette-option-{i}")} role="option" aria-selected={(i == *active).to_string()}
+                            class={classes!((i == *active).then_some("active"))} onclick={pick}>
+                            <span>{ &c.label }</span><span class="muted">{ &c.hint }</span>
+                        </li>
+                    }
+                }) }
+                if choices.is_empty() {
+                    <li class="muted" role="option" aria-selected="false" aria-disabled="true">{ "Nothing matches." }</li>
+                }
+            </ul>
+        </Modal>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn every_word_must_match_and_pages_come_first() {
+        let found = matching("queue", &pages(), &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].route, Route::Queue);
+        assert_eq!(matching("", &pages(), &[]).len(), 2);
+        assert!(matching("today zebra", &pages(), &[]).is_empty());
+    }
+}

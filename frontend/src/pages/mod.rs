@@ -1,0 +1,19 @@
+pub mod item;
+pub mod queue;
+pub mod sign_in;
+pub mod today;
+
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::routes::Route;
+
+#[component]
+pub fn NotFoundPage() -> Html {
+    html! {
+        <section class="page">
+            <h1>{ "Nothing here" }</h1>
+            <p>{ "This address does not lead to a page. " }<Link<Route> to={Route::Today}>{ "Back to Today's Moves" }</Link<Route>></p>
+        </section>
+    }
+}

@@ -1,0 +1,140 @@
+//! Sign in with the link `caseyos serve` printed, or with an API token; then back to where
+//! the user was going.
+
+use caseyos_domain::api::SignInRequest;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::app_state::{use_app, Auth, Session};
+use crate::components::status::ErrorView;
+
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+pub struct SignInQuery {
+    pub link: Option<String>,
+    pub next: Option<String>,
+}
+
+/// Only same-site paths are followed after signing in.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/sign-in") =>
+        {
+            path.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[component]
+pub fn SignInPage() -> Html {
+    let app = use_app();
+    let location = use_location();
+    let query: SignInQuery = location
+        .as_ref()
+        .and_then(|l| l.query::<SignInQuery>().ok())
+        .unwrap_or_default();
+    let token = use_state(String::new);
+    let busy = use_state(|| false);
+    let error = use_state(|| None::<ApiError>);
+    let expired = matches!(app.auth, Auth::SignedOut { expired: true });
+
+    let submit = {
+        let (busy, error, app) = (busy.clone(), error.clone(), app.clone());
+        let next = safe_next(query.next.as_deref());
+        Callback::from(move |request: SignInRequest| {
+            let (busy, error, app, next) = (busy.clone(), error.clone(), app.clone(), next.clone());
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::sign_in(&request).await {
+                    Ok(session) => {
+                        app.set_auth.emit(Auth::SignedIn(Session::from(session)));
+                        // A full navigation drops the one-time link from the history.
+                        if let Some(window) = web_sys::window() {
+                            let _ = window.location().replace(&next);
+                        }
+                    }
+                    Err(e) => {
+                        busy.set(false);
+                        error.set(Some(e));
+                    }
+                }
+            });
+        })
+    };
+
+    // A link in the address signs in by itself.
+    {
+        let submit = submit.clone();
+        let link = query.link.clone();
+        use_effect_with(link, move |link| {
+            if let Some(link) = link.clone().filter(|l| !l.is_empty()) {
+                submit.emit(SignInRequest {
+                    link: Some(link),
+                    token: None,
+                });
+            }
+        });
+    }
+
+    let onsubmit = {
+        let (token, submit) = (token.clone(), submit.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if !token.trim().is_empty() {
+                submit.emit(SignInRequest {
+                    link: None,
+                    token: Some(token.trim().to_string()),
+                });
+            }
+        })
+    };
+    let oninput = {
+        let token = token.clone();
+        Callback::from(move |e: InputEvent| {
+            token.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+
+    html! {
+        <main id="main" class="sign-in">
+            <div class="sign-in-card">
+                <h1>{ "CaseyOS" }</h1>
+                if expired {
+                    <p class="notice" role="status">{ "Your session ended. Sign in again to pick up where you were." }</p>
+                }
+                if query.link.is_some() && *busy {
+                    <p role="status">{ "Signing you in…" }</p>
+                }
+                { for (*error).clone().map(|e| html! { <ErrorView error={e} /> }) }
+                <form {onsubmit}>
+                    <p class="muted">{ "Open the sign-in link `caseyos serve` printed (or create one with `caseyos signin-link`), or paste an API token." }</p>
+                    <label for="token">{ "API token" }</label>
+                    <input id="token" type="password" autocomplete="off" value={(*token).clone()} {oninput} />
+                    <button type="submit" class="button primary" disabled={*busy || token.trim().is_empty()}>
+                        { if *busy { "Signing in…" } else { "Sign in" } }
+                    </button>
+                </form>
+            </div>
+        </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn only_same_site_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/queue/abc?x=1")), "/queue/abc?x=1");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("/sign-in?next=/")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}
