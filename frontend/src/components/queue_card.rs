@@ -120,8 +120,10 @@ pub fn QueueCard(props: &QueueCardProps) -> Html {
         <li class={classes!("card", props.focused.then_some("focused"), props.selected.then_some("selected"))}
             aria-current={props.focused.then_some("true")} data-id={item.id.to_string()} {onclick}>
             if props.can_decide && open {
-                <input type="checkbox" class="select" checked={props.selected} aria-label={select_label}
-                       onclick={let s = props.on_select.clone(); move |e: MouseEvent| { e.stop_propagation(); s.emit(()) }} />
+                <label class="select-hit" onclick={|e: MouseEvent| e.stop_propagation()}>
+                    <input type="checkbox" class="select" checked={props.selected} aria-label={select_label}
+                           onclick={let s = props.on_select.clone(); move |e: MouseEvent| { e.stop_propagation(); s.emit(()) }} />
+                </label>
             }
             <ApsBadge item={item.clone()} />
             <div class="card-main">
