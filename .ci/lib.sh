@@ -105,3 +105,10 @@ ensure_browser() {
 build_web() {
     TRUNK_SKIP_VERSION_CHECK=true trunk build --release
 }
+
+# axe-core, for the accessibility check of the end-to-end tests (pinned in tests/e2e).
+ensure_axe() {
+    if [ ! -f tests/e2e/node_modules/axe-core/axe.min.js ]; then
+        npm install --prefix tests/e2e --no-audit --no-fund
+    fi
+}

@@ -160,7 +160,7 @@ pub async fn session() -> Result<SessionResponse, ApiError> {
     request(Method::GET, "/api/session", NO_BODY).await
 }
 
-pub async fn sign_out() -> Result<serde_json::Value, ApiError> {
+pub async fn sign_out() -> Result<(), ApiError> {
     request(Method::DELETE, "/api/session", NO_BODY).await
 }
 

@@ -51,7 +51,7 @@ pub fn RejectDialog(props: &RejectProps) -> Html {
             <form {onsubmit}>
                 <label for="reject-reason">{ "Why? (kept with the decision; rejecting is final)" }</label>
                 <textarea id="reject-reason" rows="3" required=true value={(*reason).clone()} {oninput}
-                          aria-describedby="reject-error" />
+                          aria-describedby={props.error.as_ref().map(|_| "reject-error")} />
                 if let Some(error) = &props.error {
                     <p id="reject-error" class="field-error" role="alert">{ &error.message }</p>
                 }

@@ -25,7 +25,7 @@ pub fn ApsBadge(props: &ApsBadgeProps) -> Html {
         "low"
     };
     html! {
-        <span class={classes!("aps", band)} title={props.item.aps.reasoning.clone()}
+        <span class={classes!("aps", band)} title={props.item.aps.reasoning.clone()} role="img"
               aria-label={format!("APS {} of 100: {}", score(value), props.item.aps.reasoning)}>
             { score(value) }
         </span>

@@ -150,7 +150,7 @@ pub fn QueuePage() -> Html {
             let now = now();
             html! {
                 <>
-                    <p class="muted" aria-live="polite">{ format!("{} moves", list.total) }</p>
+                    <p class="muted" aria-live="polite">{ if list.total == 1 { "1 move".to_string() } else { format!("{} moves", list.total) } }</p>
                     <ul class="rows">
                         { for list.items.iter().map(|item| html! {
                             <li class="row" key={item.id.to_string()}>

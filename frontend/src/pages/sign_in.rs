@@ -112,7 +112,7 @@ pub fn SignInPage() -> Html {
                 }
                 { for (*error).clone().map(|e| html! { <ErrorView error={e} /> }) }
                 <form {onsubmit}>
-                    <p class="muted">{ "Open the sign-in link `caseyos serve` printed (or create one with `caseyos signin-link`), or paste an API token." }</p>
+                    <p class="muted">{ "Open the sign-in link " }<code>{ "caseyos serve" }</code>{ " printed (or make one with " }<code>{ "caseyos signin-link" }</code>{ "), or paste an API token." }</p>
                     <label for="token">{ "API token" }</label>
                     <input id="token" type="password" autocomplete="off" value={(*token).clone()} {oninput} />
                     <button type="submit" class="button primary" disabled={*busy || token.trim().is_empty()}>
