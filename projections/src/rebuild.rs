@@ -8,7 +8,7 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 use crate::checkpoint::Checkpoint;
 use crate::event;
 use crate::projector::{Projector, Tables};
-use crate::runner::ensure_checkpoint;
+use crate::runner::{ensure_checkpoint, lock_checkpoint};
 
 /// How far a rebuild has come.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -238,17 +238,7 @@ pub async fn fill_shadow(
 pub async fn switch_over(pool: &PgPool, projector: &dyn Projector) -> anyhow::Result<Checkpoint> {
     ensure_checkpoint(pool, projector.name()).await?;
     let mut tx = pool.begin().await?;
-    let row = sqlx::query(
-        "select checkpoint_tx::text::bigint as tx, checkpoint_position \
-         from projection_checkpoints where name = $1 for update",
-    )
-    .bind(projector.name())
-    .fetch_one(&mut *tx)
-    .await?;
-    let live = Checkpoint {
-        tx_id: row.try_get("tx")?,
-        position: row.try_get("checkpoint_position")?,
-    };
+    let live = lock_checkpoint(&mut tx, projector.name()).await?;
     let (mut shadow, mut processed) = rebuild_checkpoint(&mut tx, projector.name()).await?;
     while shadow < live {
         let (applied, checkpoint, total) = shadow_batch(&mut tx, projector).await?;

@@ -138,6 +138,28 @@ pub async fn ensure_checkpoint(pool: &PgPool, name: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Locks a projector's checkpoint row for the rest of the transaction and reads it: live
+/// batches and a rebuild's switch-over take turns on this lock.
+pub async fn lock_checkpoint(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    name: &str,
+) -> anyhow::Result<Checkpoint> {
+    let row = sqlx::query(
+        "select checkpoint_tx::text::bigint as tx, checkpoint_position \
+         from projection_checkpoints where name = $1 for update",
+    )
+    .bind(name)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        anyhow::bail!("projector {name} has no checkpoint row");
+    };
+    Ok(Checkpoint {
+        tx_id: row.try_get("tx")?,
+        position: row.try_get("checkpoint_position")?,
+    })
+}
+
 /// Applies the next batch of events to the live tables and advances the checkpoint, in one
 /// transaction. The checkpoint row is locked for the batch, so two instances (or a rebuild
 /// switching over) never apply the same events twice. Returns 0 when caught up to the
@@ -148,20 +170,7 @@ pub async fn run_batch(
     batch_size: i64,
 ) -> anyhow::Result<(BatchOutcome, Vec<StoredEvent>)> {
     let mut tx = pool.begin().await?;
-    let row = sqlx::query(
-        "select checkpoint_tx::text::bigint as tx, checkpoint_position \
-         from projection_checkpoints where name = $1 for update",
-    )
-    .bind(projector.name())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
-        anyhow::bail!("projector {} has no checkpoint row", projector.name());
-    };
-    let from = Checkpoint {
-        tx_id: row.try_get("tx")?,
-        position: row.try_get("checkpoint_position")?,
-    };
+    let from = lock_checkpoint(&mut tx, projector.name()).await?;
     let events = event::read_after(&mut *tx, from, batch_size).await?;
     let Some(last) = events.last() else {
         tx.rollback().await?;

@@ -54,18 +54,46 @@ pub fn press_of(event: &KeyboardEvent) -> Press {
     }
 }
 
-/// Moves that left through one decision, and the failures of a bulk one.
-fn split_bulk(response: &BulkDecisionResponse) -> (Vec<Uuid>, Vec<String>) {
-    let mut done = Vec::new();
-    let mut failed = Vec::new();
-    for result in &response.results {
-        if result.ok {
-            done.push(result.id);
-        } else if let Some(error) = &result.error {
-            failed.push(error.message.clone());
-        }
+/// After a bulk decision: the decided moves leave, the refused ones get their buttons back,
+/// and the notice says how it went (`verb` is "Approved" or "Rejected").
+fn bulk_done(
+    verb: &str,
+    ids: &[Uuid],
+    response: BulkDecisionResponse,
+    state: &UseReducerDispatcher<TodayState>,
+    notice: &UseStateHandle<Option<Notice>>,
+    left: &Callback<(Vec<Uuid>, String)>,
+) {
+    let done: Vec<Uuid> = response
+        .results
+        .iter()
+        .filter(|r| r.ok)
+        .map(|r| r.id)
+        .collect();
+    let failed: Vec<String> = response
+        .results
+        .iter()
+        .filter_map(|r| r.error.as_ref().map(|e| e.message.clone()))
+        .collect();
+    let refused: Vec<Uuid> = ids
+        .iter()
+        .filter(|id| !done.contains(id))
+        .copied()
+        .collect();
+    state.dispatch(TodayAction::Failed(refused));
+    notice.set(Some(Notice::Done(if failed.is_empty() {
+        format!("{verb} {} moves", done.len())
+    } else {
+        format!(
+            "{verb} {}; {} could not be: {}",
+            done.len(),
+            failed.len(),
+            failed.join("; ")
+        )
+    })));
+    if let Some(consistency) = response.consistency {
+        left.emit((done, consistency));
     }
-    (done, failed)
 }
 
 #[component]
@@ -250,28 +278,7 @@ pub fn TodayPage() -> Html {
                         }
                         result
                     },
-                    move |response| {
-                        let (done, failed) = split_bulk(&response);
-                        let failed_ids: Vec<Uuid> = ids
-                            .iter()
-                            .filter(|id| !done.contains(id))
-                            .copied()
-                            .collect();
-                        state.dispatch(TodayAction::Failed(failed_ids));
-                        notice.set(Some(Notice::Done(if failed.is_empty() {
-                            format!("Rejected {} moves", done.len())
-                        } else {
-                            format!(
-                                "Rejected {}; {} could not be: {}",
-                                done.len(),
-                                failed.len(),
-                                failed.join("; ")
-                            )
-                        })));
-                        if let Some(consistency) = response.consistency {
-                            left.emit((done, consistency));
-                        }
-                    },
+                    move |response| bulk_done("Rejected", &ids, response, &state, &notice, &left),
                 );
             }
         })
@@ -376,28 +383,7 @@ pub fn TodayPage() -> Html {
                     }
                     result
                 },
-                move |response| {
-                    let (done, failed) = split_bulk(&response);
-                    let failed_ids: Vec<Uuid> = ids
-                        .iter()
-                        .filter(|id| !done.contains(id))
-                        .copied()
-                        .collect();
-                    state.dispatch(TodayAction::Failed(failed_ids));
-                    notice.set(Some(Notice::Done(if failed.is_empty() {
-                        format!("Approved {} moves", done.len())
-                    } else {
-                        format!(
-                            "Approved {}; {} could not be: {}",
-                            done.len(),
-                            failed.len(),
-                            failed.join("; ")
-                        )
-                    })));
-                    if let Some(consistency) = response.consistency {
-                        left.emit((done, consistency));
-                    }
-                },
+                move |response| bulk_done("Approved", &ids, response, &state, &notice, &left),
             );
         })
     };
