@@ -84,23 +84,9 @@ pub async fn history(
     }
     let total = events.len() as i64;
     let states = fold_states(aggregate_type, &events)?;
-    let keep = match (point.at, point.as_of) {
-        (Some(at), _) => {
-            if !(0..=total).contains(&at) {
-                return Err(ApiError::not_found(
-                    "audit.sequence_not_found",
-                    format!("this {aggregate_type} has sequences 1–{total}"),
-                ));
-            }
-            at as usize
-        }
-        (None, Some(as_of)) => events.iter().take_while(|e| e.recorded_at <= as_of).count(),
-        (None, None) => events.len(),
-    };
     let entries: Vec<AuditEntry> = events
         .into_iter()
         .zip(states)
-        .take(keep)
         .map(|(e, state_after)| AuditEntry {
             actor: e.meta("actor").map(str::to_string),
             request_id: e.meta("request_id").map(str::to_string),
@@ -121,14 +107,44 @@ pub async fn history(
     let state = entries
         .last()
         .map_or(Value::Null, |e| e.state_after.clone());
-    Ok(AuditResponse {
+    let full = AuditResponse {
         aggregate_type: aggregate_type.to_string(),
         aggregate_id: aggregate_id.to_string(),
         sequence: entries.last().map_or(0, |e| e.sequence),
         state,
         events: entries,
         total_events: total,
-    })
+    };
+    at_point(full, point)
+}
+
+/// A full history cut back to `point` (its events up to there, and the state there).
+pub fn at_point(mut history: AuditResponse, point: Point) -> Result<AuditResponse, ApiError> {
+    let total = history.total_events;
+    let keep = match (point.at, point.as_of) {
+        (Some(at), _) => {
+            if !(0..=total).contains(&at) {
+                return Err(ApiError::not_found(
+                    "audit.sequence_not_found",
+                    format!("this {} has sequences 1–{total}", history.aggregate_type),
+                ));
+            }
+            at as usize
+        }
+        (None, Some(as_of)) => history
+            .events
+            .iter()
+            .take_while(|e| e.recorded_at <= as_of)
+            .count(),
+        (None, None) => return Ok(history),
+    };
+    history.events.truncate(keep);
+    history.state = history
+        .events
+        .last()
+        .map_or(Value::Null, |e| e.state_after.clone());
+    history.sequence = history.events.last().map_or(0, |e| e.sequence);
+    Ok(history)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -163,26 +179,33 @@ async fn get_audit(
     principal: Principal,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditResponse>, ApiError> {
-    // Operators see the history of their own moves only (by the current owner).
+    let point = Point {
+        at: query.at,
+        as_of: query.as_of,
+    };
+    if point.at.is_some() && point.as_of.is_some() {
+        return Err(ApiError::bad_request(
+            "audit.invalid_point",
+            "give `at` or `as_of`, not both",
+        ));
+    }
+    // One read and fold: the full history gives the current owner (operators see their
+    // own moves' histories only), then it is cut back to the requested point.
+    let full = history(
+        &state.pool,
+        &aggregate_type,
+        &aggregate_id,
+        Point::default(),
+    )
+    .await?;
     if principal.role == Role::Operator {
-        let current = history(
-            &state.pool,
-            &aggregate_type,
-            &aggregate_id,
-            Point::default(),
-        )
-        .await?;
-        let owner = current.state.get("owner").and_then(Value::as_str);
+        let owner = full.state.get("owner").and_then(Value::as_str);
         if owner.is_some_and(|o| o != principal.user) {
             return Err(ApiError::forbidden(
                 "this history belongs to someone else's move",
             ));
         }
     }
-    let point = Point {
-        at: query.at,
-        as_of: query.as_of,
-    };
-    let response = history(&state.pool, &aggregate_type, &aggregate_id, point).await?;
+    let response = at_point(full, point)?;
     Ok(Json(response))
 }

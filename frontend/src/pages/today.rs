@@ -54,6 +54,46 @@ pub fn press_of(event: &KeyboardEvent) -> Press {
     }
 }
 
+/// Runs a dialog's request: its buttons are busy meanwhile; on success the dialog closes
+/// and `done` gets the answer, otherwise the error shows in the dialog.
+#[derive(Clone)]
+struct DialogRunner {
+    busy: UseStateHandle<bool>,
+    error: UseStateHandle<Option<ApiError>>,
+    close: Callback<()>,
+    app: crate::app_state::AppContext,
+}
+
+impl DialogRunner {
+    fn run<T: 'static>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, ApiError>> + 'static,
+        done: impl FnOnce(T) + 'static,
+    ) {
+        let (busy, error, close, app) = (
+            self.busy.clone(),
+            self.error.clone(),
+            self.close.clone(),
+            self.app.clone(),
+        );
+        busy.set(true);
+        error.set(None);
+        wasm_bindgen_futures::spawn_local(async move {
+            match request.await {
+                Ok(value) => {
+                    close.emit(());
+                    done(value);
+                }
+                Err(e) => {
+                    app.check(&e);
+                    busy.set(false);
+                    error.set(Some(e));
+                }
+            }
+        });
+    }
+}
+
 /// After a bulk decision: the decided moves leave, the refused ones get their buttons back,
 /// and the notice says how it went (`verb` is "Approved" or "Rejected").
 fn bulk_done(
@@ -198,43 +238,18 @@ pub fn TodayPage() -> Html {
         })
     };
 
-    // Runs a dialog's request; on success the dialog closes and `done` gets the answer.
-    fn run_dialog<T: 'static>(
-        busy: UseStateHandle<bool>,
-        error: UseStateHandle<Option<ApiError>>,
-        close: Callback<()>,
-        app: crate::app_state::AppContext,
-        request: impl std::future::Future<Output = Result<T, ApiError>> + 'static,
-        done: impl FnOnce(T) + 'static,
-    ) {
-        busy.set(true);
-        error.set(None);
-        wasm_bindgen_futures::spawn_local(async move {
-            match request.await {
-                Ok(value) => {
-                    close.emit(());
-                    done(value);
-                }
-                Err(e) => {
-                    app.check(&e);
-                    busy.set(false);
-                    error.set(Some(e));
-                }
-            }
-        });
-    }
+    let runner = DialogRunner {
+        busy: dialog_busy.clone(),
+        error: dialog_error.clone(),
+        close: close_dialog.clone(),
+        app: app.clone(),
+    };
 
     let on_reject = {
-        let ctx = (
-            dialog.clone(),
-            dialog_busy.clone(),
-            dialog_error.clone(),
-            close_dialog.clone(),
-            app.clone(),
-        );
+        let ctx = (dialog.clone(), runner.clone());
         let (left, notice, state) = (left.clone(), notice.clone(), state.dispatcher());
         Callback::from(move |reason: String| {
-            let (dialog, busy, error, close, app) = ctx.clone();
+            let (dialog, runner) = ctx.clone();
             let Some(Dialog::Reject(ids)) = (*dialog).clone() else {
                 return;
             };
@@ -243,11 +258,7 @@ pub fn TodayPage() -> Html {
             if let [id] = ids.as_slice() {
                 let id = *id;
                 let failed_state = state.clone();
-                run_dialog(
-                    busy,
-                    error,
-                    close,
-                    app,
+                runner.run(
                     async move {
                         let result = api::reject(&id.to_string(), reason).await;
                         if result.is_err() {
@@ -266,11 +277,7 @@ pub fn TodayPage() -> Html {
             } else {
                 let all = ids.clone();
                 let failed_state = state.clone();
-                run_dialog(
-                    busy,
-                    error,
-                    close,
-                    app,
+                runner.run(
                     async move {
                         let result = api::bulk_reject(all.clone(), reason).await;
                         if result.is_err() {
@@ -285,25 +292,15 @@ pub fn TodayPage() -> Html {
     };
 
     let on_snooze = {
-        let ctx = (
-            dialog.clone(),
-            dialog_busy.clone(),
-            dialog_error.clone(),
-            close_dialog.clone(),
-            app.clone(),
-        );
+        let ctx = (dialog.clone(), runner.clone());
         let (left, notice) = (left.clone(), notice.clone());
         Callback::from(move |request: SnoozeQueueItemRequest| {
-            let (dialog, busy, error, close, app) = ctx.clone();
+            let (dialog, runner) = ctx.clone();
             let Some(Dialog::Snooze(id)) = *dialog else {
                 return;
             };
             let (left, notice) = (left.clone(), notice.clone());
-            run_dialog(
-                busy,
-                error,
-                close,
-                app,
+            runner.run(
                 async move { api::snooze(&id.to_string(), &request).await },
                 move |response| {
                     let until = response
@@ -322,25 +319,15 @@ pub fn TodayPage() -> Html {
     };
 
     let on_edit = {
-        let ctx = (
-            dialog.clone(),
-            dialog_busy.clone(),
-            dialog_error.clone(),
-            close_dialog.clone(),
-            app.clone(),
-        );
+        let ctx = (dialog.clone(), runner.clone());
         let (load, notice) = (load.clone(), notice.clone());
         Callback::from(move |request: EditQueueItemRequest| {
-            let (dialog, busy, error, close, app) = ctx.clone();
+            let (dialog, runner) = ctx.clone();
             let Some(Dialog::Edit(item)) = (*dialog).clone() else {
                 return;
             };
             let (load, notice) = (load.clone(), notice.clone());
-            run_dialog(
-                busy,
-                error,
-                close,
-                app,
+            runner.run(
                 async move { api::edit(&item.id.to_string(), &request).await },
                 move |response| {
                     notice.set(Some(Notice::Done(format!(
@@ -354,16 +341,10 @@ pub fn TodayPage() -> Html {
     };
 
     let on_approve_selected = {
-        let ctx = (
-            dialog.clone(),
-            dialog_busy.clone(),
-            dialog_error.clone(),
-            close_dialog.clone(),
-            app.clone(),
-        );
+        let ctx = (dialog.clone(), runner.clone());
         let (left, notice, state) = (left.clone(), notice.clone(), state.dispatcher());
         Callback::from(move |_| {
-            let (dialog, busy, error, close, app) = ctx.clone();
+            let (dialog, runner) = ctx.clone();
             let Some(Dialog::ApproveSelected(ids)) = (*dialog).clone() else {
                 return;
             };
@@ -371,11 +352,7 @@ pub fn TodayPage() -> Html {
             state.dispatch(TodayAction::Started(ids.clone()));
             let all = ids.clone();
             let failed_state = state.clone();
-            run_dialog(
-                busy,
-                error,
-                close,
-                app,
+            runner.run(
                 async move {
                     let result = api::bulk_approve(all.clone()).await;
                     if result.is_err() {
