@@ -6,6 +6,7 @@
 //! OpenAPI schemas sit behind the `server` feature so the WebAssembly SPA can depend on the
 //! types alone.
 
+pub mod agent_run;
 pub mod api;
 pub mod aps;
 pub mod queue;
