@@ -1,0 +1,387 @@
+//! CaseyOS agents: the registry of agents that work, each agent's rules (pure functions
+//! with table-driven tests) and writing, and the one client for OpenAI-compatible
+//! chat-completion APIs.
+//!
+//! An agent takes a validated JSON input and a [`Ctx`] and returns an [`Outcome`]: its
+//! output, optional text for people, and the moves it proposes. It never writes to the
+//! database or the event log: the backend's worker turns the outcome into commands. Agents
+//! that write use [`Ctx::write`], which asks the configured language model or, without one,
+//! the agent's deterministic offline writer, and records the tokens used.
+
+pub mod llm;
+pub mod voice;
+pub mod words;
+
+mod account_analyzer;
+mod agenda_generator;
+mod client_health;
+mod contract_review;
+mod draft_writer;
+mod nurturing;
+mod persona_router;
+mod pricing_calculator;
+mod proposal_generator;
+mod prospecting;
+mod repurpose;
+mod validation;
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use caseyos_domain::agent_run::{AgentDomain, LlmUsage};
+use caseyos_domain::api::FieldError;
+use caseyos_domain::aps::ApsOverrides;
+use caseyos_domain::queue::{ActionType, QueueItemView, Target};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use llm::{ChatMessage, LlmClient, LlmConfig, LlmError};
+pub use voice::VoiceProfile;
+
+/// What the registry knows of an agent.
+#[derive(Clone, Copy, Debug)]
+pub struct AgentSpec {
+    /// The canonical name, e.g. `DraftWriter`.
+    pub name: &'static str,
+    pub domain: AgentDomain,
+    pub description: &'static str,
+    /// Whether it writes with a language model (an offline writer stands in without one).
+    pub uses_llm: bool,
+    /// Whether its outcome may propose moves for Today's Moves.
+    pub proposes_moves: bool,
+    schema: fn() -> Value,
+    /// A realistic, valid input (the SPA offers it; tests run every agent with it).
+    pub example: fn() -> Value,
+    check: fn(&Value) -> Result<(), Vec<FieldError>>,
+}
+
+impl AgentSpec {
+    /// The JSON Schema of its input.
+    pub fn input_schema(&self) -> Value {
+        (self.schema)()
+    }
+
+    /// Checks an input against the schema and the agent's own rules, naming every bad field.
+    pub fn validate(&self, input: &Value) -> Result<(), Vec<FieldError>> {
+        (self.check)(input)
+    }
+}
+
+/// A move an agent proposes; the worker proposes it through the normal queue command, as
+/// the run's owner, with the run as its source and cause.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Proposal {
+    pub action_type: ActionType,
+    pub title: Option<String>,
+    pub target: Target,
+    /// What the move carries out, e.g. `{"to", "subject", "body"}` for an email.
+    pub payload: Value,
+    pub due_by: Option<DateTime<Utc>>,
+    pub aps: ApsOverrides,
+    pub rationale: Option<String>,
+}
+
+/// What a successful run produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// The result, shown as JSON.
+    pub output: Value,
+    /// Text for people (markdown), when the agent writes any.
+    pub text: Option<String>,
+    pub proposals: Vec<Proposal>,
+}
+
+/// Why a run failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct AgentError {
+    /// Stable machine code, e.g. `llm.rate_limited`.
+    pub code: String,
+    pub message: String,
+    /// Whether running it again may succeed.
+    pub retryable: bool,
+}
+
+impl AgentError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>, retryable: bool) -> Self {
+        AgentError {
+            code: code.into(),
+            message: message.into(),
+            retryable,
+        }
+    }
+}
+
+/// The read side agents may look at (the queue's read model, for the agenda).
+#[async_trait]
+pub trait QueueReader: Send + Sync {
+    /// The owner's open moves (pending, and snoozed ones that are due), ranked.
+    async fn open_moves(&self, owner: &str, limit: i64) -> Result<Vec<QueueItemView>, String>;
+}
+
+/// Who writes text: a language model, or the deterministic offline writer.
+pub enum Writer {
+    Llm(Box<LlmClient>),
+    Offline,
+}
+
+/// A request for text.
+#[derive(Clone, Debug)]
+pub struct Prompt {
+    pub system: String,
+    pub user: String,
+    /// Upper bound on the answer's length, in tokens.
+    pub max_tokens: u32,
+}
+
+/// Text an agent asked for, and who wrote it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Written {
+    pub text: String,
+    /// `true` when the deterministic offline writer wrote it (no provider configured).
+    pub offline: bool,
+}
+
+impl Written {
+    /// How outputs name the writer: `"llm"` or `"offline"`.
+    pub fn writer(&self) -> &'static str {
+        if self.offline {
+            "offline"
+        } else {
+            "llm"
+        }
+    }
+}
+
+/// Everything a run may use.
+pub struct Ctx<'a> {
+    /// The user the run is for (its requester); proposed moves are theirs.
+    pub owner: &'a str,
+    pub now: DateTime<Utc>,
+    pub voice: &'a VoiceProfile,
+    pub writer: &'a Writer,
+    pub queue: &'a dyn QueueReader,
+    usage: Mutex<LlmUsage>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        owner: &'a str,
+        now: DateTime<Utc>,
+        voice: &'a VoiceProfile,
+        writer: &'a Writer,
+        queue: &'a dyn QueueReader,
+    ) -> Self {
+        Ctx {
+            owner,
+            now,
+            voice,
+            writer,
+            queue,
+            usage: Mutex::new(LlmUsage::default()),
+        }
+    }
+
+    /// Tokens used so far by this run.
+    pub fn usage(&self) -> LlmUsage {
+        self.usage.lock().map(|u| u.clone()).unwrap_or_default()
+    }
+
+    /// Asks the language model for text, or — with no provider configured — returns what
+    /// `offline` writes, marked as offline.
+    pub async fn write(
+        &self,
+        prompt: &Prompt,
+        offline: impl FnOnce() -> String,
+    ) -> Result<Written, AgentError> {
+        match self.writer {
+            Writer::Offline => Ok(Written {
+                text: offline(),
+                offline: true,
+            }),
+            Writer::Llm(client) => {
+                let messages = [
+                    ChatMessage::system(&prompt.system),
+                    ChatMessage::user(&prompt.user),
+                ];
+                let completion = client
+                    .chat(&messages, prompt.max_tokens)
+                    .await
+                    .map_err(|e| e.into_agent_error())?;
+                if let Ok(mut usage) = self.usage.lock() {
+                    usage.add(&completion.usage);
+                }
+                Ok(Written {
+                    text: completion.text,
+                    offline: false,
+                })
+            }
+        }
+    }
+}
+
+/// Reads an input into the agent's input type, naming the first bad field as serde sees it.
+fn parse<T: DeserializeOwned>(input: &Value) -> Result<T, Vec<FieldError>> {
+    serde_path_to_error::deserialize::<_, T>(input).map_err(|e| {
+        let path = e.path().to_string();
+        vec![FieldError {
+            field: if path == "." {
+                "input".into()
+            } else {
+                format!("input.{path}")
+            },
+            message: e.inner().to_string(),
+        }]
+    })
+}
+
+/// A field error at `input.<field>`.
+pub fn field_error(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: format!("input.{field}"),
+        message: message.into(),
+    }
+}
+
+/// The JSON Schema of an input type, as utoipa writes it.
+fn schema_of<T: utoipa::PartialSchema>() -> Value {
+    serde_json::to_value(T::schema()).unwrap_or(Value::Null)
+}
+
+/// Each agent module provides `NAME`, `DOMAIN`, `DESCRIPTION`, `USES_LLM`,
+/// `PROPOSES_MOVES`, an `Input` type (serde + utoipa), `example() -> Value`,
+/// `check(&Input) -> Vec<FieldError>` and `async fn run(Input, &Ctx) -> Result<Outcome,
+/// AgentError>`.
+macro_rules! registry {
+    ($($module:ident),+ $(,)?) => {
+        /// Every agent CaseyOS runs, in display order.
+        pub static REGISTRY: &[AgentSpec] = &[
+            $(AgentSpec {
+                name: $module::NAME,
+                domain: $module::DOMAIN,
+                description: $module::DESCRIPTION,
+                uses_llm: $module::USES_LLM,
+                proposes_moves: $module::PROPOSES_MOVES,
+                schema: schema_of::<$module::Input>,
+                example: $module::example,
+                check: |input| {
+                    let parsed: $module::Input = parse(input)?;
+                    let errors = $module::check(&parsed);
+                    if errors.is_empty() { Ok(()) } else { Err(errors) }
+                },
+            },)+
+        ];
+
+        /// Runs the named agent on a validated input.
+        pub async fn run(spec: &AgentSpec, input: &Value, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
+            $(
+                if spec.name == $module::NAME {
+                    let parsed: $module::Input = parse(input).map_err(|errors| {
+                        AgentError::new(
+                            "request.validation",
+                            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+                            false,
+                        )
+                    })?;
+                    return $module::run(parsed, ctx).await;
+                }
+            )+
+            Err(AgentError::new("agent.not_found", format!("no agent named {}", spec.name), false))
+        }
+    };
+}
+
+registry!(
+    validation,
+    persona_router,
+    account_analyzer,
+    draft_writer,
+    prospecting,
+    nurturing,
+    agenda_generator,
+    pricing_calculator,
+    contract_review,
+    proposal_generator,
+    client_health,
+    repurpose,
+);
+
+/// `DraftWriter`, `draft_writer`, `draft-writer` and `Draft Writer Agent` all name one agent.
+fn normalise(name: &str) -> String {
+    let lower: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    match lower.strip_suffix("agent") {
+        Some(stem) if !stem.is_empty() => stem.to_string(),
+        _ => lower,
+    }
+}
+
+/// The agent with this name, ignoring case, separators and an `Agent` suffix.
+pub fn find(name: &str) -> Option<&'static AgentSpec> {
+    let wanted = normalise(name);
+    REGISTRY.iter().find(|spec| normalise(spec.name) == wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_ignoring_case_separators_and_suffix() {
+        for name in [
+            "DraftWriter",
+            "draft_writer",
+            "draft-writer",
+            "Draft Writer Agent",
+        ] {
+            assert_eq!(find(name).map(|s| s.name), Some("DraftWriter"), "{name}");
+        }
+        assert!(find("Nope").is_none());
+        assert!(find("").is_none());
+    }
+
+    #[test]
+    fn the_registry_holds_twelve_distinct_agents() {
+        let mut names: Vec<_> = REGISTRY.iter().map(|s| normalise(s.name)).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 12);
+    }
+
+    #[test]
+    fn every_schema_is_a_self_contained_object_schema() {
+        for spec in REGISTRY {
+            let schema = spec.input_schema();
+            assert_eq!(schema["type"], "object", "{}", spec.name);
+            assert!(schema["properties"].is_object(), "{}", spec.name);
+            let text = schema.to_string();
+            assert!(
+                !text.contains("$ref"),
+                "{} has a $ref; inline nested types",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_example_input_is_valid() {
+        for spec in REGISTRY {
+            let example = (spec.example)();
+            assert_eq!(spec.validate(&example), Ok(()), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn every_agent_refuses_unknown_fields_and_names_them() {
+        for spec in REGISTRY {
+            let errors = spec
+                .validate(&serde_json::json!({"surely_not_a_field": 1}))
+                .unwrap_err();
+            assert!(errors[0].field.starts_with("input"), "{}", spec.name);
+        }
+    }
+}

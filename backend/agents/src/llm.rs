@@ -1,0 +1,1121 @@
+//! The one client for OpenAI-compatible chat-completion APIs (OpenAI, Gemini, xAI and
+//! local servers all speak it).
+//!
+//! One call is `POST {base_url}/chat/completions`. Rate limits (429), transient server
+//! errors (500/502/503/504), timeouts and refused connections are retried with exponential
+//! backoff and jitter, honouring `Retry-After` up to a cap; everything else fails at once
+//! with a stable error code. The API key, prompts and answers are never logged.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant};
+
+use caseyos_domain::agent_run::LlmUsage;
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+
+use crate::AgentError;
+
+/// Sampling temperature: low, so drafts are steady from run to run.
+pub const TEMPERATURE: f64 = 0.2;
+/// Whole request (connect, send, read the answer).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Retries after the first attempt.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+pub const DEFAULT_BASE_BACKOFF: Duration = Duration::from_millis(500);
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(20);
+/// A `Retry-After` longer than this ends the call instead of sleeping through it.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// How much of a provider's error message a `llm.bad_request` error keeps.
+const MAX_PROVIDER_MESSAGE_CHARS: usize = 300;
+
+/// Where and how to reach the provider. Build it with [`LlmConfig::new`] and shorten the
+/// timings where needed (tests do).
+#[derive(Clone)]
+pub struct LlmConfig {
+    /// The API root, e.g. `https://api.openai.com/v1`; a trailing `/` is ignored.
+    pub base_url: String,
+    /// Sent as `Authorization: Bearer <key>` when set (local servers often need none).
+    pub api_key: Option<String>,
+    pub model: String,
+    /// Limit on one whole attempt.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt, for retryable failures only.
+    pub max_retries: u32,
+    /// The first retry waits about this long; each further one twice as long.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` honoured; a longer one fails the call at once.
+    pub max_retry_after: Duration,
+}
+
+impl LlmConfig {
+    pub fn new(
+        base_url: impl Into<String>,
+        api_key: Option<String>,
+        model: impl Into<String>,
+    ) -> Self {
+        LlmConfig {
+            base_url: base_url.into(),
+            api_key,
+            model: model.into(),
+            timeout: DEFAULT_REQUEST_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_retries: DEFAULT_MAX_RETRIES,
+            base_backoff: DEFAULT_BASE_BACKOFF,
+            max_backoff: DEFAULT_MAX_BACKOFF,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+        }
+    }
+}
+
+/// Debug output names whether a key is set, never the key.
+impl std::fmt::Debug for LlmConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("model", &self.model)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_retries", &self.max_retries)
+            .field("base_backoff", &self.base_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("max_retry_after", &self.max_retry_after)
+            .finish()
+    }
+}
+
+/// One message of a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChatMessage {
+    /// `system` or `user`.
+    pub role: &'static str,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn system(content: &str) -> Self {
+        ChatMessage {
+            role: "system",
+            content: content.to_string(),
+        }
+    }
+
+    pub fn user(content: &str) -> Self {
+        ChatMessage {
+            role: "user",
+            content: content.to_string(),
+        }
+    }
+}
+
+/// The model's answer and what it cost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Completion {
+    pub text: String,
+    /// One call, the tokens the provider reported and the model that answered.
+    pub usage: LlmUsage,
+}
+
+/// Why a chat call failed. Each kind has a stable [`code`](LlmError::code).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LlmError {
+    #[error("the provider is rate-limiting requests (429) after {attempts} attempt(s){}", wait_note(*.retry_after))]
+    RateLimited {
+        attempts: u32,
+        /// What the last `Retry-After` asked for, when it was more than we wait.
+        retry_after: Option<Duration>,
+    },
+    #[error("the provider answered {status} after {attempts} attempt(s){}", wait_note(*.retry_after))]
+    ServerError {
+        status: u16,
+        attempts: u32,
+        retry_after: Option<Duration>,
+    },
+    #[error("the provider did not answer in time after {attempts} attempt(s)")]
+    Timeout { attempts: u32 },
+    #[error("could not reach the provider after {attempts} attempt(s): {reason}")]
+    Unreachable { attempts: u32, reason: String },
+    #[error("the provider refused the API key ({status}); check the key and the model's access")]
+    Unauthorized { status: u16 },
+    #[error("the provider rejected the request ({status}){}", .message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    BadRequest {
+        status: u16,
+        /// The provider's `error.message`, shortened.
+        message: Option<String>,
+    },
+    #[error("the provider's answer was unusable: {reason}")]
+    MalformedResponse { reason: &'static str },
+    #[error("the language-model client is misconfigured: {reason}")]
+    Misconfigured { reason: String },
+}
+
+fn wait_note(retry_after: Option<Duration>) -> String {
+    retry_after
+        .map(|d| format!("; it asked to wait {} s", d.as_secs()))
+        .unwrap_or_default()
+}
+
+impl LlmError {
+    /// The stable machine code, e.g. `llm.rate_limited`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LlmError::RateLimited { .. } => "llm.rate_limited",
+            LlmError::ServerError { .. } => "llm.server_error",
+            LlmError::Timeout { .. } => "llm.timeout",
+            LlmError::Unreachable { .. } => "llm.unreachable",
+            LlmError::Unauthorized { .. } => "llm.unauthorized",
+            LlmError::BadRequest { .. } => "llm.bad_request",
+            LlmError::MalformedResponse { .. } => "llm.malformed_response",
+            LlmError::Misconfigured { .. } => "llm.misconfigured",
+        }
+    }
+
+    /// Whether running the agent again later may succeed. A malformed answer is not retried
+    /// within a call, but a new run may well get a good one.
+    pub fn retryable(&self) -> bool {
+        match self {
+            LlmError::RateLimited { .. }
+            | LlmError::ServerError { .. }
+            | LlmError::Timeout { .. }
+            | LlmError::Unreachable { .. }
+            | LlmError::MalformedResponse { .. } => true,
+            LlmError::Unauthorized { .. }
+            | LlmError::BadRequest { .. }
+            | LlmError::Misconfigured { .. } => false,
+        }
+    }
+
+    pub fn into_agent_error(self) -> AgentError {
+        AgentError::new(self.code(), self.to_string(), self.retryable())
+    }
+}
+
+/// How the client treats an HTTP status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StatusClass {
+    Success,
+    RateLimited,
+    /// 500, 502, 503, 504: retried.
+    TransientServer,
+    /// Other 5xx: reported at once.
+    Server,
+    Unauthorized,
+    BadRequest,
+}
+
+fn classify(status: StatusCode) -> StatusClass {
+    match status.as_u16() {
+        200..=299 => StatusClass::Success,
+        429 => StatusClass::RateLimited,
+        500 | 502 | 503 | 504 => StatusClass::TransientServer,
+        401 | 403 => StatusClass::Unauthorized,
+        500..=599 => StatusClass::Server,
+        _ => StatusClass::BadRequest,
+    }
+}
+
+/// The delay a `Retry-After` value asks for: delta-seconds or an HTTP-date (IMF-fixdate).
+/// A date in the past means "now".
+fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (when.with_timezone(&Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// The wait before retry number `retry` (1-based): `base · 2^(retry−1)` capped at `max`,
+/// of which the upper half is jitter drawn from `random`.
+fn backoff(base: Duration, max: Duration, retry: u32, random: u64) -> Duration {
+    let factor = 1u32
+        .checked_shl(retry.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    let full = base.saturating_mul(factor).min(max);
+    let half = full / 2;
+    let span_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
+    half + Duration::from_millis(random % span_ms.saturating_add(1))
+}
+
+/// A random number from the standard library's per-instance hash keys.
+fn random_u64() -> u64 {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(0x9e37_79b9_7f4a_7c15);
+    hasher.finish()
+}
+
+#[derive(Serialize)]
+struct ChatRequest<'a> {
+    model: &'a str,
+    messages: &'a [ChatMessage],
+    max_tokens: u32,
+    temperature: f64,
+}
+
+#[derive(Deserialize)]
+struct ChatResponse {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default)]
+    message: Option<AnswerMessage>,
+}
+
+#[derive(Deserialize)]
+struct AnswerMessage {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Usage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+}
+
+/// Reads a successful body into a completion.
+fn parse_completion(body: &[u8], configured_model: &str) -> Result<Completion, LlmError> {
+    let response: ChatResponse =
+        serde_json::from_slice(body).map_err(|_| LlmError::MalformedResponse {
+            reason: "the body is not a chat-completion JSON object",
+        })?;
+    let first = response
+        .choices
+        .into_iter()
+        .next()
+        .ok_or(LlmError::MalformedResponse {
+            reason: "it has no choices",
+        })?;
+    let text = first
+        .message
+        .and_then(|m| m.content)
+        .filter(|c| !c.trim().is_empty())
+        .ok_or(LlmError::MalformedResponse {
+            reason: "its first choice has no message content",
+        })?;
+    let usage = response.usage.unwrap_or_default();
+    Ok(Completion {
+        text,
+        usage: LlmUsage {
+            calls: 1,
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_tokens: if usage.total_tokens == 0 {
+                usage.prompt_tokens + usage.completion_tokens
+            } else {
+                usage.total_tokens
+            },
+            model: Some(
+                response
+                    .model
+                    .unwrap_or_else(|| configured_model.to_string()),
+            ),
+        },
+    })
+}
+
+/// The provider's `error.message` (or a plain-string `error`), shortened.
+fn provider_message(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let message = value
+        .pointer("/error/message")
+        .or_else(|| value.get("error").filter(|e| e.is_string()))
+        .or_else(|| value.get("message"))?
+        .as_str()?
+        .trim();
+    if message.is_empty() {
+        return None;
+    }
+    let mut short: String = message.chars().take(MAX_PROVIDER_MESSAGE_CHARS).collect();
+    if short.len() < message.len() {
+        short.push('…');
+    }
+    Some(short)
+}
+
+/// How one attempt failed, and whether another may help.
+struct Failure {
+    error: LlmError,
+    transient: bool,
+    retry_after: Option<Duration>,
+}
+
+/// A client for one provider and model. Cheap to share: it holds a connection pool.
+pub struct LlmClient {
+    config: LlmConfig,
+    endpoint: Url,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for LlmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LlmClient {
+    pub fn new(config: LlmConfig) -> Result<Self, LlmError> {
+        let root = config.base_url.trim().trim_end_matches('/');
+        let endpoint = Url::parse(&format!("{root}/chat/completions"))
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| LlmError::Misconfigured {
+                reason: "the base URL must be an http(s) URL".into(),
+            })?;
+        if config.model.trim().is_empty() {
+            return Err(LlmError::Misconfigured {
+                reason: "no model is set".into(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .build()
+            .map_err(|e| LlmError::Misconfigured {
+                reason: e.without_url().to_string(),
+            })?;
+        Ok(LlmClient {
+            config,
+            endpoint,
+            http,
+        })
+    }
+
+    pub fn config(&self) -> &LlmConfig {
+        &self.config
+    }
+
+    /// Asks for a completion of `messages`, retrying what may pass on its own.
+    pub async fn chat(
+        &self,
+        messages: &[ChatMessage],
+        max_tokens: u32,
+    ) -> Result<Completion, LlmError> {
+        let request = ChatRequest {
+            model: &self.config.model,
+            messages,
+            max_tokens,
+            temperature: TEMPERATURE,
+        };
+        let attempts = self.config.max_retries.saturating_add(1);
+        let mut attempt = 1;
+        loop {
+            let span = tracing::info_span!(
+                "llm.chat",
+                llm.model = %self.config.model,
+                llm.attempt = attempt,
+                http.status_code = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+                llm.total_tokens = tracing::field::Empty,
+            );
+            let failure = match self.attempt(&request, attempt).instrument(span).await {
+                Ok(completion) => return Ok(completion),
+                Err(failure) => failure,
+            };
+            if !failure.transient || attempt >= attempts {
+                return Err(failure.error);
+            }
+            let wait = match failure.retry_after {
+                Some(asked) if asked > self.config.max_retry_after => {
+                    return Err(with_retry_after(failure.error, asked));
+                }
+                Some(asked) => asked,
+                None => backoff(
+                    self.config.base_backoff,
+                    self.config.max_backoff,
+                    attempt,
+                    random_u64(),
+                ),
+            };
+            tracing::warn!(
+                llm.model = %self.config.model,
+                llm.attempt = attempt,
+                error.code = failure.error.code(),
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "llm call failed; retrying"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &ChatRequest<'_>,
+        attempt: u32,
+    ) -> Result<Completion, Failure> {
+        let span = tracing::Span::current();
+        let started = Instant::now();
+        let mut builder = self.http.post(self.endpoint.clone()).json(request);
+        if let Some(key) = &self.config.api_key {
+            builder = builder.bearer_auth(key);
+        }
+        let result = async {
+            let response = builder.send().await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, headers, body))
+        }
+        .await;
+        span.record(
+            "duration_ms",
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        );
+        let (status, headers, body) = result.map_err(|e| transport_failure(&e, attempt))?;
+        span.record("http.status_code", status.as_u16());
+        let outcome = self.read(status, &headers, &body, attempt);
+        if let Ok(completion) = &outcome {
+            span.record("llm.total_tokens", completion.usage.total_tokens);
+        }
+        outcome
+    }
+
+    fn read(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        attempts: u32,
+    ) -> Result<Completion, Failure> {
+        let retry_after = headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, Utc::now()));
+        let code = status.as_u16();
+        let (error, transient) = match classify(status) {
+            StatusClass::Success => {
+                return parse_completion(body, &self.config.model).map_err(|error| Failure {
+                    error,
+                    transient: false,
+                    retry_after: None,
+                })
+            }
+            StatusClass::RateLimited => (
+                LlmError::RateLimited {
+                    attempts,
+                    retry_after: None,
+                },
+                true,
+            ),
+            StatusClass::TransientServer => (
+                LlmError::ServerError {
+                    status: code,
+                    attempts,
+                    retry_after: None,
+                },
+                true,
+            ),
+            StatusClass::Server => (
+                LlmError::ServerError {
+                    status: code,
+                    attempts,
+                    retry_after: None,
+                },
+                false,
+            ),
+            StatusClass::Unauthorized => (LlmError::Unauthorized { status: code }, false),
+            StatusClass::BadRequest => (
+                LlmError::BadRequest {
+                    status: code,
+                    message: provider_message(body),
+                },
+                false,
+            ),
+        };
+        Err(Failure {
+            error,
+            transient,
+            retry_after,
+        })
+    }
+}
+
+/// The error to report when the provider asked for a longer wait than we honour.
+fn with_retry_after(error: LlmError, asked: Duration) -> LlmError {
+    match error {
+        LlmError::RateLimited { attempts, .. } => LlmError::RateLimited {
+            attempts,
+            retry_after: Some(asked),
+        },
+        LlmError::ServerError {
+            status, attempts, ..
+        } => LlmError::ServerError {
+            status,
+            attempts,
+            retry_after: Some(asked),
+        },
+        other => other,
+    }
+}
+
+/// A failure below HTTP: timeouts and connection trouble are worth another attempt.
+fn transport_failure(error: &reqwest::Error, attempts: u32) -> Failure {
+    let error = if error.is_timeout() {
+        LlmError::Timeout { attempts }
+    } else {
+        LlmError::Unreachable {
+            attempts,
+            reason: root_cause(error),
+        }
+    };
+    Failure {
+        error,
+        transient: true,
+        retry_after: None,
+    }
+}
+
+/// The innermost cause of a transport error, without the URL.
+fn root_cause(error: &reqwest::Error) -> String {
+    let mut source: &dyn std::error::Error = error;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    let text = source.to_string();
+    if text.is_empty() {
+        "connection failed".into()
+    } else {
+        text
+    }
+}
+
+/// Pieces for building a [`Ctx`](crate::Ctx) in tests, offline or against a fake provider.
+#[cfg(test)]
+pub(crate) mod testing {
+    use async_trait::async_trait;
+    use caseyos_domain::queue::QueueItemView;
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::{LlmClient, LlmConfig};
+    use crate::{Ctx, QueueReader, VoiceProfile, Writer};
+
+    /// A queue with no open moves.
+    pub struct NoMoves;
+
+    #[async_trait]
+    impl QueueReader for NoMoves {
+        async fn open_moves(
+            &self,
+            _owner: &str,
+            _limit: i64,
+        ) -> Result<Vec<QueueItemView>, String> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Owns what a [`Ctx`] borrows.
+    pub struct Harness {
+        pub voice: VoiceProfile,
+        pub writer: Writer,
+        pub now: DateTime<Utc>,
+        queue: NoMoves,
+    }
+
+    /// 2026-03-02 09:00 UTC, a Monday.
+    pub fn fixed_now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
+            .single()
+            .expect("a valid date")
+    }
+
+    impl Harness {
+        pub fn offline() -> Self {
+            Harness {
+                voice: VoiceProfile::default(),
+                writer: Writer::Offline,
+                now: fixed_now(),
+                queue: NoMoves,
+            }
+        }
+
+        /// A writer asking the fake provider at `base_url`, without retries.
+        pub fn llm(base_url: &str) -> Self {
+            let mut config = LlmConfig::new(base_url, Some("sk-test".into()), "test-model");
+            config.max_retries = 0;
+            let client = LlmClient::new(config).expect("a valid test config");
+            Harness {
+                writer: Writer::Llm(Box::new(client)),
+                ..Harness::offline()
+            }
+        }
+
+        pub fn ctx(&self) -> Ctx<'_> {
+            Ctx::new(
+                "owner@example.com",
+                self.now,
+                &self.voice,
+                &self.writer,
+                &self.queue,
+            )
+        }
+    }
+
+    /// A chat-completion body answering `text`.
+    pub fn completion_body(text: &str) -> serde_json::Value {
+        serde_json::json!({
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "model": "test-model-2026",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 120, "completion_tokens": 80, "total_tokens": 200}
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::completion_body;
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+    use wiremock::matchers::{body_partial_json, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn fast_config(server: &MockServer) -> LlmConfig {
+        let mut config = LlmConfig::new(
+            format!("{}/v1/", server.uri()),
+            Some("sk-secret-123".into()),
+            "gpt-test",
+        );
+        config.max_retries = 2;
+        config.base_backoff = Duration::from_millis(10);
+        config.max_backoff = Duration::from_millis(40);
+        config.timeout = Duration::from_secs(5);
+        config
+    }
+
+    fn client(config: LlmConfig) -> LlmClient {
+        LlmClient::new(config).expect("valid config")
+    }
+
+    fn messages() -> Vec<ChatMessage> {
+        vec![
+            ChatMessage::system("Write briefly."),
+            ChatMessage::user("Draft a note to Dana."),
+        ]
+    }
+
+    async fn requests_seen(server: &MockServer) -> usize {
+        server.received_requests().await.map_or(0, |r| r.len())
+    }
+
+    #[tokio::test]
+    async fn a_successful_call_sends_the_openai_request_and_reports_usage() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", "Bearer sk-secret-123"))
+            .and(body_partial_json(json!({
+                "model": "gpt-test",
+                "max_tokens": 300,
+                "temperature": 0.2,
+                "messages": [
+                    {"role": "system", "content": "Write briefly."},
+                    {"role": "user", "content": "Draft a note to Dana."}
+                ]
+            })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion_body("Hello Dana")))
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let completion = client(fast_config(&server))
+            .chat(&messages(), 300)
+            .await
+            .expect("completion");
+
+        assert_eq!(completion.text, "Hello Dana");
+        assert_eq!(
+            completion.usage,
+            LlmUsage {
+                calls: 1,
+                prompt_tokens: 120,
+                completion_tokens: 80,
+                total_tokens: 200,
+                model: Some("test-model-2026".into()),
+            }
+        );
+        let sent = server.received_requests().await.expect("recording on");
+        let body: serde_json::Value = sent[0].body_json().expect("json body");
+        assert_eq!(body["messages"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            sent[0]
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_key_no_authorization_header_is_sent() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion_body("ok")))
+            .mount(&server)
+            .await;
+        let mut config = fast_config(&server);
+        config.api_key = None;
+
+        client(config)
+            .chat(&messages(), 10)
+            .await
+            .expect("completion");
+
+        let sent = server.received_requests().await.expect("recording on");
+        assert!(sent[0].headers.get("authorization").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_429_with_retry_after_waits_that_long_then_succeeds() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(completion_body("after the wait")),
+            )
+            .mount(&server)
+            .await;
+
+        let started = Instant::now();
+        let completion = client(fast_config(&server)).chat(&messages(), 10).await;
+
+        assert_eq!(completion.map(|c| c.text), Ok("after the wait".to_string()));
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        assert_eq!(requests_seen(&server).await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_the_cap_fails_as_rate_limited_without_waiting() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
+            .mount(&server)
+            .await;
+
+        let error = client(fast_config(&server))
+            .chat(&messages(), 10)
+            .await
+            .unwrap_err();
+
+        assert_eq!(error.code(), "llm.rate_limited");
+        assert!(error.to_string().contains("120 s"), "{error}");
+        assert_eq!(requests_seen(&server).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_500_is_retried_and_the_next_answer_is_used() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion_body("second time")))
+            .mount(&server)
+            .await;
+
+        let completion = client(fast_config(&server)).chat(&messages(), 10).await;
+
+        assert_eq!(completion.map(|c| c.text), Ok("second time".to_string()));
+        assert_eq!(requests_seen(&server).await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_keeps_failing_gives_server_error_after_every_retry() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&server)
+            .await;
+        let config = fast_config(&server);
+        let expected_requests = config.max_retries as usize + 1;
+
+        let error = client(config).chat(&messages(), 10).await.unwrap_err();
+
+        assert_eq!(error.code(), "llm.server_error");
+        assert!(error.retryable());
+        assert_eq!(requests_seen(&server).await, expected_requests);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_json_is_malformed_and_not_retried() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("<html>gateway</html>"))
+            .mount(&server)
+            .await;
+
+        let error = client(fast_config(&server))
+            .chat(&messages(), 10)
+            .await
+            .unwrap_err();
+
+        assert_eq!(error.code(), "llm.malformed_response");
+        assert!(error.clone().into_agent_error().retryable);
+        assert_eq!(requests_seen(&server).await, 1);
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_choices_is_malformed() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"model": "m", "choices": []})),
+            )
+            .mount(&server)
+            .await;
+
+        let error = client(fast_config(&server))
+            .chat(&messages(), 10)
+            .await
+            .unwrap_err();
+
+        assert_eq!(
+            error,
+            LlmError::MalformedResponse {
+                reason: "it has no choices"
+            }
+        );
+        assert_eq!(requests_seen(&server).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_401_is_unauthorized_after_one_request_and_never_shows_the_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(401)
+                    .set_body_json(json!({"error": {"message": "Incorrect API key"}})),
+            )
+            .mount(&server)
+            .await;
+
+        let error = client(fast_config(&server))
+            .chat(&messages(), 10)
+            .await
+            .unwrap_err()
+            .into_agent_error();
+
+        assert_eq!(error.code, "llm.unauthorized");
+        assert!(!error.retryable);
+        assert!(!error.message.contains("sk-secret-123"));
+        assert_eq!(requests_seen(&server).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_400_is_a_bad_request_carrying_the_providers_message() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(
+                json!({"error": {"message": "max_tokens is too large for this model", "type": "invalid_request_error"}}),
+            ))
+            .mount(&server)
+            .await;
+
+        let error = client(fast_config(&server))
+            .chat(&messages(), 999_999)
+            .await
+            .unwrap_err();
+
+        assert_eq!(error.code(), "llm.bad_request");
+        assert!(!error.retryable());
+        assert!(
+            error.to_string().contains("max_tokens is too large"),
+            "{error}"
+        );
+        assert_eq!(requests_seen(&server).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(completion_body("too late"))
+                    .set_delay(Duration::from_secs(30)),
+            )
+            .mount(&server)
+            .await;
+        let mut config = fast_config(&server);
+        config.timeout = Duration::from_millis(200);
+        config.max_retries = 1;
+
+        let error = client(config).chat(&messages(), 10).await.unwrap_err();
+
+        assert_eq!(error.code(), "llm.timeout");
+        assert!(error.retryable());
+        assert_eq!(requests_seen(&server).await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_unreachable() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("addr").port()
+        };
+        let mut config = LlmConfig::new(format!("http://127.0.0.1:{port}/v1"), None, "m");
+        config.max_retries = 1;
+        config.base_backoff = Duration::from_millis(1);
+
+        let error = client(config).chat(&messages(), 10).await.unwrap_err();
+
+        assert_eq!(error.code(), "llm.unreachable");
+        assert!(error.retryable());
+    }
+
+    #[test]
+    fn a_config_must_name_an_http_url_and_a_model() {
+        let table = [
+            ("http://localhost:11434/v1", "llama", true),
+            ("https://api.openai.com/v1/", "gpt-4o-mini", true),
+            ("ftp://example.com", "m", false),
+            ("not a url", "m", false),
+            ("https://api.openai.com/v1", " ", false),
+        ];
+        for (base_url, model, ok) in table {
+            let result = LlmClient::new(LlmConfig::new(base_url, None, model));
+            assert_eq!(result.is_ok(), ok, "{base_url} / {model:?}");
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let config = LlmConfig::new("http://x.test", None, "m");
+        assert_eq!(config.timeout, Duration::from_secs(60));
+        assert_eq!(config.connect_timeout, Duration::from_secs(10));
+        assert_eq!(config.max_retries, 3);
+        assert_eq!(config.base_backoff, Duration::from_millis(500));
+        assert_eq!(config.max_backoff, Duration::from_secs(20));
+        assert_eq!(config.max_retry_after, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_api_key() {
+        let config = LlmConfig::new("http://x.test", Some("sk-very-secret".into()), "m");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("sk-very-secret"));
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn statuses_are_classified_by_what_retrying_can_do() {
+        let table = [
+            (200, StatusClass::Success),
+            (201, StatusClass::Success),
+            (429, StatusClass::RateLimited),
+            (500, StatusClass::TransientServer),
+            (502, StatusClass::TransientServer),
+            (503, StatusClass::TransientServer),
+            (504, StatusClass::TransientServer),
+            (501, StatusClass::Server),
+            (505, StatusClass::Server),
+            (401, StatusClass::Unauthorized),
+            (403, StatusClass::Unauthorized),
+            (400, StatusClass::BadRequest),
+            (404, StatusClass::BadRequest),
+            (422, StatusClass::BadRequest),
+        ];
+        for (status, expected) in table {
+            let status = StatusCode::from_u16(status).expect("status");
+            assert_eq!(classify(status), expected, "{status}");
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
+            .single()
+            .expect("date");
+        let table = [
+            ("1", Some(Duration::from_secs(1))),
+            (" 30 ", Some(Duration::from_secs(30))),
+            ("0", Some(Duration::ZERO)),
+            (
+                "Mon, 02 Mar 2026 09:00:45 GMT",
+                Some(Duration::from_secs(45)),
+            ),
+            ("Mon, 02 Mar 2026 08:00:00 GMT", Some(Duration::ZERO)),
+            ("-5", None),
+            ("soon", None),
+            ("", None),
+        ];
+        for (value, expected) in table {
+            assert_eq!(parse_retry_after(value, now), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_in_the_upper_half_and_stops_at_the_cap() {
+        let base = Duration::from_millis(500);
+        let max = Duration::from_secs(20);
+        let table = [
+            (1, 250, 500),
+            (2, 500, 1_000),
+            (3, 1_000, 2_000),
+            (6, 8_000, 16_000),
+            (7, 10_000, 20_000),
+            (40, 10_000, 20_000),
+        ];
+        for (retry, low_ms, high_ms) in table {
+            for random in [0, 1, 7_919, u64::MAX] {
+                let wait = backoff(base, max, retry, random).as_millis();
+                assert!(
+                    (low_ms..=high_ms).contains(&wait),
+                    "retry {retry}, random {random}: {wait} ms"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn provider_messages_are_read_from_the_usual_shapes() {
+        let table = [
+            (r#"{"error":{"message":"bad model"}}"#, Some("bad model")),
+            (r#"{"error":"quota exceeded"}"#, Some("quota exceeded")),
+            (r#"{"message":"nope"}"#, Some("nope")),
+            (r#"{"error":{"message":"  "}}"#, None),
+            ("not json", None),
+        ];
+        for (body, expected) in table {
+            assert_eq!(
+                provider_message(body.as_bytes()).as_deref(),
+                expected,
+                "{body}"
+            );
+        }
+    }
+}
