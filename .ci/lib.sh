@@ -103,6 +103,8 @@ ensure_browser() {
 }
 
 build_web() {
+    # trunk builds offline: fetch every crate of the lockfile first.
+    cargo fetch
     TRUNK_SKIP_VERSION_CHECK=true trunk build --release
 }
 

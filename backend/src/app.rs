@@ -28,6 +28,7 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::agent_runs::worker::Workers;
 use crate::auth::{Principal, SESSION_COOKIE};
 use crate::commands::CommandBus;
 use crate::config::Config;
@@ -36,7 +37,7 @@ use crate::error::{envelope_middleware, method_not_allowed, route_not_found, Api
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::web::WebApp;
-use crate::{audit, health, live, queue, scheduler, sessions, web};
+use crate::{agent_runs, audit, health, live, queue, scheduler, sessions, web};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,6 +50,7 @@ use crate::{audit, health, live, queue, scheduler, sessions, web};
     modifiers(&SecuritySchemes),
     tags(
         (name = "queue", description = "Today's Moves: proposed moves awaiting a decision"),
+        (name = "agents", description = "Agents, their runs, and run history"),
         (name = "audit", description = "History and time travel of any aggregate"),
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
         (name = "live", description = "Live updates as server-sent events"),
@@ -86,6 +88,7 @@ impl Modify for SecuritySchemes {
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(queue::router())
+        .merge(agent_runs::router())
         .merge(audit::router())
         .merge(sessions::router())
         .merge(live::router())
@@ -251,7 +254,7 @@ impl Application {
         let runner = ProjectionRunner::new(
             pool.clone(),
             caseyos_projections::all_projectors(),
-            instance,
+            instance.clone(),
         );
         let projection_metrics: Arc<ProjectionMetrics> = runner.metrics();
         let projection_progress = runner.progress();
@@ -273,6 +276,9 @@ impl Application {
             live.clone(),
             shutdown.clone(),
         ));
+        let config = Arc::new(config);
+        let workers = Workers::new(pool.clone(), bus.clone(), config.clone(), &instance)?;
+        background.extend(workers.spawn(&live, shutdown.clone()));
         let web = Arc::new(WebApp::locate(&config.web_dir));
         if web.is_built() {
             tracing::info!(web.dir = %web.dir.display(), "serving the web app");
@@ -291,7 +297,7 @@ impl Application {
         let state = AppState {
             pool,
             bus,
-            config: Arc::new(config),
+            config,
             metrics,
             projection_metrics,
             projection_progress,

@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use caseyos_domain::agent_run::{AgentRun, AgentRunEvent};
 use caseyos_domain::api::{AuditEntry, AuditResponse, ErrorEnvelope};
 use caseyos_domain::queue::{QueueItem, QueueItemEvent};
 use caseyos_projections::event::{self, StoredEvent};
@@ -20,7 +21,7 @@ use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// Aggregate types that can be replayed.
-pub const AGGREGATE_TYPES: &[&str] = &["queue_item"];
+pub const AGGREGATE_TYPES: &[&str] = &["queue_item", "agent_run"];
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_audit))
@@ -39,6 +40,19 @@ pub fn fold_states(aggregate_type: &str, events: &[StoredEvent]) -> Result<Vec<V
                             .map_err(ApiError::internal)?;
                     item.apply(decoded);
                     serde_json::to_value(&item.item).map_err(ApiError::internal)
+                })
+                .collect()
+        }
+        "agent_run" => {
+            let mut run = AgentRun::default();
+            events
+                .iter()
+                .map(|e| {
+                    let decoded =
+                        AgentRunEvent::decode(&e.event_type, &e.event_version, e.payload.clone())
+                            .map_err(ApiError::internal)?;
+                    run.apply(decoded);
+                    serde_json::to_value(&run.run).map_err(ApiError::internal)
                 })
                 .collect()
         }

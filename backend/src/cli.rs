@@ -1,5 +1,5 @@
 //! The `caseyos` command line: serve, migrate, projections, replay, tokens, sign-in links,
-//! demo data.
+//! agents, demo data.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -86,6 +86,36 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// List agents, or run one.
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentsCommand {
+    /// Every agent that can run: name, domain, whether it writes with a language model.
+    List {
+        /// Print each agent with its input schema and an example input, as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Request a run as the operator; with --wait, execute it here unless a server's
+    /// worker takes it first, and print how it ended (exit 1 unless it succeeded).
+    Run {
+        /// The agent, e.g. `DraftWriter` (case and `-`/`_` are ignored).
+        name: String,
+        /// The input as a JSON object (default `{}`).
+        #[arg(long, value_name = "JSON", default_value = "{}")]
+        input: String,
+        /// Wait for the run to end.
+        #[arg(long)]
+        wait: bool,
+        /// Print the run as JSON (the same as GET /api/agent-runs/{id}).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +179,12 @@ pub async fn main() -> anyhow::Result<()> {
                 config.bind = bind;
             }
             serve(config).await
+        }
+        Command::Agents {
+            command: AgentsCommand::List { json },
+        } => {
+            agents_list(json);
+            Ok(())
         }
         Command::Openapi => {
             println!(
@@ -268,6 +304,15 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
             );
             Ok(())
         }
+        Command::Agents { command } => match command {
+            AgentsCommand::List { .. } => unreachable!("handled by main"),
+            AgentsCommand::Run {
+                name,
+                input,
+                wait,
+                json,
+            } => agents_run(pool, config, &name, &input, wait, json).await,
+        },
         Command::Demo { command } => match command {
             DemoCommand::Seed => {
                 let report = crate::demo::seed(pool, config).await?;
@@ -278,6 +323,149 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
                 Ok(())
             }
         },
+    }
+}
+
+fn agents_list(json: bool) {
+    if json {
+        let agents: Vec<Value> = caseyos_agents::REGISTRY
+            .iter()
+            .map(|spec| {
+                serde_json::json!({
+                    "name": spec.name,
+                    "domain": spec.domain,
+                    "description": spec.description,
+                    "uses_llm": spec.uses_llm,
+                    "proposes_moves": spec.proposes_moves,
+                    "input_schema": spec.input_schema(),
+                    "example_input": (spec.example)(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "agents": agents }))
+                .unwrap_or_default()
+        );
+        return;
+    }
+    println!("{:<20} {:<12} {:<5} DESCRIPTION", "NAME", "DOMAIN", "LLM");
+    for spec in caseyos_agents::REGISTRY {
+        println!(
+            "{:<20} {:<12} {:<5} {}",
+            spec.name,
+            spec.domain.as_str(),
+            if spec.uses_llm { "yes" } else { "no" },
+            spec.description
+        );
+    }
+}
+
+async fn agents_run(
+    pool: &sqlx::PgPool,
+    config: &Config,
+    name: &str,
+    input: &str,
+    wait: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use crate::agent_runs::{request_run, worker::Workers};
+    use crate::commands::{agent_run_state_at, CommandBus, CommandMeta};
+    use caseyos_domain::agent_run::{RunStatus, RunTrigger};
+    use caseyos_domain::queue::Actor;
+
+    let spec = caseyos_agents::find(name)
+        .with_context(|| format!("no agent named `{name}`; `caseyos agents list` shows them"))?;
+    let input: Value = serde_json::from_str(input).context("--input must be JSON")?;
+    if !input.is_object() {
+        anyhow::bail!("--input must be a JSON object");
+    }
+    if let Err(fields) = spec.validate(&input) {
+        for field in &fields {
+            eprintln!("{}: {}", field.field, field.message);
+        }
+        anyhow::bail!("the input does not match {}'s schema", spec.name);
+    }
+    let bus = std::sync::Arc::new(CommandBus::new(
+        pool.clone(),
+        config.snapshot_every,
+        config.command_retries,
+        std::sync::Arc::new(crate::metrics::Metrics::default()),
+    ));
+    let operator = Actor::user(config.operator.clone());
+    let mut meta = CommandMeta::system("cli");
+    meta.actor = operator.clone();
+    let committed = request_run(
+        &bus,
+        config,
+        spec,
+        input,
+        RunTrigger::Manual,
+        None,
+        operator,
+        &meta,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+    let run = committed.state.run.context("the run was not recorded")?;
+    eprintln!(
+        "Run {} of {} requested ({}).",
+        run.id,
+        spec.name,
+        run.status.as_str()
+    );
+    if !wait {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&run)?);
+        } else {
+            println!("{}", run.id);
+        }
+        return Ok(());
+    }
+    let workers = Workers::new(
+        pool.clone(),
+        bus,
+        std::sync::Arc::new(config.clone()),
+        &format!("cli:{}", std::process::id()),
+    )?;
+    let worker = format!("cli:{}", std::process::id());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let run = loop {
+        if workers.claim(&worker, run.id).await? {
+            workers.execute(&worker, run.id, &shutdown).await?;
+        }
+        let state = agent_run_state_at(pool, &run.id.to_string(), i64::MAX)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?
+            .run
+            .context("the run disappeared")?;
+        if state.status.is_finished() {
+            break state;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        if let Some(output) = &run.output {
+            println!("{}", serde_json::to_string_pretty(output)?);
+        }
+        if let Some(text) = &run.text {
+            println!("\n{text}");
+        }
+    }
+    eprintln!(
+        "Run {} {} after {} ms.",
+        run.id,
+        run.status.as_str(),
+        run.duration_ms.unwrap_or(0)
+    );
+    match (run.status, &run.error) {
+        (RunStatus::Succeeded, _) => Ok(()),
+        (status, Some(error)) => {
+            anyhow::bail!("run {}: {}: {}", status.as_str(), error.code, error.message)
+        }
+        (status, None) => anyhow::bail!("run {}", status.as_str()),
     }
 }
 

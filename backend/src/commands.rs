@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use caseyos_domain::agent_run::{AgentRun, AgentRunCommand, AgentRunError, AgentRunEvent};
 use caseyos_domain::queue::{Actor, QueueItem, QueueItemCommand, QueueItemEvent};
 use caseyos_projections::checkpoint::Checkpoint;
 use caseyos_projections::event::{self, StoredEvent};
@@ -121,6 +122,7 @@ type Store<A> = PersistedEventStore<PostgresEventRepository, A>;
 pub struct CommandBus {
     pool: PgPool,
     queue: Store<QueueItem>,
+    runs: Store<AgentRun>,
     max_retries: u32,
     metrics: std::sync::Arc<Metrics>,
 }
@@ -132,10 +134,11 @@ impl CommandBus {
         max_retries: u32,
         metrics: std::sync::Arc<Metrics>,
     ) -> Self {
-        let repo = PostgresEventRepository::new(pool.clone());
+        let store = || PostgresEventRepository::new(pool.clone());
         CommandBus {
+            queue: PersistedEventStore::new_snapshot_store(store(), snapshot_every),
+            runs: PersistedEventStore::new_snapshot_store(store(), snapshot_every),
             pool,
-            queue: PersistedEventStore::new_snapshot_store(repo, snapshot_every),
             max_retries,
             metrics,
         }
@@ -158,14 +161,25 @@ impl CommandBus {
         let result = self
             .execute(&self.queue, &id.to_string(), command, meta, guard)
             .await;
-        let outcome = match &result {
-            Ok(c) if c.events == 0 => "noop",
-            Ok(_) => "ok",
-            Err(CommandError::Rejected(_)) | Err(CommandError::Refused(_)) => "rejected",
-            Err(CommandError::Conflict) => "conflict",
-            Err(CommandError::Store(_)) => "error",
-        };
-        self.metrics.command(QueueItem::TYPE, name, outcome);
+        self.metrics
+            .command(QueueItem::TYPE, name, outcome_of(&result));
+        result
+    }
+
+    /// Runs an agent run command. `guard` sees the current state first and may refuse.
+    pub async fn agent_run(
+        &self,
+        id: Uuid,
+        command: AgentRunCommand,
+        meta: &CommandMeta,
+        guard: impl Fn(&AgentRun) -> Result<(), ApiError>,
+    ) -> Result<Committed<AgentRun>, CommandError<AgentRunError>> {
+        let name = run_command_name(&command);
+        let result = self
+            .execute(&self.runs, &id.to_string(), command, meta, guard)
+            .await;
+        self.metrics
+            .command(AgentRun::TYPE, name, outcome_of(&result));
         result
     }
 
@@ -295,6 +309,32 @@ impl CommandBus {
     }
 }
 
+fn outcome_of<A, E: std::error::Error>(
+    result: &Result<Committed<A>, CommandError<E>>,
+) -> &'static str {
+    match result {
+        Ok(c) if c.events == 0 => "noop",
+        Ok(_) => "ok",
+        Err(CommandError::Rejected(_)) | Err(CommandError::Refused(_)) => "rejected",
+        Err(CommandError::Conflict) => "conflict",
+        Err(CommandError::Store(_)) => "error",
+    }
+}
+
+fn run_command_name(command: &AgentRunCommand) -> &'static str {
+    match command {
+        AgentRunCommand::Request(_) => "request",
+        AgentRunCommand::Start { .. } => "start",
+        AgentRunCommand::Succeed { .. } => "succeed",
+        AgentRunCommand::Fail { .. } => "fail",
+        AgentRunCommand::TimeOut { .. } => "time_out",
+        AgentRunCommand::Abandon { .. } => "abandon",
+        AgentRunCommand::Cancel { .. } => "cancel",
+        AgentRunCommand::ConfirmCancel { .. } => "confirm_cancel",
+        AgentRunCommand::Dismiss { .. } => "dismiss",
+    }
+}
+
 fn command_name(command: &QueueItemCommand) -> &'static str {
     match command {
         QueueItemCommand::Propose(_) => "propose",
@@ -407,6 +447,37 @@ impl Drop for KeyLock {
     }
 }
 
+/// Runs a command request at most once per `Idempotency-Key`: without a key it executes;
+/// with one it serialises duplicates on the key's lock, answers a repeat from the events the
+/// first request wrote (`replay` gets the last of them) and refuses a key reused for a
+/// different request. The flag says whether the answer is a replay.
+pub async fn idempotent<T>(
+    pool: &PgPool,
+    ctx: &crate::context::CommandContext,
+    body: &serde_json::Value,
+    execute: impl AsyncFnOnce(&CommandMeta) -> Result<T, ApiError>,
+    replay: impl AsyncFnOnce(&StoredEvent) -> Result<T, ApiError>,
+) -> Result<(bool, T), ApiError> {
+    let hash = request_hash(&ctx.method, &ctx.path, body);
+    let mut meta = ctx.meta.clone();
+    meta.request_hash = Some(hash.clone());
+    let Some(key) = &ctx.idempotency else {
+        return Ok((false, execute(&meta).await?));
+    };
+    let lock = KeyLock::acquire(pool, &meta.actor, key).await?;
+    let result = async {
+        let prior = prior_events(pool, &meta.actor, key).await?;
+        if let Some(last) = prior.last() {
+            check_same_request(&prior, &hash)?;
+            return Ok((true, replay(last).await?));
+        }
+        Ok((false, execute(&meta).await?))
+    }
+    .await;
+    lock.release().await;
+    result
+}
+
 /// Events already written under this key by this actor.
 pub async fn prior_events(
     pool: &PgPool,
@@ -431,6 +502,21 @@ pub fn check_same_request(prior: &[StoredEvent], hash: &str) -> Result<(), ApiEr
         ));
     }
     Ok(())
+}
+
+/// The state of an agent run right after `upto` (its sequence; `i64::MAX` for now), folded
+/// from the store.
+pub async fn agent_run_state_at(pool: &PgPool, id: &str, upto: i64) -> Result<AgentRun, ApiError> {
+    let mut run = AgentRun::default();
+    for e in event::read_aggregate(pool, "agent_run", id).await? {
+        if e.sequence > upto {
+            break;
+        }
+        let decoded = AgentRunEvent::decode(&e.event_type, &e.event_version, e.payload)
+            .map_err(ApiError::internal)?;
+        run.apply(decoded);
+    }
+    Ok(run)
 }
 
 /// The state of a queue item right after `upto` (its sequence), folded from the store.

@@ -42,6 +42,28 @@ pub struct Config {
     /// The web app's build (trunk's `dist`), served at `/` (`CASEYOS_WEB_DIR`). A relative
     /// path is taken from the working directory, else from the workspace of the binary.
     pub web_dir: PathBuf,
+    /// An OpenAI-compatible chat-completions API, e.g. `https://api.openai.com/v1`. Without
+    /// it, agents that write use their deterministic offline writers.
+    pub llm_base_url: Option<String>,
+    pub llm_api_key: Option<String>,
+    pub llm_model: String,
+    /// Per language-model request.
+    pub llm_timeout_secs: u64,
+    /// Retries of a request that got 429, 5xx or no answer.
+    pub llm_max_retries: u32,
+    /// Agent runs this instance executes at once (0: it executes none).
+    pub agent_workers: usize,
+    /// The per-attempt time limit of every agent run unless `agent_timeouts` names the agent.
+    pub agent_timeout_secs: u64,
+    /// Per-agent time limits in seconds, e.g. `{ DraftWriter = 120 }`.
+    pub agent_timeouts: BTreeMap<String, u64>,
+    /// How long a worker's claim on a run lasts without renewal; a worker that dies loses
+    /// its runs this long after its last renewal.
+    pub agent_lease_secs: u64,
+    /// Starts of a run before a lost worker fails it.
+    pub agent_max_attempts: u32,
+    /// How drafts are written for the operator.
+    pub voice: caseyos_agents::VoiceProfile,
 }
 
 impl Default for Config {
@@ -61,6 +83,17 @@ impl Default for Config {
             log_format: "text".into(),
             public_url: None,
             web_dir: PathBuf::from("dist"),
+            llm_base_url: None,
+            llm_api_key: None,
+            llm_model: "gpt-4o-mini".into(),
+            llm_timeout_secs: 60,
+            llm_max_retries: 3,
+            agent_workers: 4,
+            agent_timeout_secs: 300,
+            agent_timeouts: BTreeMap::new(),
+            agent_lease_secs: 30,
+            agent_max_attempts: caseyos_domain::agent_run::DEFAULT_MAX_ATTEMPTS,
+            voice: caseyos_agents::VoiceProfile::default(),
         }
     }
 }
@@ -153,6 +186,43 @@ impl Config {
         if self.snapshot_every == 0 {
             return Err(invalid("snapshot_every", "must be at least 1".into()));
         }
+        if let Some(url) = &self.llm_base_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid("llm_base_url", "must be an http(s) URL".into()));
+            }
+        }
+        if self.llm_model.trim().is_empty() {
+            return Err(invalid("llm_model", "must not be empty".into()));
+        }
+        if self.llm_timeout_secs == 0 {
+            return Err(invalid("llm_timeout_secs", "must be at least 1".into()));
+        }
+        if self.agent_workers > 64 {
+            return Err(invalid("agent_workers", "must be at most 64".into()));
+        }
+        if self.agent_timeout_secs == 0 {
+            return Err(invalid("agent_timeout_secs", "must be at least 1".into()));
+        }
+        for (agent, secs) in &self.agent_timeouts {
+            if caseyos_agents::find(agent).is_none() {
+                return Err(invalid(
+                    &format!("agent_timeouts.{agent}"),
+                    "names no agent (see `caseyos agents list`)".into(),
+                ));
+            }
+            if *secs == 0 {
+                return Err(invalid(
+                    &format!("agent_timeouts.{agent}"),
+                    "must be at least 1".into(),
+                ));
+            }
+        }
+        if self.agent_lease_secs < 2 {
+            return Err(invalid("agent_lease_secs", "must be at least 2".into()));
+        }
+        if self.agent_max_attempts == 0 {
+            return Err(invalid("agent_max_attempts", "must be at least 1".into()));
+        }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(invalid("database_url", "must be a postgres:// URL".into()));
@@ -162,6 +232,32 @@ impl Config {
     }
 
     /// The time zone of an owner (their own, else the default).
+    /// The per-attempt time limit of an agent, in milliseconds.
+    pub fn agent_timeout_ms(&self, agent: &str) -> u64 {
+        let wanted = caseyos_agents::find(agent).map(|s| s.name);
+        self.agent_timeouts
+            .iter()
+            .find(|(name, _)| caseyos_agents::find(name).map(|s| s.name) == wanted)
+            .map_or(self.agent_timeout_secs, |(_, secs)| *secs)
+            .saturating_mul(1000)
+    }
+
+    /// The language-model client's settings, when a provider is configured.
+    pub fn llm(&self) -> Option<caseyos_agents::LlmConfig> {
+        let base_url = self.llm_base_url.as_deref()?.trim();
+        if base_url.is_empty() {
+            return None;
+        }
+        let mut llm = caseyos_agents::LlmConfig::new(
+            base_url.to_string(),
+            self.llm_api_key.clone().filter(|k| !k.trim().is_empty()),
+            self.llm_model.clone(),
+        );
+        llm.timeout = std::time::Duration::from_secs(self.llm_timeout_secs);
+        llm.max_retries = self.llm_max_retries;
+        Some(llm)
+    }
+
     pub fn timezone_of(&self, owner: &str) -> Tz {
         self.owner_timezones
             .get(owner)

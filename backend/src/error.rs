@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use caseyos_domain::agent_run::AgentRunError;
 use caseyos_domain::api::{ErrorBody, ErrorEnvelope, FieldError};
 use caseyos_domain::queue::QueueError;
 use serde::de::DeserializeOwned;
@@ -121,6 +122,20 @@ impl From<sqlx::Error> for ApiError {
                 ApiError::unavailable("service.busy", "the database is busy; retry shortly")
             }
             _ => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<AgentRunError> for ApiError {
+    fn from(error: AgentRunError) -> Self {
+        let status = match error {
+            AgentRunError::NotFound => StatusCode::NOT_FOUND,
+            AgentRunError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::CONFLICT,
+        };
+        match &error {
+            AgentRunError::Invalid { field, message } => ApiError::field(field, message.clone()),
+            _ => ApiError::new(status, error.code(), error.to_string()),
         }
     }
 }

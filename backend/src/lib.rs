@@ -1,10 +1,11 @@
 //! The CaseyOS server: the axum REST API, authentication (bearer tokens and browser
 //! sessions), live updates, the web app's files, command handling, background workers
-//! (projection runner, schedules), the embedded database and the `caseyos` CLI.
+//! (projection runner, schedules, agent runs), the embedded database and the `caseyos` CLI.
 //!
 //! Handlers stay short: extract, authorize, build the command or query, call, map. Commands
 //! go through [`commands::CommandBus`] into the event store; queries read only read models.
 
+pub mod agent_runs;
 pub mod app;
 pub mod audit;
 pub mod auth;

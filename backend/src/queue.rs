@@ -32,7 +32,8 @@ use uuid::Uuid;
 
 use crate::auth::{Principal, Role};
 use crate::commands::{
-    check_same_request, now, prior_events, queue_state_at, request_hash, CommandMeta, KeyLock,
+    check_same_request, idempotent, now, prior_events, queue_state_at, request_hash, CommandMeta,
+    KeyLock,
 };
 use crate::config::parse_tz;
 use crate::consistency::settle;
@@ -114,33 +115,23 @@ async fn run_item_command(
     body: serde_json::Value,
     command: QueueItemCommand,
 ) -> Result<(bool, QueueItemResponse), ApiError> {
-    let hash = request_hash(&ctx.method, &ctx.path, &body);
-    let mut meta = ctx.meta.clone();
-    meta.request_hash = Some(hash.clone());
-    let Some(key) = &ctx.idempotency else {
-        let committed = state
-            .bus
-            .queue(item_id, command, &meta, owner_guard(&ctx.principal))
-            .await?;
-        return Ok((false, item_response(committed.state, committed.token)?));
-    };
-    let lock = KeyLock::acquire(&state.pool, &meta.actor, key).await?;
-    let result = async {
-        let prior = prior_events(&state.pool, &meta.actor, key).await?;
-        if let Some(last) = prior.last() {
-            check_same_request(&prior, &hash)?;
+    idempotent(
+        &state.pool,
+        &ctx,
+        &body,
+        async |meta| {
+            let committed = state
+                .bus
+                .queue(item_id, command, meta, owner_guard(&ctx.principal))
+                .await?;
+            item_response(committed.state, committed.token)
+        },
+        async |last| {
             let item = queue_state_at(&state.pool, &last.aggregate_id, last.sequence).await?;
-            return Ok((true, item_response(item, Some(last.checkpoint()))?));
-        }
-        let committed = state
-            .bus
-            .queue(item_id, command, &meta, owner_guard(&ctx.principal))
-            .await?;
-        Ok((false, item_response(committed.state, committed.token)?))
-    }
-    .await;
-    lock.release().await;
-    result
+            item_response(item, Some(last.checkpoint()))
+        },
+    )
+    .await
 }
 
 fn to_value<T: serde::Serialize>(body: &T) -> serde_json::Value {
@@ -595,7 +586,7 @@ fn owner_scope(principal: &Principal, owner: Option<&str>) -> Result<Option<Stri
     }
 }
 
-fn limit(raw: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
+pub(crate) fn limit(raw: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
     match raw {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
@@ -607,7 +598,7 @@ fn limit(raw: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
 }
 
 /// Comma-separated values, each parsed, naming the parameter on failure.
-fn parse_list<T>(
+pub(crate) fn parse_list<T>(
     raw: Option<&str>,
     name: &str,
     parse: impl Fn(&str) -> Option<T>,

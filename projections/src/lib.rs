@@ -6,6 +6,7 @@
 //! ordered by `(tx_id, global_position)`, and write their view changes and checkpoint in
 //! one transaction. This crate knows nothing of HTTP.
 
+pub mod agent_runs;
 pub mod checkpoint;
 pub mod event;
 pub mod projector;
@@ -24,7 +25,10 @@ use std::sync::Arc;
 
 /// Every projector CaseyOS runs.
 pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
-    vec![Arc::new(queue::QueueProjector)]
+    vec![
+        Arc::new(queue::QueueProjector),
+        Arc::new(agent_runs::AgentRunsProjector),
+    ]
 }
 
 /// The projector with this name.
