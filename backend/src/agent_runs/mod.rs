@@ -19,7 +19,7 @@ use caseyos_domain::api::{
 };
 use caseyos_domain::queue::Actor;
 use caseyos_projections::agent_runs::{self as views, RunCursor, RunFilter};
-use caseyos_projections::{Checkpoint, ConsistencyToken};
+use caseyos_projections::{Checkpoint, ConsistencyToken, StoredEvent};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -124,6 +124,12 @@ pub async fn request_run(
     Ok(bus.agent_run(id, command, meta, |_| Ok(())).await?)
 }
 
+/// The answer to a repeated keyed request: the run as the first request left it.
+async fn replay(state: &AppState, last: &StoredEvent) -> Result<AgentRunResponse, ApiError> {
+    let run = agent_run_state_at(&state.pool, &last.aggregate_id, last.sequence).await?;
+    run_response(run, Some(last.checkpoint()))
+}
+
 /// Runs one command on one run, honouring `Idempotency-Key`.
 async fn run_command(
     state: &AppState,
@@ -144,10 +150,7 @@ async fn run_command(
                 .await?;
             run_response(committed.state, committed.token)
         },
-        async |last| {
-            let run = agent_run_state_at(&state.pool, &last.aggregate_id, last.sequence).await?;
-            run_response(run, Some(last.checkpoint()))
-        },
+        async |last| replay(state, last).await,
     )
     .await
 }
@@ -231,10 +234,7 @@ async fn run_agent(
             .await?;
             run_response(committed.state, committed.token)
         },
-        async |last| {
-            let run = agent_run_state_at(&state.pool, &last.aggregate_id, last.sequence).await?;
-            run_response(run, Some(last.checkpoint()))
-        },
+        async |last| replay(&state, last).await,
     )
     .await?;
     Ok(command_response(StatusCode::ACCEPTED, replayed, response))
@@ -306,10 +306,7 @@ async fn retry_agent_run(
             .await?;
             run_response(committed.state, committed.token)
         },
-        async |last| {
-            let run = agent_run_state_at(&state.pool, &last.aggregate_id, last.sequence).await?;
-            run_response(run, Some(last.checkpoint()))
-        },
+        async |last| replay(&state, last).await,
     )
     .await?;
     Ok(command_response(StatusCode::ACCEPTED, replayed, response))

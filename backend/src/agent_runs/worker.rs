@@ -407,27 +407,9 @@ impl Workers {
                     usage,
                     at: now(),
                 },
-                Err(error) => AgentRunCommand::Fail {
-                    attempt,
-                    error: RunError {
-                        code: error.code,
-                        message: error.message,
-                    },
-                    retryable: error.retryable,
-                    usage,
-                    at: now(),
-                },
+                Err(error) => failed(attempt, error, usage),
             },
-            Ended::Done(Err(error)) => AgentRunCommand::Fail {
-                attempt,
-                error: RunError {
-                    code: error.code,
-                    message: error.message,
-                },
-                retryable: error.retryable,
-                usage,
-                at: now(),
-            },
+            Ended::Done(Err(error)) => failed(attempt, error, usage),
             Ended::TimedOut => AgentRunCommand::TimeOut { attempt, at: now() },
             Ended::Cancelled => AgentRunCommand::ConfirmCancel { attempt, at: now() },
             Ended::LostLease => {
@@ -520,6 +502,23 @@ impl Workers {
             }
         }
         Ok(items)
+    }
+}
+
+fn failed(
+    attempt: u32,
+    error: caseyos_agents::AgentError,
+    usage: caseyos_domain::agent_run::LlmUsage,
+) -> AgentRunCommand {
+    AgentRunCommand::Fail {
+        attempt,
+        error: RunError {
+            code: error.code,
+            message: error.message,
+        },
+        retryable: error.retryable,
+        usage,
+        at: now(),
     }
 }
 
