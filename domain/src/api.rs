@@ -451,7 +451,8 @@ pub struct AgentRunListResponse {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AgentRunStatsResponse {
-    /// Failed or timed-out runs nobody dismissed or retried.
+    /// Failed or timed-out runs nobody dismissed (the list
+    /// `?status=failed,timed_out&dismissed=false`).
     pub failed: i64,
     pub queued: i64,
     pub running: i64,

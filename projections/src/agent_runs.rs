@@ -279,8 +279,7 @@ pub async fn recent_by_agent(
 pub async fn stats(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<AgentRunStatsResponse> {
     let row = sqlx::query(
         "select \
-           count(*) filter (where status in ('failed', 'timed_out') and not dismissed \
-             and doc -> 'retried_by' = '[]'::jsonb) as failed, \
+           count(*) filter (where status in ('failed', 'timed_out') and not dismissed) as failed, \
            count(*) filter (where status = 'queued') as queued, \
            count(*) filter (where status in ('running', 'cancelling')) as running, \
            count(*) filter (where status = 'succeeded' and finished_at >= $1) as succeeded_24h, \

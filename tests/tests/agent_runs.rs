@@ -471,20 +471,52 @@ async fn a_failed_run_keeps_its_error_and_a_retry_links_to_it() {
     assert_eq!(retries["runs"][0]["id"], retry_id.as_str());
     let retried = wait_for_run(&app, &operator, &retry_id, finished).await;
     assert_eq!(retried["status"], "failed");
-    // The retried original no longer asks for attention; dismissing the retry clears it.
-    let (status, dismissed) = status_and_json(
-        app.post(
-            &format!("/api/agent-runs/{retry_id}/dismiss"),
-            &operator,
-            &json!({}),
-        )
-        .send()
-        .await
-        .unwrap(),
+    // Failed runs ask for attention until dismissed: the count and the list agree.
+    let (_, stats) = status_and_json(
+        app.get("/api/agent-runs/stats", &operator)
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
-    assert_eq!(status, 200, "{dismissed}");
-    assert!(dismissed["dismissed_at"].is_string());
+    assert_eq!(stats["failed"], 2, "{stats}");
+    for run in [&retry_id, &id] {
+        let (status, dismissed) = status_and_json(
+            app.post(
+                &format!("/api/agent-runs/{run}/dismiss"),
+                &operator,
+                &json!({}),
+            )
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{dismissed}");
+        assert!(dismissed["dismissed_at"].is_string());
+        let (_, listed) = status_and_json(
+            app.get(
+                "/api/agent-runs?status=failed,timed_out&dismissed=false",
+                &operator,
+            )
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+        let (_, stats) = status_and_json(
+            app.get("/api/agent-runs/stats", &operator)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            stats["failed"].as_u64().unwrap() as usize,
+            listed["runs"].as_array().unwrap().len(),
+            "{stats} {listed}"
+        );
+    }
     let (_, stats) = status_and_json(
         app.get("/api/agent-runs/stats", &operator)
             .send()
