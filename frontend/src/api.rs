@@ -4,9 +4,11 @@
 use std::cell::RefCell;
 
 use caseyos_domain::api::{
+    AgentRunListResponse, AgentRunResponse, AgentRunStatsResponse, AgentsResponse,
     ApproveQueueItemRequest, AuditResponse, BulkDecisionRequest, BulkDecisionResponse,
-    EditQueueItemRequest, ErrorEnvelope, QueueItemResponse, QueueListResponse, QueueStatsResponse,
-    RejectQueueItemRequest, SessionResponse, SignInRequest, SnoozeQueueItemRequest,
+    CancelAgentRunRequest, EditQueueItemRequest, ErrorEnvelope, QueueItemResponse,
+    QueueListResponse, QueueStatsResponse, RejectQueueItemRequest, RunAgentRequest,
+    SessionResponse, SignInRequest, SnoozeQueueItemRequest,
 };
 use gloo_net::http::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
@@ -201,8 +203,9 @@ pub async fn stats(consistency: Option<&str>) -> Result<QueueStatsResponse, ApiE
     .await
 }
 
-pub async fn audit(id: &str) -> Result<AuditResponse, ApiError> {
-    request(Method::GET, &format!("/api/audit/queue_item/{id}"), NO_BODY).await
+/// The history of one aggregate: `kind` is `queue_item` or `agent_run`.
+pub async fn audit(kind: &str, id: &str) -> Result<AuditResponse, ApiError> {
+    request(Method::GET, &format!("/api/audit/{kind}/{id}"), NO_BODY).await
 }
 
 pub async fn approve(id: &str, note: Option<String>) -> Result<QueueItemResponse, ApiError> {
@@ -254,6 +257,114 @@ pub async fn bulk_reject(
         note: None,
     };
     request(Method::POST, "/api/queue/bulk/reject", Some(&body)).await
+}
+
+/// The body of commands that take no arguments: `{}` (a JSON body either way).
+fn no_arguments() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+fn segment(name: &str) -> String {
+    String::from(js_sys::encode_uri_component(name))
+}
+
+pub async fn agents(consistency: Option<&str>) -> Result<AgentsResponse, ApiError> {
+    request(
+        Method::GET,
+        &with_query("/api/agents", &[after(consistency)]),
+        NO_BODY,
+    )
+    .await
+}
+
+pub async fn run_agent(name: &str, input: serde_json::Value) -> Result<AgentRunResponse, ApiError> {
+    let body = RunAgentRequest { input };
+    request(
+        Method::POST,
+        &format!("/api/agents/{}/runs", segment(name)),
+        Some(&body),
+    )
+    .await
+}
+
+/// A page of runs; `query` is the API query string (filters, cursor).
+pub async fn agent_runs(
+    query: &str,
+    consistency: Option<&str>,
+) -> Result<AgentRunListResponse, ApiError> {
+    request(
+        Method::GET,
+        &with_query("/api/agent-runs", &[query.to_string(), after(consistency)]),
+        NO_BODY,
+    )
+    .await
+}
+
+/// A page of one agent's runs; `query` as for [`agent_runs`].
+pub async fn runs_of_agent(
+    name: &str,
+    query: &str,
+    consistency: Option<&str>,
+) -> Result<AgentRunListResponse, ApiError> {
+    request(
+        Method::GET,
+        &with_query(
+            &format!("/api/agents/{}/runs", segment(name)),
+            &[query.to_string(), after(consistency)],
+        ),
+        NO_BODY,
+    )
+    .await
+}
+
+pub async fn agent_run(id: &str, consistency: Option<&str>) -> Result<AgentRunResponse, ApiError> {
+    request(
+        Method::GET,
+        &with_query(
+            &format!("/api/agent-runs/{}", segment(id)),
+            &[after(consistency)],
+        ),
+        NO_BODY,
+    )
+    .await
+}
+
+pub async fn run_stats(consistency: Option<&str>) -> Result<AgentRunStatsResponse, ApiError> {
+    request(
+        Method::GET,
+        &with_query("/api/agent-runs/stats", &[after(consistency)]),
+        NO_BODY,
+    )
+    .await
+}
+
+/// Starts a new run with the same input; the answer is the new run.
+pub async fn retry_run(id: &str) -> Result<AgentRunResponse, ApiError> {
+    request(
+        Method::POST,
+        &format!("/api/agent-runs/{}/retry", segment(id)),
+        Some(&no_arguments()),
+    )
+    .await
+}
+
+pub async fn cancel_run(id: &str, reason: Option<String>) -> Result<AgentRunResponse, ApiError> {
+    let body = CancelAgentRunRequest { reason };
+    request(
+        Method::POST,
+        &format!("/api/agent-runs/{}/cancel", segment(id)),
+        Some(&body),
+    )
+    .await
+}
+
+pub async fn dismiss_run(id: &str) -> Result<AgentRunResponse, ApiError> {
+    request(
+        Method::POST,
+        &format!("/api/agent-runs/{}/dismiss", segment(id)),
+        Some(&no_arguments()),
+    )
+    .await
 }
 
 #[cfg(test)]

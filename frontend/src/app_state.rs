@@ -46,6 +46,10 @@ pub struct Live {
     pub tick: u64,
     /// The newest `queue` checkpoint the server announced.
     pub consistency: Option<String>,
+    /// Bumped when the `agent_runs` read model moved.
+    pub runs_tick: u64,
+    /// The newest `agent_runs` checkpoint the server announced.
+    pub runs_consistency: Option<String>,
     pub connected: bool,
 }
 

@@ -1,5 +1,6 @@
 //! How times and numbers read in the UI.
 
+use caseyos_domain::queue::{Actor, ActorKind};
 use chrono::{DateTime, Utc};
 
 /// "in 2 h", "3 d ago", "now": the distance from `now`, rounded to its largest unit.
@@ -33,6 +34,13 @@ pub fn is_overdue(now: DateTime<Utc>, due: Option<DateTime<Utc>>) -> bool {
     due.is_some_and(|d| d < now)
 }
 
+/// An instant in the browser's time zone, to the second: "2026-11-21 13:05:09".
+pub fn absolute(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 /// The browser's current time.
 pub fn now() -> DateTime<Utc> {
     Utc::now()
@@ -53,6 +61,37 @@ pub fn score(value: f64) -> String {
         format!("{value:.0}")
     } else {
         format!("{value:.1}")
+    }
+}
+
+/// A duration in milliseconds as people read it: "850 ms", "1.2 s", "2 min 5 s", "1 h 3 min".
+pub fn duration(ms: u64) -> String {
+    let s = ms / 1_000;
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 10_000 {
+        format!("{:.1} s", ms as f64 / 1_000.0)
+    } else if s < 60 {
+        format!("{s} s")
+    } else if s < 3_600 {
+        match s % 60 {
+            0 => format!("{} min", s / 60),
+            rest => format!("{} min {rest} s", s / 60),
+        }
+    } else {
+        match (s % 3_600) / 60 {
+            0 => format!("{} h", s / 3_600),
+            rest => format!("{} h {rest} min", s / 3_600),
+        }
+    }
+}
+
+/// Who did something, for people: a user by name, an agent or CaseyOS part by kind and name.
+pub fn actor(actor: &Actor) -> String {
+    match actor.kind {
+        ActorKind::User => actor.id.clone(),
+        ActorKind::Agent => format!("agent {}", actor.id),
+        ActorKind::System => format!("system ({})", actor.id),
     }
 }
 
@@ -93,5 +132,24 @@ mod tests {
         let now = at("2026-11-21T12:00:00Z");
         assert!(is_overdue(now, Some(at("2026-11-21T11:00:00Z"))));
         assert!(!is_overdue(now, None));
+    }
+
+    #[wasm_bindgen_test]
+    fn durations_and_actors_read_naturally() {
+        let table = [
+            (0, "0 ms"),
+            (850, "850 ms"),
+            (1_240, "1.2 s"),
+            (42_000, "42 s"),
+            (120_000, "2 min"),
+            (125_400, "2 min 5 s"),
+            (3_600_000, "1 h"),
+            (3_780_000, "1 h 3 min"),
+        ];
+        for (ms, expected) in table {
+            assert_eq!(duration(ms), expected, "{ms}");
+        }
+        assert_eq!(actor(&Actor::user("casey")), "casey");
+        assert_eq!(actor(&Actor::system("scheduler")), "system (scheduler)");
     }
 }

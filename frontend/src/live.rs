@@ -1,5 +1,6 @@
 //! Live updates: server-sent events from `/api/events`, reconnecting by themselves. Each
-//! `projection` event for `queue` bumps the live tick that open pages refetch on.
+//! `projection` event for `queue` (or `agent_runs`) bumps the live tick that open pages
+//! refetch on.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -14,7 +15,8 @@ use crate::app_state::Live;
 
 pub enum LiveAction {
     Connected(bool),
-    Moved(String),
+    /// A read model moved: its name and its new checkpoint.
+    Moved(LiveEvent),
 }
 
 #[derive(Clone, Default, PartialEq)]
@@ -27,10 +29,17 @@ impl Reducible for LiveState {
         let mut live = self.0.clone();
         match action {
             LiveAction::Connected(connected) => live.connected = connected,
-            LiveAction::Moved(consistency) => {
-                live.tick += 1;
-                live.consistency = Some(consistency);
-            }
+            LiveAction::Moved(event) => match event.projection.as_str() {
+                "queue" => {
+                    live.tick += 1;
+                    live.consistency = Some(event.consistency);
+                }
+                "agent_runs" => {
+                    live.runs_tick += 1;
+                    live.runs_consistency = Some(event.consistency);
+                }
+                _ => return self,
+            },
         }
         Rc::new(LiveState(live))
     }
@@ -73,9 +82,7 @@ async fn follow(dispatch: UseReducerDispatcher<LiveState>, stopped: oneshot::Rec
                                 let data = message.data().as_string().unwrap_or_default();
                                 if kind == "projection" {
                                     if let Ok(event) = serde_json::from_str::<LiveEvent>(&data) {
-                                        if event.projection == "queue" {
-                                            dispatch.dispatch(LiveAction::Moved(event.consistency));
-                                        }
+                                        dispatch.dispatch(LiveAction::Moved(event));
                                     }
                                 }
                             }
@@ -91,5 +98,32 @@ async fn follow(dispatch: UseReducerDispatcher<LiveState>, stopped: oneshot::Rec
             _ = stopped => return,
             _ = gloo_timers::future::sleep(RECONNECT).fuse() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn moved(state: Rc<LiveState>, projection: &str, consistency: &str) -> Rc<LiveState> {
+        state.reduce(LiveAction::Moved(LiveEvent {
+            projection: projection.into(),
+            consistency: consistency.into(),
+        }))
+    }
+
+    #[wasm_bindgen_test]
+    fn each_projection_bumps_its_own_tick() {
+        let state = Rc::new(LiveState::default());
+        let state = moved(state, "queue", "10.1");
+        let state = moved(state, "agent_runs", "11.2");
+        let state = moved(state, "contacts", "12.0");
+        let live = &state.0;
+        assert_eq!((live.tick, live.consistency.as_deref()), (1, Some("10.1")));
+        assert_eq!(
+            (live.runs_tick, live.runs_consistency.as_deref()),
+            (1, Some("11.2"))
+        );
     }
 }

@@ -1,9 +1,11 @@
-//! The CaseyOS single-page app: Today's Moves, the queue, each move's history. Yew function
-//! components over one typed API client; DTOs come from `caseyos-domain`.
+//! The CaseyOS single-page app: Today's Moves, the queue, each move's history, the agents and
+//! their runs. Yew function components over one typed API client; DTOs come from
+//! `caseyos-domain`.
 
 #[cfg(test)]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+mod agent_input;
 mod api;
 mod app_state;
 mod components;
@@ -11,6 +13,7 @@ mod filters;
 mod format;
 mod keys;
 mod live;
+mod markdown;
 mod pages;
 mod routes;
 mod theme;
@@ -23,8 +26,11 @@ use yew_router::prelude::*;
 use app_state::{AppContext, Auth, Session};
 use components::layout::Layout;
 use components::status::Skeleton;
+use pages::agents::AgentsPage;
 use pages::item::ItemPage;
 use pages::queue::QueuePage;
+use pages::run::RunPage;
+use pages::runs::RunsPage;
 use pages::sign_in::SignInPage;
 use pages::today::TodayPage;
 use pages::NotFoundPage;
@@ -66,6 +72,9 @@ fn switch(route: Route) -> Html {
         Route::Today => html! { <Guard><TodayPage /></Guard> },
         Route::Queue => html! { <Guard><QueuePage /></Guard> },
         Route::Item { id } => html! { <Guard><ItemPage id={id} /></Guard> },
+        Route::Agents => html! { <Guard><AgentsPage /></Guard> },
+        Route::Runs => html! { <Guard><RunsPage /></Guard> },
+        Route::Run { id } => html! { <Guard><RunPage id={id} /></Guard> },
         Route::NotFound => html! { <Guard><NotFoundPage /></Guard> },
     }
 }

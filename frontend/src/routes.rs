@@ -10,6 +10,13 @@ pub enum Route {
     Queue,
     #[at("/queue/:id")]
     Item { id: String },
+    #[at("/agents")]
+    Agents,
+    /// Filters and page in the query (see `filters::RunFilters`).
+    #[at("/runs")]
+    Runs,
+    #[at("/runs/:id")]
+    Run { id: String },
     #[at("/sign-in")]
     SignIn,
     #[not_found]

@@ -1020,3 +1020,143 @@ async fn the_layout_works_at_375_pixels() {
     );
     print_screenshot(&browser.screenshot("layout-375").await);
 }
+
+/// A script returning the number of squares in the mini timeline of `agent`'s card.
+fn card_squares(agent: &str) -> String {
+    format!(
+        "const card = Array.from(document.querySelectorAll('article.agent-card'))
+            .find(c => c.querySelector('h3') && c.querySelector('h3').textContent.trim() === '{agent}');
+         return card ? card.querySelectorAll('.run-strip .run-square').length : -1;"
+    )
+}
+
+#[tokio::test]
+async fn running_an_agent_from_its_card_shows_the_result_and_updates_its_history() {
+    let app = app().await;
+    let browser = Browser::start(Options::new("run-agent")).await;
+    sign_in(&browser, &app, Some("/agents")).await;
+    browser
+        .wait_for_path("the Agents page", WAIT, |p| p == "/agents")
+        .await;
+    browser
+        .wait_for_js(
+            "twelve agent cards",
+            WAIT,
+            "return document.querySelectorAll('article.agent-card').length >= 12;",
+            vec![],
+        )
+        .await;
+    let before = browser
+        .execute(&card_squares("PersonaRouter"), vec![])
+        .await;
+    assert_eq!(before, json!(0), "no runs yet");
+
+    // Open the card's form, fill it and run.
+    let run_button = browser
+        .wait_for_visible("button[aria-label='Run PersonaRouter']", WAIT)
+        .await;
+    browser.click(&run_button).await;
+    browser.wait_for_visible("form.run-form", WAIT).await;
+    let field = browser
+        .wait_for_js(
+            "the job title field",
+            WAIT,
+            "const label = Array.from(document.querySelectorAll('form.run-form label'))
+                .find(l => l.textContent.toLowerCase().includes('job_title') ||
+                           l.textContent.toLowerCase().includes('job title'));
+             return label ? document.getElementById(label.htmlFor) : null;",
+            vec![],
+        )
+        .await;
+    let field = support::webdriver::Element(
+        field[support::webdriver::ELEMENT_KEY]
+            .as_str()
+            .expect("an input")
+            .to_string(),
+    );
+    browser.type_into(&field, "VP of Demand Generation").await;
+    browser.screenshot("agents-run-form").await;
+    let submit = browser
+        .wait_for_visible("form.run-form button[type=submit]", WAIT)
+        .await;
+    let clicked = Instant::now();
+    browser.click(&submit).await;
+
+    // The card shows progress, then the result badge, and its timeline gains the run.
+    let result = browser
+        .wait_for_js(
+            "the card's result badge",
+            LIVE_WAIT,
+            "const card = Array.from(document.querySelectorAll('article.agent-card'))
+                .find(c => c.querySelector('h3').textContent.trim() === 'PersonaRouter');
+             const badge = card && card.querySelector('.run-result .run-status');
+             return badge ? badge.textContent.trim() : null;",
+            vec![],
+        )
+        .await;
+    println!(
+        "result badge {result} {} ms after clicking Run",
+        clicked.elapsed().as_millis()
+    );
+    assert!(
+        result.as_str().unwrap_or_default().contains("succeeded"),
+        "badge: {result}"
+    );
+    browser
+        .wait_for_js(
+            "the run in the card's timeline",
+            LIVE_WAIT,
+            &format!(
+                "return (() => {{ {} }})() === 1;",
+                card_squares("PersonaRouter")
+            ),
+            vec![],
+        )
+        .await;
+    let shot = browser.screenshot("agents-after-run").await;
+    print_screenshot(&shot);
+
+    // The server recorded one manual run with the input typed into the form.
+    let (status, page) = status_and_json(
+        app.get("/api/agents/PersonaRouter/runs", &app.admin)
+            .send()
+            .await
+            .expect("the agent's runs"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let runs = page["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1, "{page}");
+    assert_eq!(runs[0]["status"], "succeeded");
+    assert_eq!(runs[0]["trigger"], "manual");
+    let id = runs[0]["id"].as_str().expect("an id").to_string();
+    let (_, run) = status_and_json(
+        app.get(&format!("/api/agent-runs/{id}"), &app.admin)
+            .send()
+            .await
+            .expect("the run"),
+    )
+    .await;
+    assert_eq!(run["input"]["job_title"], "VP of Demand Generation");
+    assert_eq!(run["output"]["persona"], "demand_gen", "{run:#}");
+
+    // The run's page shows its output and audit timeline.
+    let view = browser
+        .wait_for_visible("article.agent-card .run-result a", WAIT)
+        .await;
+    browser.click(&view).await;
+    browser
+        .wait_for_path("the run's page", WAIT, |p| p == format!("/runs/{id}"))
+        .await;
+    browser
+        .wait_for_js(
+            "the output and the audit timeline",
+            WAIT,
+            "const text = document.body.innerText;
+             return text.includes('demand_gen') && text.includes('AgentRunSucceeded');",
+            vec![],
+        )
+        .await;
+    let shot = browser.screenshot("run-detail").await;
+    print_screenshot(&shot);
+}

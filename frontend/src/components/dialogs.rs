@@ -1,5 +1,6 @@
 //! The dialogs a decision needs: a reason to reject, a time to snooze, a draft to edit, a
-//! confirmation for bulk decisions.
+//! confirmation for bulk decisions, a reason to cancel an agent run; and the runner that
+//! sends a dialog's request.
 
 use caseyos_domain::api::{EditQueueItemRequest, SnoozeQueueItemRequest};
 use caseyos_domain::queue::{QueueItemView, SnoozePreset};
@@ -8,7 +9,48 @@ use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use super::modal::Modal;
+use super::status::ErrorView;
 use crate::api::ApiError;
+
+/// Runs a dialog's request: its buttons are busy meanwhile; on success the dialog closes
+/// and `done` gets the answer, otherwise the error shows in the dialog.
+#[derive(Clone)]
+pub struct DialogRunner {
+    pub busy: UseStateHandle<bool>,
+    pub error: UseStateHandle<Option<ApiError>>,
+    pub close: Callback<()>,
+    pub app: crate::app_state::AppContext,
+}
+
+impl DialogRunner {
+    pub fn run<T: 'static>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, ApiError>> + 'static,
+        done: impl FnOnce(T) + 'static,
+    ) {
+        let (busy, error, close, app) = (
+            self.busy.clone(),
+            self.error.clone(),
+            self.close.clone(),
+            self.app.clone(),
+        );
+        busy.set(true);
+        error.set(None);
+        wasm_bindgen_futures::spawn_local(async move {
+            match request.await {
+                Ok(value) => {
+                    close.emit(());
+                    done(value);
+                }
+                Err(e) => {
+                    app.check(&e);
+                    busy.set(false);
+                    error.set(Some(e));
+                }
+            }
+        });
+    }
+}
 
 #[derive(Properties, PartialEq)]
 pub struct RejectProps {
@@ -252,6 +294,8 @@ pub struct ConfirmProps {
     pub message: AttrValue,
     pub confirm: AttrValue,
     pub busy: bool,
+    #[prop_or_default]
+    pub error: Option<ApiError>,
     pub on_confirm: Callback<()>,
     pub on_close: Callback<()>,
 }
@@ -261,11 +305,64 @@ pub fn ConfirmDialog(props: &ConfirmProps) -> Html {
     html! {
         <Modal title={props.title.clone()} on_close={props.on_close.clone()} role="alertdialog">
             <p>{ props.message.clone() }</p>
+            if let Some(error) = &props.error {
+                <ErrorView error={error.clone()} />
+            }
             <div class="dialog-actions">
                 <button type="button" class="button" onclick={let c = props.on_close.clone(); move |_| c.emit(())}>{ "Cancel" }</button>
                 <button type="button" class="button primary" disabled={props.busy}
                         onclick={let c = props.on_confirm.clone(); move |_| c.emit(())}>{ props.confirm.clone() }</button>
             </div>
+        </Modal>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct CancelRunProps {
+    pub busy: bool,
+    #[prop_or_default]
+    pub error: Option<ApiError>,
+    /// The reason, if one was given.
+    pub on_submit: Callback<Option<String>>,
+    pub on_close: Callback<()>,
+}
+
+/// Asks to stop a queued or running agent run, with an optional reason.
+#[component]
+pub fn CancelRunDialog(props: &CancelRunProps) -> Html {
+    let reason = use_state(String::new);
+    let oninput = {
+        let reason = reason.clone();
+        Callback::from(move |e: InputEvent| {
+            reason.set(e.target_unchecked_into::<HtmlTextAreaElement>().value())
+        })
+    };
+    let onsubmit = {
+        let reason = reason.clone();
+        let on_submit = props.on_submit.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let reason = reason.trim().to_string();
+            on_submit.emit(Some(reason).filter(|r| !r.is_empty()));
+        })
+    };
+    html! {
+        <Modal title="Cancel this run?" on_close={props.on_close.clone()} role="alertdialog">
+            <form {onsubmit}>
+                <p>{ "A queued run will not start; a running one is asked to stop. This cannot be undone." }</p>
+                <label for="cancel-reason">{ "Reason (optional, kept with the run)" }</label>
+                <textarea id="cancel-reason" rows="3" maxlength="500" value={(*reason).clone()} {oninput}
+                          aria-describedby={props.error.as_ref().map(|_| "cancel-error")} />
+                if let Some(error) = &props.error {
+                    <div id="cancel-error"><ErrorView error={error.clone()} /></div>
+                }
+                <div class="dialog-actions">
+                    <button type="button" class="button" onclick={let c = props.on_close.clone(); move |_| c.emit(())}>{ "Keep running" }</button>
+                    <button type="submit" class="button danger" disabled={props.busy}>
+                        { if props.busy { "Cancelling…" } else { "Cancel run" } }
+                    </button>
+                </div>
+            </form>
         </Modal>
     }
 }

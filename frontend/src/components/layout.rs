@@ -1,7 +1,8 @@
 //! The frame around every signed-in page: navigation with the queue badge, the quick-stats
-//! bar, appearance controls, sign-out, and the global shortcuts (? and Ctrl/⌘ K).
+//! bar (with failed and running agent runs), appearance controls, sign-out, and the global
+//! shortcuts (? and Ctrl/⌘ K).
 
-use caseyos_domain::api::QueueStatsResponse;
+use caseyos_domain::api::{AgentRunStatsResponse, QueueStatsResponse};
 use gloo_events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
 use web_sys::KeyboardEvent;
@@ -12,6 +13,7 @@ use super::modal::Modal;
 use super::palette::Palette;
 use crate::api;
 use crate::app_state::{use_app, Auth};
+use crate::filters::RunFilters;
 use crate::keys::{shortcut, Shortcut, HELP};
 use crate::pages::today::press_of;
 use crate::routes::Route;
@@ -33,6 +35,7 @@ enum Overlay {
 pub fn Layout(props: &LayoutProps) -> Html {
     let app = use_app();
     let stats = use_state(|| None::<QueueStatsResponse>);
+    let run_stats = use_state(|| None::<AgentRunStatsResponse>);
     let appearance = use_state(Appearance::load);
     let overlay = use_state(|| Overlay::None);
     let route = use_route::<Route>();
@@ -50,6 +53,29 @@ pub fn Layout(props: &LayoutProps) -> Html {
                 wasm_bindgen_futures::spawn_local(async move {
                     match api::stats(consistency.as_deref()).await {
                         Ok(s) => stats.set(Some(s)),
+                        Err(error) => app.check(&error),
+                    }
+                });
+            };
+            fetch();
+            let interval = gloo_timers::callback::Interval::new(60_000, fetch);
+            move || drop(interval)
+        });
+    }
+
+    // Run stats refresh when runs move (and every minute, should the live stream drop).
+    {
+        let run_stats = run_stats.clone();
+        let app = app.clone();
+        let consistency = app.live.runs_consistency.clone();
+        use_effect_with(app.live.runs_tick, move |_| {
+            let fetch = move || {
+                let run_stats = run_stats.clone();
+                let app = app.clone();
+                let consistency = consistency.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    match api::run_stats(consistency.as_deref()).await {
+                        Ok(s) => run_stats.set(Some(s)),
                         Err(error) => app.check(&error),
                     }
                 });
@@ -159,6 +185,12 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     <Link<Route> to={Route::Queue} classes="nav-link">
                         <span aria-current={current(Route::Queue)}>{ "Queue" }</span>
                     </Link<Route>>
+                    <Link<Route> to={Route::Agents} classes="nav-link">
+                        <span aria-current={current(Route::Agents)}>{ "Agents" }</span>
+                    </Link<Route>>
+                    <Link<Route> to={Route::Runs} classes="nav-link">
+                        <span aria-current={current(Route::Runs)}>{ "Runs" }</span>
+                    </Link<Route>>
                 </nav>
                 <div class="tools">
                     <button class="button ghost" onclick={let o = overlay.clone(); move |_| o.set(Overlay::Palette)}
@@ -181,6 +213,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                             <span class="stat"><strong>{ s.pending }</strong>{ " waiting" }</span>
                             <span class="stat"><strong>{ s.decided_today }</strong>{ " decided today" }</span>
                             <span class="stat"><strong>{ s.approval_rate_7d.map(|r| format!("{r}%")).unwrap_or_else(|| "—".into()) }</strong>{ " approved (7 days)" }</span>
+                            { run_stats_view(run_stats.as_ref()) }
                             <span class={classes!("live", app.live.connected.then_some("on"))}
                                   title={if app.live.connected { "Live updates on" } else { "Reconnecting…" }}>
                                 { if app.live.connected { "● live" } else { "○ reconnecting" } }
@@ -206,6 +239,33 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     </Modal>
                 },
             } }
+        </>
+    }
+}
+
+/// Failed runs nobody dealt with (a warning when there are any), and runs in flight.
+fn run_stats_view(stats: Option<&AgentRunStatsResponse>) -> Html {
+    let Some(stats) = stats else {
+        return html! {};
+    };
+    let failed = RunFilters {
+        status: Some("failed,timed_out".into()),
+        dismissed: Some("false".into()),
+        ..RunFilters::default()
+    };
+    let in_flight = stats.queued + stats.running;
+    html! {
+        <>
+            <Link<Route, RunFilters> to={Route::Runs} query={Some(failed)}
+                classes={classes!("stat", "stat-link", (stats.failed > 0).then_some("warn"))}>
+                if stats.failed > 0 { <span aria-hidden="true">{ "⚠ " }</span> }
+                <strong>{ stats.failed }</strong>{ if stats.failed == 1 { " failed run" } else { " failed runs" } }
+            </Link<Route, RunFilters>>
+            if in_flight > 0 {
+                <Link<Route> to={Route::Runs} classes="stat stat-link">
+                    <strong>{ in_flight }</strong>{ " running" }
+                </Link<Route>>
+            }
         </>
     }
 }

@@ -1,6 +1,11 @@
+pub mod agent_card;
+pub mod audit_events;
 pub mod dialogs;
+pub mod filter_select;
 pub mod layout;
 pub mod modal;
 pub mod palette;
 pub mod queue_card;
+pub mod run_dialog;
+pub mod run_status;
 pub mod status;

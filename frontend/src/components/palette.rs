@@ -54,6 +54,16 @@ fn pages() -> Vec<Choice> {
             hint: "page".into(),
             route: Route::Queue,
         },
+        Choice {
+            label: "Agents — run an agent".into(),
+            hint: "page".into(),
+            route: Route::Agents,
+        },
+        Choice {
+            label: "Runs — agent runs".into(),
+            hint: "page".into(),
+            route: Route::Runs,
+        },
     ]
 }
 
@@ -160,7 +170,11 @@ mod tests {
         let found = matching("queue", &pages(), &[]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].route, Route::Queue);
-        assert_eq!(matching("", &pages(), &[]).len(), 2);
+        assert_eq!(matching("", &pages(), &[]).len(), 4);
+        let runs = matching("runs", &pages(), &[]);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].route, Route::Runs);
+        assert_eq!(matching("agent", &pages(), &[]).len(), 2);
         assert!(matching("today zebra", &pages(), &[]).is_empty());
     }
 }

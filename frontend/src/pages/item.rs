@@ -8,11 +8,11 @@ use yew_router::prelude::*;
 
 use crate::api;
 use crate::app_state::use_app;
+use crate::components::audit_events::EventList;
 use crate::components::queue_card::{target_line, ApsBadge};
 use crate::components::status::{ErrorView, Load, Skeleton};
 use crate::format::{humanize, now, relative};
 use crate::routes::Route;
-use crate::timeline::changes;
 
 #[derive(Properties, PartialEq)]
 pub struct ItemProps {
@@ -46,7 +46,7 @@ pub fn ItemPage(props: &ItemProps) -> Html {
                             item.set(Load::Failed(error));
                         }
                     }
-                    match api::audit(&id).await {
+                    match api::audit("queue_item", &id).await {
                         Ok(history) => {
                             at.set(None);
                             audit.set(Load::Ready(history));
@@ -129,7 +129,6 @@ pub fn ItemPage(props: &ItemProps) -> Html {
         Load::Ready(history) => {
             let count = history.events.len();
             let selected = at.unwrap_or(count).clamp(1, count);
-            let now = now();
             let oninput = {
                 let at = at.clone();
                 Callback::from(move |e: InputEvent| {
@@ -172,29 +171,8 @@ pub fn ItemPage(props: &ItemProps) -> Html {
                             { field("APS", html! { { state.get("aps").and_then(|a| a.get("score")).map(|s| s.to_string()).unwrap_or_default() } }) }
                         </dl>
                     </div>
-                    <ol class="events">
-                        { for history.events.iter().enumerate().map(|(i, e)| {
-                            let before = if i == 0 { serde_json::Value::Null } else { history.events[i - 1].state_after.clone() };
-                            let current = i + 1 == selected;
-                            let pick = { let at = at.clone(); Callback::from(move |_| at.set(Some(i + 1))) };
-                            html! {
-                                <li class={classes!("event", current.then_some("current"))}>
-                                    <button class="event-head" onclick={pick} aria-pressed={current.to_string()}>
-                                        <strong>{ &e.event_type }</strong>
-                                        <span class="muted">{ format!(" by {} ", e.actor.clone().unwrap_or_else(|| "unknown".into())) }</span>
-                                        <time datetime={e.recorded_at.to_rfc3339()} title={e.recorded_at.to_rfc3339()}>{ relative(now, e.recorded_at) }</time>
-                                    </button>
-                                    <ul class="changes">
-                                        { for changes(&before, &e.state_after).into_iter().take(8).map(|c| html! {
-                                            <li><code>{ c.field }</code>{ ": " }
-                                                { for c.before.map(|b| html! { <><span class="before">{ b }</span>{ " → " }</> }) }
-                                                <span class="after">{ c.after }</span></li>
-                                        }) }
-                                    </ul>
-                                </li>
-                            }
-                        }) }
-                    </ol>
+                    <EventList events={history.events.clone()} current={Some(selected)}
+                        on_pick={let at = at.clone(); Callback::from(move |n| at.set(Some(n)))} />
                 </section>
             }
         }

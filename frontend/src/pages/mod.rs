@@ -1,5 +1,8 @@
+pub mod agents;
 pub mod item;
 pub mod queue;
+pub mod run;
+pub mod runs;
 pub mod sign_in;
 pub mod today;
 

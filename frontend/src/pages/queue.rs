@@ -2,12 +2,12 @@
 
 use caseyos_domain::api::QueueListResponse;
 use caseyos_domain::queue::{ActionType, QueueDomain, QueueStatus};
-use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
 use crate::app_state::use_app;
+use crate::components::filter_select::{with_any, FilterSelect};
 use crate::components::queue_card::{target_line, ApsBadge};
 use crate::components::status::{Empty, ErrorView, Load, Skeleton};
 use crate::filters::QueueFilters;
@@ -21,43 +21,6 @@ const SORTS: &[(&str, &str)] = &[
     ("created_at", "Oldest"),
     ("-updated_at", "Recently changed"),
 ];
-
-#[derive(Properties, PartialEq)]
-struct SelectProps {
-    id: AttrValue,
-    label: AttrValue,
-    value: Option<String>,
-    options: Vec<(String, String)>,
-    on_change: Callback<Option<String>>,
-}
-
-#[component]
-fn FilterSelect(props: &SelectProps) -> Html {
-    let onchange = {
-        let on_change = props.on_change.clone();
-        Callback::from(move |e: Event| {
-            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
-            on_change.emit(Some(value).filter(|v| !v.is_empty()));
-        })
-    };
-    let current = props.value.clone().unwrap_or_default();
-    html! {
-        <div class="field">
-            <label for={props.id.clone()}>{ props.label.clone() }</label>
-            <select id={props.id.clone()} {onchange}>
-                { for props.options.iter().map(|(value, label)| html! {
-                    <option value={value.clone()} selected={*value == current}>{ label }</option>
-                }) }
-            </select>
-        </div>
-    }
-}
-
-fn with_any(any: &str, values: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
-    std::iter::once((String::new(), any.to_string()))
-        .chain(values)
-        .collect()
-}
 
 #[component]
 pub fn QueuePage() -> Html {

@@ -12,7 +12,9 @@ use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::app_state::use_app;
-use crate::components::dialogs::{ConfirmDialog, EditDialog, RejectDialog, SnoozeDialog};
+use crate::components::dialogs::{
+    ConfirmDialog, DialogRunner, EditDialog, RejectDialog, SnoozeDialog,
+};
 use crate::components::queue_card::QueueCard;
 use crate::components::status::{Empty, ErrorView, Skeleton};
 use crate::keys::{shortcut, Press, Shortcut};
@@ -51,46 +53,6 @@ pub fn press_of(event: &KeyboardEvent) -> Press {
         meta: event.meta_key(),
         alt: event.alt_key(),
         typing: typing_in(event),
-    }
-}
-
-/// Runs a dialog's request: its buttons are busy meanwhile; on success the dialog closes
-/// and `done` gets the answer, otherwise the error shows in the dialog.
-#[derive(Clone)]
-struct DialogRunner {
-    busy: UseStateHandle<bool>,
-    error: UseStateHandle<Option<ApiError>>,
-    close: Callback<()>,
-    app: crate::app_state::AppContext,
-}
-
-impl DialogRunner {
-    fn run<T: 'static>(
-        &self,
-        request: impl std::future::Future<Output = Result<T, ApiError>> + 'static,
-        done: impl FnOnce(T) + 'static,
-    ) {
-        let (busy, error, close, app) = (
-            self.busy.clone(),
-            self.error.clone(),
-            self.close.clone(),
-            self.app.clone(),
-        );
-        busy.set(true);
-        error.set(None);
-        wasm_bindgen_futures::spawn_local(async move {
-            match request.await {
-                Ok(value) => {
-                    close.emit(());
-                    done(value);
-                }
-                Err(e) => {
-                    app.check(&e);
-                    busy.set(false);
-                    error.set(Some(e));
-                }
-            }
-        });
     }
 }
 
