@@ -65,9 +65,34 @@ pub fn use_live(enabled: bool) -> Live {
     state.0.clone()
 }
 
+/// Whether the page is shown: `pagehide` (leaving, possibly into the back/forward cache)
+/// and `pageshow` (back again), so a hidden page holds no event stream. Browsers allow six
+/// connections per host over HTTP/1.1; cached pages holding streams would starve the rest.
+fn page_visibility() -> (
+    futures::channel::mpsc::UnboundedReceiver<bool>,
+    Option<[gloo_events::EventListener; 2]>,
+) {
+    let (sender, receiver) = futures::channel::mpsc::unbounded();
+    let Some(window) = web_sys::window() else {
+        return (receiver, None);
+    };
+    let (hide, show) = (sender.clone(), sender);
+    let listeners = [
+        gloo_events::EventListener::new(&window, "pagehide", move |_| {
+            let _ = hide.unbounded_send(false);
+        }),
+        gloo_events::EventListener::new(&window, "pageshow", move |_| {
+            let _ = show.unbounded_send(true);
+        }),
+    ];
+    (receiver, Some(listeners))
+}
+
 async fn follow(dispatch: UseReducerDispatcher<LiveState>, stopped: oneshot::Receiver<()>) {
     let mut stopped = stopped.fuse();
+    let (mut shown, _listeners) = page_visibility();
     loop {
+        let mut hidden = false;
         if let Ok(mut source) = EventSource::new("/api/events") {
             if let (Ok(ready), Ok(moved)) =
                 (source.subscribe("ready"), source.subscribe("projection"))
@@ -76,6 +101,10 @@ async fn follow(dispatch: UseReducerDispatcher<LiveState>, stopped: oneshot::Rec
                 loop {
                     futures::select! {
                         _ = stopped => return,
+                        visible = shown.next() => if visible == Some(false) {
+                            hidden = true;
+                            break;
+                        },
                         event = events.next() => match event {
                             Some(Ok((kind, message))) => {
                                 dispatch.dispatch(LiveAction::Connected(true));
@@ -91,9 +120,24 @@ async fn follow(dispatch: UseReducerDispatcher<LiveState>, stopped: oneshot::Rec
                     }
                 }
             }
+            // Dropping the source closes the stream.
             drop(source);
         }
         dispatch.dispatch(LiveAction::Connected(false));
+        if hidden {
+            // Reconnect when the page is shown again.
+            loop {
+                futures::select! {
+                    _ = stopped => return,
+                    visible = shown.next() => match visible {
+                        Some(true) => break,
+                        Some(false) => continue,
+                        None => return,
+                    },
+                }
+            }
+            continue;
+        }
         futures::select! {
             _ = stopped => return,
             _ = gloo_timers::future::sleep(RECONNECT).fuse() => {}

@@ -362,11 +362,14 @@ fn render_inlines(inlines: &[Inline]) -> Html {
         .collect()
 }
 
-/// Headings start at `h3`: the text sits under a page's `h1` and a section's `h2`.
-fn render_block(block: &Block) -> Html {
+/// Headings start at `h3` (the text sits under a page's `h1` and a section's `h2`) and go
+/// down one level per distinct level the text uses, so none is skipped: `levels` holds the
+/// text's heading levels, sorted and distinct.
+fn render_block(block: &Block, levels: &[u8]) -> Html {
     match block {
         Block::Heading(level, text) => {
-            let tag = format!("h{}", (level + 2).min(6));
+            let rank = levels.iter().position(|l| l == level).unwrap_or(0);
+            let tag = format!("h{}", (rank + 3).min(6));
             html! { <@{tag}>{ render_inlines(text) }</@> }
         }
         Block::Paragraph(text) => html! { <p>{ render_inlines(text) }</p> },
@@ -408,8 +411,17 @@ pub struct MarkdownProps {
 #[component]
 pub fn Markdown(props: &MarkdownProps) -> Html {
     let blocks = use_memo(props.text.clone(), |text| parse(text));
+    let mut levels: Vec<u8> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading(level, _) => Some(*level),
+            _ => None,
+        })
+        .collect();
+    levels.sort_unstable();
+    levels.dedup();
     html! {
-        <div class="markdown">{ for blocks.iter().map(render_block) }</div>
+        <div class="markdown">{ for blocks.iter().map(|b| render_block(b, &levels)) }</div>
     }
 }
 
@@ -531,7 +543,8 @@ mod tests {
              [bad](javascript:alert(1)) [good](/queue/42)",
         )
         .await;
-        let heading = root.query_selector("h4").unwrap().unwrap();
+        // The text's top heading level becomes h3, whatever its `#`s.
+        let heading = root.query_selector("h3").unwrap().unwrap();
         assert_eq!(heading.text_content().unwrap(), "Next steps");
         assert_eq!(root.query_selector_all("ol li").unwrap().length(), 2);
         assert_eq!(

@@ -35,11 +35,14 @@ pub fn database_url(name: &str) -> String {
     format!("{base}/{name}{query}")
 }
 
-/// Server logs on stderr when `TEST_LOG` is set (once per test binary).
+/// Server logs on stderr when `TEST_LOG` is set (once per test binary), filtered by
+/// `TEST_LOG_FILTER` (default `info,sqlx=warn`).
 pub fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                std::env::var("TEST_LOG_FILTER").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            ))
             .with_test_writer()
             .try_init();
     }

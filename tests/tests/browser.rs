@@ -857,6 +857,35 @@ async fn every_page_passes_an_accessibility_check() {
     .await;
     command(&app, &decided, "reject", json!({"reason": "not now"})).await;
     app.settle().await;
+    // An agent run for the Agents, Runs and run pages.
+    let (status, run) = status_and_json(
+        app.post(
+            "/api/agents/PersonaRouter/runs",
+            &app.admin,
+            &json!({"input": {"job_title": "VP of Demand Generation"}}),
+        )
+        .send()
+        .await
+        .expect("run an agent"),
+    )
+    .await;
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["id"].as_str().expect("a run id").to_string();
+    let started = Instant::now();
+    loop {
+        let (_, run) = status_and_json(
+            app.get(&format!("/api/agent-runs/{run_id}"), &app.admin)
+                .send()
+                .await
+                .expect("the run"),
+        )
+        .await;
+        if run["status"] == "succeeded" {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "the run did not finish: {run}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let browser = Browser::start(Options::new("accessibility")).await;
     let mut found: Vec<Violation> = Vec::new();
@@ -876,9 +905,17 @@ async fn every_page_passes_an_accessibility_check() {
         ("today", "/".to_string(), "li.card"),
         ("queue", "/queue?owner=*".to_string(), ".rows .row"),
         ("item", format!("/queue/{item_id}"), ".timeline li.event"),
+        (
+            "agents",
+            "/agents".to_string(),
+            "article.agent-card .run-square",
+        ),
+        ("runs", "/runs".to_string(), "table.runs tbody tr"),
+        ("run", format!("/runs/{run_id}"), ".timeline li.event"),
     ];
     for (name, path, ready) in &pages {
         browser.goto(&format!("{}{path}", app.address)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
         browser.wait_for_visible(ready, WAIT).await;
         for theme in themes {
             with_theme(&browser, theme, ready).await;

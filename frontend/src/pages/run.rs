@@ -113,7 +113,7 @@ fn attempts(run: &AgentRunView) -> Html {
         return html! { <p class="muted">{ "No worker has started it yet." }</p> };
     }
     html! {
-        <div class="table-wrap" tabindex="0" role="region" aria-label="Attempts">
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Attempts table">
             <table class="data">
                 <thead>
                     <tr>
@@ -167,16 +167,30 @@ pub fn RunPage(props: &RunProps) -> Html {
     let can_act = app.session().is_some_and(|s| s.can_decide());
     let consistency = latest(app.live.runs_consistency.clone(), (*after).clone());
 
+    // The run, then its history whenever the run has moved on since the history was read.
     let fetch = {
-        let (run, app) = (run.clone(), app.clone());
+        let (run, audit, app) = (run.clone(), audit.clone(), app.clone());
         move |id: String, consistency: Option<String>| {
-            let (run, app) = (run.clone(), app.clone());
+            let (run, audit, app) = (run.clone(), audit.clone(), app.clone());
             async move {
-                match api::agent_run(&id, consistency.as_deref()).await {
-                    Ok(found) => run.set(Load::Ready(found)),
+                let found = match api::agent_run(&id, consistency.as_deref()).await {
+                    Ok(found) => found,
                     Err(error) => {
                         app.check(&error);
                         run.set(Load::Failed(error));
+                        return;
+                    }
+                };
+                let version = found.run.version as i64;
+                run.set(Load::Ready(found));
+                if matches!(&*audit, Load::Ready(h) if h.sequence >= version) {
+                    return;
+                }
+                match api::audit("agent_run", &id).await {
+                    Ok(history) => audit.set(Load::Ready(history)),
+                    Err(error) => {
+                        app.check(&error);
+                        audit.set(Load::Failed(error));
                     }
                 }
             }
@@ -227,29 +241,6 @@ pub fn RunPage(props: &RunProps) -> Html {
             move || {
                 alive.set(false);
                 drop(poll);
-            }
-        });
-    }
-
-    // The history follows the run's version.
-    {
-        let (audit, app) = (audit.clone(), app.clone());
-        let version = match &*run {
-            Load::Ready(found) => Some(found.run.version),
-            _ => None,
-        };
-        use_effect_with((props.id.clone(), version), move |(id, version)| {
-            if version.is_some() {
-                let id = id.to_string();
-                wasm_bindgen_futures::spawn_local(async move {
-                    match api::audit("agent_run", &id).await {
-                        Ok(history) => audit.set(Load::Ready(history)),
-                        Err(error) => {
-                            app.check(&error);
-                            audit.set(Load::Failed(error));
-                        }
-                    }
-                });
             }
         });
     }
