@@ -507,11 +507,14 @@ pub fn check_same_request(prior: &[StoredEvent], hash: &str) -> Result<(), ApiEr
 /// The state of an agent run right after `upto` (its sequence; `i64::MAX` for now), folded
 /// from the store.
 pub async fn agent_run_state_at(pool: &PgPool, id: &str, upto: i64) -> Result<AgentRun, ApiError> {
+    let events = event::read_aggregate(pool, "agent_run", id).await?;
+    fold_agent_run(events.into_iter().take_while(|e| e.sequence <= upto))
+}
+
+/// Folds an agent run's stored events into its state.
+pub fn fold_agent_run(events: impl IntoIterator<Item = StoredEvent>) -> Result<AgentRun, ApiError> {
     let mut run = AgentRun::default();
-    for e in event::read_aggregate(pool, "agent_run", id).await? {
-        if e.sequence > upto {
-            break;
-        }
+    for e in events {
         let decoded = AgentRunEvent::decode(&e.event_type, &e.event_version, e.payload)
             .map_err(ApiError::internal)?;
         run.apply(decoded);

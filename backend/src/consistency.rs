@@ -10,6 +10,8 @@
 
 use caseyos_projections::runner;
 use caseyos_projections::{event, ConsistencyToken};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -70,4 +72,33 @@ pub async fn settle(
             Ok(())
         }
     }
+}
+
+/// The read-your-writes parameters of a query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReadQuery {
+    /// A consistency token from a command response: wait until the read model has it.
+    pub after: Option<String>,
+    /// `strong` (default) or `eventual`.
+    pub consistency: Option<String>,
+}
+
+impl ReadQuery {
+    /// Waits as the query asks (see [`settle`]).
+    pub async fn settle(&self, state: &AppState, projectors: &[&str]) -> Result<(), ApiError> {
+        settle(
+            state,
+            self.after.as_deref(),
+            self.consistency.as_deref(),
+            projectors,
+        )
+        .await
+    }
+}
+
+/// The token of what the first of `projectors` has applied: what a read just returned.
+pub async fn read_token(state: &AppState, projectors: &[&str]) -> Result<String, ApiError> {
+    let checkpoint = runner::checkpoints(&state.pool, projectors).await?;
+    Ok(ConsistencyToken(checkpoint.first().copied().unwrap_or_default()).to_string())
 }

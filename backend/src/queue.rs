@@ -36,7 +36,7 @@ use crate::commands::{
     KeyLock,
 };
 use crate::config::parse_tz;
-use crate::consistency::settle;
+use crate::consistency::{read_token, settle, ReadQuery};
 use crate::context::CommandContext;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -755,13 +755,6 @@ async fn list_queue_items(
     }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct ReadQuery {
-    after: Option<String>,
-    consistency: Option<String>,
-}
-
 /// One move.
 #[utoipa::path(
     get,
@@ -780,23 +773,16 @@ async fn get_queue_item(
     principal: Principal,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<QueueItemResponse>, ApiError> {
-    settle(
-        &state,
-        query.after.as_deref(),
-        query.consistency.as_deref(),
-        QUEUE_VIEWS,
-    )
-    .await?;
+    query.settle(&state, QUEUE_VIEWS).await?;
     let item = views::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found("queue.not_found", "queue item not found"))?;
     if !principal.may_read_owner(&item.owner) {
         return Err(ApiError::forbidden("this move belongs to someone else"));
     }
-    let checkpoint = caseyos_projections::runner::checkpoints(&state.pool, QUEUE_VIEWS).await?;
     Ok(Json(QueueItemResponse {
         item,
-        consistency: ConsistencyToken(checkpoint.first().copied().unwrap_or_default()).to_string(),
+        consistency: read_token(&state, QUEUE_VIEWS).await?,
     }))
 }
 

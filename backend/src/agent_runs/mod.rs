@@ -31,7 +31,7 @@ use uuid::Uuid;
 use crate::auth::{Principal, Role};
 use crate::commands::{agent_run_state_at, idempotent, now, CommandBus, CommandMeta, Committed};
 use crate::config::Config;
-use crate::consistency::settle;
+use crate::consistency::{read_token, settle, ReadQuery};
 use crate::context::CommandContext;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::queue::{limit, parse_list};
@@ -374,13 +374,6 @@ async fn dismiss_agent_run(
 // ---------------------------------------------------------------------------------------
 // Queries
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct ReadQuery {
-    after: Option<String>,
-    consistency: Option<String>,
-}
-
 /// The agents, each with its input schema and last runs.
 #[utoipa::path(
     get,
@@ -395,13 +388,7 @@ async fn list_agents(
     _principal: Principal,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<AgentsResponse>, ApiError> {
-    settle(
-        &state,
-        query.after.as_deref(),
-        query.consistency.as_deref(),
-        RUN_VIEWS,
-    )
-    .await?;
+    query.settle(&state, RUN_VIEWS).await?;
     let mut recent = views::recent_by_agent(&state.pool, RECENT_RUNS).await?;
     let llm_configured = state.config.llm().is_some();
     let agents = caseyos_agents::REGISTRY
@@ -550,20 +537,13 @@ async fn get_agent_run(
     _principal: Principal,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<AgentRunResponse>, ApiError> {
-    settle(
-        &state,
-        query.after.as_deref(),
-        query.consistency.as_deref(),
-        RUN_VIEWS,
-    )
-    .await?;
+    query.settle(&state, RUN_VIEWS).await?;
     let run = views::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found("agent_run.not_found", "agent run not found"))?;
-    let checkpoint = caseyos_projections::runner::checkpoints(&state.pool, RUN_VIEWS).await?;
     Ok(Json(AgentRunResponse {
         run,
-        consistency: ConsistencyToken(checkpoint.first().copied().unwrap_or_default()).to_string(),
+        consistency: read_token(&state, RUN_VIEWS).await?,
     }))
 }
 
@@ -581,12 +561,6 @@ async fn agent_run_stats(
     _principal: Principal,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<AgentRunStatsResponse>, ApiError> {
-    settle(
-        &state,
-        query.after.as_deref(),
-        query.consistency.as_deref(),
-        RUN_VIEWS,
-    )
-    .await?;
+    query.settle(&state, RUN_VIEWS).await?;
     Ok(Json(views::stats(&state.pool, now()).await?))
 }

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::commands::{agent_run_state_at, now, CommandBus, CommandError, CommandMeta};
+use crate::commands::{fold_agent_run, now, CommandBus, CommandError, CommandMeta};
 use crate::config::Config;
 
 /// How often an idle worker looks for work when no event wakes it.
@@ -245,24 +245,17 @@ impl Workers {
         .await
     }
 
-    /// The metadata of the worker's commands on a run: the run's correlation id, the run
-    /// as the cause.
-    async fn meta_for(&self, run_id: Uuid, actor: Actor) -> anyhow::Result<CommandMeta> {
+    /// The run as its events leave it, and the correlation id of the request that asked
+    /// for it (one read of the run's events).
+    async fn load(&self, run_id: Uuid) -> anyhow::Result<(Option<AgentRunView>, Option<String>)> {
         let events =
             event::read_aggregate(&self.inner.pool, "agent_run", &run_id.to_string()).await?;
-        let request_id = Uuid::now_v7().to_string();
-        let correlation_id = events
+        let correlation = events
             .first()
             .and_then(|e| e.meta("correlation_id"))
-            .map_or_else(|| request_id.clone(), str::to_string);
-        Ok(CommandMeta {
-            actor,
-            request_id,
-            correlation_id,
-            causation_id: run_id.to_string(),
-            idempotency_key: None,
-            request_hash: None,
-        })
+            .map(str::to_string);
+        let run = fold_agent_run(events).map_err(|e| anyhow::anyhow!(e.message))?;
+        Ok((run.run, correlation))
     }
 
     async fn command(
@@ -299,12 +292,13 @@ impl Workers {
         run_id: Uuid,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
-        let meta = self.meta_for(run_id, Actor::system("agent-worker")).await?;
-        let Some(mut run) = agent_run_state_at(&self.inner.pool, &run_id.to_string(), i64::MAX)
-            .await
-            .map_err(|e| anyhow::anyhow!(e.message))?
-            .run
-        else {
+        let (run, correlation) = self.load(run_id).await?;
+        let meta = command_meta(
+            run_id,
+            correlation.as_deref(),
+            Actor::system("agent-worker"),
+        );
+        let Some(mut run) = run else {
             self.release(worker, run_id, 0.0).await;
             return Ok(());
         };
@@ -398,7 +392,10 @@ impl Workers {
         };
         let usage = ctx.usage();
         let command = match ended {
-            Ended::Done(Ok(outcome)) => match self.propose(spec, &run, &owner, &outcome).await {
+            Ended::Done(Ok(outcome)) => match self
+                .propose(spec, &run, &owner, &outcome, correlation.as_deref())
+                .await
+            {
                 Ok(items) => AgentRunCommand::Succeed {
                     attempt,
                     output: outcome.output,
@@ -456,14 +453,13 @@ impl Workers {
         run: &AgentRunView,
         owner: &str,
         outcome: &Outcome,
+        correlation: Option<&str>,
     ) -> Result<Vec<Uuid>, caseyos_agents::AgentError> {
         let agent = Actor {
             kind: ActorKind::Agent,
             id: spec.name.to_string(),
         };
-        let meta = self.meta_for(run.id, agent.clone()).await.map_err(|e| {
-            caseyos_agents::AgentError::new("agent.store_error", e.to_string(), true)
-        })?;
+        let meta = command_meta(run.id, correlation, agent.clone());
         let mut items = Vec::with_capacity(outcome.proposals.len());
         for (n, proposal) in outcome.proposals.iter().enumerate() {
             let id = Uuid::new_v5(&run.id, format!("proposal/{n}").as_bytes());
@@ -519,6 +515,20 @@ fn failed(
         retryable: error.retryable,
         usage,
         at: now(),
+    }
+}
+
+/// The metadata of the worker's commands on a run: the correlation id of the run's
+/// request, the run as the cause.
+fn command_meta(run_id: Uuid, correlation: Option<&str>, actor: Actor) -> CommandMeta {
+    let request_id = Uuid::now_v7().to_string();
+    CommandMeta {
+        actor,
+        correlation_id: correlation.map_or_else(|| request_id.clone(), str::to_string),
+        request_id,
+        causation_id: run_id.to_string(),
+        idempotency_key: None,
+        request_hash: None,
     }
 }
 
