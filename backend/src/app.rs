@@ -14,6 +14,7 @@ use axum::routing::get;
 use axum::{middleware, Json, Router};
 use caseyos_projections::runner::ProjectionMetrics;
 use caseyos_projections::ProjectionRunner;
+use caseyos_store::CommandBus;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -22,117 +23,17 @@ use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{
-    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
-};
-use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
 
-use crate::agent_runs::worker::Workers;
-use crate::auth::{Principal, SESSION_COOKIE};
-use crate::commands::CommandBus;
+use crate::api::routes_and_document;
+use crate::auth::Principal;
 use crate::config::Config;
-use crate::db::Database;
-use crate::error::{envelope_middleware, method_not_allowed, route_not_found, ApiError};
-use crate::metrics::Metrics;
+use crate::http::error::{envelope_middleware, method_not_allowed, route_not_found, ApiError};
+use crate::infra::db::Database;
+use crate::infra::metrics::{self, Metrics};
+use crate::infra::web::{self, WebApp};
 use crate::state::AppState;
-use crate::web::WebApp;
-use crate::{agent_runs, audit, health, live, queue, scheduler, sessions, web};
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "CaseyOS API",
-        description = "The go-to-market command center: Today's Moves, audit replay and operations. \
-                       Every error is `{\"error\": {\"code\", \"message\", \"request_id\", \"details\"}}`.",
-        license(name = "Apache-2.0")
-    ),
-    modifiers(&SecuritySchemes),
-    tags(
-        (name = "queue", description = "Today's Moves: proposed moves awaiting a decision"),
-        (name = "agents", description = "Agents, their runs, and run history"),
-        (name = "audit", description = "History and time travel of any aggregate"),
-        (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
-        (name = "live", description = "Live updates as server-sent events"),
-        (name = "ops", description = "Health, readiness, metrics"),
-    )
-)]
-struct ApiDoc;
-
-struct SecuritySchemes;
-
-impl Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A token from `caseyos token create`"))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                SESSION_COOKIE,
-                "The browser session from `POST /api/session`. Requests other than GET, \
-                 HEAD and OPTIONS must also send the session's `csrf_token` as `X-CSRF-Token`.",
-            ))),
-        );
-    }
-}
-
-/// Every documented route: the router and the OpenAPI document come from this one list.
-fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(queue::router())
-        .merge(agent_runs::router())
-        .merge(audit::router())
-        .merge(sessions::router())
-        .merge(live::router())
-        .merge(health::router())
-}
-
-/// The routes and their OpenAPI document: every route that takes a bearer token takes the
-/// session cookie too, and the document lists itself.
-fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (routes, mut api) = api_routes().split_for_parts();
-    for item in api.paths.paths.values_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if let Some(security) = operation.security.as_mut().filter(|s| !s.is_empty()) {
-                security.push(SecurityRequirement::new("session", Vec::<String>::new()));
-            }
-        }
-    }
-    api.paths.paths.insert(
-        "/api/openapi.json".into(),
-        utoipa::openapi::path::PathItem::new(
-            utoipa::openapi::HttpMethod::Get,
-            utoipa::openapi::path::OperationBuilder::new()
-                .tag("ops")
-                .summary(Some("This document"))
-                .response(
-                    "200",
-                    utoipa::openapi::Response::new("The OpenAPI document"),
-                )
-                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
-                .security(SecurityRequirement::new("session", Vec::<String>::new()))
-                .build(),
-        ),
-    );
-    (routes, api)
-}
+use crate::workers::agent_runs::Workers;
+use crate::workers::{live, scheduler};
 
 /// What compression is for: text, JSON and wasm. Never `text/event-stream`: a compressor
 /// would hold live updates back until its buffer fills.
@@ -197,7 +98,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
-            crate::metrics::track,
+            metrics::track,
         ))
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| -> Response {
@@ -217,12 +118,6 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
-}
-
-/// The OpenAPI document as JSON (for the CLI and tests).
-pub fn openapi_json() -> serde_json::Value {
-    let (_, api) = routes_and_document();
-    serde_json::to_value(api).unwrap_or_default()
 }
 
 /// A running CaseyOS: HTTP server, projection runner and schedules.

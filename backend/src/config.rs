@@ -164,7 +164,7 @@ impl Config {
             field: field.to_string(),
             message,
         };
-        if caseyos_domain::queue::parse_owner(&self.operator).is_err() {
+        if caseyos_domain::kernel::UserName::parse(&self.operator).is_err() {
             return Err(invalid(
                 "operator",
                 "must be 1–128 printable characters".into(),

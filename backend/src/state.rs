@@ -9,10 +9,10 @@ use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::commands::CommandBus;
 use crate::config::Config;
-use crate::metrics::Metrics;
-use crate::web::WebApp;
+use crate::infra::metrics::Metrics;
+use crate::infra::web::WebApp;
+use caseyos_store::CommandBus;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -2,11 +2,21 @@
 //! (APS today; deal score, risk, duplicate matching and validation as they arrive), plus the
 //! API DTOs the SPA shares with the server.
 //!
-//! It knows nothing of HTTP, SQL or the async runtime. The cqrs-es aggregate impls and
-//! OpenAPI schemas sit behind the `server` feature so the WebAssembly SPA can depend on the
-//! types alone.
+//! - [`kernel`]: value types every context speaks (actor, user names, email, CRM id, money,
+//!   consistency token).
+//! - [`aggregate`]: the one trait every aggregate implements and the one fold of stored
+//!   events; [`registry`]: every aggregate type, registered once.
+//! - One folder per aggregate (`queue/`, `agent_run/`): commands, events, state,
+//!   decide/apply, errors and given/when/then tests.
+//! - [`api`]: request and response DTOs per resource, shared with the SPA.
+//!
+//! It knows nothing of HTTP, SQL, the event-store library or the async runtime, and it
+//! builds for WebAssembly. OpenAPI schemas sit behind the `server` feature.
 
 pub mod agent_run;
+pub mod aggregate;
 pub mod api;
 pub mod aps;
+pub mod kernel;
 pub mod queue;
+pub mod registry;

@@ -5,20 +5,22 @@
 //! Projectors read events only below the snapshot horizon (`tx_id < pg_snapshot_xmin`),
 //! ordered by `(tx_id, global_position)`, and write their view changes and checkpoint in
 //! one transaction. This crate knows nothing of HTTP.
+//!
+//! One folder per read model (its projector in `mod.rs`, its queries beside it); a read
+//! model that spans contexts (the dashboard, the forecast) is a folder like any other whose
+//! projector folds the events of several aggregate types. `runner/` is the machinery:
+//! the runner, checkpoints, rebuilds and status. A new read model is one folder plus one
+//! line in [`all_projectors`].
 
 pub mod agent_runs;
-pub mod checkpoint;
-pub mod event;
+pub mod cursor;
 pub mod projector;
 pub mod queue;
-pub mod queue_stats;
-pub mod rebuild;
 pub mod runner;
-pub mod status;
 
-pub use checkpoint::{Checkpoint, ConsistencyToken};
-pub use event::StoredEvent;
 pub use projector::{Projector, Tables};
+pub use runner::rebuild;
+pub use runner::status;
 pub use runner::{ProjectionMetrics, ProjectionRunner};
 
 use std::sync::Arc;

@@ -1,9 +1,12 @@
 //! What a projector is: a named fold of events into tables it alone writes.
 
 use async_trait::async_trait;
-use sqlx::PgConnection;
-
-use crate::event::StoredEvent;
+use caseyos_domain::aggregate::Aggregate;
+use caseyos_store::StoredEvent;
+use serde::de::DeserializeOwned;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
 
 /// Physical names of a projector's tables: the live ones, or a rebuild's shadow copies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,4 +49,28 @@ pub trait Projector: Send + Sync + 'static {
         tables: &Tables,
         events: &[StoredEvent],
     ) -> anyhow::Result<()>;
+}
+
+/// The batch's events of aggregate type `A`, decoded, with their aggregate ids.
+pub fn decode_batch<A: Aggregate>(events: &[StoredEvent]) -> anyhow::Result<Vec<(Uuid, A::Event)>> {
+    events
+        .iter()
+        .filter_map(|event| Some((event, event.decode::<A>()?)))
+        .map(|(event, decoded)| Ok((event.aggregate_id.parse()?, decoded?)))
+        .collect()
+}
+
+/// The JSON documents (`doc` column) of the rows with these ids in `table`.
+pub async fn load_docs<T: DeserializeOwned>(
+    conn: &mut PgConnection,
+    table: &str,
+    ids: &[Uuid],
+) -> anyhow::Result<Vec<T>> {
+    sqlx::query(&format!("select doc from {table} where id = any($1)"))
+        .bind(ids)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get::<Json<T>, _>("doc")?.0))
+        .collect()
 }

@@ -60,10 +60,10 @@ pub async fn fresh_database() -> (PgPool, String) {
         .expect("create the test database");
     admin.close().await.ok();
     let url = database_url(&name);
-    let pool = caseyos_backend::db::connect(&url, 40)
+    let pool = caseyos_backend::infra::db::connect(&url, 40)
         .await
         .expect("connect to the test database");
-    caseyos_backend::db::MIGRATOR
+    caseyos_backend::infra::db::MIGRATOR
         .run(&pool)
         .await
         .expect("migrate the test database");
@@ -106,7 +106,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let address = format!("http://{}", app.address());
     let shutdown = app.shutdown_token();
     let handle = tokio::spawn(app.run_until_stopped());
-    let admin = caseyos_backend::auth::create_token(
+    let admin = caseyos_backend::auth::tokens::create_token(
         &pool,
         "test-admin",
         "admin",
@@ -132,7 +132,7 @@ impl TestApp {
     /// A token for `user` with `role` (`admin`, `operator`, `viewer`).
     pub async fn token(&self, user: &str, role: &str) -> String {
         let role = caseyos_backend::auth::Role::parse(role).expect("a role");
-        caseyos_backend::auth::create_token(
+        caseyos_backend::auth::tokens::create_token(
             &self.pool,
             &format!("{user}-{role}-{}", Uuid::new_v4().simple()),
             user,
@@ -184,9 +184,7 @@ impl TestApp {
 
     /// Waits until the queue read model has caught up with everything committed.
     pub async fn settle(&self) {
-        let head = caseyos_projections::event::head(&self.pool)
-            .await
-            .expect("head");
+        let head = caseyos_store::event::head(&self.pool).await.expect("head");
         for _ in 0..500 {
             let cp = caseyos_projections::runner::checkpoints(&self.pool, &["queue"])
                 .await
@@ -202,7 +200,7 @@ impl TestApp {
     /// A one-time sign-in link's token for `user` with `role`.
     pub async fn sign_in_link(&self, user: &str, role: &str) -> String {
         let role = caseyos_backend::auth::Role::parse(role).expect("a role");
-        caseyos_backend::sessions::create_sign_in_link(&self.pool, user, role)
+        caseyos_backend::auth::sessions::create_sign_in_link(&self.pool, user, role)
             .await
             .expect("create a sign-in link")
     }
@@ -241,8 +239,8 @@ impl TestApp {
     }
 
     /// Events of one aggregate, in order.
-    pub async fn events_of(&self, aggregate_id: &str) -> Vec<caseyos_projections::StoredEvent> {
-        caseyos_projections::event::read_aggregate(&self.pool, "queue_item", aggregate_id)
+    pub async fn events_of(&self, aggregate_id: &str) -> Vec<caseyos_store::StoredEvent> {
+        caseyos_store::event::read_aggregate(&self.pool, "queue_item", aggregate_id)
             .await
             .expect("events")
     }

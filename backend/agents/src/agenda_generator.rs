@@ -270,7 +270,8 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
 mod tests {
     use async_trait::async_trait;
     use caseyos_domain::aps::{Aps, ApsInputs};
-    use caseyos_domain::queue::{Actor, QueueDomain, QueueStatus, Source, Target};
+    use caseyos_domain::kernel::Actor;
+    use caseyos_domain::queue::{QueueDomain, QueueStatus, Source, Target};
     use chrono::TimeZone;
 
     use super::*;

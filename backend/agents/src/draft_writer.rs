@@ -10,7 +10,8 @@
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
 use caseyos_domain::aps::ApsOverrides;
-use caseyos_domain::queue::{ActionType, ContactRef, CrmId, EmailAddress, Target};
+use caseyos_domain::kernel::{CrmId, EmailAddress};
+use caseyos_domain::queue::{ActionType, ContactRef, Target};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;

@@ -16,6 +16,8 @@ use std::ops::RangeInclusive;
 
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
+pub use caseyos_domain::kernel::Currency;
+use caseyos_domain::kernel::Money;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -188,14 +190,6 @@ pub enum Referral {
     Partner,
 }
 
-/// Quotes are in US dollars.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub enum Currency {
-    #[default]
-    #[serde(rename = "USD")]
-    Usd,
-}
-
 /// What to price: the services and what the discounts depend on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QuoteRequest {
@@ -266,18 +260,8 @@ pub struct Quote {
 }
 
 /// `$12,345.00`; negative amounts as `-$12.00`.
-pub fn format_usd(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    let dollars = (abs / 100).to_string();
-    let mut grouped = String::new();
-    for (i, digit) in dollars.chars().enumerate() {
-        if i > 0 && (dollars.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    format!("{sign}${grouped}.{:02}", abs % 100)
+fn format_usd(minor: i64) -> String {
+    Money::usd(minor).to_string()
 }
 
 /// `value × numerator / denominator`, rounded half-up (for non-negative values).

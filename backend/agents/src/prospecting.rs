@@ -9,7 +9,8 @@
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
 use caseyos_domain::aps::{ApsOverrides, Fraction};
-use caseyos_domain::queue::{ActionType, ContactRef, CrmId, EmailAddress, Target};
+use caseyos_domain::kernel::{CrmId, EmailAddress};
+use caseyos_domain::queue::{ActionType, ContactRef, Target};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -1,16 +1,26 @@
-//! Given / when / then, one test per command outcome.
+//! Given events / when a command / then events or a rejection, one test per outcome.
 
-use chrono::{Duration, TimeZone};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
+use uuid::Uuid;
 
 use super::*;
+use crate::aggregate::testing::Scenario;
+use crate::aggregate::Aggregate;
+use crate::kernel::Actor;
+
+type RunTest = Scenario<AgentRun>;
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap() + Duration::seconds(secs)
 }
 
-fn request() -> AgentRunCommand {
-    AgentRunCommand::Request(Box::new(RequestAgentRun {
+fn casey() -> Actor {
+    Actor::user("casey")
+}
+
+fn request_cmd() -> RequestAgentRun {
+    RequestAgentRun {
         id: Uuid::from_u128(7),
         agent: "Validation".into(),
         domain: AgentDomain::Sales,
@@ -19,8 +29,27 @@ fn request() -> AgentRunCommand {
         retry_of: None,
         timeout_ms: 10_000,
         max_attempts: 2,
-        by: Actor::user("casey"),
+        by: casey(),
         at: t(0),
+    }
+}
+
+fn request() -> AgentRunCommand {
+    AgentRunCommand::Request(Box::new(request_cmd()))
+}
+
+fn requested() -> AgentRunEvent {
+    AgentRunEvent::AgentRunRequested(Box::new(AgentRunRequested {
+        run_id: Uuid::from_u128(7),
+        agent: "Validation".into(),
+        domain: AgentDomain::Sales,
+        input: json!({"subject": "Hello", "body": "..."}),
+        trigger: RunTrigger::Api,
+        retry_of: None,
+        timeout_ms: 10_000,
+        max_attempts: 2,
+        requested_by: casey(),
+        requested_at: t(0),
     }))
 }
 
@@ -32,33 +61,87 @@ fn start(attempt: u32, at: i64) -> AgentRunCommand {
     }
 }
 
-/// Folds the commands in order, panicking on a refusal.
-fn given(commands: Vec<AgentRunCommand>) -> AgentRun {
-    let mut run = AgentRun::default();
-    for command in commands {
-        for event in run.decide(command).expect("given commands are accepted") {
-            run.apply(event);
-        }
-    }
-    run
+fn started(attempt: u32, at: i64) -> AgentRunEvent {
+    AgentRunEvent::AgentRunStarted(AgentRunStarted {
+        attempt,
+        worker: format!("w{attempt}"),
+        started_at: t(at),
+    })
 }
 
-fn when(run: &AgentRun, command: AgentRunCommand) -> Result<Vec<AgentRunEvent>, AgentRunError> {
-    run.decide(command)
+fn abandon(attempt: u32, at: i64) -> AgentRunCommand {
+    AgentRunCommand::Abandon {
+        attempt,
+        reason: "lease expired".into(),
+        at: t(at),
+    }
 }
 
-fn then(run: &mut AgentRun, events: Vec<AgentRunEvent>) -> &AgentRunView {
-    for event in events {
-        run.apply(event);
-    }
-    run.run.as_ref().unwrap()
+fn abandoned(attempt: u32, at: i64) -> AgentRunEvent {
+    AgentRunEvent::AgentRunAttemptAbandoned(AgentRunAttemptAbandoned {
+        attempt,
+        worker: format!("w{attempt}"),
+        reason: "lease expired".into(),
+        abandoned_at: t(at),
+    })
 }
+
+fn timed_out(attempt: u32, started_at: i64, at: i64) -> AgentRunEvent {
+    AgentRunEvent::AgentRunTimedOut(AgentRunTimedOut {
+        attempt,
+        timeout_ms: 10_000,
+        duration_ms: ((at - started_at) * 1000) as u64,
+        finished_at: t(at),
+    })
+}
+
+fn cancel(reason: Option<&str>, at: i64) -> AgentRunCommand {
+    AgentRunCommand::Cancel {
+        reason: reason.map(str::to_string),
+        by: casey(),
+        at: t(at),
+    }
+}
+
+fn cancel_requested(at: i64) -> AgentRunEvent {
+    AgentRunEvent::AgentRunCancelRequested(AgentRunCancelRequested {
+        reason: None,
+        requested_by: casey(),
+        requested_at: t(at),
+    })
+}
+
+fn dismiss(at: i64) -> AgentRunCommand {
+    AgentRunCommand::Dismiss {
+        by: casey(),
+        at: t(at),
+    }
+}
+
+fn succeed(attempt: u32, at: i64, usage: LlmUsage) -> AgentRunCommand {
+    AgentRunCommand::Succeed {
+        attempt,
+        output: json!({"ok": true}),
+        text: Some("hi".into()),
+        proposed_items: vec![Uuid::from_u128(9)],
+        usage,
+        at: t(at),
+    }
+}
+
+/// The run's view after the command's events.
+fn view_after(then: impl FnOnce() -> AgentRun) -> AgentRunView {
+    then().run.expect("the run exists")
+}
+
+// --- request ------------------------------------------------------------------------
 
 #[test]
 fn requesting_a_run_queues_it_with_its_input() {
-    let mut run = AgentRun::default();
-    let events = when(&run, request()).unwrap();
-    let view = then(&mut run, events);
+    RunTest::given_no_previous_events()
+        .when(request())
+        .then_expect_events(vec![requested()]);
+    let view = view_after(|| RunTest::given(vec![requested()]).state().clone());
     assert_eq!(view.status, RunStatus::Queued);
     assert_eq!(view.input["subject"], "Hello");
     assert_eq!(view.trigger, RunTrigger::Api);
@@ -67,36 +150,44 @@ fn requesting_a_run_queues_it_with_its_input() {
 
 #[test]
 fn requesting_twice_is_refused() {
-    let run = given(vec![request()]);
-    assert_eq!(
-        when(&run, request()).unwrap_err(),
-        AgentRunError::AlreadyRequested
-    );
+    RunTest::given(vec![requested()])
+        .when(request())
+        .then_expect_error(AgentRunError::AlreadyRequested);
 }
 
 #[test]
 fn a_non_object_input_is_refused() {
-    let mut command = request();
-    if let AgentRunCommand::Request(r) = &mut command {
-        r.input = json!([1]);
-    }
-    let err = when(&AgentRun::default(), command).unwrap_err();
-    assert_eq!(err.code(), "request.validation");
+    let mut command = request_cmd();
+    command.input = json!([1]);
+    RunTest::given_no_previous_events()
+        .when(AgentRunCommand::Request(Box::new(command)))
+        .then_expect_error(AgentRunError::Invalid {
+            field: "input",
+            message: "must be a JSON object".into(),
+        });
 }
 
 #[test]
 fn commands_on_a_missing_run_are_not_found() {
-    assert_eq!(
-        when(&AgentRun::default(), start(1, 1)).unwrap_err(),
-        AgentRunError::NotFound
-    );
+    for command in [start(1, 1), cancel(None, 1), dismiss(1), abandon(1, 1)] {
+        RunTest::given_no_previous_events()
+            .when(command)
+            .then_expect_error(AgentRunError::NotFound);
+    }
 }
+
+// --- start ----------------------------------------------------------------------------
 
 #[test]
 fn starting_records_the_attempt_and_worker() {
-    let mut run = given(vec![request()]);
-    let events = when(&run, start(1, 2)).unwrap();
-    let view = then(&mut run, events);
+    RunTest::given(vec![requested()])
+        .when(start(1, 2))
+        .then_expect_events(vec![started(1, 2)]);
+    let view = view_after(|| {
+        RunTest::given(vec![requested()])
+            .when(start(1, 2))
+            .state_after()
+    });
     assert_eq!(view.status, RunStatus::Running);
     assert_eq!(view.attempts.len(), 1);
     assert_eq!(view.attempts[0].worker, "w1");
@@ -105,25 +196,22 @@ fn starting_records_the_attempt_and_worker() {
 
 #[test]
 fn a_second_worker_cannot_start_the_same_attempt() {
-    let run = given(vec![request(), start(1, 1)]);
-    assert_eq!(
-        when(&run, start(1, 1)).unwrap_err(),
-        AgentRunError::NotQueued("running")
-    );
+    RunTest::given(vec![requested(), started(1, 1)])
+        .when(start(1, 1))
+        .then_expect_error(AgentRunError::NotQueued("running"));
 }
 
 #[test]
 fn starting_out_of_order_is_refused() {
-    let run = given(vec![request()]);
-    assert_eq!(
-        when(&run, start(2, 1)).unwrap_err(),
-        AgentRunError::StaleAttempt { attempt: 2 }
-    );
+    RunTest::given(vec![requested()])
+        .when(start(2, 1))
+        .then_expect_error(AgentRunError::StaleAttempt { attempt: 2 });
 }
+
+// --- succeed and fail -------------------------------------------------------------------
 
 #[test]
 fn succeeding_records_output_duration_usage_and_moves() {
-    let mut run = given(vec![request(), start(1, 1)]);
     let usage = LlmUsage {
         calls: 1,
         prompt_tokens: 10,
@@ -131,132 +219,124 @@ fn succeeding_records_output_duration_usage_and_moves() {
         total_tokens: 15,
         model: Some("m".into()),
     };
-    let events = when(
-        &run,
-        AgentRunCommand::Succeed {
-            attempt: 1,
-            output: json!({"ok": true}),
-            text: Some("hi".into()),
-            proposed_items: vec![Uuid::from_u128(9)],
-            usage: usage.clone(),
-            at: t(4),
-        },
-    )
-    .unwrap();
-    let view = then(&mut run, events);
+    RunTest::given(vec![requested(), started(1, 1)])
+        .when(succeed(1, 4, usage.clone()))
+        .then_expect_events(vec![AgentRunEvent::AgentRunSucceeded(Box::new(
+            AgentRunSucceeded {
+                attempt: 1,
+                output: json!({"ok": true}),
+                text: Some("hi".into()),
+                proposed_items: vec![Uuid::from_u128(9)],
+                usage: usage.clone(),
+                duration_ms: 3000,
+                finished_at: t(4),
+            },
+        ))]);
+    let view = view_after(|| {
+        RunTest::given(vec![requested(), started(1, 1)])
+            .when(succeed(1, 4, usage.clone()))
+            .state_after()
+    });
     assert_eq!(view.status, RunStatus::Succeeded);
     assert_eq!(view.duration_ms, Some(3000));
     assert_eq!(view.attempts[0].outcome, AttemptOutcome::Succeeded);
     assert_eq!(view.usage, usage);
     assert_eq!(view.proposed_items, vec![Uuid::from_u128(9)]);
+    assert!(!view.status.may_retry());
 }
 
 #[test]
 fn a_stale_attempt_cannot_finish_the_run() {
-    let run = given(vec![
-        request(),
-        start(1, 1),
-        AgentRunCommand::Abandon {
-            attempt: 1,
-            reason: "lease expired".into(),
-            at: t(2),
-        },
-        start(2, 3),
-    ]);
-    let err = when(
-        &run,
-        AgentRunCommand::Succeed {
-            attempt: 1,
-            output: json!({}),
-            text: None,
-            proposed_items: vec![],
-            usage: LlmUsage::default(),
-            at: t(4),
-        },
-    )
-    .unwrap_err();
-    assert_eq!(err, AgentRunError::StaleAttempt { attempt: 1 });
+    RunTest::given(vec![
+        requested(),
+        started(1, 1),
+        abandoned(1, 2),
+        started(2, 3),
+    ])
+    .when(succeed(1, 4, LlmUsage::default()))
+    .then_expect_error(AgentRunError::StaleAttempt { attempt: 1 });
 }
 
 #[test]
 fn failing_keeps_the_error_and_whether_it_is_retryable() {
-    let mut run = given(vec![request(), start(1, 1)]);
-    let events = when(
-        &run,
-        AgentRunCommand::Fail {
+    let error = RunError {
+        code: "llm.server_error".into(),
+        message: "502".into(),
+    };
+    let fail = || AgentRunCommand::Fail {
+        attempt: 1,
+        error: error.clone(),
+        retryable: true,
+        usage: LlmUsage::default(),
+        at: t(2),
+    };
+    RunTest::given(vec![requested(), started(1, 1)])
+        .when(fail())
+        .then_expect_events(vec![AgentRunEvent::AgentRunFailed(AgentRunFailed {
             attempt: 1,
-            error: RunError {
-                code: "llm.server_error".into(),
-                message: "502".into(),
-            },
+            error: error.clone(),
             retryable: true,
             usage: LlmUsage::default(),
-            at: t(2),
-        },
-    )
-    .unwrap();
-    let view = then(&mut run, events);
+            duration_ms: 1000,
+            finished_at: t(2),
+        })]);
+    let view = view_after(|| {
+        RunTest::given(vec![requested(), started(1, 1)])
+            .when(fail())
+            .state_after()
+    });
     assert_eq!(view.status, RunStatus::Failed);
     assert_eq!(view.retryable, Some(true));
-    assert_eq!(view.error.as_ref().unwrap().code, "llm.server_error");
+    assert_eq!(view.error, Some(error));
+    assert!(view.status.may_retry());
 }
+
+// --- time limits and lost workers ---------------------------------------------------------
 
 #[test]
 fn timing_out_ends_the_run_with_a_clear_error() {
-    let mut run = given(vec![request(), start(1, 1)]);
-    let events = when(
-        &run,
-        AgentRunCommand::TimeOut {
-            attempt: 1,
-            at: t(11),
-        },
-    )
-    .unwrap();
-    let view = then(&mut run, events);
+    let timeout = AgentRunCommand::TimeOut {
+        attempt: 1,
+        at: t(11),
+    };
+    RunTest::given(vec![requested(), started(1, 1)])
+        .when(timeout.clone())
+        .then_expect_events(vec![timed_out(1, 1, 11)]);
+    let view = view_after(|| {
+        RunTest::given(vec![requested(), started(1, 1)])
+            .when(timeout)
+            .state_after()
+    });
     assert_eq!(view.status, RunStatus::TimedOut);
     assert_eq!(view.error.as_ref().unwrap().code, "agent.timed_out");
     assert_eq!(view.attempts[0].outcome, AttemptOutcome::TimedOut);
+    assert!(view.status.may_retry());
 }
 
 #[test]
 fn a_lost_worker_with_attempts_left_queues_the_run_again() {
-    let mut run = given(vec![request(), start(1, 1)]);
-    let events = when(
-        &run,
-        AgentRunCommand::Abandon {
-            attempt: 1,
-            reason: "lease expired".into(),
-            at: t(3),
-        },
-    )
-    .unwrap();
-    let view = then(&mut run, events);
+    RunTest::given(vec![requested(), started(1, 1)])
+        .when(abandon(1, 3))
+        .then_expect_events(vec![abandoned(1, 3)]);
+    let view = view_after(|| {
+        RunTest::given(vec![requested(), started(1, 1)])
+            .when(abandon(1, 3))
+            .state_after()
+    });
     assert_eq!(view.status, RunStatus::Queued);
     assert_eq!(view.attempts[0].outcome, AttemptOutcome::Abandoned);
 }
 
 #[test]
 fn a_lost_worker_on_the_last_attempt_fails_the_run() {
-    let mut run = given(vec![
-        request(),
-        start(1, 1),
-        AgentRunCommand::Abandon {
-            attempt: 1,
-            reason: "lease expired".into(),
-            at: t(2),
-        },
-        start(2, 3),
-    ]);
-    let events = when(
-        &run,
-        AgentRunCommand::Abandon {
-            attempt: 2,
-            reason: "lease expired".into(),
-            at: t(5),
-        },
-    )
-    .unwrap();
-    let view = then(&mut run, events);
+    let history = || vec![requested(), started(1, 1), abandoned(1, 2), started(2, 3)];
+    let events = RunTest::given(history())
+        .when(abandon(2, 5))
+        .inspect_result()
+        .unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0], abandoned(2, 5));
+    let view = view_after(|| RunTest::given(history()).when(abandon(2, 5)).state_after());
     assert_eq!(view.status, RunStatus::Failed);
     assert_eq!(view.error.as_ref().unwrap().code, "agent.worker_lost");
     assert_eq!(view.retryable, Some(true));
@@ -265,140 +345,130 @@ fn a_lost_worker_on_the_last_attempt_fails_the_run() {
 
 #[test]
 fn a_lost_worker_past_the_time_limit_times_the_run_out() {
-    let mut run = given(vec![request(), start(1, 1)]);
-    let events = when(
-        &run,
-        AgentRunCommand::Abandon {
-            attempt: 1,
-            reason: "lease expired".into(),
-            at: t(30),
-        },
-    )
-    .unwrap();
-    assert_eq!(then(&mut run, events).status, RunStatus::TimedOut);
+    RunTest::given(vec![requested(), started(1, 1)])
+        .when(abandon(1, 30))
+        .then_expect_events(vec![abandoned(1, 30), timed_out(1, 1, 30)]);
 }
+
+// --- cancel ---------------------------------------------------------------------------------
 
 #[test]
 fn cancelling_a_queued_run_ends_it_at_once() {
-    let mut run = given(vec![request()]);
-    let events = when(
-        &run,
-        AgentRunCommand::Cancel {
+    RunTest::given(vec![requested()])
+        .when(cancel(Some("wrong input"), 1))
+        .then_expect_events(vec![AgentRunEvent::AgentRunCancelled(AgentRunCancelled {
+            attempt: None,
             reason: Some("wrong input".into()),
-            by: Actor::user("casey"),
-            at: t(1),
-        },
-    )
-    .unwrap();
-    let view = then(&mut run, events);
+            cancelled_by: casey(),
+            cancelled_at: t(1),
+        })]);
+    let view = view_after(|| {
+        RunTest::given(vec![requested()])
+            .when(cancel(Some("wrong input"), 1))
+            .state_after()
+    });
     assert_eq!(view.status, RunStatus::Cancelled);
     assert_eq!(view.cancel_reason.as_deref(), Some("wrong input"));
 }
 
 #[test]
 fn cancelling_a_running_run_asks_its_worker_to_stop() {
-    let mut run = given(vec![request(), start(1, 1)]);
-    let events = when(
-        &run,
-        AgentRunCommand::Cancel {
-            reason: None,
-            by: Actor::user("casey"),
-            at: t(2),
-        },
-    )
-    .unwrap();
-    assert_eq!(then(&mut run, events).status, RunStatus::Cancelling);
-    let events = when(
-        &run,
-        AgentRunCommand::ConfirmCancel {
-            attempt: 1,
-            at: t(3),
-        },
-    )
-    .unwrap();
-    let view = then(&mut run, events);
+    RunTest::given(vec![requested(), started(1, 1)])
+        .when(cancel(None, 2))
+        .then_expect_events(vec![cancel_requested(2)]);
+    let view = view_after(|| {
+        RunTest::given(vec![requested(), started(1, 1)])
+            .when(cancel(None, 2))
+            .state_after()
+    });
+    assert_eq!(view.status, RunStatus::Cancelling);
+}
+
+#[test]
+fn the_worker_confirms_a_cancel_and_the_run_ends_cancelled() {
+    let view = view_after(|| {
+        RunTest::given(vec![requested(), started(1, 1), cancel_requested(2)])
+            .when(AgentRunCommand::ConfirmCancel {
+                attempt: 1,
+                at: t(3),
+            })
+            .state_after()
+    });
     assert_eq!(view.status, RunStatus::Cancelled);
-    assert_eq!(view.cancelled_by, Some(Actor::user("casey")));
+    assert_eq!(view.cancelled_by, Some(casey()));
     assert_eq!(view.attempts[0].outcome, AttemptOutcome::Cancelled);
+    assert!(view.status.may_retry());
 }
 
 #[test]
 fn cancelling_twice_while_cancelling_writes_nothing() {
-    let cancel = || AgentRunCommand::Cancel {
-        reason: None,
-        by: Actor::user("casey"),
-        at: t(2),
-    };
-    let run = given(vec![request(), start(1, 1), cancel()]);
-    assert!(when(&run, cancel()).unwrap().is_empty());
+    RunTest::given(vec![requested(), started(1, 1), cancel_requested(2)])
+        .when(cancel(None, 2))
+        .then_expect_events(vec![]);
 }
 
 #[test]
 fn cancelling_a_finished_run_is_refused() {
-    let run = given(vec![
-        request(),
-        start(1, 1),
-        AgentRunCommand::TimeOut {
-            attempt: 1,
-            at: t(11),
-        },
-    ]);
-    let err = when(
-        &run,
-        AgentRunCommand::Cancel {
-            reason: None,
-            by: Actor::user("casey"),
-            at: t(12),
-        },
-    )
-    .unwrap_err();
-    assert_eq!(err.code(), "agent_run.already_finished");
+    RunTest::given(vec![requested(), started(1, 1), timed_out(1, 1, 11)])
+        .when(cancel(None, 12))
+        .then_expect_error(AgentRunError::AlreadyFinished("timed_out"));
 }
+
+// --- dismiss --------------------------------------------------------------------------------
 
 #[test]
 fn a_finished_run_can_be_dismissed_once() {
-    let mut run = given(vec![
-        request(),
-        start(1, 1),
-        AgentRunCommand::TimeOut {
-            attempt: 1,
-            at: t(11),
-        },
-    ]);
-    let dismiss = || AgentRunCommand::Dismiss {
-        by: Actor::user("casey"),
-        at: t(12),
-    };
-    let events = when(&run, dismiss()).unwrap();
-    assert_eq!(then(&mut run, events).dismissed_at, Some(t(12)));
-    assert_eq!(
-        when(&run, dismiss()).unwrap_err(),
-        AgentRunError::AlreadyDismissed
-    );
+    let finished = || vec![requested(), started(1, 1), timed_out(1, 1, 11)];
+    RunTest::given(finished())
+        .when(dismiss(12))
+        .then_expect_events(vec![AgentRunEvent::AgentRunDismissed(AgentRunDismissed {
+            dismissed_by: casey(),
+            dismissed_at: t(12),
+        })]);
+    let view = view_after(|| RunTest::given(finished()).when(dismiss(12)).state_after());
+    assert_eq!(view.dismissed_at, Some(t(12)));
+    let mut history = finished();
+    history.push(AgentRunEvent::AgentRunDismissed(AgentRunDismissed {
+        dismissed_by: casey(),
+        dismissed_at: t(12),
+    }));
+    RunTest::given(history)
+        .when(dismiss(13))
+        .then_expect_error(AgentRunError::AlreadyDismissed);
 }
 
 #[test]
 fn a_running_run_cannot_be_dismissed() {
-    let run = given(vec![request(), start(1, 1)]);
-    let err = when(
-        &run,
-        AgentRunCommand::Dismiss {
-            by: Actor::user("casey"),
-            at: t(2),
-        },
-    )
-    .unwrap_err();
-    assert_eq!(err.code(), "agent_run.not_finished");
+    RunTest::given(vec![requested(), started(1, 1)])
+        .when(dismiss(2))
+        .then_expect_error_message("only a finished run can be dismissed");
+}
+
+// --- retry rule and stored events -----------------------------------------------------------
+
+#[test]
+fn only_failed_timed_out_or_cancelled_runs_may_be_retried() {
+    for status in RunStatus::ALL {
+        let expected = matches!(
+            status,
+            RunStatus::Failed | RunStatus::TimedOut | RunStatus::Cancelled
+        );
+        assert_eq!(status.may_retry(), expected, "{status:?}");
+    }
 }
 
 #[test]
 fn events_round_trip_through_json_and_decode() {
-    let run = AgentRun::default();
-    for event in run.decide(request()).unwrap() {
+    for event in [
+        requested(),
+        started(1, 1),
+        abandoned(1, 2),
+        timed_out(1, 1, 3),
+        cancel_requested(4),
+    ] {
         let payload = serde_json::to_value(&event).unwrap();
-        let decoded =
-            AgentRunEvent::decode(event.name(), AGENT_RUN_EVENT_VERSION, payload).unwrap();
+        let decoded = AgentRun::decode(event.name(), AGENT_RUN_EVENT_VERSION, payload).unwrap();
         assert_eq!(decoded, event);
     }
-    assert!(AgentRunEvent::decode("AgentRunRequested", "9", json!({})).is_err());
+    assert!(AgentRun::decode("AgentRunRequested", "9", json!({})).is_err());
 }

@@ -1,12 +1,22 @@
 //! Today's Moves: the queue of proposed moves awaiting a decision.
+//!
+//! `proposed → edited* → approved | rejected | snoozed ⇄ pending | expired`.
 
-mod aggregate;
+mod command;
+mod decide;
+mod error;
+mod event;
 mod snooze;
+mod state;
 mod types;
 
-#[cfg(all(test, feature = "server"))]
+#[cfg(test)]
 mod tests;
 
-pub use aggregate::*;
+pub use command::*;
+pub use decide::{MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
+pub use error::QueueError;
+pub use event::*;
 pub use snooze::{SnoozePreset, SNOOZE_MORNING_HOUR};
+pub use state::*;
 pub use types::*;

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::kernel::{CrmId, EmailAddress};
+
 macro_rules! action_types {
     ($( $variant:ident => $name:literal, $label:literal, $domain:ident; )+) => {
         /// What a proposed move does. A closed set: the seed's 16 UI types plus the types its
@@ -227,88 +229,6 @@ impl QueueStatus {
     }
 }
 
-/// A CRM record id (HubSpot ids and the like): 1–64 of `A–Z a–z 0–9 _ -`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "server", schema(value_type = String, pattern = "^[A-Za-z0-9_-]{1,64}$"))]
-#[serde(transparent)]
-pub struct CrmId(String);
-
-impl CrmId {
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let ok = !raw.is_empty()
-            && raw.len() <= 64
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if ok {
-            Ok(CrmId(raw.to_string()))
-        } else {
-            Err("must be 1–64 characters of letters, digits, `_` or `-`")
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for CrmId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        CrmId::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
-
-/// An email address, lower-cased, of a plausible shape (`local@domain.tld`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "server", schema(value_type = String, format = "email"))]
-#[serde(transparent)]
-pub struct EmailAddress(String);
-
-impl EmailAddress {
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let candidate = raw.trim().to_ascii_lowercase();
-        let Some((local, domain)) = candidate.split_once('@') else {
-            return Err("is not an email address");
-        };
-        let local_ok = !local.is_empty()
-            && local.len() <= 64
-            && local
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._%+-'".contains(c));
-        let labels: Vec<&str> = domain.split('.').collect();
-        let domain_ok = labels.len() >= 2
-            && domain.len() <= 253
-            && labels.iter().all(|l| {
-                !l.is_empty()
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            })
-            && labels
-                .last()
-                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
-        if local_ok && domain_ok {
-            Ok(EmailAddress(candidate))
-        } else {
-            Err("is not an email address")
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for EmailAddress {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        EmailAddress::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
-
 /// A contact a move is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -405,65 +325,6 @@ pub fn derive_title(action: ActionType, target: &Target) -> String {
     }
 }
 
-/// Who did something: a person, an agent run, or CaseyOS itself.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-pub struct Actor {
-    pub kind: ActorKind,
-    pub id: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ActorKind {
-    User,
-    Agent,
-    System,
-}
-
-impl Actor {
-    pub fn user(id: impl Into<String>) -> Self {
-        Actor {
-            kind: ActorKind::User,
-            id: id.into(),
-        }
-    }
-
-    pub fn system(id: impl Into<String>) -> Self {
-        Actor {
-            kind: ActorKind::System,
-            id: id.into(),
-        }
-    }
-
-    /// Parses the `kind:id` form used in event metadata.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let (kind, id) = raw.split_once(':')?;
-        let kind = match kind {
-            "user" => ActorKind::User,
-            "agent" => ActorKind::Agent,
-            "system" => ActorKind::System,
-            _ => return None,
-        };
-        Some(Actor {
-            kind,
-            id: id.to_string(),
-        })
-    }
-}
-
-impl fmt::Display for Actor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            ActorKind::User => "user",
-            ActorKind::Agent => "agent",
-            ActorKind::System => "system",
-        };
-        write!(f, "{kind}:{}", self.id)
-    }
-}
-
 /// Where a proposed move came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -475,16 +336,6 @@ pub enum Source {
     AgentRun { run_id: uuid::Uuid },
     /// Derived from an external signal (a HubSpot change, an inbound email, a form).
     Signal { provider: String, signal_id: String },
-}
-
-/// An owner: the user a move is for. 1–128 printable characters.
-pub fn parse_owner(raw: &str) -> Result<String, &'static str> {
-    let owner = raw.trim();
-    if owner.is_empty() || owner.chars().count() > 128 || owner.chars().any(char::is_control) {
-        Err("must be 1–128 printable characters")
-    } else {
-        Ok(owner.to_string())
-    }
 }
 
 #[cfg(test)]
@@ -592,35 +443,5 @@ mod tests {
             derive_title(ActionType::SocialPost, &Target::default()),
             "Social post"
         );
-    }
-
-    #[test]
-    fn crm_ids_and_emails_are_validated() {
-        assert!(CrmId::parse("abc_123-X").is_ok());
-        for bad in ["", "a b", "x/y", &"a".repeat(65)] {
-            assert!(CrmId::parse(bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            EmailAddress::parse(" Dana@Acme.IO ").unwrap().as_str(),
-            "dana@acme.io"
-        );
-        for bad in [
-            "dana",
-            "dana@",
-            "@acme.io",
-            "dana@acme",
-            "dana@acme.c0m",
-            "da na@acme.io",
-        ] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn actors_round_trip_through_their_metadata_form() {
-        let actor = Actor::user("casey");
-        assert_eq!(actor.to_string(), "user:casey");
-        assert_eq!(Actor::parse("user:casey"), Some(actor));
-        assert_eq!(Actor::parse("robot:x"), None);
     }
 }

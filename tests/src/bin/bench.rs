@@ -34,19 +34,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use caseyos_backend::audit::{self, Point};
-use caseyos_backend::auth::{create_token, Role};
-use caseyos_backend::commands::{now, CommandMeta};
-use caseyos_backend::error::ApiError;
+use caseyos_backend::auth::tokens::create_token;
+use caseyos_backend::auth::Role;
 use caseyos_backend::state::AppState;
 use caseyos_backend::Application;
 use caseyos_domain::aps::{Aps, ApsOverrides};
+use caseyos_domain::kernel::Actor;
 use caseyos_domain::queue::{
-    ActionType, Actor, EditQueueItem, QueueDomain, QueueItem, QueueItemApproved, QueueItemCommand,
+    ActionType, EditQueueItem, QueueDomain, QueueItem, QueueItemApproved, QueueItemCommand,
     QueueItemEdited, QueueItemEvent, QueueItemProposed, Source, Target,
 };
 use caseyos_projections::runner::{checkpoints, quantile};
-use caseyos_projections::{event, projector_named, rebuild};
+use caseyos_projections::{projector_named, rebuild};
+use caseyos_store::event::{self, read_history};
+use caseyos_store::history::{self as audit, state_of, Point};
+use caseyos_store::{now, CommandMeta};
 use reqwest::Client;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgPoolCopyExt, PgPoolOptions};
@@ -690,15 +692,8 @@ async fn append_synthetic(pool: &PgPool, items: usize, chunk: usize) -> anyhow::
         sqlx::query_scalar("select aggregate_id from events order by global_position limit 1")
             .fetch_one(pool)
             .await?;
-    let events = event::read_aggregate(pool, "queue_item", &first).await?;
-    let mut item = QueueItem::default();
-    for e in &events {
-        item.apply(QueueItemEvent::decode(
-            &e.event_type,
-            &e.event_version,
-            e.payload.clone(),
-        )?);
-    }
+    let events = read_history::<QueueItem>(pool, &first).await?;
+    let item: QueueItem = state_of(&events)?;
     match &item.item {
         Some(view) if view.id.to_string() == first && events.len() == 2 => {}
         other => bail!("synthetic events do not fold as expected: {other:?}"),
@@ -791,7 +786,6 @@ async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> an
     let bus = state.bus.clone();
     let actor = Actor::user("admin");
     let meta = CommandMeta::system("bench");
-    let guard = |_: &QueueItem| -> Result<(), ApiError> { Ok(()) };
     let id = Uuid::now_v7();
     let aggregate_id = id.to_string();
     // Consecutive events always change the title, as real edits would.
@@ -860,7 +854,7 @@ async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> an
     // event; crossing a multiple of `snapshot_every`, the commit writes the snapshot.
     let t = Instant::now();
     let committed = bus
-        .queue(id, edit(title(target)), &meta, guard)
+        .execute::<QueueItem>(id, edit(title(target)), &meta)
         .await
         .map_err(|e| anyhow!("the last edit: {e}"))?;
     let first_command = elapsed_ms(t);
@@ -905,7 +899,7 @@ async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> an
         let t = Instant::now();
         let history = audit::history(&state.pool, "queue_item", &aggregate_id, Point::default())
             .await
-            .map_err(|e| anyhow!("audit history: {} {}", e.code, e.message))?;
+            .map_err(|e| anyhow!("audit history: {} {e}", e.code()))?;
         replays.push(elapsed_ms(t));
         if history.total_events as usize != events || history.events.len() != events {
             bail!(
@@ -934,7 +928,7 @@ async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> an
     for _ in 0..21 {
         let t = Instant::now();
         let committed = bus
-            .queue(id, edit(title(target)), &meta, guard)
+            .execute::<QueueItem>(id, edit(title(target)), &meta)
             .await
             .map_err(|e| anyhow!("no-op edit: {e}"))?;
         loads.push(elapsed_ms(t));
@@ -964,7 +958,7 @@ async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> an
         }
         let t = Instant::now();
         let committed = bus
-            .queue(id, edit(title(target + n)), &meta, guard)
+            .execute::<QueueItem>(id, edit(title(target + n)), &meta)
             .await
             .map_err(|e| anyhow!("edit: {e}"))?;
         latencies.push(elapsed_ms(t));

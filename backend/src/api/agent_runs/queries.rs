@@ -1,0 +1,228 @@
+//! Reading agents and runs: the registry with each agent's last runs, run history with
+//! filters and cursors, one run, and the quick-stats numbers. Read models only.
+
+use axum::extract::State;
+use axum::Json;
+use caseyos_domain::agent_run::{RunStatus, RunTrigger};
+use caseyos_domain::api::{
+    AgentInfo, AgentRunListResponse, AgentRunResponse, AgentRunStatsResponse, AgentsResponse,
+    ErrorEnvelope,
+};
+use caseyos_projections::agent_runs::{self as views, RunCursor, RunFilter};
+use caseyos_store::now;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::agent_named;
+use crate::auth::Principal;
+use crate::http::consistency::{read_token, ReadQuery};
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::pagination::{limit, parse_list};
+use crate::state::AppState;
+
+/// The read models these queries depend on.
+pub const RUN_VIEWS: &[&str] = &["agent_runs"];
+const MAX_PAGE: i64 = 100;
+const DEFAULT_PAGE: i64 = 25;
+/// Runs shown per agent on the Agents page.
+const RECENT_RUNS: i64 = 10;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_agents))
+        .routes(routes!(list_runs_of_agent))
+        .routes(routes!(list_agent_runs))
+        .routes(routes!(agent_run_stats))
+        .routes(routes!(get_agent_run))
+}
+
+/// The agents, each with its input schema and last runs.
+#[utoipa::path(
+    get,
+    path = "/api/agents",
+    tag = "agents",
+    params(ReadQuery),
+    responses((status = 200, description = "Every agent that can run", body = AgentsResponse)),
+    security(("bearer" = []))
+)]
+async fn list_agents(
+    State(state): State<AppState>,
+    _principal: Principal,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Json<AgentsResponse>, ApiError> {
+    query.settle(&state, RUN_VIEWS).await?;
+    let mut recent = views::recent_by_agent(&state.pool, RECENT_RUNS).await?;
+    let llm_configured = state.config.llm().is_some();
+    let agents = caseyos_agents::REGISTRY
+        .iter()
+        .map(|spec| AgentInfo {
+            name: spec.name.to_string(),
+            domain: spec.domain,
+            description: spec.description.to_string(),
+            input_schema: spec.input_schema(),
+            uses_llm: spec.uses_llm,
+            llm_configured: spec.uses_llm && llm_configured,
+            proposes_moves: spec.proposes_moves,
+            timeout_secs: state.config.agent_timeout_ms(spec.name) / 1000,
+            example_input: (spec.example)(),
+            recent_runs: recent.remove(spec.name).unwrap_or_default(),
+        })
+        .collect();
+    Ok(Json(AgentsResponse { agents }))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct RunsQuery {
+    /// Agent name (on `/api/agent-runs`).
+    agent: Option<String>,
+    /// Comma-separated: queued, running, cancelling, succeeded, failed, timed_out, cancelled.
+    status: Option<String>,
+    /// Comma-separated: manual, api, schedule, agent.
+    trigger: Option<String>,
+    /// Requested at or after (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Requested before (RFC 3339).
+    to: Option<DateTime<Utc>>,
+    /// `true` for dismissed runs only, `false` to leave them out.
+    dismissed: Option<bool>,
+    /// Retries of this run.
+    retry_of: Option<Uuid>,
+    /// 1–100, default 25.
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+async fn runs_page(
+    state: &AppState,
+    agent: Option<String>,
+    query: RunsQuery,
+    read: ReadQuery,
+) -> Result<AgentRunListResponse, ApiError> {
+    let filter = RunFilter {
+        agent,
+        statuses: parse_list(query.status.as_deref(), "status", RunStatus::parse)?,
+        triggers: parse_list(query.trigger.as_deref(), "trigger", RunTrigger::parse)?,
+        from: query.from,
+        to: query.to,
+        dismissed: query.dismissed,
+        retry_of: query.retry_of,
+    };
+    let limit = limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
+    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(raw) => Some(RunCursor::decode(raw).ok_or_else(|| {
+            ApiError::bad_request(
+                "request.invalid_cursor",
+                "the cursor is not one this API issued",
+            )
+        })?),
+        None => None,
+    };
+    read.settle(state, RUN_VIEWS).await?;
+    let (runs, next) = views::list(&state.pool, &filter, limit, cursor.as_ref()).await?;
+    Ok(AgentRunListResponse {
+        runs,
+        next_cursor: next.map(|c| c.encode()),
+    })
+}
+
+/// Run history, newest first, with filters.
+#[utoipa::path(
+    get,
+    path = "/api/agent-runs",
+    tag = "agents",
+    params(RunsQuery, ReadQuery),
+    responses(
+        (status = 200, description = "A page of runs", body = AgentRunListResponse),
+        (status = 400, description = "A bad filter or cursor", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn list_agent_runs(
+    State(state): State<AppState>,
+    _principal: Principal,
+    ApiQuery(mut query): ApiQuery<RunsQuery>,
+    ApiQuery(read): ApiQuery<ReadQuery>,
+) -> Result<Json<AgentRunListResponse>, ApiError> {
+    let agent = match query.agent.take().filter(|a| !a.trim().is_empty()) {
+        Some(name) => Some(agent_named(&name)?.name.to_string()),
+        None => None,
+    };
+    Ok(Json(runs_page(&state, agent, query, read).await?))
+}
+
+/// One agent's runs, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/agents/{name}/runs",
+    tag = "agents",
+    params(("name" = String, Path), RunsQuery, ReadQuery),
+    responses(
+        (status = 200, description = "A page of the agent's runs", body = AgentRunListResponse),
+        (status = 404, description = "No such agent", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn list_runs_of_agent(
+    State(state): State<AppState>,
+    _principal: Principal,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(query): ApiQuery<RunsQuery>,
+    ApiQuery(read): ApiQuery<ReadQuery>,
+) -> Result<Json<AgentRunListResponse>, ApiError> {
+    let spec = agent_named(&name)?;
+    Ok(Json(
+        runs_page(&state, Some(spec.name.to_string()), query, read).await?,
+    ))
+}
+
+/// One run: input, output, error, attempts, durations, usage and the moves it proposed.
+#[utoipa::path(
+    get,
+    path = "/api/agent-runs/{id}",
+    tag = "agents",
+    params(("id" = Uuid, Path), ReadQuery),
+    responses(
+        (status = 200, description = "The run", body = AgentRunResponse),
+        (status = 404, description = "No such run", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn get_agent_run(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    _principal: Principal,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Json<AgentRunResponse>, ApiError> {
+    query.settle(&state, RUN_VIEWS).await?;
+    let run = views::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("agent_run.not_found", "agent run not found"))?;
+    Ok(Json(AgentRunResponse {
+        run,
+        consistency: read_token(&state, RUN_VIEWS).await?,
+    }))
+}
+
+/// Failed runs awaiting attention and runs in flight.
+#[utoipa::path(
+    get,
+    path = "/api/agent-runs/stats",
+    tag = "agents",
+    params(ReadQuery),
+    responses((status = 200, description = "The numbers", body = AgentRunStatsResponse)),
+    security(("bearer" = []))
+)]
+async fn agent_run_stats(
+    State(state): State<AppState>,
+    _principal: Principal,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Json<AgentRunStatsResponse>, ApiError> {
+    query.settle(&state, RUN_VIEWS).await?;
+    Ok(Json(views::stats(&state.pool, now()).await?))
+}

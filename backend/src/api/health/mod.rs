@@ -1,0 +1,174 @@
+//! `/health` (liveness, public), `/ready` (database and projections) and `/metrics`
+//! (Prometheus text format).
+
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::Json;
+use caseyos_domain::api::ErrorEnvelope;
+use caseyos_projections::status::{horizon_age_seconds, projection_status, ProjectionStatus};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Principal;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HealthResponse {
+    status: &'static str,
+}
+
+/// Liveness: the process answers. Needs no authentication.
+#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, body = HealthResponse)))]
+async fn health() -> Json<HealthResponse> {
+    Json(HealthResponse { status: "ok" })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReadyResponse {
+    status: &'static str,
+    database: &'static str,
+    /// Seconds the oldest open transaction has held the projection horizon back.
+    horizon_age_seconds: f64,
+    #[schema(value_type = Vec<Object>)]
+    projections: Vec<ProjectionStatus>,
+}
+
+/// Readiness: the database answers and every projection has a live leader.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "ops",
+    responses(
+        (status = 200, body = ReadyResponse),
+        (status = 503, description = "`service.not_ready`, with the same fields in details", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn ready(
+    State(state): State<AppState>,
+    _principal: Principal,
+) -> Result<Json<ReadyResponse>, ApiError> {
+    let database_ok = sqlx::query("select 1").execute(&state.pool).await.is_ok();
+    if !database_ok {
+        return Err(ApiError::unavailable(
+            "service.not_ready",
+            "the database does not answer",
+        ));
+    }
+    let projections =
+        projection_status(&state.pool, &caseyos_projections::all_projectors()).await?;
+    let horizon = horizon_age_seconds(&state.pool).await?;
+    let body = ReadyResponse {
+        status: "ready",
+        database: "ok",
+        horizon_age_seconds: horizon,
+        projections,
+    };
+    let stalled: Vec<&str> = body
+        .projections
+        .iter()
+        .filter(|p| !matches!(p.state.as_str(), "live" | "catching_up" | "rebuilding"))
+        .map(|p| p.name.as_str())
+        .collect();
+    if !stalled.is_empty() {
+        return Err(ApiError::unavailable(
+            "service.not_ready",
+            format!(
+                "projections without a running leader: {}",
+                stalled.join(", ")
+            ),
+        )
+        .with_details(serde_json::to_value(&body).unwrap_or_default()));
+    }
+    Ok(Json(body))
+}
+
+/// Prometheus metrics.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "ops",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")),
+    security(("bearer" = []))
+)]
+async fn metrics(
+    State(state): State<AppState>,
+    _principal: Principal,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut out = String::new();
+    state.metrics.render(&mut out);
+    let statuses = projection_status(&state.pool, &caseyos_projections::all_projectors()).await?;
+    let mut family =
+        |name: &str, help: &str, kind: &str, value: &dyn Fn(&ProjectionStatus) -> f64| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for s in &statuses {
+                let _ = writeln!(out, "{name}{{projection=\"{}\"}} {}", s.name, value(s));
+            }
+        };
+    family(
+        "caseyos_projection_position",
+        "Global position of the last applied event.",
+        "gauge",
+        &|s| s.position as f64,
+    );
+    family(
+        "caseyos_projection_lag_events",
+        "Events not yet applied.",
+        "gauge",
+        &|s| s.lag_events as f64,
+    );
+    family(
+        "caseyos_projection_lag_seconds",
+        "Age of the oldest event not yet applied.",
+        "gauge",
+        &|s| s.lag_seconds,
+    );
+    family(
+        "caseyos_projection_events_processed",
+        "Events applied since the read model was built.",
+        "counter",
+        &|s| s.events_processed as f64,
+    );
+    family(
+        "caseyos_projection_live",
+        "1 when the projection has a live leader.",
+        "gauge",
+        &|s| {
+            f64::from(u8::from(matches!(
+                s.state.as_str(),
+                "live" | "catching_up" | "rebuilding"
+            )))
+        },
+    );
+    let horizon = horizon_age_seconds(&state.pool).await?;
+    let _ = writeln!(out, "# HELP caseyos_projection_horizon_age_seconds How long the oldest open transaction has held the horizon back.");
+    let _ = writeln!(out, "# TYPE caseyos_projection_horizon_age_seconds gauge");
+    let _ = writeln!(out, "caseyos_projection_horizon_age_seconds {horizon}");
+    let _ = writeln!(
+        out,
+        "# HELP caseyos_projection_leader 1 when this instance leads the projection."
+    );
+    let _ = writeln!(out, "# TYPE caseyos_projection_leader gauge");
+    for (name, stats) in state.projection_metrics.snapshot() {
+        let _ = writeln!(
+            out,
+            "caseyos_projection_leader{{projection=\"{name}\"}} {}",
+            u8::from(stats.leader)
+        );
+    }
+    Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}

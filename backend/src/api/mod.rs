@@ -1,0 +1,122 @@
+//! The REST API: one folder per resource (its routes and handlers), and the OpenAPI
+//! document generated from the same list of routes. A new resource is one folder and one
+//! `.merge` line in [`api_routes`].
+
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use axum::Router;
+
+use crate::http::auth::SESSION_COOKIE;
+use crate::state::AppState;
+
+pub mod agent_runs;
+pub mod audit;
+pub mod health;
+pub mod live;
+pub mod queue;
+pub mod session;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "CaseyOS API",
+        description = "The go-to-market command center: Today's Moves, audit replay and operations. \
+                       Every error is `{\"error\": {\"code\", \"message\", \"request_id\", \"details\"}}`.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "queue", description = "Today's Moves: proposed moves awaiting a decision"),
+        (name = "agents", description = "Agents, their runs, and run history"),
+        (name = "audit", description = "History and time travel of any aggregate"),
+        (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
+        (name = "live", description = "Live updates as server-sent events"),
+        (name = "ops", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A token from `caseyos token create`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The browser session from `POST /api/session`. Requests other than GET, \
+                 HEAD and OPTIONS must also send the session's `csrf_token` as `X-CSRF-Token`.",
+            ))),
+        );
+    }
+}
+
+/// Every documented route: the router and the OpenAPI document come from this one list.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(queue::router())
+        .merge(agent_runs::router())
+        .merge(audit::router())
+        .merge(session::router())
+        .merge(live::router())
+        .merge(health::router())
+}
+
+/// The routes and their OpenAPI document: every route that takes a bearer token takes the
+/// session cookie too, and the document lists itself.
+pub fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut api) = api_routes().split_for_parts();
+    for item in api.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(security) = operation.security.as_mut().filter(|s| !s.is_empty()) {
+                security.push(SecurityRequirement::new("session", Vec::<String>::new()));
+            }
+        }
+    }
+    api.paths.paths.insert(
+        "/api/openapi.json".into(),
+        utoipa::openapi::path::PathItem::new(
+            utoipa::openapi::HttpMethod::Get,
+            utoipa::openapi::path::OperationBuilder::new()
+                .tag("ops")
+                .summary(Some("This document"))
+                .response(
+                    "200",
+                    utoipa::openapi::Response::new("The OpenAPI document"),
+                )
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                .security(SecurityRequirement::new("session", Vec::<String>::new()))
+                .build(),
+        ),
+    );
+    (routes, api)
+}
+
+/// The OpenAPI document as JSON (for the CLI and tests).
+pub fn openapi_json() -> serde_json::Value {
+    let (_, api) = routes_and_document();
+    serde_json::to_value(api).unwrap_or_default()
+}

@@ -1,0 +1,328 @@
+//! Reading Today's Moves: the ranked list, filtered pages, one move, counts and the
+//! quick-stats bar. Read models only.
+
+use axum::extract::State;
+use axum::Json;
+use caseyos_domain::api::{
+    ErrorEnvelope, QueueCountsResponse, QueueItemResponse, QueueListResponse, QueueStatsResponse,
+};
+use caseyos_domain::queue::{ActionType, QueueDomain, QueueStatus};
+use caseyos_projections::queue::stats::{self as queue_stats, StatsWindow};
+use caseyos_projections::queue::{self as views, Cursor, ListFilter, Sort};
+use caseyos_store::now;
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::{Principal, Role};
+use crate::http::consistency::{read_token, ReadQuery};
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::pagination::{limit, parse_list};
+use crate::state::AppState;
+
+/// The read models these queries depend on.
+const QUEUE_VIEWS: &[&str] = &["queue"];
+const MAX_PAGE: i64 = 100;
+const DEFAULT_PAGE: i64 = 25;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_queue_items))
+        .routes(routes!(todays_moves))
+        .routes(routes!(queue_counts))
+        .routes(routes!(queue_stats))
+        .routes(routes!(get_queue_item))
+}
+
+/// Whose moves a query covers: the caller's own by default; `owner=NAME` for someone's,
+/// `owner=*` for everyone's (operators may ask only for their own).
+fn owner_scope(principal: &Principal, owner: Option<&str>) -> Result<Option<String>, ApiError> {
+    match owner.map(str::trim) {
+        None | Some("") | Some("me") => Ok(Some(principal.user.clone())),
+        Some("*") | Some("all") => {
+            if principal.role == Role::Operator {
+                Err(ApiError::forbidden("operators see their own moves only"))
+            } else {
+                Ok(None)
+            }
+        }
+        Some(owner) => {
+            if principal.may_read_owner(owner) {
+                Ok(Some(owner.to_string()))
+            } else {
+                Err(ApiError::forbidden("operators see their own moves only"))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TodayQuery {
+    /// `sales`, `marketing` or `cs`.
+    domain: Option<String>,
+    /// Whose moves: yours by default, a name, or `*` for everyone's.
+    owner: Option<String>,
+    /// 1–100, default 50.
+    limit: Option<i64>,
+}
+
+/// Today's Moves: pending moves and snoozed ones whose time has come, ranked by APS then
+/// due time.
+#[utoipa::path(
+    get,
+    path = "/api/queue/today",
+    tag = "queue",
+    params(TodayQuery, ReadQuery),
+    responses(
+        (status = 200, description = "Ranked moves", body = QueueListResponse),
+        (status = 503, description = "`after` not reached in time (`consistency.timeout`)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn todays_moves(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<TodayQuery>,
+    ApiQuery(read): ApiQuery<ReadQuery>,
+) -> Result<Json<QueueListResponse>, ApiError> {
+    let owner = owner_scope(&principal, query.owner.as_deref())?;
+    let domain = match query.domain.as_deref() {
+        Some(raw) => Some(QueueDomain::parse(raw).ok_or_else(|| {
+            ApiError::bad_request(
+                "request.invalid_query",
+                "domain must be sales, marketing or cs",
+            )
+        })?),
+        None => None,
+    };
+    let limit = limit(query.limit, 50, MAX_PAGE)?;
+    read.settle(&state, QUEUE_VIEWS).await?;
+    let items = views::today(&state.pool, owner.as_deref(), domain, now(), limit).await?;
+    Ok(Json(QueueListResponse {
+        total: items.len() as i64,
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// Comma-separated statuses: pending, snoozed, approved, rejected, expired.
+    status: Option<String>,
+    /// Comma-separated action types.
+    action_type: Option<String>,
+    /// Comma-separated domains.
+    domain: Option<String>,
+    /// Whose moves: yours by default, a name, or `*` for everyone's.
+    owner: Option<String>,
+    /// `aps`, `due_by`, `created_at` or `updated_at`; prefix `-` for descending. Default `-aps`.
+    sort: Option<String>,
+    /// From the previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// 1–100, default 25.
+    limit: Option<i64>,
+}
+
+/// All moves, filtered, sorted and paginated (stable keyset cursors).
+#[utoipa::path(
+    get,
+    path = "/api/queue",
+    tag = "queue",
+    params(ListQuery, ReadQuery),
+    responses(
+        (status = 200, description = "A page of moves", body = QueueListResponse),
+        (status = 400, description = "Unknown filter value, sort or cursor", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn list_queue_items(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(read): ApiQuery<ReadQuery>,
+) -> Result<Json<QueueListResponse>, ApiError> {
+    let filter = ListFilter {
+        statuses: parse_list(query.status.as_deref(), "status", QueueStatus::parse)?,
+        action_types: parse_list(query.action_type.as_deref(), "action_type", |v| {
+            ActionType::parse(v).ok()
+        })?,
+        domains: parse_list(query.domain.as_deref(), "domain", QueueDomain::parse)?,
+        owner: owner_scope(&principal, query.owner.as_deref())?,
+    };
+    let sort = match query.sort.as_deref() {
+        Some(raw) => Sort::parse(raw).ok_or_else(|| {
+            ApiError::bad_request(
+                "request.invalid_query",
+                "sort must be aps, due_by, created_at or updated_at, optionally prefixed with -",
+            )
+        })?,
+        None => Sort::default(),
+    };
+    let cursor = match query.cursor.as_deref() {
+        Some(raw) => Some(
+            Cursor::decode(raw, sort)
+                .map_err(|e| ApiError::bad_request("queue.invalid_cursor", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let limit = limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
+    read.settle(&state, QUEUE_VIEWS).await?;
+    let page = views::list(&state.pool, &filter, sort, cursor.as_ref(), limit).await?;
+    Ok(Json(QueueListResponse {
+        items: page.items,
+        next_cursor: page.next.map(|c| c.encode()),
+        total: page.total,
+    }))
+}
+
+/// One move.
+#[utoipa::path(
+    get,
+    path = "/api/queue/{id}",
+    tag = "queue",
+    params(("id" = Uuid, Path), ReadQuery),
+    responses(
+        (status = 200, description = "The move", body = QueueItemResponse),
+        (status = 404, description = "No such move", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn get_queue_item(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Json<QueueItemResponse>, ApiError> {
+    query.settle(&state, QUEUE_VIEWS).await?;
+    let item = views::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("queue.not_found", "queue item not found"))?;
+    if !principal.may_read_owner(&item.owner) {
+        return Err(ApiError::forbidden("this move belongs to someone else"));
+    }
+    Ok(Json(QueueItemResponse {
+        item,
+        consistency: read_token(&state, QUEUE_VIEWS).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct CountsQuery {
+    owner: Option<String>,
+}
+
+/// Counts of moves by status.
+#[utoipa::path(
+    get,
+    path = "/api/queue/counts",
+    tag = "queue",
+    params(CountsQuery, ReadQuery),
+    responses((status = 200, description = "Counts by status", body = QueueCountsResponse)),
+    security(("bearer" = []))
+)]
+async fn queue_counts(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<CountsQuery>,
+    ApiQuery(read): ApiQuery<ReadQuery>,
+) -> Result<Json<QueueCountsResponse>, ApiError> {
+    let owner = owner_scope(&principal, query.owner.as_deref())?;
+    read.settle(&state, QUEUE_VIEWS).await?;
+    Ok(Json(views::counts(&state.pool, owner.as_deref()).await?))
+}
+
+/// Days the approval rate looks back over.
+const APPROVAL_RATE_DAYS: i64 = 7;
+
+/// Quick stats: open and snoozed moves, decisions since midnight in the caller's time
+/// zone, and the approval rate of the last 7 days (whole percent; none without
+/// decisions). Scoped by owner as `/api/queue/counts` is.
+#[utoipa::path(
+    get,
+    path = "/api/queue/stats",
+    tag = "queue",
+    params(CountsQuery, ReadQuery),
+    responses(
+        (status = 200, description = "The quick-stats bar", body = QueueStatsResponse),
+        (status = 403, description = "Operators see their own moves only", body = ErrorEnvelope),
+        (status = 503, description = "`after` not reached in time (`consistency.timeout`)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn queue_stats(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<CountsQuery>,
+    ApiQuery(read): ApiQuery<ReadQuery>,
+) -> Result<Json<QueueStatsResponse>, ApiError> {
+    let owner = owner_scope(&principal, query.owner.as_deref())?;
+    read.settle(&state, QUEUE_VIEWS).await?;
+    let now = now();
+    let window = StatsWindow {
+        now,
+        today_from: start_of_local_day(now, state.config.timezone_of(&principal.user)),
+        rate_from: now - chrono::Duration::days(APPROVAL_RATE_DAYS),
+    };
+    Ok(Json(
+        queue_stats::stats(&state.pool, owner.as_deref(), window).await?,
+    ))
+}
+
+/// The last local midnight in `tz` (where a clock change skips midnight, the day's first
+/// instant).
+fn start_of_local_day(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let day = now.with_timezone(&tz).date_naive();
+    (0..24)
+        .filter_map(|hour| day.and_hms_opt(hour, 0, 0))
+        .find_map(|local| tz.from_local_datetime(&local).earliest())
+        .map_or(now, |start| start.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(raw: &str) -> DateTime<Utc> {
+        raw.parse().unwrap()
+    }
+
+    #[test]
+    fn today_starts_at_midnight_in_the_callers_time_zone() {
+        // (now, zone, start of that local day)
+        let table = [
+            ("2026-03-10T15:00:00Z", "UTC", "2026-03-10T00:00:00Z"),
+            (
+                "2026-03-10T03:00:00Z",
+                "America/New_York",
+                "2026-03-09T04:00:00Z",
+            ),
+            (
+                "2026-03-10T23:30:00Z",
+                "Europe/Berlin",
+                "2026-03-10T23:00:00Z",
+            ),
+            // America/Santiago skips from 00:00 to 01:00 on 2026-09-06.
+            (
+                "2026-09-06T12:00:00Z",
+                "America/Santiago",
+                "2026-09-06T04:00:00Z",
+            ),
+        ];
+        for (now, zone, start) in table {
+            let tz: Tz = zone.parse().unwrap();
+            assert_eq!(
+                start_of_local_day(utc(now), tz),
+                utc(start),
+                "{now} in {zone}"
+            );
+        }
+    }
+}

@@ -1,0 +1,635 @@
+//! The `caseyos` command line: serve, migrate, projections, replay, tokens, sign-in links,
+//! agents, demo data.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use caseyos_store::history::{history, Point};
+
+use crate::app::Application;
+use crate::auth::tokens::create_token;
+use crate::auth::{sessions, Role};
+use crate::config::Config;
+use crate::infra::db::Database;
+
+mod demo;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "caseyos",
+    version,
+    about = "CaseyOS — the go-to-market command center"
+)]
+pub struct Cli {
+    /// A TOML configuration file (also CASEYOS_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The embedded database's folder (also CASEYOS_DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (API, projections, schedules).
+    Serve {
+        /// Address to listen on (also CASEYOS_BIND); default 127.0.0.1:8080.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Inspect or rebuild read models.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// Show an aggregate's history: every event with actor and time, and its state.
+    Replay {
+        /// e.g. `queue_item`.
+        aggregate_type: String,
+        id: String,
+        /// The state after this sequence.
+        #[arg(long)]
+        at: Option<i64>,
+        /// The state at this instant (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<DateTime<Utc>>,
+        /// Print the same JSON as GET /api/audit/{type}/{id}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Create a one-time sign-in link for the web app (usable once, within 24 hours) and
+    /// print it.
+    SigninLink {
+        /// Who signs in with it (default: the configured operator).
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, value_parser = ["admin", "operator", "viewer"], default_value = "admin")]
+        role: String,
+    },
+    /// Demo data.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// List agents, or run one.
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentsCommand {
+    /// Every agent that can run: name, domain, whether it writes with a language model.
+    List {
+        /// Print each agent with its input schema and an example input, as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Request a run as the operator; with --wait, execute it here unless a server's
+    /// worker takes it first, and print how it ended (exit 1 unless it succeeded).
+    Run {
+        /// The agent, e.g. `DraftWriter` (case and `-`/`_` are ignored).
+        name: String,
+        /// The input as a JSON object (default `{}`).
+        #[arg(long, value_name = "JSON", default_value = "{}")]
+        input: String,
+        /// Wait for the run to end.
+        #[arg(long)]
+        wait: bool,
+        /// Print the run as JSON (the same as GET /api/agent-runs/{id}).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectionsCommand {
+    /// Per projection: checkpoint, lag, leader and state.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild read models beside the live ones and switch over without downtime.
+    Rebuild {
+        /// One projection (default: all).
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a bearer token and print it (only its hash is stored).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "operator", "viewer"])]
+        role: String,
+        /// The user the token acts as (default: the name).
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Fill Today's Moves with a realistic queue, through the same commands the API uses.
+    Seed,
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CASEYOS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Runs the CLI; the binary's `main` is just this.
+pub async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    init_tracing(&config.log_format);
+    match cli.command {
+        Command::Serve { bind } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            serve(config).await
+        }
+        Command::Agents {
+            command: AgentsCommand::List { json },
+        } => {
+            agents_list(json);
+            Ok(())
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::api::openapi_json())?
+            );
+            Ok(())
+        }
+        command => {
+            let database = Database::open(&config).await?;
+            let result = run_offline(command, &config, &database).await;
+            database.close().await;
+            result
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config.clone()).await?;
+    let url = config.public_url(app.address());
+    let pool = app.state().pool.clone();
+    let first_run: bool = sqlx::query_scalar(
+        "select not exists(select 1 from api_tokens) and not exists(select 1 from sessions)",
+    )
+    .fetch_one(&pool)
+    .await?;
+    println!("CaseyOS is running at {url}");
+    println!("  API:      {url}/api   (OpenAPI: {url}/api/openapi.json)");
+    println!("  Health:   {url}/health");
+    if app.state().web.is_built() {
+        println!("  Web app:  {url}/   (a sign-in link: caseyos signin-link)");
+    } else {
+        println!("  Web app:  not built (run `trunk build --release` in the workspace)");
+    }
+    if first_run {
+        let token = create_token(&pool, "first-run", &config.operator, Role::Admin).await?;
+        println!(
+            "  First run: an admin token for {} was created; it is shown only now:",
+            config.operator
+        );
+        println!("    {token}");
+        println!("    curl -H 'Authorization: Bearer {token}' {url}/api/queue/today");
+        let link = sessions::create_sign_in_link(&pool, &config.operator, Role::Admin).await?;
+        println!(
+            "  Open this link to sign in: {}",
+            sessions::sign_in_url(&url, &link)
+        );
+        println!("    (it works once, within 24 hours; `caseyos signin-link` makes another)");
+    }
+    std::io::stdout().flush()?;
+    let shutdown = app.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    app.run_until_stopped().await
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("a SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+async fn run_offline(command: Command, config: &Config, database: &Database) -> anyhow::Result<()> {
+    let pool = &database.pool;
+    match command {
+        Command::Serve { .. } | Command::Openapi => unreachable!("handled by main"),
+        Command::Migrate => {
+            println!("Migrations applied to {}.", database.description);
+            Ok(())
+        }
+        Command::Projections { command } => match command {
+            ProjectionsCommand::Status { json } => projections_status(pool, json).await,
+            ProjectionsCommand::Rebuild { name } => projections_rebuild(pool, name).await,
+        },
+        Command::Replay {
+            aggregate_type,
+            id,
+            at,
+            as_of,
+            json,
+        } => {
+            let response = history(pool, &aggregate_type, &id, Point { at, as_of })
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&response)?);
+            } else {
+                print_timeline(&response);
+            }
+            Ok(())
+        }
+        Command::Token { command } => match command {
+            TokenCommand::Create { name, role, user } => {
+                let role = Role::parse(&role).context("role must be admin, operator or viewer")?;
+                let user = user.unwrap_or_else(|| name.clone());
+                let token = create_token(pool, &name, &user, role).await?;
+                eprintln!("Token `{name}` for {user} ({role}) created. It is shown only now:");
+                println!("{token}");
+                Ok(())
+            }
+        },
+        Command::SigninLink { user, role } => {
+            let role = Role::parse(&role).context("role must be admin, operator or viewer")?;
+            let user = user.unwrap_or_else(|| config.operator.clone());
+            let link = sessions::create_sign_in_link(pool, &user, role).await?;
+            eprintln!("A sign-in link for {user} ({role}); it works once, within 24 hours:");
+            println!(
+                "{}",
+                sessions::sign_in_url(&config.public_url(config.bind), &link)
+            );
+            Ok(())
+        }
+        Command::Agents { command } => match command {
+            AgentsCommand::List { .. } => unreachable!("handled by main"),
+            AgentsCommand::Run {
+                name,
+                input,
+                wait,
+                json,
+            } => agents_run(pool, config, &name, &input, wait, json).await,
+        },
+        Command::Demo { command } => match command {
+            DemoCommand::Seed => {
+                let report = demo::seed(pool, config).await?;
+                println!(
+                    "Demo queue for {}: {} moves proposed, {} already there, {} snoozed, {} decided.",
+                    config.operator, report.proposed, report.existing, report.snoozed, report.decided
+                );
+                Ok(())
+            }
+        },
+    }
+}
+
+fn agents_list(json: bool) {
+    if json {
+        let agents: Vec<Value> = caseyos_agents::REGISTRY
+            .iter()
+            .map(|spec| {
+                serde_json::json!({
+                    "name": spec.name,
+                    "domain": spec.domain,
+                    "description": spec.description,
+                    "uses_llm": spec.uses_llm,
+                    "proposes_moves": spec.proposes_moves,
+                    "input_schema": spec.input_schema(),
+                    "example_input": (spec.example)(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "agents": agents }))
+                .unwrap_or_default()
+        );
+        return;
+    }
+    println!("{:<20} {:<12} {:<5} DESCRIPTION", "NAME", "DOMAIN", "LLM");
+    for spec in caseyos_agents::REGISTRY {
+        println!(
+            "{:<20} {:<12} {:<5} {}",
+            spec.name,
+            spec.domain.as_str(),
+            if spec.uses_llm { "yes" } else { "no" },
+            spec.description
+        );
+    }
+}
+
+async fn agents_run(
+    pool: &sqlx::PgPool,
+    config: &Config,
+    name: &str,
+    input: &str,
+    wait: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use crate::commands::agent_runs::request_run;
+    use crate::workers::agent_runs::Workers;
+    use caseyos_domain::agent_run::{AgentRun, RunStatus, RunTrigger};
+    use caseyos_domain::kernel::Actor;
+    use caseyos_store::history::state_at;
+    use caseyos_store::{CommandBus, CommandMeta};
+
+    let spec = caseyos_agents::find(name)
+        .with_context(|| format!("no agent named `{name}`; `caseyos agents list` shows them"))?;
+    let input: Value = serde_json::from_str(input).context("--input must be JSON")?;
+    if !input.is_object() {
+        anyhow::bail!("--input must be a JSON object");
+    }
+    if let Err(fields) = spec.validate(&input) {
+        for field in &fields {
+            eprintln!("{}: {}", field.field, field.message);
+        }
+        anyhow::bail!("the input does not match {}'s schema", spec.name);
+    }
+    let bus = std::sync::Arc::new(CommandBus::new(
+        pool.clone(),
+        config.snapshot_every,
+        config.command_retries,
+        std::sync::Arc::new(crate::infra::metrics::Metrics::default()),
+    ));
+    let operator = Actor::user(config.operator.clone());
+    let mut meta = CommandMeta::system("cli");
+    meta.actor = operator.clone();
+    let committed = request_run(
+        &bus,
+        config,
+        spec,
+        input,
+        RunTrigger::Manual,
+        None,
+        operator,
+        &meta,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+    let run = committed.state.run.context("the run was not recorded")?;
+    eprintln!(
+        "Run {} of {} requested ({}).",
+        run.id,
+        spec.name,
+        run.status.as_str()
+    );
+    if !wait {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&run)?);
+        } else {
+            println!("{}", run.id);
+        }
+        return Ok(());
+    }
+    let workers = Workers::new(
+        pool.clone(),
+        bus,
+        std::sync::Arc::new(config.clone()),
+        &format!("cli:{}", std::process::id()),
+    )?;
+    let worker = format!("cli:{}", std::process::id());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let run = loop {
+        if workers.claim(&worker, run.id).await? {
+            workers.execute(&worker, run.id, &shutdown).await?;
+        }
+        let state = state_at::<AgentRun>(pool, &run.id.to_string(), i64::MAX)
+            .await?
+            .run
+            .context("the run disappeared")?;
+        if state.status.is_finished() {
+            break state;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        if let Some(output) = &run.output {
+            println!("{}", serde_json::to_string_pretty(output)?);
+        }
+        if let Some(text) = &run.text {
+            println!("\n{text}");
+        }
+    }
+    eprintln!(
+        "Run {} {} after {} ms.",
+        run.id,
+        run.status.as_str(),
+        run.duration_ms.unwrap_or(0)
+    );
+    match (run.status, &run.error) {
+        (RunStatus::Succeeded, _) => Ok(()),
+        (status, Some(error)) => {
+            anyhow::bail!("run {}: {}: {}", status.as_str(), error.code, error.message)
+        }
+        (status, None) => anyhow::bail!("run {}", status.as_str()),
+    }
+}
+
+async fn projections_status(pool: &sqlx::PgPool, json: bool) -> anyhow::Result<()> {
+    let statuses = caseyos_projections::status::projection_status(
+        pool,
+        &caseyos_projections::all_projectors(),
+    )
+    .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&statuses)?);
+        return Ok(());
+    }
+    println!(
+        "{:<12} {:<12} {:>12} {:>10} {:>9} {:>12}  leader",
+        "projection", "state", "position", "processed", "lag", "lag (s)"
+    );
+    for s in statuses {
+        println!(
+            "{:<12} {:<12} {:>12} {:>10} {:>9} {:>12.3}  {}",
+            s.name,
+            s.state,
+            s.position,
+            s.events_processed,
+            s.lag_events,
+            s.lag_seconds,
+            s.leader.as_deref().unwrap_or("-")
+        );
+        if let Some(error) = s.last_error {
+            println!("  last error: {error}");
+        }
+    }
+    Ok(())
+}
+
+async fn projections_rebuild(pool: &sqlx::PgPool, name: Option<String>) -> anyhow::Result<()> {
+    let projectors = match name {
+        Some(name) => vec![
+            caseyos_projections::projector_named(&name).with_context(|| {
+                let known: Vec<&str> = caseyos_projections::all_projectors()
+                    .iter()
+                    .map(|p| p.name())
+                    .collect();
+                format!("no projection named `{name}`; known: {}", known.join(", "))
+            })?,
+        ],
+        None => caseyos_projections::all_projectors(),
+    };
+    for projector in projectors {
+        let name = projector.name();
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix:>10} [{bar:40}] {pos}/{len} events ({per_sec}, {eta})",
+            )?
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(name.to_string());
+        let started = Instant::now();
+        let progress = caseyos_projections::rebuild::rebuild(pool, projector.clone(), |p| {
+            bar.set_length(p.events_total as u64);
+            bar.set_position(p.events_processed as u64);
+        })
+        .await?;
+        bar.finish();
+        let secs = started.elapsed().as_secs_f64().max(0.001);
+        println!(
+            "{name}: rebuilt from {} events in {:.2} s ({:.0} events/s), switched over at {}.",
+            progress.events_processed,
+            secs,
+            progress.events_processed as f64 / secs,
+            caseyos_domain::kernel::ConsistencyToken(progress.checkpoint)
+        );
+    }
+    Ok(())
+}
+
+/// Top-level fields that differ between two states, as `field: old → new`.
+pub fn changes(before: &Value, after: &Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let before_map = before.as_object().unwrap_or(&empty);
+    let Some(after_map) = after.as_object() else {
+        return vec![];
+    };
+    let ignored = ["version", "updated_at"];
+    after_map
+        .iter()
+        .filter(|(k, v)| !ignored.contains(&k.as_str()) && before_map.get(*k) != Some(*v))
+        .map(|(k, v)| match before_map.get(k) {
+            Some(old) if !before.is_null() => format!("{k}: {} → {}", short(old), short(v)),
+            _ => format!("{k}: {}", short(v)),
+        })
+        .collect()
+}
+
+fn short(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(59).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn print_timeline(response: &caseyos_domain::api::AuditResponse) {
+    println!(
+        "{} {} — {} of {} events",
+        response.aggregate_type,
+        response.aggregate_id,
+        response.events.len(),
+        response.total_events
+    );
+    let mut before = Value::Null;
+    for e in &response.events {
+        println!();
+        println!(
+            "#{:<3} {}  {}  by {}",
+            e.sequence,
+            e.recorded_at.format("%Y-%m-%d %H:%M:%S%.3fZ"),
+            e.event_type,
+            e.actor.as_deref().unwrap_or("unknown")
+        );
+        println!(
+            "     request {}  correlation {}{}",
+            e.request_id.as_deref().unwrap_or("-"),
+            e.correlation_id.as_deref().unwrap_or("-"),
+            e.idempotency_key
+                .as_deref()
+                .map(|k| format!("  idempotency-key {k}"))
+                .unwrap_or_default()
+        );
+        for change in changes(&before, &e.state_after) {
+            println!("     {change}");
+        }
+        before = e.state_after.clone();
+    }
+    println!();
+    println!("State at #{}:", response.sequence);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&response.state).unwrap_or_default()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changes_list_only_the_fields_that_moved() {
+        let before = json!({"status": "pending", "title": "A", "version": 1});
+        let after = json!({"status": "approved", "title": "A", "version": 2});
+        assert_eq!(changes(&before, &after), vec!["status: pending → approved"]);
+        assert_eq!(
+            changes(&Value::Null, &json!({"title": "A"})),
+            vec!["title: A"]
+        );
+    }
+}

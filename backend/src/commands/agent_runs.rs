@@ -1,0 +1,41 @@
+//! Requesting an agent run: the one way a run is asked for, from the API, the CLI or
+//! another agent.
+
+use caseyos_agents::AgentSpec;
+use caseyos_domain::agent_run::{
+    AgentRun, AgentRunCommand, AgentRunError, RequestAgentRun, RunTrigger,
+};
+use caseyos_domain::kernel::Actor;
+use caseyos_store::{now, CommandBus, CommandError, CommandMeta, Committed};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::config::Config;
+
+/// Requests a run of `spec` (input already validated).
+#[allow(clippy::too_many_arguments)]
+pub async fn request_run(
+    bus: &CommandBus,
+    config: &Config,
+    spec: &AgentSpec,
+    input: Value,
+    trigger: RunTrigger,
+    retry_of: Option<Uuid>,
+    by: Actor,
+    meta: &CommandMeta,
+) -> Result<Committed<AgentRun>, CommandError<AgentRunError>> {
+    let id = Uuid::now_v7();
+    let command = AgentRunCommand::Request(Box::new(RequestAgentRun {
+        id,
+        agent: spec.name.to_string(),
+        domain: spec.domain,
+        input,
+        trigger,
+        retry_of,
+        timeout_ms: config.agent_timeout_ms(spec.name),
+        max_attempts: config.agent_max_attempts,
+        by,
+        at: now(),
+    }));
+    bus.execute(id, command, meta).await
+}

@@ -1,0 +1,4 @@
+//! Application commands that several entry points share (the API, the CLI, workers), built
+//! on the event store's command bus (`caseyos_store`).
+
+pub mod agent_runs;

@@ -1,0 +1,105 @@
+//! Read-your-writes for queries.
+//!
+//! - `?after=<token>` (from a command response) waits until the read model has applied
+//!   that write; past the configured bound it is a 503 `consistency.timeout`.
+//! - With no `after`, a query first waits (bounded by the same timeout, but without
+//!   failing) until the read model has caught up with everything committed before the
+//!   query arrived, so a client that writes and then reads sees its write without
+//!   handling tokens.
+//! - `?consistency=eventual` skips the wait and reads what is there.
+
+use caseyos_domain::kernel::ConsistencyToken;
+use caseyos_projections::runner;
+use caseyos_store::event;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::error::ApiError;
+use crate::state::AppState;
+
+async fn settle(
+    state: &AppState,
+    after: Option<&str>,
+    consistency: Option<&str>,
+    projectors: &[&str],
+) -> Result<(), ApiError> {
+    match consistency.map(str::trim) {
+        None | Some("") | Some("strong") => {}
+        Some("eventual") => return Ok(()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "consistency.invalid_mode",
+                "consistency must be `strong` (the default) or `eventual`",
+            ))
+        }
+    }
+    let mut progress = state.projection_progress.clone();
+    match after.map(str::trim).filter(|a| !a.is_empty()) {
+        Some(raw) => {
+            let token: ConsistencyToken = raw.parse().map_err(|_| {
+                ApiError::bad_request(
+                    "consistency.invalid_token",
+                    "`after` must be a consistency token from a command response, like `1234.56`",
+                )
+            })?;
+            let caught_up = runner::wait_for(
+                &state.pool,
+                &mut progress,
+                projectors,
+                token.0,
+                state.consistency_timeout(),
+            )
+            .await?;
+            if caught_up {
+                Ok(())
+            } else {
+                Err(ApiError::unavailable(
+                    "consistency.timeout",
+                    "the read model has not caught up with that write yet; retry shortly",
+                )
+                .with_details(serde_json::json!({ "after": raw })))
+            }
+        }
+        None => {
+            let head = event::head(&state.pool).await?;
+            runner::wait_for(
+                &state.pool,
+                &mut progress,
+                projectors,
+                head,
+                state.consistency_timeout(),
+            )
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+/// The read-your-writes parameters of a query.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReadQuery {
+    /// A consistency token from a command response: wait until the read model has it.
+    pub after: Option<String>,
+    /// `strong` (default) or `eventual`.
+    pub consistency: Option<String>,
+}
+
+impl ReadQuery {
+    /// Waits as the query asks (see [`settle`]).
+    pub async fn settle(&self, state: &AppState, projectors: &[&str]) -> Result<(), ApiError> {
+        settle(
+            state,
+            self.after.as_deref(),
+            self.consistency.as_deref(),
+            projectors,
+        )
+        .await
+    }
+}
+
+/// The token of what the first of `projectors` has applied: what a read just returned.
+pub async fn read_token(state: &AppState, projectors: &[&str]) -> Result<String, ApiError> {
+    let checkpoint = runner::checkpoints(&state.pool, projectors).await?;
+    Ok(ConsistencyToken(checkpoint.first().copied().unwrap_or_default()).to_string())
+}

@@ -1,0 +1,98 @@
+//! The context of a command request: who calls, the metadata their events will carry and
+//! the idempotency key, gathered once so handlers stay short.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use tower_http::request_id::RequestId;
+use uuid::Uuid;
+
+use caseyos_store::idempotency::{self, request_hash, IdempotencyKey};
+use caseyos_store::{CommandMeta, StoredEvent};
+use sqlx::PgPool;
+
+use super::error::ApiError;
+use crate::auth::Principal;
+use crate::state::AppState;
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+pub const CORRELATION_ID: &str = "x-correlation-id";
+pub const CAUSATION_ID: &str = "x-causation-id";
+
+pub struct CommandContext {
+    pub principal: Principal,
+    pub meta: CommandMeta,
+    pub method: String,
+    pub path: String,
+}
+
+impl CommandContext {
+    /// The metadata for a request with this body: the context's, plus the hash of what the
+    /// request asks for (so a reused `Idempotency-Key` is recognised).
+    pub fn meta_for(&self, body: &serde_json::Value) -> CommandMeta {
+        let mut meta = self.meta.clone();
+        meta.request_hash = Some(request_hash(&self.method, &self.path, body));
+        meta
+    }
+
+    /// Runs a command request at most once per `Idempotency-Key` (see
+    /// [`idempotency::idempotent`]); the flag says whether the answer is a replay.
+    pub async fn idempotent<T>(
+        &self,
+        pool: &PgPool,
+        body: &serde_json::Value,
+        execute: impl AsyncFnOnce(&CommandMeta) -> Result<T, ApiError>,
+        replay: impl AsyncFnOnce(&StoredEvent) -> Result<T, ApiError>,
+    ) -> Result<(bool, T), ApiError> {
+        idempotency::idempotent(pool, &self.meta_for(body), execute, replay).await
+    }
+}
+
+fn header_id(parts: &Parts, name: &str) -> Result<Option<String>, ApiError> {
+    let Some(value) = parts.headers.get(name) else {
+        return Ok(None);
+    };
+    let value = value.to_str().unwrap_or("").trim();
+    if value.is_empty() || value.len() > 128 || !value.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "request.invalid_header",
+            format!("{name} must be 1–128 visible ASCII characters"),
+        ));
+    }
+    Ok(Some(value.to_string()))
+}
+
+impl FromRequestParts<AppState> for CommandContext {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let request_id = parts
+            .extensions
+            .get::<RequestId>()
+            .and_then(|id| id.header_value().to_str().ok())
+            .map_or_else(|| Uuid::now_v7().to_string(), str::to_string);
+        let idempotency = match parts.headers.get(IDEMPOTENCY_KEY) {
+            Some(value) => Some(IdempotencyKey::parse(value.to_str().unwrap_or(""))?),
+            None => None,
+        };
+        let correlation_id =
+            header_id(parts, CORRELATION_ID)?.unwrap_or_else(|| request_id.clone());
+        let causation_id = header_id(parts, CAUSATION_ID)?.unwrap_or_else(|| request_id.clone());
+        Ok(CommandContext {
+            meta: CommandMeta {
+                actor: principal.actor(),
+                request_id,
+                correlation_id,
+                causation_id,
+                idempotency_key: idempotency.as_ref().map(|k| k.as_str().to_string()),
+                request_hash: None,
+            },
+            principal,
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_string(),
+        })
+    }
+}

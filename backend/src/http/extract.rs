@@ -1,0 +1,227 @@
+//! Extractors whose rejections use the error envelope and name the exact field: JSON
+//! bodies, query strings and path parameters.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// JSON bodies with our envelope for every rejection: 400 for malformed JSON, 413 for
+/// oversized bodies, 415 for other media types, 422 naming the field for unknown fields,
+/// wrong types and missing fields. An empty body reads as `{}`.
+pub struct ApiJson<T>(pub T);
+
+fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let media = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media == "application/json" || media.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request.unsupported_media_type",
+            "send the body as application/json",
+        ))
+    }
+}
+
+/// Parses a JSON body into `T`, naming the offending field on failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                ApiError::bad_request(
+                    "request.invalid_json",
+                    format!("the body is not valid JSON: {inner}"),
+                )
+            }
+            _ => {
+                let message = strip_position(&inner.to_string());
+                let field = if path == "." || path.is_empty() {
+                    unknown_field_name(&message).unwrap_or_else(|| "body".to_string())
+                } else {
+                    path
+                };
+                ApiError::field(&field, message)
+            }
+        }
+    })?;
+    deserializer.end().map_err(|inner| {
+        ApiError::bad_request(
+            "request.invalid_json",
+            format!("the body is not valid JSON: {inner}"),
+        )
+    })?;
+    Ok(value)
+}
+
+/// serde's messages end in " at line 1 column 12"; people do not need that.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// The field name in "unknown field `x`, expected ..." (reported at the parent's path).
+fn unknown_field_name(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        json_content_type(request.headers())?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "request.too_large",
+                        "the body is larger than this API accepts",
+                    )
+                } else {
+                    ApiError::bad_request("request.unreadable_body", rejection.body_text())
+                }
+            })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Query strings with our envelope on rejection.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|query| ApiQuery(query.0))
+            .map_err(|rejection| {
+                let text = rejection.body_text();
+                let message = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text)
+                    .to_string();
+                ApiError::bad_request("request.invalid_query", message)
+            })
+    }
+}
+
+/// Path parameters with our envelope on rejection (e.g. an id that is not a UUID).
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|path| ApiPath(path.0))
+            .map_err(|rejection| {
+                ApiError::bad_request("request.invalid_path", rejection.body_text())
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        reason: String,
+        nested: Option<Nested>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Nested {
+        count: u8,
+    }
+
+    fn error_of(body: &str) -> ApiError {
+        parse_json::<Body>(body.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn json_errors_name_the_field_or_say_the_json_is_malformed() {
+        let table = [
+            ("{\"reason\": ", 400, "request.invalid_json", None),
+            ("{\"reason\": 5}", 422, "request.validation", Some("reason")),
+            (
+                "{\"reason\": \"x\", \"extra\": 1}",
+                422,
+                "request.validation",
+                Some("extra"),
+            ),
+            ("{}", 422, "request.validation", Some("body")),
+            (
+                "{\"reason\": \"x\", \"nested\": {\"count\": \"many\"}}",
+                422,
+                "request.validation",
+                Some("nested.count"),
+            ),
+            (
+                "{\"reason\": \"x\"} trailing",
+                400,
+                "request.invalid_json",
+                None,
+            ),
+        ];
+        for (body, status, code, field) in table {
+            let error = error_of(body);
+            assert_eq!(error.status.as_u16(), status, "{body}");
+            assert_eq!(error.code, code, "{body}");
+            if let Some(field) = field {
+                assert_eq!(
+                    error.details.unwrap()["fields"][0]["field"],
+                    field,
+                    "{body}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_body_reads_as_an_empty_object() {
+        #[derive(serde::Deserialize)]
+        struct Optional {
+            #[allow(dead_code)]
+            note: Option<String>,
+        }
+        assert!(parse_json::<Optional>(b"").is_ok());
+        assert!(parse_json::<Optional>(b"  \n").is_ok());
+    }
+}

@@ -1,0 +1,12 @@
+//! HTTP plumbing every resource uses: the error envelope and its mapping from every
+//! error below, extractors that name the offending field, authentication of requests, the
+//! command context (metadata and idempotency), read-your-writes, pagination and command
+//! responses. Resources (`api/`) build on it; nothing below it knows HTTP.
+
+pub mod auth;
+pub mod consistency;
+pub mod context;
+pub mod error;
+pub mod extract;
+pub mod pagination;
+pub mod response;

@@ -1,0 +1,560 @@
+//! Workers that execute agent runs (DESIGN.md §4).
+//!
+//! A worker claims a run with a lease (`FOR UPDATE SKIP LOCKED` over the runs read model,
+//! then an upsert into `agent_run_leases` that only takes a free or expired lease), records
+//! `started` before the agent does anything, renews the lease while the agent works, and
+//! records how it ended: succeeded (after proposing its moves through the normal queue
+//! command, with the run as their cause), failed, timed out or cancelled. A worker that
+//! dies stops renewing; the next worker to claim the run abandons that attempt and starts
+//! another, or ends the run, so no run is left running. The run aggregate refuses a second
+//! start of an attempt, so two workers never execute one attempt.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use caseyos_agents::{AgentSpec, Ctx, LlmClient, Outcome, QueueReader, VoiceProfile, Writer};
+use caseyos_domain::agent_run::{AgentRun, AgentRunCommand, AgentRunError, AgentRunView, RunError};
+use caseyos_domain::api::LiveEvent;
+use caseyos_domain::kernel::{Actor, ActorKind, UserName};
+use caseyos_domain::queue::{
+    ProposeQueueItem, QueueError, QueueItem, QueueItemCommand, QueueItemView, Source,
+};
+use caseyos_store::event::read_history;
+use caseyos_store::history::state_of;
+use caseyos_store::{now, CommandBus, CommandError, CommandMeta};
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::Config;
+
+/// How often an idle worker looks for work when no event wakes it.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How often a running attempt checks for a cancel request.
+const CANCEL_POLL: Duration = Duration::from_millis(250);
+/// How long a finished run's lease is kept, so the read model can catch up before anyone
+/// claims the run again.
+const FINISHED_LEASE_SECS: f64 = 10.0;
+
+/// What a worker needs; shared by the pool's tasks and the CLI.
+#[derive(Clone)]
+pub struct Workers {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: PgPool,
+    bus: Arc<CommandBus>,
+    config: Arc<Config>,
+    writer: Writer,
+    instance: String,
+}
+
+/// Reads the queue read model for agents (the agenda).
+struct QueueModel(PgPool);
+
+#[async_trait]
+impl QueueReader for QueueModel {
+    async fn open_moves(&self, owner: &str, limit: i64) -> Result<Vec<QueueItemView>, String> {
+        caseyos_projections::queue::today(&self.0, Some(owner), None, now(), limit)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// How an attempt ended.
+enum Ended {
+    Done(Result<Outcome, caseyos_agents::AgentError>),
+    TimedOut,
+    Cancelled,
+    LostLease,
+    Shutdown,
+}
+
+impl Workers {
+    pub fn new(
+        pool: PgPool,
+        bus: Arc<CommandBus>,
+        config: Arc<Config>,
+        instance: &str,
+    ) -> anyhow::Result<Workers> {
+        let writer = match config.llm() {
+            Some(llm) => Writer::Llm(Box::new(
+                LlmClient::new(llm).map_err(|e| anyhow::anyhow!("language model client: {e}"))?,
+            )),
+            None => Writer::Offline,
+        };
+        Ok(Workers {
+            inner: Arc::new(Inner {
+                pool,
+                bus,
+                config,
+                writer,
+                instance: format!("{instance}/{}", &Uuid::new_v4().simple().to_string()[..8]),
+            }),
+        })
+    }
+
+    /// Starts `agent_workers` worker tasks, woken by read-model changes and a short poll.
+    pub fn spawn(
+        &self,
+        live: &broadcast::Sender<LiveEvent>,
+        shutdown: CancellationToken,
+    ) -> Vec<JoinHandle<()>> {
+        (0..self.inner.config.agent_workers)
+            .map(|n| {
+                let workers = self.clone();
+                let wake = live.subscribe();
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move { workers.work(n, wake, shutdown).await })
+            })
+            .collect()
+    }
+
+    async fn work(
+        &self,
+        n: usize,
+        mut wake: broadcast::Receiver<LiveEvent>,
+        shutdown: CancellationToken,
+    ) {
+        let worker = format!("{}#{n}", self.inner.instance);
+        let mut last_sweep = std::time::Instant::now();
+        loop {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            match self.claim_next(&worker).await {
+                Ok(Some(run_id)) => {
+                    if let Err(error) = self.execute(&worker, run_id, &shutdown).await {
+                        tracing::error!(agent_run.id = %run_id, error = %error, "agent run worker error");
+                        tokio::time::sleep(IDLE_POLL).await;
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(error = %error, "claiming agent runs failed; retrying");
+                }
+            }
+            if n == 0 && last_sweep.elapsed() > Duration::from_secs(60) {
+                last_sweep = std::time::Instant::now();
+                let _ = sqlx::query(
+                    "delete from agent_run_leases where lease_until < now() - interval '10 minutes'",
+                )
+                .execute(&self.inner.pool)
+                .await;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = wait_for_runs(&mut wake) => {}
+            }
+        }
+    }
+
+    fn lease_secs(&self) -> f64 {
+        self.inner.config.agent_lease_secs as f64
+    }
+
+    /// Takes the oldest run that is queued, or whose worker's lease expired.
+    async fn claim_next(&self, worker: &str) -> anyhow::Result<Option<Uuid>> {
+        let mut tx = self.inner.pool.begin().await?;
+        let candidate: Option<Uuid> = sqlx::query_scalar(
+            "select r.id from agent_runs r \
+             where r.status in ('queued', 'running', 'cancelling') \
+               and not exists (select 1 from agent_run_leases l \
+                               where l.run_id = r.id and l.lease_until > now()) \
+             order by r.requested_at, r.id \
+             limit 1 \
+             for update of r skip locked",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(candidate) = candidate else {
+            return Ok(None);
+        };
+        let claimed = self.lease(&mut tx, candidate, worker).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Takes the lease of one run if it is free or expired (the CLI's `--wait`).
+    pub async fn claim(&self, worker: &str, run_id: Uuid) -> anyhow::Result<bool> {
+        let mut conn = self.inner.pool.acquire().await?;
+        Ok(self.lease(&mut conn, run_id, worker).await?.is_some())
+    }
+
+    async fn lease(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        run_id: Uuid,
+        worker: &str,
+    ) -> sqlx::Result<Option<Uuid>> {
+        sqlx::query_scalar(
+            "insert into agent_run_leases (run_id, worker, lease_until) \
+             values ($1, $2, now() + make_interval(secs => $3)) \
+             on conflict (run_id) do update set worker = excluded.worker, \
+               lease_until = excluded.lease_until, updated_at = now() \
+             where agent_run_leases.lease_until <= now() \
+             returning run_id",
+        )
+        .bind(run_id)
+        .bind(worker)
+        .bind(self.lease_secs())
+        .fetch_optional(conn)
+        .await
+    }
+
+    /// Extends this worker's lease; `false` when another worker has taken it.
+    async fn renew(&self, worker: &str, run_id: Uuid) -> sqlx::Result<bool> {
+        let renewed = sqlx::query(
+            "update agent_run_leases set lease_until = now() + make_interval(secs => $3), \
+               updated_at = now() \
+             where run_id = $1 and worker = $2",
+        )
+        .bind(run_id)
+        .bind(worker)
+        .bind(self.lease_secs())
+        .execute(&self.inner.pool)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
+    /// Sets this worker's lease to end after `secs` (0: hand the run over now).
+    async fn release(&self, worker: &str, run_id: Uuid, secs: f64) {
+        let _ = sqlx::query(
+            "update agent_run_leases set lease_until = now() + make_interval(secs => $3), \
+               updated_at = now() \
+             where run_id = $1 and worker = $2",
+        )
+        .bind(run_id)
+        .bind(worker)
+        .bind(secs)
+        .execute(&self.inner.pool)
+        .await;
+    }
+
+    async fn cancel_requested(&self, run_id: Uuid) -> sqlx::Result<bool> {
+        sqlx::query_scalar(
+            "select exists (select 1 from events where aggregate_type = 'agent_run' \
+               and aggregate_id = $1 and event_type = 'AgentRunCancelRequested')",
+        )
+        .bind(run_id.to_string())
+        .fetch_one(&self.inner.pool)
+        .await
+    }
+
+    /// The run as its events leave it, and the correlation id of the request that asked
+    /// for it (one read of the run's events).
+    async fn load(&self, run_id: Uuid) -> anyhow::Result<(Option<AgentRunView>, Option<String>)> {
+        let events = read_history::<AgentRun>(&self.inner.pool, &run_id.to_string()).await?;
+        let correlation = events
+            .first()
+            .and_then(|e| e.meta("correlation_id"))
+            .map(str::to_string);
+        let run: AgentRun = state_of(&events)?;
+        Ok((run.run, correlation))
+    }
+
+    async fn command(
+        &self,
+        run_id: Uuid,
+        command: AgentRunCommand,
+        meta: &CommandMeta,
+    ) -> Result<AgentRun, CommandError<AgentRunError>> {
+        Ok(self.inner.bus.execute(run_id, command, meta).await?.state)
+    }
+
+    /// Executes a claimed run to its end (or until this worker loses it).
+    pub async fn execute(
+        &self,
+        worker: &str,
+        run_id: Uuid,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("agent_run", agent_run.id = %run_id, worker = %worker);
+        self.execute_claimed(worker, run_id, shutdown)
+            .instrument(span)
+            .await
+    }
+
+    async fn execute_claimed(
+        &self,
+        worker: &str,
+        run_id: Uuid,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        let (run, correlation) = self.load(run_id).await?;
+        let meta = command_meta(
+            run_id,
+            correlation.as_deref(),
+            Actor::system("agent-worker"),
+        );
+        let Some(mut run) = run else {
+            self.release(worker, run_id, 0.0).await;
+            return Ok(());
+        };
+        if run.status.is_finished() {
+            self.release(worker, run_id, FINISHED_LEASE_SECS).await;
+            return Ok(());
+        }
+        // The lease was free or expired: an attempt still marked running lost its worker.
+        if let Some(current) = run.current_attempt().cloned() {
+            let abandon = AgentRunCommand::Abandon {
+                attempt: current.attempt,
+                reason: format!("its lease expired while {} held it", current.worker),
+                at: now(),
+            };
+            match self.command(run_id, abandon, &meta).await {
+                Ok(state) => run = state.run.unwrap_or(run),
+                Err(CommandError::Rejected(_)) => return Ok(()),
+                Err(other) => return Err(anyhow::anyhow!(other.to_string())),
+            }
+            tracing::warn!(
+                attempt = current.attempt,
+                status = run.status.as_str(),
+                "abandoned an attempt whose worker stopped answering"
+            );
+            if run.status.is_finished() {
+                self.release(worker, run_id, FINISHED_LEASE_SECS).await;
+                return Ok(());
+            }
+        }
+        let attempt = run.attempts.len() as u32 + 1;
+        let start = AgentRunCommand::Start {
+            attempt,
+            worker: worker.to_string(),
+            at: now(),
+        };
+        let run = match self.command(run_id, start, &meta).await {
+            Ok(state) => state.run.unwrap_or(run),
+            // Someone else moved it first; their lease governs it.
+            Err(CommandError::Rejected(_)) => return Ok(()),
+            Err(other) => return Err(anyhow::anyhow!(other.to_string())),
+        };
+        let started_at = run.current_attempt().map_or_else(now, |a| a.started_at);
+        let Some(spec) = caseyos_agents::find(&run.agent) else {
+            let fail = AgentRunCommand::Fail {
+                attempt,
+                error: RunError {
+                    code: "agent.not_found".into(),
+                    message: format!("no agent named {} in this version of CaseyOS", run.agent),
+                },
+                retryable: false,
+                usage: Default::default(),
+                at: now(),
+            };
+            self.finish(worker, run_id, fail, &meta).await;
+            return Ok(());
+        };
+        tracing::info!(agent = spec.name, attempt, "agent run started");
+
+        let owner = owner_of(&run, &self.inner.config.operator);
+        let queue = QueueModel(self.inner.pool.clone());
+        let voice: &VoiceProfile = &self.inner.config.voice;
+        let ctx = Ctx::new(&owner, now(), voice, &self.inner.writer, &queue);
+        let elapsed = (now() - started_at).to_std().unwrap_or_default();
+        let limit = Duration::from_millis(run.timeout_ms).saturating_sub(elapsed);
+        let ended = {
+            let agent = caseyos_agents::run(spec, &run.input, &ctx);
+            tokio::pin!(agent);
+            let deadline = tokio::time::sleep(limit);
+            tokio::pin!(deadline);
+            let mut heartbeat =
+                tokio::time::interval(Duration::from_secs_f64(self.lease_secs() / 3.0));
+            heartbeat.tick().await;
+            let mut cancel_poll = tokio::time::interval(CANCEL_POLL);
+            loop {
+                tokio::select! {
+                    result = &mut agent => break Ended::Done(result),
+                    _ = &mut deadline => break Ended::TimedOut,
+                    _ = heartbeat.tick() => {
+                        if !self.renew(worker, run_id).await.unwrap_or(true) {
+                            break Ended::LostLease;
+                        }
+                    }
+                    _ = cancel_poll.tick() => {
+                        if self.cancel_requested(run_id).await.unwrap_or(false) {
+                            break Ended::Cancelled;
+                        }
+                    }
+                    _ = shutdown.cancelled() => break Ended::Shutdown,
+                }
+            }
+        };
+        let usage = ctx.usage();
+        let command = match ended {
+            Ended::Done(Ok(outcome)) => match self
+                .propose(spec, &run, &owner, &outcome, correlation.as_deref())
+                .await
+            {
+                Ok(items) => AgentRunCommand::Succeed {
+                    attempt,
+                    output: outcome.output,
+                    text: outcome.text,
+                    proposed_items: items,
+                    usage,
+                    at: now(),
+                },
+                Err(error) => failed(attempt, error, usage),
+            },
+            Ended::Done(Err(error)) => failed(attempt, error, usage),
+            Ended::TimedOut => AgentRunCommand::TimeOut { attempt, at: now() },
+            Ended::Cancelled => AgentRunCommand::ConfirmCancel { attempt, at: now() },
+            Ended::LostLease => {
+                tracing::warn!("lost the lease; the run's next worker takes over");
+                return Ok(());
+            }
+            Ended::Shutdown => {
+                tracing::info!("shutting down mid-run; handing the run over");
+                self.release(worker, run_id, 0.0).await;
+                return Ok(());
+            }
+        };
+        self.finish(worker, run_id, command, &meta).await;
+        Ok(())
+    }
+
+    async fn finish(
+        &self,
+        worker: &str,
+        run_id: Uuid,
+        command: AgentRunCommand,
+        meta: &CommandMeta,
+    ) {
+        match self.command(run_id, command, meta).await {
+            Ok(state) => {
+                if let Some(run) = state.run {
+                    tracing::info!(
+                        status = run.status.as_str(),
+                        duration_ms = run.duration_ms,
+                        "agent run ended"
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(error = %error, "the run's end was not recorded"),
+        }
+        self.release(worker, run_id, FINISHED_LEASE_SECS).await;
+    }
+
+    /// Proposes the outcome's moves, each with an id derived from the run so a retried
+    /// attempt finds the ones already proposed instead of proposing them twice.
+    async fn propose(
+        &self,
+        spec: &AgentSpec,
+        run: &AgentRunView,
+        owner: &str,
+        outcome: &Outcome,
+        correlation: Option<&str>,
+    ) -> Result<Vec<Uuid>, caseyos_agents::AgentError> {
+        let agent = Actor::agent(spec.name);
+        let owner = UserName::parse(owner).map_err(|message| {
+            caseyos_agents::AgentError::new(
+                "agent.invalid_proposal",
+                format!("the owner of its moves {message}"),
+                false,
+            )
+        })?;
+        let meta = command_meta(run.id, correlation, agent.clone());
+        let mut items = Vec::with_capacity(outcome.proposals.len());
+        for (n, proposal) in outcome.proposals.iter().enumerate() {
+            let id = Uuid::new_v5(&run.id, format!("proposal/{n}").as_bytes());
+            let command = QueueItemCommand::Propose(Box::new(ProposeQueueItem {
+                id,
+                title: proposal.title.clone(),
+                action_type: proposal.action_type,
+                domain: None,
+                target: proposal.target.clone(),
+                payload: proposal.payload.clone(),
+                owner: owner.clone(),
+                due_by: proposal.due_by,
+                expires_at: None,
+                source: Source::AgentRun { run_id: run.id },
+                aps: proposal.aps,
+                rationale: proposal.rationale.clone(),
+                by: agent.clone(),
+                at: now(),
+            }));
+            match self
+                .inner
+                .bus
+                .execute::<QueueItem>(id, command, &meta)
+                .await
+            {
+                Ok(_) | Err(CommandError::Rejected(QueueError::AlreadyProposed)) => items.push(id),
+                Err(CommandError::Rejected(error)) => {
+                    return Err(caseyos_agents::AgentError::new(
+                        "agent.invalid_proposal",
+                        format!("the move it proposed was refused: {error}"),
+                        false,
+                    ))
+                }
+                Err(other) => {
+                    return Err(caseyos_agents::AgentError::new(
+                        "agent.store_error",
+                        format!("proposing its move failed: {other}"),
+                        true,
+                    ))
+                }
+            }
+        }
+        Ok(items)
+    }
+}
+
+fn failed(
+    attempt: u32,
+    error: caseyos_agents::AgentError,
+    usage: caseyos_domain::agent_run::LlmUsage,
+) -> AgentRunCommand {
+    AgentRunCommand::Fail {
+        attempt,
+        error: RunError {
+            code: error.code,
+            message: error.message,
+        },
+        retryable: error.retryable,
+        usage,
+        at: now(),
+    }
+}
+
+/// The metadata of the worker's commands on a run: the correlation id of the run's
+/// request, the run as the cause.
+fn command_meta(run_id: Uuid, correlation: Option<&str>, actor: Actor) -> CommandMeta {
+    let request_id = Uuid::now_v7().to_string();
+    CommandMeta {
+        actor,
+        correlation_id: correlation.map_or_else(|| request_id.clone(), str::to_string),
+        request_id,
+        causation_id: run_id.to_string(),
+        idempotency_key: None,
+        request_hash: None,
+    }
+}
+
+/// The user a run works for: its requester, or the operator for runs CaseyOS started.
+fn owner_of(run: &AgentRunView, operator: &str) -> String {
+    match run.requested_by.kind {
+        ActorKind::User => run.requested_by.id.clone(),
+        _ => operator.to_string(),
+    }
+}
+
+/// Returns when the runs read model moved (or the channel lagged or closed).
+async fn wait_for_runs(wake: &mut broadcast::Receiver<LiveEvent>) {
+    loop {
+        match wake.recv().await {
+            Ok(event) if event.projection == "agent_runs" => return,
+            Ok(_) => continue,
+            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Closed) => {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}

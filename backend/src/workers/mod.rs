@@ -1,0 +1,7 @@
+//! Work that follows from events, driven from the event log and read models, never from a
+//! second write after a command: agent runs (claimed with leases), schedules (snooze
+//! wake-ups, expiry) and the live-update listener.
+
+pub mod agent_runs;
+pub mod live;
+pub mod scheduler;

@@ -1,0 +1,156 @@
+//! Events as stored, with the columns the event store adds to postgres-es's schema.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgExecutor, Row};
+use uuid::Uuid;
+
+use caseyos_domain::aggregate::{Aggregate, DecodeError, RecordedEvent};
+use caseyos_domain::kernel::Checkpoint;
+
+/// One row of the `events` table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    pub event_id: Uuid,
+    pub global_position: i64,
+    pub tx_id: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl StoredEvent {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            tx_id: self.tx_id,
+            position: self.global_position,
+        }
+    }
+
+    /// A metadata value (all metadata values are strings).
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).and_then(Value::as_str)
+    }
+
+    /// The event as the domain's fold reads it.
+    pub fn recorded(&self) -> RecordedEvent<'_> {
+        RecordedEvent {
+            event_type: &self.event_type,
+            event_version: &self.event_version,
+            payload: &self.payload,
+        }
+    }
+
+    /// The event decoded as one of `A`'s, or `None` when it belongs to another aggregate
+    /// type.
+    pub fn decode<A: Aggregate>(&self) -> Option<Result<A::Event, DecodeError>> {
+        (self.aggregate_type == A::TYPE)
+            .then(|| A::decode(&self.event_type, &self.event_version, self.payload.clone()))
+    }
+
+    fn from_row(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Ok(StoredEvent {
+            event_id: row.try_get("event_id")?,
+            global_position: row.try_get("global_position")?,
+            tx_id: row.try_get("tx")?,
+            aggregate_type: row.try_get("aggregate_type")?,
+            aggregate_id: row.try_get("aggregate_id")?,
+            sequence: row.try_get("sequence")?,
+            event_type: row.try_get("event_type")?,
+            event_version: row.try_get("event_version")?,
+            payload: row.try_get("payload")?,
+            metadata: row.try_get("metadata")?,
+            recorded_at: row.try_get("recorded_at")?,
+        })
+    }
+}
+
+const COLUMNS: &str = "event_id, global_position, tx_id::text::bigint as tx, aggregate_type, \
+     aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at";
+
+/// The next events after `after` in global order, only below the snapshot horizon: every
+/// transaction older than the oldest one still running has committed or aborted, so no
+/// event can later appear behind what is returned here.
+pub async fn read_after<'e>(
+    executor: impl PgExecutor<'e>,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = format!(
+        "select {COLUMNS} from events \
+         where (tx_id, global_position) > ($1::text::xid8, $2) \
+           and tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         order by tx_id, global_position \
+         limit $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(after.tx_id.to_string())
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(StoredEvent::from_row).collect()
+}
+
+/// Every event of one aggregate of type `A`, in sequence order.
+pub async fn read_history<'e, A: Aggregate>(
+    executor: impl PgExecutor<'e>,
+    aggregate_id: &str,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    read_aggregate(executor, A::TYPE, aggregate_id).await
+}
+
+/// Every event of one aggregate, in sequence order.
+pub async fn read_aggregate<'e>(
+    executor: impl PgExecutor<'e>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = format!(
+        "select {COLUMNS} from events where aggregate_type = $1 and aggregate_id = $2 \
+         order by sequence"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(StoredEvent::from_row).collect()
+}
+
+/// The events written under one idempotency key, in global order.
+pub async fn read_by_idempotency_key<'e>(
+    executor: impl PgExecutor<'e>,
+    key: &str,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = format!(
+        "select {COLUMNS} from events where metadata ->> 'idempotency_key' = $1 \
+           and metadata ? 'idempotency_key' \
+         order by tx_id, global_position"
+    );
+    let rows = sqlx::query(&sql).bind(key).fetch_all(executor).await?;
+    rows.iter().map(StoredEvent::from_row).collect()
+}
+
+/// The last committed event in projection order: what a reader must wait for to see every
+/// write committed before it asked.
+pub async fn head<'e>(executor: impl PgExecutor<'e>) -> Result<Checkpoint, sqlx::Error> {
+    let row = sqlx::query(
+        "select tx_id::text::bigint as tx, global_position from events \
+         order by tx_id desc, global_position desc limit 1",
+    )
+    .fetch_optional(executor)
+    .await?;
+    Ok(match row {
+        Some(row) => Checkpoint {
+            tx_id: row.try_get("tx")?,
+            position: row.try_get("global_position")?,
+        },
+        None => Checkpoint::ZERO,
+    })
+}

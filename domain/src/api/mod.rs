@@ -1,0 +1,16 @@
+//! Request and response bodies of the JSON API, one module per resource, shared by the
+//! server and the SPA.
+
+mod agent_runs;
+mod audit;
+mod auth;
+mod errors;
+mod live;
+mod queue;
+
+pub use agent_runs::*;
+pub use audit::*;
+pub use auth::*;
+pub use errors::*;
+pub use live::*;
+pub use queue::*;

@@ -1,0 +1,75 @@
+//! Email addresses.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// An email address, lower-cased, of a plausible shape (`local@domain.tld`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", schema(value_type = String, format = "email"))]
+#[serde(transparent)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let candidate = raw.trim().to_ascii_lowercase();
+        let Some((local, domain)) = candidate.split_once('@') else {
+            return Err("is not an email address");
+        };
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._%+-'".contains(c));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && domain.len() <= 253
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+        if local_ok && domain_ok {
+            Ok(EmailAddress(candidate))
+        } else {
+            Err("is not an email address")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for EmailAddress {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        EmailAddress::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lower_cased_and_validated() {
+        assert_eq!(
+            EmailAddress::parse(" Dana@Acme.IO ").unwrap().as_str(),
+            "dana@acme.io"
+        );
+        for bad in [
+            "dana",
+            "dana@",
+            "@acme.io",
+            "dana@acme",
+            "dana@acme.c0m",
+            "da na@acme.io",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

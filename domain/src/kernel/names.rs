@@ -1,0 +1,62 @@
+//! User names: the owner of a move, the requester of a run, the subject of a token.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A user name: 1–128 printable characters, trimmed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct UserName(String);
+
+impl UserName {
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let name = raw.trim();
+        if name.is_empty()
+            || name.chars().count() > Self::MAX_CHARS
+            || name.chars().any(char::is_control)
+        {
+            Err("must be 1–128 printable characters")
+        } else {
+            Ok(UserName(name.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for UserName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        UserName::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_are_trimmed_printable_and_bounded() {
+        assert_eq!(UserName::parse("  casey ").unwrap().as_str(), "casey");
+        assert!(UserName::parse(&"a".repeat(128)).is_ok());
+        for bad in ["", "   ", "a\u{7}b", &"a".repeat(129)] {
+            assert!(UserName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

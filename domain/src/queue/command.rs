@@ -1,0 +1,81 @@
+//! What can be asked of a queue item. Commands carry parsed values; `decide` checks the
+//! rules that depend on the item's state.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::snooze::SnoozePreset;
+use super::types::{ActionType, QueueDomain, Source, Target};
+use crate::aps::ApsOverrides;
+use crate::kernel::{Actor, UserName};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum QueueItemCommand {
+    Propose(Box<ProposeQueueItem>),
+    Edit(EditQueueItem),
+    Approve(ApproveQueueItem),
+    Reject(RejectQueueItem),
+    Snooze(SnoozeQueueItem),
+    /// Bring a snoozed item back once its time has come (a scheduler's command).
+    EndSnooze {
+        at: DateTime<Utc>,
+    },
+    /// Expire an open item once its `expires_at` has passed (a scheduler's command).
+    Expire {
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProposeQueueItem {
+    pub id: Uuid,
+    pub title: Option<String>,
+    pub action_type: ActionType,
+    pub domain: Option<QueueDomain>,
+    pub target: Target,
+    pub payload: Value,
+    pub owner: UserName,
+    pub due_by: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub source: Source,
+    pub aps: ApsOverrides,
+    pub rationale: Option<String>,
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+}
+
+/// Changes to an open item. `None` leaves a field alone; `Some(None)` clears it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EditQueueItem {
+    pub title: Option<String>,
+    pub payload: Option<Value>,
+    pub due_by: Option<Option<DateTime<Utc>>>,
+    pub owner: Option<UserName>,
+    pub rationale: Option<Option<String>>,
+    pub aps: Option<ApsOverrides>,
+    pub by: Option<Actor>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApproveQueueItem {
+    pub note: Option<String>,
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RejectQueueItem {
+    pub reason: String,
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SnoozeQueueItem {
+    pub until: DateTime<Utc>,
+    pub preset: Option<SnoozePreset>,
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+}

@@ -1,0 +1,58 @@
+//! The state of a queue item: what the API shows and audit replay reconstructs.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::types::{ActionType, QueueDomain, QueueStatus, Source, Target};
+use crate::aps::Aps;
+use crate::kernel::Actor;
+
+/// The state of one queue item, as the API shows it and as audit replay reconstructs it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct QueueItemView {
+    pub id: Uuid,
+    pub title: String,
+    pub action_type: ActionType,
+    pub domain: QueueDomain,
+    pub status: QueueStatus,
+    pub owner: String,
+    pub target: Target,
+    /// What the move carries out, e.g. a draft email's `to`, `subject` and `body`.
+    #[cfg_attr(feature = "server", schema(value_type = Object))]
+    pub payload: Value,
+    pub due_by: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub aps: Aps,
+    /// Why the proposer thinks this move matters.
+    pub rationale: Option<String>,
+    pub source: Source,
+    pub decision: Option<Decision>,
+    pub proposed_at: DateTime<Utc>,
+    pub proposed_by: Actor,
+    pub updated_at: DateTime<Utc>,
+    /// The number of events folded into this state (the aggregate sequence).
+    pub version: u64,
+}
+
+/// How a move left the queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Decision {
+    pub outcome: QueueStatus,
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    /// A note left with an approval.
+    pub note: Option<String>,
+}
+
+/// The aggregate: `None` until proposed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueItem {
+    pub item: Option<QueueItemView>,
+}

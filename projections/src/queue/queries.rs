@@ -1,0 +1,364 @@
+//! Queries over `queue_items` and `queue_counters`: one move, Today's Moves, filtered and
+//! sorted pages with keyset cursors, counts, and the schedules' due work.
+
+use caseyos_domain::api::QueueCountsResponse;
+use caseyos_domain::queue::{ActionType, QueueDomain, QueueItemView, QueueStatus};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::NO_DUE_TIME;
+use crate::cursor;
+
+fn docs(rows: Vec<sqlx::postgres::PgRow>) -> anyhow::Result<Vec<QueueItemView>> {
+    rows.into_iter()
+        .map(|row| Ok(row.try_get::<Json<QueueItemView>, _>("doc")?.0))
+        .collect()
+}
+
+/// One item.
+pub async fn get(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<QueueItemView>> {
+    let row = sqlx::query("select doc from queue_items where id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(match row {
+        Some(row) => Some(row.try_get::<Json<QueueItemView>, _>("doc")?.0),
+        None => None,
+    })
+}
+
+/// Today's Moves: pending items and snoozed ones whose time has come, by APS then due time.
+pub async fn today(
+    pool: &PgPool,
+    owner: Option<&str>,
+    domain: Option<QueueDomain>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> anyhow::Result<Vec<QueueItemView>> {
+    let rows = sqlx::query(&format!(
+        "select doc from queue_items \
+         where status in ('pending', 'snoozed') \
+           and (status = 'pending' or snoozed_until <= $1) \
+           and ($2::text is null or owner = $2) \
+           and ($3::text is null or domain = $3) \
+         order by aps_centi desc, coalesce(due_by, {NO_DUE_TIME}), id \
+         limit $4"
+    ))
+    .bind(now)
+    .bind(owner)
+    .bind(domain.map(QueueDomain::as_str))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    docs(rows)
+}
+
+/// What a list may be filtered by; empty vectors mean "any".
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub statuses: Vec<QueueStatus>,
+    pub action_types: Vec<ActionType>,
+    pub domains: Vec<QueueDomain>,
+    pub owner: Option<String>,
+}
+
+/// A sort key of the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    Aps,
+    DueBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl SortKey {
+    fn expr(self) -> String {
+        match self {
+            SortKey::Aps => "aps_centi::bigint".into(),
+            SortKey::DueBy => format!("coalesce(due_by, {NO_DUE_TIME})"),
+            SortKey::CreatedAt => "created_at".into(),
+            SortKey::UpdatedAt => "updated_at".into(),
+        }
+    }
+}
+
+/// `-aps` (the default), `due_by`, `-created_at`, ...: a key, descending when prefixed `-`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Sort {
+            key: SortKey::Aps,
+            descending: true,
+        }
+    }
+}
+
+impl Sort {
+    pub fn parse(raw: &str) -> Option<Sort> {
+        let (descending, name) = match raw.trim().strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, raw.trim()),
+        };
+        let key = match name {
+            "aps" | "priority" => SortKey::Aps,
+            "due_by" => SortKey::DueBy,
+            "created_at" | "proposed_at" => SortKey::CreatedAt,
+            "updated_at" => SortKey::UpdatedAt,
+            _ => return None,
+        };
+        Some(Sort { key, descending })
+    }
+}
+
+/// Where a page ends: the last row's sort value and id, opaque to clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    key: SortKey,
+    desc: bool,
+    value: Value,
+    id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CursorError {
+    #[error("the cursor is not one this API issued")]
+    Malformed,
+    #[error("the cursor belongs to a different sort order")]
+    SortMismatch,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        cursor::encode(self)
+    }
+
+    pub fn decode(raw: &str, sort: Sort) -> Result<Cursor, CursorError> {
+        let cursor: Cursor = cursor::decode(raw.trim()).ok_or(CursorError::Malformed)?;
+        if cursor.key != sort.key || cursor.desc != sort.descending {
+            return Err(CursorError::SortMismatch);
+        }
+        Ok(cursor)
+    }
+}
+
+/// A page of the list.
+pub struct Page {
+    pub items: Vec<QueueItemView>,
+    pub next: Option<Cursor>,
+    pub total: i64,
+}
+
+fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &ListFilter) {
+    qb.push(" where true");
+    if !filter.statuses.is_empty() {
+        qb.push(" and status = any(")
+            .push_bind(
+                filter
+                    .statuses
+                    .iter()
+                    .map(|s| s.as_str().to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .push(")");
+    }
+    if !filter.action_types.is_empty() {
+        qb.push(" and action_type = any(")
+            .push_bind(
+                filter
+                    .action_types
+                    .iter()
+                    .map(|t| t.as_str().to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .push(")");
+    }
+    if !filter.domains.is_empty() {
+        qb.push(" and domain = any(")
+            .push_bind(
+                filter
+                    .domains
+                    .iter()
+                    .map(|d| d.as_str().to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .push(")");
+    }
+    if let Some(owner) = &filter.owner {
+        qb.push(" and owner = ").push_bind(owner.clone());
+    }
+}
+
+/// A filtered, sorted page, keyset-paginated so pages stay stable under writes.
+pub async fn list(
+    pool: &PgPool,
+    filter: &ListFilter,
+    sort: Sort,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> anyhow::Result<Page> {
+    let expr = sort.key.expr();
+    let mut qb =
+        QueryBuilder::<Postgres>::new(format!("select doc, {expr} as sort_value from queue_items"));
+    push_filter(&mut qb, filter);
+    if let Some(cursor) = cursor {
+        let op = if sort.descending { "<" } else { ">" };
+        qb.push(format_args!(" and ({expr}, id) {op} ("));
+        match sort.key {
+            SortKey::Aps => {
+                qb.push_bind(cursor.value.as_i64().unwrap_or(0));
+            }
+            _ => {
+                let at: DateTime<Utc> = serde_json::from_value(cursor.value.clone())?;
+                qb.push_bind(at);
+            }
+        }
+        qb.push(", ").push_bind(cursor.id).push(")");
+    }
+    let dir = if sort.descending { "desc" } else { "asc" };
+    qb.push(format_args!(" order by {expr} {dir}, id {dir} limit "))
+        .push_bind(limit + 1);
+    let mut rows = qb.build().fetch_all(pool).await?;
+    // The cursor holds the database's own sort value of the last row, so the next page
+    // continues exactly where this one ended.
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        match rows.last() {
+            Some(last) => {
+                let value = match sort.key {
+                    SortKey::Aps => json!(last.try_get::<i64, _>("sort_value")?),
+                    _ => json!(last.try_get::<DateTime<Utc>, _>("sort_value")?),
+                };
+                let Json(doc): Json<QueueItemView> = last.try_get("doc")?;
+                Some(Cursor {
+                    key: sort.key,
+                    desc: sort.descending,
+                    value,
+                    id: doc.id,
+                })
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    let items = docs(rows)?;
+
+    let mut count = QueryBuilder::<Postgres>::new("select count(*) from queue_items");
+    push_filter(&mut count, filter);
+    let total: i64 = count.build().fetch_one(pool).await?.try_get(0)?;
+    Ok(Page { items, next, total })
+}
+
+/// Counts by status, for one owner or everyone.
+pub async fn counts(pool: &PgPool, owner: Option<&str>) -> anyhow::Result<QueueCountsResponse> {
+    let rows = sqlx::query(
+        "select status, sum(count)::bigint as n from queue_counters \
+         where ($1::text is null or owner = $1) group by status",
+    )
+    .bind(owner)
+    .fetch_all(pool)
+    .await?;
+    let mut counts = QueueCountsResponse::default();
+    for row in rows {
+        let n: i64 = row.try_get("n")?;
+        let status: String = row.try_get("status")?;
+        match QueueStatus::parse(&status) {
+            Some(QueueStatus::Pending) => counts.pending = n,
+            Some(QueueStatus::Snoozed) => counts.snoozed = n,
+            Some(QueueStatus::Approved) => counts.approved = n,
+            Some(QueueStatus::Rejected) => counts.rejected = n,
+            Some(QueueStatus::Expired) => counts.expired = n,
+            None => {}
+        }
+        counts.total += n;
+    }
+    Ok(counts)
+}
+
+/// Snoozed items whose time has come (for the wake-up schedule).
+pub async fn due_snoozes(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> anyhow::Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select id from queue_items where status = 'snoozed' and snoozed_until <= $1 \
+         order by snoozed_until limit $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Open items past their expiry (for the expiry schedule).
+pub async fn due_expiries(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> anyhow::Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select id from queue_items where status in ('pending', 'snoozed') \
+           and expires_at is not null and expires_at <= $1 order by expires_at limit $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_parse_with_an_optional_descending_prefix() {
+        let table = [
+            ("-aps", Some((SortKey::Aps, true))),
+            ("priority", Some((SortKey::Aps, false))),
+            ("due_by", Some((SortKey::DueBy, false))),
+            ("-created_at", Some((SortKey::CreatedAt, true))),
+            ("updated_at", Some((SortKey::UpdatedAt, false))),
+            ("title", None),
+            ("--aps", None),
+        ];
+        for (raw, expected) in table {
+            assert_eq!(
+                Sort::parse(raw).map(|s| (s.key, s.descending)),
+                expected,
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_another_sort() {
+        let sort = Sort::default();
+        let cursor = Cursor {
+            key: SortKey::Aps,
+            desc: true,
+            value: json!(6300),
+            id: Uuid::from_u128(9),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode(), sort), Ok(cursor.clone()));
+        let other = Sort {
+            key: SortKey::DueBy,
+            descending: false,
+        };
+        assert_eq!(
+            Cursor::decode(&cursor.encode(), other),
+            Err(CursorError::SortMismatch)
+        );
+        assert_eq!(Cursor::decode("%%%", sort), Err(CursorError::Malformed));
+    }
+}

@@ -1,0 +1,1197 @@
+//! End to end in a real browser: headless Chromium, driven over WebDriver, against the real
+//! server (in process, its own database) serving the trunk build in `dist/`.
+//!
+//! Each test signs in with a one-time link, as a person would, and checks what the page
+//! shows and what the server recorded. Waits are explicit and bounded (polling every
+//! 50 ms); measured times are printed, never asserted. Screenshots go to
+//! `test-artifacts/`.
+//!
+//! Needs `dist/` (`trunk build --release`), Chromium and chromedriver, and for the
+//! accessibility check axe-core (`npm install --prefix tests/e2e`).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::support::webdriver::{Browser, Options, ESCAPE, WAIT};
+use caseyos_tests::{spawn_app_with, status_and_json, TestApp};
+use serde_json::{json, Value};
+
+/// How long a change made by another client may take to show up live.
+const LIVE_WAIT: Duration = Duration::from_secs(15);
+
+/// The workspace's SPA build.
+fn dist() -> PathBuf {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "the web app is not built: {} holds no index.html. Build it in the workspace with \
+         `TRUNK_SKIP_VERSION_CHECK=true trunk build --release` (see .ci/lib.sh)",
+        dist.display()
+    );
+    dist.canonicalize().unwrap_or(dist)
+}
+
+/// A server of its own serving the SPA.
+async fn app() -> TestApp {
+    let dist = dist();
+    spawn_app_with(move |config| config.web_dir = dist).await
+}
+
+/// Proposes a move owned by `admin`; returns its id.
+async fn propose(app: &TestApp, body: Value) -> String {
+    let mut body = body;
+    body["owner"] = json!("admin");
+    let created = app.propose(&app.admin, body).await;
+    created["item"]["id"].as_str().expect("an id").to_string()
+}
+
+/// The move as the server has it now.
+async fn item(app: &TestApp, id: &str) -> Value {
+    let (status, body) = status_and_json(
+        app.get(&format!("/api/queue/{id}"), &app.admin)
+            .send()
+            .await
+            .expect("GET the move"),
+    )
+    .await;
+    assert_eq!(status, 200, "GET /api/queue/{id}: {body}");
+    body["item"].clone()
+}
+
+async fn command(app: &TestApp, id: &str, what: &str, body: Value) {
+    let (status, answer) = status_and_json(
+        app.post(&format!("/api/queue/{id}/{what}"), &app.admin, &body)
+            .send()
+            .await
+            .expect("a command"),
+    )
+    .await;
+    assert_eq!(status, 200, "{what} {id}: {answer}");
+}
+
+/// The address of a new one-time sign-in link for `admin` (role admin), as `caseyos
+/// signin-link` prints it, with `&next=` when given.
+async fn sign_in_url(app: &TestApp, next: Option<&str>) -> String {
+    let link = app.sign_in_link("admin", "admin").await;
+    let url = caseyos_backend::auth::sessions::sign_in_url(&app.address, &link);
+    match next {
+        Some(next) => format!("{url}&next={next}"),
+        None => url,
+    }
+}
+
+/// Opens a new sign-in link (going to `next` afterwards) and waits until the app has left
+/// the sign-in page.
+async fn sign_in(browser: &Browser, app: &TestApp, next: Option<&str>) {
+    browser.goto(&sign_in_url(app, next).await).await;
+    browser
+        .wait_for_path("the app to sign in and leave /sign-in", WAIT, |path| {
+            !path.starts_with("/sign-in")
+        })
+        .await;
+}
+
+/// Waits until Today's Moves lists exactly `count` cards (and its stats have loaded).
+async fn wait_for_cards(browser: &Browser, count: usize) {
+    browser
+        .wait_for_js(
+            &format!("{count} cards on Today's Moves"),
+            WAIT,
+            "return document.querySelectorAll('li.card').length === arguments[0]
+                && document.querySelector('.stats .stat') !== null",
+            vec![json!(count)],
+        )
+        .await;
+}
+
+/// The ids of the cards, top to bottom.
+async fn card_ids(browser: &Browser) -> Vec<String> {
+    let ids = browser
+        .execute(
+            "return Array.from(document.querySelectorAll('li.card')).map(c => c.dataset.id)",
+            vec![],
+        )
+        .await;
+    serde_json::from_value(ids).expect("card ids")
+}
+
+/// `window.__marker` survives only as long as the document does.
+async fn set_marker(browser: &Browser) {
+    browser.execute("window.__marker = 1", vec![]).await;
+}
+
+async fn assert_no_reload(browser: &Browser) {
+    let marker = browser.execute("return window.__marker", vec![]).await;
+    assert_eq!(
+        marker,
+        json!(1),
+        "the page reloaded (window.__marker is gone)"
+    );
+}
+
+fn print_screenshot(path: &std::path::Path) {
+    println!("screenshot: {}", path.display());
+}
+
+#[tokio::test]
+async fn signing_in_with_a_link_shows_the_queue_ranked_by_aps() {
+    let app = app().await;
+    let due = |h: i64| (chrono::Utc::now() + chrono::Duration::hours(h)).to_rfc3339();
+    propose(
+        &app,
+        json!({"action_type": "manual_task", "title": "Clean up the Globex contact list", "due_by": due(30)}),
+    )
+    .await;
+    propose(
+        &app,
+        json!({"action_type": "send_email", "title": "Send Dana the pricing follow-up",
+               "target": {"contact": {"id": "c-101", "name": "Dana Lee", "email": "dana@acme.io"}},
+               "payload": {"to": "dana@acme.io", "subject": "Pricing", "body": "Hi Dana"},
+               "due_by": due(4)}),
+    )
+    .await;
+    propose(
+        &app,
+        json!({"action_type": "book_meeting", "title": "Book the Acme expansion kickoff",
+               "target": {"deal": {"id": "d-7", "name": "Acme expansion"}}, "due_by": due(20)}),
+    )
+    .await;
+    propose(
+        &app,
+        json!({"action_type": "send_email", "title": "Answer Initech's security questionnaire",
+               "aps": {"revenue": 0.9, "urgency": 0.9, "strategic": 0.8, "effort": 0.2},
+               "rationale": "They sign this week if security clears it"}),
+    )
+    .await;
+    propose(
+        &app,
+        json!({"action_type": "check_in", "title": "Check in with Umbrella's champion"}),
+    )
+    .await;
+    // Decided and snoozed moves are not on Today's Moves, nor in the badge.
+    let approved = propose(
+        &app,
+        json!({"action_type": "book_meeting", "title": "Already approved"}),
+    )
+    .await;
+    command(&app, &approved, "approve", json!({})).await;
+    let snoozed = propose(
+        &app,
+        json!({"action_type": "book_meeting", "title": "Snoozed for later"}),
+    )
+    .await;
+    command(&app, &snoozed, "snooze", json!({"preset": "4h"})).await;
+    app.settle().await;
+
+    // What the server ranks first to last.
+    let (_, today) = status_and_json(
+        app.get("/api/queue/today", &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let expected: Vec<String> = today["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(expected.len(), 5, "{today}");
+
+    let browser = Browser::start(Options::new("signing-in")).await;
+    let link = sign_in_url(&app, None).await;
+    let started = Instant::now();
+    browser.goto(&link).await;
+    browser.wait_for_visible("li.card", WAIT).await;
+    let elapsed = started.elapsed();
+    let in_page = browser.execute("return performance.now()", vec![]).await;
+    println!(
+        "queue visible after {} ms (from navigating to the sign-in link to the first visible \
+         card; the second page load, after signing in, took {:.0} ms of it)",
+        elapsed.as_millis(),
+        in_page.as_f64().unwrap_or_default()
+    );
+    assert_eq!(browser.path().await, "/", "the link leads to Today's Moves");
+    wait_for_cards(&browser, 5).await;
+
+    assert_eq!(
+        card_ids(&browser).await,
+        expected,
+        "cards in the server's order"
+    );
+    let scores: Vec<f64> = browser
+        .texts("li.card .aps")
+        .await
+        .iter()
+        .map(|s| s.parse().expect("an APS number"))
+        .collect();
+    assert_eq!(
+        scores,
+        vec![87.0, 82.0, 63.0, 50.0, 50.0],
+        "APS, highest first"
+    );
+    let titles = browser.texts("li.card .card-title").await;
+    assert_eq!(titles[0], "Answer Initech's security questionnaire");
+    assert_eq!(titles[1], "Book the Acme expansion kickoff");
+    assert_eq!(titles[2], "Send Dana the pricing follow-up");
+    assert!(!titles
+        .iter()
+        .any(|t| t == "Already approved" || t == "Snoozed for later"));
+
+    let badge = browser
+        .wait_for_js(
+            "the nav badge",
+            WAIT,
+            "const b = document.querySelector('nav .badge'); return b && b.textContent.trim()",
+            vec![],
+        )
+        .await;
+    assert_eq!(badge, json!("5"), "the badge counts the pending moves");
+    let label = browser
+        .execute(
+            "return document.querySelector('nav .badge').getAttribute('aria-label')",
+            vec![],
+        )
+        .await;
+    assert_eq!(label, json!("5 waiting"));
+    let first_focused = browser
+        .execute(
+            "return document.querySelector('li.card').classList.contains('focused')",
+            vec![],
+        )
+        .await;
+    assert_eq!(first_focused, json!(true), "the first card has the focus");
+    print_screenshot(&browser.screenshot("signing-in-today-ranked-by-aps").await);
+}
+
+#[tokio::test]
+async fn approving_with_the_keyboard_removes_the_move_without_a_reload() {
+    let app = app().await;
+    let top = propose(
+        &app,
+        json!({"action_type": "book_meeting", "title": "Book the Acme kickoff"}),
+    )
+    .await;
+    propose(
+        &app,
+        json!({"action_type": "send_email", "title": "Email Dana the deck"}),
+    )
+    .await;
+    propose(
+        &app,
+        json!({"action_type": "manual_task", "title": "Tidy the pipeline"}),
+    )
+    .await;
+    app.settle().await;
+
+    let browser = Browser::start(Options::new("approve-keyboard")).await;
+    sign_in(&browser, &app, None).await;
+    wait_for_cards(&browser, 3).await;
+    let ids = card_ids(&browser).await;
+    assert_eq!(ids[0], top);
+    let focused = browser
+        .execute(
+            "const f = document.querySelector('li.card.focused');
+             return f && f.dataset.id",
+            vec![],
+        )
+        .await;
+    assert_eq!(focused, json!(top), "the first card has the focus");
+    set_marker(&browser).await;
+
+    let pressed = Instant::now();
+    browser.press("a").await;
+    browser
+        .wait_for_absent(&format!("li.card[data-id='{top}']"), WAIT)
+        .await;
+    println!(
+        "the approved card left after {} ms",
+        pressed.elapsed().as_millis()
+    );
+    assert_no_reload(&browser).await;
+    assert_eq!(card_ids(&browser).await, ids[1..].to_vec());
+    let notice = browser
+        .wait_for_js(
+            "the notice",
+            WAIT,
+            "const n = document.querySelector('.notice-area .notice'); return n && n.innerText",
+            vec![],
+        )
+        .await;
+    assert_eq!(notice, json!("Approved “Book the Acme kickoff”"));
+
+    let approved = item(&app, &top).await;
+    assert_eq!(approved["status"], "approved", "{approved}");
+    assert_eq!(approved["decision"]["by"]["id"], "admin", "{approved}");
+    // The others are untouched.
+    for other in &ids[1..] {
+        assert_eq!(item(&app, other).await["status"], "pending");
+    }
+    // The focus moved on to the next move.
+    let focused = browser
+        .execute(
+            "const f = document.querySelector('li.card.focused'); return f && f.dataset.id",
+            vec![],
+        )
+        .await;
+    assert_eq!(focused, json!(ids[1]));
+    // A reload lists what the server has.
+    let shot = browser.screenshot("approve-keyboard-after").await;
+    print_screenshot(&shot);
+    browser.refresh().await;
+    wait_for_cards(&browser, 2).await;
+    assert_eq!(card_ids(&browser).await, ids[1..].to_vec());
+}
+
+#[tokio::test]
+async fn rejecting_with_a_reason_and_snoozing_a_move() {
+    let app = app().await;
+    let rejected = propose(
+        &app,
+        json!({"action_type": "book_meeting", "title": "Book a demo with Hooli"}),
+    )
+    .await;
+    let snoozed = propose(
+        &app,
+        json!({"action_type": "send_email", "title": "Email Pied Piper a follow-up"}),
+    )
+    .await;
+    let kept = propose(
+        &app,
+        json!({"action_type": "manual_task", "title": "Update the forecast"}),
+    )
+    .await;
+    app.settle().await;
+
+    let browser = Browser::start(Options::new("reject-snooze")).await;
+    sign_in(&browser, &app, None).await;
+    wait_for_cards(&browser, 3).await;
+    assert_eq!(
+        card_ids(&browser).await,
+        vec![rejected.clone(), snoozed.clone(), kept.clone()]
+    );
+    set_marker(&browser).await;
+
+    // r on the focused card asks for a reason.
+    browser.press("r").await;
+    let reason_box = browser.wait_for_visible("#reject-reason", WAIT).await;
+    let active = browser
+        .execute("return document.activeElement.id", vec![])
+        .await;
+    assert_eq!(
+        active,
+        json!("reject-reason"),
+        "the dialog focuses the reason"
+    );
+    let reason = "Hooli went with a competitor last week";
+    browser.type_into(&reason_box, reason).await;
+    browser
+        .wait_for_js(
+            "the reason in the box",
+            WAIT,
+            "return document.getElementById('reject-reason').value === arguments[0]",
+            vec![json!(reason)],
+        )
+        .await;
+    let submit = browser
+        .wait_for_visible(".modal button[type=submit]:not([disabled])", WAIT)
+        .await;
+    print_screenshot(&browser.screenshot("reject-dialog").await);
+    browser.click(&submit).await;
+    browser.wait_for_absent(".modal", WAIT).await;
+    browser
+        .wait_for_absent(&format!("li.card[data-id='{rejected}']"), WAIT)
+        .await;
+
+    // Snooze the next one with a preset.
+    let snooze_button = browser
+        .wait_for_visible(
+            &format!("li.card[data-id='{snoozed}'] button[aria-keyshortcuts='s']"),
+            WAIT,
+        )
+        .await;
+    browser.click(&snooze_button).await;
+    browser
+        .wait_for_visible(".modal .preset-grid button", WAIT)
+        .await;
+    print_screenshot(&browser.screenshot("snooze-dialog").await);
+    let four_hours = browser
+        .find_xpath("//div[contains(@class,'preset-grid')]/button[normalize-space()='4 hours']")
+        .await
+        .expect("a 4 hours preset");
+    let clicked_at = chrono::Utc::now();
+    browser.click(&four_hours).await;
+    browser.wait_for_absent(".modal", WAIT).await;
+    browser
+        .wait_for_absent(&format!("li.card[data-id='{snoozed}']"), WAIT)
+        .await;
+    assert_eq!(card_ids(&browser).await, vec![kept.clone()]);
+    assert_no_reload(&browser).await;
+    print_screenshot(&browser.screenshot("reject-snooze-after").await);
+
+    let rejected = item(&app, &rejected).await;
+    assert_eq!(rejected["status"], "rejected", "{rejected}");
+    assert_eq!(rejected["decision"]["reason"], reason, "{rejected}");
+    let snoozed = item(&app, &snoozed).await;
+    assert_eq!(snoozed["status"], "snoozed", "{snoozed}");
+    let until: chrono::DateTime<chrono::Utc> = snoozed["snoozed_until"]
+        .as_str()
+        .expect("snoozed_until")
+        .parse()
+        .expect("an RFC 3339 time");
+    let ahead = until - clicked_at;
+    assert!(
+        ahead > chrono::Duration::minutes(235) && ahead < chrono::Duration::minutes(245),
+        "snoozed for about 4 hours: until {until}"
+    );
+    assert_eq!(item(&app, &kept).await["status"], "pending");
+}
+
+/// The text of the `dd` after the `dt` labelled `label` inside `scope`.
+async fn field_in(browser: &Browser, scope: &str, label: &str) -> String {
+    browser
+        .execute(
+            "const dts = document.querySelectorAll(arguments[0] + ' dt');
+             const dt = Array.from(dts).find(d => d.textContent.trim() === arguments[1]);
+             return dt ? dt.nextElementSibling.textContent.trim() : null;",
+            vec![json!(scope), json!(label)],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn opening_a_move_shows_its_timeline_and_the_scrubber_steps_through_it() {
+    let app = app().await;
+    let id = propose(
+        &app,
+        json!({"action_type": "send_email", "title": "Send Dana the proposal",
+               "target": {"contact": {"id": "c-101", "name": "Dana Lee"}},
+               "payload": {"to": "dana@acme.io", "subject": "Proposal", "body": "Hi Dana,\nhere it is."}}),
+    )
+    .await;
+    command(
+        &app,
+        &id,
+        "edit",
+        json!({"title": "Send Dana the revised proposal"}),
+    )
+    .await;
+    command(&app, &id, "snooze", json!({"preset": "tomorrow"})).await;
+    app.settle().await;
+
+    let browser = Browser::start(Options::new("timeline")).await;
+    sign_in(&browser, &app, Some(&format!("/queue/{id}"))).await;
+    assert_eq!(browser.path().await, format!("/queue/{id}"));
+    browser
+        .wait_for_js(
+            "a timeline of 3 events",
+            WAIT,
+            "return document.querySelectorAll('.timeline ol.events > li.event').length === 3",
+            vec![],
+        )
+        .await;
+    let types = browser.texts(".timeline li.event .event-head strong").await;
+    assert_eq!(
+        types,
+        vec!["QueueItemProposed", "QueueItemEdited", "QueueItemSnoozed"]
+    );
+    let title = browser.texts("#item-title").await;
+    assert_eq!(title, vec!["Send Dana the revised proposal"]);
+
+    // At first the panel shows the latest state.
+    let heading = || async {
+        browser
+            .texts(".state-at h3")
+            .await
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    };
+    assert_eq!(heading().await, "As it was after “QueueItemSnoozed”");
+    assert_eq!(field_in(&browser, ".state-at", "Status").await, "snoozed");
+    assert_eq!(browser.texts(".scrubber span").await, vec!["3 / 3"]);
+
+    // ◀ Earlier: as it was after the edit.
+    let earlier = browser
+        .wait_for_visible("button[aria-label='Earlier']", WAIT)
+        .await;
+    browser.click(&earlier).await;
+    browser
+        .wait_for_js(
+            "the panel to show the edit",
+            WAIT,
+            "const h = document.querySelector('.state-at h3');
+             return h && h.textContent.includes('QueueItemEdited')",
+            vec![],
+        )
+        .await;
+    assert_eq!(field_in(&browser, ".state-at", "Status").await, "pending");
+    assert_eq!(
+        field_in(&browser, ".state-at", "Title").await,
+        "Send Dana the revised proposal"
+    );
+    assert_eq!(field_in(&browser, ".state-at", "Snoozed until").await, "—");
+    assert_eq!(browser.texts(".scrubber span").await, vec!["2 / 3"]);
+    let scrubber = browser
+        .execute("return document.getElementById('scrubber').value", vec![])
+        .await;
+    assert_eq!(scrubber, json!("2"));
+    let current = browser
+        .texts(".timeline li.event.current .event-head strong")
+        .await;
+    assert_eq!(current, vec!["QueueItemEdited"]);
+    browser
+        .execute(
+            "document.querySelector('.timeline').scrollIntoView({block: 'start'})",
+            vec![],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("timeline-after-edit").await);
+
+    // Once more: as proposed, with the first title.
+    browser.click(&earlier).await;
+    browser
+        .wait_for_js(
+            "the panel to show the proposal",
+            WAIT,
+            "const h = document.querySelector('.state-at h3');
+             return h && h.textContent.includes('QueueItemProposed')",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        field_in(&browser, ".state-at", "Title").await,
+        "Send Dana the proposal"
+    );
+    let disabled = browser
+        .execute(
+            "return document.querySelector(\"button[aria-label='Earlier']\").disabled",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        disabled,
+        json!(true),
+        "nothing is earlier than the first event"
+    );
+}
+
+#[tokio::test]
+async fn a_second_clients_change_appears_live() {
+    let app = app().await;
+    propose(
+        &app,
+        json!({"action_type": "send_email", "title": "Email Dana the deck"}),
+    )
+    .await;
+    app.settle().await;
+
+    let browser = Browser::start(Options::new("live")).await;
+    sign_in(&browser, &app, None).await;
+    wait_for_cards(&browser, 1).await;
+    // The event stream is open (the stats bar says so).
+    browser.wait_for_visible(".stats .live.on", WAIT).await;
+    set_marker(&browser).await;
+
+    // Another client (the API, with a bearer token) proposes a move.
+    let title = "Call Initech about the renewal";
+    let proposed_at = Instant::now();
+    let id = propose(&app, json!({"action_type": "book_meeting", "title": title})).await;
+    browser
+        .wait_for_js(
+            "the other client's move to appear",
+            LIVE_WAIT,
+            "return Array.from(document.querySelectorAll('li.card .card-title'))
+                .some(t => t.textContent.trim() === arguments[0])",
+            vec![json!(title)],
+        )
+        .await;
+    println!(
+        "another client's move appeared after {} ms",
+        proposed_at.elapsed().as_millis()
+    );
+    assert_no_reload(&browser).await;
+    // It ranks first (82 beats 63), and the badge follows.
+    assert_eq!(card_ids(&browser).await[0], id);
+    browser
+        .wait_for_js(
+            "the badge to count 2",
+            LIVE_WAIT,
+            "const b = document.querySelector('nav .badge'); return b && b.textContent.trim() === '2'",
+            vec![],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("live-update").await);
+
+    // A decision made elsewhere takes it away again.
+    command(&app, &id, "reject", json!({"reason": "done by phone"})).await;
+    browser
+        .wait_for_absent(&format!("li.card[data-id='{id}']"), LIVE_WAIT)
+        .await;
+    assert_no_reload(&browser).await;
+}
+
+#[tokio::test]
+async fn signing_out_returns_to_sign_in_and_an_expired_session_comes_back_to_where_it_was() {
+    let app = app().await;
+    propose(
+        &app,
+        json!({"action_type": "send_email", "title": "Email Dana the deck"}),
+    )
+    .await;
+    app.settle().await;
+
+    let browser = Browser::start(Options::new("sign-out")).await;
+    sign_in(&browser, &app, None).await;
+    wait_for_cards(&browser, 1).await;
+
+    // Sign out.
+    let sign_out = browser
+        .find_xpath("//button[normalize-space()='Sign out']")
+        .await
+        .expect("a Sign out button");
+    browser.click(&sign_out).await;
+    browser
+        .wait_for_path("the sign-in page", WAIT, |p| p.starts_with("/sign-in"))
+        .await;
+    browser.wait_for_visible("#token", WAIT).await;
+    assert!(browser.find("li.card").await.is_none());
+    let live: i64 = sqlx::query_scalar("select count(*) from sessions where revoked_at is null")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(live, 0, "signing out ends the session on the server");
+    print_screenshot(&browser.screenshot("signed-out").await);
+    // Going back into the app needs a sign-in.
+    browser.goto(&format!("{}/queue", app.address)).await;
+    browser
+        .wait_for_path("the sign-in page", WAIT, |p| p.starts_with("/sign-in"))
+        .await;
+
+    // Sign in again, then the session expires while the page is open.
+    sign_in(&browser, &app, None).await;
+    wait_for_cards(&browser, 1).await;
+    sqlx::query("update sessions set expires_at = now() - interval '1 minute'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let queue_link = browser
+        .find("nav a.nav-link[href='/queue']")
+        .await
+        .expect("the Queue link");
+    browser.click(&queue_link).await;
+    let path = browser
+        .wait_for_path("the sign-in page after the session ended", WAIT, |p| {
+            p.starts_with("/sign-in")
+        })
+        .await;
+    let next = browser
+        .execute(
+            "return new URLSearchParams(location.search).get('next')",
+            vec![],
+        )
+        .await;
+    assert_eq!(next, json!("/queue"), "next= points at the page: {path}");
+    let notice = browser
+        .wait_for_js(
+            "the session-ended notice",
+            WAIT,
+            "const n = document.querySelector('.sign-in .notice'); return n && n.innerText",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        notice,
+        json!("Your session ended. Sign in again to pick up where you were.")
+    );
+    print_screenshot(&browser.screenshot("session-expired").await);
+
+    // A new link, with next=/queue, lands on the queue.
+    sign_in(&browser, &app, Some("/queue")).await;
+    browser
+        .wait_for_path("the queue", WAIT, |p| p == "/queue")
+        .await;
+    browser.wait_for_visible("#queue-title", WAIT).await;
+    browser.wait_for_visible(".rows .row", WAIT).await;
+    print_screenshot(&browser.screenshot("signed-in-again-on-queue").await);
+}
+
+/// axe-core, installed by `npm install --prefix tests/e2e`.
+fn axe_source() -> String {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("e2e/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is missing ({}: {e}); install it with `npm install --prefix tests/e2e`",
+            path.display()
+        )
+    })
+}
+
+/// One violation axe found.
+#[derive(Debug)]
+struct Violation {
+    page: String,
+    id: String,
+    impact: String,
+    help: String,
+    nodes: Vec<String>,
+}
+
+/// Sets the theme the app remembers, reloads, and waits for the page to be ready again.
+async fn with_theme(browser: &Browser, theme: &str, ready: &str) {
+    browser
+        .execute(
+            "localStorage.setItem('caseyos.theme', arguments[0])",
+            vec![json!(theme)],
+        )
+        .await;
+    browser.refresh().await;
+    browser
+        .wait_for_js(
+            &format!("the {theme} theme and `{ready}`"),
+            WAIT,
+            "return document.documentElement.getAttribute('data-theme') === arguments[0]
+                && document.querySelector(arguments[1]) !== null
+                && document.querySelector('.skeleton') === null",
+            vec![json!(theme), json!(ready)],
+        )
+        .await;
+}
+
+/// Runs axe on the page as it is; prints how many rules passed and which need a person to
+/// review, and returns the violations.
+async fn axe(browser: &Browser, source: &str, page: &str) -> Vec<Violation> {
+    browser.execute(source, vec![]).await;
+    let result = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document)
+               .then(r => done({
+                   passes: r.passes.length,
+                   incomplete: r.incomplete.map(v => v.id + ' [' + v.impact + '] on '
+                       + v.nodes.map(n => n.target.join(' ')).join(', ')),
+                   violations: r.violations.map(v => ({
+                       id: v.id, impact: v.impact, help: v.help,
+                       nodes: v.nodes.map(n => n.target.join(' ') + ' — '
+                           + (n.failureSummary || '').replace(/\\s+/g, ' '))
+                   }))
+               }))
+               .catch(e => done({error: String(e)}));",
+            vec![],
+        )
+        .await;
+    if let Some(error) = result.get("error") {
+        panic!("axe failed on {page}: {error}");
+    }
+    let violations: Vec<Violation> = result["violations"]
+        .as_array()
+        .expect("a list of violations")
+        .iter()
+        .map(|v| Violation {
+            page: page.to_string(),
+            id: v["id"].as_str().unwrap_or_default().to_string(),
+            impact: v["impact"].as_str().unwrap_or("none").to_string(),
+            help: v["help"].as_str().unwrap_or_default().to_string(),
+            nodes: v["nodes"]
+                .as_array()
+                .map(|n| {
+                    n.iter()
+                        .map(|s| s.as_str().unwrap_or_default().to_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect();
+    println!(
+        "axe on {page}: {} rules passed, {} violated; to review by hand: {}",
+        result["passes"],
+        violations.len(),
+        result["incomplete"]
+    );
+    violations
+}
+
+#[tokio::test]
+async fn every_page_passes_an_accessibility_check() {
+    let source = axe_source();
+    let app = app().await;
+    let item_id = propose(
+        &app,
+        json!({"action_type": "send_email", "title": "Send Dana the proposal",
+               "target": {"contact": {"id": "c-101", "name": "Dana Lee"}},
+               "payload": {"to": "dana@acme.io", "subject": "Proposal", "body": "Hi Dana,\nhere it is."},
+               "rationale": "She asked for it on Tuesday's call",
+               "due_by": (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339()}),
+    )
+    .await;
+    command(
+        &app,
+        &item_id,
+        "edit",
+        json!({"title": "Send Dana the revised proposal"}),
+    )
+    .await;
+    propose(
+        &app,
+        json!({"action_type": "book_meeting", "title": "Book the Acme expansion kickoff",
+               "target": {"deal": {"id": "d-7", "name": "Acme expansion"}},
+               "due_by": (chrono::Utc::now() + chrono::Duration::hours(20)).to_rfc3339()}),
+    )
+    .await;
+    propose(
+        &app,
+        json!({"action_type": "manual_task", "title": "Tidy the pipeline"}),
+    )
+    .await;
+    let decided = propose(
+        &app,
+        json!({"action_type": "check_in", "title": "Check in with Umbrella"}),
+    )
+    .await;
+    command(&app, &decided, "reject", json!({"reason": "not now"})).await;
+    app.settle().await;
+    // An agent run for the Agents, Runs and run pages.
+    let (status, run) = status_and_json(
+        app.post(
+            "/api/agents/PersonaRouter/runs",
+            &app.admin,
+            &json!({"input": {"job_title": "VP of Demand Generation"}}),
+        )
+        .send()
+        .await
+        .expect("run an agent"),
+    )
+    .await;
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["id"].as_str().expect("a run id").to_string();
+    let started = Instant::now();
+    loop {
+        let (_, run) = status_and_json(
+            app.get(&format!("/api/agent-runs/{run_id}"), &app.admin)
+                .send()
+                .await
+                .expect("the run"),
+        )
+        .await;
+        if run["status"] == "succeeded" {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "the run did not finish: {run}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let browser = Browser::start(Options::new("accessibility")).await;
+    let mut found: Vec<Violation> = Vec::new();
+    let themes = ["light", "dark"];
+
+    // The sign-in page, signed out.
+    browser.goto(&format!("{}/sign-in", app.address)).await;
+    browser.wait_for_visible("#token", WAIT).await;
+    for theme in themes {
+        with_theme(&browser, theme, "#token").await;
+        found.extend(axe(&browser, &source, &format!("sign-in ({theme})")).await);
+        print_screenshot(&browser.screenshot(&format!("a11y-sign-in-{theme}")).await);
+    }
+
+    sign_in(&browser, &app, None).await;
+    let pages = [
+        ("today", "/".to_string(), "li.card"),
+        ("queue", "/queue?owner=*".to_string(), ".rows .row"),
+        ("item", format!("/queue/{item_id}"), ".timeline li.event"),
+        (
+            "agents",
+            "/agents".to_string(),
+            "article.agent-card .run-square",
+        ),
+        ("runs", "/runs".to_string(), "table.runs tbody tr"),
+        ("run", format!("/runs/{run_id}"), ".timeline li.event"),
+    ];
+    for (name, path, ready) in &pages {
+        browser.goto(&format!("{}{path}", app.address)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        browser.wait_for_visible(ready, WAIT).await;
+        for theme in themes {
+            with_theme(&browser, theme, ready).await;
+            // Stats are part of every page: wait for them too.
+            browser.wait_for_visible(".stats .stat", WAIT).await;
+            found.extend(axe(&browser, &source, &format!("{name} ({theme})")).await);
+            print_screenshot(&browser.screenshot(&format!("a11y-{name}-{theme}")).await);
+            if *name == "today" {
+                // A dialog over the page: r on the focused move asks for a reason.
+                browser.press("r").await;
+                browser.wait_for_visible("#reject-reason", WAIT).await;
+                found.extend(
+                    axe(
+                        &browser,
+                        &source,
+                        &format!("today with the reject dialog ({theme})"),
+                    )
+                    .await,
+                );
+                print_screenshot(
+                    &browser
+                        .screenshot(&format!("a11y-today-reject-dialog-{theme}"))
+                        .await,
+                );
+                browser.press(ESCAPE).await;
+                browser.wait_for_absent(".modal", WAIT).await;
+            }
+        }
+    }
+
+    // Today at 375 px.
+    browser.set_viewport(375, 800).await;
+    browser.goto(&format!("{}/", app.address)).await;
+    for theme in themes {
+        with_theme(&browser, theme, "li.card").await;
+        browser.wait_for_visible(".stats .stat", WAIT).await;
+        found.extend(axe(&browser, &source, &format!("today at 375 px ({theme})")).await);
+        print_screenshot(&browser.screenshot(&format!("a11y-today-375-{theme}")).await);
+    }
+
+    println!("axe found {} violation(s) over all pages:", found.len());
+    for v in &found {
+        println!(
+            "  [{}] {} on {} ({} element(s)): {}",
+            v.impact,
+            v.id,
+            v.page,
+            v.nodes.len(),
+            v.help
+        );
+        for node in v.nodes.iter().take(5) {
+            println!("      {node}");
+        }
+    }
+    let serious: Vec<String> = found
+        .iter()
+        .filter(|v| v.impact == "serious" || v.impact == "critical")
+        .map(|v| {
+            format!(
+                "[{}] {} on {}: {} — {:?}",
+                v.impact, v.id, v.page, v.help, v.nodes
+            )
+        })
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        serious.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn the_layout_works_at_375_pixels() {
+    let app = app().await;
+    propose(
+        &app,
+        json!({"action_type": "send_email",
+               "title": "Send Dana Lee at Acme Incorporated the revised multi-year pricing proposal",
+               "target": {"contact": {"id": "c-101", "name": "Dana Lee", "email": "dana.lee@acme-incorporated.example"},
+                          "deal": {"id": "d-7", "name": "Acme expansion, multi-year"}},
+               "rationale": "She asked for it on Tuesday's call and the quarter closes Friday",
+               "due_by": (chrono::Utc::now() - chrono::Duration::hours(3)).to_rfc3339()}),
+    )
+    .await;
+    propose(
+        &app,
+        json!({"action_type": "book_meeting", "title": "Book the kickoff"}),
+    )
+    .await;
+    app.settle().await;
+
+    let browser = Browser::start(Options::new("layout-375").size(375, 800)).await;
+    sign_in(&browser, &app, None).await;
+    wait_for_cards(&browser, 2).await;
+    let viewport = browser
+        .execute("return [window.innerWidth, window.innerHeight]", vec![])
+        .await;
+    assert_eq!(viewport, json!([375, 800]), "the viewport is 375 × 800");
+
+    let layout = browser
+        .execute(
+            "const buttons = Array.from(document.querySelectorAll('button'))
+                .filter(b => b.checkVisibility())
+                .map(b => ({label: (b.getAttribute('aria-label') || b.innerText).trim(),
+                            height: b.getBoundingClientRect().height,
+                            width: b.getBoundingClientRect().width}));
+             return {buttons,
+                     scrollWidth: document.documentElement.scrollWidth,
+                     clientWidth: document.documentElement.clientWidth};",
+            vec![],
+        )
+        .await;
+    let buttons = layout["buttons"].as_array().expect("buttons");
+    assert!(buttons.len() >= 8, "the page has its buttons: {layout}");
+    let heights: Vec<f64> = buttons
+        .iter()
+        .map(|b| b["height"].as_f64().unwrap_or_default())
+        .collect();
+    println!(
+        "{} visible buttons, heights {:.1}–{:.1} px; scrollWidth {} px, clientWidth {} px \
+         (beside the vertical scrollbar)",
+        buttons.len(),
+        heights.iter().cloned().fold(f64::INFINITY, f64::min),
+        heights.iter().cloned().fold(0.0, f64::max),
+        layout["scrollWidth"],
+        layout["clientWidth"]
+    );
+    let small: Vec<&Value> = buttons
+        .iter()
+        .filter(|b| b["height"].as_f64().unwrap_or_default() < 44.0)
+        .collect();
+    assert!(small.is_empty(), "buttons under 44 px tall: {small:?}");
+    let scroll_width = layout["scrollWidth"].as_i64().expect("scrollWidth");
+    let client_width = layout["clientWidth"].as_i64().expect("clientWidth");
+    assert!(
+        scroll_width <= 375 && scroll_width <= client_width,
+        "the page scrolls sideways: scrollWidth {scroll_width} px, clientWidth {client_width} px \
+         at 375 px"
+    );
+    print_screenshot(&browser.screenshot("layout-375").await);
+}
+
+/// A script returning the number of squares in the mini timeline of `agent`'s card.
+fn card_squares(agent: &str) -> String {
+    format!(
+        "const card = Array.from(document.querySelectorAll('article.agent-card'))
+            .find(c => c.querySelector('h3') && c.querySelector('h3').textContent.trim() === '{agent}');
+         return card ? card.querySelectorAll('.run-strip .run-square').length : -1;"
+    )
+}
+
+#[tokio::test]
+async fn running_an_agent_from_its_card_shows_the_result_and_updates_its_history() {
+    let app = app().await;
+    let browser = Browser::start(Options::new("run-agent")).await;
+    sign_in(&browser, &app, Some("/agents")).await;
+    browser
+        .wait_for_path("the Agents page", WAIT, |p| p == "/agents")
+        .await;
+    browser
+        .wait_for_js(
+            "twelve agent cards",
+            WAIT,
+            "return document.querySelectorAll('article.agent-card').length >= 12;",
+            vec![],
+        )
+        .await;
+    let before = browser
+        .execute(&card_squares("PersonaRouter"), vec![])
+        .await;
+    assert_eq!(before, json!(0), "no runs yet");
+
+    // Open the card's form, fill it and run.
+    let run_button = browser
+        .wait_for_visible("button[aria-label='Run PersonaRouter']", WAIT)
+        .await;
+    browser.click(&run_button).await;
+    browser.wait_for_visible("form.run-form", WAIT).await;
+    let field = browser
+        .wait_for_js(
+            "the job title field",
+            WAIT,
+            "const label = Array.from(document.querySelectorAll('form.run-form label'))
+                .find(l => l.textContent.toLowerCase().includes('job_title') ||
+                           l.textContent.toLowerCase().includes('job title'));
+             return label ? document.getElementById(label.htmlFor) : null;",
+            vec![],
+        )
+        .await;
+    let field = crate::support::webdriver::Element(
+        field[crate::support::webdriver::ELEMENT_KEY]
+            .as_str()
+            .expect("an input")
+            .to_string(),
+    );
+    browser.type_into(&field, "VP of Demand Generation").await;
+    browser.screenshot("agents-run-form").await;
+    let submit = browser
+        .wait_for_visible("form.run-form button[type=submit]", WAIT)
+        .await;
+    let clicked = Instant::now();
+    browser.click(&submit).await;
+
+    // The card shows progress, then the result badge, and its timeline gains the run.
+    let result = browser
+        .wait_for_js(
+            "the card's result badge",
+            LIVE_WAIT,
+            "const card = Array.from(document.querySelectorAll('article.agent-card'))
+                .find(c => c.querySelector('h3').textContent.trim() === 'PersonaRouter');
+             const badge = card && card.querySelector('.run-result .run-status');
+             return badge ? badge.textContent.trim() : null;",
+            vec![],
+        )
+        .await;
+    println!(
+        "result badge {result} {} ms after clicking Run",
+        clicked.elapsed().as_millis()
+    );
+    assert!(
+        result.as_str().unwrap_or_default().contains("succeeded"),
+        "badge: {result}"
+    );
+    browser
+        .wait_for_js(
+            "the run in the card's timeline",
+            LIVE_WAIT,
+            &format!(
+                "return (() => {{ {} }})() === 1;",
+                card_squares("PersonaRouter")
+            ),
+            vec![],
+        )
+        .await;
+    let shot = browser.screenshot("agents-after-run").await;
+    print_screenshot(&shot);
+
+    // The server recorded one manual run with the input typed into the form.
+    let (status, page) = status_and_json(
+        app.get("/api/agents/PersonaRouter/runs", &app.admin)
+            .send()
+            .await
+            .expect("the agent's runs"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let runs = page["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1, "{page}");
+    assert_eq!(runs[0]["status"], "succeeded");
+    assert_eq!(runs[0]["trigger"], "manual");
+    let id = runs[0]["id"].as_str().expect("an id").to_string();
+    let (_, run) = status_and_json(
+        app.get(&format!("/api/agent-runs/{id}"), &app.admin)
+            .send()
+            .await
+            .expect("the run"),
+    )
+    .await;
+    assert_eq!(run["input"]["job_title"], "VP of Demand Generation");
+    assert_eq!(run["output"]["persona"], "demand_gen", "{run:#}");
+
+    // The run's page shows its output and audit timeline.
+    let view = browser
+        .wait_for_visible("article.agent-card .run-result a", WAIT)
+        .await;
+    browser.click(&view).await;
+    browser
+        .wait_for_path("the run's page", WAIT, |p| p == format!("/runs/{id}"))
+        .await;
+    browser
+        .wait_for_js(
+            "the output and the audit timeline",
+            WAIT,
+            "const text = document.body.innerText;
+             return text.includes('demand_gen') && text.includes('AgentRunSucceeded');",
+            vec![],
+        )
+        .await;
+    let shot = browser.screenshot("run-detail").await;
+    print_screenshot(&shot);
+}

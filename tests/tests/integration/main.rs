@@ -1,0 +1,18 @@
+//! CaseyOS's integration tests, built as one binary (one link instead of twelve): the
+//! HTTP API on a real router and PostgreSQL, reliability (concurrency, idempotency,
+//! crashes), projections and rebuilds, sessions, live updates, static files, the CLI and
+//! the server as a process, and the SPA in headless Chromium. Each module is one area.
+
+mod agent_runs;
+mod auth_and_errors;
+mod browser;
+mod cli;
+mod live;
+mod process_crash;
+mod process_serve;
+mod projections;
+mod queue_api;
+mod reliability;
+mod sessions;
+mod static_files;
+mod support;

@@ -1,0 +1,609 @@
+//! Read models: the gap-safe global order, exactly-once application, rebuild equals live,
+//! deterministic replay, snapshots and read-your-writes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use caseyos_backend::infra::metrics::Metrics;
+use caseyos_domain::aggregate::Aggregate;
+use caseyos_domain::kernel::{Actor, UserName};
+use caseyos_domain::queue::{
+    ActionType, EditQueueItem, ProposeQueueItem, QueueItem, QueueItemCommand, Source, Target,
+};
+use caseyos_projections::queue::QueueProjector;
+use caseyos_projections::rebuild::{fill_shadow, switch_over, table_difference};
+use caseyos_projections::runner::{ensure_checkpoint, run_batch};
+use caseyos_store::{now, CommandBus, CommandMeta};
+use caseyos_tests::{fresh_database, spawn_app, spawn_app_with, status_and_json, TestApp};
+use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+fn propose(id: Uuid, title: &str) -> QueueItemCommand {
+    QueueItemCommand::Propose(Box::new(ProposeQueueItem {
+        id,
+        title: Some(title.into()),
+        action_type: ActionType::SendEmail,
+        domain: None,
+        target: Target::default(),
+        payload: json!({}),
+        owner: UserName::parse("admin").unwrap(),
+        due_by: None,
+        expires_at: None,
+        source: Source::Manual,
+        aps: Default::default(),
+        rationale: None,
+        by: Actor::user("admin"),
+        at: now(),
+    }))
+}
+
+/// Inserts a proposal event by hand inside `tx`, as postgres-es would.
+async fn insert_proposal(conn: &mut PgConnection, id: Uuid, title: &str) {
+    let events = QueueItem::default().decide(propose(id, title)).unwrap();
+    let payload = serde_json::to_value(&events[0]).unwrap();
+    sqlx::query(
+        "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         values ('queue_item', $1, 1, 'QueueItemProposed', '1', $2, '{\"actor\": \"user:admin\"}')",
+    )
+    .bind(id.to_string())
+    .bind(payload)
+    .execute(conn)
+    .await
+    .unwrap();
+}
+
+async fn has_item(pool: &PgPool, id: Uuid) -> bool {
+    sqlx::query_scalar("select exists(select 1 from queue_items where id = $1)")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_transaction_held_open_while_later_events_commit_skips_no_event() {
+    let app = spawn_app().await;
+    let mut slow = PgConnection::connect(&app.database_url).await.unwrap();
+    sqlx::query("begin").execute(&mut slow).await.unwrap();
+    let held = Uuid::now_v7();
+    // Inserted first: its global position is lower than the next event's...
+    insert_proposal(&mut slow, held, "held open").await;
+
+    // ...which commits first.
+    let later = app.propose_simple("committed later").await;
+    let later_id: Uuid = later["item"]["id"].as_str().unwrap().parse().unwrap();
+    let positions: Vec<i64> =
+        sqlx::query_scalar("select global_position from events order by global_position")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(positions.len(), 1, "only the later event is visible yet");
+
+    // While the older transaction is open, the projector must not pass it.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        !has_item(&app.pool, later_id).await,
+        "the projector waited below the horizon"
+    );
+
+    sqlx::query("commit").execute(&mut slow).await.unwrap();
+    app.settle().await;
+    assert!(
+        has_item(&app.pool, held).await,
+        "the held event was not skipped"
+    );
+    assert!(has_item(&app.pool, later_id).await);
+    let held_position: i64 =
+        sqlx::query_scalar("select global_position from events where aggregate_id = $1")
+            .bind(held.to_string())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        held_position < positions[0],
+        "the held event really was behind the later one"
+    );
+}
+
+/// A varied history: proposals, approvals, rejections, snoozes and edits.
+async fn make_history(app: &TestApp, items: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..items {
+        let action = [
+            "send_email",
+            "book_meeting",
+            "social_post",
+            "renewal_outreach",
+        ][i % 4];
+        let body = app
+            .propose(&app.admin, json!({"action_type": action, "title": format!("item {i}"), "owner": if i % 3 == 0 { "admin" } else { "casey" }}))
+            .await;
+        let id = body["item"]["id"].as_str().unwrap().to_string();
+        let (path, body) = match i % 5 {
+            0 => (format!("/api/queue/{id}/approve"), json!({})),
+            1 => (format!("/api/queue/{id}/reject"), json!({"reason": "no"})),
+            2 => (
+                format!("/api/queue/{id}/snooze"),
+                json!({"preset": "tomorrow"}),
+            ),
+            3 => (
+                format!("/api/queue/{id}/edit"),
+                json!({"title": format!("edited {i}"), "aps": {"revenue": 0.9}}),
+            ),
+            _ => {
+                ids.push(id);
+                continue;
+            }
+        };
+        let response = app.post(&path, &app.admin, &body).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        ids.push(id);
+    }
+    app.settle().await;
+    ids
+}
+
+#[tokio::test]
+async fn rebuild_equals_live_row_for_row() {
+    let app = spawn_app().await;
+    make_history(&app, 40).await;
+    let projector = QueueProjector;
+
+    fill_shadow(&app.pool, &projector, |_| {}).await.unwrap();
+    assert_eq!(
+        table_difference(&app.pool, "queue_items", "queue_items__rebuild")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        table_difference(&app.pool, "queue_counters", "queue_counters__rebuild")
+            .await
+            .unwrap(),
+        0
+    );
+
+    sqlx::query("create table queue_items_before as select * from queue_items")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    switch_over(&app.pool, &projector).await.unwrap();
+    assert_eq!(
+        table_difference(&app.pool, "queue_items", "queue_items_before")
+            .await
+            .unwrap(),
+        0
+    );
+    let leftovers: i64 = sqlx::query_scalar(
+        "select count(*) from pg_tables where tablename like 'queue_%\\_\\_%' escape '\\'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(leftovers, 0, "shadow and retired tables are gone");
+}
+
+#[tokio::test]
+async fn rebuilding_while_commands_keep_arriving_serves_reads_throughout_and_converges() {
+    let app = spawn_app().await;
+    make_history(&app, 20).await;
+    let writer = {
+        let client = app.client.clone();
+        let address = app.address.clone();
+        let token = app.admin.clone();
+        tokio::spawn(async move {
+            for i in 0..60 {
+                let response = client
+                    .post(format!("{address}/api/queue"))
+                    .bearer_auth(&token)
+                    .json(
+                        &json!({"action_type": "check_in", "title": format!("during rebuild {i}")}),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 201);
+            }
+        })
+    };
+    let reader = {
+        let client = app.client.clone();
+        let address = app.address.clone();
+        let token = app.admin.clone();
+        tokio::spawn(async move {
+            let mut failures = 0;
+            for _ in 0..60 {
+                let response = client
+                    .get(format!("{address}/api/queue?owner=*&consistency=eventual"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                if response.status() != 200 {
+                    failures += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            failures
+        })
+    };
+    caseyos_projections::rebuild::rebuild(&app.pool, Arc::new(QueueProjector), |_| {})
+        .await
+        .unwrap();
+    writer.await.unwrap();
+    assert_eq!(
+        reader.await.unwrap(),
+        0,
+        "reads never failed during the rebuild"
+    );
+    app.settle().await;
+
+    // The live tables after the switch equal a fresh build from the whole log.
+    fill_shadow(&app.pool, &QueueProjector, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        table_difference(&app.pool, "queue_items", "queue_items__rebuild")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        table_difference(&app.pool, "queue_counters", "queue_counters__rebuild")
+            .await
+            .unwrap(),
+        0
+    );
+    let items: i64 = sqlx::query_scalar("select count(*) from queue_items")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(items, 80);
+}
+
+#[tokio::test]
+async fn batches_racing_on_one_projector_never_apply_an_event_twice() {
+    let (pool, _) = fresh_database().await;
+    let bus = Arc::new(CommandBus::new(
+        pool.clone(),
+        100,
+        16,
+        Arc::new(Metrics::default()),
+    ));
+    ensure_checkpoint(&pool, "queue").await.unwrap();
+    let meta = CommandMeta::system("test");
+
+    let writers = (0..4).map(|w| {
+        let bus = bus.clone();
+        let meta = meta.clone();
+        tokio::spawn(async move {
+            for i in 0..50 {
+                let id = Uuid::now_v7();
+                bus.execute::<QueueItem>(id, propose(id, &format!("w{w} i{i}")), &meta)
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    let projectors = (0..4).map(|_| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut idle_rounds = 0;
+            while idle_rounds < 50 {
+                let (outcome, _) = run_batch(&pool, &QueueProjector, 7).await.unwrap();
+                if outcome.applied == 0 {
+                    idle_rounds += 1;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                } else {
+                    idle_rounds = 0;
+                }
+            }
+        })
+    });
+    let writers: Vec<_> = writers.collect();
+    let projectors: Vec<_> = projectors.collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    for p in projectors {
+        p.await.unwrap();
+    }
+    while run_batch(&pool, &QueueProjector, 100)
+        .await
+        .unwrap()
+        .0
+        .applied
+        > 0
+    {}
+
+    let processed: i64 = sqlx::query_scalar(
+        "select events_processed from projection_checkpoints where name = 'queue'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(processed, 200, "each event applied exactly once");
+    let counted: i64 = sqlx::query_scalar("select sum(count)::bigint from queue_counters")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(counted, 200, "a double application would double-count");
+}
+
+#[tokio::test]
+async fn replay_is_deterministic_the_fold_equals_the_read_model_and_the_event_store() {
+    let app = spawn_app().await;
+    let ids = make_history(&app, 15).await;
+    for id in ids {
+        let history =
+            caseyos_store::history::history(&app.pool, "queue_item", &id, Default::default())
+                .await
+                .unwrap();
+        let doc: Value = sqlx::query_scalar("select doc from queue_items where id = $1")
+            .bind(Uuid::parse_str(&id).unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(history.state, doc, "replay of {id} equals its read model");
+        let (_, api) = status_and_json(
+            app.get(&format!("/api/queue/{id}"), &app.admin)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(api["item"], history.state);
+        // Every prefix folds to the state recorded after that event.
+        for entry in &history.events {
+            let at = caseyos_store::history::history(
+                &app.pool,
+                "queue_item",
+                &id,
+                caseyos_store::history::Point {
+                    at: Some(entry.sequence),
+                    as_of: None,
+                },
+            )
+            .await
+            .unwrap();
+            assert_eq!(at.state, entry.state_after);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_audit_api_shows_who_did_what_and_travels_in_time() {
+    let app = spawn_app().await;
+    let response = app
+        .post(
+            "/api/queue",
+            &app.admin,
+            &json!({"action_type": "follow_up", "title": "audited"}),
+        )
+        .header("X-Correlation-Id", "campaign-42")
+        .header("Idempotency-Key", "audit-1")
+        .send()
+        .await
+        .unwrap();
+    let (_, proposed) = status_and_json(response).await;
+    let id = proposed["item"]["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/queue/{id}/snooze"),
+        &app.admin,
+        &json!({"preset": "1h"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let between = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    app.post(&format!("/api/queue/{id}/approve"), &app.admin, &json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    let (status, audit) = status_and_json(
+        app.get(&format!("/api/audit/queue_item/{id}"), &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{audit}");
+    let events = audit["events"].as_array().unwrap();
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec!["QueueItemProposed", "QueueItemSnoozed", "QueueItemApproved"]
+    );
+    let statuses: Vec<&str> = events
+        .iter()
+        .map(|e| e["state_after"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["pending", "snoozed", "approved"]);
+    assert_eq!(events[0]["actor"], "user:admin");
+    assert_eq!(events[0]["correlation_id"], "campaign-42");
+    assert_eq!(events[0]["idempotency_key"], "audit-1");
+    assert!(events[0]["request_id"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+    assert_eq!(audit["state"]["status"], "approved");
+    assert_eq!(audit["total_events"], 3);
+
+    let (_, at1) = status_and_json(
+        app.get(&format!("/api/audit/queue_item/{id}?at=1"), &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(at1["state"]["status"], "pending");
+    assert_eq!(at1["events"].as_array().unwrap().len(), 1);
+    let as_of = between.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let (status, then) = status_and_json(
+        app.get(
+            &format!(
+                "/api/audit/queue_item/{id}?as_of={}",
+                as_of.replace('+', "%2B")
+            ),
+            &app.admin,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{then}");
+    assert_eq!(then["state"]["status"], "snoozed");
+
+    for (path, code) in [
+        (
+            format!("/api/audit/contract/{id}"),
+            "audit.unknown_aggregate_type",
+        ),
+        (
+            format!("/api/audit/queue_item/{}", Uuid::new_v4()),
+            "audit.not_found",
+        ),
+        (
+            format!("/api/audit/queue_item/{id}?at=9"),
+            "audit.sequence_not_found",
+        ),
+    ] {
+        let (status, body) =
+            status_and_json(app.get(&path, &app.admin).send().await.unwrap()).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body["error"]["code"], code, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn snapshots_hold_the_state_once_and_loading_from_them_is_exact() {
+    let (pool, _) = fresh_database().await;
+    let bus = CommandBus::new(pool.clone(), 100, 8, Arc::new(Metrics::default()));
+    let meta = CommandMeta::system("test");
+    let id = Uuid::now_v7();
+    bus.execute::<QueueItem>(id, propose(id, "title 0"), &meta)
+        .await
+        .unwrap();
+    for i in 1..250 {
+        let edit = QueueItemCommand::Edit(EditQueueItem {
+            title: Some(format!("title {i}")),
+            by: Some(Actor::user("admin")),
+            at: Some(now()),
+            ..EditQueueItem::default()
+        });
+        let committed = bus.execute::<QueueItem>(id, edit, &meta).await.unwrap();
+        assert_eq!(committed.state.item.unwrap().version, i as u64 + 1);
+    }
+    let (last_sequence, payload): (i64, Value) =
+        sqlx::query_as("select last_sequence, payload from snapshots where aggregate_id = $1")
+            .bind(id.to_string())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(last_sequence, 200);
+    // The snapshot equals the fold of its first 200 events (applied once, not twice).
+    let history = caseyos_store::history::history(
+        &pool,
+        "queue_item",
+        &id.to_string(),
+        caseyos_store::history::Point {
+            at: Some(200),
+            as_of: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(payload["item"], history.state);
+    assert_eq!(payload["item"]["version"], 200);
+}
+
+#[tokio::test]
+async fn queries_wait_for_a_token_and_time_out_with_a_clear_code() {
+    // Generous: the snapshot horizon is cluster-wide, so other tests' open transactions
+    // (one of them holds one on purpose) can delay any projector for a moment.
+    let app = spawn_app_with(|c| c.consistency_timeout_ms = 2000).await;
+    let body = app.propose_simple("token").await;
+    let token = body["consistency"].as_str().unwrap();
+    let (status, _) = status_and_json(
+        app.get(&format!("/api/queue/today?after={token}"), &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let (status, error) = status_and_json(
+        app.get("/api/queue/today?after=999999999.999999999", &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert_eq!(error["error"]["code"], "consistency.timeout");
+    let (status, error) = status_and_json(
+        app.get("/api/queue/today?after=soon", &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["error"]["code"], "consistency.invalid_token");
+}
+
+#[tokio::test]
+async fn an_unreadable_event_stops_the_projector_visibly_instead_of_being_skipped() {
+    let app = spawn_app().await;
+    let poison = Uuid::now_v7();
+    sqlx::query(
+        "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         values ('queue_item', $1, 1, 'QueueItemProposed', '99', '{}', '{}')",
+    )
+    .bind(poison.to_string())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let after = app.propose_simple("behind the poison").await;
+    let after_id: Uuid = after["item"]["id"].as_str().unwrap().parse().unwrap();
+
+    // Other projectors may be briefly without a leader while the app starts: wait for the
+    // queue projector's own state.
+    let queue_state = |ready: &(u16, Value)| {
+        ready.1["error"]["details"]["projections"]
+            .as_array()
+            .and_then(|all| all.iter().find(|p| p["name"] == "queue").cloned())
+            .unwrap_or(Value::Null)
+    };
+    let mut ready = (0, Value::Null);
+    for _ in 0..60 {
+        ready = status_and_json(app.get("/ready", &app.admin).send().await.unwrap()).await;
+        if ready.0 == 503 && queue_state(&ready)["state"] == "failing" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready.0, 503, "{}", ready.1);
+    assert_eq!(ready.1["error"]["code"], "service.not_ready");
+    let projection = &queue_state(&ready);
+    assert_eq!(projection["state"], "failing", "{}", ready.1);
+    assert!(
+        projection["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("version"),
+        "{projection}"
+    );
+    assert!(
+        !has_item(&app.pool, after_id).await,
+        "nothing behind the unreadable event is applied"
+    );
+}

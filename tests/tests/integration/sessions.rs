@@ -1,0 +1,587 @@
+//! Browser sessions (DESIGN §6): sign-in links and tokens exchanged for an HttpOnly,
+//! SameSite=Strict cookie, CSRF protection for cookie requests that change something,
+//! expiry and sign-out, the `caseyos signin-link` CLI and the first-run link; and the
+//! quick-stats bar over Today's Moves.
+
+use std::time::Duration;
+
+use crate::support::process::{caseyos, http, run, Server};
+use caseyos_tests::{
+    session_cookie, session_set_cookie, spawn_app, spawn_app_with, status_and_json, TestApp,
+};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn sign_in(app: &TestApp, body: Value) -> reqwest::Response {
+    app.request(Method::POST, "/api/session", None)
+        .json(&body)
+        .send()
+        .await
+        .expect("sign in")
+}
+
+/// Whether the database holds `secret` only as its SHA-256 in `table.column`.
+async fn stored_hashed(app: &TestApp, table: &str, column: &str, secret: &str) -> bool {
+    sqlx::query_scalar(&format!(
+        "select exists(select 1 from {table} where {column} = sha256(convert_to($1, 'UTF8')))"
+    ))
+    .bind(secret)
+    .fetch_one(&app.pool)
+    .await
+    .expect("look the hash up")
+}
+
+#[tokio::test]
+async fn signing_in_with_a_link_sets_an_httponly_strict_cookie_for_seven_days() {
+    let app = spawn_app().await;
+    let link = app.sign_in_link("casey", "admin").await;
+    assert!(stored_hashed(&app, "sign_in_links", "token_hash", &link).await);
+
+    let response = sign_in(&app, json!({ "link": link })).await;
+    let set_cookie = session_set_cookie(&response).expect("a Set-Cookie for the session");
+    let cookie = session_cookie(&response).expect("a session cookie value");
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"], "casey");
+    assert_eq!(body["role"], "admin");
+    assert!(body["csrf_token"].as_str().is_some_and(|t| t.len() >= 32));
+
+    assert_eq!(cookie.len(), 43, "256 bits of base64url: {cookie}");
+    assert!(cookie
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    let attributes: Vec<&str> = set_cookie.split(';').map(str::trim).skip(1).collect();
+    for expected in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=604800"] {
+        assert!(attributes.contains(&expected), "{expected} in {set_cookie}");
+    }
+    assert!(
+        !attributes.contains(&"Secure"),
+        "no Secure over plain HTTP: {set_cookie}"
+    );
+
+    // Only the hash is stored, and the session lasts 7 days from sign-in.
+    assert!(stored_hashed(&app, "sessions", "id_hash", &cookie).await);
+    let (lasts_a_week, expires_at): (bool, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+        "select expires_at - created_at = interval '7 days', expires_at from sessions",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(lasts_a_week);
+    let said: chrono::DateTime<chrono::Utc> = body["expires_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(said, expires_at);
+}
+
+#[tokio::test]
+async fn a_used_unknown_or_expired_link_is_refused() {
+    let app = spawn_app().await;
+    let link = app.sign_in_link("casey", "operator").await;
+    let (status, _) = status_and_json(sign_in(&app, json!({ "link": link })).await).await;
+    assert_eq!(status, 200);
+
+    let expired = app.sign_in_link("casey", "operator").await;
+    sqlx::query("update sign_in_links set expires_at = now() - interval '1 second' where token_hash = sha256(convert_to($1, 'UTF8'))")
+        .bind(&expired)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    for (case, link) in [
+        ("used", link.as_str()),
+        ("unknown", "not-a-link"),
+        ("expired", expired.as_str()),
+    ] {
+        let response = sign_in(&app, json!({ "link": link })).await;
+        assert!(session_set_cookie(&response).is_none(), "{case}");
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 401, "{case}: {body}");
+        assert_eq!(body["error"]["code"], "auth.invalid_link", "{case}");
+    }
+    let sessions: i64 = sqlx::query_scalar("select count(*) from sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 1, "only the first use started a session");
+}
+
+#[tokio::test]
+async fn signing_in_with_an_api_token_starts_a_session_that_ends_with_the_token() {
+    let app = spawn_app().await;
+    let olga = app.token("olga", "operator").await;
+    let response = sign_in(&app, json!({ "token": olga })).await;
+    let cookie = session_cookie(&response).expect("a session cookie");
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"], "olga");
+    assert_eq!(body["role"], "operator");
+    let session = caseyos_tests::BrowserSession {
+        cookie,
+        csrf: body["csrf_token"].as_str().unwrap().to_string(),
+        body: body.clone(),
+    };
+    let today = || async {
+        status_and_json(
+            app.with_cookie(Method::GET, "/api/queue/today", &session)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    assert_eq!(today().await.0, 200);
+
+    // Revoking the token ends the sessions started with it.
+    sqlx::query("update api_tokens set revoked_at = now() where user_name = 'olga'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (status, body) = today().await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "auth.session_expired");
+
+    let (status, body) =
+        status_and_json(sign_in(&app, json!({ "token": "cos_not-a-real-token" })).await).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "auth.invalid_token");
+}
+
+#[tokio::test]
+async fn neither_or_both_of_link_and_token_is_a_422_naming_the_fields() {
+    let app = spawn_app().await;
+    let link = app.sign_in_link("casey", "admin").await;
+    for body in [
+        json!({}),
+        json!({ "link": "", "token": "  " }),
+        json!({ "link": link, "token": app.admin }),
+    ] {
+        let (status, error) = status_and_json(sign_in(&app, body.clone()).await).await;
+        assert_eq!(status, 422, "{body}: {error}");
+        assert_eq!(error["error"]["code"], "request.validation");
+        let fields: Vec<&str> = error["error"]["details"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, vec!["link", "token"], "{body}");
+    }
+    // The link was not used up by the refused request that also named a token.
+    let (status, _) = status_and_json(sign_in(&app, json!({ "link": link })).await).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn the_cookie_reads_freely_and_writes_only_with_the_csrf_header() {
+    let app = spawn_app().await;
+    let session = app.browser_session("casey", "admin").await;
+
+    let (status, body) = status_and_json(
+        app.with_cookie(Method::GET, "/api/queue/today", &session)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = status_and_json(
+        app.with_cookie(Method::GET, "/api/session", &session)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body, session.body, "GET /api/session repeats the session");
+
+    let propose = json!({"action_type": "send_email", "title": "from the browser"});
+    for csrf in [None, Some("wrong"), Some("")] {
+        let mut request = app
+            .with_cookie(Method::POST, "/api/queue", &session)
+            .json(&propose);
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        let (status, body) = status_and_json(request.send().await.unwrap()).await;
+        assert_eq!(status, 403, "CSRF {csrf:?}: {body}");
+        assert_eq!(body["error"]["code"], "auth.csrf_failed");
+    }
+    assert_eq!(caseyos_tests::event_count(&app.pool).await, 0);
+
+    let (status, body) = status_and_json(
+        app.with_cookie(Method::POST, "/api/queue", &session)
+            .header("x-csrf-token", &session.csrf)
+            .json(&propose)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["item"]["owner"], "casey");
+    let events = app.events_of(body["item"]["id"].as_str().unwrap()).await;
+    assert_eq!(
+        events[0].meta("actor"),
+        Some("user:casey"),
+        "the session's user is the actor"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_or_revoked_session_is_401_session_expired() {
+    let app = spawn_app().await;
+    let expired = app.browser_session("casey", "admin").await;
+    let revoked = app.browser_session("casey", "admin").await;
+    for (session, change) in [
+        (&expired, "expires_at = now() - interval '1 second'"),
+        (&revoked, "revoked_at = now()"),
+    ] {
+        sqlx::query(&format!(
+            "update sessions set {change} where id_hash = sha256(convert_to($1, 'UTF8'))"
+        ))
+        .bind(&session.cookie)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    let unknown = caseyos_tests::BrowserSession {
+        cookie: "never-issued".into(),
+        ..expired.clone()
+    };
+    for session in [&expired, &revoked, &unknown] {
+        for path in ["/api/queue/today", "/api/session", "/api/events"] {
+            let (status, body) = status_and_json(
+                app.with_cookie(Method::GET, path, session)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(status, 401, "{path}: {body}");
+            assert_eq!(body["error"]["code"], "auth.session_expired", "{path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn signing_out_needs_the_csrf_header_revokes_the_session_and_clears_the_cookie() {
+    let app = spawn_app().await;
+    let session = app.browser_session("casey", "admin").await;
+
+    let (status, body) = status_and_json(
+        app.with_cookie(Method::DELETE, "/api/session", &session)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "auth.csrf_failed");
+
+    let response = app
+        .with_cookie(Method::DELETE, "/api/session", &session)
+        .header("x-csrf-token", &session.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let cleared = session_set_cookie(&response).expect("the cookie is cleared");
+    assert!(cleared.starts_with("caseyos_session=;"), "{cleared}");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let revoked: bool = sqlx::query_scalar("select revoked_at is not null from sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(revoked);
+
+    let (status, body) = status_and_json(
+        app.with_cookie(Method::GET, "/api/queue/today", &session)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "auth.session_expired");
+    // Signing out again just clears the cookie.
+    let again = app
+        .with_cookie(Method::DELETE, "/api/session", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 204);
+}
+
+#[tokio::test]
+async fn bearer_requests_need_no_csrf_token_and_win_over_a_cookie() {
+    let app = spawn_app().await;
+    let olga = app.token("olga", "operator").await;
+    app.propose(
+        &olga,
+        json!({"action_type": "check_in", "title": "no csrf needed"}),
+    )
+    .await;
+
+    let (status, body) =
+        status_and_json(app.get("/api/session", &olga).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["user"], "olga");
+    assert_eq!(body["role"], "operator");
+    assert_eq!(body["csrf_token"], "");
+    assert_eq!(body["expires_at"], "9999-12-31T23:59:59Z");
+
+    // With both, the Authorization header decides: no CSRF asked, the token's user acts.
+    let session = app.browser_session("casey", "admin").await;
+    let response = app
+        .post(
+            "/api/queue",
+            &olga,
+            &json!({"action_type": "check_in", "title": "both"}),
+        )
+        .header("cookie", format!("caseyos_session={}", session.cookie))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["item"]["owner"], "olga");
+}
+
+#[tokio::test]
+async fn an_https_public_url_marks_the_cookie_secure() {
+    let app = spawn_app_with(|c| c.public_url = Some("https://caseyos.example".into())).await;
+    let link = app.sign_in_link("casey", "admin").await;
+    let response = sign_in(&app, json!({ "link": link })).await;
+    let set_cookie = session_set_cookie(&response).unwrap();
+    assert!(
+        set_cookie.split(';').any(|a| a.trim() == "Secure"),
+        "{set_cookie}"
+    );
+}
+
+/// The `link` parameter of a printed sign-in URL.
+fn link_of(url: &str) -> String {
+    url.trim()
+        .split_once("/sign-in?link=")
+        .unwrap_or_else(|| panic!("not a sign-in URL: {url}"))
+        .1
+        .to_string()
+}
+
+#[tokio::test]
+async fn caseyos_signin_link_prints_a_url_whose_link_signs_in() {
+    let app = spawn_app().await;
+    let mut command = caseyos(Some(&app.database_url));
+    command.args(["signin-link", "--user", "olga", "--role", "operator"]);
+    let finished = run(command, Duration::from_secs(120)).await;
+    assert!(finished.status.success(), "{}", finished.describe());
+    let url = finished.stdout.trim();
+    assert!(
+        url.starts_with("http://127.0.0.1:8080/sign-in?link="),
+        "{}",
+        finished.describe()
+    );
+    let link = link_of(url);
+    assert!(stored_hashed(&app, "sign_in_links", "token_hash", &link).await);
+
+    let (status, body) = status_and_json(sign_in(&app, json!({ "link": link })).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"], "olga");
+    assert_eq!(body["role"], "operator");
+
+    // Defaults: the configured operator, as admin.
+    let mut command = caseyos(Some(&app.database_url));
+    command.env("CASEYOS_OPERATOR", "casey").arg("signin-link");
+    let finished = run(command, Duration::from_secs(120)).await;
+    assert!(finished.status.success(), "{}", finished.describe());
+    let (status, body) =
+        status_and_json(sign_in(&app, json!({ "link": link_of(&finished.stdout) })).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"], "casey");
+    assert_eq!(body["role"], "admin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_run_prints_a_sign_in_link_for_the_operator_beside_the_token() {
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    let mut server = Server::start(
+        || {
+            let mut command = caseyos(Some(&url));
+            command.env("CASEYOS_OPERATOR", "casey");
+            command
+        },
+        Duration::from_secs(60),
+    )
+    .await;
+    server
+        .stdout_line(|l| l.contains("First run"), Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|| panic!("no first-run notice\n{}", server.output()));
+    let token = server
+        .stdout_line(|_| true, Duration::from_secs(10))
+        .await
+        .unwrap_or_default();
+    assert!(
+        token.trim().starts_with("cos_"),
+        "the token still follows the notice\n{}",
+        server.output()
+    );
+    let line = server
+        .stdout_line(
+            |l| l.contains("Open this link to sign in:"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|| panic!("no sign-in link\n{}", server.output()));
+    let printed = line.split_once("sign in:").unwrap().1.trim().to_string();
+    assert!(
+        printed.starts_with(&format!("{}/sign-in?link=", server.address)),
+        "{printed}"
+    );
+
+    let response = http()
+        .post(format!("{}/api/session", server.address))
+        .json(&json!({ "link": link_of(&printed) }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"], "casey");
+    assert_eq!(body["role"], "admin");
+
+    server.terminate();
+    let status = server.wait_for_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "{}", server.output());
+    pool.close().await;
+}
+
+/// Sets when a move was decided, in the read model (to place decisions in the past).
+async fn decided_at(app: &TestApp, id: &str, sql_time: &str) {
+    sqlx::query(&format!(
+        "update queue_items set decided_at = {sql_time} where id = $1::uuid"
+    ))
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn quick_stats_count_open_moves_todays_decisions_and_the_weekly_approval_rate() {
+    // UTC+14: "today" for admin starts at Kiritimati's midnight, not UTC's.
+    let app = spawn_app_with(|c| {
+        c.owner_timezones
+            .insert("admin".into(), "Pacific/Kiritimati".into());
+    })
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let body = app.propose_simple(&format!("move {i}")).await;
+        ids.push(body["item"]["id"].as_str().unwrap().to_string());
+    }
+    let decide = |id: &str, action: &str, body: Value| {
+        app.post(&format!("/api/queue/{id}/{action}"), &app.admin, &body)
+            .send()
+    };
+    for id in &ids[0..4] {
+        assert_eq!(
+            decide(id, "approve", json!({})).await.unwrap().status(),
+            200
+        );
+    }
+    for id in &ids[4..6] {
+        let response = decide(id, "reject", json!({"reason": "not now"}))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let response = decide(&ids[6], "snooze", json!({"preset": "tomorrow"}))
+        .await
+        .unwrap();
+    let (status, snoozed) = status_and_json(response).await;
+    assert_eq!(status, 200, "{snoozed}");
+    app.settle().await;
+
+    // One approval just before local midnight (yesterday, still in the week), one 8 days
+    // ago (outside the week).
+    decided_at(
+        &app,
+        &ids[0],
+        "(date_trunc('day', now() at time zone 'Pacific/Kiritimati') \
+          at time zone 'Pacific/Kiritimati') - interval '1 minute'",
+    )
+    .await;
+    decided_at(&app, &ids[1], "now() - interval '8 days'").await;
+
+    let token = snoozed["consistency"].as_str().unwrap();
+    let (status, stats) = status_and_json(
+        app.get(&format!("/api/queue/stats?after={token}"), &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(
+        stats,
+        json!({
+            "pending": 1,
+            "snoozed": 1,
+            "decided_today": 4,
+            "approved_today": 2,
+            "rejected_today": 2,
+            // 3 approved of 5 decided in the last 7 days.
+            "approval_rate_7d": 60,
+        })
+    );
+
+    // A due snooze counts as pending.
+    sqlx::query(
+        "update queue_items set snoozed_until = now() - interval '1 minute' where id = $1::uuid",
+    )
+    .bind(&ids[6])
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (_, stats) = status_and_json(
+        app.get("/api/queue/stats", &app.admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (stats["pending"].clone(), stats["snoozed"].clone()),
+        (json!(2), json!(0))
+    );
+}
+
+#[tokio::test]
+async fn quick_stats_follow_the_owner_scope_and_say_none_without_decisions() {
+    let app = spawn_app().await;
+    let olga = app.token("olga", "operator").await;
+    let viewer = app.token("vera", "viewer").await;
+    app.propose(&olga, json!({"action_type": "check_in", "title": "olga's"}))
+        .await;
+    app.propose_simple("admin's").await;
+
+    let stats = |token: &str, query: &str| {
+        let request = app.get(&format!("/api/queue/stats{query}"), token);
+        async move { status_and_json(request.send().await.unwrap()).await }
+    };
+    let (status, mine) = stats(&olga, "").await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(mine["pending"], 1);
+    assert_eq!(mine["decided_today"], 0);
+    assert_eq!(mine["approval_rate_7d"], Value::Null);
+    let (status, _) = stats(&olga, "?owner=*").await;
+    assert_eq!(status, 403);
+    let (status, everyone) = stats(&viewer, "?owner=*").await;
+    assert_eq!(status, 200);
+    assert_eq!(everyone["pending"], 2);
+    let (status, theirs) = stats(&app.admin, "?owner=olga&consistency=eventual").await;
+    assert_eq!(status, 200);
+    assert_eq!(theirs["pending"], 1);
+    let (status, body) = stats(&app.admin, "?consistency=sometimes").await;
+    assert_eq!(status, 400, "{body}");
+}
