@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::persona_router::normalise_title;
+use crate::text_fields::optional_text;
 use crate::{field_error, words, AgentError, Ctx, Outcome};
 
 pub const NAME: &str = "AccountAnalyzer";
@@ -139,17 +140,12 @@ pub fn check(input: &Input) -> Vec<FieldError> {
         errors.push(field_error("company_name", "must not be empty"));
     }
     for (field, value) in [
-        ("company_name", Some(&input.company_name)),
-        ("industry", input.industry.as_ref()),
-        ("website", input.website.as_ref()),
-        ("contact_title", input.contact_title.as_ref()),
+        ("company_name", Some(input.company_name.as_str())),
+        ("industry", input.industry.as_deref()),
+        ("website", input.website.as_deref()),
+        ("contact_title", input.contact_title.as_deref()),
     ] {
-        if value.is_some_and(|v| v.chars().count() > MAX_TEXT_CHARS) {
-            errors.push(field_error(
-                field,
-                format!("must be at most {MAX_TEXT_CHARS} characters"),
-            ));
-        }
+        optional_text(&mut errors, field, value, MAX_TEXT_CHARS);
     }
     if let Some(site) = provided(&input.website) {
         if site.contains(char::is_whitespace) || !site.contains('.') {
@@ -392,13 +388,7 @@ fn render(analysis: &Analysis) -> String {
 
 pub async fn run(input: Input, _ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
     let analysis = analyze(&input);
-    let output = serde_json::to_value(&analysis)
-        .map_err(|e| AgentError::new("agent.output", e.to_string(), false))?;
-    Ok(Outcome {
-        output,
-        text: Some(render(&analysis)),
-        proposals: Vec::new(),
-    })
+    Outcome::report(&analysis, render(&analysis))
 }
 
 #[cfg(test)]

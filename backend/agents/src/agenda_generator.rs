@@ -258,12 +258,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
         .unwrap_or(0)
         .clamp(MIN_UTC_OFFSET_MINUTES, MAX_UTC_OFFSET_MINUTES);
     let agenda = build_agenda(items, ctx.now, offset, limit as usize);
-    Ok(Outcome {
-        output: serde_json::to_value(&agenda)
-            .map_err(|e| AgentError::new("agent.output", e.to_string(), false))?,
-        text: Some(render(&agenda)),
-        proposals: Vec::new(),
-    })
+    Outcome::report(&agenda, render(&agenda))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use caseyos_domain::api::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::text_fields::required_text;
 use crate::{field_error, AgentError, Ctx, Outcome};
 
 pub const NAME: &str = "ClientHealth";
@@ -162,15 +163,12 @@ pub fn example() -> serde_json::Value {
 
 pub fn check(input: &Input) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let name = input.client_name.trim();
-    if name.is_empty() {
-        errors.push(field_error("client_name", "must not be empty"));
-    } else if name.chars().count() > MAX_NAME_CHARS {
-        errors.push(field_error(
-            "client_name",
-            format!("must be at most {MAX_NAME_CHARS} characters"),
-        ));
-    }
+    required_text(
+        &mut errors,
+        "client_name",
+        input.client_name.trim(),
+        MAX_NAME_CHARS,
+    );
     let readings = input.readings();
     for (signal, value) in readings {
         if value.is_some_and(|v| v > MAX_SIGNAL) {
@@ -391,13 +389,7 @@ fn render(health: &Health) -> String {
 
 pub async fn run(input: Input, _ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
     let health = assess(&input.client_name, &input.readings());
-    let output = serde_json::to_value(&health)
-        .map_err(|e| AgentError::new("agent.output", e.to_string(), false))?;
-    Ok(Outcome {
-        output,
-        text: Some(render(&health)),
-        proposals: Vec::new(),
-    })
+    Outcome::report(&health, render(&health))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use caseyos_domain::api::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::text_fields::optional_text_not_blank;
 use crate::{field_error, words, AgentError, Ctx, Outcome, Prompt, Written};
 
 pub const NAME: &str = "ContractReview";
@@ -368,19 +369,12 @@ pub fn check(input: &Input) -> Vec<FieldError> {
             format!("must be {MIN_TEXT_CHARS} to {MAX_TEXT_CHARS} characters (it is {chars})"),
         ));
     }
-    if let Some(title) = &input.title {
-        if title.trim().is_empty() {
-            errors.push(field_error(
-                "title",
-                "must not be blank; leave it out instead",
-            ));
-        } else if title.chars().count() > MAX_TITLE_CHARS {
-            errors.push(field_error(
-                "title",
-                format!("must be at most {MAX_TITLE_CHARS} characters"),
-            ));
-        }
-    }
+    optional_text_not_blank(
+        &mut errors,
+        "title",
+        input.title.as_deref(),
+        MAX_TITLE_CHARS,
+    );
     errors
 }
 
@@ -698,22 +692,14 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
         writer: written.writer(),
         redlines_text: written.text,
     };
-    Ok(Outcome {
-        output: serde_json::to_value(&review)
-            .map_err(|e| AgentError::new("agent.output", e.to_string(), false))?,
-        text: Some(render(&review)),
-        proposals: Vec::new(),
-    })
+    Outcome::report(&review, render(&review))
 }
 
 #[cfg(test)]
 mod tests {
-    use async_trait::async_trait;
-    use caseyos_domain::queue::QueueItemView;
-    use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::{QueueReader, VoiceProfile, Writer};
+    use crate::llm::testing::Harness;
 
     fn flagged(text: &str) -> Vec<(&'static str, Severity)> {
         red_flags(text)
@@ -959,20 +945,10 @@ mod tests {
         }
     }
 
-    struct EmptyQueue;
-
-    #[async_trait]
-    impl QueueReader for EmptyQueue {
-        async fn open_moves(&self, _: &str, _: i64) -> Result<Vec<QueueItemView>, String> {
-            Ok(Vec::new())
-        }
-    }
-
     #[tokio::test]
     async fn offline_runs_mark_the_writer_and_return_structured_suggestions() {
-        let voice = VoiceProfile::default();
-        let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-        let ctx = Ctx::new("casey", now, &voice, &Writer::Offline, &EmptyQueue);
+        let harness = Harness::offline();
+        let ctx = harness.ctx();
         let input: Input = serde_json::from_value(example()).unwrap();
         let outcome = run(input, &ctx).await.unwrap();
         let out = &outcome.output;
@@ -994,9 +970,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_clean_contract_has_nothing_to_redline() {
-        let voice = VoiceProfile::default();
-        let now = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-        let ctx = Ctx::new("casey", now, &voice, &Writer::Offline, &EmptyQueue);
+        let harness = Harness::offline();
+        let ctx = harness.ctx();
         let input = Input {
             contract_type: ContractType::Nda,
             text: "\"Confidential Information\" means business information. The Recipient \

@@ -10,15 +10,16 @@
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
 use caseyos_domain::aps::ApsOverrides;
-use caseyos_domain::kernel::{CrmId, EmailAddress};
-use caseyos_domain::queue::{ActionType, ContactRef, Target};
+use caseyos_domain::queue::ActionType;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::contact::{self, Contact};
+use crate::text_fields::{optional_text, required_text};
 use crate::validation::{self, ValidationReport};
 use crate::voice::VoiceProfile;
-use crate::{field_error, words, AgentError, Ctx, Outcome, Prompt, Proposal};
+use crate::{words, AgentError, Ctx, Outcome, Prompt, Proposal};
 
 pub const NAME: &str = "DraftWriter";
 pub const DOMAIN: AgentDomain = AgentDomain::Sales;
@@ -87,14 +88,12 @@ pub fn check(input: &Input) -> Vec<FieldError> {
         &input.contact_name,
         MAX_NAME_CHARS,
     );
-    if let Err(message) = EmailAddress::parse(&input.contact_email) {
-        errors.push(field_error("contact_email", message));
-    }
-    if let Some(id) = &input.contact_id {
-        if let Err(message) = CrmId::parse(id) {
-            errors.push(field_error("contact_id", message));
-        }
-    }
+    contact::check(
+        &mut errors,
+        "contact_email",
+        &input.contact_email,
+        input.contact_id.as_deref(),
+    );
     optional_text(
         &mut errors,
         "company",
@@ -117,39 +116,14 @@ pub fn check(input: &Input) -> Vec<FieldError> {
     errors
 }
 
-/// A required text field: not blank, at most `max` characters.
-pub(crate) fn required_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
-        errors.push(field_error(field, "must not be empty"));
-    } else {
-        optional_text(errors, field, Some(value), max);
-    }
-}
-
-/// An optional text field: at most `max` characters when present.
-pub(crate) fn optional_text(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) {
-    if value.is_some_and(|v| v.chars().count() > max) {
-        errors.push(field_error(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-}
-
 pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
-    let to = EmailAddress::parse(&input.contact_email)
-        .map_err(|m| AgentError::new("request.validation", format!("contact_email {m}"), false))?;
-    let contact_id = input
-        .contact_id
-        .as_deref()
-        .map(CrmId::parse)
-        .transpose()
-        .map_err(|m| AgentError::new("request.validation", format!("contact_id {m}"), false))?;
+    let contact = Contact::parse(
+        "contact_email",
+        &input.contact_email,
+        input.contact_id.as_deref(),
+    )
+    .map_err(|(field, m)| AgentError::new("request.validation", format!("{field} {m}"), false))?;
+    let to = &contact.email;
 
     let prompt = Prompt {
         system: system_prompt(ctx.voice),
@@ -162,26 +136,12 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
     let (subject, body) = finish_outreach(&written.text, &default_subject(&input), ctx.voice);
 
     let report = validation::review(&subject, &body, ctx.voice);
-    if !report.approved {
-        return Err(AgentError::new(
-            "draft.invalid",
-            format!("the draft failed validation: {}", report.errors_summary()),
-            true,
-        ));
-    }
+    report.require_approved("the draft")?;
 
-    let target = Target {
-        contact: contact_id.map(|id| ContactRef {
-            id,
-            name: Some(input.contact_name.trim().to_string()),
-            email: Some(to.clone()),
-        }),
-        ..Target::default()
-    };
     let proposal = Proposal {
         action_type: ActionType::SendEmail,
         title: Some(format!("Email {}: {subject}", input.contact_name.trim())),
-        target,
+        target: contact.target(input.contact_name.trim()),
         payload: json!({"to": to.as_str(), "subject": subject, "body": body}),
         due_by: None,
         aps: ApsOverrides::default(),
@@ -366,6 +326,18 @@ pub(crate) fn sentence(text: &str) -> String {
         out.push('.');
     }
     out
+}
+
+/// `a, b and c`.
+pub(crate) fn join_list(items: &[impl AsRef<str>]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_string(),
+        [rest @ .., last] => {
+            let rest: Vec<&str> = rest.iter().map(AsRef::as_ref).collect();
+            format!("{} and {}", rest.join(", "), last.as_ref())
+        }
+    }
 }
 
 /// The first `n` sentences of `text`.
@@ -595,9 +567,8 @@ fn is_postscript(block: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::testing::{completion_body, Harness};
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use crate::llm::testing::{fake_provider, first_prompt, Harness};
+    use wiremock::ResponseTemplate;
 
     fn input() -> Input {
         serde_json::from_value(example()).expect("example parses")
@@ -882,15 +853,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_model_draft_is_voiced_given_an_unsubscribe_line_and_marked_as_llm() {
-        let server = MockServer::start().await;
         let written = "Subject: Pipeline reviews — a thought\n\nDana,\n\nYou doubled the SDR team — congrats!!\n\nTwo.\n\nThree.\n\nFour.\n\nCasey";
-        Mock::given(method("POST"))
-            .and(path("/chat/completions"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(completion_body(written)))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let harness = Harness::llm(&server.uri());
+        let (server, harness) = Harness::answering(written).await;
         let ctx = harness.ctx();
 
         let outcome = run(input(), &ctx).await.expect("runs");
@@ -905,28 +869,21 @@ mod tests {
             format!("Dana,\n\nYou doubled the SDR team, congrats!\n\nTwo.\n\nThree.\n\nCasey\n\n{UNSUBSCRIBE_LINE}")
         );
         assert_eq!(ctx.usage().calls, 1);
-        let sent = server.received_requests().await.expect("recorded");
-        let body: serde_json::Value = sent[0].body_json().expect("json");
-        let user = body["messages"][1]["content"].as_str().unwrap_or_default();
+        let (system, user) = first_prompt(&server).await;
         assert!(user.contains("Goal of the email: compare notes"));
         assert!(
             !user.contains("dana.whitfield@"),
             "the address stays out of the prompt"
         );
-        let system = body["messages"][0]["content"].as_str().unwrap_or_default();
         assert!(system.contains("Never use these words: guarantee"));
     }
 
     #[tokio::test]
     async fn a_model_draft_that_validation_rejects_is_not_proposed() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(completion_body(
-                "Subject: Results\n\nDana,\n\nWe guarantee a 30% lift in pipeline within a quarter.\n\nCasey",
-            )))
-            .mount(&server)
-            .await;
-        let harness = Harness::llm(&server.uri());
+        let (_server, harness) = Harness::answering(
+            "Subject: Results\n\nDana,\n\nWe guarantee a 30% lift in pipeline within a quarter.\n\nCasey",
+        )
+        .await;
 
         let error = run(input(), &harness.ctx()).await.unwrap_err();
 
@@ -937,11 +894,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_model_failure_is_the_run_error() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(401))
-            .mount(&server)
-            .await;
+        let server = fake_provider(ResponseTemplate::new(401)).await;
         let harness = Harness::llm(&server.uri());
 
         let error = run(input(), &harness.ctx()).await.unwrap_err();

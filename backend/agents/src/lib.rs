@@ -12,6 +12,9 @@ pub mod llm;
 pub mod voice;
 pub mod words;
 
+mod contact;
+mod text_fields;
+
 mod account_analyzer;
 mod agenda_generator;
 mod client_health;
@@ -34,6 +37,7 @@ use caseyos_domain::aps::ApsOverrides;
 use caseyos_domain::queue::{ActionType, QueueItemView, Target};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 pub use llm::{ChatMessage, LlmClient, LlmConfig, LlmError};
@@ -92,6 +96,19 @@ pub struct Outcome {
     pub proposals: Vec<Proposal>,
 }
 
+impl Outcome {
+    /// An outcome whose output is `report` as JSON, with `text` for people and no moves.
+    pub(crate) fn report(report: &impl Serialize, text: String) -> Result<Outcome, AgentError> {
+        let output = serde_json::to_value(report)
+            .map_err(|e| AgentError::new("agent.output", e.to_string(), false))?;
+        Ok(Outcome {
+            output,
+            text: Some(text),
+            proposals: Vec::new(),
+        })
+    }
+}
+
 /// Why a run failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -110,6 +127,20 @@ impl AgentError {
             message: message.into(),
             retryable,
         }
+    }
+
+    /// The `request.validation` error naming each bad field of an input
+    /// (`input.goals[1]: must not be empty; …`).
+    pub(crate) fn invalid_input(errors: &[FieldError]) -> Self {
+        AgentError::new(
+            "request.validation",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            false,
+        )
     }
 }
 
@@ -277,13 +308,8 @@ macro_rules! registry {
         pub async fn run(spec: &AgentSpec, input: &Value, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
             $(
                 if spec.name == $module::NAME {
-                    let parsed: $module::Input = parse(input).map_err(|errors| {
-                        AgentError::new(
-                            "request.validation",
-                            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
-                            false,
-                        )
-                    })?;
+                    let parsed: $module::Input =
+                        parse(input).map_err(|errors| AgentError::invalid_input(&errors))?;
                     return $module::run(parsed, ctx).await;
                 }
             )+

@@ -608,6 +608,8 @@ pub(crate) mod testing {
     use async_trait::async_trait;
     use caseyos_domain::queue::QueueItemView;
     use chrono::{DateTime, TimeZone, Utc};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::{LlmClient, LlmConfig};
     use crate::{Ctx, QueueReader, VoiceProfile, Writer};
@@ -662,6 +664,20 @@ pub(crate) mod testing {
             }
         }
 
+        /// A fake provider that answers `text` to exactly one chat call, and a harness
+        /// writing with it. Keep the server: dropping it checks that one call was made.
+        pub async fn answering(text: &str) -> (MockServer, Harness) {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/chat/completions"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(completion_body(text)))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let harness = Harness::llm(&server.uri());
+            (server, harness)
+        }
+
         pub fn ctx(&self) -> Ctx<'_> {
             Ctx::new(
                 "owner@example.com",
@@ -671,6 +687,29 @@ pub(crate) mod testing {
                 &self.queue,
             )
         }
+    }
+
+    /// A fake provider that gives `response` to every request.
+    pub async fn fake_provider(response: ResponseTemplate) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(response)
+            .mount(&server)
+            .await;
+        server
+    }
+
+    /// The system and user messages of the first chat call `server` received.
+    pub async fn first_prompt(server: &MockServer) -> (String, String) {
+        let sent = server.received_requests().await.expect("recorded");
+        let body: serde_json::Value = sent[0].body_json().expect("json");
+        let content = |i: usize| {
+            body["messages"][i]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        (content(0), content(1))
     }
 
     /// A chat-completion body answering `text`.
@@ -687,7 +726,7 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::completion_body;
+    use super::testing::{completion_body, fake_provider};
     use super::*;
     use chrono::TimeZone;
     use serde_json::json;
@@ -792,17 +831,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_429_with_retry_after_waits_that_long_then_succeeds() {
-        let server = MockServer::start().await;
+        let server = fake_provider(
+            ResponseTemplate::new(200).set_body_json(completion_body("after the wait")),
+        )
+        .await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
             .up_to_n_times(1)
             .with_priority(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(completion_body("after the wait")),
-            )
             .mount(&server)
             .await;
 
@@ -816,11 +852,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_retry_after_beyond_the_cap_fails_as_rate_limited_without_waiting() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
-            .mount(&server)
-            .await;
+        let server =
+            fake_provider(ResponseTemplate::new(429).insert_header("Retry-After", "120")).await;
 
         let error = client(fast_config(&server))
             .chat(&messages(), 10)
@@ -834,15 +867,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_500_is_retried_and_the_next_answer_is_used() {
-        let server = MockServer::start().await;
+        let server =
+            fake_provider(ResponseTemplate::new(200).set_body_json(completion_body("second time")))
+                .await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(500))
             .up_to_n_times(1)
             .with_priority(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(completion_body("second time")))
             .mount(&server)
             .await;
 
@@ -854,11 +885,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_that_keeps_failing_gives_server_error_after_every_retry() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(503))
-            .mount(&server)
-            .await;
+        let server = fake_provider(ResponseTemplate::new(503)).await;
         let config = fast_config(&server);
         let expected_requests = config.max_retries as usize + 1;
 
@@ -871,11 +898,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_that_is_not_json_is_malformed_and_not_retried() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_string("<html>gateway</html>"))
-            .mount(&server)
-            .await;
+        let server =
+            fake_provider(ResponseTemplate::new(200).set_body_string("<html>gateway</html>")).await;
 
         let error = client(fast_config(&server))
             .chat(&messages(), 10)
@@ -889,13 +913,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_without_choices_is_malformed() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!({"model": "m", "choices": []})),
-            )
-            .mount(&server)
-            .await;
+        let server = fake_provider(
+            ResponseTemplate::new(200).set_body_json(json!({"model": "m", "choices": []})),
+        )
+        .await;
 
         let error = client(fast_config(&server))
             .chat(&messages(), 10)
@@ -913,14 +934,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_401_is_unauthorized_after_one_request_and_never_shows_the_key() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(401)
-                    .set_body_json(json!({"error": {"message": "Incorrect API key"}})),
-            )
-            .mount(&server)
-            .await;
+        let server = fake_provider(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"error": {"message": "Incorrect API key"}})),
+        )
+        .await;
 
         let error = client(fast_config(&server))
             .chat(&messages(), 10)
@@ -936,13 +954,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_400_is_a_bad_request_carrying_the_providers_message() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(400).set_body_json(
+        let server = fake_provider(ResponseTemplate::new(400).set_body_json(
                 json!({"error": {"message": "max_tokens is too large for this model", "type": "invalid_request_error"}}),
-            ))
-            .mount(&server)
-            .await;
+            )).await;
 
         let error = client(fast_config(&server))
             .chat(&messages(), 999_999)
@@ -960,15 +974,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_that_never_answers_times_out() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(completion_body("too late"))
-                    .set_delay(Duration::from_secs(30)),
-            )
-            .mount(&server)
-            .await;
+        let server = fake_provider(
+            ResponseTemplate::new(200)
+                .set_body_json(completion_body("too late"))
+                .set_delay(Duration::from_secs(30)),
+        )
+        .await;
         let mut config = fast_config(&server);
         config.timeout = Duration::from_millis(200);
         config.max_retries = 1;

@@ -8,12 +8,13 @@
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
 use caseyos_domain::aps::{ApsOverrides, Fraction};
-use caseyos_domain::kernel::{CrmId, EmailAddress};
-use caseyos_domain::queue::{ActionType, ContactRef, Target};
+use caseyos_domain::queue::ActionType;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::contact::{self, Contact};
+use crate::text_fields::{optional_text, optional_text_not_blank, required_text};
 use crate::{field_error, words, AgentError, Ctx, Outcome, Proposal, VoiceProfile};
 
 pub const NAME: &str = "Nurturing";
@@ -146,46 +147,30 @@ pub fn example() -> serde_json::Value {
 
 pub fn check(input: &Input) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let name = input.contact_name.trim();
-    if name.is_empty() {
-        errors.push(field_error("contact_name", "must not be empty"));
-    } else if name.chars().count() > MAX_NAME_CHARS {
-        errors.push(field_error(
-            "contact_name",
-            format!("must be at most {MAX_NAME_CHARS} characters"),
-        ));
-    }
-    if let Err(message) = EmailAddress::parse(&input.contact_email) {
-        errors.push(field_error("contact_email", message));
-    }
-    if let Some(id) = &input.contact_id {
-        if let Err(message) = CrmId::parse(id) {
-            errors.push(field_error("contact_id", message));
-        }
-    }
-    if let Some(company) = &input.company {
-        if company.trim().is_empty() {
-            errors.push(field_error(
-                "company",
-                "must not be blank; leave it out instead",
-            ));
-        } else if company.chars().count() > MAX_NAME_CHARS {
-            errors.push(field_error(
-                "company",
-                format!("must be at most {MAX_NAME_CHARS} characters"),
-            ));
-        }
-    }
-    if input
-        .last_touch_summary
-        .as_ref()
-        .is_some_and(|s| s.chars().count() > MAX_SUMMARY_CHARS)
-    {
-        errors.push(field_error(
-            "last_touch_summary",
-            format!("must be at most {MAX_SUMMARY_CHARS} characters"),
-        ));
-    }
+    required_text(
+        &mut errors,
+        "contact_name",
+        input.contact_name.trim(),
+        MAX_NAME_CHARS,
+    );
+    contact::check(
+        &mut errors,
+        "contact_email",
+        &input.contact_email,
+        input.contact_id.as_deref(),
+    );
+    optional_text_not_blank(
+        &mut errors,
+        "company",
+        input.company.as_deref(),
+        MAX_NAME_CHARS,
+    );
+    optional_text(
+        &mut errors,
+        "last_touch_summary",
+        input.last_touch_summary.as_deref(),
+        MAX_SUMMARY_CHARS,
+    );
     errors
 }
 
@@ -460,11 +445,7 @@ pub struct NurtureOutput {
 }
 
 fn invalid(field: &str, message: &str) -> AgentError {
-    AgentError::new(
-        "request.validation",
-        format!("input.{field}: {message}"),
-        false,
-    )
+    AgentError::invalid_input(&[field_error(field, message)])
 }
 
 fn render(out: &NurtureOutput) -> String {
@@ -495,31 +476,20 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
     if input.last_touch_at > ctx.now {
         return Err(invalid("last_touch_at", "must not be in the future"));
     }
-    let email =
-        EmailAddress::parse(&input.contact_email).map_err(|m| invalid("contact_email", m))?;
-    let contact_id = input
-        .contact_id
-        .as_deref()
-        .map(CrmId::parse)
-        .transpose()
-        .map_err(|m| invalid("contact_id", m))?;
+    let contact = Contact::parse(
+        "contact_email",
+        &input.contact_email,
+        input.contact_id.as_deref(),
+    )
+    .map_err(|(field, m)| invalid(field, m))?;
+    let email = &contact.email;
     let name = input.contact_name.trim().to_string();
     let plan = plan(input.stage, input.last_touch_at, ctx.now);
     let draft = draft(input.stage, &name, input.company.as_deref(), ctx.voice);
 
     let proposals = match (&draft, plan.due_at) {
         (Some(draft), Some(due)) => {
-            let target = match contact_id {
-                Some(id) => Target {
-                    contact: Some(ContactRef {
-                        id,
-                        name: Some(name.clone()),
-                        email: Some(email.clone()),
-                    }),
-                    ..Target::default()
-                },
-                None => Target::default(),
-            };
+            let target = contact.target(&name);
             let mut rationale = format!("{} {}.", plan.reason, plan.next_action);
             if let Some(summary) = input
                 .last_touch_summary
@@ -563,29 +533,24 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
         draft,
     };
     Ok(Outcome {
-        output: serde_json::to_value(&output)
-            .map_err(|e| AgentError::new("agent.output", e.to_string(), false))?,
-        text: Some(render(&output)),
         proposals,
+        ..Outcome::report(&output, render(&output))?
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use async_trait::async_trait;
-    use caseyos_domain::queue::QueueItemView;
+    use caseyos_domain::queue::Target;
     use chrono::TimeZone;
 
     use super::*;
-    use crate::{QueueReader, Writer};
+    use crate::llm::testing::Harness;
 
-    struct EmptyQueue;
-
-    #[async_trait]
-    impl QueueReader for EmptyQueue {
-        async fn open_moves(&self, _: &str, _: i64) -> Result<Vec<QueueItemView>, String> {
-            Ok(Vec::new())
-        }
+    /// An offline harness at [`now`].
+    fn harness() -> Harness {
+        let mut harness = Harness::offline();
+        harness.now = now();
+        harness
     }
 
     fn now() -> DateTime<Utc> {
@@ -814,8 +779,8 @@ mod tests {
 
     #[tokio::test]
     async fn run_proposes_a_follow_up_linked_to_the_contact() {
-        let voice = VoiceProfile::default();
-        let ctx = Ctx::new("casey", now(), &voice, &Writer::Offline, &EmptyQueue);
+        let harness = harness();
+        let ctx = harness.ctx();
         let outcome = run(input(Stage::Qualified, now() - Duration::days(5)), &ctx)
             .await
             .unwrap();
@@ -845,8 +810,8 @@ mod tests {
 
     #[tokio::test]
     async fn run_without_a_contact_id_proposes_with_an_empty_target() {
-        let voice = VoiceProfile::default();
-        let ctx = Ctx::new("casey", now(), &voice, &Writer::Offline, &EmptyQueue);
+        let harness = harness();
+        let ctx = harness.ctx();
         let mut no_id = input(Stage::Engaged, now() - Duration::days(1));
         no_id.contact_id = None;
         let outcome = run(no_id, &ctx).await.unwrap();
@@ -856,8 +821,8 @@ mod tests {
 
     #[tokio::test]
     async fn run_proposes_nothing_for_a_closed_contact() {
-        let voice = VoiceProfile::default();
-        let ctx = Ctx::new("casey", now(), &voice, &Writer::Offline, &EmptyQueue);
+        let harness = harness();
+        let ctx = harness.ctx();
         let outcome = run(input(Stage::ClosedWon, now() - Duration::days(9)), &ctx)
             .await
             .unwrap();
@@ -871,8 +836,8 @@ mod tests {
 
     #[tokio::test]
     async fn run_refuses_a_last_touch_in_the_future() {
-        let voice = VoiceProfile::default();
-        let ctx = Ctx::new("casey", now(), &voice, &Writer::Offline, &EmptyQueue);
+        let harness = harness();
+        let ctx = harness.ctx();
         let err = run(input(Stage::Engaged, now() + Duration::minutes(1)), &ctx)
             .await
             .unwrap_err();

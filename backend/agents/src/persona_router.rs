@@ -11,7 +11,8 @@ use caseyos_domain::api::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{field_error, words, AgentError, Ctx, Outcome};
+use crate::text_fields::required_text;
+use crate::{words, AgentError, Ctx, Outcome};
 
 pub const NAME: &str = "PersonaRouter";
 pub const DOMAIN: AgentDomain = AgentDomain::Sales;
@@ -289,15 +290,12 @@ pub fn example() -> serde_json::Value {
 
 pub fn check(input: &Input) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let title = input.job_title.trim();
-    if title.is_empty() {
-        errors.push(field_error("job_title", "must not be empty"));
-    } else if title.chars().count() > MAX_TITLE_CHARS {
-        errors.push(field_error(
-            "job_title",
-            format!("must be at most {MAX_TITLE_CHARS} characters"),
-        ));
-    }
+    required_text(
+        &mut errors,
+        "job_title",
+        input.job_title.trim(),
+        MAX_TITLE_CHARS,
+    );
     errors
 }
 
@@ -416,13 +414,7 @@ fn render(routing: &Routing) -> String {
 
 pub async fn run(input: Input, _ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
     let routing = route(&input.job_title);
-    let output = serde_json::to_value(&routing)
-        .map_err(|e| AgentError::new("agent.output", e.to_string(), false))?;
-    Ok(Outcome {
-        output,
-        text: Some(render(&routing)),
-        proposals: Vec::new(),
-    })
+    Outcome::report(&routing, render(&routing))
 }
 
 #[cfg(test)]

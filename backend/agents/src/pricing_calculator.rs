@@ -746,32 +746,17 @@ pub fn check(input: &Input) -> Vec<FieldError> {
 }
 
 pub async fn run(input: Input, _ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
-    let quote = quote(&input.request()).map_err(|errors| {
-        AgentError::new(
-            "request.validation",
-            errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-            false,
-        )
-    })?;
-    let output = serde_json::to_value(&quote)
-        .map_err(|e| AgentError::new("agent.output", e.to_string(), false))?;
-    Ok(Outcome {
-        output,
-        text: Some(quote_markdown(&quote)),
-        proposals: Vec::new(),
-    })
+    let quote = quote(&input.request()).map_err(|errors| AgentError::invalid_input(&errors))?;
+    Outcome::report(&quote, quote_markdown(&quote))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::llm::testing::Harness;
 
-    fn line(service: Service) -> ServiceRequest {
+    /// A line for `service` with nothing else set.
+    pub(crate) fn line(service: Service) -> ServiceRequest {
         ServiceRequest {
             service,
             hours: None,

@@ -12,14 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::draft_writer::{
-    clean_punctuation, goal_clause, non_blank, optional_text, required_text, sentence,
-};
+use crate::draft_writer::{clean_punctuation, goal_clause, join_list, non_blank, sentence};
 use crate::pricing_calculator::{
     billed_hours, quote, quote_markdown, Complexity, Currency, Quote, QuoteRequest, Referral,
     Service, ServiceRequest,
 };
 use crate::repurpose::limit_words;
+use crate::text_fields::{optional_text, required_text};
 use crate::voice::VoiceProfile;
 use crate::{field_error, AgentError, Ctx, Outcome, Prompt};
 
@@ -271,15 +270,6 @@ fn phase_line(phase: &Phase) -> String {
     }
 }
 
-/// "a, b and c".
-fn join_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
 /// The deterministic executive summary: who, what they want, what we propose, how long and
 /// what it costs.
 fn offline_summary(input: &Input, quote: &Quote, phases: &[Phase]) -> String {
@@ -347,18 +337,7 @@ fn system_prompt(voice: &VoiceProfile) -> String {
             "One or two short paragraphs, at most {SUMMARY_MAX_WORDS} words, no heading. Name the client's goals, what we propose, how long it takes and the investment. Use only the facts given."
         ),
     ];
-    if !voice.prohibited_words.is_empty() {
-        rules.push(format!(
-            "Never use these words: {}.",
-            voice.prohibited_words.join(", ")
-        ));
-    }
-    if !voice.prohibited_punctuation.is_empty() {
-        rules.push(format!(
-            "Never use these characters: {}.",
-            voice.prohibited_punctuation.join(" ")
-        ));
-    }
+    rules.extend(voice.prohibitions());
     rules.join("\n")
 }
 
@@ -471,17 +450,7 @@ fn long_date(at: DateTime<Utc>) -> String {
 }
 
 pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
-    let quote = quote(&input.request()).map_err(|errors| {
-        AgentError::new(
-            "request.validation",
-            errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-            false,
-        )
-    })?;
+    let quote = quote(&input.request()).map_err(|errors| AgentError::invalid_input(&errors))?;
     let phases = timeline(&input.services);
     let prompt = Prompt {
         system: system_prompt(ctx.voice),
@@ -519,22 +488,11 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::testing::{completion_body, Harness};
-    use wiremock::matchers::method;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use crate::llm::testing::{first_prompt, Harness};
+    use crate::pricing_calculator::tests::line;
 
     fn input() -> Input {
         serde_json::from_value(example()).expect("example parses")
-    }
-
-    fn line(service: Service) -> ServiceRequest {
-        ServiceRequest {
-            service,
-            hours: None,
-            days: None,
-            tier: None,
-            months: None,
-        }
     }
 
     #[test]
@@ -778,15 +736,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_model_summary_is_used_and_marked_as_llm() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(completion_body(
-                "## Executive summary\n\nBrightPath wants shorter forecast calls — we can help.",
-            )))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let harness = Harness::llm(&server.uri());
+        let (server, harness) = Harness::answering(
+            "## Executive summary\n\nBrightPath wants shorter forecast calls — we can help.",
+        )
+        .await;
 
         let outcome = run(input(), &harness.ctx()).await.expect("runs");
 
@@ -795,9 +748,7 @@ mod tests {
             outcome.output["executive_summary"],
             "BrightPath wants shorter forecast calls, we can help."
         );
-        let sent = server.received_requests().await.expect("recorded");
-        let body: serde_json::Value = sent[0].body_json().expect("json");
-        let user = body["messages"][1]["content"].as_str().unwrap_or_default();
+        let (_, user) = first_prompt(&server).await;
         assert!(user.contains("Investment: $26,000.00"), "{user}");
         assert!(user.contains("- Cut the weekly forecast call"));
     }

@@ -9,19 +9,20 @@
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
 use caseyos_domain::aps::{ApsOverrides, Fraction};
-use caseyos_domain::kernel::{CrmId, EmailAddress};
-use caseyos_domain::queue::{ActionType, ContactRef, Target};
+use caseyos_domain::queue::ActionType;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::contact::{self, Contact};
 use crate::draft_writer::{
-    apply_voice, call_to_action, clip_words, cta_instruction, first_name, non_blank, optional_text,
-    parse_email, required_text, sentences,
+    apply_voice, call_to_action, clip_words, cta_instruction, first_name, join_list, non_blank,
+    parse_email, sentences,
 };
+use crate::text_fields::{optional_text, required_text};
 use crate::validation;
-use crate::{field_error, words, AgentError, Ctx, Outcome, Prompt, Proposal};
+use crate::{words, AgentError, Ctx, Outcome, Prompt, Proposal};
 
 pub const NAME: &str = "Prospecting";
 pub const DOMAIN: AgentDomain = AgentDomain::Sales;
@@ -364,14 +365,12 @@ pub fn example() -> serde_json::Value {
 pub fn check(input: &Input) -> Vec<FieldError> {
     let mut errors = Vec::new();
     required_text(&mut errors, "from_name", &input.from_name, MAX_NAME_CHARS);
-    if let Err(message) = EmailAddress::parse(&input.from_email) {
-        errors.push(field_error("from_email", message));
-    }
-    if let Some(id) = &input.contact_id {
-        if let Err(message) = CrmId::parse(id) {
-            errors.push(field_error("contact_id", message));
-        }
-    }
+    contact::check(
+        &mut errors,
+        "from_email",
+        &input.from_email,
+        input.contact_id.as_deref(),
+    );
     optional_text(
         &mut errors,
         "company",
@@ -384,14 +383,11 @@ pub fn check(input: &Input) -> Vec<FieldError> {
 }
 
 pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
-    let to = EmailAddress::parse(&input.from_email)
-        .map_err(|m| AgentError::new("request.validation", format!("from_email {m}"), false))?;
-    let contact_id = input
-        .contact_id
-        .as_deref()
-        .map(CrmId::parse)
-        .transpose()
-        .map_err(|m| AgentError::new("request.validation", format!("contact_id {m}"), false))?;
+    let contact = Contact::parse("from_email", &input.from_email, input.contact_id.as_deref())
+        .map_err(|(field, m)| {
+            AgentError::new("request.validation", format!("{field} {m}"), false)
+        })?;
+    let to = &contact.email;
     let detected = detect(&input.subject, &input.body);
     let score = intent_score(&detected);
 
@@ -431,13 +427,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
     let subject = reply_subject(&input.subject);
 
     let report = validation::review_with(&subject, &body, ctx.voice, false);
-    if !report.approved {
-        return Err(AgentError::new(
-            "draft.invalid",
-            format!("the reply failed validation: {}", report.errors_summary()),
-            true,
-        ));
-    }
+    report.require_approved("the reply")?;
 
     let aps = aps_for(&detected);
     let named: Vec<&str> = detected.iter().map(|d| intent_label(d.intent)).collect();
@@ -445,14 +435,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
     let proposal = Proposal {
         action_type: ActionType::ReplyResponse,
         title: Some(format!("Reply to {}: {subject}", input.from_name.trim())),
-        target: Target {
-            contact: contact_id.map(|id| ContactRef {
-                id,
-                name: Some(input.from_name.trim().to_string()),
-                email: Some(to.clone()),
-            }),
-            ..Target::default()
-        },
+        target: contact.target(input.from_name.trim()),
         payload: json!({"to": to.as_str(), "subject": subject, "body": body}),
         due_by: Some(due.max(ctx.now)),
         aps,
@@ -502,10 +485,10 @@ fn intent_label(intent: Intent) -> &'static str {
 }
 
 fn join_names(names: &[&str]) -> String {
-    match names {
-        [] => "nothing specific".to_string(),
-        [one] => (*one).to_string(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    if names.is_empty() {
+        "nothing specific".to_string()
+    } else {
+        join_list(names)
     }
 }
 
@@ -650,9 +633,7 @@ fn sentence_with(text: &str, phrase: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::testing::{completion_body, fixed_now, Harness};
-    use wiremock::matchers::method;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use crate::llm::testing::{first_prompt, fixed_now, Harness};
 
     fn input() -> Input {
         serde_json::from_value(example()).expect("example parses")
@@ -927,15 +908,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_model_reply_is_voiced_and_marked_as_llm() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(completion_body(
-                "Subject: ignored\n\nPriya,\n\nGreat question — pricing starts with scope!!\n\nCould we talk Tuesday?\n\nCasey",
-            )))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let harness = Harness::llm(&server.uri());
+        let (server, harness) = Harness::answering(
+            "Subject: ignored\n\nPriya,\n\nGreat question — pricing starts with scope!!\n\nCould we talk Tuesday?\n\nCasey",
+        )
+        .await;
 
         let outcome = run(input(), &harness.ctx()).await.expect("runs");
 
@@ -948,14 +924,11 @@ mod tests {
             outcome.output["reply"]["subject"],
             "Re: Forecasting for the new SDR team"
         );
-        let sent = server.received_requests().await.expect("recorded");
-        let body: serde_json::Value = sent[0].body_json().expect("json");
-        let system = body["messages"][0]["content"].as_str().unwrap_or_default();
+        let (system, user) = first_prompt(&server).await;
         assert!(
             system.contains("- pricing (they wrote: pricing)"),
             "{system}"
         );
-        let user = body["messages"][1]["content"].as_str().unwrap_or_default();
         assert!(user.starts_with("From: Priya Raman at BrightPath Health"));
         assert!(!user.contains("priya.raman@"));
     }

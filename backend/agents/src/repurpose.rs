@@ -18,6 +18,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::draft_writer::{clean_punctuation, clip_words, fit_subject, parse_email, sentences};
+use crate::text_fields::optional_text;
 use crate::voice::VoiceProfile;
 use crate::{field_error, words, AgentError, Ctx, Outcome, Prompt};
 
@@ -141,16 +142,12 @@ pub fn check(input: &Input) -> Vec<FieldError> {
             ),
         ));
     }
-    if input
-        .title
-        .as_deref()
-        .is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS)
-    {
-        errors.push(field_error(
-            "title",
-            format!("must be at most {MAX_TITLE_CHARS} characters"),
-        ));
-    }
+    optional_text(
+        &mut errors,
+        "title",
+        input.title.as_deref(),
+        MAX_TITLE_CHARS,
+    );
     if let Some(formats) = &input.formats {
         if formats.is_empty() {
             errors.push(field_error("formats", "must list at least one format"));
@@ -284,18 +281,7 @@ fn system_prompt(format: Format, voice: &VoiceProfile) -> String {
         shape,
         "Use only facts from the content.".to_string(),
     ];
-    if !voice.prohibited_words.is_empty() {
-        rules.push(format!(
-            "Never use these words: {}.",
-            voice.prohibited_words.join(", ")
-        ));
-    }
-    if !voice.prohibited_punctuation.is_empty() {
-        rules.push(format!(
-            "Never use these characters: {}.",
-            voice.prohibited_punctuation.join(" ")
-        ));
-    }
+    rules.extend(voice.prohibitions());
     rules.join("\n")
 }
 
@@ -369,13 +355,19 @@ impl<'a> Source<'a> {
         }
     }
 
-    fn offline_linkedin(&self) -> String {
+    /// The hook, then the `n` best sentences after it, in document order.
+    fn hook_and_points(&self, n: usize) -> Vec<String> {
         let mut blocks = vec![self.hook()];
         blocks.extend(
-            self.points(self.after_hook(), LINKEDIN_POINTS)
+            self.points(self.after_hook(), n)
                 .into_iter()
                 .map(str::to_string),
         );
+        blocks
+    }
+
+    fn offline_linkedin(&self) -> String {
+        let mut blocks = self.hook_and_points(LINKEDIN_POINTS);
         blocks.push("How does your team handle this?".to_string());
         if let Some(url) = self.url {
             blocks.push(format!("Full piece: {url}"));
@@ -384,12 +376,7 @@ impl<'a> Source<'a> {
     }
 
     fn offline_thread(&self) -> String {
-        let mut posts = vec![self.hook()];
-        posts.extend(
-            self.points(self.after_hook(), X_POINTS)
-                .into_iter()
-                .map(str::to_string),
-        );
+        let mut posts = self.hook_and_points(X_POINTS);
         if let Some(url) = self.url {
             posts.push(format!("Full piece: {url}"));
         }
@@ -786,9 +773,7 @@ fn markdown(out: &Repurposed, offline: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::testing::{completion_body, Harness};
-    use wiremock::matchers::method;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use crate::llm::testing::Harness;
 
     fn input() -> Input {
         serde_json::from_value(example()).expect("example parses")
@@ -1053,14 +1038,8 @@ mod tests {
 
     #[tokio::test]
     async fn model_output_is_held_to_the_same_limits() {
-        let server = MockServer::start().await;
         let long_post = format!("1/ {}\n2/ Second — point!!", "word ".repeat(80));
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(completion_body(&long_post)))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let harness = Harness::llm(&server.uri());
+        let (_server, harness) = Harness::answering(&long_post).await;
         let input = Input {
             formats: Some(vec![Format::XThread]),
             ..input()

@@ -148,6 +148,19 @@ impl ValidationReport {
             .collect::<Vec<_>>()
             .join("; ")
     }
+
+    /// A retryable `draft.invalid` error naming the error-severity issues, unless the text
+    /// was approved; `what` names the text (`the draft`, `the reply`).
+    pub(crate) fn require_approved(&self, what: &str) -> Result<(), AgentError> {
+        if self.approved {
+            return Ok(());
+        }
+        Err(AgentError::new(
+            "draft.invalid",
+            format!("{what} failed validation: {}", self.errors_summary()),
+            true,
+        ))
+    }
 }
 
 fn field_name(field: Field) -> &'static str {
@@ -339,13 +352,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
         ctx.voice,
         input.require_unsubscribe,
     );
-    let output = serde_json::to_value(&report)
-        .map_err(|e| AgentError::new("agent.output", e.to_string(), false))?;
-    Ok(Outcome {
-        output,
-        text: Some(report_markdown(&report)),
-        proposals: Vec::new(),
-    })
+    Outcome::report(&report, report_markdown(&report))
 }
 
 /// The report for people.

@@ -78,6 +78,14 @@ impl VoiceProfile {
         if self.use_contractions {
             lines.push("Use contractions.".into());
         }
+        lines.extend(self.prohibitions());
+        lines.join("\n")
+    }
+
+    /// The prohibited words and characters as instructions (none when nothing is
+    /// prohibited).
+    pub(crate) fn prohibitions(&self) -> Vec<String> {
+        let mut lines = Vec::new();
         if !self.prohibited_words.is_empty() {
             lines.push(format!(
                 "Never use these words: {}.",
@@ -90,6 +98,6 @@ impl VoiceProfile {
                 self.prohibited_punctuation.join(" ")
             ));
         }
-        lines.join("\n")
+        lines
     }
 }
