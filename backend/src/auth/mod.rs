@@ -7,6 +7,8 @@ pub mod tokens;
 
 use caseyos_domain::kernel::Actor;
 use rand::RngCore;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, Row};
 
 /// What a caller may do: one definition, shared with the SPA.
 pub use caseyos_domain::api::Role;
@@ -66,6 +68,23 @@ pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The `role` column of a row, or `None` for a role this version does not know.
+fn role_of(row: &PgRow) -> sqlx::Result<Option<Role>> {
+    Ok(Role::parse(&row.try_get::<String, _>("role")?))
+}
+
+/// Records a last-use time off the request path (at most once a minute, as the callers'
+/// `stale` checks decide): `sql` updates the row whose key is `$1`.
+fn touch_later<K>(pool: &PgPool, sql: &'static str, key: K)
+where
+    K: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        let _ = sqlx::query(sql).bind(key).execute(&pool).await;
+    });
 }
 
 #[cfg(test)]

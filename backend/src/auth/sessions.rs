@@ -6,11 +6,12 @@
 use caseyos_domain::api::SessionResponse;
 use caseyos_domain::kernel::UserName;
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use super::tokens::hash_token;
-use super::{random_secret, Principal, Role};
+use super::{random_secret, role_of, touch_later, Principal, Role};
 
 /// Days a session lasts from sign-in.
 pub const SESSION_DAYS: i32 = 7;
@@ -61,16 +62,7 @@ pub async fn use_link(conn: &mut PgConnection, link: &str) -> sqlx::Result<Optio
     .bind(hash_token(link))
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let role: String = row.try_get("role")?;
-    Ok(match Role::parse(&role) {
-        Some(role) => Some(SignIn {
-            user: row.try_get("user_name")?,
-            role,
-            api_token_id: None,
-        }),
-        None => None,
-    })
+    sign_in_of(row, false)
 }
 
 /// Who signs in, as what, and with which API token (if one).
@@ -90,16 +82,25 @@ pub async fn use_token(conn: &mut PgConnection, token: &str) -> sqlx::Result<Opt
     .bind(hash_token(token))
     .fetch_optional(&mut *conn)
     .await?;
+    sign_in_of(row, true)
+}
+
+/// Who a returned `user_name, role` row signs in (with the API token's `id` when
+/// `with_token`); `None` for no row or a role this version does not know.
+fn sign_in_of(row: Option<PgRow>, with_token: bool) -> sqlx::Result<Option<SignIn>> {
     let Some(row) = row else { return Ok(None) };
-    let role: String = row.try_get("role")?;
-    Ok(match Role::parse(&role) {
-        Some(role) => Some(SignIn {
-            user: row.try_get("user_name")?,
-            role,
-            api_token_id: Some(row.try_get("id")?),
-        }),
-        None => None,
-    })
+    let Some(role) = role_of(&row)? else {
+        return Ok(None);
+    };
+    Ok(Some(SignIn {
+        user: row.try_get("user_name")?,
+        role,
+        api_token_id: if with_token {
+            Some(row.try_get("id")?)
+        } else {
+            None
+        },
+    }))
 }
 
 /// Starts a session; returns the cookie value and what the SPA is told.
@@ -150,19 +151,15 @@ pub async fn resolve(pool: &PgPool, id: &str) -> sqlx::Result<Option<(Principal,
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let role: String = row.try_get("role")?;
-    let Some(role) = Role::parse(&role) else {
+    let Some(role) = role_of(&row)? else {
         return Ok(None);
     };
     if row.try_get::<bool, _>("stale")? {
-        let pool = pool.clone();
-        let id_hash = id_hash.clone();
-        tokio::spawn(async move {
-            let _ = sqlx::query("update sessions set last_seen_at = now() where id_hash = $1")
-                .bind(id_hash)
-                .execute(&pool)
-                .await;
-        });
+        touch_later(
+            pool,
+            "update sessions set last_seen_at = now() where id_hash = $1",
+            id_hash.clone(),
+        );
     }
     Ok(Some((
         Principal {

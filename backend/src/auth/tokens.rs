@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
-use super::{random_secret, Principal, Role};
+use super::{random_secret, role_of, touch_later, Principal, Role};
 use caseyos_domain::kernel::UserName;
 
 /// A new bearer token: `cos_` and 43 characters of base64url randomness (256 bits).
@@ -76,20 +76,16 @@ pub async fn principal_for_token(pool: &PgPool, token: &str) -> sqlx::Result<Opt
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let role: String = row.try_get("role")?;
-    let Some(role) = Role::parse(&role) else {
+    let Some(role) = role_of(&row)? else {
         return Ok(None);
     };
     if row.try_get::<bool, _>("stale")? {
-        // Recorded at most once a minute, off the request path.
         let id: Uuid = row.try_get("id")?;
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            let _ = sqlx::query("update api_tokens set last_used_at = now() where id = $1")
-                .bind(id)
-                .execute(&pool)
-                .await;
-        });
+        touch_later(
+            pool,
+            "update api_tokens set last_used_at = now() where id = $1",
+            id,
+        );
     }
     Ok(Some(Principal {
         user: row.try_get("user_name")?,

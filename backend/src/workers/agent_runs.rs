@@ -210,22 +210,18 @@ impl Workers {
 
     /// Extends this worker's lease; `false` when another worker has taken it.
     async fn renew(&self, worker: &str, run_id: Uuid) -> sqlx::Result<bool> {
-        let renewed = sqlx::query(
-            "update agent_run_leases set lease_until = now() + make_interval(secs => $3), \
-               updated_at = now() \
-             where run_id = $1 and worker = $2",
-        )
-        .bind(run_id)
-        .bind(worker)
-        .bind(self.lease_secs())
-        .execute(&self.inner.pool)
-        .await?;
-        Ok(renewed.rows_affected() == 1)
+        self.extend_lease(worker, run_id, self.lease_secs()).await
     }
 
     /// Sets this worker's lease to end after `secs` (0: hand the run over now).
     async fn release(&self, worker: &str, run_id: Uuid, secs: f64) {
-        let _ = sqlx::query(
+        let _ = self.extend_lease(worker, run_id, secs).await;
+    }
+
+    /// Sets this worker's lease to end `secs` from now; `false` when it is not this
+    /// worker's (any more).
+    async fn extend_lease(&self, worker: &str, run_id: Uuid, secs: f64) -> sqlx::Result<bool> {
+        let updated = sqlx::query(
             "update agent_run_leases set lease_until = now() + make_interval(secs => $3), \
                updated_at = now() \
              where run_id = $1 and worker = $2",
@@ -234,7 +230,8 @@ impl Workers {
         .bind(worker)
         .bind(secs)
         .execute(&self.inner.pool)
-        .await;
+        .await?;
+        Ok(updated.rows_affected() == 1)
     }
 
     async fn cancel_requested(&self, run_id: Uuid) -> sqlx::Result<bool> {
@@ -276,7 +273,8 @@ impl Workers {
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
         use tracing::Instrument;
-        let span = tracing::info_span!("agent_run", agent_run.id = %run_id, worker = %worker);
+        let span =
+            tracing::info_span!("agent_run.execute", agent_run.id = %run_id, worker = %worker);
         self.execute_claimed(worker, run_id, shutdown)
             .instrument(span)
             .await

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::ErrorBody;
+use super::errors::ErrorBody;
 use crate::aps::ApsOverrides;
 use crate::kernel::present;
 use crate::queue::{QueueDomain, QueueItemView, SnoozePreset, Source, Target};

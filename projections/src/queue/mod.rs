@@ -21,8 +21,6 @@ pub use queries::*;
 
 const ITEMS: &str = "queue_items";
 const COUNTERS: &str = "queue_counters";
-/// Stands in for "no due time" so such items sort last; matches the rank index.
-const NO_DUE_TIME: &str = "'9999-12-31 00:00:00+00'::timestamptz";
 
 /// Writes `queue_items` and `queue_counters`.
 pub struct QueueProjector;

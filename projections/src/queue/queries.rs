@@ -10,8 +10,10 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::NO_DUE_TIME;
 use crate::cursor;
+
+/// Stands in for "no due time" so such items sort last; matches the rank index.
+const NO_DUE_TIME: &str = "'9999-12-31 00:00:00+00'::timestamptz";
 
 fn docs(rows: Vec<sqlx::postgres::PgRow>) -> anyhow::Result<Vec<QueueItemView>> {
     rows.into_iter()

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use caseyos_agents::AgentSpec;
 use caseyos_domain::agent_run::{RunStatus, RunTrigger};
 use caseyos_domain::api::{
     AgentInfo, AgentRunListResponse, AgentRunResponse, AgentRunStatsResponse, AgentsResponse,
@@ -17,7 +18,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::agent_named;
 use crate::auth::Principal;
 use crate::http::consistency::{read_token, ReadQuery};
 use crate::http::error::ApiError;
@@ -26,11 +26,20 @@ use crate::http::pagination::{limit, parse_list};
 use crate::state::AppState;
 
 /// The read models these queries depend on.
-pub const RUN_VIEWS: &[&str] = &["agent_runs"];
+const RUN_VIEWS: &[&str] = &["agent_runs"];
 const MAX_PAGE: i64 = 100;
 const DEFAULT_PAGE: i64 = 25;
 /// Runs shown per agent on the Agents page.
 const RECENT_RUNS: i64 = 10;
+
+pub(super) fn agent_named(name: &str) -> Result<&'static AgentSpec, ApiError> {
+    caseyos_agents::find(name).ok_or_else(|| {
+        ApiError::not_found(
+            "agent.not_found",
+            format!("no agent named `{name}`; GET /api/agents lists them"),
+        )
+    })
+}
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

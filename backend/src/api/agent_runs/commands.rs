@@ -1,0 +1,293 @@
+//! Commands on agent runs: request a run, retry, cancel, dismiss.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use caseyos_domain::agent_run::{AgentRun, AgentRunCommand, RunTrigger};
+use caseyos_domain::api::{
+    AgentRunResponse, CancelAgentRunRequest, ErrorEnvelope, RunAgentRequest,
+};
+use caseyos_domain::kernel::{Actor, Checkpoint};
+use caseyos_store::history::state_at;
+use caseyos_store::{now, CommandMeta, Committed, Refusal, StoredEvent};
+use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::queries::agent_named;
+use crate::auth::{Principal, Role};
+use crate::commands::agent_runs::request_run;
+use crate::http::context::CommandContext;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::response::{command_response, committed_view};
+use crate::state::AppState;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(run_agent))
+        .routes(routes!(retry_agent_run))
+        .routes(routes!(cancel_agent_run))
+        .routes(routes!(dismiss_agent_run))
+}
+
+fn run_response(run: &AgentRun, token: Option<Checkpoint>) -> Result<AgentRunResponse, ApiError> {
+    let (run, consistency) = committed_view(run, token)?;
+    Ok(AgentRunResponse { run, consistency })
+}
+
+/// A requested run: 202 with its address. A replayed idempotent request answers the same,
+/// marked `Idempotent-Replayed: true`.
+fn requested_response(replayed: bool, body: AgentRunResponse) -> Response {
+    let location = format!("/api/agent-runs/{}", body.run.id);
+    command_response(StatusCode::ACCEPTED, replayed, Some(location), body)
+}
+
+/// Requests a run at most once per `Idempotency-Key` and answers 202 with it.
+async fn request_once(
+    state: &AppState,
+    ctx: &CommandContext,
+    body: &Value,
+    request: impl AsyncFnOnce(&CommandMeta) -> Result<Committed<AgentRun>, ApiError>,
+) -> Result<Response, ApiError> {
+    let (replayed, response) = ctx
+        .idempotent(
+            &state.pool,
+            body,
+            async |meta| {
+                let committed = request(meta).await?;
+                run_response(&committed.state, committed.token)
+            },
+            async |last| replay(state, last).await,
+        )
+        .await?;
+    Ok(requested_response(replayed, response))
+}
+
+/// The answer to a repeated keyed request: the run as the first request left it.
+async fn replay(state: &AppState, last: &StoredEvent) -> Result<AgentRunResponse, ApiError> {
+    let run: AgentRun = state_at(&state.pool, &last.aggregate_id, last.sequence).await?;
+    run_response(&run, Some(last.checkpoint()))
+}
+
+/// Runs one command on one run, honouring `Idempotency-Key`.
+async fn run_command(
+    state: &AppState,
+    ctx: &CommandContext,
+    id: Uuid,
+    body: Value,
+    command: AgentRunCommand,
+) -> Result<(bool, AgentRunResponse), ApiError> {
+    ctx.idempotent(
+        &state.pool,
+        &body,
+        async |meta| {
+            let committed = state
+                .bus
+                .execute_guarded(id, command, meta, requester_guard(&ctx.principal))
+                .await?;
+            run_response(&committed.state, committed.token)
+        },
+        async |last| replay(state, last).await,
+    )
+    .await
+}
+
+/// Operators act on the runs they requested; admins on all.
+fn requester_guard(principal: &Principal) -> impl Fn(&AgentRun) -> Result<(), Refusal> + '_ {
+    move |run| match &run.run {
+        Some(view) if !may_act_on(principal, &view.requested_by) => Err(Refusal(
+            "this run was requested by someone else; only they or an admin can act on it".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn may_act_on(principal: &Principal, requested_by: &Actor) -> bool {
+    principal.role == Role::Admin
+        || (principal.role == Role::Operator && requested_by == &principal.actor())
+}
+
+/// A session is a person at the SPA; a bearer token is an API client.
+fn trigger_of(principal: &Principal) -> RunTrigger {
+    if principal.credential == "session" {
+        RunTrigger::Manual
+    } else {
+        RunTrigger::Api
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands
+
+/// Run an agent. The run is queued and picked up by a worker; poll the run (or follow
+/// `/api/events`) to see it end.
+#[utoipa::path(
+    post,
+    path = "/api/agents/{name}/runs",
+    tag = "agents",
+    params(("name" = String, Path, description = "Agent name, e.g. `DraftWriter`"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = RunAgentRequest,
+    responses(
+        (status = 202, description = "Requested; the run is queued", body = AgentRunResponse),
+        (status = 404, description = "No such agent", body = ErrorEnvelope),
+        (status = 422, description = "The input does not match the agent's schema", body = ErrorEnvelope),
+        (status = 403, description = "Viewers cannot run agents", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn run_agent(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(request): ApiJson<RunAgentRequest>,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Role::Operator)?;
+    let spec = agent_named(&name)?;
+    let input = match request.input {
+        Value::Null => json!({}),
+        input @ Value::Object(_) => input,
+        _ => return Err(ApiError::field("input", "must be a JSON object")),
+    };
+    spec.validate(&input).map_err(ApiError::validation)?;
+    let body = json!({ "input": input });
+    let trigger = trigger_of(&ctx.principal);
+    let by = ctx.principal.actor();
+    request_once(&state, &ctx, &body, async |meta| {
+        let run = request_run(
+            &state.bus,
+            &state.config,
+            spec,
+            input,
+            trigger,
+            None,
+            by,
+            meta,
+        );
+        Ok(run.await?)
+    })
+    .await
+}
+
+/// Run a finished run again: a new run with the same agent and input, linked by
+/// `retry_of`.
+#[utoipa::path(
+    post,
+    path = "/api/agent-runs/{id}/retry",
+    tag = "agents",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses(
+        (status = 202, description = "The new run, queued", body = AgentRunResponse),
+        (status = 404, description = "No such run", body = ErrorEnvelope),
+        (status = 409, description = "The run has not finished, or it succeeded", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn retry_agent_run(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Role::Operator)?;
+    let body = json!({ "retry": id });
+    let trigger = trigger_of(&ctx.principal);
+    request_once(&state, &ctx, &body, async |meta| {
+        let original = state_at::<AgentRun>(&state.pool, &id.to_string(), i64::MAX)
+            .await?
+            .run
+            .ok_or_else(|| ApiError::not_found("agent_run.not_found", "agent run not found"))?;
+        if !may_act_on(&ctx.principal, &original.requested_by) {
+            return Err(ApiError::forbidden(
+                "this run was requested by someone else; only they or an admin can retry it",
+            ));
+        }
+        if !original.status.may_retry() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "agent_run.not_retryable",
+                format!(
+                    "only failed, timed-out or cancelled runs can be retried; this one is {}",
+                    original.status.as_str()
+                ),
+            ));
+        }
+        let spec = agent_named(&original.agent)?;
+        spec.validate(&original.input).map_err(|fields| {
+            ApiError::validation(fields).with_code("agent_run.input_no_longer_valid")
+        })?;
+        let by = ctx.principal.actor();
+        let run = request_run(
+            &state.bus,
+            &state.config,
+            spec,
+            original.input,
+            trigger,
+            Some(id),
+            by,
+            meta,
+        );
+        Ok(run.await?)
+    })
+    .await
+}
+
+/// Cancel a run: a queued run ends at once; a running one is asked to stop and ends as
+/// `cancelled` when its worker stops it (`cancelling` until then).
+#[utoipa::path(
+    post,
+    path = "/api/agent-runs/{id}/cancel",
+    tag = "agents",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body(content = Option<CancelAgentRunRequest>, description = "Optional reason"),
+    responses(
+        (status = 200, description = "Cancelled, or cancelling", body = AgentRunResponse),
+        (status = 404, description = "No such run", body = ErrorEnvelope),
+        (status = 409, description = "The run has already finished", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn cancel_agent_run(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(request): ApiJson<CancelAgentRunRequest>,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Role::Operator)?;
+    let value = serde_json::to_value(&request).unwrap_or(Value::Null);
+    let command = AgentRunCommand::Cancel {
+        reason: request.reason,
+        by: ctx.principal.actor(),
+        at: now(),
+    };
+    let (replayed, response) = run_command(&state, &ctx, id, value, command).await?;
+    Ok(command_response(StatusCode::OK, replayed, None, response))
+}
+
+/// Dismiss a finished run: it stays in the history but no longer asks for attention.
+#[utoipa::path(
+    post,
+    path = "/api/agent-runs/{id}/dismiss",
+    tag = "agents",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses(
+        (status = 200, description = "Dismissed", body = AgentRunResponse),
+        (status = 404, description = "No such run", body = ErrorEnvelope),
+        (status = 409, description = "Not finished, or already dismissed", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn dismiss_agent_run(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Role::Operator)?;
+    let command = AgentRunCommand::Dismiss {
+        by: ctx.principal.actor(),
+        at: now(),
+    };
+    let (replayed, response) = run_command(&state, &ctx, id, json!({}), command).await?;
+    Ok(command_response(StatusCode::OK, replayed, None, response))
+}

@@ -1,0 +1,526 @@
+//! Commands on Today's Moves: propose, approve, reject, snooze, edit, and bulk decisions.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use caseyos_domain::api::{
+    ApproveQueueItemRequest, BulkDecisionRequest, BulkDecisionResponse, BulkItemResult,
+    EditQueueItemRequest, ErrorEnvelope, ProposeQueueItemRequest, QueueItemResponse,
+    RejectQueueItemRequest, SnoozeQueueItemRequest,
+};
+use caseyos_domain::kernel::{Checkpoint, ConsistencyToken, CrmId, UserName};
+use caseyos_domain::queue::{
+    ActionType, ApproveQueueItem, ContactRef, EditQueueItem, ProposeQueueItem, QueueItem,
+    QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target,
+};
+use caseyos_store::history::state_at;
+use caseyos_store::idempotency::keyed;
+use caseyos_store::{now, Refusal, StoredEvent};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::{Principal, Role};
+use crate::config::parse_tz;
+use crate::http::context::CommandContext;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::response::{command_response, committed_view};
+use crate::state::AppState;
+
+const MAX_BULK: usize = 100;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(propose_queue_item))
+        .routes(routes!(approve_queue_item))
+        .routes(routes!(reject_queue_item))
+        .routes(routes!(snooze_queue_item))
+        .routes(routes!(edit_queue_item))
+        .routes(routes!(bulk_approve_queue_items))
+        .routes(routes!(bulk_reject_queue_items))
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands
+
+fn item_response(
+    item: &QueueItem,
+    token: Option<Checkpoint>,
+) -> Result<QueueItemResponse, ApiError> {
+    let (item, consistency) = committed_view(item, token)?;
+    Ok(QueueItemResponse { item, consistency })
+}
+
+/// A decided or changed move: 200 with the item (`created`: 201 with its `Location`).
+fn item_command_response(created: bool, replayed: bool, body: QueueItemResponse) -> Response {
+    if created {
+        let location = format!("/api/queue/{}", body.item.id);
+        command_response(StatusCode::CREATED, replayed, Some(location), body)
+    } else {
+        command_response(StatusCode::OK, replayed, None, body)
+    }
+}
+
+/// Refuses callers who may not act on the item's owner (a missing item passes: the domain
+/// answers it with `queue.not_found`).
+fn owner_guard(principal: &Principal) -> impl Fn(&QueueItem) -> Result<(), Refusal> + '_ {
+    move |item| match &item.item {
+        Some(view) if !principal.may_act_for(&view.owner) => Err(Refusal(
+            "this move belongs to someone else; only they or an admin can act on it".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Runs one command on one item, honouring `Idempotency-Key`.
+async fn run_item_command(
+    state: &AppState,
+    ctx: &CommandContext,
+    item_id: Uuid,
+    body: serde_json::Value,
+    command: QueueItemCommand,
+) -> Result<(bool, QueueItemResponse), ApiError> {
+    ctx.idempotent(
+        &state.pool,
+        &body,
+        async |meta| {
+            let committed = state
+                .bus
+                .execute_guarded(item_id, command, meta, owner_guard(&ctx.principal))
+                .await?;
+            item_response(&committed.state, committed.token)
+        },
+        async |last| {
+            let item: QueueItem = state_at(&state.pool, &last.aggregate_id, last.sequence).await?;
+            item_response(&item, Some(last.checkpoint()))
+        },
+    )
+    .await
+}
+
+/// Runs a decision on one item and answers with it.
+async fn decide(
+    state: &AppState,
+    ctx: CommandContext,
+    item_id: Uuid,
+    body: serde_json::Value,
+    command: QueueItemCommand,
+) -> Result<Response, ApiError> {
+    let (replayed, response) = run_item_command(state, &ctx, item_id, body, command).await?;
+    Ok(item_command_response(false, replayed, response))
+}
+
+fn to_value<T: serde::Serialize>(body: &T) -> serde_json::Value {
+    serde_json::to_value(body).unwrap_or(serde_json::Value::Null)
+}
+
+/// Propose a move.
+#[utoipa::path(
+    post,
+    path = "/api/queue",
+    tag = "queue",
+    request_body = ProposeQueueItemRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    responses(
+        (status = 201, description = "Proposed", body = QueueItemResponse),
+        (status = 422, description = "Invalid field or unknown action type", body = ErrorEnvelope),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Viewers cannot propose; operators only for themselves", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn propose_queue_item(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    ApiJson(request): ApiJson<ProposeQueueItemRequest>,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Role::Operator)?;
+    let action_type = ActionType::parse(&request.action_type).map_err(|e| {
+        ApiError::field(
+            "action_type",
+            format!("{e}; see the ActionType schema for the list"),
+        )
+        .with_code("queue.unknown_action_type")
+    })?;
+    let owner = request
+        .owner
+        .clone()
+        .unwrap_or_else(|| ctx.principal.user.clone());
+    if !ctx.principal.may_act_for(owner.trim()) {
+        return Err(ApiError::forbidden(
+            "operators propose moves for themselves only",
+        ));
+    }
+    let owner = UserName::parse(&owner).map_err(|m| ApiError::field("owner", m))?;
+    let body = to_value(&request);
+    let target = target_of(&request)?;
+    let id = Uuid::now_v7();
+    let command = QueueItemCommand::Propose(Box::new(ProposeQueueItem {
+        id,
+        title: request.title,
+        action_type,
+        domain: request.domain,
+        target,
+        payload: request.payload.unwrap_or_else(|| serde_json::json!({})),
+        owner,
+        due_by: request.due_by,
+        expires_at: request.expires_at,
+        source: request.source.unwrap_or(Source::Manual),
+        aps: request.aps.unwrap_or_default(),
+        rationale: request.rationale,
+        by: ctx.principal.actor(),
+        at: now(),
+    }));
+    let (replayed, response) = run_item_command(&state, &ctx, id, body, command).await?;
+    Ok(item_command_response(true, replayed, response))
+}
+
+/// The target, with the `contact_id` / `deal_id` / `company_id` shorthands folded in.
+fn target_of(request: &ProposeQueueItemRequest) -> Result<Target, ApiError> {
+    let mut target = request.target.clone().unwrap_or_default();
+    let crm = |field: &str, raw: &str| CrmId::parse(raw).map_err(|m| ApiError::field(field, m));
+    if let Some(id) = &request.contact_id {
+        let id = crm("contact_id", id)?;
+        match &mut target.contact {
+            Some(contact) if contact.id != id => {
+                return Err(ApiError::field(
+                    "contact_id",
+                    "differs from target.contact.id",
+                ))
+            }
+            Some(_) => {}
+            None => {
+                target.contact = Some(ContactRef {
+                    id,
+                    name: None,
+                    email: None,
+                })
+            }
+        }
+    }
+    for (field, raw, slot) in [
+        ("deal_id", &request.deal_id, &mut target.deal),
+        ("company_id", &request.company_id, &mut target.company),
+    ] {
+        if let Some(raw) = raw {
+            let id = crm(field, raw)?;
+            match slot {
+                Some(record) if record.id != id => {
+                    return Err(ApiError::field(field, "differs from the id in target"))
+                }
+                Some(_) => {}
+                None => *slot = Some(RecordRef { id, name: None }),
+            }
+        }
+    }
+    Ok(target)
+}
+
+/// Approve a move. Approval records the decision; executing it comes later.
+#[utoipa::path(
+    post,
+    path = "/api/queue/{id}/approve",
+    tag = "queue",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body(content = Option<ApproveQueueItemRequest>, description = "Optional note"),
+    responses(
+        (status = 200, description = "Approved", body = QueueItemResponse),
+        (status = 404, description = "No such move", body = ErrorEnvelope),
+        (status = 409, description = "Already decided (`queue.already_approved`, `queue.already_rejected`, `queue.expired`)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn approve_queue_item(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ctx: CommandContext,
+    ApiJson(request): ApiJson<ApproveQueueItemRequest>,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Role::Operator)?;
+    let body = to_value(&request);
+    let command = QueueItemCommand::Approve(ApproveQueueItem {
+        note: request.note,
+        by: ctx.principal.actor(),
+        at: now(),
+    });
+    decide(&state, ctx, id, body, command).await
+}
+
+/// Reject a move, with a reason.
+#[utoipa::path(
+    post,
+    path = "/api/queue/{id}/reject",
+    tag = "queue",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = RejectQueueItemRequest,
+    responses(
+        (status = 200, description = "Rejected", body = QueueItemResponse),
+        (status = 404, description = "No such move", body = ErrorEnvelope),
+        (status = 409, description = "Already decided", body = ErrorEnvelope),
+        (status = 422, description = "Missing reason", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn reject_queue_item(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ctx: CommandContext,
+    ApiJson(request): ApiJson<RejectQueueItemRequest>,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Role::Operator)?;
+    let body = to_value(&request);
+    let command = QueueItemCommand::Reject(RejectQueueItem {
+        reason: request.reason,
+        by: ctx.principal.actor(),
+        at: now(),
+    });
+    decide(&state, ctx, id, body, command).await
+}
+
+/// Snooze a move with a preset (`1h`, `4h`, `tomorrow`, `next_monday`) in the owner's time
+/// zone, or until an explicit time. It comes back to Today's Moves when due.
+#[utoipa::path(
+    post,
+    path = "/api/queue/{id}/snooze",
+    tag = "queue",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = SnoozeQueueItemRequest,
+    responses(
+        (status = 200, description = "Snoozed", body = QueueItemResponse),
+        (status = 404, description = "No such move", body = ErrorEnvelope),
+        (status = 409, description = "Already decided", body = ErrorEnvelope),
+        (status = 422, description = "Neither or both of preset and until, a past time, or an unknown time zone", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn snooze_queue_item(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ctx: CommandContext,
+    ApiJson(request): ApiJson<SnoozeQueueItemRequest>,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Role::Operator)?;
+    let body = to_value(&request);
+    let now = now();
+    let until = match (request.preset, request.until) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "preset",
+                "give either preset or until, not both",
+            ))
+        }
+        (None, None) => return Err(ApiError::field("preset", "give a preset or an until time")),
+        (None, Some(until)) => until,
+        (Some(preset), None) => {
+            let tz = match &request.timezone {
+                Some(tz) => parse_tz(tz).map_err(|m| ApiError::field("timezone", m))?,
+                None => {
+                    // The owner's zone; the item's owner is read from the event store.
+                    let current: QueueItem =
+                        state_at(&state.pool, &id.to_string(), i64::MAX).await?;
+                    let owner = current
+                        .item
+                        .as_ref()
+                        .map_or(ctx.principal.user.as_str(), |i| i.owner.as_str());
+                    state.config.timezone_of(owner)
+                }
+            };
+            preset.resolve(now, tz)
+        }
+    };
+    let command = QueueItemCommand::Snooze(SnoozeQueueItem {
+        until,
+        preset: request.preset,
+        by: ctx.principal.actor(),
+        at: now,
+    });
+    decide(&state, ctx, id, body, command).await
+}
+
+/// Edit an open move: title, draft payload, due time, owner, rationale, APS inputs.
+#[utoipa::path(
+    post,
+    path = "/api/queue/{id}/edit",
+    tag = "queue",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = EditQueueItemRequest,
+    responses(
+        (status = 200, description = "Edited (or unchanged)", body = QueueItemResponse),
+        (status = 404, description = "No such move", body = ErrorEnvelope),
+        (status = 409, description = "Already decided", body = ErrorEnvelope),
+        (status = 422, description = "Invalid field", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn edit_queue_item(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ctx: CommandContext,
+    ApiJson(request): ApiJson<EditQueueItemRequest>,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Role::Operator)?;
+    if let Some(owner) = &request.owner {
+        if !ctx.principal.may_act_for(owner.trim()) {
+            return Err(ApiError::forbidden(
+                "operators cannot hand moves to someone else",
+            ));
+        }
+    }
+    let owner = match &request.owner {
+        Some(owner) => Some(UserName::parse(owner).map_err(|m| ApiError::field("owner", m))?),
+        None => None,
+    };
+    let body = to_value(&request);
+    let command = QueueItemCommand::Edit(EditQueueItem {
+        title: request.title,
+        payload: request.payload,
+        due_by: request.due_by,
+        owner,
+        rationale: request.rationale,
+        aps: request.aps,
+        by: Some(ctx.principal.actor()),
+        at: Some(now()),
+    });
+    decide(&state, ctx, id, body, command).await
+}
+
+#[derive(Clone, Copy)]
+enum BulkDecision {
+    Approve,
+    Reject,
+}
+
+async fn bulk_decide(
+    state: &AppState,
+    ctx: CommandContext,
+    request: BulkDecisionRequest,
+    decision: BulkDecision,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Role::Operator)?;
+    if request.ids.is_empty() || request.ids.len() > MAX_BULK {
+        return Err(ApiError::field(
+            "ids",
+            format!("must hold 1–{MAX_BULK} ids"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if !request.ids.iter().all(|id| seen.insert(*id)) {
+        return Err(ApiError::field("ids", "must not repeat an id"));
+    }
+    if matches!(decision, BulkDecision::Reject)
+        && request
+            .reason
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty())
+    {
+        return Err(ApiError::field("reason", "must not be empty"));
+    }
+    let meta = ctx.meta_for(&to_value(&request));
+    // Items this key already decided are answered from their events; the rest run.
+    let response = keyed(&state.pool, &meta, async |prior: Vec<StoredEvent>| {
+        let done: HashMap<&str, &StoredEvent> = prior
+            .iter()
+            .map(|event| (event.aggregate_id.as_str(), event))
+            .collect();
+        let mut results = Vec::with_capacity(request.ids.len());
+        let mut newest: Option<Checkpoint> = None;
+        for id in &request.ids {
+            let outcome = match done.get(id.to_string().as_str()) {
+                Some(last) => state_at(&state.pool, &last.aggregate_id, last.sequence)
+                    .await
+                    .map(|item| (item, Some(last.checkpoint())))
+                    .map_err(ApiError::from),
+                None => {
+                    let command = match decision {
+                        BulkDecision::Approve => QueueItemCommand::Approve(ApproveQueueItem {
+                            note: request.note.clone(),
+                            by: ctx.principal.actor(),
+                            at: now(),
+                        }),
+                        BulkDecision::Reject => QueueItemCommand::Reject(RejectQueueItem {
+                            reason: request.reason.clone().unwrap_or_default(),
+                            by: ctx.principal.actor(),
+                            at: now(),
+                        }),
+                    };
+                    state
+                        .bus
+                        .execute_guarded(*id, command, &meta, owner_guard(&ctx.principal))
+                        .await
+                        .map(|c| (c.state, c.token))
+                        .map_err(ApiError::from)
+                }
+            };
+            results.push(match outcome {
+                Ok((item, token)) => {
+                    newest = newest.max(token);
+                    BulkItemResult {
+                        id: *id,
+                        ok: true,
+                        item: item.item,
+                        error: None,
+                    }
+                }
+                Err(error) if error.status.is_server_error() => return Err(error),
+                Err(error) => BulkItemResult {
+                    id: *id,
+                    ok: false,
+                    item: None,
+                    error: Some(error.body()),
+                },
+            });
+        }
+        Ok(BulkDecisionResponse {
+            results,
+            consistency: newest.map(|c| ConsistencyToken(c).to_string()),
+        })
+    })
+    .await?;
+    Ok(Json(response).into_response())
+}
+
+/// Approve several moves. Each id gets its own result; one failing does not stop the rest.
+#[utoipa::path(
+    post,
+    path = "/api/queue/bulk/approve",
+    tag = "queue",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = BulkDecisionRequest,
+    responses(
+        (status = 200, description = "Per-item results", body = BulkDecisionResponse),
+        (status = 422, description = "No ids, too many, or repeated", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn bulk_approve_queue_items(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    ApiJson(request): ApiJson<BulkDecisionRequest>,
+) -> Result<Response, ApiError> {
+    bulk_decide(&state, ctx, request, BulkDecision::Approve).await
+}
+
+/// Reject several moves with one reason.
+#[utoipa::path(
+    post,
+    path = "/api/queue/bulk/reject",
+    tag = "queue",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = BulkDecisionRequest,
+    responses(
+        (status = 200, description = "Per-item results", body = BulkDecisionResponse),
+        (status = 422, description = "No ids, too many, repeated, or no reason", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn bulk_reject_queue_items(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    ApiJson(request): ApiJson<BulkDecisionRequest>,
+) -> Result<Response, ApiError> {
+    bulk_decide(&state, ctx, request, BulkDecision::Reject).await
+}
