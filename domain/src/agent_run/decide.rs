@@ -150,15 +150,7 @@ impl Aggregate for AgentRun {
                 )];
                 let elapsed = millis_between(started, at);
                 if run.status == RunStatus::Cancelling {
-                    events.push(AgentRunEvent::AgentRunCancelled(AgentRunCancelled {
-                        attempt: Some(attempt),
-                        reason: run.cancel_reason.clone(),
-                        cancelled_by: run
-                            .cancelled_by
-                            .clone()
-                            .unwrap_or_else(|| Actor::system("worker")),
-                        cancelled_at: at,
-                    }));
+                    events.push(cancel_confirmed(run, attempt, at));
                 } else if elapsed >= run.timeout_ms {
                     events.push(AgentRunEvent::AgentRunTimedOut(AgentRunTimedOut {
                         attempt,
@@ -224,15 +216,7 @@ impl Aggregate for AgentRun {
                     return Err(AgentRunError::NotQueued(run.status.as_str()));
                 }
                 running_attempt(run, attempt)?;
-                Ok(vec![AgentRunEvent::AgentRunCancelled(AgentRunCancelled {
-                    attempt: Some(attempt),
-                    reason: run.cancel_reason.clone(),
-                    cancelled_by: run
-                        .cancelled_by
-                        .clone()
-                        .unwrap_or_else(|| Actor::system("worker")),
-                    cancelled_at: at,
-                })])
+                Ok(vec![cancel_confirmed(run, attempt, at)])
             }
             AgentRunCommand::Dismiss { by, at } => {
                 if !run.status.is_finished() {
@@ -468,4 +452,17 @@ fn finished(run: &mut AgentRunView, at: DateTime<Utc>) {
     run.finished_at = Some(at);
     run.duration_ms = run.started_at.map(|s| millis_between(s, at));
     run.updated_at = at;
+}
+
+/// A running attempt stopped after a cancel request: cancelled by whoever asked.
+fn cancel_confirmed(run: &AgentRunView, attempt: u32, at: DateTime<Utc>) -> AgentRunEvent {
+    AgentRunEvent::AgentRunCancelled(AgentRunCancelled {
+        attempt: Some(attempt),
+        reason: run.cancel_reason.clone(),
+        cancelled_by: run
+            .cancelled_by
+            .clone()
+            .unwrap_or_else(|| Actor::system("worker")),
+        cancelled_at: at,
+    })
 }
