@@ -4,11 +4,22 @@
 //! The server under test is `CASEYOS_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database there.
 //! Set `TEST_LOG=1` to see the server's logs.
+//!
+//! Answers come back as `(status, body)`; [`dto`] reads a body as one of the shared API
+//! types of `caseyos_domain::api`, [`error_of`] and [`assert_error`] read a refusal's
+//! `ErrorEnvelope`. Tests about the wire format itself keep the raw JSON.
 
+use std::fmt::Display;
 use std::time::{Duration, Instant};
 
 use caseyos_backend::{Application, Config};
+use caseyos_domain::agent_run::AgentRunView;
+use caseyos_domain::api::{
+    AgentRunResponse, ErrorBody, ErrorEnvelope, FieldError, QueueItemResponse,
+};
+use caseyos_domain::queue::QueueItemView;
 use reqwest::{Client, Method, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -48,9 +59,9 @@ pub fn init_logs() {
     }
 }
 
-/// A new, migrated database of its own.
-pub async fn fresh_database() -> (PgPool, String) {
-    let name = format!("caseyos_test_{}", Uuid::new_v4().simple());
+/// A new, empty database named `<prefix>_<random>`; returns its name and URL.
+pub async fn empty_database(prefix: &str) -> (String, String) {
+    let name = format!("{prefix}_{}", Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&admin_url())
         .await
         .expect("PostgreSQL must run for the tests (see README: Tests)");
@@ -60,6 +71,12 @@ pub async fn fresh_database() -> (PgPool, String) {
         .expect("create the test database");
     admin.close().await.ok();
     let url = database_url(&name);
+    (name, url)
+}
+
+/// A new, migrated database of its own.
+pub async fn fresh_database() -> (PgPool, String) {
+    let (_, url) = empty_database("caseyos_test").await;
     let pool = caseyos_backend::infra::db::connect(&url, 40)
         .await
         .expect("connect to the test database");
@@ -70,16 +87,28 @@ pub async fn fresh_database() -> (PgPool, String) {
     (pool, url)
 }
 
-/// A running server on a random port with its own database.
-pub struct TestApp {
-    pub address: String,
-    pub pool: PgPool,
-    pub database_url: String,
-    pub client: Client,
-    /// An admin token for user `admin`.
-    pub admin: String,
-    shutdown: CancellationToken,
-    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+/// A new admin API token named `name` for `user`, written straight to the database (for
+/// servers a test starts itself).
+pub async fn admin_token(pool: &PgPool, name: &str, user: &str) -> String {
+    caseyos_backend::auth::tokens::create_token(
+        pool,
+        name,
+        user,
+        caseyos_backend::auth::Role::Admin,
+    )
+    .await
+    .expect("create an admin token")
+}
+
+/// The command bus as the server builds it (snapshots every 100 events), retrying a
+/// conflicting command up to `max_retries` times.
+pub fn command_bus(pool: &PgPool, max_retries: u32) -> caseyos_store::CommandBus {
+    caseyos_store::CommandBus::new(
+        pool.clone(),
+        100,
+        max_retries,
+        std::sync::Arc::new(caseyos_backend::infra::metrics::Metrics::default()),
+    )
 }
 
 /// Configuration for a test server.
@@ -91,6 +120,57 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
+/// A server built in this process on an existing pool: a test app's own, or another
+/// instance on the same database. Dropping it stops the server.
+pub struct Instance {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    shutdown: CancellationToken,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Instance {
+    pub async fn start(config: Config, pool: PgPool) -> Instance {
+        let app = Application::with_pool(config, pool)
+            .await
+            .expect("build the application");
+        let address = format!("http://{}", app.address());
+        let shutdown = app.shutdown_token();
+        let handle = tokio::spawn(app.run_until_stopped());
+        Instance {
+            address,
+            shutdown,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the server and waits (at most 10 s) until it has.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A running server on a random port with its own database.
+pub struct TestApp {
+    /// First, so that dropping the app stops the server before anything else goes.
+    server: Instance,
+    pub address: String,
+    pub pool: PgPool,
+    pub database_url: String,
+    pub client: Client,
+    /// An admin token for user `admin`.
+    pub admin: String,
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -100,22 +180,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let (pool, url) = fresh_database().await;
     let mut config = test_config(&url);
     configure(&mut config);
-    let app = Application::with_pool(config, pool.clone())
-        .await
-        .expect("build the application");
-    let address = format!("http://{}", app.address());
-    let shutdown = app.shutdown_token();
-    let handle = tokio::spawn(app.run_until_stopped());
-    let admin = caseyos_backend::auth::tokens::create_token(
-        &pool,
-        "test-admin",
-        "admin",
-        caseyos_backend::auth::Role::Admin,
-    )
-    .await
-    .expect("create the admin token");
+    let server = Instance::start(config, pool.clone()).await;
+    let admin = admin_token(&pool, "test-admin", "admin").await;
     TestApp {
-        address,
+        address: server.address.clone(),
         pool,
         database_url: url,
         client: Client::builder()
@@ -123,9 +191,68 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
             .build()
             .expect("an HTTP client"),
         admin,
-        shutdown,
-        handle: Some(handle),
+        server,
     }
+}
+
+/// Sends `request` and reads the answer's status and JSON body.
+pub async fn send(request: RequestBuilder) -> (u16, Value) {
+    status_and_json(request.send().await.expect("send the request")).await
+}
+
+/// A response body read as `T`, one of the API's shared DTOs (`caseyos_domain::api`);
+/// panics naming the type and the body when it does not fit.
+#[track_caller]
+pub fn dto<T: DeserializeOwned>(body: &Value) -> T {
+    serde_json::from_value(body.clone()).unwrap_or_else(|e| {
+        panic!(
+            "the body is not a {}: {e}\n{body:#}",
+            std::any::type_name::<T>()
+        )
+    })
+}
+
+/// The answer's body as `T` after asserting its status.
+#[track_caller]
+pub fn expect_dto<T: DeserializeOwned>(answer: &(u16, Value), status: u16) -> T {
+    let (got, body) = answer;
+    assert_eq!(*got, status, "{body}");
+    dto(body)
+}
+
+/// A refusal's body read as the shared `ErrorEnvelope`: its `error`.
+#[track_caller]
+pub fn error_body(body: &Value) -> ErrorBody {
+    dto::<ErrorEnvelope>(body).error
+}
+
+/// A refused request's error: asserts the status and reads the body as the shared
+/// `ErrorEnvelope`.
+#[track_caller]
+pub fn error_of(answer: &(u16, Value), status: u16) -> ErrorBody {
+    expect_dto::<ErrorEnvelope>(answer, status).error
+}
+
+/// [`error_of`], also asserting the error's stable code.
+#[track_caller]
+pub fn assert_error(answer: &(u16, Value), status: u16, code: &str) -> ErrorBody {
+    let error = error_of(answer, status);
+    assert_eq!(error.code, code, "{}", answer.1);
+    error
+}
+
+/// The fields a validation error names (`details.fields[].field`), in order.
+#[track_caller]
+pub fn error_fields(error: &ErrorBody) -> Vec<String> {
+    let fields = error
+        .details
+        .as_ref()
+        .and_then(|d| d.get("fields"))
+        .unwrap_or_else(|| panic!("the error names no fields: {error:?}"));
+    dto::<Vec<FieldError>>(fields)
+        .into_iter()
+        .map(|f| f.field)
+        .collect()
 }
 
 impl TestApp {
@@ -140,6 +267,14 @@ impl TestApp {
         )
         .await
         .expect("create a token")
+    }
+
+    /// Another server in this process on the same database, configured like this one
+    /// and then by `configure`.
+    pub async fn another_instance(&self, configure: impl FnOnce(&mut Config)) -> Instance {
+        let mut config = test_config(&self.database_url);
+        configure(&mut config);
+        Instance::start(config, self.pool.clone()).await
     }
 
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
@@ -160,21 +295,32 @@ impl TestApp {
         self.request(Method::POST, path, Some(token)).json(body)
     }
 
-    /// Proposes a move as `token` and returns the response body (asserting 201).
-    pub async fn propose(&self, token: &str, body: Value) -> Value {
-        let response = self
-            .post("/api/queue", token, &body)
-            .send()
-            .await
-            .expect("propose");
-        let status = response.status();
-        let body = response.json::<Value>().await.expect("a JSON body");
-        assert_eq!(status, 201, "propose failed: {body}");
-        body
+    /// GETs `path` as `token`: the answer's status and JSON body.
+    pub async fn get_json(&self, path: &str, token: &str) -> (u16, Value) {
+        send(self.get(path, token)).await
     }
 
-    /// Proposes a plain `send_email` move for `owner` with the given title.
-    pub async fn propose_simple(&self, title: &str) -> Value {
+    /// POSTs `body` to `path` as `token`: the answer's status and JSON body.
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        send(self.post(path, token, body)).await
+    }
+
+    /// GETs `path` as `token`, asserting 200, and reads the body as `T`.
+    pub async fn get_ok<T: DeserializeOwned>(&self, path: &str, token: &str) -> T {
+        let (status, body) = self.get_json(path, token).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        dto(&body)
+    }
+
+    /// Proposes a move as `token` (asserting 201).
+    pub async fn propose(&self, token: &str, body: Value) -> QueueItemResponse {
+        let (status, body) = self.post_json("/api/queue", token, &body).await;
+        assert_eq!(status, 201, "propose failed: {body}");
+        dto(&body)
+    }
+
+    /// Proposes a plain `send_email` move for `admin` with the given title.
+    pub async fn propose_simple(&self, title: &str) -> QueueItemResponse {
         self.propose(
             &self.admin,
             json!({"action_type": "send_email", "title": title, "owner": "admin"}),
@@ -182,19 +328,79 @@ impl TestApp {
         .await
     }
 
+    /// `POST /api/queue/{id}/{what}` (`approve`, `reject`, `snooze`, `edit`) as admin.
+    pub async fn queue_command(&self, id: impl Display, what: &str, body: Value) -> (u16, Value) {
+        self.post_json(&format!("/api/queue/{id}/{what}"), &self.admin, &body)
+            .await
+    }
+
+    /// [`TestApp::queue_command`], asserting 200.
+    pub async fn queue_command_ok(
+        &self,
+        id: impl Display,
+        what: &str,
+        body: Value,
+    ) -> QueueItemResponse {
+        let (status, answer) = self.queue_command(&id, what, body).await;
+        assert_eq!(status, 200, "{what} {id}: {answer}");
+        dto(&answer)
+    }
+
+    /// The move as the server has it now, read as admin.
+    pub async fn queue_item(&self, id: impl Display) -> QueueItemView {
+        self.get_ok::<QueueItemResponse>(&format!("/api/queue/{id}"), &self.admin)
+            .await
+            .item
+    }
+
+    /// Asks `agent` for a run of `input` as `token`: the answer's status and JSON body.
+    pub async fn request_run(&self, token: &str, agent: &str, input: Value) -> (u16, Value) {
+        self.post_json(
+            &format!("/api/agents/{agent}/runs"),
+            token,
+            &json!({ "input": input }),
+        )
+        .await
+    }
+
+    /// [`TestApp::request_run`], asserting 202: the queued run.
+    pub async fn request_run_ok(&self, token: &str, agent: &str, input: Value) -> AgentRunView {
+        let answer = self.request_run(token, agent, input).await;
+        expect_dto::<AgentRunResponse>(&answer, 202).run
+    }
+
+    /// The run as the server has it now, read as `token`.
+    pub async fn agent_run(&self, token: &str, id: impl Display) -> AgentRunView {
+        self.get_ok::<AgentRunResponse>(&format!("/api/agent-runs/{id}"), token)
+            .await
+            .run
+    }
+
+    /// Polls the run (every 100 ms) until `done` holds; panics after `guard`.
+    pub async fn wait_for_run(
+        &self,
+        token: &str,
+        id: impl Display,
+        guard: Duration,
+        done: impl Fn(&AgentRunView) -> bool,
+    ) -> AgentRunView {
+        let started = Instant::now();
+        loop {
+            let run = self.agent_run(token, &id).await;
+            if done(&run) {
+                return run;
+            }
+            assert!(
+                started.elapsed() < guard,
+                "run {id} did not get there within {guard:?}: {run:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the queue read model has caught up with everything committed.
     pub async fn settle(&self) {
-        let head = caseyos_store::event::head(&self.pool).await.expect("head");
-        for _ in 0..500 {
-            let cp = caseyos_projections::runner::checkpoints(&self.pool, &["queue"])
-                .await
-                .expect("checkpoints");
-            if cp[0] >= head {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("the queue projection did not catch up within 5 s");
+        settle(&self.pool, Duration::from_secs(5)).await;
     }
 
     /// A one-time sign-in link's token for `user` with `role`.
@@ -205,26 +411,19 @@ impl TestApp {
             .expect("create a sign-in link")
     }
 
+    /// `POST /api/session` with `body` (`{"link"}` or `{"token"}`), as a browser would.
+    pub async fn sign_in(&self, body: Value) -> Response {
+        self.request(Method::POST, "/api/session", None)
+            .json(&body)
+            .send()
+            .await
+            .expect("sign in")
+    }
+
     /// Signs in with a new link for `user` with `role`, as a browser would.
     pub async fn browser_session(&self, user: &str, role: &str) -> BrowserSession {
         let link = self.sign_in_link(user, role).await;
-        let response = self
-            .request(Method::POST, "/api/session", None)
-            .json(&json!({ "link": link }))
-            .send()
-            .await
-            .expect("sign in");
-        let cookie = session_cookie(&response).expect("a session cookie");
-        let (status, body) = status_and_json(response).await;
-        assert_eq!(status, 200, "sign in failed: {body}");
-        BrowserSession {
-            csrf: body["csrf_token"]
-                .as_str()
-                .expect("a csrf token")
-                .to_string(),
-            cookie,
-            body,
-        }
+        BrowserSession::from_sign_in(self.sign_in(json!({ "link": link })).await).await
     }
 
     /// A request carrying a browser session's cookie (and no Authorization header).
@@ -238,26 +437,52 @@ impl TestApp {
             .header("cookie", format!("caseyos_session={}", session.cookie))
     }
 
-    /// Events of one aggregate, in order.
-    pub async fn events_of(&self, aggregate_id: &str) -> Vec<caseyos_store::StoredEvent> {
-        caseyos_store::event::read_aggregate(&self.pool, "queue_item", aggregate_id)
+    /// Events of one queue item, in order.
+    pub async fn events_of(&self, aggregate_id: impl Display) -> Vec<caseyos_store::StoredEvent> {
+        caseyos_store::event::read_aggregate(&self.pool, "queue_item", &aggregate_id.to_string())
             .await
             .expect("events")
     }
 
-    pub async fn stop(mut self) {
-        self.shutdown.cancel();
-        if let Some(handle) = self.handle.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
         self.pool.close().await;
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+/// Waits until the queue read model has applied every committed event; panics after
+/// `guard`.
+pub async fn settle(pool: &PgPool, guard: Duration) {
+    let head = caseyos_store::event::head(pool).await.expect("the head");
+    // Polls every 10 ms, `guard / 10 ms` times.
+    for _ in 0..guard.as_millis() / 10 {
+        let checkpoints = caseyos_projections::runner::checkpoints(pool, &["queue"])
+            .await
+            .expect("checkpoints");
+        if checkpoints[0] >= head {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    panic!("the queue projection did not catch up within {guard:?}");
+}
+
+/// A response header's value (empty when absent or not text).
+pub fn header(response: &Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Runs `sql`, which selects one `bigint`.
+pub async fn query_i64(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
 }
 
 /// The body and status of a response, for assertions.
@@ -266,6 +491,48 @@ pub async fn status_and_json(response: Response) -> (u16, Value) {
     let text = response.text().await.unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, body)
+}
+
+/// The JSON API of a server a test started some other way (a process, another instance),
+/// as the caller with `token`.
+pub struct Api {
+    pub address: String,
+    token: String,
+    client: Client,
+}
+
+impl Api {
+    pub fn new(address: &str, token: &str) -> Api {
+        Api {
+            address: address.to_string(),
+            token: token.to_string(),
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(&self.token)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> RequestBuilder {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(&self.token)
+            .json(body)
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        send(self.get(path)).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        send(self.post(path, body)).await
+    }
 }
 
 /// A pool on a database URL (for tests that start their own server process).
@@ -279,10 +546,7 @@ pub async fn pool_for(url: &str) -> PgPool {
 
 /// Events in the store.
 pub async fn event_count(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("select count(*) from events")
-        .fetch_one(pool)
-        .await
-        .expect("count events")
+    query_i64(pool, "select count(*) from events").await
 }
 
 /// A signed-in browser: its session cookie's value, CSRF token and `SessionResponse`.
@@ -291,6 +555,21 @@ pub struct BrowserSession {
     pub cookie: String,
     pub csrf: String,
     pub body: Value,
+}
+
+impl BrowserSession {
+    /// The session a successful sign-in answer starts (asserting 200 and a cookie).
+    pub async fn from_sign_in(response: Response) -> BrowserSession {
+        let cookie = session_cookie(&response).expect("a session cookie");
+        let (status, body) = status_and_json(response).await;
+        assert_eq!(status, 200, "sign in failed: {body}");
+        let session: caseyos_domain::api::SessionResponse = dto(&body);
+        BrowserSession {
+            csrf: session.csrf_token,
+            cookie,
+            body,
+        }
+    }
 }
 
 /// The `Set-Cookie` header that sets or clears the session cookie, whole.
@@ -343,12 +622,7 @@ impl SseReader {
     pub async fn open(request: RequestBuilder) -> SseReader {
         let response = request.send().await.expect("open the event stream");
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let content_type = header(&response, "content-type");
         if status != 200 {
             let body = response.text().await.unwrap_or_default();
             panic!("the event stream answered {status}: {body}");

@@ -1,12 +1,15 @@
 //! HTTP plumbing every resource uses: the error envelope and its mapping from every
 //! error below, extractors that name the offending field, authentication of requests, the
 //! command context (metadata and idempotency), read-your-writes, pagination and command
-//! responses. Resources (`api/`) build on it; nothing below it knows HTTP.
+//! responses, request metrics and serving the web app's build. Resources (`api/`) build on
+//! it; nothing below it knows HTTP.
 
 pub mod auth;
 pub mod consistency;
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod pagination;
 pub mod response;
+pub mod web;

@@ -3,11 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use std::time::Duration;
 
 use caseyos_store::bus::CommandObserver;
 
@@ -136,28 +132,6 @@ impl Metrics {
             self.conflict_retries.lock().expect("metrics lock")
         );
     }
-}
-
-/// Counts and times every request under its route template (never the raw path).
-pub async fn track(
-    State(metrics): State<std::sync::Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let response = next.run(request).await;
-    metrics.request(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
 }
 
 /// The command bus reports every command's outcome here.

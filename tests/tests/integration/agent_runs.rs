@@ -2,10 +2,19 @@
 //! idempotency, timeouts, cancel, retry, several workers, lost workers, the language-model
 //! client against a local fake of the chat-completions API, and the CLI.
 
+use std::fmt::Display;
 use std::time::{Duration, Instant};
 
-use crate::support::process::{caseyos, http, run, Server};
-use caseyos_tests::{spawn_app, spawn_app_with, status_and_json, TestApp};
+use crate::support::process::{caseyos, run, Server};
+use caseyos_domain::agent_run::{AgentRunView, AttemptOutcome, RunError, RunStatus, RunTrigger};
+use caseyos_domain::api::{
+    AgentRunListResponse, AgentRunResponse, AgentRunStatsResponse, AgentsResponse, AuditResponse,
+};
+use caseyos_domain::queue::Source;
+use caseyos_tests::{
+    admin_token, assert_error, dto, error_fields, expect_dto, query_i64, spawn_app, spawn_app_with,
+    status_and_json, Api, Instance, TestApp,
+};
 use serde_json::{json, Value};
 use uuid::Uuid;
 use wiremock::matchers::{header, method, path};
@@ -53,61 +62,43 @@ means. When a deal moves from discovery to proposal, the buyer should have confi
 problem, the budget and the people who decide. Write those exit criteria down, review them \
 weekly, and forecast only what meets them.";
 
-async fn request_run(app: &TestApp, token: &str, agent: &str, input: Value) -> (u16, Value) {
-    let response = app
-        .post(
-            &format!("/api/agents/{agent}/runs"),
-            token,
-            &json!({ "input": input }),
-        )
-        .send()
+/// Waits until the run has finished (succeeded, failed, timed out or cancelled).
+async fn finished(app: &TestApp, token: &str, id: impl Display) -> AgentRunView {
+    app.wait_for_run(token, id, GUARD, |run| run.status.is_finished())
         .await
-        .expect("request a run");
-    status_and_json(response).await
 }
 
-async fn get_run(app: &TestApp, token: &str, id: &str) -> Value {
-    let (status, body) = status_and_json(
-        app.get(&format!("/api/agent-runs/{id}"), token)
-            .send()
-            .await
-            .expect("get a run"),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-/// Polls the run until `done` holds, failing after the guard.
-async fn wait_for_run(
+/// `POST /api/agent-runs/{id}/{what}` (`cancel`, `retry`, `dismiss`) as `token`.
+async fn run_command(
     app: &TestApp,
     token: &str,
-    id: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let started = Instant::now();
-    loop {
-        let run = get_run(app, token, id).await;
-        if done(&run) {
-            return run;
-        }
-        assert!(
-            started.elapsed() < GUARD,
-            "run {id} did not get there within {GUARD:?}: {run:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    id: impl Display,
+    what: &str,
+    body: Value,
+) -> (u16, Value) {
+    app.post_json(&format!("/api/agent-runs/{id}/{what}"), token, &body)
+        .await
 }
 
-fn finished(run: &Value) -> bool {
-    matches!(
-        run["status"].as_str(),
-        Some("succeeded" | "failed" | "timed_out" | "cancelled")
-    )
+/// The run a command answered with, asserting its status.
+#[track_caller]
+fn run_of(answer: &(u16, Value), status: u16) -> AgentRunView {
+    expect_dto::<AgentRunResponse>(answer, status).run
 }
 
-async fn event_types(app: &TestApp, id: &str) -> Vec<String> {
-    caseyos_store::event::read_aggregate(&app.pool, "agent_run", id)
+/// The code of an error, if any.
+fn code(error: &Option<RunError>) -> Option<&str> {
+    error.as_ref().map(|e| e.code.as_str())
+}
+
+/// A page of `GET /api/agent-runs?{query}` as admin.
+async fn runs_page(app: &TestApp, query: &str) -> AgentRunListResponse {
+    app.get_ok(&format!("/api/agent-runs?{query}"), &app.admin)
+        .await
+}
+
+async fn event_types(app: &TestApp, id: impl Display) -> Vec<String> {
+    caseyos_store::event::read_aggregate(&app.pool, "agent_run", &id.to_string())
         .await
         .expect("events")
         .into_iter()
@@ -118,136 +109,119 @@ async fn event_types(app: &TestApp, id: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_agent_in_the_registry_runs_end_to_end_with_its_example() {
     let app = spawn_app().await;
-    let (status, agents) =
-        status_and_json(app.get("/api/agents", &app.admin).send().await.unwrap()).await;
-    assert_eq!(status, 200, "{agents}");
-    let agents = agents["agents"].as_array().expect("agents").clone();
-    assert_eq!(agents.len(), 12, "the first twelve agents are registered");
-    let mut runs = Vec::new();
-    for agent in &agents {
+    let (status, body) = app.get_json("/api/agents", &app.admin).await;
+    assert_eq!(status, 200, "{body}");
+    // Raw: every agent carries these on the wire (a typed `input_schema` would take null).
+    for agent in body["agents"].as_array().expect("agents") {
         for key in ["name", "domain", "description", "input_schema", "uses_llm"] {
             assert!(!agent[key].is_null(), "{key} missing on {agent}");
         }
-        let name = agent["name"].as_str().unwrap();
-        let (status, run) =
-            request_run(&app, &app.admin, name, agent["example_input"].clone()).await;
-        assert_eq!(status, 202, "{name}: {run}");
-        assert_eq!(run["status"], "queued", "{name}");
-        assert_eq!(run["agent"], name);
-        runs.push((agent.clone(), run["id"].as_str().unwrap().to_string()));
+    }
+    let agents = dto::<AgentsResponse>(&body).agents;
+    assert_eq!(agents.len(), 12, "the first twelve agents are registered");
+    let mut runs = Vec::new();
+    for agent in &agents {
+        let name = &agent.name;
+        let answer = app
+            .request_run(&app.admin, name, agent.example_input.clone())
+            .await;
+        assert_eq!(answer.0, 202, "{name}: {}", answer.1);
+        let run = run_of(&answer, 202);
+        assert_eq!(run.status, RunStatus::Queued, "{name}");
+        assert_eq!(&run.agent, name);
+        runs.push((agent, run.id));
     }
     for (agent, id) in runs {
-        let name = agent["name"].as_str().unwrap();
-        let run = wait_for_run(&app, &app.admin, &id, finished).await;
+        let name = &agent.name;
+        let run = finished(&app, &app.admin, id).await;
         assert_eq!(
-            run["status"], "succeeded",
-            "{name} did not succeed: {run:#}"
+            run.status,
+            RunStatus::Succeeded,
+            "{name} did not succeed: {run:#?}"
         );
-        assert!(run["output"].is_object(), "{name} has no output: {run:#}");
-        assert_eq!(run["attempts"].as_array().unwrap().len(), 1);
-        assert!(run["duration_ms"].as_u64().is_some());
-        if agent["uses_llm"] == true {
+        let output = run.output.clone().unwrap_or_default();
+        assert!(output.is_object(), "{name} has no output: {run:#?}");
+        assert_eq!(run.attempts.len(), 1);
+        assert!(run.duration_ms.is_some());
+        if agent.uses_llm {
             assert_eq!(
-                run["output"]["writer"], "offline",
-                "{name} must mark offline writing: {run:#}"
+                output["writer"], "offline",
+                "{name} must mark offline writing: {run:#?}"
             );
-            assert_eq!(run["usage"]["calls"], 0);
+            assert_eq!(run.usage.calls, 0);
         }
-        let proposed = run["proposed_items"].as_array().unwrap();
-        if agent["proposes_moves"] == true && name != "Nurturing" {
-            assert!(!proposed.is_empty(), "{name} proposed nothing: {run:#}");
+        if agent.proposes_moves && name != "Nurturing" {
+            assert!(
+                !run.proposed_items.is_empty(),
+                "{name} proposed nothing: {run:#?}"
+            );
         }
-        for item in proposed {
-            let item_id = item.as_str().unwrap();
-            let (status, moved) = status_and_json(
-                app.get(&format!("/api/queue/{item_id}"), &app.admin)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
-            assert_eq!(status, 200, "{moved}");
-            assert_eq!(moved["item"]["source"]["kind"], "agent_run", "{moved}");
-            assert_eq!(moved["item"]["source"]["run_id"], id.as_str());
+        for &item_id in &run.proposed_items {
+            let moved = app.queue_item(item_id).await;
+            assert_eq!(moved.source, Source::AgentRun { run_id: id }, "{moved:?}");
             // The audit trail links the move to the run that caused it.
             let events = app.events_of(item_id).await;
-            assert_eq!(events[0].meta("causation_id"), Some(id.as_str()));
+            assert_eq!(
+                events[0].meta("causation_id"),
+                Some(id.to_string().as_str())
+            );
             assert_eq!(
                 events[0].meta("actor"),
                 Some(format!("agent:{name}").as_str())
             );
         }
         // The run's own history comes from the audit API.
-        let (status, audit) = status_and_json(
-            app.get(&format!("/api/audit/agent_run/{id}"), &app.admin)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(status, 200, "{audit}");
-        let types: Vec<&str> = audit["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["event_type"].as_str().unwrap())
-            .collect();
+        let audit: AuditResponse = app
+            .get_ok(&format!("/api/audit/agent_run/{id}"), &app.admin)
+            .await;
+        let types: Vec<&str> = audit.events.iter().map(|e| e.event_type.as_str()).collect();
         assert_eq!(
             types,
             ["AgentRunRequested", "AgentRunStarted", "AgentRunSucceeded"]
         );
-        assert_eq!(audit["state"]["status"], "succeeded");
+        assert_eq!(
+            dto::<AgentRunView>(&audit.state).status,
+            RunStatus::Succeeded
+        );
     }
     // Each agent's recent runs show on the registry, and its own history lists the run.
-    let (_, agents) =
-        status_and_json(app.get("/api/agents", &app.admin).send().await.unwrap()).await;
-    for agent in agents["agents"].as_array().unwrap() {
-        assert_eq!(agent["recent_runs"].as_array().unwrap().len(), 1, "{agent}");
+    let registry: AgentsResponse = app.get_ok("/api/agents", &app.admin).await;
+    for agent in &registry.agents {
+        assert_eq!(agent.recent_runs.len(), 1, "{agent:?}");
     }
-    let (status, page) = status_and_json(
-        app.get("/api/agents/draft-writer/runs", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(page["runs"].as_array().unwrap().len(), 1);
-    assert_eq!(page["runs"][0]["agent"], "DraftWriter");
+    let page: AgentRunListResponse = app
+        .get_ok("/api/agents/draft-writer/runs", &app.admin)
+        .await;
+    assert_eq!(page.runs.len(), 1);
+    assert_eq!(page.runs[0].agent, "DraftWriter");
 }
 
 #[tokio::test]
 async fn input_is_validated_against_the_schema_before_a_run_is_requested() {
     let app = spawn_app().await;
     let before = caseyos_tests::event_count(&app.pool).await;
-    let (status, body) = request_run(&app, &app.admin, "Validation", json!({"subject": 5})).await;
+    let answer = app
+        .request_run(&app.admin, "Validation", json!({"subject": 5}))
+        .await;
+    let error = assert_error(&answer, 422, "request.validation");
+    assert!(error_fields(&error)[0].starts_with("input"), "{}", answer.1);
+    let (status, body) = app
+        .request_run(&app.admin, "Validation", json!({"nope": 1}))
+        .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["error"]["code"], "request.validation");
-    let fields = body["error"]["details"]["fields"].as_array().unwrap();
-    assert!(
-        fields[0]["field"].as_str().unwrap().starts_with("input"),
-        "{body}"
-    );
-    let (status, body) = request_run(&app, &app.admin, "Validation", json!({"nope": 1})).await;
-    assert_eq!(status, 422, "{body}");
-    let (status, body) = request_run(&app, &app.admin, "NoSuchAgent", json!({})).await;
-    assert_eq!(status, 404, "{body}");
-    assert_eq!(body["error"]["code"], "agent.not_found");
-    let (status, body) = status_and_json(
-        app.post(
+    let unknown = app.request_run(&app.admin, "NoSuchAgent", json!({})).await;
+    assert_error(&unknown, 404, "agent.not_found");
+    let (status, body) = app
+        .post_json(
             "/api/agents/Validation/runs",
             &app.admin,
             &json!({"input": [1, 2]}),
         )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+        .await;
     assert_eq!(status, 422, "{body}");
     // Viewers read runs but request none.
     let viewer = app.token("vera", "viewer").await;
-    let (status, _) = request_run(&app, &viewer, "Validation", json!({})).await;
+    let (status, _) = app.request_run(&viewer, "Validation", json!({})).await;
     assert_eq!(status, 403);
     assert_eq!(
         caseyos_tests::event_count(&app.pool).await,
@@ -260,25 +234,28 @@ async fn input_is_validated_against_the_schema_before_a_run_is_requested() {
 async fn a_run_request_with_an_idempotency_key_is_answered_once() {
     let app = spawn_app_with(|c| c.agent_workers = 0).await;
     let input = json!({"job_title": "VP of Demand Generation"});
-    let send = |body: Value| {
+    let request = |body: Value| {
         app.post("/api/agents/PersonaRouter/runs", &app.admin, &body)
             .header("idempotency-key", "run-once-1")
             .send()
     };
-    let first = send(json!({"input": input})).await.unwrap();
+    let first = request(json!({"input": input})).await.unwrap();
     assert_eq!(first.status(), 202);
-    let (_, first) = status_and_json(first).await;
-    let second = send(json!({"input": input})).await.unwrap();
+    let first = run_of(&status_and_json(first).await, 202);
+    let second = request(json!({"input": input})).await.unwrap();
     assert_eq!(second.status(), 202);
     assert_eq!(second.headers()["idempotent-replayed"], "true");
-    let (_, second) = status_and_json(second).await;
-    assert_eq!(first["id"], second["id"]);
-    let id = first["id"].as_str().unwrap();
-    assert_eq!(event_types(&app, id).await, ["AgentRunRequested"]);
-    let (status, reused) =
-        status_and_json(send(json!({"input": {"job_title": "CFO"}})).await.unwrap()).await;
-    assert_eq!(status, 422, "{reused}");
-    assert_eq!(reused["error"]["code"], "idempotency.key_reused");
+    let second = run_of(&status_and_json(second).await, 202);
+    assert_eq!(first.id, second.id);
+    assert_eq!(event_types(&app, first.id).await, ["AgentRunRequested"]);
+    let reused = request(json!({"input": {"job_title": "CFO"}}))
+        .await
+        .unwrap();
+    assert_error(
+        &status_and_json(reused).await,
+        422,
+        "idempotency.key_reused",
+    );
 }
 
 #[tokio::test]
@@ -291,22 +268,20 @@ async fn a_run_that_outlives_its_time_limit_times_out() {
     })
     .await;
     let started = Instant::now();
-    let (status, run) = request_run(
-        &app,
-        &app.admin,
-        "Repurpose",
-        json!({"content": CONTENT, "formats": ["linkedin"]}),
-    )
-    .await;
-    assert_eq!(status, 202, "{run}");
-    assert_eq!(run["timeout_ms"], 2000);
-    let id = run["id"].as_str().unwrap();
-    let run = wait_for_run(&app, &app.admin, id, finished).await;
+    let run = app
+        .request_run_ok(
+            &app.admin,
+            "Repurpose",
+            json!({"content": CONTENT, "formats": ["linkedin"]}),
+        )
+        .await;
+    assert_eq!(run.timeout_ms, 2000);
+    let run = finished(&app, &app.admin, run.id).await;
     let waited = started.elapsed();
-    assert_eq!(run["status"], "timed_out", "{run:#}");
-    assert_eq!(run["error"]["code"], "agent.timed_out");
-    assert_eq!(run["attempts"][0]["outcome"], "timed_out");
-    assert!(run["duration_ms"].as_u64().unwrap() >= 2000, "{run:#}");
+    assert_eq!(run.status, RunStatus::TimedOut, "{run:#?}");
+    assert_eq!(code(&run.error), Some("agent.timed_out"));
+    assert_eq!(run.attempts[0].outcome, AttemptOutcome::TimedOut);
+    assert!(run.duration_ms.unwrap() >= 2000, "{run:#?}");
     assert!(waited >= Duration::from_secs(2));
     assert!(
         !llm.received_requests().await.unwrap().is_empty(),
@@ -319,76 +294,54 @@ async fn a_run_that_outlives_its_time_limit_times_out() {
 async fn cancel_stops_a_running_agent_and_ends_a_queued_run_at_once() {
     let llm = fake_llm("slow", Duration::from_secs(600)).await;
     let app = spawn_app_with(|c| use_llm(c, &llm)).await;
-    let (_, run) = request_run(
+    let id = app
+        .request_run_ok(
+            &app.admin,
+            "Repurpose",
+            json!({"content": CONTENT, "formats": ["email"]}),
+        )
+        .await
+        .id;
+    app.wait_for_run(&app.admin, id, GUARD, |r| r.status == RunStatus::Running)
+        .await;
+    let asked = Instant::now();
+    let cancel = run_command(
         &app,
         &app.admin,
-        "Repurpose",
-        json!({"content": CONTENT, "formats": ["email"]}),
+        id,
+        "cancel",
+        json!({"reason": "wrong piece of content"}),
     )
     .await;
-    let id = run["id"].as_str().unwrap().to_string();
-    wait_for_run(&app, &app.admin, &id, |r| r["status"] == "running").await;
-    let asked = Instant::now();
-    let (status, cancelling) = status_and_json(
-        app.post(
-            &format!("/api/agent-runs/{id}/cancel"),
-            &app.admin,
-            &json!({"reason": "wrong piece of content"}),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{cancelling}");
-    assert_eq!(cancelling["status"], "cancelling");
-    let run = wait_for_run(&app, &app.admin, &id, finished).await;
+    assert_eq!(run_of(&cancel, 200).status, RunStatus::Cancelling);
+    let run = finished(&app, &app.admin, id).await;
     println!(
         "cancelled {} ms after the request",
         asked.elapsed().as_millis()
     );
-    assert_eq!(run["status"], "cancelled", "{run:#}");
-    assert_eq!(run["cancel_reason"], "wrong piece of content");
-    assert_eq!(run["attempts"][0]["outcome"], "cancelled");
+    assert_eq!(run.status, RunStatus::Cancelled, "{run:#?}");
+    assert_eq!(run.cancel_reason.as_deref(), Some("wrong piece of content"));
+    assert_eq!(run.attempts[0].outcome, AttemptOutcome::Cancelled);
     // Cancelling a finished run is refused.
-    let (status, body) = status_and_json(
-        app.post(
-            &format!("/api/agent-runs/{id}/cancel"),
-            &app.admin,
-            &json!({}),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["error"]["code"], "agent_run.already_finished");
+    let again = run_command(&app, &app.admin, id, "cancel", json!({})).await;
+    assert_error(&again, 409, "agent_run.already_finished");
 
     // With no worker to run it, a queued run is cancelled by the request itself.
     let idle = spawn_app_with(|c| c.agent_workers = 0).await;
-    let (_, run) = request_run(
-        &idle,
-        &idle.admin,
-        "Validation",
-        json!({"subject": "Hello there", "body": "x"}),
-    )
-    .await;
-    let id = run["id"].as_str().unwrap();
-    let (status, body) = status_and_json(
-        idle.post(
-            &format!("/api/agent-runs/{id}/cancel"),
+    let id = idle
+        .request_run_ok(
             &idle.admin,
-            &json!({}),
+            "Validation",
+            json!({"subject": "Hello there", "body": "x"}),
         )
-        .send()
         .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["status"], "cancelled");
-    assert!(body["attempts"].as_array().unwrap().is_empty());
+        .id;
+    let cancelled = run_of(
+        &run_command(&idle, &idle.admin, id, "cancel", json!({})).await,
+        200,
+    );
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    assert!(cancelled.attempts.is_empty());
 }
 
 #[tokio::test]
@@ -406,147 +359,75 @@ async fn a_failed_run_keeps_its_error_and_a_retry_links_to_it() {
     })
     .await;
     let operator = app.token("olive", "operator").await;
+    let stats = || app.get_ok::<AgentRunStatsResponse>("/api/agent-runs/stats", &operator);
     let input = json!({"content": CONTENT, "formats": ["newsletter"]});
-    let (_, run) = request_run(&app, &operator, "Repurpose", input.clone()).await;
-    let id = run["id"].as_str().unwrap().to_string();
-    let failed = wait_for_run(&app, &operator, &id, finished).await;
-    assert_eq!(failed["status"], "failed", "{failed:#}");
-    assert_eq!(failed["error"]["code"], "llm.server_error");
-    assert_eq!(failed["retryable"], true);
+    let id = app
+        .request_run_ok(&operator, "Repurpose", input.clone())
+        .await
+        .id;
+    let failed = finished(&app, &operator, id).await;
+    assert_eq!(failed.status, RunStatus::Failed, "{failed:#?}");
+    assert_eq!(code(&failed.error), Some("llm.server_error"));
+    assert_eq!(failed.retryable, Some(true));
     assert_eq!(
         llm.received_requests().await.unwrap().len(),
         2,
         "one request and one retry"
     );
-    let (_, stats) = status_and_json(
-        app.get("/api/agent-runs/stats", &operator)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(stats["failed"], 1, "{stats}");
+    let now = stats().await;
+    assert_eq!(now.failed, 1, "{now:?}");
 
     // Someone else's run is not theirs to retry.
     let other = app.token("otto", "operator").await;
-    let (status, _) = status_and_json(
-        app.post(&format!("/api/agent-runs/{id}/retry"), &other, &json!({}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = run_command(&app, &other, id, "retry", json!({})).await;
     assert_eq!(status, 403);
 
-    let (status, retry) = status_and_json(
-        app.post(
-            &format!("/api/agent-runs/{id}/retry"),
-            &operator,
-            &json!({}),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 202, "{retry}");
-    assert_eq!(retry["retry_of"], id.as_str());
-    assert_eq!(retry["input"], input, "a retry runs the same input");
-    assert_ne!(retry["id"], id.as_str());
-    let retry_id = retry["id"].as_str().unwrap().to_string();
-    let original = wait_for_run(&app, &operator, &id, |r| {
-        r["retried_by"].as_array().is_some_and(|a| !a.is_empty())
-    })
-    .await;
-    assert_eq!(original["retried_by"][0], retry_id.as_str());
-    let (_, retries) = status_and_json(
-        app.get(&format!("/api/agent-runs?retry_of={id}"), &operator)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(retries["runs"][0]["id"], retry_id.as_str());
-    let retried = wait_for_run(&app, &operator, &retry_id, finished).await;
-    assert_eq!(retried["status"], "failed");
-    // Failed runs ask for attention until dismissed: the count and the list agree.
-    let (_, stats) = status_and_json(
-        app.get("/api/agent-runs/stats", &operator)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(stats["failed"], 2, "{stats}");
-    for run in [&retry_id, &id] {
-        let (status, dismissed) = status_and_json(
-            app.post(
-                &format!("/api/agent-runs/{run}/dismiss"),
-                &operator,
-                &json!({}),
-            )
-            .send()
-            .await
-            .unwrap(),
-        )
+    let retry = run_of(
+        &run_command(&app, &operator, id, "retry", json!({})).await,
+        202,
+    );
+    assert_eq!(retry.retry_of, Some(id));
+    assert_eq!(retry.input, input, "a retry runs the same input");
+    assert_ne!(retry.id, id);
+    let original = app
+        .wait_for_run(&operator, id, GUARD, |r| !r.retried_by.is_empty())
         .await;
-        assert_eq!(status, 200, "{dismissed}");
-        assert!(dismissed["dismissed_at"].is_string());
-        let (_, listed) = status_and_json(
-            app.get(
+    assert_eq!(original.retried_by[0], retry.id);
+    let retries: AgentRunListResponse = app
+        .get_ok(&format!("/api/agent-runs?retry_of={id}"), &operator)
+        .await;
+    assert_eq!(retries.runs[0].id, retry.id);
+    let retried = finished(&app, &operator, retry.id).await;
+    assert_eq!(retried.status, RunStatus::Failed);
+    // Failed runs ask for attention until dismissed: the count and the list agree.
+    let now = stats().await;
+    assert_eq!(now.failed, 2, "{now:?}");
+    for run in [retry.id, id] {
+        let dismissed = run_of(
+            &run_command(&app, &operator, run, "dismiss", json!({})).await,
+            200,
+        );
+        assert!(dismissed.dismissed_at.is_some());
+        let listed: AgentRunListResponse = app
+            .get_ok(
                 "/api/agent-runs?status=failed,timed_out&dismissed=false",
                 &operator,
             )
-            .send()
-            .await
-            .unwrap(),
-        )
-        .await;
-        let (_, stats) = status_and_json(
-            app.get("/api/agent-runs/stats", &operator)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(
-            stats["failed"].as_u64().unwrap() as usize,
-            listed["runs"].as_array().unwrap().len(),
-            "{stats} {listed}"
-        );
+            .await;
+        let now = stats().await;
+        assert_eq!(now.failed as usize, listed.runs.len(), "{now:?} {listed:?}");
     }
-    let (_, stats) = status_and_json(
-        app.get("/api/agent-runs/stats", &operator)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(stats["failed"], 0, "{stats}");
-    assert_eq!(stats["failed_24h"], 2, "{stats}");
+    let now = stats().await;
+    assert_eq!(now.failed, 0, "{now:?}");
+    assert_eq!(now.failed_24h, 2, "{now:?}");
     // A succeeded run is not retried (run it again instead).
-    let (_, ok) = request_run(
-        &app,
-        &operator,
-        "PersonaRouter",
-        json!({"job_title": "CMO"}),
-    )
-    .await;
-    let ok_id = ok["id"].as_str().unwrap();
-    wait_for_run(&app, &operator, ok_id, finished).await;
-    let (status, body) = status_and_json(
-        app.post(
-            &format!("/api/agent-runs/{ok_id}/retry"),
-            &operator,
-            &json!({}),
-        )
-        .send()
+    let ok_id = app
+        .request_run_ok(&operator, "PersonaRouter", json!({"job_title": "CMO"}))
         .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["error"]["code"], "agent_run.not_retryable");
+        .id;
+    finished(&app, &operator, ok_id).await;
+    let refused = run_command(&app, &operator, ok_id, "retry", json!({})).await;
+    assert_error(&refused, 409, "agent_run.not_retryable");
 }
 
 #[tokio::test]
@@ -557,30 +438,27 @@ async fn the_language_model_writes_and_its_usage_is_recorded_on_the_run() {
     )
     .await;
     let app = spawn_app_with(|c| use_llm(c, &llm)).await;
-    let (status, agents) =
-        status_and_json(app.get("/api/agents", &app.admin).send().await.unwrap()).await;
-    assert_eq!(status, 200);
-    let repurpose = agents["agents"]
-        .as_array()
-        .unwrap()
+    let registry: AgentsResponse = app.get_ok("/api/agents", &app.admin).await;
+    let repurpose = registry
+        .agents
         .iter()
-        .find(|a| a["name"] == "Repurpose")
-        .unwrap()
-        .clone();
-    assert_eq!(repurpose["llm_configured"], true);
-    let (_, run) = request_run(
-        &app,
-        &app.admin,
-        "Repurpose",
-        json!({"content": CONTENT, "formats": ["linkedin", "email"]}),
-    )
-    .await;
-    let run = wait_for_run(&app, &app.admin, run["id"].as_str().unwrap(), finished).await;
-    assert_eq!(run["status"], "succeeded", "{run:#}");
-    assert_eq!(run["output"]["writer"], "llm");
-    assert_eq!(run["usage"]["calls"], 2);
-    assert_eq!(run["usage"]["total_tokens"], 400);
-    assert_eq!(run["usage"]["model"], "fake-model-1");
+        .find(|a| a.name == "Repurpose")
+        .unwrap();
+    assert!(repurpose.llm_configured);
+    let id = app
+        .request_run_ok(
+            &app.admin,
+            "Repurpose",
+            json!({"content": CONTENT, "formats": ["linkedin", "email"]}),
+        )
+        .await
+        .id;
+    let run = finished(&app, &app.admin, id).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:#?}");
+    assert_eq!(run.output.clone().unwrap_or_default()["writer"], "llm");
+    assert_eq!(run.usage.calls, 2);
+    assert_eq!(run.usage.total_tokens, 400);
+    assert_eq!(run.usage.model.as_deref(), Some("fake-model-1"));
     let requests = llm.received_requests().await.unwrap();
     assert_eq!(requests.len(), 2);
     let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
@@ -593,41 +471,21 @@ async fn two_instances_working_one_queue_never_execute_a_run_twice() {
     const RUNS: usize = 24;
     let llm = fake_llm("A short post.", Duration::from_millis(50)).await;
     let first = spawn_app_with(|c| use_llm(c, &llm)).await;
-    let mut config = caseyos_tests::test_config(&first.database_url);
-    use_llm(&mut config, &llm);
-    let second = caseyos_backend::Application::with_pool(config, first.pool.clone())
-        .await
-        .expect("a second instance");
-    let second_shutdown = second.shutdown_token();
-    let second_handle = tokio::spawn(second.run_until_stopped());
+    let second = first.another_instance(|c| use_llm(c, &llm)).await;
 
     let mut ids = Vec::new();
     for n in 0..RUNS {
-        let (status, run) = request_run(
-            &first,
-            &first.admin,
-            "Repurpose",
-            json!({"content": format!("{CONTENT} Run {n}."), "formats": ["x_thread"]}),
-        )
-        .await;
-        assert_eq!(status, 202, "{run}");
-        ids.push(run["id"].as_str().unwrap().to_string());
+        let input = json!({"content": format!("{CONTENT} Run {n}."), "formats": ["x_thread"]});
+        let run = first.request_run_ok(&first.admin, "Repurpose", input).await;
+        ids.push(run.id);
     }
     let mut workers = std::collections::BTreeSet::new();
-    for id in &ids {
-        let run = wait_for_run(&first, &first.admin, id, finished).await;
-        assert_eq!(run["status"], "succeeded", "{run:#}");
-        let attempts = run["attempts"].as_array().unwrap();
-        assert_eq!(attempts.len(), 1, "{run:#}");
-        workers.insert(
-            attempts[0]["worker"]
-                .as_str()
-                .unwrap()
-                .split('#')
-                .next()
-                .unwrap()
-                .to_string(),
-        );
+    for &id in &ids {
+        let run = finished(&first, &first.admin, id).await;
+        assert_eq!(run.status, RunStatus::Succeeded, "{run:#?}");
+        assert_eq!(run.attempts.len(), 1, "{run:#?}");
+        let worker = &run.attempts[0].worker;
+        workers.insert(worker.split('#').next().unwrap().to_string());
         let started = event_types(&first, id)
             .await
             .iter()
@@ -641,8 +499,7 @@ async fn two_instances_working_one_queue_never_execute_a_run_twice() {
         "one provider call per run"
     );
     println!("{RUNS} runs executed by {} instances", workers.len());
-    second_shutdown.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), second_handle).await;
+    second.stop().await;
 }
 
 #[tokio::test]
@@ -650,14 +507,7 @@ async fn a_worker_killed_mid_run_loses_the_run_to_another_which_finishes_it() {
     // The provider answers after 4 s: long enough to kill the first worker mid-call.
     let llm = fake_llm("Written after a while.", Duration::from_secs(4)).await;
     let (pool, url) = caseyos_tests::fresh_database().await;
-    let token = caseyos_backend::auth::tokens::create_token(
-        &pool,
-        "kill-admin",
-        "killer",
-        caseyos_backend::auth::Role::Admin,
-    )
-    .await
-    .unwrap();
+    let token = admin_token(&pool, "kill-admin", "killer").await;
     let llm_url = format!("{}/v1", llm.uri());
     let mut server = Server::start(
         || {
@@ -671,17 +521,11 @@ async fn a_worker_killed_mid_run_loses_the_run_to_another_which_finishes_it() {
         Duration::from_secs(60),
     )
     .await;
-    let client = http();
-    let response = client
-        .post(format!("{}/api/agents/Repurpose/runs", server.address))
-        .bearer_auth(&token)
-        .json(&json!({"input": {"content": CONTENT, "formats": ["linkedin"]}}))
-        .send()
-        .await
-        .unwrap();
-    let (status, run) = status_and_json(response).await;
-    assert_eq!(status, 202, "{run}");
-    let id = run["id"].as_str().unwrap().to_string();
+    let input = json!({"input": {"content": CONTENT, "formats": ["linkedin"]}});
+    let requested = Api::new(&server.address, &token)
+        .post_json("/api/agents/Repurpose/runs", &input)
+        .await;
+    let id = run_of(&requested, 202).id;
     // Wait until the provider has the request, then kill the process holding the run.
     let started = Instant::now();
     while llm.received_requests().await.unwrap().is_empty() {
@@ -699,45 +543,35 @@ async fn a_worker_killed_mid_run_loses_the_run_to_another_which_finishes_it() {
     config.llm_base_url = Some(llm_url.clone());
     config.llm_api_key = Some("test-key".into());
     config.agent_lease_secs = 2;
-    let app = caseyos_backend::Application::with_pool(config, pool.clone())
-        .await
-        .unwrap();
-    let address = format!("http://{}", app.address());
-    let shutdown = app.shutdown_token();
-    let handle = tokio::spawn(app.run_until_stopped());
+    let instance = Instance::start(config, pool.clone()).await;
+    let api = Api::new(&instance.address, &token);
     let run = loop {
-        let (_, run) = status_and_json(
-            client
-                .get(format!("{address}/api/agent-runs/{id}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        if finished(&run) {
-            break run;
+        let (status, body) = api.get_json(&format!("/api/agent-runs/{id}")).await;
+        if status == 200 {
+            let run = dto::<AgentRunResponse>(&body).run;
+            if run.status.is_finished() {
+                break run;
+            }
         }
         assert!(
             started.elapsed() < GUARD * 2,
-            "the run was left unfinished: {run:#}"
+            "the run was left unfinished: {body:#}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     println!(
         "finished {} ms after the first call: {}",
         started.elapsed().as_millis(),
-        run["status"]
+        run.status.as_str()
     );
-    assert_eq!(run["status"], "succeeded", "{run:#}");
-    let attempts = run["attempts"].as_array().unwrap();
-    assert_eq!(attempts.len(), 2, "{run:#}");
-    assert_eq!(attempts[0]["outcome"], "abandoned");
-    assert_eq!(attempts[0]["error"]["code"], "agent.worker_lost");
-    assert_eq!(attempts[1]["outcome"], "succeeded");
-    assert_ne!(attempts[0]["worker"], attempts[1]["worker"]);
-    shutdown.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:#?}");
+    let attempts = &run.attempts;
+    assert_eq!(attempts.len(), 2, "{run:#?}");
+    assert_eq!(attempts[0].outcome, AttemptOutcome::Abandoned);
+    assert_eq!(code(&attempts[0].error), Some("agent.worker_lost"));
+    assert_eq!(attempts[1].outcome, AttemptOutcome::Succeeded);
+    assert_ne!(attempts[0].worker, attempts[1].worker);
+    instance.stop().await;
 }
 
 #[tokio::test]
@@ -745,102 +579,63 @@ async fn run_history_filters_by_agent_status_trigger_and_time_with_cursors() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for title in ["CMO", "VP Sales", "Event Manager", "CFO", "Head of Growth"] {
-        let (_, run) = request_run(
-            &app,
-            &app.admin,
-            "PersonaRouter",
-            json!({"job_title": title}),
-        )
-        .await;
-        ids.push(run["id"].as_str().unwrap().to_string());
+        let input = json!({"job_title": title});
+        ids.push(
+            app.request_run_ok(&app.admin, "PersonaRouter", input)
+                .await
+                .id,
+        );
     }
-    let (_, other) = request_run(
+    let other = app
+        .request_run_ok(
+            &app.admin,
+            "ClientHealth",
+            json!({"client_name": "Acme", "engagement": 90, "payment": 100}),
+        )
+        .await
+        .id;
+    for &id in ids.iter().chain([other].iter()) {
+        finished(&app, &app.admin, id).await;
+    }
+    let first = runs_page(&app, "agent=persona_router&limit=2").await;
+    assert_eq!(first.runs.len(), 2);
+    assert_eq!(first.runs[0].id, ids[4], "newest first");
+    let cursor = first.next_cursor.unwrap();
+    let second = runs_page(
         &app,
-        &app.admin,
-        "ClientHealth",
-        json!({"client_name": "Acme", "engagement": 90, "payment": 100}),
+        &format!("agent=persona_router&limit=2&cursor={cursor}"),
     )
     .await;
-    for id in ids
-        .iter()
-        .chain([other["id"].as_str().unwrap().to_string()].iter())
-    {
-        wait_for_run(&app, &app.admin, id, finished).await;
-    }
-    let page = |query: &str| {
-        let app = &app;
-        let query = query.to_string();
-        async move {
-            let (status, body) = status_and_json(
-                app.get(&format!("/api/agent-runs?{query}"), &app.admin)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
-            assert_eq!(status, 200, "{query}: {body}");
-            body
-        }
-    };
-    let first = page("agent=persona_router&limit=2").await;
-    let runs = first["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 2);
-    assert_eq!(runs[0]["id"], ids[4].as_str(), "newest first");
-    let cursor = first["next_cursor"].as_str().unwrap();
-    let second = page(&format!("agent=persona_router&limit=2&cursor={cursor}")).await;
-    assert_eq!(second["runs"][0]["id"], ids[2].as_str());
-    let third = page(&format!(
-        "agent=persona_router&limit=2&cursor={}",
-        second["next_cursor"].as_str().unwrap()
-    ))
+    assert_eq!(second.runs[0].id, ids[2]);
+    let third = runs_page(
+        &app,
+        &format!(
+            "agent=persona_router&limit=2&cursor={}",
+            second.next_cursor.unwrap()
+        ),
+    )
     .await;
-    assert_eq!(third["runs"].as_array().unwrap().len(), 1);
-    assert!(third["next_cursor"].is_null());
+    assert_eq!(third.runs.len(), 1);
+    assert!(third.next_cursor.is_none());
+    assert_eq!(runs_page(&app, "status=succeeded").await.runs.len(), 6);
     assert_eq!(
-        page("status=succeeded").await["runs"]
-            .as_array()
-            .unwrap()
-            .len(),
-        6
-    );
-    assert_eq!(
-        page("status=failed,timed_out").await["runs"]
-            .as_array()
-            .unwrap()
-            .len(),
+        runs_page(&app, "status=failed,timed_out").await.runs.len(),
         0
     );
-    assert_eq!(
-        page("trigger=api").await["runs"].as_array().unwrap().len(),
-        6
-    );
-    assert_eq!(
-        page("trigger=manual").await["runs"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(runs_page(&app, "trigger=api").await.runs.len(), 6);
+    assert_eq!(runs_page(&app, "trigger=manual").await.runs.len(), 0);
     let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
     let query = format!("from={}", urlencode(&future));
-    assert_eq!(page(&query).await["runs"].as_array().unwrap().len(), 0);
+    assert_eq!(runs_page(&app, &query).await.runs.len(), 0);
     let query = format!("to={}", urlencode(&future));
-    assert_eq!(page(&query).await["runs"].as_array().unwrap().len(), 6);
-    let (status, body) = status_and_json(
-        app.get("/api/agent-runs?status=exploded", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    assert_eq!(runs_page(&app, &query).await.runs.len(), 6);
+    let (status, body) = app
+        .get_json("/api/agent-runs?status=exploded", &app.admin)
+        .await;
     assert_eq!(status, 400, "{body}");
-    let (status, _) = status_and_json(
-        app.get(&format!("/api/agent-runs/{}", Uuid::new_v4()), &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .get_json(&format!("/api/agent-runs/{}", Uuid::new_v4()), &app.admin)
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -854,14 +649,14 @@ async fn the_cli_lists_agents_and_runs_one_to_its_end() {
     let mut list = caseyos(Some(&url));
     list.args(["agents", "list"]);
     let listed = run(list, GUARD).await;
-    assert!(listed.status.success(), "{}", listed.describe());
+    listed.assert_success("");
     for name in [
         "Validation",
         "DraftWriter",
         "PricingCalculator",
         "Repurpose",
     ] {
-        assert!(listed.stdout.contains(name), "{}", listed.describe());
+        listed.assert_stdout_has(name, "");
     }
     let mut command = caseyos(Some(&url));
     command.args([
@@ -874,14 +669,12 @@ async fn the_cli_lists_agents_and_runs_one_to_its_end() {
         "--json",
     ]);
     let finished_run = run(command, GUARD).await;
-    assert!(finished_run.status.success(), "{}", finished_run.describe());
-    let ended: Value = serde_json::from_str(&finished_run.stdout).expect("the run as JSON");
-    assert_eq!(ended["status"], "succeeded", "{ended:#}");
-    assert_eq!(ended["trigger"], "manual");
-    assert!(
-        ended["output"]["total_minor"].as_i64().unwrap() > 0,
-        "{ended:#}"
-    );
+    finished_run.assert_success("");
+    let ended: AgentRunView = serde_json::from_str(&finished_run.stdout).expect("the run as JSON");
+    assert_eq!(ended.status, RunStatus::Succeeded, "{ended:#?}");
+    assert_eq!(ended.trigger, RunTrigger::Manual);
+    let output = ended.output.clone().unwrap_or_default();
+    assert!(output["total_minor"].as_i64().unwrap() > 0, "{ended:#?}");
 
     let mut bad = caseyos(Some(&url));
     bad.args([
@@ -893,11 +686,7 @@ async fn the_cli_lists_agents_and_runs_one_to_its_end() {
     ]);
     let refused = run(bad, GUARD).await;
     assert!(!refused.status.success());
-    assert!(
-        refused.stderr.contains("input.subject"),
-        "{}",
-        refused.describe()
-    );
+    refused.assert_stderr_has("input.subject", "");
 }
 
 #[tokio::test]
@@ -906,38 +695,21 @@ async fn rebuilding_the_runs_read_model_gives_the_live_rows_back() {
     use caseyos_projections::rebuild::{fill_shadow, table_difference};
 
     let app = spawn_app_with(|c| c.agent_workers = 0).await;
-    let mut last = String::new();
+    let mut last = Uuid::nil();
     for title in ["CMO", "VP Sales", "Events Lead"] {
-        let (_, run) = request_run(
-            &app,
-            &app.admin,
-            "PersonaRouter",
-            json!({"job_title": title}),
-        )
-        .await;
-        let id = run["id"].as_str().unwrap().to_string();
-        let post = |what: &str| {
-            app.post(
-                &format!("/api/agent-runs/{id}/{what}"),
-                &app.admin,
-                &json!({}),
-            )
-            .send()
-        };
-        assert_eq!(post("cancel").await.unwrap().status(), 200);
-        let (status, retry) = status_and_json(post("retry").await.unwrap()).await;
-        assert_eq!(status, 202, "{retry}");
-        assert_eq!(post("dismiss").await.unwrap().status(), 200);
-        last = retry["id"].as_str().unwrap().to_string();
+        let id = app
+            .request_run_ok(&app.admin, "PersonaRouter", json!({"job_title": title}))
+            .await
+            .id;
+        let post = |what| run_command(&app, &app.admin, id, what, json!({}));
+        assert_eq!(post("cancel").await.0, 200);
+        let retry = run_of(&post("retry").await, 202);
+        assert_eq!(post("dismiss").await.0, 200);
+        last = retry.id;
     }
     // Wait until the read model has everything (the last retry is listed).
-    let (_, _) = status_and_json(
-        app.get(&format!("/api/agent-runs/{last}"), &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    app.get_json(&format!("/api/agent-runs/{last}"), &app.admin)
+        .await;
     fill_shadow(&app.pool, &AgentRunsProjector, |_| {})
         .await
         .unwrap();
@@ -945,11 +717,10 @@ async fn rebuilding_the_runs_read_model_gives_the_live_rows_back() {
         .await
         .unwrap();
     assert_eq!(differences, 0, "the rebuilt rows equal the live ones");
-    let linked: i64 = sqlx::query_scalar(
+    let linked = query_i64(
+        &app.pool,
         "select count(*) from agent_runs__rebuild where jsonb_array_length(doc -> 'retried_by') = 1",
     )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(linked, 3, "each original links its retry");
 }

@@ -1,18 +1,13 @@
 //! Authentication on every route, role rules, and the one error envelope.
 
-use caseyos_tests::{spawn_app, status_and_json, TestApp};
+use caseyos_domain::api::QueueListResponse;
+use caseyos_tests::{error_body, header, send, spawn_app, status_and_json, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 /// Every documented route with its path parameters filled in.
 async fn documented_routes(app: &TestApp) -> Vec<(Method, String)> {
-    let (status, doc) = status_and_json(
-        app.get("/api/openapi.json", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, doc) = app.get_json("/api/openapi.json", &app.admin).await;
     assert_eq!(status, 200);
     let mut routes = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -41,7 +36,7 @@ async fn every_route_but_health_requires_authentication() {
             if method == Method::POST {
                 request = request.json(&json!({}));
             }
-            let (status, body) = status_and_json(request.send().await.unwrap()).await;
+            let (status, body) = send(request).await;
             if path == "/health" {
                 assert_eq!(status, 200, "{method} {path}");
                 continue;
@@ -60,7 +55,7 @@ async fn every_route_but_health_requires_authentication() {
             } else {
                 "auth.missing_credentials"
             };
-            assert_eq!(body["error"]["code"], expected, "{method} {path}");
+            assert_eq!(error_body(&body).code, expected, "{method} {path}");
         }
     }
 }
@@ -69,20 +64,11 @@ async fn every_route_but_health_requires_authentication() {
 async fn viewers_read_but_cannot_propose_or_decide() {
     let app = spawn_app().await;
     let viewer = app.token("vera", "viewer").await;
-    let item = app.propose_simple("for viewing").await;
-    let id = item["item"]["id"].as_str().unwrap();
+    let id = app.propose_simple("for viewing").await.item.id;
 
-    let (status, body) =
-        status_and_json(app.get("/api/queue?owner=*", &viewer).send().await.unwrap()).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["total"], 1);
-    let (status, _) = status_and_json(
-        app.get(&format!("/api/queue/{id}"), &viewer)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let everyone: QueueListResponse = app.get_ok("/api/queue?owner=*", &viewer).await;
+    assert_eq!(everyone.total, 1);
+    let (status, _) = app.get_json(&format!("/api/queue/{id}"), &viewer).await;
     assert_eq!(status, 200);
 
     let mutations = [
@@ -101,10 +87,9 @@ async fn viewers_read_but_cannot_propose_or_decide() {
         ),
     ];
     for (path, body) in mutations {
-        let (status, error) =
-            status_and_json(app.post(&path, &viewer, &body).send().await.unwrap()).await;
+        let (status, error) = app.post_json(&path, &viewer, &body).await;
         assert_eq!(status, 403, "{path}: {error}");
-        assert_eq!(error["error"]["code"], "auth.forbidden", "{path}");
+        assert_eq!(error_body(&error).code, "auth.forbidden", "{path}");
     }
     assert_eq!(app.events_of(id).await.len(), 1, "nothing was written");
 }
@@ -115,103 +100,51 @@ async fn operators_see_and_decide_only_their_own_moves() {
     let olga = app.token("olga", "operator").await;
     let mine = app
         .propose(&olga, json!({"action_type": "check_in", "title": "mine"}))
-        .await;
-    assert_eq!(mine["item"]["owner"], "olga");
-    let theirs = app.propose_simple("admin's").await;
-    let theirs_id = theirs["item"]["id"].as_str().unwrap();
+        .await
+        .item;
+    assert_eq!(mine.owner, "olga");
+    let theirs_id = app.propose_simple("admin's").await.item.id;
 
     // Proposing for someone else is refused.
-    let (status, _) = status_and_json(
-        app.post(
+    let (status, _) = app
+        .post_json(
             "/api/queue",
             &olga,
             &json!({"action_type": "check_in", "owner": "admin"}),
         )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+        .await;
     assert_eq!(status, 403);
 
     // Lists default to their own moves; asking for others' is refused.
-    let (status, body) =
-        status_and_json(app.get("/api/queue/today", &olga).send().await.unwrap()).await;
-    assert_eq!(status, 200);
-    let titles: Vec<&str> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["title"].as_str().unwrap())
-        .collect();
+    let today: QueueListResponse = app.get_ok("/api/queue/today", &olga).await;
+    let titles: Vec<&str> = today.items.iter().map(|i| i.title.as_str()).collect();
     assert_eq!(titles, vec!["mine"]);
     for path in [
         "/api/queue?owner=*",
         "/api/queue/today?owner=admin",
         "/api/queue/counts?owner=all",
+        &format!("/api/queue/{theirs_id}"),
+        &format!("/api/audit/queue_item/{theirs_id}"),
     ] {
-        let (status, _) = status_and_json(app.get(path, &olga).send().await.unwrap()).await;
+        let (status, _) = app.get_json(path, &olga).await;
         assert_eq!(status, 403, "{path}");
     }
-    let (status, _) = status_and_json(
-        app.get(&format!("/api/queue/{theirs_id}"), &olga)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 403);
-    let (status, _) = status_and_json(
-        app.get(&format!("/api/audit/queue_item/{theirs_id}"), &olga)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 403);
-    let (status, body) = status_and_json(
-        app.post(
-            &format!("/api/queue/{theirs_id}/approve"),
-            &olga,
-            &json!({}),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let approve = |id| send(app.post(&format!("/api/queue/{id}/approve"), &olga, &json!({})));
+    let (status, body) = approve(theirs_id).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(app.events_of(theirs_id).await.len(), 1);
 
     // Their own they can decide.
-    let mine_id = mine["item"]["id"].as_str().unwrap();
-    let (status, _) = status_and_json(
-        app.post(&format!("/api/queue/{mine_id}/approve"), &olga, &json!({}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = approve(mine.id).await;
     assert_eq!(status, 200);
     // Admins see everyone's with owner=*.
-    let (_, body) = status_and_json(
-        app.get("/api/queue?owner=*", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(body["total"], 2);
+    let everyone: QueueListResponse = app.get_ok("/api/queue?owner=*", &app.admin).await;
+    assert_eq!(everyone.total, 2);
 }
 
 async fn error_for(app: &TestApp, request: reqwest::RequestBuilder) -> (u16, Value, String) {
     let response = request.send().await.unwrap();
-    let request_id = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let request_id = header(&response, "x-request-id");
     let (status, body) = status_and_json(response).await;
     let _ = app;
     (status, body, request_id)
@@ -341,13 +274,7 @@ async fn unknown_routes_and_methods_get_the_same_envelope() {
 #[tokio::test]
 async fn the_openapi_document_describes_the_queue_contract() {
     let app = spawn_app().await;
-    let (_, doc) = status_and_json(
-        app.get("/api/openapi.json", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, doc) = app.get_json("/api/openapi.json", &app.admin).await;
     for path in [
         "/api/queue",
         "/api/queue/today",
@@ -381,7 +308,7 @@ async fn ready_and_metrics_report_the_projections() {
     app.settle().await;
     let mut ready = (0, Value::Null);
     for _ in 0..50 {
-        ready = status_and_json(app.get("/ready", &app.admin).send().await.unwrap()).await;
+        ready = app.get_json("/ready", &app.admin).await;
         if ready.0 == 200 {
             break;
         }

@@ -12,8 +12,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::support::webdriver::{Browser, Options, ESCAPE, WAIT};
-use caseyos_tests::{spawn_app_with, status_and_json, TestApp};
+use crate::support::webdriver::{Browser, Element, Options, ESCAPE, WAIT};
+use caseyos_domain::agent_run::{RunStatus, RunTrigger};
+use caseyos_domain::api::{AgentRunListResponse, QueueListResponse};
+use caseyos_domain::queue::QueueStatus;
+use caseyos_tests::{query_i64, spawn_app_with, TestApp};
 use serde_json::{json, Value};
 
 /// How long a change made by another client may take to show up live.
@@ -41,32 +44,22 @@ async fn app() -> TestApp {
 async fn propose(app: &TestApp, body: Value) -> String {
     let mut body = body;
     body["owner"] = json!("admin");
-    let created = app.propose(&app.admin, body).await;
-    created["item"]["id"].as_str().expect("an id").to_string()
+    app.propose(&app.admin, body).await.item.id.to_string()
 }
 
-/// The move as the server has it now.
-async fn item(app: &TestApp, id: &str) -> Value {
-    let (status, body) = status_and_json(
-        app.get(&format!("/api/queue/{id}"), &app.admin)
-            .send()
-            .await
-            .expect("GET the move"),
-    )
-    .await;
-    assert_eq!(status, 200, "GET /api/queue/{id}: {body}");
-    body["item"].clone()
+/// Proposes a plain move owned by `admin`; returns its id.
+async fn propose_titled(app: &TestApp, action: &str, title: &str) -> String {
+    propose(app, json!({"action_type": action, "title": title})).await
 }
 
-async fn command(app: &TestApp, id: &str, what: &str, body: Value) {
-    let (status, answer) = status_and_json(
-        app.post(&format!("/api/queue/{id}/{what}"), &app.admin, &body)
-            .send()
-            .await
-            .expect("a command"),
-    )
-    .await;
-    assert_eq!(status, 200, "{what} {id}: {answer}");
+/// Settles the read model, then opens Today's Moves signed in, in a new browser, once it
+/// lists `cards` cards.
+async fn open_today(app: &TestApp, options: Options, cards: usize) -> Browser {
+    app.settle().await;
+    let browser = Browser::start(options).await;
+    sign_in(&browser, app, None).await;
+    wait_for_cards(&browser, cards).await;
+    browser
 }
 
 /// The address of a new one-time sign-in link for `admin` (role admin), as `caseyos
@@ -163,41 +156,19 @@ async fn signing_in_with_a_link_shows_the_queue_ranked_by_aps() {
                "rationale": "They sign this week if security clears it"}),
     )
     .await;
-    propose(
-        &app,
-        json!({"action_type": "check_in", "title": "Check in with Umbrella's champion"}),
-    )
-    .await;
+    propose_titled(&app, "check_in", "Check in with Umbrella's champion").await;
     // Decided and snoozed moves are not on Today's Moves, nor in the badge.
-    let approved = propose(
-        &app,
-        json!({"action_type": "book_meeting", "title": "Already approved"}),
-    )
-    .await;
-    command(&app, &approved, "approve", json!({})).await;
-    let snoozed = propose(
-        &app,
-        json!({"action_type": "book_meeting", "title": "Snoozed for later"}),
-    )
-    .await;
-    command(&app, &snoozed, "snooze", json!({"preset": "4h"})).await;
+    let approved = propose_titled(&app, "book_meeting", "Already approved").await;
+    app.queue_command_ok(&approved, "approve", json!({})).await;
+    let snoozed = propose_titled(&app, "book_meeting", "Snoozed for later").await;
+    app.queue_command_ok(&snoozed, "snooze", json!({"preset": "4h"}))
+        .await;
     app.settle().await;
 
     // What the server ranks first to last.
-    let (_, today) = status_and_json(
-        app.get("/api/queue/today", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let expected: Vec<String> = today["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(expected.len(), 5, "{today}");
+    let today: QueueListResponse = app.get_ok("/api/queue/today", &app.admin).await;
+    let expected: Vec<String> = today.items.iter().map(|i| i.id.to_string()).collect();
+    assert_eq!(expected.len(), 5, "{today:?}");
 
     let browser = Browser::start(Options::new("signing-in")).await;
     let link = sign_in_url(&app, None).await;
@@ -268,26 +239,11 @@ async fn signing_in_with_a_link_shows_the_queue_ranked_by_aps() {
 #[tokio::test]
 async fn approving_with_the_keyboard_removes_the_move_without_a_reload() {
     let app = app().await;
-    let top = propose(
-        &app,
-        json!({"action_type": "book_meeting", "title": "Book the Acme kickoff"}),
-    )
-    .await;
-    propose(
-        &app,
-        json!({"action_type": "send_email", "title": "Email Dana the deck"}),
-    )
-    .await;
-    propose(
-        &app,
-        json!({"action_type": "manual_task", "title": "Tidy the pipeline"}),
-    )
-    .await;
-    app.settle().await;
+    let top = propose_titled(&app, "book_meeting", "Book the Acme kickoff").await;
+    propose_titled(&app, "send_email", "Email Dana the deck").await;
+    propose_titled(&app, "manual_task", "Tidy the pipeline").await;
 
-    let browser = Browser::start(Options::new("approve-keyboard")).await;
-    sign_in(&browser, &app, None).await;
-    wait_for_cards(&browser, 3).await;
+    let browser = open_today(&app, Options::new("approve-keyboard"), 3).await;
     let ids = card_ids(&browser).await;
     assert_eq!(ids[0], top);
     let focused = browser
@@ -321,12 +277,13 @@ async fn approving_with_the_keyboard_removes_the_move_without_a_reload() {
         .await;
     assert_eq!(notice, json!("Approved “Book the Acme kickoff”"));
 
-    let approved = item(&app, &top).await;
-    assert_eq!(approved["status"], "approved", "{approved}");
-    assert_eq!(approved["decision"]["by"]["id"], "admin", "{approved}");
+    let approved = app.queue_item(&top).await;
+    assert_eq!(approved.status, QueueStatus::Approved, "{approved:?}");
+    let by = approved.decision.as_ref().map(|d| d.by.id.as_str());
+    assert_eq!(by, Some("admin"), "{approved:?}");
     // The others are untouched.
     for other in &ids[1..] {
-        assert_eq!(item(&app, other).await["status"], "pending");
+        assert_eq!(app.queue_item(other).await.status, QueueStatus::Pending);
     }
     // The focus moved on to the next move.
     let focused = browser
@@ -347,26 +304,11 @@ async fn approving_with_the_keyboard_removes_the_move_without_a_reload() {
 #[tokio::test]
 async fn rejecting_with_a_reason_and_snoozing_a_move() {
     let app = app().await;
-    let rejected = propose(
-        &app,
-        json!({"action_type": "book_meeting", "title": "Book a demo with Hooli"}),
-    )
-    .await;
-    let snoozed = propose(
-        &app,
-        json!({"action_type": "send_email", "title": "Email Pied Piper a follow-up"}),
-    )
-    .await;
-    let kept = propose(
-        &app,
-        json!({"action_type": "manual_task", "title": "Update the forecast"}),
-    )
-    .await;
-    app.settle().await;
+    let rejected = propose_titled(&app, "book_meeting", "Book a demo with Hooli").await;
+    let snoozed = propose_titled(&app, "send_email", "Email Pied Piper a follow-up").await;
+    let kept = propose_titled(&app, "manual_task", "Update the forecast").await;
 
-    let browser = Browser::start(Options::new("reject-snooze")).await;
-    sign_in(&browser, &app, None).await;
-    wait_for_cards(&browser, 3).await;
+    let browser = open_today(&app, Options::new("reject-snooze"), 3).await;
     assert_eq!(
         card_ids(&browser).await,
         vec![rejected.clone(), snoozed.clone(), kept.clone()]
@@ -430,22 +372,19 @@ async fn rejecting_with_a_reason_and_snoozing_a_move() {
     assert_no_reload(&browser).await;
     print_screenshot(&browser.screenshot("reject-snooze-after").await);
 
-    let rejected = item(&app, &rejected).await;
-    assert_eq!(rejected["status"], "rejected", "{rejected}");
-    assert_eq!(rejected["decision"]["reason"], reason, "{rejected}");
-    let snoozed = item(&app, &snoozed).await;
-    assert_eq!(snoozed["status"], "snoozed", "{snoozed}");
-    let until: chrono::DateTime<chrono::Utc> = snoozed["snoozed_until"]
-        .as_str()
-        .expect("snoozed_until")
-        .parse()
-        .expect("an RFC 3339 time");
+    let rejected = app.queue_item(&rejected).await;
+    assert_eq!(rejected.status, QueueStatus::Rejected, "{rejected:?}");
+    let why = rejected.decision.as_ref().and_then(|d| d.reason.as_deref());
+    assert_eq!(why, Some(reason), "{rejected:?}");
+    let snoozed = app.queue_item(&snoozed).await;
+    assert_eq!(snoozed.status, QueueStatus::Snoozed, "{snoozed:?}");
+    let until = snoozed.snoozed_until.expect("snoozed_until");
     let ahead = until - clicked_at;
     assert!(
         ahead > chrono::Duration::minutes(235) && ahead < chrono::Duration::minutes(245),
         "snoozed for about 4 hours: until {until}"
     );
-    assert_eq!(item(&app, &kept).await["status"], "pending");
+    assert_eq!(app.queue_item(&kept).await.status, QueueStatus::Pending);
 }
 
 /// The text of the `dd` after the `dt` labelled `label` inside `scope`.
@@ -463,6 +402,20 @@ async fn field_in(browser: &Browser, scope: &str, label: &str) -> String {
         .to_string()
 }
 
+/// Clicks ◀ Earlier and waits until the state panel shows the state after `event`.
+async fn step_earlier(browser: &Browser, earlier: &Element, event: &str) {
+    browser.click(earlier).await;
+    browser
+        .wait_for_js(
+            &format!("the panel to show the state after {event}"),
+            WAIT,
+            "const h = document.querySelector('.state-at h3');
+             return h && h.textContent.includes(arguments[0])",
+            vec![json!(event)],
+        )
+        .await;
+}
+
 #[tokio::test]
 async fn opening_a_move_shows_its_timeline_and_the_scrubber_steps_through_it() {
     let app = app().await;
@@ -473,14 +426,14 @@ async fn opening_a_move_shows_its_timeline_and_the_scrubber_steps_through_it() {
                "payload": {"to": "dana@acme.io", "subject": "Proposal", "body": "Hi Dana,\nhere it is."}}),
     )
     .await;
-    command(
-        &app,
+    app.queue_command_ok(
         &id,
         "edit",
         json!({"title": "Send Dana the revised proposal"}),
     )
     .await;
-    command(&app, &id, "snooze", json!({"preset": "tomorrow"})).await;
+    app.queue_command_ok(&id, "snooze", json!({"preset": "tomorrow"}))
+        .await;
     app.settle().await;
 
     let browser = Browser::start(Options::new("timeline")).await;
@@ -519,16 +472,7 @@ async fn opening_a_move_shows_its_timeline_and_the_scrubber_steps_through_it() {
     let earlier = browser
         .wait_for_visible("button[aria-label='Earlier']", WAIT)
         .await;
-    browser.click(&earlier).await;
-    browser
-        .wait_for_js(
-            "the panel to show the edit",
-            WAIT,
-            "const h = document.querySelector('.state-at h3');
-             return h && h.textContent.includes('QueueItemEdited')",
-            vec![],
-        )
-        .await;
+    step_earlier(&browser, &earlier, "QueueItemEdited").await;
     assert_eq!(field_in(&browser, ".state-at", "Status").await, "pending");
     assert_eq!(
         field_in(&browser, ".state-at", "Title").await,
@@ -553,16 +497,7 @@ async fn opening_a_move_shows_its_timeline_and_the_scrubber_steps_through_it() {
     print_screenshot(&browser.screenshot("timeline-after-edit").await);
 
     // Once more: as proposed, with the first title.
-    browser.click(&earlier).await;
-    browser
-        .wait_for_js(
-            "the panel to show the proposal",
-            WAIT,
-            "const h = document.querySelector('.state-at h3');
-             return h && h.textContent.includes('QueueItemProposed')",
-            vec![],
-        )
-        .await;
+    step_earlier(&browser, &earlier, "QueueItemProposed").await;
     assert_eq!(
         field_in(&browser, ".state-at", "Title").await,
         "Send Dana the proposal"
@@ -583,16 +518,9 @@ async fn opening_a_move_shows_its_timeline_and_the_scrubber_steps_through_it() {
 #[tokio::test]
 async fn a_second_clients_change_appears_live() {
     let app = app().await;
-    propose(
-        &app,
-        json!({"action_type": "send_email", "title": "Email Dana the deck"}),
-    )
-    .await;
-    app.settle().await;
+    propose_titled(&app, "send_email", "Email Dana the deck").await;
 
-    let browser = Browser::start(Options::new("live")).await;
-    sign_in(&browser, &app, None).await;
-    wait_for_cards(&browser, 1).await;
+    let browser = open_today(&app, Options::new("live"), 1).await;
     // The event stream is open (the stats bar says so).
     browser.wait_for_visible(".stats .live.on", WAIT).await;
     set_marker(&browser).await;
@@ -600,7 +528,7 @@ async fn a_second_clients_change_appears_live() {
     // Another client (the API, with a bearer token) proposes a move.
     let title = "Call Initech about the renewal";
     let proposed_at = Instant::now();
-    let id = propose(&app, json!({"action_type": "book_meeting", "title": title})).await;
+    let id = propose_titled(&app, "book_meeting", title).await;
     browser
         .wait_for_js(
             "the other client's move to appear",
@@ -628,7 +556,8 @@ async fn a_second_clients_change_appears_live() {
     print_screenshot(&browser.screenshot("live-update").await);
 
     // A decision made elsewhere takes it away again.
-    command(&app, &id, "reject", json!({"reason": "done by phone"})).await;
+    app.queue_command_ok(&id, "reject", json!({"reason": "done by phone"}))
+        .await;
     browser
         .wait_for_absent(&format!("li.card[data-id='{id}']"), LIVE_WAIT)
         .await;
@@ -638,16 +567,9 @@ async fn a_second_clients_change_appears_live() {
 #[tokio::test]
 async fn signing_out_returns_to_sign_in_and_an_expired_session_comes_back_to_where_it_was() {
     let app = app().await;
-    propose(
-        &app,
-        json!({"action_type": "send_email", "title": "Email Dana the deck"}),
-    )
-    .await;
-    app.settle().await;
+    propose_titled(&app, "send_email", "Email Dana the deck").await;
 
-    let browser = Browser::start(Options::new("sign-out")).await;
-    sign_in(&browser, &app, None).await;
-    wait_for_cards(&browser, 1).await;
+    let browser = open_today(&app, Options::new("sign-out"), 1).await;
 
     // Sign out.
     let sign_out = browser
@@ -660,10 +582,11 @@ async fn signing_out_returns_to_sign_in_and_an_expired_session_comes_back_to_whe
         .await;
     browser.wait_for_visible("#token", WAIT).await;
     assert!(browser.find("li.card").await.is_none());
-    let live: i64 = sqlx::query_scalar("select count(*) from sessions where revoked_at is null")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let live = query_i64(
+        &app.pool,
+        "select count(*) from sessions where revoked_at is null",
+    )
+    .await;
     assert_eq!(live, 0, "signing out ends the session on the server");
     print_screenshot(&browser.screenshot("signed-out").await);
     // Going back into the app needs a sign-in.
@@ -829,8 +752,7 @@ async fn every_page_passes_an_accessibility_check() {
                "due_by": (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339()}),
     )
     .await;
-    command(
-        &app,
+    app.queue_command_ok(
         &item_id,
         "edit",
         json!({"title": "Send Dana the revised proposal"}),
@@ -843,47 +765,24 @@ async fn every_page_passes_an_accessibility_check() {
                "due_by": (chrono::Utc::now() + chrono::Duration::hours(20)).to_rfc3339()}),
     )
     .await;
-    propose(
-        &app,
-        json!({"action_type": "manual_task", "title": "Tidy the pipeline"}),
-    )
-    .await;
-    let decided = propose(
-        &app,
-        json!({"action_type": "check_in", "title": "Check in with Umbrella"}),
-    )
-    .await;
-    command(&app, &decided, "reject", json!({"reason": "not now"})).await;
+    propose_titled(&app, "manual_task", "Tidy the pipeline").await;
+    let decided = propose_titled(&app, "check_in", "Check in with Umbrella").await;
+    app.queue_command_ok(&decided, "reject", json!({"reason": "not now"}))
+        .await;
     app.settle().await;
     // An agent run for the Agents, Runs and run pages.
-    let (status, run) = status_and_json(
-        app.post(
-            "/api/agents/PersonaRouter/runs",
+    let run_id = app
+        .request_run_ok(
             &app.admin,
-            &json!({"input": {"job_title": "VP of Demand Generation"}}),
+            "PersonaRouter",
+            json!({"job_title": "VP of Demand Generation"}),
         )
-        .send()
         .await
-        .expect("run an agent"),
-    )
+        .id;
+    app.wait_for_run(&app.admin, run_id, WAIT, |r| {
+        r.status == RunStatus::Succeeded
+    })
     .await;
-    assert_eq!(status, 202, "{run}");
-    let run_id = run["id"].as_str().expect("a run id").to_string();
-    let started = Instant::now();
-    loop {
-        let (_, run) = status_and_json(
-            app.get(&format!("/api/agent-runs/{run_id}"), &app.admin)
-                .send()
-                .await
-                .expect("the run"),
-        )
-        .await;
-        if run["status"] == "succeeded" {
-            break;
-        }
-        assert!(started.elapsed() < WAIT, "the run did not finish: {run}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 
     let browser = Browser::start(Options::new("accessibility")).await;
     let mut found: Vec<Violation> = Vec::new();
@@ -998,16 +897,9 @@ async fn the_layout_works_at_375_pixels() {
                "due_by": (chrono::Utc::now() - chrono::Duration::hours(3)).to_rfc3339()}),
     )
     .await;
-    propose(
-        &app,
-        json!({"action_type": "book_meeting", "title": "Book the kickoff"}),
-    )
-    .await;
-    app.settle().await;
+    propose_titled(&app, "book_meeting", "Book the kickoff").await;
 
-    let browser = Browser::start(Options::new("layout-375").size(375, 800)).await;
-    sign_in(&browser, &app, None).await;
-    wait_for_cards(&browser, 2).await;
+    let browser = open_today(&app, Options::new("layout-375").size(375, 800), 2).await;
     let viewport = browser
         .execute("return [window.innerWidth, window.innerHeight]", vec![])
         .await;
@@ -1152,28 +1044,21 @@ async fn running_an_agent_from_its_card_shows_the_result_and_updates_its_history
     print_screenshot(&shot);
 
     // The server recorded one manual run with the input typed into the form.
-    let (status, page) = status_and_json(
-        app.get("/api/agents/PersonaRouter/runs", &app.admin)
-            .send()
-            .await
-            .expect("the agent's runs"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let runs = page["runs"].as_array().expect("runs");
-    assert_eq!(runs.len(), 1, "{page}");
-    assert_eq!(runs[0]["status"], "succeeded");
-    assert_eq!(runs[0]["trigger"], "manual");
-    let id = runs[0]["id"].as_str().expect("an id").to_string();
-    let (_, run) = status_and_json(
-        app.get(&format!("/api/agent-runs/{id}"), &app.admin)
-            .send()
-            .await
-            .expect("the run"),
-    )
-    .await;
-    assert_eq!(run["input"]["job_title"], "VP of Demand Generation");
-    assert_eq!(run["output"]["persona"], "demand_gen", "{run:#}");
+    let page: AgentRunListResponse = app
+        .get_ok("/api/agents/PersonaRouter/runs", &app.admin)
+        .await;
+    let runs = &page.runs;
+    assert_eq!(runs.len(), 1, "{page:?}");
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert_eq!(runs[0].trigger, RunTrigger::Manual);
+    let id = runs[0].id;
+    let run = app.agent_run(&app.admin, id).await;
+    assert_eq!(run.input["job_title"], "VP of Demand Generation");
+    assert_eq!(
+        run.output.clone().unwrap_or_default()["persona"],
+        "demand_gen",
+        "{run:#?}"
+    );
 
     // The run's page shows its output and audit timeline.
     let view = browser

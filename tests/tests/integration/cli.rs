@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use crate::support::process::{caseyos, http, run};
-use caseyos_backend::auth::tokens::{create_token, principal_for_token};
+use crate::support::process::{caseyos, run};
+use caseyos_backend::auth::tokens::principal_for_token;
 use caseyos_backend::auth::Role;
-use caseyos_backend::Application;
+use caseyos_domain::api::{AuditResponse, QueueItemResponse};
+use caseyos_domain::queue::{QueueItemView, QueueStatus};
+use caseyos_tests::{admin_token, dto, event_count, query_i64, settle, test_config, Api, Instance};
 use serde_json::{json, Value};
-use sqlx::{Connection, PgConnection, PgPool};
-use tokio_util::sync::CancellationToken;
+use sqlx::PgPool;
 
 /// The hang guard for one CLI run.
 const GUARD: Duration = Duration::from_secs(120);
@@ -22,82 +23,25 @@ async fn cli(url: &str, args: &[&str]) -> crate::support::process::Finished {
 }
 
 /// A server in this process on an existing database.
-struct InProcess {
-    address: String,
-    shutdown: CancellationToken,
-    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+async fn in_process(pool: &PgPool, url: &str) -> Instance {
+    Instance::start(test_config(url), pool.clone()).await
 }
 
-impl InProcess {
-    async fn start(pool: &PgPool, url: &str) -> InProcess {
-        let app = Application::with_pool(caseyos_tests::test_config(url), pool.clone())
-            .await
-            .expect("build the application");
-        let address = format!("http://{}", app.address());
-        let shutdown = app.shutdown_token();
-        let handle = tokio::spawn(app.run_until_stopped());
-        InProcess {
-            address,
-            shutdown,
-            handle: Some(handle),
-        }
-    }
-
-    async fn stop(mut self) {
-        self.shutdown.cancel();
-        if let Some(handle) = self.handle.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
-        }
-    }
+/// A fresh database served in this process: its pool and URL, the server, and the API on
+/// it as an admin (with a token named `token_name` for `user`).
+async fn served(token_name: &str, user: &str) -> (PgPool, String, Instance, Api) {
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    let token = admin_token(&pool, token_name, user).await;
+    let server = in_process(&pool, &url).await;
+    let api = Api::new(&server.address, &token);
+    (pool, url, server, api)
 }
 
-impl Drop for InProcess {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-/// POSTs `body` and returns the answer, asserting its status.
-async fn post(
-    http: &reqwest::Client,
-    url: String,
-    token: &str,
-    body: Value,
-    expected: u16,
-) -> Value {
-    let response = http
-        .post(&url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("POST");
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.expect("a JSON body");
-    assert_eq!(status, expected, "POST {url}: {body}");
-    body
-}
-
-/// Waits until the queue read model has applied every committed event.
-async fn settle(pool: &PgPool) {
-    let head = caseyos_store::event::head(pool).await.expect("the head");
-    for _ in 0..3_000 {
-        let checkpoints = caseyos_projections::runner::checkpoints(pool, &["queue"])
-            .await
-            .expect("checkpoints");
-        if checkpoints[0] >= head {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the queue projection did not catch up within 30 s");
-}
-
-async fn event_count(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("select count(*) from events")
-        .fetch_one(pool)
-        .await
-        .expect("count events")
+/// POSTs `body` to `path` and returns the answer, asserting its status.
+async fn post(api: &Api, path: &str, body: Value, expected: u16) -> Value {
+    let (status, answer) = api.post_json(path, &body).await;
+    assert_eq!(status, expected, "POST {path}: {answer}");
+    answer
 }
 
 /// A table's rows as JSON, in a stable order.
@@ -118,7 +62,7 @@ async fn token_create_prints_a_token_that_authenticates_with_its_role() {
         &["token", "create", "--name", "ci", "--role", "viewer"],
     )
     .await;
-    assert!(created.status.success(), "{}", created.describe());
+    created.assert_success("");
     let token = created.stdout.trim();
     assert_eq!(
         created.stdout.lines().count(),
@@ -141,19 +85,13 @@ async fn token_create_prints_a_token_that_authenticates_with_its_role() {
     assert_eq!(principal.role, Role::Viewer);
 
     // Over HTTP: a viewer reads, and may not propose.
-    let server = InProcess::start(&pool, &url).await;
-    let http = http();
-    let response = http
-        .get(format!("{}/api/queue/counts", server.address))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("counts");
-    assert_eq!(response.status(), 200, "the token authenticates");
+    let server = in_process(&pool, &url).await;
+    let api = Api::new(&server.address, token);
+    let (status, _) = api.get_json("/api/queue/counts").await;
+    assert_eq!(status, 200, "the token authenticates");
     post(
-        &http,
-        format!("{}/api/queue", server.address),
-        token,
+        &api,
+        "/api/queue",
         json!({"action_type": "send_email", "title": "not allowed"}),
         403,
     )
@@ -165,45 +103,26 @@ async fn token_create_prints_a_token_that_authenticates_with_its_role() {
         &["token", "create", "--name", "ci", "--role", "admin"],
     )
     .await;
-    assert!(
-        !again.status.success(),
-        "a second token with the same name is refused\n{}",
-        again.describe()
-    );
-    assert!(
-        again.stderr.contains("a token named `ci` already exists"),
-        "the refusal says why\n{}",
-        again.describe()
-    );
-    assert!(
-        !again.stdout.contains("cos_"),
-        "no token is printed on failure\n{}",
-        again.describe()
-    );
+    again.assert_failure("a second token with the same name is refused");
+    again.assert_stderr_has("a token named `ci` already exists", "the refusal says why");
+    again.assert_stdout_lacks("cos_", "no token is printed on failure");
     pool.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_prints_the_timeline_and_json_matches_the_audit_api() {
-    let (pool, url) = caseyos_tests::fresh_database().await;
-    let token = create_token(&pool, "replay-admin", "replayer", Role::Admin)
-        .await
-        .expect("an admin token");
-    let server = InProcess::start(&pool, &url).await;
-    let http = http();
+    let (pool, url, server, api) = served("replay-admin", "replayer").await;
     let proposed = post(
-        &http,
-        format!("{}/api/queue", server.address),
-        &token,
+        &api,
+        "/api/queue",
         json!({"action_type": "send_email", "title": "replay me"}),
         201,
     )
     .await;
-    let id = proposed["item"]["id"].as_str().expect("an id").to_string();
+    let id = dto::<QueueItemResponse>(&proposed).item.id.to_string();
     post(
-        &http,
-        format!("{}/api/queue/{id}/approve", server.address),
-        &token,
+        &api,
+        &format!("/api/queue/{id}/approve"),
         json!({"note": "ship it"}),
         200,
     )
@@ -211,7 +130,7 @@ async fn replay_prints_the_timeline_and_json_matches_the_audit_api() {
 
     // The timeline: each event with its actor.
     let timeline = cli(&url, &["replay", "queue_item", &id]).await;
-    assert!(timeline.status.success(), "{}", timeline.describe());
+    timeline.assert_success("");
     for event_type in ["QueueItemProposed", "QueueItemApproved"] {
         assert!(
             timeline
@@ -222,69 +141,51 @@ async fn replay_prints_the_timeline_and_json_matches_the_audit_api() {
             timeline.describe()
         );
     }
-    assert!(
-        timeline.stdout.contains("status: pending → approved"),
-        "the timeline shows what changed\n{}",
-        timeline.describe()
+    timeline.assert_stdout_has(
+        "status: pending → approved",
+        "the timeline shows what changed",
     );
 
     // --json is the audit API's answer.
     let replayed = cli(&url, &["replay", "queue_item", &id, "--json"]).await;
-    assert!(replayed.status.success(), "{}", replayed.describe());
+    replayed.assert_success("");
     let from_cli: Value = serde_json::from_str(&replayed.stdout)
         .unwrap_or_else(|e| panic!("--json prints JSON ({e})\n{}", replayed.describe()));
-    let response = http
-        .get(format!("{}/api/audit/queue_item/{id}", server.address))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("the audit API");
-    assert_eq!(response.status(), 200);
-    let from_api: Value = response.json().await.expect("a JSON body");
+    let (status, from_api) = api.get_json(&format!("/api/audit/queue_item/{id}")).await;
+    assert_eq!(status, 200);
+    // Raw: the same JSON, field for field.
     assert_eq!(from_cli, from_api, "replay --json equals the audit API");
-    assert_eq!(from_cli["total_events"], 2);
+    assert_eq!(dto::<AuditResponse>(&from_cli).total_events, 2);
 
     // --at 1: the state after the proposal.
     let at_one = cli(&url, &["replay", "queue_item", &id, "--at", "1"]).await;
-    assert!(at_one.status.success(), "{}", at_one.describe());
+    at_one.assert_success("");
     let (_, state) = at_one
         .stdout
         .split_once("State at #1:")
         .unwrap_or_else(|| panic!("--at 1 prints the state at #1\n{}", at_one.describe()));
     let state: Value = serde_json::from_str(state.trim())
         .unwrap_or_else(|e| panic!("the state is JSON ({e})\n{}", at_one.describe()));
-    assert_eq!(state["status"], "pending", "{}", at_one.describe());
-    assert!(
-        !at_one.stdout.contains("QueueItemApproved"),
-        "--at 1 stops before the approval\n{}",
+    assert_eq!(
+        dto::<QueueItemView>(&state).status,
+        QueueStatus::Pending,
+        "{}",
         at_one.describe()
     );
+    at_one.assert_stdout_lacks("QueueItemApproved", "--at 1 stops before the approval");
 
     // An unknown id.
     let unknown = uuid::Uuid::new_v4().to_string();
     let missing = cli(&url, &["replay", "queue_item", &unknown]).await;
-    assert!(
-        !missing.status.success(),
-        "an unknown id fails\n{}",
-        missing.describe()
-    );
-    assert!(
-        missing.stderr.contains("audit.not_found"),
-        "stderr carries the error code\n{}",
-        missing.describe()
-    );
+    missing.assert_failure("an unknown id fails");
+    missing.assert_stderr_has("audit.not_found", "stderr carries the error code");
     server.stop().await;
     pool.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projections_status_and_rebuild_work_from_the_cli() {
-    let (pool, url) = caseyos_tests::fresh_database().await;
-    let token = create_token(&pool, "projections-admin", "casey", Role::Admin)
-        .await
-        .expect("an admin token");
-    let server = InProcess::start(&pool, &url).await;
-    let http = http();
+    let (pool, url, server, api) = served("projections-admin", "casey").await;
     let mut ids = Vec::new();
     for (i, action) in [
         "send_email",
@@ -297,56 +198,33 @@ async fn projections_status_and_rebuild_work_from_the_cli() {
     .iter()
     .enumerate()
     {
-        let body = post(
-            &http,
-            format!("{}/api/queue", server.address),
-            &token,
-            json!({"action_type": action, "title": format!("move {i}")}),
-            201,
-        )
-        .await;
-        ids.push(body["item"]["id"].as_str().expect("an id").to_string());
+        let body = json!({"action_type": action, "title": format!("move {i}")});
+        let proposed = post(&api, "/api/queue", body, 201).await;
+        ids.push(dto::<QueueItemResponse>(&proposed).item.id);
     }
-    for id in &ids[..2] {
-        post(
-            &http,
-            format!("{}/api/queue/{id}/approve", server.address),
-            &token,
-            json!({}),
-            200,
-        )
-        .await;
+    let decisions = [
+        (ids[0], "approve", json!({})),
+        (ids[1], "approve", json!({})),
+        (ids[2], "reject", json!({"reason": "not now"})),
+        (ids[3], "snooze", json!({"preset": "4h"})),
+    ];
+    for (id, what, body) in decisions {
+        post(&api, &format!("/api/queue/{id}/{what}"), body, 200).await;
     }
-    post(
-        &http,
-        format!("{}/api/queue/{}/reject", server.address, ids[2]),
-        &token,
-        json!({"reason": "not now"}),
-        200,
-    )
-    .await;
-    post(
-        &http,
-        format!("{}/api/queue/{}/snooze", server.address, ids[3]),
-        &token,
-        json!({"preset": "4h"}),
-        200,
-    )
-    .await;
-    settle(&pool).await;
+    settle(&pool, Duration::from_secs(30)).await;
     let items_before = table_json(&pool, "queue_items", "id").await;
     let counters_before = table_json(&pool, "queue_counters", "owner, status").await;
     assert_eq!(items_before.as_array().map(Vec::len), Some(6));
 
     let status = cli(&url, &["projections", "status"]).await;
-    assert!(status.status.success(), "{}", status.describe());
+    status.assert_success("");
     assert!(
         status.stdout.lines().any(|l| l.starts_with("queue ")),
         "status lists the queue projection\n{}",
         status.describe()
     );
     let status_json = cli(&url, &["projections", "status", "--json"]).await;
-    assert!(status_json.status.success(), "{}", status_json.describe());
+    status_json.assert_success("");
     let statuses: Value = serde_json::from_str(&status_json.stdout)
         .unwrap_or_else(|e| panic!("status --json is JSON ({e})\n{}", status_json.describe()));
     let queue = statuses
@@ -357,12 +235,8 @@ async fn projections_status_and_rebuild_work_from_the_cli() {
 
     let events = event_count(&pool).await;
     let rebuilt = cli(&url, &["projections", "rebuild", "queue"]).await;
-    assert!(rebuilt.status.success(), "{}", rebuilt.describe());
-    assert!(
-        rebuilt.stdout.contains("events/s"),
-        "rebuild reports its speed\n{}",
-        rebuilt.describe()
-    );
+    rebuilt.assert_success("");
+    rebuilt.assert_stdout_has("events/s", "rebuild reports its speed");
     assert!(
         rebuilt
             .stdout
@@ -389,26 +263,17 @@ async fn projections_status_and_rebuild_work_from_the_cli() {
     );
 
     // The server still answers from the switched-over read model.
-    let response = http
-        .get(format!("{}/api/queue/counts?owner=*", server.address))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("counts");
-    assert_eq!(response.status(), 200);
-    let counts: Value = response.json().await.expect("a JSON body");
+    let (status, counts) = api.get_json("/api/queue/counts?owner=*").await;
+    assert_eq!(status, 200);
+    // The whole body, raw: exactly these fields and no others.
     assert_eq!(
         counts,
         json!({"pending": 2, "snoozed": 1, "approved": 2, "rejected": 1, "expired": 0, "total": 6})
     );
 
     let unknown = cli(&url, &["projections", "rebuild", "nonesuch"]).await;
-    assert!(!unknown.status.success(), "{}", unknown.describe());
-    assert!(
-        unknown.stderr.contains("no projection named `nonesuch`"),
-        "{}",
-        unknown.describe()
-    );
+    unknown.assert_failure("");
+    unknown.assert_stderr_has("no projection named `nonesuch`", "");
     server.stop().await;
     pool.close().await;
 }
@@ -430,7 +295,7 @@ fn seed_numbers(stdout: &str) -> Option<(usize, usize)> {
 async fn demo_seed_is_idempotent() {
     let (pool, url) = caseyos_tests::fresh_database().await;
     let first = cli(&url, &["demo", "seed"]).await;
-    assert!(first.status.success(), "{}", first.describe());
+    first.assert_success("");
     let (proposed, existing) = seed_numbers(&first.stdout)
         .unwrap_or_else(|| panic!("a seed report line\n{}", first.describe()));
     println!("first seed: {}", first.stdout.trim());
@@ -440,7 +305,7 @@ async fn demo_seed_is_idempotent() {
     assert!(events_after_first >= proposed as i64);
 
     let second = cli(&url, &["demo", "seed"]).await;
-    assert!(second.status.success(), "{}", second.describe());
+    second.assert_success("");
     println!("second seed: {}", second.stdout.trim());
     assert_eq!(
         seed_numbers(&second.stdout),
@@ -458,16 +323,7 @@ async fn demo_seed_is_idempotent() {
 
 #[tokio::test]
 async fn migrate_applies_the_schema_to_an_empty_database() {
-    let name = format!("caseyos_test_empty_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&caseyos_tests::admin_url())
-        .await
-        .expect("PostgreSQL must run for the tests");
-    sqlx::query(&format!("create database {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create an empty database");
-    admin.close().await.ok();
-    let url = caseyos_tests::database_url(&name);
+    let (_, url) = caseyos_tests::empty_database("caseyos_test_empty").await;
     let pool = caseyos_tests::pool_for(&url).await;
     let exists = |pool: PgPool| async move {
         sqlx::query_scalar::<_, bool>("select to_regclass('public.events') is not null")
@@ -478,34 +334,20 @@ async fn migrate_applies_the_schema_to_an_empty_database() {
     assert!(!exists(pool.clone()).await, "the database starts empty");
 
     let migrated = cli(&url, &["migrate"]).await;
-    assert!(migrated.status.success(), "{}", migrated.describe());
-    assert!(
-        migrated.stdout.contains("Migrations applied"),
-        "{}",
-        migrated.describe()
-    );
+    migrated.assert_success("");
+    migrated.assert_stdout_has("Migrations applied", "");
     assert!(exists(pool.clone()).await, "the events table exists");
     let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations"))
         .expect("the migrations folder")
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "sql"))
         .count() as i64;
-    let applied: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations where success")
-        .fetch_one(&pool)
-        .await
-        .expect("read _sqlx_migrations");
+    let applied = query_i64(&pool, "select count(*) from _sqlx_migrations where success").await;
     assert_eq!(applied, migrations, "every migration is applied");
 
     let again = cli(&url, &["migrate"]).await;
-    assert!(
-        again.status.success(),
-        "migrating twice is harmless\n{}",
-        again.describe()
-    );
-    let applied_again: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations")
-        .fetch_one(&pool)
-        .await
-        .expect("read _sqlx_migrations");
+    again.assert_success("migrating twice is harmless");
+    let applied_again = query_i64(&pool, "select count(*) from _sqlx_migrations").await;
     assert_eq!(applied_again, migrations);
     pool.close().await;
 }

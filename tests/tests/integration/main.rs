@@ -4,6 +4,7 @@
 //! the server as a process, and the SPA in headless Chromium. Each module is one area.
 
 mod agent_runs;
+mod architecture;
 mod auth_and_errors;
 mod browser;
 mod cli;

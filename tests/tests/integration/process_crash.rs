@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::support::process::{caseyos, http, Server};
-use caseyos_backend::auth::tokens::create_token;
-use caseyos_backend::auth::Role;
+use crate::support::process::{caseyos, Server};
+use caseyos_domain::api::QueueItemResponse;
+use caseyos_tests::{admin_token, dto, Api};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
@@ -86,10 +86,8 @@ async fn send(
         eprintln!("{command:?} answered {status}: {body}");
         return Ok(None);
     }
-    let id = body["item"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a 2xx {command:?} answer names its item: {body}"))
-        .to_string();
+    // A 2xx answer names its item.
+    let id = dto::<QueueItemResponse>(&body).item.id.to_string();
     load.acknowledged
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -103,12 +101,12 @@ async fn send(
 /// One client: propose, and approve every other proposal it got acknowledged, until the
 /// server is gone.
 async fn client(n: usize, address: String, token: String, load: Arc<Load>) {
-    let http = http();
+    let api = Api::new(&address, &token);
     for i in 0..MAX_REQUESTS_PER_CLIENT {
-        let propose = http
-            .post(format!("{address}/api/queue"))
-            .bearer_auth(&token)
-            .json(&json!({"action_type": "send_email", "title": format!("load {n}-{i}")}));
+        let propose = api.post(
+            "/api/queue",
+            &json!({"action_type": "send_email", "title": format!("load {n}-{i}")}),
+        );
         let proposed = match send(&load, propose, Command::Propose).await {
             Ok(id) => id,
             Err(error) => {
@@ -124,10 +122,10 @@ async fn client(n: usize, address: String, token: String, load: Arc<Load>) {
         };
         let Some(id) = proposed else { continue };
         if i % 2 == 1 {
-            let approve = http
-                .post(format!("{address}/api/queue/{id}/approve"))
-                .bearer_auth(&token)
-                .json(&json!({"note": "load"}));
+            let approve = api.post(
+                &format!("/api/queue/{id}/approve"),
+                &json!({"note": "load"}),
+            );
             if let Err(error) = send(&load, approve, Command::Approve).await {
                 if load.killed.load(Ordering::SeqCst) {
                     load.failed_after_kill.fetch_add(1, Ordering::SeqCst);
@@ -180,9 +178,7 @@ fn counts_of(statuses: &BTreeMap<String, String>) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killing_the_server_under_load_loses_no_acknowledged_command() {
     let (pool, url) = caseyos_tests::fresh_database().await;
-    let token = create_token(&pool, "load-admin", "loadtester", Role::Admin)
-        .await
-        .expect("an admin token");
+    let token = admin_token(&pool, "load-admin", "loadtester").await;
     let mut server = Server::start(|| caseyos(Some(&url)), Duration::from_secs(60)).await;
 
     // Load from 16 clients, then kill -9 while requests are in flight.
@@ -273,18 +269,11 @@ async fn killing_the_server_under_load_loses_no_acknowledged_command() {
 
     // Restart on the same database: ready, and the read model converges to the events.
     let server = Server::start(|| caseyos(Some(&url)), Duration::from_secs(60)).await;
-    let http = http();
+    let api = Api::new(&server.address, &token);
     let restarted = Instant::now();
     let mut ready = None;
     for _ in 0..600 {
-        let response = http
-            .get(format!("{}/ready", server.address))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("GET /ready");
-        let status = response.status().as_u16();
-        let body = response.text().await.unwrap_or_default();
+        let (status, body) = api.get_json("/ready").await;
         if status == 200 {
             ready = Some(restarted.elapsed());
             break;
@@ -307,14 +296,10 @@ async fn killing_the_server_under_load_loses_no_acknowledged_command() {
     let mut last = Value::Null;
     let mut converged = None;
     for _ in 0..600 {
-        let response = http
-            .get(format!("{}/api/queue/counts?owner=*", server.address))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("GET /api/queue/counts");
-        assert_eq!(response.status(), 200);
-        last = response.json().await.expect("counts as JSON");
+        let (status, counts) = api.get_json("/api/queue/counts?owner=*").await;
+        assert_eq!(status, 200);
+        // The whole body, raw: exactly these fields.
+        last = counts;
         if last == expected {
             converged = Some(restarted.elapsed());
             break;
@@ -371,11 +356,11 @@ async fn killing_the_server_under_load_loses_no_acknowledged_command() {
     }
 
     let mut server = server;
-    server.terminate();
-    let status = server.wait_for_exit(Duration::from_secs(20)).await;
-    assert!(
-        status.success(),
-        "the restarted server exits cleanly: {status}"
-    );
+    server
+        .stop_cleanly(
+            Duration::from_secs(20),
+            "the restarted server exits cleanly",
+        )
+        .await;
     pool.close().await;
 }

@@ -3,10 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::process::{caseyos, http, run, DataDir, Server};
-use caseyos_backend::auth::tokens::create_token;
-use caseyos_backend::auth::Role;
-use serde_json::{json, Value};
+use crate::support::process::{caseyos, run, DataDir, Server};
+use caseyos_domain::api::QueueItemResponse;
+use caseyos_domain::queue::QueueStatus;
+use caseyos_tests::{admin_token, dto, event_count, expect_dto, Api};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_without_database_url_runs_on_the_embedded_postgres_and_keeps_data_across_restarts() {
@@ -45,34 +46,23 @@ async fn serve_without_database_url_runs_on_the_embedded_postgres_and_keeps_data
         server.output()
     );
 
-    let http = http();
-    let response = http
-        .post(format!("{}/api/queue", server.address))
-        .bearer_auth(&token)
-        .json(&json!({"action_type": "send_email", "title": "survives restarts"}))
-        .send()
-        .await
-        .expect("propose");
-    assert_eq!(response.status(), 201, "the first-run token can propose");
-    let body: Value = response.json().await.expect("a JSON body");
-    let id = body["item"]["id"].as_str().expect("an item id").to_string();
-    let consistency = body["consistency"]
-        .as_str()
-        .expect("a consistency token")
-        .to_string();
+    let (status, body) = Api::new(&server.address, &token)
+        .post_json(
+            "/api/queue",
+            &json!({"action_type": "send_email", "title": "survives restarts"}),
+        )
+        .await;
+    assert_eq!(status, 201, "the first-run token can propose");
+    let QueueItemResponse { item, consistency } = dto(&body);
+    let id = item.id;
 
-    let stopping = Instant::now();
-    server.terminate();
-    let status = server.wait_for_exit(Duration::from_secs(30)).await;
-    println!(
-        "first run stopped {} ms after SIGTERM",
-        stopping.elapsed().as_millis()
-    );
-    assert!(
-        status.success(),
-        "SIGTERM ends the server successfully: {status}\n{}",
-        server.output()
-    );
+    let took = server
+        .stop_cleanly(
+            Duration::from_secs(30),
+            "SIGTERM ends the server successfully",
+        )
+        .await;
+    println!("first run stopped {} ms after SIGTERM", took.as_millis());
     assert!(
         !dir.postgres_pid_file_exists(),
         "the server stops the embedded PostgreSQL it started when it shuts down\n{}",
@@ -87,24 +77,17 @@ async fn serve_without_database_url_runs_on_the_embedded_postgres_and_keeps_data
         "second start answered /health after {} ms",
         second_started.elapsed().as_millis()
     );
-    let response = http
-        .get(format!(
-            "{}/api/queue/{id}?after={consistency}",
-            server.address
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("read the move back");
-    let status = response.status();
-    let body: Value = response.json().await.expect("a JSON body");
+    let (status, body) = Api::new(&server.address, &token)
+        .get_json(&format!("/api/queue/{id}?after={consistency}"))
+        .await;
     assert_eq!(status, 200, "the move survives the restart: {body}");
-    assert_eq!(body["item"]["title"], "survives restarts");
-    assert_eq!(body["item"]["status"], "pending");
+    let item = dto::<QueueItemResponse>(&body).item;
+    assert_eq!(item.title, "survives restarts");
+    assert_eq!(item.status, QueueStatus::Pending);
 
-    server.terminate();
-    let status = server.wait_for_exit(Duration::from_secs(30)).await;
-    assert!(status.success(), "second run exits cleanly: {status}");
+    server
+        .stop_cleanly(Duration::from_secs(30), "second run exits cleanly")
+        .await;
     server.drain_stdout(Duration::from_secs(10)).await;
     assert!(
         !server
@@ -127,53 +110,33 @@ async fn serve_without_database_url_runs_on_the_embedded_postgres_and_keeps_data
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_server_gracefully_and_quickly() {
     let (pool, url) = caseyos_tests::fresh_database().await;
-    let token = create_token(&pool, "sigterm-admin", "admin", Role::Admin)
-        .await
-        .expect("an admin token");
+    let token = admin_token(&pool, "sigterm-admin", "admin").await;
     let mut server = Server::start(|| caseyos(Some(&url)), Duration::from_secs(60)).await;
 
     // A few requests, leaving keep-alive connections open in the client.
-    let http = http();
+    let api = Api::new(&server.address, &token);
     for i in 0..5 {
-        let response = http
-            .post(format!("{}/api/queue", server.address))
-            .bearer_auth(&token)
-            .json(&json!({"action_type": "send_email", "title": format!("before shutdown {i}")}))
-            .send()
-            .await
-            .expect("propose");
-        assert_eq!(response.status(), 201);
+        let body = json!({"action_type": "send_email", "title": format!("before shutdown {i}")});
+        expect_dto::<QueueItemResponse>(&api.post_json("/api/queue", &body).await, 201);
     }
-    let response = http
-        .get(format!("{}/api/queue/today", server.address))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("today");
-    assert_eq!(response.status(), 200);
+    let (status, _) = api.get_json("/api/queue/today").await;
+    assert_eq!(status, 200);
 
-    let started = Instant::now();
-    server.terminate();
-    let status = server.wait_for_exit(Duration::from_secs(20)).await;
-    let took = started.elapsed();
+    let took = server
+        .stop_cleanly(
+            Duration::from_secs(20),
+            "SIGTERM ends the server with success",
+        )
+        .await;
     println!("graceful shutdown took {} ms", took.as_millis());
-    assert!(
-        status.success(),
-        "SIGTERM ends the server with success: {status}\n{}",
-        server.output()
-    );
     assert!(
         server.stderr().contains("shutting down"),
         "the server logs that it is shutting down\n{}",
         server.output()
     );
     // The work was committed before the process exited.
-    let events: i64 = sqlx::query_scalar("select count(*) from events")
-        .fetch_one(&pool)
-        .await
-        .expect("count events");
-    assert_eq!(events, 5);
-    drop(http);
+    assert_eq!(event_count(&pool).await, 5);
+    drop(api);
     pool.close().await;
 }
 
@@ -185,31 +148,11 @@ async fn a_missing_database_is_a_clear_error() {
     command.args(["serve", "--bind", "127.0.0.1:0"]);
     let finished = run(command, Duration::from_secs(60)).await;
     println!("{}", finished.describe());
-    assert!(
-        !finished.status.success(),
-        "a missing database fails start-up\n{}",
-        finished.describe()
-    );
-    assert!(
-        finished.stderr.contains("cannot connect to PostgreSQL"),
-        "stderr names the problem\n{}",
-        finished.describe()
-    );
-    assert!(
-        finished.stderr.contains(&name),
-        "stderr names the database\n{}",
-        finished.describe()
-    );
-    assert!(
-        finished.stderr.contains("does not exist"),
-        "stderr says what is wrong with it\n{}",
-        finished.describe()
-    );
-    assert!(
-        !finished.stdout.contains("CaseyOS is running"),
-        "it does not claim to run\n{}",
-        finished.describe()
-    );
+    finished.assert_failure("a missing database fails start-up");
+    finished.assert_stderr_has("cannot connect to PostgreSQL", "stderr names the problem");
+    finished.assert_stderr_has(&name, "stderr names the database");
+    finished.assert_stderr_has("does not exist", "stderr says what is wrong with it");
+    finished.assert_stdout_lacks("CaseyOS is running", "it does not claim to run");
 }
 
 #[tokio::test]
@@ -220,24 +163,8 @@ async fn an_invalid_configuration_is_rejected_at_start_up() {
         .args(["serve", "--bind", "127.0.0.1:0"]);
     let finished = run(command, Duration::from_secs(60)).await;
     println!("{}", finished.describe());
-    assert!(
-        !finished.status.success(),
-        "an invalid time zone fails start-up\n{}",
-        finished.describe()
-    );
-    assert!(
-        finished.stderr.contains("default_timezone"),
-        "stderr names the setting\n{}",
-        finished.describe()
-    );
-    assert!(
-        finished.stderr.contains("Mars/Olympus"),
-        "stderr names the value\n{}",
-        finished.describe()
-    );
-    assert!(
-        !finished.stdout.contains("CaseyOS is running"),
-        "it does not start\n{}",
-        finished.describe()
-    );
+    finished.assert_failure("an invalid time zone fails start-up");
+    finished.assert_stderr_has("default_timezone", "stderr names the setting");
+    finished.assert_stderr_has("Mars/Olympus", "stderr names the value");
+    finished.assert_stdout_lacks("CaseyOS is running", "it does not start");
 }

@@ -4,17 +4,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use caseyos_backend::infra::metrics::Metrics;
 use caseyos_domain::aggregate::Aggregate;
+use caseyos_domain::api::{AuditResponse, QueueItemResponse};
 use caseyos_domain::kernel::{Actor, UserName};
 use caseyos_domain::queue::{
-    ActionType, EditQueueItem, ProposeQueueItem, QueueItem, QueueItemCommand, Source, Target,
+    ActionType, EditQueueItem, ProposeQueueItem, QueueItem, QueueItemCommand, QueueItemView,
+    QueueStatus, Source, Target,
 };
 use caseyos_projections::queue::QueueProjector;
 use caseyos_projections::rebuild::{fill_shadow, switch_over, table_difference};
 use caseyos_projections::runner::{ensure_checkpoint, run_batch};
-use caseyos_store::{now, CommandBus, CommandMeta};
-use caseyos_tests::{fresh_database, spawn_app, spawn_app_with, status_and_json, TestApp};
+use caseyos_store::{now, CommandMeta};
+use caseyos_tests::{
+    assert_error, command_bus, dto, error_body, expect_dto, fresh_database, query_i64, send,
+    spawn_app, spawn_app_with, status_and_json, Api, TestApp,
+};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
@@ -71,8 +75,7 @@ async fn a_transaction_held_open_while_later_events_commit_skips_no_event() {
     insert_proposal(&mut slow, held, "held open").await;
 
     // ...which commits first.
-    let later = app.propose_simple("committed later").await;
-    let later_id: Uuid = later["item"]["id"].as_str().unwrap().parse().unwrap();
+    let later_id = app.propose_simple("committed later").await.item.id;
     let positions: Vec<i64> =
         sqlx::query_scalar("select global_position from events order by global_position")
             .fetch_all(&app.pool)
@@ -107,7 +110,7 @@ async fn a_transaction_held_open_while_later_events_commit_skips_no_event() {
 }
 
 /// A varied history: proposals, approvals, rejections, snoozes and edits.
-async fn make_history(app: &TestApp, items: usize) -> Vec<String> {
+async fn make_history(app: &TestApp, items: usize) -> Vec<Uuid> {
     let mut ids = Vec::new();
     for i in 0..items {
         let action = [
@@ -116,19 +119,21 @@ async fn make_history(app: &TestApp, items: usize) -> Vec<String> {
             "social_post",
             "renewal_outreach",
         ][i % 4];
-        let body = app
-            .propose(&app.admin, json!({"action_type": action, "title": format!("item {i}"), "owner": if i % 3 == 0 { "admin" } else { "casey" }}))
-            .await;
-        let id = body["item"]["id"].as_str().unwrap().to_string();
-        let (path, body) = match i % 5 {
-            0 => (format!("/api/queue/{id}/approve"), json!({})),
-            1 => (format!("/api/queue/{id}/reject"), json!({"reason": "no"})),
-            2 => (
-                format!("/api/queue/{id}/snooze"),
-                json!({"preset": "tomorrow"}),
-            ),
+        let owner = if i % 3 == 0 { "admin" } else { "casey" };
+        let id = app
+            .propose(
+                &app.admin,
+                json!({"action_type": action, "title": format!("item {i}"), "owner": owner}),
+            )
+            .await
+            .item
+            .id;
+        let (what, body) = match i % 5 {
+            0 => ("approve", json!({})),
+            1 => ("reject", json!({"reason": "no"})),
+            2 => ("snooze", json!({"preset": "tomorrow"})),
             3 => (
-                format!("/api/queue/{id}/edit"),
+                "edit",
                 json!({"title": format!("edited {i}"), "aps": {"revenue": 0.9}}),
             ),
             _ => {
@@ -136,51 +141,54 @@ async fn make_history(app: &TestApp, items: usize) -> Vec<String> {
                 continue;
             }
         };
-        let response = app.post(&path, &app.admin, &body).send().await.unwrap();
-        assert_eq!(response.status(), 200);
+        app.queue_command_ok(id, what, body).await;
         ids.push(id);
     }
     app.settle().await;
     ids
 }
 
+/// Builds the queue read model afresh from the whole log beside the live one, and asserts
+/// its tables equal the live tables row for row.
+async fn assert_a_fresh_build_equals_live(pool: &PgPool) {
+    fill_shadow(pool, &QueueProjector, |_| {}).await.unwrap();
+    for table in ["queue_items", "queue_counters"] {
+        let rebuilt = format!("{table}__rebuild");
+        assert_eq!(
+            table_difference(pool, table, &rebuilt).await.unwrap(),
+            0,
+            "{table}"
+        );
+    }
+}
+
+/// The status of a queue item's state (as the audit API shows it).
+fn status_of(state: &Value) -> QueueStatus {
+    dto::<QueueItemView>(state).status
+}
+
 #[tokio::test]
 async fn rebuild_equals_live_row_for_row() {
     let app = spawn_app().await;
     make_history(&app, 40).await;
-    let projector = QueueProjector;
-
-    fill_shadow(&app.pool, &projector, |_| {}).await.unwrap();
-    assert_eq!(
-        table_difference(&app.pool, "queue_items", "queue_items__rebuild")
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        table_difference(&app.pool, "queue_counters", "queue_counters__rebuild")
-            .await
-            .unwrap(),
-        0
-    );
+    assert_a_fresh_build_equals_live(&app.pool).await;
 
     sqlx::query("create table queue_items_before as select * from queue_items")
         .execute(&app.pool)
         .await
         .unwrap();
-    switch_over(&app.pool, &projector).await.unwrap();
+    switch_over(&app.pool, &QueueProjector).await.unwrap();
     assert_eq!(
         table_difference(&app.pool, "queue_items", "queue_items_before")
             .await
             .unwrap(),
         0
     );
-    let leftovers: i64 = sqlx::query_scalar(
+    let leftovers = query_i64(
+        &app.pool,
         "select count(*) from pg_tables where tablename like 'queue_%\\_\\_%' escape '\\'",
     )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(leftovers, 0, "shadow and retired tables are gone");
 }
 
@@ -189,38 +197,25 @@ async fn rebuilding_while_commands_keep_arriving_serves_reads_throughout_and_con
     let app = spawn_app().await;
     make_history(&app, 20).await;
     let writer = {
-        let client = app.client.clone();
-        let address = app.address.clone();
-        let token = app.admin.clone();
+        let api = Api::new(&app.address, &app.admin);
         tokio::spawn(async move {
             for i in 0..60 {
-                let response = client
-                    .post(format!("{address}/api/queue"))
-                    .bearer_auth(&token)
-                    .json(
-                        &json!({"action_type": "check_in", "title": format!("during rebuild {i}")}),
-                    )
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 201);
+                let body =
+                    json!({"action_type": "check_in", "title": format!("during rebuild {i}")});
+                let (status, _) = api.post_json("/api/queue", &body).await;
+                assert_eq!(status, 201);
             }
         })
     };
     let reader = {
-        let client = app.client.clone();
-        let address = app.address.clone();
-        let token = app.admin.clone();
+        let api = Api::new(&app.address, &app.admin);
         tokio::spawn(async move {
             let mut failures = 0;
             for _ in 0..60 {
-                let response = client
-                    .get(format!("{address}/api/queue?owner=*&consistency=eventual"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap();
-                if response.status() != 200 {
+                let (status, _) = api
+                    .get_json("/api/queue?owner=*&consistency=eventual")
+                    .await;
+                if status != 200 {
                     failures += 1;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -240,37 +235,15 @@ async fn rebuilding_while_commands_keep_arriving_serves_reads_throughout_and_con
     app.settle().await;
 
     // The live tables after the switch equal a fresh build from the whole log.
-    fill_shadow(&app.pool, &QueueProjector, |_| {})
-        .await
-        .unwrap();
-    assert_eq!(
-        table_difference(&app.pool, "queue_items", "queue_items__rebuild")
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        table_difference(&app.pool, "queue_counters", "queue_counters__rebuild")
-            .await
-            .unwrap(),
-        0
-    );
-    let items: i64 = sqlx::query_scalar("select count(*) from queue_items")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    assert_a_fresh_build_equals_live(&app.pool).await;
+    let items = query_i64(&app.pool, "select count(*) from queue_items").await;
     assert_eq!(items, 80);
 }
 
 #[tokio::test]
 async fn batches_racing_on_one_projector_never_apply_an_event_twice() {
     let (pool, _) = fresh_database().await;
-    let bus = Arc::new(CommandBus::new(
-        pool.clone(),
-        100,
-        16,
-        Arc::new(Metrics::default()),
-    ));
+    let bus = Arc::new(command_bus(&pool, 16));
     ensure_checkpoint(&pool, "queue").await.unwrap();
     let meta = CommandMeta::system("test");
 
@@ -317,17 +290,13 @@ async fn batches_racing_on_one_projector_never_apply_an_event_twice() {
         > 0
     {}
 
-    let processed: i64 = sqlx::query_scalar(
+    let processed = query_i64(
+        &pool,
         "select events_processed from projection_checkpoints where name = 'queue'",
     )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(processed, 200, "each event applied exactly once");
-    let counted: i64 = sqlx::query_scalar("select sum(count)::bigint from queue_counters")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let counted = query_i64(&pool, "select sum(count)::bigint from queue_counters").await;
     assert_eq!(counted, 200, "a double application would double-count");
 }
 
@@ -335,24 +304,20 @@ async fn batches_racing_on_one_projector_never_apply_an_event_twice() {
 async fn replay_is_deterministic_the_fold_equals_the_read_model_and_the_event_store() {
     let app = spawn_app().await;
     let ids = make_history(&app, 15).await;
-    for id in ids {
+    for uuid in ids {
+        let id = uuid.to_string();
         let history =
             caseyos_store::history::history(&app.pool, "queue_item", &id, Default::default())
                 .await
                 .unwrap();
         let doc: Value = sqlx::query_scalar("select doc from queue_items where id = $1")
-            .bind(Uuid::parse_str(&id).unwrap())
+            .bind(uuid)
             .fetch_one(&app.pool)
             .await
             .unwrap();
         assert_eq!(history.state, doc, "replay of {id} equals its read model");
-        let (_, api) = status_and_json(
-            app.get(&format!("/api/queue/{id}"), &app.admin)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        // Raw: the API shows exactly the replayed state.
+        let (_, api) = app.get_json(&format!("/api/queue/{id}"), &app.admin).await;
         assert_eq!(api["item"], history.state);
         // Every prefix folds to the state recorded after that event.
         for entry in &history.events {
@@ -386,80 +351,53 @@ async fn the_audit_api_shows_who_did_what_and_travels_in_time() {
         .send()
         .await
         .unwrap();
-    let (_, proposed) = status_and_json(response).await;
-    let id = proposed["item"]["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/queue/{id}/snooze"),
-        &app.admin,
-        &json!({"preset": "1h"}),
-    )
-    .send()
-    .await
-    .unwrap();
+    let id = expect_dto::<QueueItemResponse>(&status_and_json(response).await, 201)
+        .item
+        .id;
+    app.queue_command_ok(id, "snooze", json!({"preset": "1h"}))
+        .await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let between = chrono::Utc::now();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    app.post(&format!("/api/queue/{id}/approve"), &app.admin, &json!({}))
-        .send()
-        .await
-        .unwrap();
+    app.queue_command_ok(id, "approve", json!({})).await;
 
-    let (status, audit) = status_and_json(
-        app.get(&format!("/api/audit/queue_item/{id}"), &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{audit}");
-    let events = audit["events"].as_array().unwrap();
-    let types: Vec<&str> = events
-        .iter()
-        .map(|e| e["event_type"].as_str().unwrap())
-        .collect();
+    let audit = |query: String| {
+        let (app, path) = (&app, format!("/api/audit/queue_item/{id}{query}"));
+        async move { app.get_ok::<AuditResponse>(&path, &app.admin).await }
+    };
+    let all = audit(String::new()).await;
+    let types: Vec<&str> = all.events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         types,
         vec!["QueueItemProposed", "QueueItemSnoozed", "QueueItemApproved"]
     );
-    let statuses: Vec<&str> = events
+    let statuses: Vec<QueueStatus> = all
+        .events
         .iter()
-        .map(|e| e["state_after"]["status"].as_str().unwrap())
+        .map(|e| status_of(&e.state_after))
         .collect();
-    assert_eq!(statuses, vec!["pending", "snoozed", "approved"]);
-    assert_eq!(events[0]["actor"], "user:admin");
-    assert_eq!(events[0]["correlation_id"], "campaign-42");
-    assert_eq!(events[0]["idempotency_key"], "audit-1");
-    assert!(events[0]["request_id"]
-        .as_str()
-        .is_some_and(|r| !r.is_empty()));
-    assert_eq!(audit["state"]["status"], "approved");
-    assert_eq!(audit["total_events"], 3);
+    assert_eq!(
+        statuses,
+        vec![
+            QueueStatus::Pending,
+            QueueStatus::Snoozed,
+            QueueStatus::Approved
+        ]
+    );
+    let first = &all.events[0];
+    assert_eq!(first.actor.as_deref(), Some("user:admin"));
+    assert_eq!(first.correlation_id.as_deref(), Some("campaign-42"));
+    assert_eq!(first.idempotency_key.as_deref(), Some("audit-1"));
+    assert!(first.request_id.as_deref().is_some_and(|r| !r.is_empty()));
+    assert_eq!(status_of(&all.state), QueueStatus::Approved);
+    assert_eq!(all.total_events, 3);
 
-    let (_, at1) = status_and_json(
-        app.get(&format!("/api/audit/queue_item/{id}?at=1"), &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(at1["state"]["status"], "pending");
-    assert_eq!(at1["events"].as_array().unwrap().len(), 1);
+    let at1 = audit("?at=1".into()).await;
+    assert_eq!(status_of(&at1.state), QueueStatus::Pending);
+    assert_eq!(at1.events.len(), 1);
     let as_of = between.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let (status, then) = status_and_json(
-        app.get(
-            &format!(
-                "/api/audit/queue_item/{id}?as_of={}",
-                as_of.replace('+', "%2B")
-            ),
-            &app.admin,
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{then}");
-    assert_eq!(then["state"]["status"], "snoozed");
+    let then = audit(format!("?as_of={}", as_of.replace('+', "%2B"))).await;
+    assert_eq!(status_of(&then.state), QueueStatus::Snoozed);
 
     for (path, code) in [
         (
@@ -475,17 +413,16 @@ async fn the_audit_api_shows_who_did_what_and_travels_in_time() {
             "audit.sequence_not_found",
         ),
     ] {
-        let (status, body) =
-            status_and_json(app.get(&path, &app.admin).send().await.unwrap()).await;
+        let (status, body) = app.get_json(&path, &app.admin).await;
         assert_eq!(status, 404, "{path}");
-        assert_eq!(body["error"]["code"], code, "{path}");
+        assert_eq!(error_body(&body).code, code, "{path}");
     }
 }
 
 #[tokio::test]
 async fn snapshots_hold_the_state_once_and_loading_from_them_is_exact() {
     let (pool, _) = fresh_database().await;
-    let bus = CommandBus::new(pool.clone(), 100, 8, Arc::new(Metrics::default()));
+    let bus = command_bus(&pool, 8);
     let meta = CommandMeta::system("test");
     let id = Uuid::now_v7();
     bus.execute::<QueueItem>(id, propose(id, "title 0"), &meta)
@@ -529,35 +466,14 @@ async fn queries_wait_for_a_token_and_time_out_with_a_clear_code() {
     // Generous: the snapshot horizon is cluster-wide, so other tests' open transactions
     // (one of them holds one on purpose) can delay any projector for a moment.
     let app = spawn_app_with(|c| c.consistency_timeout_ms = 2000).await;
-    let body = app.propose_simple("token").await;
-    let token = body["consistency"].as_str().unwrap();
-    let (status, _) = status_and_json(
-        app.get(&format!("/api/queue/today?after={token}"), &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let token = app.propose_simple("token").await.consistency;
+    let today = |after: &str| send(app.get(&format!("/api/queue/today?after={after}"), &app.admin));
+    let (status, _) = today(&token).await;
     assert_eq!(status, 200);
 
-    let (status, error) = status_and_json(
-        app.get("/api/queue/today?after=999999999.999999999", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 503);
-    assert_eq!(error["error"]["code"], "consistency.timeout");
-    let (status, error) = status_and_json(
-        app.get("/api/queue/today?after=soon", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(error["error"]["code"], "consistency.invalid_token");
+    let not_yet = today("999999999.999999999").await;
+    assert_error(&not_yet, 503, "consistency.timeout");
+    assert_error(&today("soon").await, 400, "consistency.invalid_token");
 }
 
 #[tokio::test]
@@ -572,8 +488,7 @@ async fn an_unreadable_event_stops_the_projector_visibly_instead_of_being_skippe
     .execute(&app.pool)
     .await
     .unwrap();
-    let after = app.propose_simple("behind the poison").await;
-    let after_id: Uuid = after["item"]["id"].as_str().unwrap().parse().unwrap();
+    let after_id = app.propose_simple("behind the poison").await.item.id;
 
     // Other projectors may be briefly without a leader while the app starts: wait for the
     // queue projector's own state.
@@ -585,14 +500,14 @@ async fn an_unreadable_event_stops_the_projector_visibly_instead_of_being_skippe
     };
     let mut ready = (0, Value::Null);
     for _ in 0..60 {
-        ready = status_and_json(app.get("/ready", &app.admin).send().await.unwrap()).await;
+        ready = app.get_json("/ready", &app.admin).await;
         if ready.0 == 503 && queue_state(&ready)["state"] == "failing" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(ready.0, 503, "{}", ready.1);
-    assert_eq!(ready.1["error"]["code"], "service.not_ready");
+    assert_eq!(error_body(&ready.1).code, "service.not_ready");
     let projection = &queue_state(&ready);
     assert_eq!(projection["state"], "failing", "{}", ready.1);
     assert!(

@@ -1,15 +1,31 @@
 //! Today's Moves over HTTP against the real router and a real PostgreSQL.
 
-use caseyos_tests::{spawn_app, status_and_json};
-use serde_json::{json, Value};
+use caseyos_domain::api::{BulkDecisionResponse, QueueItemResponse, QueueListResponse};
+use caseyos_domain::queue::{QueueDomain, QueueStatus, Source};
+use caseyos_tests::{
+    assert_error, command_bus, dto, error_body, error_fields, error_of, expect_dto, spawn_app,
+    TestApp,
+};
+use serde_json::json;
+
+/// The titles of a list's items, in order.
+fn titles(list: &QueueListResponse) -> Vec<&str> {
+    list.items.iter().map(|i| i.title.as_str()).collect()
+}
+
+/// Today's Moves as admin.
+async fn today(app: &TestApp) -> QueueListResponse {
+    app.get_ok("/api/queue/today", &app.admin).await
+}
 
 #[tokio::test]
 async fn proposing_returns_201_with_the_item_a_derived_title_and_a_consistency_token() {
     let app = spawn_app().await;
-    let body = app
-        .propose(
+    let (status, body) = app
+        .post_json(
+            "/api/queue",
             &app.admin,
-            json!({
+            &json!({
                 "action_type": "Send-Email",
                 "target": {"contact": {"id": "101", "name": "Dana Lee", "email": "Dana@Acme.io"}},
                 "payload": {"to": "dana@acme.io", "subject": "Hi", "body": "Hello Dana"},
@@ -17,211 +33,118 @@ async fn proposing_returns_201_with_the_item_a_derived_title_and_a_consistency_t
             }),
         )
         .await;
-    let item = &body["item"];
-    assert_eq!(item["title"], "Send email — Dana Lee");
-    assert_eq!(item["action_type"], "send_email");
-    assert_eq!(item["domain"], "sales");
-    assert_eq!(item["status"], "pending");
-    assert_eq!(item["owner"], "admin");
-    assert_eq!(item["aps"]["score"], 63.0);
-    assert_eq!(item["aps"]["inputs"]["revenue"], 0.6);
+    assert_eq!(status, 201, "propose failed: {body}");
+    // The wire format, raw: the typed view would accept what it normalises (the action
+    // type's spelling, the email's case) and would not see the exact objects and decimals.
+    let raw = &body["item"];
+    assert_eq!(raw["action_type"], "send_email");
+    assert_eq!(raw["aps"]["score"], 63.0);
+    assert_eq!(raw["aps"]["inputs"]["revenue"], 0.6);
+    assert_eq!(raw["target"]["contact"]["email"], "dana@acme.io");
+    assert_eq!(raw["proposed_by"], json!({"kind": "user", "id": "admin"}));
+
+    let QueueItemResponse { item, consistency } = dto(&body);
+    assert_eq!(item.title, "Send email — Dana Lee");
+    assert_eq!(item.domain, QueueDomain::Sales);
+    assert_eq!(item.status, QueueStatus::Pending);
+    assert_eq!(item.owner, "admin");
     assert_eq!(
-        item["aps"]["reasoning"],
+        item.aps.reasoning,
         "Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%"
     );
-    assert_eq!(item["target"]["contact"]["email"], "dana@acme.io");
-    assert_eq!(item["source"]["kind"], "manual");
-    assert_eq!(item["proposed_by"], json!({"kind": "user", "id": "admin"}));
-    assert_eq!(item["version"], 1);
-    let token = body["consistency"].as_str().unwrap();
-    assert!(token.contains('.'), "{token}");
+    assert_eq!(item.source, Source::Manual);
+    assert_eq!(item.version, 1);
+    assert!(consistency.contains('.'), "{consistency}");
 
     // Read it back, waiting for exactly that write.
-    let id = item["id"].as_str().unwrap();
-    let response = app
-        .get(&format!("/api/queue/{id}?after={token}"), &app.admin)
-        .send()
-        .await
-        .unwrap();
-    let (status, read) = status_and_json(response).await;
+    let (status, read) = app
+        .get_json(
+            &format!("/api/queue/{}?after={consistency}", item.id),
+            &app.admin,
+        )
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(read["item"], *item);
+    assert_eq!(read["item"], *raw);
 }
 
 #[tokio::test]
 async fn unknown_action_types_are_422_naming_the_field() {
     let app = spawn_app().await;
-    let response = app
-        .post(
+    let answer = app
+        .post_json(
             "/api/queue",
             &app.admin,
             &json!({"action_type": "launch_rocket"}),
         )
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, 422);
-    assert_eq!(body["error"]["code"], "queue.unknown_action_type");
-    assert_eq!(
-        body["error"]["details"]["fields"][0]["field"],
-        "action_type"
-    );
-    assert!(body["error"]["request_id"]
-        .as_str()
-        .is_some_and(|r| !r.is_empty()));
+        .await;
+    let error = assert_error(&answer, 422, "queue.unknown_action_type");
+    assert_eq!(error_fields(&error)[0], "action_type");
+    assert!(error.request_id.is_some_and(|r| !r.is_empty()));
 }
 
 #[tokio::test]
 async fn today_ranks_open_moves_by_aps_then_due_time_and_leaves_out_decided_and_future_snoozes() {
     let app = spawn_app().await;
-    let make = |title: &str, action: &str, due: &str| json!({"title": title, "action_type": action, "due_by": due});
     // book_meeting 82, send_email 63 (two, different due times), manual_task 50.
-    let low = app
-        .propose(
-            &app.admin,
-            make("low", "manual_task", "2026-11-22T09:00:00Z"),
-        )
+    let mut ids = Vec::new();
+    for (title, action, due) in [
+        ("low", "manual_task", "2026-11-22T09:00:00Z"),
+        ("email later", "send_email", "2026-11-23T09:00:00Z"),
+        ("email sooner", "send_email", "2026-11-22T09:00:00Z"),
+        ("meeting", "book_meeting", "2026-11-30T09:00:00Z"),
+        ("decided", "book_meeting", "2026-11-22T09:00:00Z"),
+        ("snoozed", "book_meeting", "2026-11-22T09:00:00Z"),
+    ] {
+        let body = json!({"title": title, "action_type": action, "due_by": due});
+        ids.push(app.propose(&app.admin, body).await.item.id);
+    }
+    let (decided, snoozed) = (ids[4], ids[5]);
+    app.queue_command_ok(decided, "approve", json!({})).await;
+    app.queue_command_ok(snoozed, "snooze", json!({"preset": "4h"}))
         .await;
-    let later = app
-        .propose(
-            &app.admin,
-            make("email later", "send_email", "2026-11-23T09:00:00Z"),
-        )
-        .await;
-    let sooner = app
-        .propose(
-            &app.admin,
-            make("email sooner", "send_email", "2026-11-22T09:00:00Z"),
-        )
-        .await;
-    let top = app
-        .propose(
-            &app.admin,
-            make("meeting", "book_meeting", "2026-11-30T09:00:00Z"),
-        )
-        .await;
-    let decided = app
-        .propose(
-            &app.admin,
-            make("decided", "book_meeting", "2026-11-22T09:00:00Z"),
-        )
-        .await;
-    let snoozed = app
-        .propose(
-            &app.admin,
-            make("snoozed", "book_meeting", "2026-11-22T09:00:00Z"),
-        )
-        .await;
-    let id = |v: &Value| v["item"]["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/queue/{}/approve", id(&decided)),
-        &app.admin,
-        &json!({}),
-    )
-    .send()
-    .await
-    .unwrap();
-    let snooze = app
-        .post(
-            &format!("/api/queue/{}/snooze", id(&snoozed)),
-            &app.admin,
-            &json!({"preset": "4h"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(snooze.status(), 200);
 
-    let (status, body) = status_and_json(
-        app.get("/api/queue/today", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let titles: Vec<&str> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["title"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        titles,
+        titles(&today(&app).await),
         vec!["meeting", "email sooner", "email later", "low"]
     );
-    let _ = (low, later, sooner, top);
 }
 
 #[tokio::test]
 async fn a_due_snooze_comes_back_to_today() {
     let app = spawn_app().await;
-    let item = app.propose_simple("wake me").await;
-    let id = item["item"]["id"].as_str().unwrap();
+    let id = app.propose_simple("wake me").await.item.id;
     let until = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
-    let response = app
-        .post(
-            &format!("/api/queue/{id}/snooze"),
-            &app.admin,
-            &json!({"until": until}),
-        )
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["item"]["status"], "snoozed");
-    let today = |app: &caseyos_tests::TestApp| {
-        let request = app.get("/api/queue/today", &app.admin);
-        async move { status_and_json(request.send().await.unwrap()).await.1 }
-    };
-    assert_eq!(today(&app).await["items"].as_array().unwrap().len(), 0);
+    let snoozed = app
+        .queue_command_ok(id, "snooze", json!({"until": until}))
+        .await;
+    assert_eq!(snoozed.item.status, QueueStatus::Snoozed);
+    assert_eq!(today(&app).await.items.len(), 0);
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
-    let items = today(&app).await["items"].as_array().unwrap().clone();
+    let items = today(&app).await.items;
     assert_eq!(
         items.len(),
         1,
         "a due snooze is part of today even before the schedule runs"
     );
-    assert_eq!(items[0]["id"], id);
+    assert_eq!(items[0].id, id);
 }
 
 #[tokio::test]
 async fn deciding_twice_is_409_with_a_stable_code() {
     let app = spawn_app().await;
-    let item = app.propose_simple("decide me").await;
-    let id = item["item"]["id"].as_str().unwrap();
-    let approve = || {
-        app.post(
-            &format!("/api/queue/{id}/approve"),
-            &app.admin,
-            &json!({"note": "go"}),
-        )
-        .send()
-    };
-    let (status, body) = status_and_json(approve().await.unwrap()).await;
-    assert_eq!(status, 200);
-    assert_eq!(body["item"]["status"], "approved");
-    assert_eq!(body["item"]["decision"]["note"], "go");
-    assert_eq!(body["item"]["decision"]["by"]["id"], "admin");
+    let id = app.propose_simple("decide me").await.item.id;
+    let approve = || app.queue_command(id, "approve", json!({"note": "go"}));
+    let approved = expect_dto::<QueueItemResponse>(&approve().await, 200).item;
+    assert_eq!(approved.status, QueueStatus::Approved);
+    let decision = approved.decision.expect("a decision");
+    assert_eq!(decision.note.as_deref(), Some("go"));
+    assert_eq!(decision.by.id, "admin");
 
-    let (status, body) = status_and_json(approve().await.unwrap()).await;
-    assert_eq!(status, 409);
-    assert_eq!(body["error"]["code"], "queue.already_approved");
-
+    assert_error(&approve().await, 409, "queue.already_approved");
     let reject = app
-        .post(
-            &format!("/api/queue/{id}/reject"),
-            &app.admin,
-            &json!({"reason": "no"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(reject).await;
-    assert_eq!(status, 409);
-    assert_eq!(body["error"]["code"], "queue.already_approved");
+        .queue_command(id, "reject", json!({"reason": "no"}))
+        .await;
+    assert_error(&reject, 409, "queue.already_approved");
     assert_eq!(
         app.events_of(id).await.len(),
         2,
@@ -232,35 +155,20 @@ async fn deciding_twice_is_409_with_a_stable_code() {
 #[tokio::test]
 async fn rejecting_needs_a_reason_and_records_it() {
     let app = spawn_app().await;
-    let item = app.propose_simple("reject me").await;
-    let id = item["item"]["id"].as_str().unwrap();
-    let (status, body) = status_and_json(
-        app.post(
-            &format!("/api/queue/{id}/reject"),
-            &app.admin,
-            &json!({"reason": "  "}),
-        )
-        .send()
+    let id = app.propose_simple("reject me").await.item.id;
+    let blank = app
+        .queue_command(id, "reject", json!({"reason": "  "}))
+        .await;
+    assert_eq!(error_fields(&error_of(&blank, 422))[0], "reason");
+    let rejected = app
+        .queue_command_ok(id, "reject", json!({"reason": "Wrong person"}))
         .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 422);
-    assert_eq!(body["error"]["details"]["fields"][0]["field"], "reason");
-    let (status, body) = status_and_json(
-        app.post(
-            &format!("/api/queue/{id}/reject"),
-            &app.admin,
-            &json!({"reason": "Wrong person"}),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(body["item"]["status"], "rejected");
-    assert_eq!(body["item"]["decision"]["reason"], "Wrong person");
+        .item;
+    assert_eq!(rejected.status, QueueStatus::Rejected);
+    assert_eq!(
+        rejected.decision.and_then(|d| d.reason).as_deref(),
+        Some("Wrong person")
+    );
 }
 
 #[tokio::test]
@@ -270,25 +178,11 @@ async fn snoozing_with_a_preset_resolves_in_the_owners_time_zone() {
             .insert("admin".into(), "Asia/Tokyo".into());
     })
     .await;
-    let item = app.propose_simple("tomorrow please").await;
-    let id = item["item"]["id"].as_str().unwrap();
-    let (status, body) = status_and_json(
-        app.post(
-            &format!("/api/queue/{id}/snooze"),
-            &app.admin,
-            &json!({"preset": "tomorrow"}),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let until: chrono::DateTime<chrono::Utc> = body["item"]["snoozed_until"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = app.propose_simple("tomorrow please").await.item.id;
+    let snoozed = app
+        .queue_command_ok(id, "snooze", json!({"preset": "tomorrow"}))
+        .await;
+    let until = snoozed.item.snoozed_until.expect("snoozed_until");
     // 09:00 in Tokyo is 00:00 UTC.
     assert_eq!(until.format("%H:%M").to_string(), "00:00");
 
@@ -304,41 +198,27 @@ async fn snoozing_with_a_preset_resolves_in_the_owners_time_zone() {
         ),
         (json!({"until": "2001-01-01T00:00:00Z"}), "until"),
     ] {
-        let (status, error) = status_and_json(
-            app.post(&format!("/api/queue/{id}/snooze"), &app.admin, &body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, error) = app.queue_command(id, "snooze", body.clone()).await;
         assert_eq!(status, 422, "{body}: {error}");
-        assert_eq!(
-            error["error"]["details"]["fields"][0]["field"], field,
-            "{body}"
-        );
+        assert_eq!(error_fields(&error_body(&error))[0], field, "{body}");
     }
 }
 
 #[tokio::test]
 async fn editing_changes_the_draft_and_rescores() {
     let app = spawn_app().await;
-    let item = app.propose_simple("draft").await;
-    let id = item["item"]["id"].as_str().unwrap();
-    let (status, body) = status_and_json(
-        app.post(
-            &format!("/api/queue/{id}/edit"),
-            &app.admin,
-            &json!({"payload": {"subject": "New subject"}, "aps": {"urgency": 1.0}, "due_by": null}),
+    let id = app.propose_simple("draft").await.item.id;
+    let edited = app
+        .queue_command_ok(
+            id,
+            "edit",
+            json!({"payload": {"subject": "New subject"}, "aps": {"urgency": 1.0}, "due_by": null}),
         )
-        .send()
         .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["item"]["payload"]["subject"], "New subject");
-    assert_eq!(body["item"]["aps"]["score"], 72.0);
-    assert_eq!(body["item"]["version"], 2);
+        .item;
+    assert_eq!(edited.payload["subject"], "New subject");
+    assert_eq!(edited.aps.score.as_f64(), 72.0);
+    assert_eq!(edited.version, 2);
     let events = app.events_of(id).await;
     assert_eq!(events.last().unwrap().event_type, "QueueItemEdited");
 }
@@ -357,41 +237,20 @@ async fn the_list_filters_sorts_and_pages_with_stable_cursors() {
     .iter()
     .enumerate()
     {
-        let body = app
-            .propose(
-                &app.admin,
-                json!({"title": format!("item {i}"), "action_type": action}),
-            )
-            .await;
-        ids.push(body["item"]["id"].as_str().unwrap().to_string());
+        let body = json!({"title": format!("item {i}"), "action_type": action});
+        ids.push(app.propose(&app.admin, body).await.item.id);
     }
-    app.post(
-        &format!("/api/queue/{}/reject", ids[0]),
-        &app.admin,
-        &json!({"reason": "x"}),
-    )
-    .send()
-    .await
-    .unwrap();
+    app.queue_command_ok(ids[0], "reject", json!({"reason": "x"}))
+        .await;
 
-    let (_, body) = status_and_json(
-        app.get(
+    let pending: QueueListResponse = app
+        .get_ok(
             "/api/queue?status=pending&domain=sales&sort=-aps",
             &app.admin,
         )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    let titles: Vec<&str> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["title"].as_str().unwrap())
-        .collect();
-    assert_eq!(titles, vec!["item 1", "item 4"]);
-    assert_eq!(body["total"], 2);
+        .await;
+    assert_eq!(titles(&pending), vec!["item 1", "item 4"]);
+    assert_eq!(pending.total, 2);
 
     // Page through everything two at a time, oldest first.
     let mut seen = Vec::new();
@@ -401,15 +260,11 @@ async fn the_list_filters_sorts_and_pages_with_stable_cursors() {
             Some(c) => format!("/api/queue?sort=created_at&limit=2&cursor={c}"),
             None => "/api/queue?sort=created_at&limit=2".to_string(),
         };
-        let (status, page) =
-            status_and_json(app.get(&path, &app.admin).send().await.unwrap()).await;
-        assert_eq!(status, 200, "{page}");
-        assert_eq!(page["total"], 5);
-        for item in page["items"].as_array().unwrap() {
-            seen.push(item["id"].as_str().unwrap().to_string());
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
+        let page: QueueListResponse = app.get_ok(&path, &app.admin).await;
+        assert_eq!(page.total, 5);
+        seen.extend(page.items.iter().map(|item| item.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
             None => break,
         }
     }
@@ -421,7 +276,7 @@ async fn the_list_filters_sorts_and_pages_with_stable_cursors() {
         "/api/queue?limit=0",
         "/api/queue?cursor=zzz",
     ] {
-        let (status, body) = status_and_json(app.get(bad, &app.admin).send().await.unwrap()).await;
+        let (status, body) = app.get_json(bad, &app.admin).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert!(body["error"]["code"].as_str().is_some(), "{bad}");
     }
@@ -430,34 +285,15 @@ async fn the_list_filters_sorts_and_pages_with_stable_cursors() {
 #[tokio::test]
 async fn counts_follow_every_transition() {
     let app = spawn_app().await;
-    let a = app.propose_simple("a").await;
-    let b = app.propose_simple("b").await;
+    let a = app.propose_simple("a").await.item.id;
+    let b = app.propose_simple("b").await.item.id;
     app.propose_simple("c").await;
-    let id = |v: &Value| v["item"]["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/queue/{}/approve", id(&a)),
-        &app.admin,
-        &json!({}),
-    )
-    .send()
-    .await
-    .unwrap();
-    app.post(
-        &format!("/api/queue/{}/snooze", id(&b)),
-        &app.admin,
-        &json!({"preset": "1h"}),
-    )
-    .send()
-    .await
-    .unwrap();
-    let (status, counts) = status_and_json(
-        app.get("/api/queue/counts", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    app.queue_command_ok(a, "approve", json!({})).await;
+    app.queue_command_ok(b, "snooze", json!({"preset": "1h"}))
+        .await;
+    let (status, counts) = app.get_json("/api/queue/counts", &app.admin).await;
     assert_eq!(status, 200);
+    // The whole body, raw: exactly these fields and no others.
     assert_eq!(
         counts,
         json!({"pending": 1, "snoozed": 1, "approved": 1, "rejected": 0, "expired": 0, "total": 3})
@@ -467,72 +303,51 @@ async fn counts_follow_every_transition() {
 #[tokio::test]
 async fn bulk_approve_reports_each_item() {
     let app = spawn_app().await;
-    let a = app.propose_simple("a").await["item"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let b = app.propose_simple("b").await["item"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.post(
-        &format!("/api/queue/{b}/reject"),
-        &app.admin,
-        &json!({"reason": "no"}),
-    )
-    .send()
-    .await
-    .unwrap();
-    let missing = uuid::Uuid::new_v4().to_string();
-    let (status, body) = status_and_json(
-        app.post(
+    let a = app.propose_simple("a").await.item.id;
+    let b = app.propose_simple("b").await.item.id;
+    app.queue_command_ok(b, "reject", json!({"reason": "no"}))
+        .await;
+    let missing = uuid::Uuid::new_v4();
+    let answer = app
+        .post_json(
             "/api/queue/bulk/approve",
             &app.admin,
             &json!({"ids": [a, b, missing]}),
         )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let results = body["results"].as_array().unwrap();
-    assert_eq!(results[0]["ok"], true);
-    assert_eq!(results[0]["item"]["status"], "approved");
-    assert_eq!(results[1]["ok"], false);
-    assert_eq!(results[1]["error"]["code"], "queue.already_rejected");
-    assert_eq!(results[2]["error"]["code"], "queue.not_found");
-    assert!(body["consistency"].as_str().is_some());
+        .await;
+    let bulk: BulkDecisionResponse = expect_dto(&answer, 200);
+    let results = &bulk.results;
+    let code = |i: usize| results[i].error.as_ref().map(|e| e.code.as_str());
+    assert!(results[0].ok);
+    assert_eq!(
+        results[0].item.as_ref().map(|i| i.status),
+        Some(QueueStatus::Approved)
+    );
+    assert!(!results[1].ok);
+    assert_eq!(code(1), Some("queue.already_rejected"));
+    assert_eq!(code(2), Some("queue.not_found"));
+    assert!(bulk.consistency.is_some());
 
-    let (status, body) = status_and_json(
-        app.post("/api/queue/bulk/reject", &app.admin, &json!({"ids": [a]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 422);
-    assert_eq!(body["error"]["details"]["fields"][0]["field"], "reason");
+    let answer = app
+        .post_json("/api/queue/bulk/reject", &app.admin, &json!({"ids": [a]}))
+        .await;
+    assert_eq!(error_fields(&error_of(&answer, 422))[0], "reason");
 }
 
 #[tokio::test]
 async fn expired_moves_leave_today_through_the_schedule() {
     let app = spawn_app().await;
     let expires = (chrono::Utc::now() + chrono::Duration::milliseconds(300)).to_rfc3339();
-    let body = app
+    let id = app
         .propose(
             &app.admin,
             json!({"action_type": "check_in", "title": "soon gone", "expires_at": expires}),
         )
-        .await;
-    let id = body["item"]["id"].as_str().unwrap();
+        .await
+        .item
+        .id;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let bus = caseyos_store::CommandBus::new(
-        app.pool.clone(),
-        100,
-        8,
-        std::sync::Arc::new(caseyos_backend::infra::metrics::Metrics::default()),
-    );
+    let bus = command_bus(&app.pool, 8);
     app.settle().await;
     let issued = caseyos_backend::workers::scheduler::tick(&app.pool, &bus)
         .await
@@ -540,21 +355,14 @@ async fn expired_moves_leave_today_through_the_schedule() {
     assert!(issued >= 1);
     let events = app.events_of(id).await;
     assert_eq!(events.last().unwrap().event_type, "QueueItemExpired");
-    let (status, body) = status_and_json(
-        app.post(&format!("/api/queue/{id}/approve"), &app.admin, &json!({}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 409);
-    assert_eq!(body["error"]["code"], "queue.expired");
+    let approve = app.queue_command(id, "approve", json!({})).await;
+    assert_error(&approve, 409, "queue.expired");
 }
 
 #[tokio::test]
 async fn id_shorthands_and_the_seeds_aps_names_are_accepted() {
     let app = spawn_app().await;
-    let body = app
+    let item = app
         .propose(
             &app.admin,
             json!({
@@ -565,25 +373,21 @@ async fn id_shorthands_and_the_seeds_aps_names_are_accepted() {
                 "reasoning": "Big deal"
             }),
         )
-        .await;
-    let item = &body["item"];
-    assert_eq!(item["target"]["deal"]["id"], "d-77");
-    assert_eq!(item["target"]["contact"]["id"], "c-1");
-    assert_eq!(item["title"], "Review deal — deal d-77");
-    assert_eq!(item["aps"]["score"], 80.0);
-    assert_eq!(item["rationale"], "Big deal");
+        .await
+        .item;
+    let target = &item.target;
+    assert_eq!(target.deal.as_ref().map(|d| d.id.as_str()), Some("d-77"));
+    assert_eq!(target.contact.as_ref().map(|c| c.id.as_str()), Some("c-1"));
+    assert_eq!(item.title, "Review deal — deal d-77");
+    assert_eq!(item.aps.score.as_f64(), 80.0);
+    assert_eq!(item.rationale.as_deref(), Some("Big deal"));
 
-    let (status, error) = status_and_json(
-        app.post(
+    let answer = app
+        .post_json(
             "/api/queue",
             &app.admin,
             &json!({"action_type": "review_deal", "deal_id": "no spaces"}),
         )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 422);
-    assert_eq!(error["error"]["details"]["fields"][0]["field"], "deal_id");
+        .await;
+    assert_eq!(error_fields(&error_of(&answer, 422))[0], "deal_id");
 }

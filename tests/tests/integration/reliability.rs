@@ -1,38 +1,39 @@
 //! Concurrency and idempotency: one aggregate under many writers, duplicate requests,
 //! and a response lost after its events committed.
 
-use std::sync::Arc;
-
-use caseyos_backend::infra::metrics::Metrics;
+use caseyos_domain::api::QueueItemResponse;
 use caseyos_domain::kernel::Actor;
-use caseyos_domain::queue::{ApproveQueueItem, QueueItem, QueueItemCommand};
+use caseyos_domain::queue::{ApproveQueueItem, QueueItem, QueueItemCommand, QueueStatus};
 use caseyos_store::idempotency::request_hash;
-use caseyos_store::{CommandBus, CommandMeta};
-use caseyos_tests::{spawn_app, status_and_json};
+use caseyos_store::CommandMeta;
+use caseyos_tests::{
+    assert_error, command_bus, error_body, expect_dto, send, spawn_app, status_and_json, TestApp,
+};
 use futures::future::join_all;
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// Proposes `body` as `token` with an `Idempotency-Key`: the answer.
+async fn propose_with_key(app: &TestApp, token: &str, body: Value, key: &str) -> (u16, Value) {
+    send(
+        app.post("/api/queue", token, &body)
+            .header("Idempotency-Key", key),
+    )
+    .await
+}
 
 #[tokio::test]
 async fn sixteen_concurrent_approvals_write_exactly_one_approval_and_409_the_rest() {
     let app = spawn_app().await;
-    let item = app.propose_simple("contended").await;
-    let id = item["item"]["id"].as_str().unwrap().to_string();
-    let requests = (0..16).map(|i| {
-        app.post(
-            &format!("/api/queue/{id}/approve"),
-            &app.admin,
-            &json!({"note": format!("client {i}")}),
-        )
-        .send()
-    });
+    let id = app.propose_simple("contended").await.item.id;
+    let requests =
+        (0..16).map(|i| app.queue_command(id, "approve", json!({"note": format!("client {i}")})));
     let mut ok = 0;
     let mut conflicts = 0;
-    for response in join_all(requests).await {
-        let (status, body) = status_and_json(response.unwrap()).await;
+    for (status, body) in join_all(requests).await {
         match status {
             200 => ok += 1,
             409 => {
-                assert_eq!(body["error"]["code"], "queue.already_approved", "{body}");
+                assert_eq!(error_body(&body).code, "queue.already_approved", "{body}");
                 conflicts += 1;
             }
             other => panic!("unexpected {other}: {body}"),
@@ -40,7 +41,7 @@ async fn sixteen_concurrent_approvals_write_exactly_one_approval_and_409_the_res
     }
     assert_eq!((ok, conflicts), (1, 15));
     let approvals = app
-        .events_of(&id)
+        .events_of(id)
         .await
         .iter()
         .filter(|e| e.event_type == "QueueItemApproved")
@@ -51,21 +52,11 @@ async fn sixteen_concurrent_approvals_write_exactly_one_approval_and_409_the_res
 #[tokio::test]
 async fn concurrent_edits_of_one_item_all_land_through_server_side_retries() {
     let app = spawn_app().await;
-    let item = app.propose_simple("edited by many").await;
-    let id = item["item"]["id"].as_str().unwrap().to_string();
-    let requests = (0..16).map(|i| {
-        app.post(
-            &format!("/api/queue/{id}/edit"),
-            &app.admin,
-            &json!({"payload": {"draft": i}}),
-        )
-        .send()
-    });
-    for response in join_all(requests).await {
-        let (status, body) = status_and_json(response.unwrap()).await;
-        assert_eq!(status, 200, "{body}");
-    }
-    let events = app.events_of(&id).await;
+    let id = app.propose_simple("edited by many").await.item.id;
+    let requests =
+        (0..16).map(|i| app.queue_command_ok(id, "edit", json!({"payload": {"draft": i}})));
+    join_all(requests).await;
+    let events = app.events_of(id).await;
     assert_eq!(events.len(), 17, "one proposal and sixteen edits");
     let sequences: Vec<i64> = events.iter().map(|e| e.sequence).collect();
     assert_eq!(sequences, (1..=17).collect::<Vec<_>>());
@@ -88,10 +79,9 @@ async fn concurrent_duplicate_idempotent_requests_write_one_set_of_events() {
         if response.headers().get("idempotent-replayed").is_some() {
             replayed += 1;
         }
-        let (status, body) = status_and_json(response).await;
-        assert_eq!(status, 201, "{body}");
-        ids.insert(body["item"]["id"].as_str().unwrap().to_string());
-        tokens.insert(body["consistency"].as_str().unwrap().to_string());
+        let proposed: QueueItemResponse = expect_dto(&status_and_json(response).await, 201);
+        ids.insert(proposed.item.id);
+        tokens.insert(proposed.consistency);
     }
     assert_eq!(ids.len(), 1, "every duplicate returns the same item");
     assert_eq!(tokens.len(), 1, "and the same consistency token");
@@ -101,112 +91,67 @@ async fn concurrent_duplicate_idempotent_requests_write_one_set_of_events() {
     // The same for a decision.
     let id = ids.into_iter().next().unwrap();
     let approvals = (0..16).map(|_| {
-        app.post(&format!("/api/queue/{id}/approve"), &app.admin, &json!({}))
-            .header("Idempotency-Key", "approve-once-1")
-            .send()
+        send(
+            app.post(&format!("/api/queue/{id}/approve"), &app.admin, &json!({}))
+                .header("Idempotency-Key", "approve-once-1"),
+        )
     });
-    for response in join_all(approvals).await {
-        let (status, body) = status_and_json(response.unwrap()).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["item"]["status"], "approved");
+    for answer in join_all(approvals).await {
+        let approved: QueueItemResponse = expect_dto(&answer, 200);
+        assert_eq!(approved.item.status, QueueStatus::Approved);
     }
-    assert_eq!(app.events_of(&id).await.len(), 2);
+    assert_eq!(app.events_of(id).await.len(), 2);
 }
 
 #[tokio::test]
 async fn a_reused_key_with_a_different_request_is_422_and_writes_nothing() {
     let app = spawn_app().await;
-    let first = app
-        .post(
-            "/api/queue",
-            &app.admin,
-            &json!({"action_type": "check_in", "title": "one"}),
-        )
-        .header("Idempotency-Key", "k-1")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(first.status(), 201);
-    let (status, body) = status_and_json(
-        app.post(
-            "/api/queue",
-            &app.admin,
-            &json!({"action_type": "check_in", "title": "two"}),
-        )
-        .header("Idempotency-Key", "k-1")
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 422);
-    assert_eq!(body["error"]["code"], "idempotency.key_reused");
+    let one = json!({"action_type": "check_in", "title": "one"});
+    let two = json!({"action_type": "check_in", "title": "two"});
+    let (status, _) = propose_with_key(&app, &app.admin, one, "k-1").await;
+    assert_eq!(status, 201);
+    let reused = propose_with_key(&app, &app.admin, two.clone(), "k-1").await;
+    assert_error(&reused, 422, "idempotency.key_reused");
     assert_eq!(caseyos_tests::event_count(&app.pool).await, 1);
 
     // Key order and whitespace do not make a different request.
-    let (status, _) = status_and_json(
+    let (status, _) = send(
         app.request(reqwest::Method::POST, "/api/queue", Some(&app.admin))
             .header("Idempotency-Key", "k-1")
             .header("content-type", "application/json")
-            .body("{ \"title\" : \"one\", \"action_type\":\"check_in\" }")
-            .send()
-            .await
-            .unwrap(),
+            .body("{ \"title\" : \"one\", \"action_type\":\"check_in\" }"),
     )
     .await;
     assert_eq!(status, 201);
 
     // Keys are per caller: another user's same key is a separate request.
     let other = app.token("olga", "operator").await;
-    let (status, body) = status_and_json(
-        app.post(
-            "/api/queue",
-            &other,
-            &json!({"action_type": "check_in", "title": "two"}),
-        )
-        .header("Idempotency-Key", "k-1")
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
+    let (status, body) = propose_with_key(&app, &other, two, "k-1").await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(caseyos_tests::event_count(&app.pool).await, 2);
 
-    let (status, body) = status_and_json(
-        app.post(
-            "/api/queue",
-            &app.admin,
-            &json!({"action_type": "check_in"}),
-        )
-        .header("Idempotency-Key", "")
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(body["error"]["code"], "idempotency.invalid_key");
+    let empty_key =
+        propose_with_key(&app, &app.admin, json!({"action_type": "check_in"}), "").await;
+    assert_error(&empty_key, 400, "idempotency.invalid_key");
 }
 
 #[tokio::test]
 async fn a_retry_after_a_lost_response_is_answered_from_the_committed_events() {
     let app = spawn_app().await;
-    let item = app.propose_simple("lost response").await;
-    let id = item["item"]["id"].as_str().unwrap().to_string();
+    let id = app.propose_simple("lost response").await.item.id;
     let path = format!("/api/queue/{id}/approve");
     let body = json!({"note": "ship it"});
 
     // The server committed the approval, then died before answering: the events carry the
     // key and the request's hash, nothing else remembers the request.
-    let bus = CommandBus::new(app.pool.clone(), 100, 8, Arc::new(Metrics::default()));
+    let bus = command_bus(&app.pool, 8);
     let mut meta = CommandMeta::system("test");
     meta.actor = Actor::user("admin");
     meta.idempotency_key = Some("approve-lost-1".into());
     meta.request_hash = Some(request_hash("POST", &path, &body));
     let committed = bus
         .execute::<QueueItem>(
-            id.parse::<uuid::Uuid>().unwrap(),
+            id,
             QueueItemCommand::Approve(ApproveQueueItem {
                 note: Some("ship it".into()),
                 by: Actor::user("admin"),
@@ -225,37 +170,34 @@ async fn a_retry_after_a_lost_response_is_answered_from_the_committed_events() {
         .await
         .unwrap();
     assert_eq!(response.headers()["idempotent-replayed"], "true");
-    let (status, answer) = status_and_json(response).await;
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["item"]["status"], "approved");
-    assert_eq!(answer["item"]["decision"]["note"], "ship it");
+    let answer: QueueItemResponse = expect_dto(&status_and_json(response).await, 200);
+    assert_eq!(answer.item.status, QueueStatus::Approved);
     assert_eq!(
-        answer["consistency"],
+        answer.item.decision.and_then(|d| d.note).as_deref(),
+        Some("ship it")
+    );
+    assert_eq!(
+        answer.consistency,
         caseyos_domain::kernel::ConsistencyToken(committed.token.unwrap()).to_string()
     );
-    assert_eq!(app.events_of(&id).await.len(), 2, "no second approval");
+    assert_eq!(app.events_of(id).await.len(), 2, "no second approval");
 }
 
 #[tokio::test]
 async fn bulk_requests_retried_with_their_key_decide_nothing_twice() {
     let app = spawn_app().await;
-    let a = app.propose_simple("a").await["item"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let b = app.propose_simple("b").await["item"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let a = app.propose_simple("a").await.item.id;
+    let b = app.propose_simple("b").await.item.id;
     let body = json!({"ids": [a, b], "reason": "not this quarter"});
-    let send = || {
-        app.post("/api/queue/bulk/reject", &app.admin, &body)
-            .header("Idempotency-Key", "bulk-1")
-            .send()
+    let reject = || {
+        send(
+            app.post("/api/queue/bulk/reject", &app.admin, &body)
+                .header("Idempotency-Key", "bulk-1"),
+        )
     };
-    let (status, first) = status_and_json(send().await.unwrap()).await;
+    let (status, first) = reject().await;
     assert_eq!(status, 200, "{first}");
-    let (status, second) = status_and_json(send().await.unwrap()).await;
+    let (status, second) = reject().await;
     assert_eq!(status, 200);
     assert_eq!(first, second, "the retry answers exactly as the first time");
     assert_eq!(caseyos_tests::event_count(&app.pool).await, 4);

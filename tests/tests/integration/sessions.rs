@@ -6,18 +6,27 @@
 use std::time::Duration;
 
 use crate::support::process::{caseyos, http, run, Server};
+use caseyos_domain::api::{QueueItemResponse, QueueStatsResponse, Role, SessionResponse};
 use caseyos_tests::{
-    session_cookie, session_set_cookie, spawn_app, spawn_app_with, status_and_json, TestApp,
+    assert_error, dto, error_body, error_fields, expect_dto, query_i64, send, session_cookie,
+    session_set_cookie, spawn_app, spawn_app_with, status_and_json, BrowserSession, TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
+use uuid::Uuid;
 
-async fn sign_in(app: &TestApp, body: Value) -> reqwest::Response {
-    app.request(Method::POST, "/api/session", None)
-        .json(&body)
-        .send()
-        .await
-        .expect("sign in")
+/// Signs in with `body` (`{"link"}` or `{"token"}`): the answer.
+async fn sign_in(app: &TestApp, body: Value) -> (u16, Value) {
+    status_and_json(app.sign_in(body).await).await
+}
+
+/// Asserts a sign-in answer (or `GET /api/session`) is a 200 session for `user` as `role`.
+#[track_caller]
+fn assert_session(answer: &(u16, Value), user: &str, role: Role) -> SessionResponse {
+    let session: SessionResponse = expect_dto(answer, 200);
+    assert_eq!(session.user, user, "{}", answer.1);
+    assert_eq!(session.role, role, "{}", answer.1);
+    session
 }
 
 /// Whether the database holds `secret` only as its SHA-256 in `table.column`.
@@ -37,14 +46,11 @@ async fn signing_in_with_a_link_sets_an_httponly_strict_cookie_for_seven_days() 
     let link = app.sign_in_link("casey", "admin").await;
     assert!(stored_hashed(&app, "sign_in_links", "token_hash", &link).await);
 
-    let response = sign_in(&app, json!({ "link": link })).await;
+    let response = app.sign_in(json!({ "link": link })).await;
     let set_cookie = session_set_cookie(&response).expect("a Set-Cookie for the session");
     let cookie = session_cookie(&response).expect("a session cookie value");
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["user"], "casey");
-    assert_eq!(body["role"], "admin");
-    assert!(body["csrf_token"].as_str().is_some_and(|t| t.len() >= 32));
+    let session = assert_session(&status_and_json(response).await, "casey", Role::Admin);
+    assert!(session.csrf_token.len() >= 32);
 
     assert_eq!(cookie.len(), 43, "256 bits of base64url: {cookie}");
     assert!(cookie
@@ -68,15 +74,14 @@ async fn signing_in_with_a_link_sets_an_httponly_strict_cookie_for_seven_days() 
     .await
     .unwrap();
     assert!(lasts_a_week);
-    let said: chrono::DateTime<chrono::Utc> = body["expires_at"].as_str().unwrap().parse().unwrap();
-    assert_eq!(said, expires_at);
+    assert_eq!(session.expires_at, expires_at);
 }
 
 #[tokio::test]
 async fn a_used_unknown_or_expired_link_is_refused() {
     let app = spawn_app().await;
     let link = app.sign_in_link("casey", "operator").await;
-    let (status, _) = status_and_json(sign_in(&app, json!({ "link": link })).await).await;
+    let (status, _) = sign_in(&app, json!({ "link": link })).await;
     assert_eq!(status, 200);
 
     let expired = app.sign_in_link("casey", "operator").await;
@@ -91,16 +96,13 @@ async fn a_used_unknown_or_expired_link_is_refused() {
         ("unknown", "not-a-link"),
         ("expired", expired.as_str()),
     ] {
-        let response = sign_in(&app, json!({ "link": link })).await;
+        let response = app.sign_in(json!({ "link": link })).await;
         assert!(session_set_cookie(&response).is_none(), "{case}");
         let (status, body) = status_and_json(response).await;
         assert_eq!(status, 401, "{case}: {body}");
-        assert_eq!(body["error"]["code"], "auth.invalid_link", "{case}");
+        assert_eq!(error_body(&body).code, "auth.invalid_link", "{case}");
     }
-    let sessions: i64 = sqlx::query_scalar("select count(*) from sessions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let sessions = query_i64(&app.pool, "select count(*) from sessions").await;
     assert_eq!(sessions, 1, "only the first use started a session");
 }
 
@@ -108,26 +110,11 @@ async fn a_used_unknown_or_expired_link_is_refused() {
 async fn signing_in_with_an_api_token_starts_a_session_that_ends_with_the_token() {
     let app = spawn_app().await;
     let olga = app.token("olga", "operator").await;
-    let response = sign_in(&app, json!({ "token": olga })).await;
-    let cookie = session_cookie(&response).expect("a session cookie");
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["user"], "olga");
-    assert_eq!(body["role"], "operator");
-    let session = caseyos_tests::BrowserSession {
-        cookie,
-        csrf: body["csrf_token"].as_str().unwrap().to_string(),
-        body: body.clone(),
-    };
-    let today = || async {
-        status_and_json(
-            app.with_cookie(Method::GET, "/api/queue/today", &session)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    };
+    let session = BrowserSession::from_sign_in(app.sign_in(json!({ "token": olga })).await).await;
+    let signed_in: SessionResponse = dto(&session.body);
+    assert_eq!(signed_in.user, "olga");
+    assert_eq!(signed_in.role, Role::Operator);
+    let today = || send(app.with_cookie(Method::GET, "/api/queue/today", &session));
     assert_eq!(today().await.0, 200);
 
     // Revoking the token ends the sessions started with it.
@@ -135,14 +122,10 @@ async fn signing_in_with_an_api_token_starts_a_session_that_ends_with_the_token(
         .execute(&app.pool)
         .await
         .unwrap();
-    let (status, body) = today().await;
-    assert_eq!(status, 401, "{body}");
-    assert_eq!(body["error"]["code"], "auth.session_expired");
+    assert_error(&today().await, 401, "auth.session_expired");
 
-    let (status, body) =
-        status_and_json(sign_in(&app, json!({ "token": "cos_not-a-real-token" })).await).await;
-    assert_eq!(status, 401);
-    assert_eq!(body["error"]["code"], "auth.invalid_token");
+    let unknown = sign_in(&app, json!({ "token": "cos_not-a-real-token" })).await;
+    assert_error(&unknown, 401, "auth.invalid_token");
 }
 
 #[tokio::test]
@@ -154,19 +137,14 @@ async fn neither_or_both_of_link_and_token_is_a_422_naming_the_fields() {
         json!({ "link": "", "token": "  " }),
         json!({ "link": link, "token": app.admin }),
     ] {
-        let (status, error) = status_and_json(sign_in(&app, body.clone()).await).await;
+        let (status, error) = sign_in(&app, body.clone()).await;
         assert_eq!(status, 422, "{body}: {error}");
-        assert_eq!(error["error"]["code"], "request.validation");
-        let fields: Vec<&str> = error["error"]["details"]["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["field"].as_str().unwrap())
-            .collect();
-        assert_eq!(fields, vec!["link", "token"], "{body}");
+        let error = error_body(&error);
+        assert_eq!(error.code, "request.validation");
+        assert_eq!(error_fields(&error), vec!["link", "token"], "{body}");
     }
     // The link was not used up by the refused request that also named a token.
-    let (status, _) = status_and_json(sign_in(&app, json!({ "link": link })).await).await;
+    let (status, _) = sign_in(&app, json!({ "link": link })).await;
     assert_eq!(status, 200);
 }
 
@@ -175,21 +153,9 @@ async fn the_cookie_reads_freely_and_writes_only_with_the_csrf_header() {
     let app = spawn_app().await;
     let session = app.browser_session("casey", "admin").await;
 
-    let (status, body) = status_and_json(
-        app.with_cookie(Method::GET, "/api/queue/today", &session)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = send(app.with_cookie(Method::GET, "/api/queue/today", &session)).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = status_and_json(
-        app.with_cookie(Method::GET, "/api/session", &session)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = send(app.with_cookie(Method::GET, "/api/session", &session)).await;
     assert_eq!(status, 200);
     assert_eq!(body, session.body, "GET /api/session repeats the session");
 
@@ -201,24 +167,21 @@ async fn the_cookie_reads_freely_and_writes_only_with_the_csrf_header() {
         if let Some(csrf) = csrf {
             request = request.header("x-csrf-token", csrf);
         }
-        let (status, body) = status_and_json(request.send().await.unwrap()).await;
+        let (status, body) = send(request).await;
         assert_eq!(status, 403, "CSRF {csrf:?}: {body}");
-        assert_eq!(body["error"]["code"], "auth.csrf_failed");
+        assert_eq!(error_body(&body).code, "auth.csrf_failed");
     }
     assert_eq!(caseyos_tests::event_count(&app.pool).await, 0);
 
-    let (status, body) = status_and_json(
+    let proposed = send(
         app.with_cookie(Method::POST, "/api/queue", &session)
             .header("x-csrf-token", &session.csrf)
-            .json(&propose)
-            .send()
-            .await
-            .unwrap(),
+            .json(&propose),
     )
     .await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["item"]["owner"], "casey");
-    let events = app.events_of(body["item"]["id"].as_str().unwrap()).await;
+    let proposed = expect_dto::<QueueItemResponse>(&proposed, 201).item;
+    assert_eq!(proposed.owner, "casey");
+    let events = app.events_of(proposed.id).await;
     assert_eq!(
         events[0].meta("actor"),
         Some("user:casey"),
@@ -243,21 +206,15 @@ async fn an_expired_or_revoked_session_is_401_session_expired() {
         .await
         .unwrap();
     }
-    let unknown = caseyos_tests::BrowserSession {
+    let unknown = BrowserSession {
         cookie: "never-issued".into(),
         ..expired.clone()
     };
     for session in [&expired, &revoked, &unknown] {
         for path in ["/api/queue/today", "/api/session", "/api/events"] {
-            let (status, body) = status_and_json(
-                app.with_cookie(Method::GET, path, session)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
+            let (status, body) = send(app.with_cookie(Method::GET, path, session)).await;
             assert_eq!(status, 401, "{path}: {body}");
-            assert_eq!(body["error"]["code"], "auth.session_expired", "{path}");
+            assert_eq!(error_body(&body).code, "auth.session_expired", "{path}");
         }
     }
 }
@@ -267,15 +224,8 @@ async fn signing_out_needs_the_csrf_header_revokes_the_session_and_clears_the_co
     let app = spawn_app().await;
     let session = app.browser_session("casey", "admin").await;
 
-    let (status, body) = status_and_json(
-        app.with_cookie(Method::DELETE, "/api/session", &session)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(body["error"]["code"], "auth.csrf_failed");
+    let no_csrf = send(app.with_cookie(Method::DELETE, "/api/session", &session)).await;
+    assert_error(&no_csrf, 403, "auth.csrf_failed");
 
     let response = app
         .with_cookie(Method::DELETE, "/api/session", &session)
@@ -293,15 +243,8 @@ async fn signing_out_needs_the_csrf_header_revokes_the_session_and_clears_the_co
         .unwrap();
     assert!(revoked);
 
-    let (status, body) = status_and_json(
-        app.with_cookie(Method::GET, "/api/queue/today", &session)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 401);
-    assert_eq!(body["error"]["code"], "auth.session_expired");
+    let after = send(app.with_cookie(Method::GET, "/api/queue/today", &session)).await;
+    assert_error(&after, 401, "auth.session_expired");
     // Signing out again just clears the cookie.
     let again = app
         .with_cookie(Method::DELETE, "/api/session", &session)
@@ -321,36 +264,34 @@ async fn bearer_requests_need_no_csrf_token_and_win_over_a_cookie() {
     )
     .await;
 
-    let (status, body) =
-        status_and_json(app.get("/api/session", &olga).send().await.unwrap()).await;
-    assert_eq!(status, 200);
-    assert_eq!(body["user"], "olga");
-    assert_eq!(body["role"], "operator");
-    assert_eq!(body["csrf_token"], "");
-    assert_eq!(body["expires_at"], "9999-12-31T23:59:59Z");
+    let answer = app.get_json("/api/session", &olga).await;
+    let session = assert_session(&answer, "olga", Role::Operator);
+    assert_eq!(session.csrf_token, "");
+    // Raw: the never-expiring session's time, spelled exactly so.
+    assert_eq!(answer.1["expires_at"], "9999-12-31T23:59:59Z");
 
     // With both, the Authorization header decides: no CSRF asked, the token's user acts.
     let session = app.browser_session("casey", "admin").await;
-    let response = app
-        .post(
+    let proposed = send(
+        app.post(
             "/api/queue",
             &olga,
             &json!({"action_type": "check_in", "title": "both"}),
         )
-        .header("cookie", format!("caseyos_session={}", session.cookie))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["item"]["owner"], "olga");
+        .header("cookie", format!("caseyos_session={}", session.cookie)),
+    )
+    .await;
+    assert_eq!(
+        expect_dto::<QueueItemResponse>(&proposed, 201).item.owner,
+        "olga"
+    );
 }
 
 #[tokio::test]
 async fn an_https_public_url_marks_the_cookie_secure() {
     let app = spawn_app_with(|c| c.public_url = Some("https://caseyos.example".into())).await;
     let link = app.sign_in_link("casey", "admin").await;
-    let response = sign_in(&app, json!({ "link": link })).await;
+    let response = app.sign_in(json!({ "link": link })).await;
     let set_cookie = session_set_cookie(&response).unwrap();
     assert!(
         set_cookie.split(';').any(|a| a.trim() == "Secure"),
@@ -373,7 +314,7 @@ async fn caseyos_signin_link_prints_a_url_whose_link_signs_in() {
     let mut command = caseyos(Some(&app.database_url));
     command.args(["signin-link", "--user", "olga", "--role", "operator"]);
     let finished = run(command, Duration::from_secs(120)).await;
-    assert!(finished.status.success(), "{}", finished.describe());
+    finished.assert_success("");
     let url = finished.stdout.trim();
     assert!(
         url.starts_with("http://127.0.0.1:8080/sign-in?link="),
@@ -383,21 +324,16 @@ async fn caseyos_signin_link_prints_a_url_whose_link_signs_in() {
     let link = link_of(url);
     assert!(stored_hashed(&app, "sign_in_links", "token_hash", &link).await);
 
-    let (status, body) = status_and_json(sign_in(&app, json!({ "link": link })).await).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["user"], "olga");
-    assert_eq!(body["role"], "operator");
+    let signed_in = sign_in(&app, json!({ "link": link })).await;
+    assert_session(&signed_in, "olga", Role::Operator);
 
     // Defaults: the configured operator, as admin.
     let mut command = caseyos(Some(&app.database_url));
     command.env("CASEYOS_OPERATOR", "casey").arg("signin-link");
     let finished = run(command, Duration::from_secs(120)).await;
-    assert!(finished.status.success(), "{}", finished.describe());
-    let (status, body) =
-        status_and_json(sign_in(&app, json!({ "link": link_of(&finished.stdout) })).await).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["user"], "casey");
-    assert_eq!(body["role"], "admin");
+    finished.assert_success("");
+    let signed_in = sign_in(&app, json!({ "link": link_of(&finished.stdout) })).await;
+    assert_session(&signed_in, "casey", Role::Admin);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -444,19 +380,16 @@ async fn the_first_run_prints_a_sign_in_link_for_the_operator_beside_the_token()
         .send()
         .await
         .unwrap();
-    let (status, body) = status_and_json(response).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["user"], "casey");
-    assert_eq!(body["role"], "admin");
+    assert_session(&status_and_json(response).await, "casey", Role::Admin);
 
-    server.terminate();
-    let status = server.wait_for_exit(Duration::from_secs(30)).await;
-    assert!(status.success(), "{}", server.output());
+    server
+        .stop_cleanly(Duration::from_secs(30), "the server exits cleanly")
+        .await;
     pool.close().await;
 }
 
 /// Sets when a move was decided, in the read model (to place decisions in the past).
-async fn decided_at(app: &TestApp, id: &str, sql_time: &str) {
+async fn decided_at(app: &TestApp, id: Uuid, sql_time: &str) {
     sqlx::query(&format!(
         "update queue_items set decided_at = {sql_time} where id = $1::uuid"
     ))
@@ -476,52 +409,37 @@ async fn quick_stats_count_open_moves_todays_decisions_and_the_weekly_approval_r
     .await;
     let mut ids = Vec::new();
     for i in 0..8 {
-        let body = app.propose_simple(&format!("move {i}")).await;
-        ids.push(body["item"]["id"].as_str().unwrap().to_string());
+        ids.push(app.propose_simple(&format!("move {i}")).await.item.id);
     }
-    let decide = |id: &str, action: &str, body: Value| {
-        app.post(&format!("/api/queue/{id}/{action}"), &app.admin, &body)
-            .send()
-    };
-    for id in &ids[0..4] {
-        assert_eq!(
-            decide(id, "approve", json!({})).await.unwrap().status(),
-            200
-        );
+    for &id in &ids[0..4] {
+        app.queue_command_ok(id, "approve", json!({})).await;
     }
-    for id in &ids[4..6] {
-        let response = decide(id, "reject", json!({"reason": "not now"}))
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+    for &id in &ids[4..6] {
+        app.queue_command_ok(id, "reject", json!({"reason": "not now"}))
+            .await;
     }
-    let response = decide(&ids[6], "snooze", json!({"preset": "tomorrow"}))
-        .await
-        .unwrap();
-    let (status, snoozed) = status_and_json(response).await;
-    assert_eq!(status, 200, "{snoozed}");
+    let snoozed = app
+        .queue_command_ok(ids[6], "snooze", json!({"preset": "tomorrow"}))
+        .await;
     app.settle().await;
 
     // One approval just before local midnight (yesterday, still in the week), one 8 days
     // ago (outside the week).
     decided_at(
         &app,
-        &ids[0],
+        ids[0],
         "(date_trunc('day', now() at time zone 'Pacific/Kiritimati') \
           at time zone 'Pacific/Kiritimati') - interval '1 minute'",
     )
     .await;
-    decided_at(&app, &ids[1], "now() - interval '8 days'").await;
+    decided_at(&app, ids[1], "now() - interval '8 days'").await;
 
-    let token = snoozed["consistency"].as_str().unwrap();
-    let (status, stats) = status_and_json(
-        app.get(&format!("/api/queue/stats?after={token}"), &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let token = snoozed.consistency;
+    let (status, stats) = app
+        .get_json(&format!("/api/queue/stats?after={token}"), &app.admin)
+        .await;
     assert_eq!(status, 200, "{stats}");
+    // The whole body, raw: exactly these fields and no others.
     assert_eq!(
         stats,
         json!({
@@ -539,21 +457,12 @@ async fn quick_stats_count_open_moves_todays_decisions_and_the_weekly_approval_r
     sqlx::query(
         "update queue_items set snoozed_until = now() - interval '1 minute' where id = $1::uuid",
     )
-    .bind(&ids[6])
+    .bind(ids[6])
     .execute(&app.pool)
     .await
     .unwrap();
-    let (_, stats) = status_and_json(
-        app.get("/api/queue/stats", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (stats["pending"].clone(), stats["snoozed"].clone()),
-        (json!(2), json!(0))
-    );
+    let stats: QueueStatsResponse = app.get_ok("/api/queue/stats", &app.admin).await;
+    assert_eq!((stats.pending, stats.snoozed), (2, 0));
 }
 
 #[tokio::test]
@@ -565,23 +474,18 @@ async fn quick_stats_follow_the_owner_scope_and_say_none_without_decisions() {
         .await;
     app.propose_simple("admin's").await;
 
-    let stats = |token: &str, query: &str| {
-        let request = app.get(&format!("/api/queue/stats{query}"), token);
-        async move { status_and_json(request.send().await.unwrap()).await }
-    };
-    let (status, mine) = stats(&olga, "").await;
-    assert_eq!(status, 200, "{mine}");
-    assert_eq!(mine["pending"], 1);
-    assert_eq!(mine["decided_today"], 0);
-    assert_eq!(mine["approval_rate_7d"], Value::Null);
+    let stats =
+        |token: &str, query: &str| send(app.get(&format!("/api/queue/stats{query}"), token));
+    let mine: QueueStatsResponse = expect_dto(&stats(&olga, "").await, 200);
+    assert_eq!(mine.pending, 1);
+    assert_eq!(mine.decided_today, 0);
+    assert_eq!(mine.approval_rate_7d, None);
     let (status, _) = stats(&olga, "?owner=*").await;
     assert_eq!(status, 403);
-    let (status, everyone) = stats(&viewer, "?owner=*").await;
-    assert_eq!(status, 200);
-    assert_eq!(everyone["pending"], 2);
-    let (status, theirs) = stats(&app.admin, "?owner=olga&consistency=eventual").await;
-    assert_eq!(status, 200);
-    assert_eq!(theirs["pending"], 1);
+    let everyone: QueueStatsResponse = expect_dto(&stats(&viewer, "?owner=*").await, 200);
+    assert_eq!(everyone.pending, 2);
+    let theirs = stats(&app.admin, "?owner=olga&consistency=eventual").await;
+    assert_eq!(expect_dto::<QueueStatsResponse>(&theirs, 200).pending, 1);
     let (status, body) = stats(&app.admin, "?consistency=sometimes").await;
     assert_eq!(status, 400, "{body}");
 }

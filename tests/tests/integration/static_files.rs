@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use caseyos_tests::{spawn_app_with, status_and_json, TestApp};
+use caseyos_tests::{header, send, spawn_app_with, TestApp};
 use reqwest::Method;
 
 const JS: &str = "caseyos-frontend-1a2b3c4d5e6f7a8b.js";
@@ -64,15 +64,6 @@ impl Drop for WebDir {
 async fn serving(web: &WebDir) -> TestApp {
     let dir = web.path.clone();
     spawn_app_with(move |c| c.web_dir = dir).await
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// The CSP source for a script's SHA-256, computed by PostgreSQL.
@@ -229,13 +220,7 @@ async fn unknown_api_routes_keep_the_json_404_envelope() {
         (Method::GET, "/health/deep"),
         (Method::POST, "/queue/deep/link"),
     ] {
-        let (status, body) = status_and_json(
-            app.request(method.clone(), path, Some(&app.admin))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = send(app.request(method.clone(), path, Some(&app.admin))).await;
         assert_eq!(status, 404, "{method} {path}: {body}");
         assert_eq!(body["error"]["code"], "route.not_found", "{method} {path}");
     }
@@ -255,16 +240,9 @@ async fn without_a_build_the_web_app_is_an_honest_503_and_the_api_works_on() {
         assert!(page.contains("not built"), "{page}");
         assert!(page.contains("trunk build --release"), "{page}");
     }
-    let (status, body) = status_and_json(
-        app.get("/api/queue/today", &app.admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app.get_json("/api/queue/today", &app.admin).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) =
-        status_and_json(app.get("/api/nope", &app.admin).send().await.unwrap()).await;
+    let (status, body) = app.get_json("/api/nope", &app.admin).await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "route.not_found");
 }

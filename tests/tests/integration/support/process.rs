@@ -73,6 +73,45 @@ impl Finished {
             self.status, self.stdout, self.stderr
         )
     }
+
+    /// `why`, then everything about the run: an assertion message.
+    fn explain(&self, why: &str) -> String {
+        if why.is_empty() {
+            self.describe()
+        } else {
+            format!("{why}\n{}", self.describe())
+        }
+    }
+
+    /// Asserts the command exited successfully; `why` (may be empty) explains the failure.
+    #[track_caller]
+    pub fn assert_success(&self, why: &str) {
+        assert!(self.status.success(), "{}", self.explain(why));
+    }
+
+    /// Asserts the command failed.
+    #[track_caller]
+    pub fn assert_failure(&self, why: &str) {
+        assert!(!self.status.success(), "{}", self.explain(why));
+    }
+
+    /// Asserts stdout contains `needle`.
+    #[track_caller]
+    pub fn assert_stdout_has(&self, needle: &str, why: &str) {
+        assert!(self.stdout.contains(needle), "{}", self.explain(why));
+    }
+
+    /// Asserts stdout does not contain `needle`.
+    #[track_caller]
+    pub fn assert_stdout_lacks(&self, needle: &str, why: &str) {
+        assert!(!self.stdout.contains(needle), "{}", self.explain(why));
+    }
+
+    /// Asserts stderr contains `needle`.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, needle: &str, why: &str) {
+        assert!(self.stderr.contains(needle), "{}", self.explain(why));
+    }
 }
 
 /// Runs `command` to completion and captures its output; kills it and panics if it has
@@ -255,6 +294,17 @@ impl Server {
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -TERM {} failed", self.pid());
+    }
+
+    /// Sends SIGTERM and asserts the process exits successfully within `hang_guard` (`why`
+    /// explains a failure); returns how long it took.
+    pub async fn stop_cleanly(&mut self, hang_guard: Duration, why: &str) -> Duration {
+        let started = Instant::now();
+        self.terminate();
+        let status = self.wait_for_exit(hang_guard).await;
+        let took = started.elapsed();
+        assert!(status.success(), "{why}: {status}\n{}", self.output());
+        took
     }
 
     /// Sends SIGKILL and reaps the process.

@@ -362,10 +362,10 @@ impl Browser {
             .await
     }
 
-    /// Every element matching a CSS selector, in document order.
-    pub async fn find_all(&self, css: &str) -> Vec<Element> {
+    /// Every element found with a WebDriver locator strategy, in document order.
+    async fn elements(&self, using: &str, value: &str) -> Vec<Element> {
         let found = self
-            .post("/elements", json!({"using": "css selector", "value": css}))
+            .post("/elements", json!({"using": using, "value": value}))
             .await;
         found
             .as_array()
@@ -379,20 +379,18 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Every element matching a CSS selector, in document order.
+    pub async fn find_all(&self, css: &str) -> Vec<Element> {
+        self.elements("css selector", css).await
+    }
+
     pub async fn find(&self, css: &str) -> Option<Element> {
         self.find_all(css).await.into_iter().next()
     }
 
     /// The first element matching an XPath expression.
     pub async fn find_xpath(&self, xpath: &str) -> Option<Element> {
-        let found = self
-            .post("/elements", json!({"using": "xpath", "value": xpath}))
-            .await;
-        found
-            .as_array()
-            .and_then(|elements| elements.first())
-            .and_then(|e| e[ELEMENT_KEY].as_str())
-            .map(|id| Element(id.to_string()))
+        self.elements("xpath", xpath).await.into_iter().next()
     }
 
     pub async fn click(&self, element: &Element) {
