@@ -1,6 +1,6 @@
 //! The CaseyOS domain: aggregates, commands, events, value types and pure business rules
-//! (APS today; deal score, risk, duplicate matching and validation as they arrive), plus the
-//! API DTOs the SPA shares with the server.
+//! (APS in `queue::aps` today; deal score, risk, duplicate matching and validation as they
+//! arrive), plus the API DTOs the SPA shares with the server.
 //!
 //! - [`kernel`]: value types every context speaks (actor, user names, email, CRM id, money,
 //!   consistency token).
@@ -16,7 +16,6 @@
 pub mod agent_run;
 pub mod aggregate;
 pub mod api;
-pub mod aps;
 pub mod kernel;
 pub mod queue;
 pub mod registry;

@@ -1,38 +1,39 @@
 //! The CaseyOS single-page app: Today's Moves, the queue, each move's history, the agents and
 //! their runs. Yew function components over one typed API client; DTOs come from
 //! `caseyos-domain`.
+//!
+//! - [`routes`]: one `Route` enum (deep links) and each list route's query.
+//! - [`api`]: one async fn per endpoint, a module per resource, over one request function.
+//! - [`hooks`]: reading from the API (`use_query`, with live refresh), dialogs, URL filters.
+//! - [`pages`] (one per route) and [`components`], each grouped by resource.
+//! - [`infra`]: session and live-update state, keyboard, theme, formatting.
 
 #[cfg(test)]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-mod agent_input;
 mod api;
-mod app_state;
 mod components;
-mod filters;
-mod format;
-mod keys;
-mod live;
-mod markdown;
+mod hooks;
+mod infra;
 mod pages;
 mod routes;
-mod theme;
-mod timeline;
-mod today_state;
+#[cfg(test)]
+mod test_support;
 
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use app_state::{AppContext, Auth, Session};
 use components::layout::Layout;
-use components::status::Skeleton;
-use pages::agents::AgentsPage;
-use pages::item::ItemPage;
-use pages::queue::QueuePage;
-use pages::run::RunPage;
-use pages::runs::RunsPage;
+use components::status::skeleton;
+use infra::app_state::{self, AppContext, Auth, Session};
+use infra::{live, theme};
+use pages::agent_runs::agents::AgentsPage;
+use pages::agent_runs::run::RunPage;
+use pages::agent_runs::runs::RunsPage;
+use pages::queue::item::ItemPage;
+use pages::queue::list::QueuePage;
+use pages::queue::today::TodayPage;
 use pages::sign_in::SignInPage;
-use pages::today::TodayPage;
 use pages::NotFoundPage;
 use routes::Route;
 
@@ -57,7 +58,7 @@ fn Guard(props: &GuardProps) -> Html {
     }
     match &app.auth {
         Auth::SignedIn(_) => html! { <Layout>{ props.children.clone() }</Layout> },
-        _ => html! { <main id="main" class="page"><Skeleton rows={2} /></main> },
+        _ => html! { <main id="main" class="page">{ skeleton(2) }</main> },
     }
 }
 
@@ -89,7 +90,7 @@ fn App() -> Html {
         let auth = auth.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                match api::session().await {
+                match api::auth::session().await {
                     Ok(session) => auth.set(Auth::SignedIn(Session::from(session))),
                     Err(_) => auth.set(Auth::SignedOut { expired: false }),
                 }

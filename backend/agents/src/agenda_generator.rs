@@ -8,7 +8,7 @@
 
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
-use caseyos_domain::aps::ApsScore;
+use caseyos_domain::queue::aps::ApsScore;
 use caseyos_domain::queue::{ActionType, QueueItemView};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
 use serde::{Deserialize, Serialize};
@@ -264,8 +264,8 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
 #[cfg(test)]
 mod tests {
     use async_trait::async_trait;
-    use caseyos_domain::aps::{Aps, ApsInputs};
     use caseyos_domain::kernel::Actor;
+    use caseyos_domain::queue::aps::{Aps, ApsInputs};
     use caseyos_domain::queue::{QueueDomain, QueueStatus, Source, Target};
     use chrono::TimeZone;
 

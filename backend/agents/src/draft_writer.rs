@@ -9,7 +9,7 @@
 
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
-use caseyos_domain::aps::ApsOverrides;
+use caseyos_domain::queue::aps::ApsOverrides;
 use caseyos_domain::queue::ActionType;
 use serde::Deserialize;
 use serde_json::json;

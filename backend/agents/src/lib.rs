@@ -33,7 +33,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use caseyos_domain::agent_run::{AgentDomain, LlmUsage};
 use caseyos_domain::api::FieldError;
-use caseyos_domain::aps::ApsOverrides;
+use caseyos_domain::queue::aps::ApsOverrides;
 use caseyos_domain::queue::{ActionType, QueueItemView, Target};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;

@@ -7,7 +7,7 @@
 
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
-use caseyos_domain::aps::{ApsOverrides, Fraction};
+use caseyos_domain::queue::aps::{ApsOverrides, Fraction};
 use caseyos_domain::queue::ActionType;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

@@ -2,8 +2,8 @@
 //! same commands the API uses. Item ids are derived from fixed names, so seeding twice
 //! adds nothing.
 
-use caseyos_domain::aps::{ApsOverrides, Fraction};
 use caseyos_domain::kernel::{CrmId, EmailAddress, UserName};
+use caseyos_domain::queue::aps::{ApsOverrides, Fraction};
 use caseyos_domain::queue::{
     ActionType, ApproveQueueItem, ContactRef, ProposeQueueItem, QueueError, QueueItem,
     QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target,

@@ -6,8 +6,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::errors::ErrorBody;
-use crate::aps::ApsOverrides;
 use crate::kernel::present;
+use crate::queue::aps::ApsOverrides;
 use crate::queue::{QueueDomain, QueueItemView, SnoozePreset, Source, Target};
 
 /// Propose a move for Today's Moves.

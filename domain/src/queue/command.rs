@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::aps::ApsOverrides;
 use super::snooze::SnoozePreset;
 use super::types::{ActionType, QueueDomain, Source, Target};
-use crate::aps::ApsOverrides;
 use crate::kernel::{Actor, UserName};
 
 #[derive(Clone, Debug, PartialEq)]

@@ -3,13 +3,13 @@
 
 use serde_json::Value;
 
+use super::aps::Aps;
 use super::command::{EditQueueItem, ProposeQueueItem, QueueItemCommand};
 use super::error::QueueError;
 use super::event::*;
 use super::state::{Decision, QueueItem, QueueItemView};
 use super::types::{derive_title, QueueStatus};
 use crate::aggregate::Aggregate;
-use crate::aps::Aps;
 use crate::kernel::{Actor, EmailAddress, UserName};
 
 /// Longest title, in characters.

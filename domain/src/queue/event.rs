@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::aps::Aps;
 use super::snooze::SnoozePreset;
 use super::types::{ActionType, QueueDomain, Source, Target};
-use crate::aps::Aps;
 use crate::kernel::{present, Actor};
 
 /// The version every queue item event is written with.

@@ -2,6 +2,7 @@
 //!
 //! `proposed → edited* → approved | rejected | snoozed ⇄ pending | expired`.
 
+pub mod aps;
 mod command;
 mod decide;
 mod error;

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::aps::Aps;
 use super::types::{ActionType, QueueDomain, QueueStatus, Source, Target};
-use crate::aps::Aps;
 use crate::kernel::Actor;
 
 /// The state of one queue item, as the API shows it and as audit replay reconstructs it.

@@ -4,10 +4,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::aps::{Aps, ApsOverrides, Fraction};
 use super::*;
 use crate::aggregate::testing::Scenario;
 use crate::aggregate::Aggregate;
-use crate::aps::{Aps, ApsOverrides, Fraction};
 use crate::kernel::{Actor, CrmId, UserName};
 
 type QueueTest = Scenario<QueueItem>;

@@ -1,10 +1,50 @@
-//! An aggregate's history as a list: each event with who, when, and what changed.
+//! An aggregate's history as a list: each event with who, when, and what changed since the
+//! event before.
 
 use caseyos_domain::api::AuditEntry;
+use serde_json::Value;
 use yew::prelude::*;
 
-use crate::format::{now, relative};
-use crate::timeline::changes;
+use crate::infra::format::{now, relative};
+
+/// One field that changed: its name and its value before and after, as text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Change {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: String,
+}
+
+/// Fields that only move because something else did.
+const NOISE: &[&str] = &["version", "updated_at"];
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".to_string(),
+        Value::Object(map) if map.contains_key("score") => map["score"].to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The top-level fields of `after` that differ from `before` (all of them for the first
+/// event).
+fn changes(before: &Value, after: &Value) -> Vec<Change> {
+    let Some(after_map) = after.as_object() else {
+        return vec![];
+    };
+    let before_map = before.as_object();
+    after_map
+        .iter()
+        .filter(|(k, _)| !NOISE.contains(&k.as_str()))
+        .filter(|(k, v)| before_map.and_then(|b| b.get(*k)) != Some(*v))
+        .map(|(k, v)| Change {
+            field: k.clone(),
+            before: before_map.and_then(|b| b.get(k)).map(text),
+            after: text(v),
+        })
+        .collect()
+}
 
 /// Changes shown per event; values longer than this many characters are cut.
 const CHANGES_SHOWN: usize = 8;
@@ -19,26 +59,19 @@ fn short(text: String) -> String {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct EventListProps {
-    pub events: Vec<AuditEntry>,
-    /// The event picked (1-based), when events can be picked.
-    #[prop_or_default]
-    pub current: Option<usize>,
-    /// Makes each event a button that picks it.
-    #[prop_or_default]
-    pub on_pick: Option<Callback<usize>>,
-}
-
-#[component]
-pub fn EventList(props: &EventListProps) -> Html {
+/// The events, oldest first. With `on_pick`, each event is a button that picks it (1-based);
+/// `current` is the one picked.
+pub fn event_list(
+    events: &[AuditEntry],
+    current: Option<usize>,
+    on_pick: Option<&Callback<usize>>,
+) -> Html {
     let now = now();
-    let events = &props.events;
     html! {
         <ol class="events">
             { for events.iter().enumerate().map(|(i, e)| {
-                let before = if i == 0 { serde_json::Value::Null } else { events[i - 1].state_after.clone() };
-                let current = props.current == Some(i + 1);
+                let before = if i == 0 { Value::Null } else { events[i - 1].state_after.clone() };
+                let picked = current == Some(i + 1);
                 let head = html! {
                     <>
                         <strong>{ &e.event_type }</strong>
@@ -47,10 +80,10 @@ pub fn EventList(props: &EventListProps) -> Html {
                     </>
                 };
                 html! {
-                    <li class={classes!("event", current.then_some("current"))}>
-                        if let Some(pick) = &props.on_pick {
-                            <button class="event-head" aria-pressed={current.to_string()}
-                                    onclick={let pick = pick.clone(); move |_| pick.emit(i + 1)}>{ head }</button>
+                    <li class={classes!("event", picked.then_some("current"))}>
+                        if let Some(pick) = on_pick {
+                            <button class="event-head" aria-pressed={picked.to_string()}
+                                    onclick={pick.reform(move |_| i + 1)}>{ head }</button>
                         } else {
                             <p class="event-head">{ head }</p>
                         }
@@ -65,5 +98,49 @@ pub fn EventList(props: &EventListProps) -> Html {
                 }
             }) }
         </ol>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn changes_name_the_fields_that_moved() {
+        let before =
+            json!({"status": "pending", "title": "A", "version": 1, "aps": {"score": 63.0}});
+        let after =
+            json!({"status": "approved", "title": "A", "version": 2, "aps": {"score": 72.0}});
+        let changes = changes(&before, &after);
+        assert_eq!(
+            changes,
+            vec![
+                Change {
+                    field: "aps".into(),
+                    before: Some("63.0".into()),
+                    after: "72.0".into()
+                },
+                Change {
+                    field: "status".into(),
+                    before: Some("pending".into()),
+                    after: "approved".into()
+                },
+            ]
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn the_first_event_lists_every_field() {
+        let first = changes(&Value::Null, &json!({"title": "A", "version": 1}));
+        assert_eq!(
+            first,
+            vec![Change {
+                field: "title".into(),
+                before: None,
+                after: "A".into()
+            }]
+        );
     }
 }

@@ -1,7 +1,9 @@
-//! A list page's filter control: a labelled select bound to one URL query field.
+//! A list page's filter controls, each bound to one URL query field: a labelled select, and
+//! a day.
 
-use web_sys::HtmlSelectElement;
 use yew::prelude::*;
+
+use crate::infra::dom::value_of;
 
 #[derive(Properties, PartialEq)]
 pub struct SelectProps {
@@ -16,13 +18,7 @@ pub struct SelectProps {
 /// A labelled select for a list filter; choosing the empty value clears the filter.
 #[component]
 pub fn FilterSelect(props: &SelectProps) -> Html {
-    let onchange = {
-        let on_change = props.on_change.clone();
-        Callback::from(move |e: Event| {
-            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
-            on_change.emit(Some(value).filter(|v| !v.is_empty()));
-        })
-    };
+    let onchange = changed(&props.on_change);
     let current = props.value.clone().unwrap_or_default();
     html! {
         <div class="field">
@@ -32,6 +28,27 @@ pub fn FilterSelect(props: &SelectProps) -> Html {
                     <option value={value.clone()} selected={*value == current}>{ label }</option>
                 }) }
             </select>
+        </div>
+    }
+}
+
+/// A filter's change: its new value, `None` for none.
+fn changed(on_change: &Callback<Option<String>>) -> Callback<Event> {
+    on_change.reform(|e: Event| Some(value_of(&e)).filter(|v| !v.is_empty()))
+}
+
+/// A labelled date input for a `from`/`to` filter (an instant shows its day).
+pub fn day_filter(
+    id: &'static str,
+    label: &'static str,
+    value: Option<&str>,
+    on_change: Callback<Option<String>>,
+) -> Html {
+    let day = value.map(|v| v.get(..10).unwrap_or(v)).unwrap_or_default();
+    html! {
+        <div class="field">
+            <label for={id}>{ label }</label>
+            <input {id} type="date" value={day.to_string()} onchange={changed(&on_change)} />
         </div>
     }
 }

@@ -2,27 +2,29 @@
 //! bar (with failed and running agent runs), appearance controls, sign-out, and the global
 //! shortcuts (? and Ctrl/⌘ K).
 
-use caseyos_domain::api::{AgentRunStatsResponse, QueueStatsResponse};
-use gloo_events::{EventListener, EventListenerOptions};
-use wasm_bindgen::JsCast;
-use web_sys::KeyboardEvent;
+use caseyos_domain::api::AgentRunStatsResponse;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::modal::Modal;
 use super::palette::Palette;
+use super::status::Load;
 use crate::api;
-use crate::app_state::{use_app, Auth};
-use crate::filters::RunFilters;
-use crate::keys::{shortcut, Shortcut, HELP};
-use crate::pages::today::press_of;
+use crate::hooks::{use_query, Refresh};
+use crate::infra::app_state::{use_app, Auth};
+use crate::infra::keys::{on_shortcut, Shortcut, HELP};
+use crate::infra::live::Feed;
+use crate::infra::theme::{Appearance, Theme};
+use crate::routes::agent_runs::RunFilters;
 use crate::routes::Route;
-use crate::theme::Appearance;
 
 #[derive(Properties, PartialEq)]
 pub struct LayoutProps {
     pub children: Html,
 }
+
+/// How often the stats are read again, live updates or not.
+const STATS_MS: u32 = 60_000;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Overlay {
@@ -34,57 +36,24 @@ enum Overlay {
 #[component]
 pub fn Layout(props: &LayoutProps) -> Html {
     let app = use_app();
-    let stats = use_state(|| None::<QueueStatsResponse>);
-    let run_stats = use_state(|| None::<AgentRunStatsResponse>);
     let appearance = use_state(Appearance::load);
     let overlay = use_state(|| Overlay::None);
     let route = use_route::<Route>();
 
     // Stats refresh when the queue moves, and every minute for "today" to roll over.
-    {
-        let stats = stats.clone();
-        let app = app.clone();
-        let consistency = app.live.consistency.clone();
-        use_effect_with(app.live.tick, move |_| {
-            let fetch = move || {
-                let stats = stats.clone();
-                let app = app.clone();
-                let consistency = consistency.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    match api::stats(consistency.as_deref()).await {
-                        Ok(s) => stats.set(Some(s)),
-                        Err(error) => app.check(&error),
-                    }
-                });
-            };
-            fetch();
-            let interval = gloo_timers::callback::Interval::new(60_000, fetch);
-            move || drop(interval)
-        });
-    }
-
+    let stats = use_query(
+        Refresh::on(Feed::Queue).every(STATS_MS).keep_on_failure(),
+        (),
+        |_, consistency| async move { api::queue::stats(consistency.as_deref()).await },
+    );
     // Run stats refresh when runs move (and every minute, should the live stream drop).
-    {
-        let run_stats = run_stats.clone();
-        let app = app.clone();
-        let consistency = app.live.runs_consistency.clone();
-        use_effect_with(app.live.runs_tick, move |_| {
-            let fetch = move || {
-                let run_stats = run_stats.clone();
-                let app = app.clone();
-                let consistency = consistency.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    match api::run_stats(consistency.as_deref()).await {
-                        Ok(s) => run_stats.set(Some(s)),
-                        Err(error) => app.check(&error),
-                    }
-                });
-            };
-            fetch();
-            let interval = gloo_timers::callback::Interval::new(60_000, fetch);
-            move || drop(interval)
-        });
-    }
+    let run_stats = use_query(
+        Refresh::on(Feed::AgentRuns)
+            .every(STATS_MS)
+            .keep_on_failure(),
+        (),
+        |_, consistency| async move { api::agent_runs::stats(consistency.as_deref()).await },
+    );
 
     {
         let appearance = *appearance;
@@ -96,33 +65,20 @@ pub fn Layout(props: &LayoutProps) -> Html {
         let overlay = overlay.clone();
         use_effect_with(*overlay, move |current| {
             let current = *current;
-            let document = web_sys::window().and_then(|w| w.document());
-            let listener = document.map(|document| {
-                EventListener::new_with_options(
-                    &document,
-                    "keydown",
-                    EventListenerOptions::enable_prevent_default(),
-                    move |event| {
-                        let Some(event) = event.dyn_ref::<KeyboardEvent>() else {
-                            return;
-                        };
-                        match shortcut(&press_of(event)) {
-                            Some(Shortcut::Palette) => {
-                                event.prevent_default();
-                                overlay.set(if current == Overlay::Palette {
-                                    Overlay::None
-                                } else {
-                                    Overlay::Palette
-                                });
-                            }
-                            Some(Shortcut::Help) if current == Overlay::None => {
-                                event.prevent_default();
-                                overlay.set(Overlay::Help);
-                            }
-                            _ => {}
-                        }
-                    },
-                )
+            let listener = on_shortcut(move |shortcut| match shortcut {
+                Shortcut::Palette => {
+                    overlay.set(if current == Overlay::Palette {
+                        Overlay::None
+                    } else {
+                        Overlay::Palette
+                    });
+                    true
+                }
+                Shortcut::Help if current == Overlay::None => {
+                    overlay.set(Overlay::Help);
+                    true
+                }
+                _ => false,
             });
             move || drop(listener)
         });
@@ -133,7 +89,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
         Callback::from(move |_| {
             let app = app.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let _ = api::sign_out().await;
+                let _ = api::auth::sign_out().await;
                 app.set_auth.emit(Auth::SignedOut { expired: false });
                 if let Some(window) = web_sys::window() {
                     let _ = window.location().assign("/sign-in");
@@ -164,7 +120,10 @@ pub fn Layout(props: &LayoutProps) -> Html {
         Callback::from(move |_| overlay.set(Overlay::None))
     };
 
-    let pending = stats.as_ref().map(|s| s.pending);
+    let pending = match &*stats {
+        Load::Ready(s) => Some(s.pending),
+        _ => None,
+    };
     let current = |r: Route| (route.as_ref() == Some(&r)).then_some("page");
     let user = app
         .session()
@@ -196,7 +155,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     <button class="button ghost" onclick={let o = overlay.clone(); move |_| o.set(Overlay::Palette)}
                             aria-keyshortcuts="Control+K Meta+K">{ "Go to… ⌘K" }</button>
                     <button class="button ghost" onclick={toggle_theme} aria-label={format!("Theme: {}", appearance.theme.as_str())}>
-                        { match appearance.theme { crate::theme::Theme::System => "◐ Auto", crate::theme::Theme::Light => "☀ Light", crate::theme::Theme::Dark => "☾ Dark" } }
+                        { match appearance.theme { Theme::System => "◐ Auto", Theme::Light => "☀ Light", Theme::Dark => "☾ Dark" } }
                     </button>
                     <button class="button ghost" onclick={toggle_contrast} aria-pressed={appearance.high_contrast.to_string()}>
                         { "High contrast" }
@@ -207,13 +166,13 @@ pub fn Layout(props: &LayoutProps) -> Html {
             </header>
             <section class="stats" aria-label="Quick stats">
                 { match &*stats {
-                    None => html! { <span class="muted">{ "Loading stats…" }</span> },
-                    Some(s) => html! {
+                    Load::Loading | Load::Failed(_) => html! { <span class="muted">{ "Loading stats…" }</span> },
+                    Load::Ready(s) => html! {
                         <>
                             <span class="stat"><strong>{ s.pending }</strong>{ " waiting" }</span>
                             <span class="stat"><strong>{ s.decided_today }</strong>{ " decided today" }</span>
                             <span class="stat"><strong>{ s.approval_rate_7d.map(|r| format!("{r}%")).unwrap_or_else(|| "—".into()) }</strong>{ " approved (7 days)" }</span>
-                            { run_stats_view(run_stats.as_ref()) }
+                            { run_stats_view(&run_stats) }
                             <span class={classes!("live", app.live.connected.then_some("on"))}
                                   title={if app.live.connected { "Live updates on" } else { "Reconnecting…" }}>
                                 { if app.live.connected { "● live" } else { "○ reconnecting" } }
@@ -234,7 +193,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                             </tbody>
                         </table>
                         <div class="dialog-actions">
-                            <button class="button" onclick={let c = close.clone(); move |_| c.emit(())}>{ "Close" }</button>
+                            <button class="button" onclick={close.reform(|_| ())}>{ "Close" }</button>
                         </div>
                     </Modal>
                 },
@@ -244,8 +203,8 @@ pub fn Layout(props: &LayoutProps) -> Html {
 }
 
 /// Failed runs nobody dealt with (a warning when there are any), and runs in flight.
-fn run_stats_view(stats: Option<&AgentRunStatsResponse>) -> Html {
-    let Some(stats) = stats else {
+fn run_stats_view(stats: &Load<AgentRunStatsResponse>) -> Html {
+    let Load::Ready(stats) = stats else {
         return html! {};
     };
     let failed = RunFilters {

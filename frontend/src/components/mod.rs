@@ -1,11 +1,14 @@
-pub mod agent_card;
+//! Reusable components. Those of one resource sit in its folder (`queue/`, `agent_runs/`);
+//! the ones every page shares sit here.
+
+pub mod agent_runs;
 pub mod audit_events;
-pub mod dialogs;
+pub mod fields;
 pub mod filter_select;
 pub mod layout;
+pub mod markdown;
 pub mod modal;
+pub mod pager;
 pub mod palette;
-pub mod queue_card;
-pub mod run_dialog;
-pub mod run_status;
+pub mod queue;
 pub mod status;

@@ -1,8 +1,12 @@
-//! A dialog that traps focus, closes on Escape, and gives focus back when it closes.
+//! A dialog that traps focus, closes on Escape, and gives focus back when it closes; and the
+//! confirmation that irreversible actions ask for.
 
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 use yew::prelude::*;
+
+use super::status::error_view;
+use crate::api::ApiError;
 
 #[derive(Properties, PartialEq)]
 pub struct ModalProps {
@@ -107,5 +111,64 @@ pub fn Modal(props: &ModalProps) -> Html {
                 { props.children.clone() }
             </div>
         </div>
+    }
+}
+
+/// A dialog form's submit button: its words, and its words while its request runs.
+pub struct Submit {
+    pub label: &'static str,
+    pub busy_label: &'static str,
+    /// `primary` or `danger`.
+    pub tone: &'static str,
+    pub busy: bool,
+    /// Disabled besides while busy (e.g. until the form reads well).
+    pub blocked: bool,
+}
+
+/// A dialog form's buttons: `extra` ones first, then the one that closes the dialog (saying
+/// `dismiss`) and the submit button, disabled while its request runs.
+pub fn form_actions(
+    extra: Html,
+    dismiss: &'static str,
+    on_close: &Callback<()>,
+    submit: Submit,
+) -> Html {
+    html! {
+        <div class="dialog-actions">
+            { extra }
+            <button type="button" class="button" onclick={on_close.reform(|_| ())}>{ dismiss }</button>
+            <button type="submit" class={classes!("button", submit.tone)} disabled={submit.busy || submit.blocked}>
+                { if submit.busy { submit.busy_label } else { submit.label } }
+            </button>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ConfirmProps {
+    pub title: AttrValue,
+    pub message: AttrValue,
+    pub confirm: AttrValue,
+    pub busy: bool,
+    #[prop_or_default]
+    pub error: Option<ApiError>,
+    pub on_confirm: Callback<()>,
+    pub on_close: Callback<()>,
+}
+
+#[component]
+pub fn ConfirmDialog(props: &ConfirmProps) -> Html {
+    html! {
+        <Modal title={props.title.clone()} on_close={props.on_close.clone()} role="alertdialog">
+            <p>{ props.message.clone() }</p>
+            if let Some(error) = &props.error {
+                { error_view(error, None) }
+            }
+            <div class="dialog-actions">
+                <button type="button" class="button" onclick={props.on_close.reform(|_| ())}>{ "Cancel" }</button>
+                <button type="button" class="button primary" disabled={props.busy}
+                        onclick={props.on_confirm.reform(|_| ())}>{ props.confirm.clone() }</button>
+            </div>
+        </Modal>
     }
 }

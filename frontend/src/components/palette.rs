@@ -1,12 +1,15 @@
 //! The command palette (Ctrl/⌘ K): jump to a page or to any open move by typing.
 
 use caseyos_domain::queue::QueueItemView;
-use web_sys::{HtmlInputElement, KeyboardEvent};
+use web_sys::KeyboardEvent;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::modal::Modal;
+use super::status::Load;
 use crate::api;
+use crate::hooks::{use_query, Refresh};
+use crate::infra::dom::value_of;
 use crate::routes::Route;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -32,7 +35,7 @@ pub fn matching(query: &str, pages: &[Choice], items: &[QueueItemView]) -> Vec<C
             hint: format!(
                 "{} · APS {}",
                 i.status.as_str(),
-                crate::format::score(i.aps.score.as_f64())
+                crate::infra::format::score(i.aps.score.as_f64())
             ),
             route: Route::Item {
                 id: i.id.to_string(),
@@ -75,27 +78,22 @@ pub struct PaletteProps {
 #[component]
 pub fn Palette(props: &PaletteProps) -> Html {
     let query = use_state(String::new);
-    let items = use_state(Vec::<QueueItemView>::new);
     let active = use_state(|| 0usize);
     let navigator = use_navigator();
+    // Open moves to jump to; until they come (or if they cannot), pages only.
+    let open_moves = use_query(Refresh::never(), (), |_, _| async {
+        api::queue::list(
+            "status=pending,snoozed&limit=100&consistency=eventual",
+            None,
+        )
+        .await
+    });
+    let items = match &*open_moves {
+        Load::Ready(list) => list.items.as_slice(),
+        _ => &[],
+    };
 
-    {
-        let items = items.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(list) = api::list(
-                    "status=pending,snoozed&limit=100&consistency=eventual",
-                    None,
-                )
-                .await
-                {
-                    items.set(list.items);
-                }
-            });
-        });
-    }
-
-    let choices = matching(&query, &pages(), &items);
+    let choices = matching(&query, &pages(), items);
     let go = {
         let navigator = navigator.clone();
         let on_close = props.on_close.clone();
@@ -109,7 +107,7 @@ pub fn Palette(props: &PaletteProps) -> Html {
     let oninput = {
         let (query, active) = (query.clone(), active.clone());
         Callback::from(move |e: InputEvent| {
-            query.set(e.target_unchecked_into::<HtmlInputElement>().value());
+            query.set(value_of(&e));
             active.set(0);
         })
     };

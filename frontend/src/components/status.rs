@@ -12,34 +12,33 @@ pub enum Load<T> {
     Failed(ApiError),
 }
 
-#[derive(Properties, PartialEq)]
-pub struct SkeletonProps {
-    #[prop_or(3)]
-    pub rows: usize,
+/// An async view: `rows` placeholder rows while loading, the error with "Try again" (`retry`)
+/// when it failed, and what `ready` makes of the value once it is there.
+pub fn view<T>(
+    load: &Load<T>,
+    rows: usize,
+    retry: &Callback<()>,
+    ready: impl FnOnce(&T) -> Html,
+) -> Html {
+    match load {
+        Load::Loading => skeleton(rows),
+        Load::Failed(error) => error_view(error, Some(retry)),
+        Load::Ready(value) => ready(value),
+    }
 }
 
 /// Placeholder rows while a list loads.
-#[component]
-pub fn Skeleton(props: &SkeletonProps) -> Html {
+pub fn skeleton(rows: usize) -> Html {
     html! {
         <div class="skeleton" aria-busy="true" aria-live="polite">
             <span class="visually-hidden">{ "Loading…" }</span>
-            { for (0..props.rows).map(|_| html! { <div class="skeleton-row" aria-hidden="true"></div> }) }
+            { for (0..rows).map(|_| html! { <div class="skeleton-row" aria-hidden="true"></div> }) }
         </div>
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct ErrorViewProps {
-    pub error: ApiError,
-    #[prop_or_default]
-    pub on_retry: Option<Callback<()>>,
-}
-
-/// The server's message and code, and a way to try again.
-#[component]
-pub fn ErrorView(props: &ErrorViewProps) -> Html {
-    let error = &props.error;
+/// The server's message and code, and a way to try again (`on_retry`).
+pub fn error_view(error: &ApiError, on_retry: Option<&Callback<()>>) -> Html {
     html! {
         <div class="error" role="alert">
             <p><strong>{ &error.message }</strong></p>
@@ -50,26 +49,19 @@ pub fn ErrorView(props: &ErrorViewProps) -> Html {
             if !error.fields.is_empty() {
                 <ul>{ for error.fields.iter().map(|(f, m)| html! { <li><code>{ f }</code>{ " " }{ m }</li> }) }</ul>
             }
-            if let Some(retry) = &props.on_retry {
-                <button class="button" onclick={let retry = retry.clone(); move |_| retry.emit(())}>{ "Try again" }</button>
+            if let Some(retry) = on_retry {
+                <button class="button" onclick={retry.reform(|_| ())}>{ "Try again" }</button>
             }
         </div>
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct EmptyProps {
-    pub title: AttrValue,
-    #[prop_or_default]
-    pub children: Html,
-}
-
-#[component]
-pub fn Empty(props: &EmptyProps) -> Html {
+/// A list with nothing in it: `title`, and `more` to say.
+pub fn empty(title: &str, more: Html) -> Html {
     html! {
         <div class="empty">
-            <p><strong>{ props.title.clone() }</strong></p>
-            { props.children.clone() }
+            <p><strong>{ title }</strong></p>
+            { more }
         </div>
     }
 }

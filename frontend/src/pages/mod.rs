@@ -1,10 +1,9 @@
-pub mod agents;
-pub mod item;
+//! One page per route, grouped by the resource they show (`queue/`, `agent_runs/`), and
+//! signing in.
+
+pub mod agent_runs;
 pub mod queue;
-pub mod run;
-pub mod runs;
 pub mod sign_in;
-pub mod today;
 
 use yew::prelude::*;
 use yew_router::prelude::*;

@@ -2,13 +2,13 @@
 //! the user was going.
 
 use caseyos_domain::api::SignInRequest;
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::app_state::{use_app, Auth, Session};
-use crate::components::status::ErrorView;
+use crate::components::status::error_view;
+use crate::infra::app_state::{use_app, Auth, Session};
+use crate::infra::dom::{bind, on_submit};
 
 #[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
 pub struct SignInQuery {
@@ -50,7 +50,7 @@ pub fn SignInPage() -> Html {
             let (busy, error, app, next) = (busy.clone(), error.clone(), app.clone(), next.clone());
             busy.set(true);
             wasm_bindgen_futures::spawn_local(async move {
-                match api::sign_in(&request).await {
+                match api::auth::sign_in(&request).await {
                     Ok(session) => {
                         app.set_auth.emit(Auth::SignedIn(Session::from(session)));
                         // A full navigation drops the one-time link from the history.
@@ -82,23 +82,17 @@ pub fn SignInPage() -> Html {
     }
 
     let onsubmit = {
-        let (token, submit) = (token.clone(), submit.clone());
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            if !token.trim().is_empty() {
-                submit.emit(SignInRequest {
-                    link: None,
-                    token: Some(token.trim().to_string()),
-                });
-            }
-        })
-    };
-    let oninput = {
         let token = token.clone();
-        Callback::from(move |e: InputEvent| {
-            token.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        on_submit(&submit, move || {
+            Some(token.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .map(|token| SignInRequest {
+                    link: None,
+                    token: Some(token),
+                })
         })
     };
+    let oninput = bind(&token);
 
     html! {
         <main id="main" class="sign-in">
@@ -110,7 +104,7 @@ pub fn SignInPage() -> Html {
                 if query.link.is_some() && *busy {
                     <p role="status">{ "Signing you in…" }</p>
                 }
-                { for (*error).clone().map(|e| html! { <ErrorView error={e} /> }) }
+                { for error.as_ref().map(|e| error_view(e, None)) }
                 <form {onsubmit}>
                     <p class="muted">{ "Open the sign-in link " }<code>{ "caseyos serve" }</code>{ " printed (or make one with " }<code>{ "caseyos signin-link" }</code>{ "), or paste an API token." }</p>
                     <label for="token">{ "API token" }</label>

@@ -38,8 +38,8 @@ use caseyos_backend::auth::tokens::create_token;
 use caseyos_backend::auth::Role;
 use caseyos_backend::state::AppState;
 use caseyos_backend::Application;
-use caseyos_domain::aps::{Aps, ApsOverrides};
 use caseyos_domain::kernel::Actor;
+use caseyos_domain::queue::aps::{Aps, ApsOverrides};
 use caseyos_domain::queue::{
     ActionType, EditQueueItem, QueueDomain, QueueItem, QueueItemApproved, QueueItemCommand,
     QueueItemEdited, QueueItemEvent, QueueItemProposed, Source, Target,

@@ -48,8 +48,8 @@ fn modules(src: &Path) -> BTreeMap<Module, String> {
 }
 
 /// The paths (`a::b::c`) written after each occurrence of `prefix` in `text`, with
-/// `prefix{a, b::c}` groups expanded.
-fn paths_after(text: &str, prefix: &str) -> Vec<Vec<String>> {
+/// `prefix{a, b::c}` groups expanded, and where each was written.
+fn paths_after(text: &str, prefix: &str) -> Vec<(usize, Vec<String>)> {
     let mut paths = Vec::new();
     for (at, _) in text.match_indices(prefix) {
         let before = text[..at].chars().next_back();
@@ -60,10 +60,10 @@ fn paths_after(text: &str, prefix: &str) -> Vec<Vec<String>> {
         if let Some(group) = rest.strip_prefix('{') {
             let group = &group[..group.find('}').unwrap_or(group.len())];
             for item in group.split(',') {
-                paths.push(path_of(item.trim()));
+                paths.push((at, path_of(item.trim())));
             }
         } else {
-            paths.push(path_of(rest));
+            paths.push((at, path_of(rest)));
         }
     }
     paths
@@ -80,6 +80,37 @@ fn path_of(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Where the file's inline `mod name { … }` blocks are: `super::` inside one means the
+/// file's own module.
+fn inline_modules(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    for (at, _) in text.match_indices("mod ") {
+        let rest = &text[at + 4..];
+        let name_len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if name_len == 0 || !rest[name_len..].trim_start().starts_with('{') {
+            continue;
+        }
+        let open = at + 4 + name_len + rest[name_len..].find('{').unwrap_or(0);
+        let mut depth = 0;
+        for (offset, c) in text[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        ranges.push(open..open + offset);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    ranges
+}
+
 /// The longest prefix of `path` that is a module.
 fn resolve(modules: &BTreeMap<Module, String>, path: &[String]) -> Option<Module> {
     (1..=path.len())
@@ -93,12 +124,18 @@ fn dependencies(modules: &BTreeMap<Module, String>) -> BTreeMap<Module, BTreeSet
     let mut graph = BTreeMap::new();
     for (module, text) in modules {
         let mut uses = BTreeSet::new();
-        for path in paths_after(text, "crate::") {
+        for (_, path) in paths_after(text, "crate::") {
             uses.extend(resolve(modules, &path));
         }
         let parent = &module[..module.len().saturating_sub(1)];
-        for path in paths_after(text, "super::") {
-            let full: Vec<String> = parent.iter().cloned().chain(path).collect();
+        let inline = inline_modules(text);
+        for (at, path) in paths_after(text, "super::") {
+            let base = if inline.iter().any(|range| range.contains(&at)) {
+                &module[..]
+            } else {
+                parent
+            };
+            let full: Vec<String> = base.iter().cloned().chain(path).collect();
             uses.extend(resolve(modules, &full));
         }
         for child in modules.keys() {

@@ -1,0 +1,376 @@
+//! APS — the Action Priority Score that ranks Today's Moves.
+//!
+//! `APS = 100 · (0.40·revenue + 0.30·urgency + 0.20·strategic + 0.10·(1 − effort))`
+//!
+//! One scale, one place. Inputs are fractions in `[0, 1]` held as thousandths
+//! ([`Fraction`]); the score is `0–100` held as hundredths of a point ([`ApsScore`]), so
+//! the arithmetic is exact integer math and the queue order is reproducible. Both
+//! serialize as plain decimals (`0.6`, `63.0`) in events and over the API.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::types::ActionType;
+
+/// Weights of the four inputs, in hundredths. They sum to 100.
+pub const WEIGHT_REVENUE: u32 = 40;
+pub const WEIGHT_URGENCY: u32 = 30;
+pub const WEIGHT_STRATEGIC: u32 = 20;
+pub const WEIGHT_INVERSE_EFFORT: u32 = 10;
+
+/// A fraction in `[0, 1]`, stored in thousandths. Parsing clamps; NaN is rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Fraction(u16);
+
+impl Fraction {
+    pub const SCALE: u16 = 1000;
+    pub const ZERO: Fraction = Fraction(0);
+    pub const ONE: Fraction = Fraction(Self::SCALE);
+
+    /// From thousandths, clamped to `0..=1000`.
+    pub const fn from_thousandths(value: u16) -> Self {
+        if value > Self::SCALE {
+            Fraction(Self::SCALE)
+        } else {
+            Fraction(value)
+        }
+    }
+
+    /// From a decimal, clamped to `[0, 1]` and rounded to the nearest thousandth.
+    /// Returns `None` for NaN.
+    pub fn from_f64_clamped(value: f64) -> Option<Self> {
+        if value.is_nan() {
+            return None;
+        }
+        let clamped = value.clamp(0.0, 1.0);
+        Some(Fraction((clamped * f64::from(Self::SCALE)).round() as u16))
+    }
+
+    pub const fn thousandths(self) -> u16 {
+        self.0
+    }
+
+    pub fn as_f64(self) -> f64 {
+        f64::from(self.0) / f64::from(Self::SCALE)
+    }
+
+    /// `1 − self`.
+    pub const fn complement(self) -> Self {
+        Fraction(Self::SCALE - self.0)
+    }
+
+    /// As a percentage string with at most one decimal: `60`, `62.5`.
+    pub fn percent_label(self) -> String {
+        if self.0.is_multiple_of(10) {
+            format!("{}%", self.0 / 10)
+        } else {
+            format!("{}.{}%", self.0 / 10, self.0 % 10)
+        }
+    }
+}
+
+impl Serialize for Fraction {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.as_f64())
+    }
+}
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = f64::deserialize(deserializer)?;
+        Fraction::from_f64_clamped(value)
+            .ok_or_else(|| serde::de::Error::custom("a fraction must be a number between 0 and 1"))
+    }
+}
+
+/// An APS score on `0–100`, stored in hundredths of a point (`0..=10000`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ApsScore(u16);
+
+impl ApsScore {
+    pub const MAX_CENTI: u16 = 10_000;
+
+    pub const fn from_centi(value: u16) -> Self {
+        if value > Self::MAX_CENTI {
+            ApsScore(Self::MAX_CENTI)
+        } else {
+            ApsScore(value)
+        }
+    }
+
+    /// Hundredths of a point: the integer the queue sorts by.
+    pub const fn centi(self) -> u16 {
+        self.0
+    }
+
+    pub fn as_f64(self) -> f64 {
+        f64::from(self.0) / 100.0
+    }
+}
+
+impl Serialize for ApsScore {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.as_f64())
+    }
+}
+
+impl<'de> Deserialize<'de> for ApsScore {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = f64::deserialize(deserializer)?;
+        if !(0.0..=100.0).contains(&value) {
+            return Err(serde::de::Error::custom(
+                "an APS score is between 0 and 100",
+            ));
+        }
+        Ok(ApsScore((value * 100.0).round() as u16))
+    }
+}
+
+/// The four APS inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ApsInputs {
+    #[cfg_attr(feature = "server", schema(value_type = f64, minimum = 0, maximum = 1))]
+    pub revenue: Fraction,
+    #[cfg_attr(feature = "server", schema(value_type = f64, minimum = 0, maximum = 1))]
+    pub urgency: Fraction,
+    #[cfg_attr(feature = "server", schema(value_type = f64, minimum = 0, maximum = 1))]
+    pub effort: Fraction,
+    #[cfg_attr(feature = "server", schema(value_type = f64, minimum = 0, maximum = 1))]
+    pub strategic: Fraction,
+}
+
+/// Inputs a caller may override; missing ones fall back to the action type's defaults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ApsOverrides {
+    /// Also accepted as `revenue_impact` (the seed's name).
+    #[serde(
+        default,
+        alias = "revenue_impact",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "server", schema(value_type = Option<f64>, minimum = 0, maximum = 1))]
+    pub revenue: Option<Fraction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<f64>, minimum = 0, maximum = 1))]
+    pub urgency: Option<Fraction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<f64>, minimum = 0, maximum = 1))]
+    pub effort: Option<Fraction>,
+    /// Also accepted as `strategic_value` (the seed's name).
+    #[serde(
+        default,
+        alias = "strategic_value",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "server", schema(value_type = Option<f64>, minimum = 0, maximum = 1))]
+    pub strategic: Option<Fraction>,
+}
+
+impl ApsOverrides {
+    pub fn is_empty(&self) -> bool {
+        *self == ApsOverrides::default()
+    }
+}
+
+impl ApsInputs {
+    pub const fn new(revenue: u16, urgency: u16, effort: u16, strategic: u16) -> Self {
+        ApsInputs {
+            revenue: Fraction::from_thousandths(revenue),
+            urgency: Fraction::from_thousandths(urgency),
+            effort: Fraction::from_thousandths(effort),
+            strategic: Fraction::from_thousandths(strategic),
+        }
+    }
+
+    /// The seed's per-action defaults (revenue, urgency, effort, strategic).
+    pub fn defaults_for(action: ActionType) -> Self {
+        use ActionType::*;
+        match action {
+            BookMeeting | MeetingFollowUp => ApsInputs::new(900, 800, 400, 800),
+            SendEmail | EmailFollowUp | ThreadBump => ApsInputs::new(600, 700, 200, 500),
+            UpdateCrm | DataCleanup => ApsInputs::new(300, 400, 300, 600),
+            CreateTask | LogCall => ApsInputs::new(400, 500, 300, 500),
+            _ => ApsInputs::new(500, 500, 500, 500),
+        }
+    }
+
+    /// These inputs with the given overrides applied.
+    pub fn with(self, overrides: &ApsOverrides) -> Self {
+        ApsInputs {
+            revenue: overrides.revenue.unwrap_or(self.revenue),
+            urgency: overrides.urgency.unwrap_or(self.urgency),
+            effort: overrides.effort.unwrap_or(self.effort),
+            strategic: overrides.strategic.unwrap_or(self.strategic),
+        }
+    }
+
+    /// The score: exact in hundredths of a point.
+    pub fn score(&self) -> ApsScore {
+        // Weights are hundredths and inputs thousandths; `weight · input / 10` is the
+        // contribution in hundredths of a point, and the four weights sum to 100 so the
+        // division is exact once summed (every weight is a multiple of 10).
+        let weighted = WEIGHT_REVENUE * u32::from(self.revenue.thousandths())
+            + WEIGHT_URGENCY * u32::from(self.urgency.thousandths())
+            + WEIGHT_STRATEGIC * u32::from(self.strategic.thousandths())
+            + WEIGHT_INVERSE_EFFORT * u32::from(self.effort.complement().thousandths());
+        ApsScore::from_centi((weighted / 10) as u16)
+    }
+
+    /// `Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%`.
+    pub fn reasoning(&self) -> String {
+        format!(
+            "Revenue {}, Urgency {}, Strategic {}, Effort↓ {}",
+            self.revenue.percent_label(),
+            self.urgency.percent_label(),
+            self.strategic.percent_label(),
+            self.effort.complement().percent_label()
+        )
+    }
+}
+
+/// A computed APS: the score, the inputs it came from and the reasoning shown to people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Aps {
+    #[cfg_attr(feature = "server", schema(value_type = f64, minimum = 0, maximum = 100))]
+    pub score: ApsScore,
+    pub inputs: ApsInputs,
+    pub reasoning: String,
+}
+
+impl Aps {
+    pub fn compute(inputs: ApsInputs) -> Self {
+        Aps {
+            score: inputs.score(),
+            inputs,
+            reasoning: inputs.reasoning(),
+        }
+    }
+
+    /// The APS of an action type with optional overrides of its default inputs.
+    pub fn for_action(action: ActionType, overrides: &ApsOverrides) -> Self {
+        Aps::compute(ApsInputs::defaults_for(action).with(overrides))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(x: f64) -> Fraction {
+        Fraction::from_f64_clamped(x).unwrap()
+    }
+
+    #[test]
+    fn the_seeds_worked_examples_score_as_documented() {
+        // (label, inputs r, u, e, s, expected score)
+        let table: &[(&str, ApsInputs, f64)] = &[
+            (
+                "send_email defaults",
+                ApsInputs::defaults_for(ActionType::SendEmail),
+                63.0,
+            ),
+            (
+                "book_meeting defaults",
+                ApsInputs::defaults_for(ActionType::BookMeeting),
+                82.0,
+            ),
+            ("form signal", ApsInputs::new(600, 900, 200, 500), 69.0),
+            (
+                "$50k deal_created",
+                ApsInputs::new(500, 850, 300, 700),
+                66.5,
+            ),
+            (
+                "everything maximal",
+                ApsInputs::new(1000, 1000, 0, 1000),
+                100.0,
+            ),
+            ("everything minimal", ApsInputs::new(0, 0, 1000, 0), 0.0),
+            (
+                "unknown type defaults",
+                ApsInputs::defaults_for(ActionType::ManualTask),
+                50.0,
+            ),
+        ];
+        for (label, inputs, expected) in table {
+            assert_eq!(inputs.score().as_f64(), *expected, "{label}");
+        }
+    }
+
+    #[test]
+    fn per_action_defaults_follow_the_seed_table() {
+        type Defaults = (u16, u16, u16, u16);
+        let table: &[(ActionType, Defaults)] = &[
+            (ActionType::BookMeeting, (900, 800, 400, 800)),
+            (ActionType::MeetingFollowUp, (900, 800, 400, 800)),
+            (ActionType::SendEmail, (600, 700, 200, 500)),
+            (ActionType::EmailFollowUp, (600, 700, 200, 500)),
+            (ActionType::ThreadBump, (600, 700, 200, 500)),
+            (ActionType::UpdateCrm, (300, 400, 300, 600)),
+            (ActionType::DataCleanup, (300, 400, 300, 600)),
+            (ActionType::CreateTask, (400, 500, 300, 500)),
+            (ActionType::LogCall, (400, 500, 300, 500)),
+            (ActionType::ReviewDeal, (500, 500, 500, 500)),
+            (ActionType::SocialPost, (500, 500, 500, 500)),
+        ];
+        for (action, (r, u, e, s)) in table {
+            assert_eq!(
+                ApsInputs::defaults_for(*action),
+                ApsInputs::new(*r, *u, *e, *s),
+                "{action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn inputs_are_clamped_to_the_unit_interval() {
+        assert_eq!(f(1.7), Fraction::ONE);
+        assert_eq!(f(-0.2), Fraction::ZERO);
+        assert_eq!(f(0.6666), Fraction::from_thousandths(667));
+        assert!(Fraction::from_f64_clamped(f64::NAN).is_none());
+        assert_eq!(Fraction::from_thousandths(4000), Fraction::ONE);
+    }
+
+    #[test]
+    fn overrides_replace_only_the_inputs_they_name() {
+        let overrides = ApsOverrides {
+            urgency: Some(f(0.95)),
+            ..ApsOverrides::default()
+        };
+        let aps = Aps::for_action(ActionType::SendEmail, &overrides);
+        assert_eq!(aps.inputs, ApsInputs::new(600, 950, 200, 500));
+        assert_eq!(aps.score.as_f64(), 70.5);
+    }
+
+    #[test]
+    fn reasoning_names_each_input_as_a_percentage() {
+        let aps = Aps::for_action(ActionType::SendEmail, &ApsOverrides::default());
+        assert_eq!(
+            aps.reasoning,
+            "Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%"
+        );
+        let odd = ApsInputs::new(625, 700, 205, 500).reasoning();
+        assert_eq!(
+            odd,
+            "Revenue 62.5%, Urgency 70%, Strategic 50%, Effort↓ 79.5%"
+        );
+    }
+
+    #[test]
+    fn scores_and_fractions_round_trip_through_json_unchanged() {
+        let aps = Aps::for_action(ActionType::BookMeeting, &ApsOverrides::default());
+        let json = serde_json::to_value(&aps).unwrap();
+        assert_eq!(json["score"], serde_json::json!(82.0));
+        assert_eq!(json["inputs"]["revenue"], serde_json::json!(0.9));
+        let back: Aps = serde_json::from_value(json).unwrap();
+        assert_eq!(back, aps);
+        for thousandths in 0..=1000u16 {
+            let x = Fraction::from_thousandths(thousandths);
+            let back: Fraction = serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap();
+            assert_eq!(back, x);
+        }
+    }
+}

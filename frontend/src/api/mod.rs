@@ -1,0 +1,207 @@
+//! The one typed API client: one async fn per endpoint, a module per resource, all over one
+//! generic [`request`] function that sends the session's CSRF token and maps the server's
+//! error envelope.
+
+pub mod agent_runs;
+pub mod audit;
+pub mod auth;
+pub mod queue;
+
+use std::cell::RefCell;
+use std::future::Future;
+
+use caseyos_domain::api::ErrorEnvelope;
+use gloo_net::http::{Method, RequestBuilder};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+thread_local! {
+    static CSRF: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Remembers the session's CSRF token for state-changing requests.
+pub fn set_csrf(token: &str) {
+    CSRF.with(|csrf| *csrf.borrow_mut() = token.to_string());
+}
+
+/// An error as the server described it (or as the network failed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+    /// `field: message` for validation errors.
+    pub fields: Vec<(String, String)>,
+}
+
+impl ApiError {
+    fn network(message: impl Into<String>) -> Self {
+        ApiError {
+            status: 0,
+            code: "network.unreachable".into(),
+            message: message.into(),
+            request_id: None,
+            fields: vec![],
+        }
+    }
+
+    /// The caller must sign in (again).
+    pub fn needs_sign_in(&self) -> bool {
+        self.status == 401
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+/// Maps a non-2xx body to an error, whatever it holds.
+pub fn error_from(status: u16, body: &str) -> ApiError {
+    match serde_json::from_str::<ErrorEnvelope>(body) {
+        Ok(envelope) => {
+            let fields = envelope
+                .error
+                .details
+                .as_ref()
+                .and_then(|d| d.get("fields"))
+                .and_then(|f| f.as_array())
+                .map(|fields| {
+                    fields
+                        .iter()
+                        .filter_map(|f| {
+                            Some((
+                                f.get("field")?.as_str()?.to_string(),
+                                f.get("message")?.as_str()?.to_string(),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            ApiError {
+                status,
+                code: envelope.error.code,
+                message: envelope.error.message,
+                request_id: envelope.error.request_id,
+                fields,
+            }
+        }
+        Err(_) => ApiError {
+            status,
+            code: format!("http.{status}"),
+            message: format!("the server answered {status}"),
+            request_id: None,
+            fields: vec![],
+        },
+    }
+}
+
+const NO_BODY: Option<&()> = None;
+
+/// Sends one request and reads its answer: a 2xx body as `T`, anything else as the server's
+/// error envelope. `body` goes as JSON; every method but GET and HEAD carries the CSRF token.
+fn request<T: DeserializeOwned>(
+    method: Method,
+    path: String,
+    body: Option<&impl Serialize>,
+) -> impl Future<Output = Result<T, ApiError>> {
+    let json = body
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| ApiError::network(e.to_string()));
+    async move {
+        let text = send(method, &path, json?).await?;
+        serde_json::from_str(&text)
+            .map_err(|e| ApiError::network(format!("unexpected answer: {e}")))
+    }
+}
+
+/// The part of [`request`] that does not depend on the answer's type (kept apart so that each
+/// endpoint does not carry its own copy): the 2xx body as text, or the mapped error.
+async fn send(method: Method, path: &str, json: Option<String>) -> Result<String, ApiError> {
+    let mut builder = RequestBuilder::new(path).method(method.clone());
+    if !matches!(method, Method::GET | Method::HEAD) {
+        let csrf = CSRF.with(|c| c.borrow().clone());
+        if !csrf.is_empty() {
+            builder = builder.header("X-CSRF-Token", &csrf);
+        }
+    }
+    let request = match json {
+        Some(json) => builder
+            .header("Content-Type", "application/json")
+            .body(json),
+        None => builder.build(),
+    }
+    .map_err(|e| ApiError::network(e.to_string()))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|_| ApiError::network("CaseyOS cannot be reached; check the server"))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if (200..300).contains(&status) {
+        Ok(text)
+    } else {
+        Err(error_from(status, &text))
+    }
+}
+
+/// Reads `path` with `query` (the filters, cursor, …; may be empty), at least as far as the
+/// `consistency` token when there is one (`?after=`).
+fn get<T: DeserializeOwned>(
+    path: &str,
+    query: &str,
+    consistency: Option<&str>,
+) -> impl Future<Output = Result<T, ApiError>> {
+    let after = consistency
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("after={}", js_sys::encode_uri_component(t)))
+        .unwrap_or_default();
+    let query: Vec<&str> = [query, after.as_str()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    let path = if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    };
+    request(Method::GET, path, NO_BODY)
+}
+
+/// Sends a command: `body` as JSON to `path`.
+fn post<T: DeserializeOwned>(
+    path: &str,
+    body: &impl Serialize,
+) -> impl Future<Output = Result<T, ApiError>> {
+    request(Method::POST, path.to_string(), Some(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn envelopes_map_to_errors_with_their_fields() {
+        let body = r#"{"error":{"code":"request.validation","message":"reason must not be empty",
+            "request_id":"r-1","details":{"fields":[{"field":"reason","message":"must not be empty"}]}}}"#;
+        let error = error_from(422, body);
+        assert_eq!(error.code, "request.validation");
+        assert_eq!(error.request_id.as_deref(), Some("r-1"));
+        assert_eq!(
+            error.fields,
+            vec![("reason".to_string(), "must not be empty".to_string())]
+        );
+        assert!(!error.needs_sign_in());
+    }
+
+    #[wasm_bindgen_test]
+    fn bodies_that_are_not_envelopes_still_give_an_error() {
+        let error = error_from(502, "<html>bad gateway</html>");
+        assert_eq!(error.code, "http.502");
+        assert!(error_from(401, "{}").needs_sign_in());
+    }
+}

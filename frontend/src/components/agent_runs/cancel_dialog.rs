@@ -1,0 +1,52 @@
+//! The dialog that cancels an agent run, with an optional reason.
+
+use yew::prelude::*;
+
+use crate::api::ApiError;
+use crate::components::modal::{form_actions, Modal, Submit};
+use crate::components::status::error_view;
+use crate::infra::dom::{bind, on_submit};
+
+#[derive(Properties, PartialEq)]
+pub struct CancelRunProps {
+    pub busy: bool,
+    #[prop_or_default]
+    pub error: Option<ApiError>,
+    /// The reason, if one was given.
+    pub on_submit: Callback<Option<String>>,
+    pub on_close: Callback<()>,
+}
+
+/// Asks to stop a queued or running agent run, with an optional reason.
+#[component]
+pub fn CancelRunDialog(props: &CancelRunProps) -> Html {
+    let reason = use_state(String::new);
+    let oninput = bind(&reason);
+    let onsubmit = {
+        let reason = reason.clone();
+        on_submit(&props.on_submit, move || {
+            let reason = reason.trim().to_string();
+            Some(Some(reason).filter(|r| !r.is_empty()))
+        })
+    };
+    html! {
+        <Modal title="Cancel this run?" on_close={props.on_close.clone()} role="alertdialog">
+            <form {onsubmit}>
+                <p>{ "A queued run will not start; a running one is asked to stop. This cannot be undone." }</p>
+                <label for="cancel-reason">{ "Reason (optional, kept with the run)" }</label>
+                <textarea id="cancel-reason" rows="3" maxlength="500" value={(*reason).clone()} {oninput}
+                          aria-describedby={props.error.as_ref().map(|_| "cancel-error")} />
+                if let Some(error) = &props.error {
+                    <div id="cancel-error">{ error_view(error, None) }</div>
+                }
+                { form_actions(html! {}, "Keep running", &props.on_close, Submit {
+                    label: "Cancel run",
+                    busy_label: "Cancelling…",
+                    tone: "danger",
+                    busy: props.busy,
+                    blocked: false,
+                }) }
+            </form>
+        </Modal>
+    }
+}

@@ -1,0 +1,240 @@
+//! One proposed move in a list: APS badge and reasoning, title, target, type, due time, and
+//! its decisions.
+
+use caseyos_domain::queue::aps::Aps;
+use caseyos_domain::queue::{QueueItemView, QueueStatus};
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::infra::format::{humanize, is_overdue, now, relative, score};
+use crate::routes::Route;
+
+/// The score, coloured by band, with its reasoning as the accessible description.
+pub fn aps_badge(aps: &Aps) -> Html {
+    let value = aps.score.as_f64();
+    let band = if value >= 75.0 {
+        "high"
+    } else if value >= 55.0 {
+        "mid"
+    } else {
+        "low"
+    };
+    html! {
+        <span class={classes!("aps", band)} title={aps.reasoning.clone()} role="img"
+              aria-label={format!("APS {} of 100: {}", score(value), aps.reasoning)}>
+            { score(value) }
+        </span>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct QueueCardProps {
+    pub item: QueueItemView,
+    #[prop_or_default]
+    pub focused: bool,
+    #[prop_or_default]
+    pub selected: bool,
+    /// A request for this move is running: its buttons are disabled.
+    #[prop_or_default]
+    pub busy: bool,
+    /// Viewers see no decision buttons.
+    #[prop_or(true)]
+    pub can_decide: bool,
+    #[prop_or_default]
+    pub on_focus: Callback<()>,
+    #[prop_or_default]
+    pub on_select: Callback<()>,
+    #[prop_or_default]
+    pub on_approve: Callback<()>,
+    #[prop_or_default]
+    pub on_reject: Callback<()>,
+    #[prop_or_default]
+    pub on_snooze: Callback<()>,
+    #[prop_or_default]
+    pub on_edit: Callback<()>,
+}
+
+/// "Dana Lee · Acme expansion" from the target, if any.
+pub fn target_line(item: &QueueItemView) -> Option<String> {
+    let t = &item.target;
+    let parts: Vec<String> = [
+        t.contact.as_ref().map(|c| {
+            c.name
+                .clone()
+                .or_else(|| c.email.as_ref().map(|e| e.as_str().to_string()))
+                .unwrap_or_else(|| format!("contact {}", c.id.as_str()))
+        }),
+        t.deal.as_ref().map(|d| {
+            d.name
+                .clone()
+                .unwrap_or_else(|| format!("deal {}", d.id.as_str()))
+        }),
+        t.company.as_ref().map(|c| {
+            c.name
+                .clone()
+                .unwrap_or_else(|| format!("company {}", c.id.as_str()))
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+#[component]
+pub fn QueueCard(props: &QueueCardProps) -> Html {
+    let item = &props.item;
+    let now = now();
+    let open = item.status.is_open();
+    let due = item.due_by.map(|d| {
+        let overdue = is_overdue(now, Some(d));
+        html! {
+            <span class={classes!("due", overdue.then_some("overdue"))} title={d.to_rfc3339()}>
+                { if overdue { format!("overdue {}", relative(now, d)) } else { format!("due {}", relative(now, d)) } }
+            </span>
+        }
+    });
+    let button = |label: &'static str,
+                  key: &'static str,
+                  class: &'static str,
+                  cb: &Callback<()>| {
+        let cb = cb.clone();
+        html! {
+            <button type="button" class={classes!("button", class)} disabled={props.busy}
+                    aria-keyshortcuts={key} onclick={move |e: MouseEvent| { e.stop_propagation(); cb.emit(()) }}>
+                { label }
+            </button>
+        }
+    };
+    let onclick = {
+        let on_focus = props.on_focus.clone();
+        Callback::from(move |_| on_focus.emit(()))
+    };
+    let select_label = format!("Select “{}”", item.title);
+    html! {
+        <li class={classes!("card", props.focused.then_some("focused"), props.selected.then_some("selected"))}
+            aria-current={props.focused.then_some("true")} data-id={item.id.to_string()} {onclick}>
+            if props.can_decide && open {
+                <label class="select-hit" onclick={|e: MouseEvent| e.stop_propagation()}>
+                    <input type="checkbox" class="select" checked={props.selected} aria-label={select_label}
+                           onclick={let s = props.on_select.clone(); move |e: MouseEvent| { e.stop_propagation(); s.emit(()) }} />
+                </label>
+            }
+            { aps_badge(&item.aps) }
+            <div class="card-main">
+                <Link<Route> to={Route::Item { id: item.id.to_string() }} classes="card-title">{ &item.title }</Link<Route>>
+                <div class="meta">
+                    <span class="chip">{ humanize(item.action_type.as_str()) }</span>
+                    { for target_line(item).map(|t| html! { <span>{ t }</span> }) }
+                    { for due }
+                    if item.status == QueueStatus::Snoozed {
+                        <span class="chip snoozed">{ "snoozed" }</span>
+                    }
+                    <span class="muted">{ &item.owner }</span>
+                </div>
+                { for item.rationale.as_ref().map(|r| html! { <p class="rationale">{ r }</p> }) }
+                <p class="reasoning muted">{ &item.aps.reasoning }</p>
+            </div>
+            if props.can_decide && open {
+                <div class="actions" role="group" aria-label="Decide">
+                    { button("Approve", "a", "primary", &props.on_approve) }
+                    { button("Reject", "r", "danger", &props.on_reject) }
+                    { button("Snooze", "s", "", &props.on_snooze) }
+                    { button("Edit", "e", "", &props.on_edit) }
+                </div>
+            }
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{mount, queue_item};
+    use caseyos_domain::kernel::CrmId;
+    use caseyos_domain::queue::aps::ApsOverrides;
+    use caseyos_domain::queue::{ActionType, ContactRef, Target};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn item() -> QueueItemView {
+        QueueItemView {
+            title: "Send email — Dana Lee".into(),
+            target: Target {
+                contact: Some(ContactRef {
+                    id: CrmId::parse("c-1").unwrap(),
+                    name: Some("Dana Lee".into()),
+                    email: None,
+                }),
+                ..Target::default()
+            },
+            aps: Aps::for_action(ActionType::BookMeeting, &ApsOverrides::default()),
+            rationale: Some("Replied within the hour".into()),
+            ..queue_item(7)
+        }
+    }
+
+    #[derive(Properties, PartialEq)]
+    struct HostProps {
+        item: QueueItemView,
+        busy: bool,
+        can_decide: bool,
+    }
+
+    #[component]
+    fn Host(props: &HostProps) -> Html {
+        html! {
+            <yew_router::Router history={yew_router::history::AnyHistory::from(yew_router::history::MemoryHistory::new())}>
+                <ol><QueueCard item={props.item.clone()} busy={props.busy} can_decide={props.can_decide} /></ol>
+            </yew_router::Router>
+        }
+    }
+
+    async fn render(busy: bool, can_decide: bool) -> web_sys::Element {
+        mount::<Host>(HostProps {
+            item: item(),
+            busy,
+            can_decide,
+        })
+        .await
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_card_shows_the_score_reasoning_target_and_its_decisions() {
+        let root = render(false, true).await;
+        let text = root.text_content().unwrap_or_default();
+        assert!(text.contains("Send email — Dana Lee"), "{text}");
+        assert!(text.contains("Replied within the hour"));
+        assert!(text.contains("Revenue 90%"));
+        let badge = root.query_selector(".aps").unwrap().unwrap();
+        assert_eq!(badge.text_content().unwrap(), "82");
+        assert!(badge
+            .get_attribute("aria-label")
+            .unwrap()
+            .starts_with("APS 82 of 100"));
+        let buttons = root.query_selector_all(".actions button").unwrap();
+        assert_eq!(buttons.length(), 4);
+        assert!(root
+            .query_selector("input[type=checkbox][aria-label]")
+            .unwrap()
+            .is_some());
+    }
+
+    #[wasm_bindgen_test]
+    async fn buttons_are_disabled_in_flight_and_absent_for_viewers() {
+        let root = render(true, true).await;
+        let disabled = root
+            .query_selector_all(".actions button[disabled]")
+            .unwrap();
+        assert_eq!(disabled.length(), 4);
+        let viewer = render(false, false).await;
+        assert!(viewer.query_selector(".actions").unwrap().is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn target_lines_join_what_is_known() {
+        assert_eq!(target_line(&item()).as_deref(), Some("Dana Lee"));
+        let mut bare = item();
+        bare.target = Target::default();
+        assert_eq!(target_line(&bare), None);
+    }
+}

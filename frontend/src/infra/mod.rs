@@ -1,0 +1,10 @@
+//! The app's plumbing: who is signed in ([`app_state`]), the live event stream and
+//! consistency tokens ([`live`]), the keyboard ([`keys`]), form fields ([`dom`]), light and
+//! dark ([`theme`]), and how times and numbers read ([`format`]).
+
+pub mod app_state;
+pub mod dom;
+pub mod format;
+pub mod keys;
+pub mod live;
+pub mod theme;

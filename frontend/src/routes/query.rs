@@ -1,0 +1,133 @@
+//! A route's query string: filters, sort and page kept in the URL so views can be shared and
+//! reloaded. Each list route has its own query type ([`super::queue::QueueFilters`],
+//! [`super::agent_runs::RunFilters`]); this is what they share.
+
+use serde::Serialize;
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' | b'*' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+fn decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&value[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `key=value&…` of the fields that have a value.
+fn query_of(fields: &[(&str, &mut Option<String>)]) -> String {
+    fields
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_deref()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", encode(v)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The decoded `(key, value)` pairs of a query string, empty values as `None`.
+fn pairs(query: &str) -> impl Iterator<Item = (&str, Option<String>)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key, Some(decode(value)).filter(|v| !v.is_empty()))
+        })
+}
+
+/// One value of a query string, decoded.
+pub fn query_value(query: &str, key: &str) -> Option<String> {
+    pairs(query).find(|(k, _)| *k == key).and_then(|(_, v)| v)
+}
+
+/// A route's query: optional text fields with their names in the URL, one of them the page
+/// `cursor`. Serialized (for links and navigation) by the router; read and written here.
+pub trait UrlQuery: Clone + Default + PartialEq + Serialize + 'static {
+    /// Each field's name in the URL and its value, in the order the URL lists them.
+    fn fields(&mut self) -> Vec<(&'static str, &mut Option<String>)>;
+
+    /// `status=pending&sort=-aps` (empty values left out).
+    fn to_query(&self) -> String {
+        query_of(&self.clone().fields())
+    }
+
+    /// Reads a query string (with or without the leading `?`); unknown keys are ignored.
+    fn from_query(query: &str) -> Self {
+        let mut read = Self::default();
+        for (key, value) in pairs(query) {
+            if let Some((_, field)) = read.fields().into_iter().find(|(name, _)| *name == key) {
+                *field = value;
+            }
+        }
+        read
+    }
+
+    /// The same query on another page (`None`: the first; any change of filter starts over).
+    fn at_page(&self, cursor: Option<String>) -> Self {
+        let mut next = self.clone();
+        if let Some((_, field)) = next
+            .fields()
+            .into_iter()
+            .find(|(name, _)| *name == "cursor")
+        {
+            *field = cursor;
+        }
+        next
+    }
+
+    /// Whether this is a later page than the first.
+    fn is_paged(&self) -> bool {
+        self.clone()
+            .fields()
+            .iter()
+            .any(|(name, value)| *name == "cursor" && value.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn values_are_decoded_the_way_browsers_and_the_router_encode_them() {
+        assert_eq!(
+            query_value("?after=12.3&x=1", "after").as_deref(),
+            Some("12.3")
+        );
+        assert_eq!(query_value("after=", "after"), None);
+        assert_eq!(
+            query_value("a=Draft+Writer%2C%zz", "a").as_deref(),
+            Some("Draft Writer,%zz")
+        );
+        assert_eq!(encode("a b&c,*~"), "a%20b%26c,*~");
+    }
+}

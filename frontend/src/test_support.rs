@@ -1,0 +1,42 @@
+//! What the component tests share: mounting a component in the test page, and a move to show.
+
+use caseyos_domain::kernel::Actor;
+use caseyos_domain::queue::aps::{Aps, ApsOverrides};
+use caseyos_domain::queue::{ActionType, QueueDomain, QueueItemView, QueueStatus, Source, Target};
+use yew::BaseComponent;
+
+/// Renders `C` with `props` into a fresh element of the page, once it has settled.
+pub async fn mount<C: BaseComponent>(props: C::Properties) -> web_sys::Element {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<C>::with_root_and_props(root.clone(), props).render();
+    gloo_timers::future::sleep(std::time::Duration::from_millis(20)).await;
+    root
+}
+
+/// A pending email move, number `n`, proposed by casey.
+pub fn queue_item(n: u128) -> QueueItemView {
+    let at = "2026-11-21T12:00:00Z".parse().unwrap();
+    QueueItemView {
+        id: uuid::Uuid::from_u128(n),
+        title: format!("move {n}"),
+        action_type: ActionType::SendEmail,
+        domain: QueueDomain::Sales,
+        status: QueueStatus::Pending,
+        owner: "casey".into(),
+        target: Target::default(),
+        payload: serde_json::json!({}),
+        due_by: None,
+        expires_at: None,
+        snoozed_until: None,
+        aps: Aps::for_action(ActionType::SendEmail, &ApsOverrides::default()),
+        rationale: None,
+        source: Source::Manual,
+        decision: None,
+        proposed_at: at,
+        proposed_by: Actor::user("casey"),
+        updated_at: at,
+        version: 1,
+    }
+}
