@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use caseyos_domain::api::LiveEvent;
 use caseyos_projections::runner::ProjectionMetrics;
+use caseyos_store::CommandBus;
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
@@ -12,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::infra::metrics::Metrics;
 use crate::infra::web::WebApp;
-use caseyos_store::CommandBus;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -1,11 +1,11 @@
 //! API tokens: `cos_` and 256 random bits, stored only as their SHA-256.
 
+use caseyos_domain::kernel::UserName;
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use super::{random_secret, role_of, touch_later, Principal, Role};
-use caseyos_domain::kernel::UserName;
 
 /// A new bearer token: `cos_` and 43 characters of base64url randomness (256 bits).
 pub fn generate_token() -> String {

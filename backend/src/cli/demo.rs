@@ -8,6 +8,7 @@ use caseyos_domain::queue::{
     ActionType, ApproveQueueItem, ContactRef, ProposeQueueItem, QueueError, QueueItem,
     QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target,
 };
+use caseyos_store::{now, CommandBus, CommandError, CommandMeta};
 use chrono::Duration;
 use serde_json::json;
 use sqlx::PgPool;
@@ -15,7 +16,6 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::infra::metrics::Metrics;
-use caseyos_store::{now, CommandBus, CommandError, CommandMeta};
 
 #[derive(Debug, Default)]
 pub struct SeedReport {

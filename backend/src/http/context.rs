@@ -3,12 +3,11 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use tower_http::request_id::RequestId;
-use uuid::Uuid;
-
 use caseyos_store::idempotency::{self, request_hash, IdempotencyKey};
 use caseyos_store::{CommandMeta, StoredEvent};
 use sqlx::PgPool;
+use tower_http::request_id::RequestId;
+use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::auth::Principal;

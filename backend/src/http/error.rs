@@ -13,9 +13,9 @@ use caseyos_store::history::HistoryError;
 use caseyos_store::idempotency::IdempotencyError;
 use caseyos_store::{CommandError, Refusal, StoreError};
 use serde_json::json;
+use tower_http::request_id::RequestId;
 
 use crate::auth::Forbidden;
-use tower_http::request_id::RequestId;
 
 /// An error the API returns: status, stable code, message, optional details.
 #[derive(Debug)]

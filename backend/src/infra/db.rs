@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use caseyos_embedded_pg::EmbeddedPostgres;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
 
 use crate::config::Config;
-use caseyos_embedded_pg::EmbeddedPostgres;
 
 /// Every schema change, applied at start-up and by `caseyos migrate`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");

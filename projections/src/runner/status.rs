@@ -1,11 +1,11 @@
 //! What `caseyos projections status`, `/ready` and `/metrics` report about projectors.
 
+use caseyos_domain::kernel::{Checkpoint, ConsistencyToken};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgPool, Row};
 
 use crate::projector::Projector;
-use caseyos_domain::kernel::{Checkpoint, ConsistencyToken};
 
 /// A projector is considered led while its leader's heartbeat is this recent.
 pub const LEADER_STALE_AFTER_SECS: i64 = 15;

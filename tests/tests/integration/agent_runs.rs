@@ -5,7 +5,6 @@
 use std::fmt::Display;
 use std::time::{Duration, Instant};
 
-use crate::support::process::{caseyos, run, Server};
 use caseyos_domain::agent_run::{AgentRunView, AttemptOutcome, RunError, RunStatus, RunTrigger};
 use caseyos_domain::api::{
     AgentRunListResponse, AgentRunResponse, AgentRunStatsResponse, AgentsResponse, AuditResponse,
@@ -19,6 +18,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::process::{caseyos, run, Server};
 
 /// How long a test waits for a run to reach a state before failing.
 const GUARD: Duration = Duration::from_secs(60);

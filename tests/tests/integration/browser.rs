@@ -12,12 +12,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::support::webdriver::{Browser, Element, Options, ESCAPE, WAIT};
 use caseyos_domain::agent_run::{RunStatus, RunTrigger};
 use caseyos_domain::api::{AgentRunListResponse, QueueListResponse};
 use caseyos_domain::queue::QueueStatus;
 use caseyos_tests::{query_i64, spawn_app_with, TestApp};
 use serde_json::{json, Value};
+
+use crate::support::webdriver::{Browser, Element, Options, ESCAPE, WAIT};
 
 /// How long a change made by another client may take to show up live.
 const LIVE_WAIT: Duration = Duration::from_secs(15);

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use crate::support::process::{caseyos, run};
 use caseyos_backend::auth::tokens::principal_for_token;
 use caseyos_backend::auth::Role;
 use caseyos_domain::api::{AuditResponse, QueueItemResponse};
@@ -11,6 +10,8 @@ use caseyos_domain::queue::{QueueItemView, QueueStatus};
 use caseyos_tests::{admin_token, dto, event_count, query_i64, settle, test_config, Api, Instance};
 use serde_json::{json, Value};
 use sqlx::PgPool;
+
+use crate::support::process::{caseyos, run};
 
 /// The hang guard for one CLI run.
 const GUARD: Duration = Duration::from_secs(120);

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use crate::support::process::{caseyos, Server};
 use caseyos_domain::api::{LiveEvent, QueueItemResponse, QueueListResponse};
 use caseyos_domain::kernel::ConsistencyToken;
 use caseyos_tests::{
@@ -12,6 +11,8 @@ use caseyos_tests::{
 };
 use reqwest::Method;
 use serde_json::{json, Value};
+
+use crate::support::process::{caseyos, Server};
 
 /// How long a test waits for an event before it calls the stream stuck.
 const GUARD: Duration = Duration::from_secs(20);

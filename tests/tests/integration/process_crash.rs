@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::support::process::{caseyos, Server};
 use caseyos_domain::api::QueueItemResponse;
 use caseyos_tests::{admin_token, dto, Api};
 use serde_json::{json, Value};
 use sqlx::PgPool;
+
+use crate::support::process::{caseyos, Server};
 
 const CLIENTS: usize = 16;
 /// Requests per client at most (a bound; the kill ends the load long before).

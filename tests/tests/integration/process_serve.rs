@@ -3,11 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::process::{caseyos, run, DataDir, Server};
 use caseyos_domain::api::QueueItemResponse;
 use caseyos_domain::queue::QueueStatus;
 use caseyos_tests::{admin_token, dto, event_count, expect_dto, Api};
 use serde_json::json;
+
+use crate::support::process::{caseyos, run, DataDir, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_without_database_url_runs_on_the_embedded_postgres_and_keeps_data_across_restarts() {

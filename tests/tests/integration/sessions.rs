@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use crate::support::process::{caseyos, http, run, Server};
 use caseyos_domain::api::{QueueItemResponse, QueueStatsResponse, Role, SessionResponse};
 use caseyos_tests::{
     assert_error, dto, error_body, error_fields, expect_dto, query_i64, send, session_cookie,
@@ -14,6 +13,8 @@ use caseyos_tests::{
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
+
+use crate::support::process::{caseyos, http, run, Server};
 
 /// Signs in with `body` (`{"link"}` or `{"token"}`): the answer.
 async fn sign_in(app: &TestApp, body: Value) -> (u16, Value) {
