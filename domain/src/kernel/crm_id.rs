@@ -1,6 +1,6 @@
 //! CRM record ids.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 
 /// A CRM record id (HubSpot ids and the like): 1–64 of `A–Z a–z 0–9 _ -`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -28,12 +28,7 @@ impl CrmId {
     }
 }
 
-impl<'de> Deserialize<'de> for CrmId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        CrmId::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+super::deserialize_by_parse!(CrmId);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! Email addresses.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 
 /// An email address, lower-cased, of a plausible shape (`local@domain.tld`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -44,12 +44,7 @@ impl EmailAddress {
     }
 }
 
-impl<'de> Deserialize<'de> for EmailAddress {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        EmailAddress::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+super::deserialize_by_parse!(EmailAddress);
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,20 @@
 //! a type that cannot be invalid, and everything here builds for WebAssembly so the SPA
 //! uses the same types.
 
+/// `Deserialize` through the type's own `parse`, so a value that could not be parsed never
+/// gets in through JSON either.
+macro_rules! deserialize_by_parse {
+    ($type:ty) => {
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = <String as serde::Deserialize>::deserialize(deserializer)?;
+                <$type>::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+use deserialize_by_parse;
+
 mod actor;
 mod consistency;
 mod crm_id;
@@ -25,4 +39,31 @@ where
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsed_types_deserialize_through_their_parse_and_refuse_what_it_refuses() {
+        let email: EmailAddress = serde_json::from_str("\" Dana@Acme.IO \"").unwrap();
+        assert_eq!(email.as_str(), "dana@acme.io");
+        let name: UserName = serde_json::from_str("\" casey \"").unwrap();
+        assert_eq!(name.as_str(), "casey");
+        let id: CrmId = serde_json::from_str("\"d-7\"").unwrap();
+        assert_eq!(id.as_str(), "d-7");
+        let refused = [
+            serde_json::from_str::<EmailAddress>("\"dana\"").map(|_| ()),
+            serde_json::from_str::<UserName>("\"\"").map(|_| ()),
+            serde_json::from_str::<CrmId>("\"a b\"").map(|_| ()),
+        ];
+        for (result, message) in refused.into_iter().zip([
+            "is not an email address",
+            "must be 1–128 printable characters",
+            "must be 1–64 characters of letters, digits, `_` or `-`",
+        ]) {
+            assert_eq!(result.unwrap_err().to_string(), message);
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 
 /// A user name: 1–128 printable characters, trimmed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -40,12 +40,7 @@ impl fmt::Display for UserName {
     }
 }
 
-impl<'de> Deserialize<'de> for UserName {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        UserName::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+super::deserialize_by_parse!(UserName);
 
 #[cfg(test)]
 mod tests {
