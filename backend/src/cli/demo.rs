@@ -2,11 +2,11 @@
 //! same commands the API uses. Item ids are derived from fixed names, so seeding twice
 //! adds nothing.
 
-use caseyos_domain::kernel::{CrmId, EmailAddress, UserName};
+use caseyos_domain::kernel::{CrmId, EmailAddress, Text, UserName};
 use caseyos_domain::queue::aps::{ApsOverrides, Fraction};
 use caseyos_domain::queue::{
     ActionType, ApproveQueueItem, ContactRef, ProposeQueueItem, QueueError, QueueItem,
-    QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target,
+    QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target, MAX_TEXT_CHARS,
 };
 use caseyos_store::{now, CommandBus, CommandError, CommandMeta};
 use chrono::Duration;
@@ -327,7 +327,7 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
                 signal_id: m.key.into(),
             },
             aps,
-            rationale: Some(m.rationale.into()),
+            rationale: Some(demo_text(m.rationale)?),
             by: meta.actor.clone(),
             at: now,
         }));
@@ -367,7 +367,7 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
             Then::Reject(reason) => {
                 report.decided += 1;
                 Some(QueueItemCommand::Reject(RejectQueueItem {
-                    reason: reason.into(),
+                    reason: demo_text(reason)?,
                     by: operator.clone(),
                     at: now,
                 }))
@@ -380,4 +380,9 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
         }
     }
     Ok(report)
+}
+
+/// The demo's own words, as a handler would parse them.
+fn demo_text(raw: &str) -> anyhow::Result<Text> {
+    Text::parse(raw, MAX_TEXT_CHARS).map_err(|message| anyhow::anyhow!("demo text {message}"))
 }

@@ -16,9 +16,10 @@ use async_trait::async_trait;
 use caseyos_agents::{AgentSpec, Ctx, LlmClient, Outcome, QueueReader, VoiceProfile, Writer};
 use caseyos_domain::agent_run::{AgentRun, AgentRunCommand, AgentRunError, AgentRunView, RunError};
 use caseyos_domain::api::LiveEvent;
-use caseyos_domain::kernel::{Actor, ActorKind, UserName};
+use caseyos_domain::kernel::{Actor, ActorKind, Text, UserName};
 use caseyos_domain::queue::{
     ProposeQueueItem, QueueError, QueueItem, QueueItemCommand, QueueItemView, Source,
+    MAX_TEXT_CHARS, MAX_TITLE_CHARS,
 };
 use caseyos_store::event::read_history;
 use caseyos_store::history::state_of;
@@ -450,20 +451,25 @@ impl Workers {
         correlation: Option<&str>,
     ) -> Result<Vec<Uuid>, caseyos_agents::AgentError> {
         let agent = Actor::agent(spec.name);
-        let owner = UserName::parse(owner).map_err(|message| {
+        let refused = |field: &str, message: String| {
             caseyos_agents::AgentError::new(
                 "agent.invalid_proposal",
-                format!("the owner of its moves {message}"),
+                format!("the move it proposed was refused: {field} {message}"),
                 false,
             )
-        })?;
+        };
+        let owner = UserName::parse(owner).map_err(|m| refused("owner", m.to_string()))?;
         let meta = command_meta(run.id, correlation, agent.clone());
         let mut items = Vec::with_capacity(outcome.proposals.len());
         for (n, proposal) in outcome.proposals.iter().enumerate() {
             let id = Uuid::new_v5(&run.id, format!("proposal/{n}").as_bytes());
+            let title = Text::parse_optional(proposal.title.as_deref(), MAX_TITLE_CHARS)
+                .map_err(|m| refused("title", m))?;
+            let rationale = Text::parse_optional(proposal.rationale.as_deref(), MAX_TEXT_CHARS)
+                .map_err(|m| refused("rationale", m))?;
             let command = QueueItemCommand::Propose(Box::new(ProposeQueueItem {
                 id,
-                title: proposal.title.clone(),
+                title,
                 action_type: proposal.action_type,
                 domain: None,
                 target: proposal.target.clone(),
@@ -473,7 +479,7 @@ impl Workers {
                 expires_at: None,
                 source: Source::AgentRun { run_id: run.id },
                 aps: proposal.aps,
-                rationale: proposal.rationale.clone(),
+                rationale,
                 by: agent.clone(),
                 at: now(),
             }));

@@ -6,7 +6,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::types::{AgentDomain, LlmUsage, RunError, RunTrigger};
-use crate::kernel::Actor;
+use crate::kernel::{Actor, Text};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum AgentRunCommand {
@@ -43,8 +43,9 @@ pub enum AgentRunCommand {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// Stop the run; the reason comes parsed (at most `MAX_REASON_CHARS` characters).
     Cancel {
-        reason: Option<String>,
+        reason: Option<Text>,
         by: Actor,
         at: DateTime<Utc>,
     },

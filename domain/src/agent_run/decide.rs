@@ -8,9 +8,8 @@ use super::error::AgentRunError;
 use super::event::*;
 use super::state::{AgentRun, AgentRunView};
 use super::types::*;
-use super::MAX_REASON_CHARS;
 use crate::aggregate::Aggregate;
-use crate::kernel::Actor;
+use crate::kernel::{Actor, Text};
 
 fn millis_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
     u64::try_from((to - from).num_milliseconds()).unwrap_or(0)
@@ -181,16 +180,7 @@ impl Aggregate for AgentRun {
                 if run.status.is_finished() {
                     return Err(AgentRunError::AlreadyFinished(run.status.as_str()));
                 }
-                let reason = match reason.as_deref().map(str::trim) {
-                    None | Some("") => None,
-                    Some(r) if r.chars().count() > MAX_REASON_CHARS => {
-                        return Err(AgentRunError::Invalid {
-                            field: "reason",
-                            message: format!("must be at most {MAX_REASON_CHARS} characters"),
-                        })
-                    }
-                    Some(r) => Some(r.to_string()),
-                };
+                let reason = reason.map(Text::into_string);
                 match run.status {
                     RunStatus::Queued => {
                         Ok(vec![AgentRunEvent::AgentRunCancelled(AgentRunCancelled {

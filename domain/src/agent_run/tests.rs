@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::*;
 use crate::aggregate::testing::Scenario;
 use crate::aggregate::Aggregate;
-use crate::kernel::Actor;
+use crate::kernel::{Actor, Text};
 
 type RunTest = Scenario<AgentRun>;
 
@@ -97,7 +97,7 @@ fn timed_out(attempt: u32, started_at: i64, at: i64) -> AgentRunEvent {
 
 fn cancel(reason: Option<&str>, at: i64) -> AgentRunCommand {
     AgentRunCommand::Cancel {
-        reason: reason.map(str::to_string),
+        reason: reason.map(|r| Text::parse(r, MAX_REASON_CHARS).unwrap()),
         by: casey(),
         at: t(at),
     }

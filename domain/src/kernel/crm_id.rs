@@ -28,7 +28,7 @@ impl CrmId {
     }
 }
 
-super::deserialize_by_parse!(CrmId);
+super::parsed::deserialize_by_parse!(CrmId);
 
 #[cfg(test)]
 mod tests {

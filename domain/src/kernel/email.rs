@@ -44,7 +44,7 @@ impl EmailAddress {
     }
 }
 
-super::deserialize_by_parse!(EmailAddress);
+super::parsed::deserialize_by_parse!(EmailAddress);
 
 #[cfg(test)]
 mod tests {

@@ -1,21 +1,7 @@
 //! The shared kernel: value types every bounded context speaks — who acted, user names,
-//! email addresses, CRM ids, money and consistency tokens. Each is parsed at the edge into
+//! email addresses, CRM ids, money, text people write and consistency tokens. Each is parsed at the edge into
 //! a type that cannot be invalid, and everything here builds for WebAssembly so the SPA
 //! uses the same types.
-
-/// `Deserialize` through the type's own `parse`, so a value that could not be parsed never
-/// gets in through JSON either.
-macro_rules! deserialize_by_parse {
-    ($type:ty) => {
-        impl<'de> serde::Deserialize<'de> for $type {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let raw = <String as serde::Deserialize>::deserialize(deserializer)?;
-                <$type>::parse(&raw).map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-use deserialize_by_parse;
 
 mod actor;
 mod consistency;
@@ -23,6 +9,8 @@ mod crm_id;
 mod email;
 mod money;
 mod names;
+mod parsed;
+mod text;
 
 pub use actor::{Actor, ActorKind};
 pub use consistency::{Checkpoint, ConsistencyToken, InvalidToken};
@@ -30,6 +18,7 @@ pub use crm_id::CrmId;
 pub use email::EmailAddress;
 pub use money::{Currency, Money};
 pub use names::UserName;
+pub use text::Text;
 
 /// Deserializes a field that is present (possibly `null`) as `Some(..)`, so `None` means
 /// "absent, leave alone" and `Some(None)` means "clear it". Use with `#[serde(default)]`.

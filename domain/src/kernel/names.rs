@@ -40,7 +40,7 @@ impl fmt::Display for UserName {
     }
 }
 
-super::deserialize_by_parse!(UserName);
+super::parsed::deserialize_by_parse!(UserName);
 
 #[cfg(test)]
 mod tests {

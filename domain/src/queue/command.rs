@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::aps::ApsOverrides;
 use super::snooze::SnoozePreset;
 use super::types::{ActionType, QueueDomain, Source, Target};
-use crate::kernel::{Actor, UserName};
+use crate::kernel::{Actor, Text, UserName};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum QueueItemCommand {
@@ -30,7 +30,7 @@ pub enum QueueItemCommand {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProposeQueueItem {
     pub id: Uuid,
-    pub title: Option<String>,
+    pub title: Option<Text>,
     pub action_type: ActionType,
     pub domain: Option<QueueDomain>,
     pub target: Target,
@@ -40,19 +40,21 @@ pub struct ProposeQueueItem {
     pub expires_at: Option<DateTime<Utc>>,
     pub source: Source,
     pub aps: ApsOverrides,
-    pub rationale: Option<String>,
+    pub rationale: Option<Text>,
     pub by: Actor,
     pub at: DateTime<Utc>,
 }
 
-/// Changes to an open item. `None` leaves a field alone; `Some(None)` clears it.
+/// Changes to an open item. `None` leaves a field alone; `Some(None)` clears it. Text comes
+/// parsed: a title at most `MAX_TITLE_CHARS`, reasons, notes and rationales at most
+/// `MAX_TEXT_CHARS` characters.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EditQueueItem {
-    pub title: Option<String>,
+    pub title: Option<Text>,
     pub payload: Option<Value>,
     pub due_by: Option<Option<DateTime<Utc>>>,
     pub owner: Option<UserName>,
-    pub rationale: Option<Option<String>>,
+    pub rationale: Option<Option<Text>>,
     pub aps: Option<ApsOverrides>,
     pub by: Option<Actor>,
     pub at: Option<DateTime<Utc>>,
@@ -60,14 +62,14 @@ pub struct EditQueueItem {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApproveQueueItem {
-    pub note: Option<String>,
+    pub note: Option<Text>,
     pub by: Actor,
     pub at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct RejectQueueItem {
-    pub reason: String,
+    pub reason: Text,
     pub by: Actor,
     pub at: DateTime<Utc>,
 }

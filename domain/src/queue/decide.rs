@@ -10,7 +10,7 @@ use super::event::*;
 use super::state::{Decision, QueueItem, QueueItemView};
 use super::types::{derive_title, QueueStatus};
 use crate::aggregate::Aggregate;
-use crate::kernel::{Actor, EmailAddress, UserName};
+use crate::kernel::{Actor, EmailAddress, Text, UserName};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 256;
@@ -18,30 +18,6 @@ pub const MAX_TITLE_CHARS: usize = 256;
 pub const MAX_TEXT_CHARS: usize = 2000;
 /// Largest payload, in bytes of compact JSON.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
-
-fn clean_text(field: &'static str, value: &str, max_chars: usize) -> Result<String, QueueError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(QueueError::invalid(field, "must not be empty"));
-    }
-    if trimmed.chars().count() > max_chars {
-        return Err(QueueError::invalid(
-            field,
-            format!("must be at most {max_chars} characters"),
-        ));
-    }
-    Ok(trimmed.to_string())
-}
-
-fn clean_optional_text(
-    field: &'static str,
-    value: Option<&str>,
-) -> Result<Option<String>, QueueError> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => clean_text(field, text, MAX_TEXT_CHARS).map(Some),
-    }
-}
 
 fn check_payload(payload: &Value) -> Result<(), QueueError> {
     let Value::Object(fields) = payload else {
@@ -123,7 +99,7 @@ impl Aggregate for QueueItem {
                 Ok(vec![QueueItemEvent::QueueItemApproved(QueueItemApproved {
                     approved_by: approve.by,
                     approved_at: approve.at,
-                    note: clean_optional_text("note", approve.note.as_deref())?,
+                    note: approve.note.map(Text::into_string),
                 })])
             }
             QueueItemCommand::Reject(reject) => {
@@ -133,7 +109,7 @@ impl Aggregate for QueueItem {
                 Ok(vec![QueueItemEvent::QueueItemRejected(QueueItemRejected {
                     rejected_by: reject.by,
                     rejected_at: reject.at,
-                    reason: clean_text("reason", &reject.reason, MAX_TEXT_CHARS)?,
+                    reason: reject.reason.into_string(),
                 })])
             }
             QueueItemCommand::Snooze(snooze) => {
@@ -282,9 +258,9 @@ impl Aggregate for QueueItem {
 }
 
 fn proposed(cmd: ProposeQueueItem) -> Result<QueueItemEvent, QueueError> {
-    let (title, title_derived) = match cmd.title.as_deref().map(str::trim) {
-        Some(title) if !title.is_empty() => (clean_text("title", title, MAX_TITLE_CHARS)?, false),
-        _ => (derive_title(cmd.action_type, &cmd.target), true),
+    let (title, title_derived) = match cmd.title {
+        Some(title) => (title.into_string(), false),
+        None => (derive_title(cmd.action_type, &cmd.target), true),
     };
     check_payload(&cmd.payload)?;
     if let Some(expires_at) = cmd.expires_at {
@@ -306,7 +282,7 @@ fn proposed(cmd: ProposeQueueItem) -> Result<QueueItemEvent, QueueError> {
             expires_at: cmd.expires_at,
             source: cmd.source,
             aps: Aps::for_action(cmd.action_type, &cmd.aps),
-            rationale: clean_optional_text("rationale", cmd.rationale.as_deref())?,
+            rationale: cmd.rationale.map(Text::into_string),
             proposed_by: cmd.by,
             proposed_at: cmd.at,
         },
@@ -315,11 +291,10 @@ fn proposed(cmd: ProposeQueueItem) -> Result<QueueItemEvent, QueueError> {
 
 /// An edit event holding only what really changes; `None` when nothing does.
 fn edited(item: &QueueItemView, cmd: EditQueueItem) -> Result<Option<QueueItemEvent>, QueueError> {
-    let title = match cmd.title {
-        Some(title) => Some(clean_text("title", &title, MAX_TITLE_CHARS)?),
-        None => None,
-    }
-    .filter(|t| *t != item.title);
+    let title = cmd
+        .title
+        .map(Text::into_string)
+        .filter(|t| *t != item.title);
     if let Some(payload) = &cmd.payload {
         check_payload(payload)?;
     }
@@ -329,11 +304,10 @@ fn edited(item: &QueueItemView, cmd: EditQueueItem) -> Result<Option<QueueItemEv
         .owner
         .map(UserName::into_string)
         .filter(|o| *o != item.owner);
-    let rationale = match cmd.rationale {
-        Some(r) => Some(clean_optional_text("rationale", r.as_deref())?),
-        None => None,
-    }
-    .filter(|r| *r != item.rationale);
+    let rationale = cmd
+        .rationale
+        .map(|r| r.map(Text::into_string))
+        .filter(|r| *r != item.rationale);
     let aps = cmd
         .aps
         .map(|overrides| Aps::compute(item.aps.inputs.with(&overrides)))

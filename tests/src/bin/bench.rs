@@ -38,11 +38,11 @@ use caseyos_backend::auth::tokens::create_token;
 use caseyos_backend::auth::Role;
 use caseyos_backend::state::AppState;
 use caseyos_backend::Application;
-use caseyos_domain::kernel::Actor;
+use caseyos_domain::kernel::{Actor, Text};
 use caseyos_domain::queue::aps::{Aps, ApsOverrides};
 use caseyos_domain::queue::{
     ActionType, EditQueueItem, QueueDomain, QueueItem, QueueItemApproved, QueueItemCommand,
-    QueueItemEdited, QueueItemEvent, QueueItemProposed, Source, Target,
+    QueueItemEdited, QueueItemEvent, QueueItemProposed, Source, Target, MAX_TITLE_CHARS,
 };
 use caseyos_projections::runner::{checkpoints, quantile};
 use caseyos_projections::{projector_named, rebuild};
@@ -798,7 +798,7 @@ async fn replay_phase(state: &AppState, sizes: Sizes, report: &mut Report) -> an
     };
     let edit = |title: String| {
         QueueItemCommand::Edit(EditQueueItem {
-            title: Some(title),
+            title: Some(Text::parse(&title, MAX_TITLE_CHARS).expect("a bench title")),
             by: Some(actor.clone()),
             at: Some(now()),
             ..EditQueueItem::default()

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::api::{AuditResponse, QueueItemResponse};
-use caseyos_domain::kernel::{Actor, UserName};
+use caseyos_domain::kernel::{Actor, Text, UserName};
 use caseyos_domain::queue::{
     ActionType, EditQueueItem, ProposeQueueItem, QueueItem, QueueItemCommand, QueueItemView,
-    QueueStatus, Source, Target,
+    QueueStatus, Source, Target, MAX_TITLE_CHARS,
 };
 use caseyos_projections::queue::QueueProjector;
 use caseyos_projections::rebuild::{fill_shadow, switch_over, table_difference};
@@ -26,7 +26,7 @@ use uuid::Uuid;
 fn propose(id: Uuid, title: &str) -> QueueItemCommand {
     QueueItemCommand::Propose(Box::new(ProposeQueueItem {
         id,
-        title: Some(title.into()),
+        title: Some(Text::parse(title, MAX_TITLE_CHARS).unwrap()),
         action_type: ActionType::SendEmail,
         domain: None,
         target: Target::default(),
@@ -430,7 +430,7 @@ async fn snapshots_hold_the_state_once_and_loading_from_them_is_exact() {
         .unwrap();
     for i in 1..250 {
         let edit = QueueItemCommand::Edit(EditQueueItem {
-            title: Some(format!("title {i}")),
+            title: Some(Text::parse(&format!("title {i}"), MAX_TITLE_CHARS).unwrap()),
             by: Some(Actor::user("admin")),
             at: Some(now()),
             ..EditQueueItem::default()

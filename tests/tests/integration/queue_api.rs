@@ -391,3 +391,60 @@ async fn id_shorthands_and_the_seeds_aps_names_are_accepted() {
         .await;
     assert_eq!(error_fields(&error_of(&answer, 422))[0], "deal_id");
 }
+
+#[tokio::test]
+async fn text_fields_are_parsed_at_the_edge_and_a_bad_one_writes_nothing() {
+    let app = spawn_app().await;
+    let id = app.propose_simple("a").await.item.id;
+    let before = app.events_of(id).await.len();
+    let long_title = "x".repeat(257);
+    let long_text = "x".repeat(2001);
+    // (path, body, the field named)
+    let cases = [
+        (
+            format!("/api/queue/{id}/reject"),
+            json!({"reason": "   "}),
+            "reason",
+        ),
+        (
+            format!("/api/queue/{id}/approve"),
+            json!({"note": long_text}),
+            "note",
+        ),
+        (
+            format!("/api/queue/{id}/edit"),
+            json!({"title": " "}),
+            "title",
+        ),
+        (
+            format!("/api/queue/{id}/edit"),
+            json!({"rationale": long_text}),
+            "rationale",
+        ),
+        (
+            "/api/queue".to_string(),
+            json!({"action_type": "check_in", "title": long_title}),
+            "title",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let answer = app.post_json(&path, &app.admin, &body).await;
+        let error = assert_error(&answer, 422, "request.validation");
+        assert_eq!(error_fields(&error), [field], "{path} {body}");
+    }
+    assert_eq!(app.events_of(id).await.len(), before);
+
+    // A bulk decision answers for a bad reason item by item, as for an item's state.
+    let answer = app
+        .post_json(
+            "/api/queue/bulk/reject",
+            &app.admin,
+            &json!({"ids": [id], "reason": long_text}),
+        )
+        .await;
+    let bulk: BulkDecisionResponse = expect_dto(&answer, 200);
+    let error = bulk.results[0].error.as_ref().expect("the item failed");
+    assert_eq!(error.code, "request.validation");
+    assert_eq!(error.message, "reason must be at most 2000 characters");
+    assert_eq!(app.queue_item(id).await.status, QueueStatus::Pending);
+}

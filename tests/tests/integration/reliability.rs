@@ -2,8 +2,10 @@
 //! and a response lost after its events committed.
 
 use caseyos_domain::api::QueueItemResponse;
-use caseyos_domain::kernel::Actor;
-use caseyos_domain::queue::{ApproveQueueItem, QueueItem, QueueItemCommand, QueueStatus};
+use caseyos_domain::kernel::{Actor, Text};
+use caseyos_domain::queue::{
+    ApproveQueueItem, QueueItem, QueueItemCommand, QueueStatus, MAX_TEXT_CHARS,
+};
 use caseyos_store::idempotency::request_hash;
 use caseyos_store::CommandMeta;
 use caseyos_tests::{
@@ -153,7 +155,7 @@ async fn a_retry_after_a_lost_response_is_answered_from_the_committed_events() {
         .execute::<QueueItem>(
             id,
             QueueItemCommand::Approve(ApproveQueueItem {
-                note: Some("ship it".into()),
+                note: Some(Text::parse("ship it", MAX_TEXT_CHARS).unwrap()),
                 by: Actor::user("admin"),
                 at: caseyos_store::now(),
             }),

@@ -3,11 +3,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use caseyos_domain::agent_run::{AgentRun, AgentRunCommand, RunTrigger};
+use caseyos_domain::agent_run::{AgentRun, AgentRunCommand, RunTrigger, MAX_REASON_CHARS};
 use caseyos_domain::api::{
     AgentRunResponse, CancelAgentRunRequest, ErrorEnvelope, RunAgentRequest,
 };
-use caseyos_domain::kernel::{Actor, Checkpoint};
+use caseyos_domain::kernel::{Actor, Checkpoint, Text};
 use caseyos_store::history::state_at;
 use caseyos_store::{now, CommandMeta, Committed, Refusal, StoredEvent};
 use serde_json::{json, Value};
@@ -257,7 +257,8 @@ async fn cancel_agent_run(
     ctx.principal.require(Role::Operator)?;
     let value = serde_json::to_value(&request).unwrap_or(Value::Null);
     let command = AgentRunCommand::Cancel {
-        reason: request.reason,
+        reason: Text::parse_optional(request.reason.as_deref(), MAX_REASON_CHARS)
+            .map_err(|m| ApiError::field("reason", m))?,
         by: ctx.principal.actor(),
         at: now(),
     };

@@ -11,10 +11,11 @@ use caseyos_domain::api::{
     EditQueueItemRequest, ErrorEnvelope, ProposeQueueItemRequest, QueueItemResponse,
     RejectQueueItemRequest, SnoozeQueueItemRequest,
 };
-use caseyos_domain::kernel::{Checkpoint, ConsistencyToken, CrmId, UserName};
+use caseyos_domain::kernel::{Checkpoint, ConsistencyToken, CrmId, Text, UserName};
 use caseyos_domain::queue::{
     ActionType, ApproveQueueItem, ContactRef, EditQueueItem, ProposeQueueItem, QueueItem,
-    QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target,
+    QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target, MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
 };
 use caseyos_store::history::state_at;
 use caseyos_store::idempotency::keyed;
@@ -114,6 +115,11 @@ async fn decide(
     Ok(item_command_response(false, replayed, response))
 }
 
+/// An optional note or rationale, parsed (blank is none), naming the field when invalid.
+fn text_field(field: &str, raw: Option<&str>) -> Result<Option<Text>, ApiError> {
+    Text::parse_optional(raw, MAX_TEXT_CHARS).map_err(|m| ApiError::field(field, m))
+}
+
 fn to_value<T: serde::Serialize>(body: &T) -> serde_json::Value {
     serde_json::to_value(body).unwrap_or(serde_json::Value::Null)
 }
@@ -159,9 +165,12 @@ async fn propose_queue_item(
     let body = to_value(&request);
     let target = target_of(&request)?;
     let id = Uuid::now_v7();
+    let title = Text::parse_optional(request.title.as_deref(), MAX_TITLE_CHARS)
+        .map_err(|m| ApiError::field("title", m))?;
+    let rationale = text_field("rationale", request.rationale.as_deref())?;
     let command = QueueItemCommand::Propose(Box::new(ProposeQueueItem {
         id,
-        title: request.title,
+        title,
         action_type,
         domain: request.domain,
         target,
@@ -171,7 +180,7 @@ async fn propose_queue_item(
         expires_at: request.expires_at,
         source: request.source.unwrap_or(Source::Manual),
         aps: request.aps.unwrap_or_default(),
-        rationale: request.rationale,
+        rationale,
         by: ctx.principal.actor(),
         at: now(),
     }));
@@ -243,7 +252,7 @@ async fn approve_queue_item(
     ctx.principal.require(Role::Operator)?;
     let body = to_value(&request);
     let command = QueueItemCommand::Approve(ApproveQueueItem {
-        note: request.note,
+        note: text_field("note", request.note.as_deref())?,
         by: ctx.principal.actor(),
         at: now(),
     });
@@ -274,7 +283,8 @@ async fn reject_queue_item(
     ctx.principal.require(Role::Operator)?;
     let body = to_value(&request);
     let command = QueueItemCommand::Reject(RejectQueueItem {
-        reason: request.reason,
+        reason: Text::parse(&request.reason, MAX_TEXT_CHARS)
+            .map_err(|m| ApiError::field("reason", m))?,
         by: ctx.principal.actor(),
         at: now(),
     });
@@ -375,12 +385,22 @@ async fn edit_queue_item(
         None => None,
     };
     let body = to_value(&request);
+    let title = match &request.title {
+        Some(title) => {
+            Some(Text::parse(title, MAX_TITLE_CHARS).map_err(|m| ApiError::field("title", m))?)
+        }
+        None => None,
+    };
+    let rationale = match &request.rationale {
+        Some(rationale) => Some(text_field("rationale", rationale.as_deref())?),
+        None => None,
+    };
     let command = QueueItemCommand::Edit(EditQueueItem {
-        title: request.title,
+        title,
         payload: request.payload,
         due_by: request.due_by,
         owner,
-        rationale: request.rationale,
+        rationale,
         aps: request.aps,
         by: Some(ctx.principal.actor()),
         at: Some(now()),
@@ -392,6 +412,16 @@ async fn edit_queue_item(
 enum BulkDecision {
     Approve,
     Reject,
+}
+
+impl BulkDecision {
+    /// The text the decision carries: an approval's note, a rejection's reason.
+    fn text_field(self) -> &'static str {
+        match self {
+            BulkDecision::Approve => "note",
+            BulkDecision::Reject => "reason",
+        }
+    }
 }
 
 async fn bulk_decide(
@@ -419,6 +449,12 @@ async fn bulk_decide(
     {
         return Err(ApiError::field("reason", "must not be empty"));
     }
+    // Each item answers for an invalid note or reason, as it answers for its own state.
+    let note = Text::parse_optional(request.note.as_deref(), MAX_TEXT_CHARS);
+    let reason = Text::parse(
+        request.reason.as_deref().unwrap_or_default(),
+        MAX_TEXT_CHARS,
+    );
     let meta = ctx.meta_for(&to_value(&request));
     // Items this key already decided are answered from their events; the rest run.
     let response = keyed(&state.pool, &meta, async |prior: Vec<StoredEvent>| {
@@ -436,23 +472,30 @@ async fn bulk_decide(
                     .map_err(ApiError::from),
                 None => {
                     let command = match decision {
-                        BulkDecision::Approve => QueueItemCommand::Approve(ApproveQueueItem {
-                            note: request.note.clone(),
-                            by: ctx.principal.actor(),
-                            at: now(),
+                        BulkDecision::Approve => note.clone().map(|note| {
+                            QueueItemCommand::Approve(ApproveQueueItem {
+                                note,
+                                by: ctx.principal.actor(),
+                                at: now(),
+                            })
                         }),
-                        BulkDecision::Reject => QueueItemCommand::Reject(RejectQueueItem {
-                            reason: request.reason.clone().unwrap_or_default(),
-                            by: ctx.principal.actor(),
-                            at: now(),
+                        BulkDecision::Reject => reason.clone().map(|reason| {
+                            QueueItemCommand::Reject(RejectQueueItem {
+                                reason,
+                                by: ctx.principal.actor(),
+                                at: now(),
+                            })
                         }),
                     };
-                    state
-                        .bus
-                        .execute_guarded(*id, command, &meta, owner_guard(&ctx.principal))
-                        .await
-                        .map(|c| (c.state, c.token))
-                        .map_err(ApiError::from)
+                    match command {
+                        Ok(command) => state
+                            .bus
+                            .execute_guarded(*id, command, &meta, owner_guard(&ctx.principal))
+                            .await
+                            .map(|c| (c.state, c.token))
+                            .map_err(ApiError::from),
+                        Err(message) => Err(ApiError::field(decision.text_field(), message)),
+                    }
                 }
             };
             results.push(match outcome {
