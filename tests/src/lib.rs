@@ -107,7 +107,7 @@ pub fn command_bus(pool: &PgPool, max_retries: u32) -> caseyos_store::CommandBus
         pool.clone(),
         100,
         max_retries,
-        std::sync::Arc::new(caseyos_backend::infra::metrics::Metrics::default()),
+        std::sync::Arc::new(caseyos_store::bus::Unobserved),
     )
 }
 

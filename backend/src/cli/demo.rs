@@ -8,6 +8,7 @@ use caseyos_domain::queue::{
     ActionType, ApproveQueueItem, ContactRef, ProposeQueueItem, QueueError, QueueItem,
     QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target, MAX_TEXT_CHARS,
 };
+use caseyos_store::bus::Unobserved;
 use caseyos_store::{now, CommandBus, CommandError, CommandMeta};
 use chrono::Duration;
 use serde_json::json;
@@ -15,7 +16,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::infra::metrics::Metrics;
 
 #[derive(Debug, Default)]
 pub struct SeedReport {
@@ -297,7 +297,7 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
         pool.clone(),
         config.snapshot_every,
         config.command_retries,
-        std::sync::Arc::new(Metrics::default()),
+        std::sync::Arc::new(Unobserved),
     );
     let meta = CommandMeta::system("demo");
     let operator = caseyos_domain::kernel::Actor::user(config.operator.clone());

@@ -395,7 +395,7 @@ async fn agents_run(
         pool.clone(),
         config.snapshot_every,
         config.command_retries,
-        std::sync::Arc::new(crate::infra::metrics::Metrics::default()),
+        std::sync::Arc::new(caseyos_store::bus::Unobserved),
     ));
     let operator = Actor::user(config.operator.clone());
     let mut meta = CommandMeta::system("cli");

@@ -116,7 +116,7 @@ pub trait CommandObserver: Send + Sync {
     fn conflict_retry(&self);
 }
 
-/// An observer that records nothing.
+/// An observer that records nothing (one-off commands: the CLI, demo data, tests).
 pub struct Unobserved;
 
 impl CommandObserver for Unobserved {
