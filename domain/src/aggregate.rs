@@ -24,7 +24,7 @@ pub trait Aggregate:
     type Event: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync;
     type Error: DomainError + Clone + PartialEq + Send + Sync + 'static;
     /// What the API shows and audit replay reconstructs after each event.
-    type View: Clone + Serialize;
+    type View: Serialize;
 
     /// A command's name, for metrics and logs (`approve`, `start`).
     fn command_name(command: &Self::Command) -> &'static str;
@@ -37,6 +37,8 @@ pub trait Aggregate:
     fn apply(&mut self, event: Self::Event);
     /// The state as shown; `None` before the first event.
     fn view(&self) -> Option<&Self::View>;
+    /// The same, taken out of the aggregate (what a command answers with).
+    fn into_view(self) -> Option<Self::View>;
 
     /// Reads a stored event, upcasting older versions when there are any.
     fn decode(event_type: &str, version: &str, payload: Value) -> Result<Self::Event, DecodeError> {

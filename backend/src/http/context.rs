@@ -3,8 +3,12 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use caseyos_domain::aggregate::Aggregate;
+use caseyos_domain::kernel::{Checkpoint, ConsistencyToken};
+use caseyos_store::history::state_at;
 use caseyos_store::idempotency::{self, request_hash, IdempotencyKey};
-use caseyos_store::{CommandMeta, StoredEvent};
+use caseyos_store::{CommandMeta, Committed};
+use serde::Serialize;
 use sqlx::PgPool;
 use tower_http::request_id::RequestId;
 use uuid::Uuid;
@@ -24,26 +28,71 @@ pub struct CommandContext {
     pub path: String,
 }
 
+/// What a command request answers with: the aggregate's view after it and the consistency
+/// token of its last event; `replayed` when a request with the same `Idempotency-Key`
+/// already answered it.
+pub struct Answer<V> {
+    pub replayed: bool,
+    pub view: V,
+    pub consistency: String,
+}
+
 impl CommandContext {
-    /// The metadata for a request with this body: the context's, plus the hash of what the
-    /// request asks for (so a reused `Idempotency-Key` is recognised).
-    pub fn meta_for(&self, body: &serde_json::Value) -> CommandMeta {
+    /// The metadata for this request: the context's, plus the hash of what the request asks
+    /// for (so a reused `Idempotency-Key` is recognised).
+    pub fn meta_for(&self, request: &impl Serialize) -> CommandMeta {
+        let body = serde_json::to_value(request).unwrap_or(serde_json::Value::Null);
         let mut meta = self.meta.clone();
-        meta.request_hash = Some(request_hash(&self.method, &self.path, body));
+        meta.request_hash = Some(request_hash(&self.method, &self.path, &body));
         meta
     }
 
-    /// Runs a command request at most once per `Idempotency-Key` (see
-    /// [`idempotency::idempotent`]); the flag says whether the answer is a replay.
-    pub async fn idempotent<T>(
+    /// Runs a command on an aggregate `A` at most once per `Idempotency-Key`: a repeat is
+    /// answered with the aggregate as the first request's last event left it (see
+    /// [`idempotency::idempotent`]).
+    pub async fn execute_once<A: Aggregate>(
         &self,
         pool: &PgPool,
-        body: &serde_json::Value,
-        execute: impl AsyncFnOnce(&CommandMeta) -> Result<T, ApiError>,
-        replay: impl AsyncFnOnce(&StoredEvent) -> Result<T, ApiError>,
-    ) -> Result<(bool, T), ApiError> {
-        idempotency::idempotent(pool, &self.meta_for(body), execute, replay).await
+        request: &impl Serialize,
+        execute: impl AsyncFnOnce(&CommandMeta) -> Result<Committed<A>, ApiError>,
+    ) -> Result<Answer<A::View>, ApiError> {
+        let (replayed, (view, consistency)) = idempotency::idempotent(
+            pool,
+            &self.meta_for(request),
+            async |meta| {
+                let committed = execute(meta).await?;
+                view_at(committed.state, committed.token)
+            },
+            async |last| {
+                let state: A = state_at(pool, &last.aggregate_id, last.sequence).await?;
+                view_at(state, Some(last.checkpoint()))
+            },
+        )
+        .await?;
+        Ok(Answer {
+            replayed,
+            view,
+            consistency,
+        })
     }
+}
+
+/// The view of an aggregate a command left, and the consistency token of that point (`0.0`
+/// before any event).
+fn view_at<A: Aggregate>(
+    state: A,
+    token: Option<Checkpoint>,
+) -> Result<(A::View, String), ApiError> {
+    let view = state.into_view().ok_or_else(|| {
+        ApiError::internal(format!(
+            "a command succeeded on a {} that does not exist",
+            A::TYPE
+        ))
+    })?;
+    Ok((
+        view,
+        ConsistencyToken(token.unwrap_or(Checkpoint::ZERO)).to_string(),
+    ))
 }
 
 fn header_id(parts: &Parts, name: &str) -> Result<Option<String>, ApiError> {

@@ -15,8 +15,7 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateError, DomainEvent, EventStore};
 use postgres_es::PostgresEventRepository;
 use rand::Rng;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
@@ -316,53 +315,14 @@ fn outcome_of<A, E: std::error::Error>(
 // exactly as what they wrap, so stored events and snapshots are the domain's own JSON.
 
 /// An aggregate as cqrs-es sees it.
-#[derive(Clone, Default, Debug)]
+#[derive(Clone, Default, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
 struct Stored<A>(A);
 
-impl<A: Serialize> Serialize for Stored<A> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
-impl<'de, A: DeserializeOwned> Deserialize<'de> for Stored<A> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        A::deserialize(deserializer).map(Stored)
-    }
-}
-
 /// An event of `A` as cqrs-es sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent, bound = "")]
 struct StoredEventOf<A: Aggregate>(A::Event);
-
-impl<A: Aggregate> Clone for StoredEventOf<A> {
-    fn clone(&self) -> Self {
-        StoredEventOf(self.0.clone())
-    }
-}
-
-impl<A: Aggregate> PartialEq for StoredEventOf<A> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-
-impl<A: Aggregate> fmt::Debug for StoredEventOf<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl<A: Aggregate> Serialize for StoredEventOf<A> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
-impl<'de, A: Aggregate> Deserialize<'de> for StoredEventOf<A> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        A::Event::deserialize(deserializer).map(StoredEventOf)
-    }
-}
 
 impl<A: Aggregate> DomainEvent for StoredEventOf<A> {
     fn event_type(&self) -> String {

@@ -48,6 +48,10 @@ impl Aggregate for AgentRun {
         self.run.as_ref()
     }
 
+    fn into_view(self) -> Option<AgentRunView> {
+        self.run
+    }
+
     fn decide(&self, command: AgentRunCommand) -> Result<Vec<AgentRunEvent>, AgentRunError> {
         if let AgentRunCommand::Request(request) = command {
             if self.run.is_some() {

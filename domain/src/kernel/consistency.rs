@@ -47,12 +47,6 @@ impl FromStr for ConsistencyToken {
     }
 }
 
-impl From<Checkpoint> for ConsistencyToken {
-    fn from(checkpoint: Checkpoint) -> Self {
-        ConsistencyToken(checkpoint)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,12 +17,6 @@ pub enum Currency {
 }
 
 impl Currency {
-    pub const fn code(self) -> &'static str {
-        match self {
-            Currency::Usd => "USD",
-        }
-    }
-
     pub const fn symbol(self) -> &'static str {
         match self {
             Currency::Usd => "$",
@@ -54,11 +48,6 @@ impl Money {
 
     pub const fn usd(minor: i64) -> Self {
         Money::new(minor, Currency::Usd)
-    }
-
-    /// Whole major units (`Money::major(12, Usd)` is $12.00).
-    pub const fn major(amount: i64, currency: Currency) -> Self {
-        Money::new(amount * currency.minor_per_major(), currency)
     }
 }
 
@@ -101,6 +90,5 @@ mod tests {
         for (minor, text) in table {
             assert_eq!(Money::usd(minor).to_string(), text, "{minor}");
         }
-        assert_eq!(Money::major(12, Currency::Usd), Money::usd(1_200));
     }
 }

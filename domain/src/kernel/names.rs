@@ -1,7 +1,5 @@
 //! User names: the owner of a move, the requester of a run, the subject of a token.
 
-use std::fmt;
-
 use serde::Serialize;
 
 /// A user name: 1–128 printable characters, trimmed.
@@ -31,12 +29,6 @@ impl UserName {
 
     pub fn into_string(self) -> String {
         self.0
-    }
-}
-
-impl fmt::Display for UserName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

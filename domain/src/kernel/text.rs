@@ -1,7 +1,5 @@
 //! Text a person wrote: a title, a reason, a note.
 
-use std::fmt;
-
 use serde::Serialize;
 
 /// Trimmed, not empty, and at most the limit its field sets, in characters.
@@ -36,12 +34,6 @@ impl Text {
 
     pub fn into_string(self) -> String {
         self.0
-    }
-}
-
-impl fmt::Display for Text {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -71,6 +71,10 @@ impl Aggregate for QueueItem {
         self.item.as_ref()
     }
 
+    fn into_view(self) -> Option<QueueItemView> {
+        self.item
+    }
+
     fn decide(&self, command: QueueItemCommand) -> Result<Vec<QueueItemEvent>, QueueError> {
         let cmd = match command {
             QueueItemCommand::Propose(propose) => {

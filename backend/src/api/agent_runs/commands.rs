@@ -3,13 +3,16 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use caseyos_domain::agent_run::{AgentRun, AgentRunCommand, RunTrigger, MAX_REASON_CHARS};
+use caseyos_domain::agent_run::{
+    AgentRun, AgentRunCommand, AgentRunView, RunTrigger, MAX_REASON_CHARS,
+};
 use caseyos_domain::api::{
     AgentRunResponse, CancelAgentRunRequest, ErrorEnvelope, RunAgentRequest,
 };
-use caseyos_domain::kernel::{Actor, Checkpoint, Text};
+use caseyos_domain::kernel::{Actor, Text};
 use caseyos_store::history::state_at;
-use caseyos_store::{now, CommandMeta, Committed, Refusal, StoredEvent};
+use caseyos_store::{now, CommandMeta, Committed, Refusal};
+use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,10 +21,10 @@ use uuid::Uuid;
 use super::queries::agent_named;
 use crate::auth::{Principal, Role};
 use crate::commands::agent_runs::request_run;
-use crate::http::context::CommandContext;
+use crate::http::context::{Answer, CommandContext};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::response::{command_response, committed_view};
+use crate::http::response::command_response;
 use crate::state::AppState;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -32,66 +35,53 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(dismiss_agent_run))
 }
 
-fn run_response(run: &AgentRun, token: Option<Checkpoint>) -> Result<AgentRunResponse, ApiError> {
-    let (run, consistency) = committed_view(run, token)?;
-    Ok(AgentRunResponse { run, consistency })
+fn run_response(answer: Answer<AgentRunView>) -> AgentRunResponse {
+    AgentRunResponse {
+        run: answer.view,
+        consistency: answer.consistency,
+    }
 }
 
-/// A requested run: 202 with its address. A replayed idempotent request answers the same,
-/// marked `Idempotent-Replayed: true`.
-fn requested_response(replayed: bool, body: AgentRunResponse) -> Response {
-    let location = format!("/api/agent-runs/{}", body.run.id);
-    command_response(StatusCode::ACCEPTED, replayed, Some(location), body)
-}
-
-/// Requests a run at most once per `Idempotency-Key` and answers 202 with it.
+/// Requests a run at most once per `Idempotency-Key` and answers 202 with its address.
 async fn request_once(
     state: &AppState,
     ctx: &CommandContext,
-    body: &Value,
-    request: impl AsyncFnOnce(&CommandMeta) -> Result<Committed<AgentRun>, ApiError>,
+    request: &Value,
+    execute: impl AsyncFnOnce(&CommandMeta) -> Result<Committed<AgentRun>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (replayed, response) = ctx
-        .idempotent(
-            &state.pool,
-            body,
-            async |meta| {
-                let committed = request(meta).await?;
-                run_response(&committed.state, committed.token)
-            },
-            async |last| replay(state, last).await,
-        )
-        .await?;
-    Ok(requested_response(replayed, response))
+    let answer = ctx.execute_once(&state.pool, request, execute).await?;
+    let location = format!("/api/agent-runs/{}", answer.view.id);
+    let replayed = answer.replayed;
+    let body = run_response(answer);
+    Ok(command_response(
+        StatusCode::ACCEPTED,
+        replayed,
+        Some(location),
+        body,
+    ))
 }
 
-/// The answer to a repeated keyed request: the run as the first request left it.
-async fn replay(state: &AppState, last: &StoredEvent) -> Result<AgentRunResponse, ApiError> {
-    let run: AgentRun = state_at(&state.pool, &last.aggregate_id, last.sequence).await?;
-    run_response(&run, Some(last.checkpoint()))
-}
-
-/// Runs one command on one run, honouring `Idempotency-Key`.
+/// Runs one command on one run, honouring `Idempotency-Key`, and answers 200 with it.
 async fn run_command(
     state: &AppState,
     ctx: &CommandContext,
     id: Uuid,
-    body: Value,
+    request: &impl Serialize,
     command: AgentRunCommand,
-) -> Result<(bool, AgentRunResponse), ApiError> {
-    ctx.idempotent(
-        &state.pool,
-        &body,
-        async |meta| {
-            let committed = state
-                .bus
-                .execute_guarded(id, command, meta, requester_guard(&ctx.principal))
-                .await?;
-            run_response(&committed.state, committed.token)
-        },
-        async |last| replay(state, last).await,
-    )
-    .await
+) -> Result<Response, ApiError> {
+    let answer = ctx
+        .execute_once(&state.pool, request, async |meta| {
+            let guard = requester_guard(&ctx.principal);
+            Ok(state.bus.execute_guarded(id, command, meta, guard).await?)
+        })
+        .await?;
+    let replayed = answer.replayed;
+    Ok(command_response(
+        StatusCode::OK,
+        replayed,
+        None,
+        run_response(answer),
+    ))
 }
 
 /// Operators act on the runs they requested; admins on all.
@@ -255,15 +245,13 @@ async fn cancel_agent_run(
     ApiJson(request): ApiJson<CancelAgentRunRequest>,
 ) -> Result<Response, ApiError> {
     ctx.principal.require(Role::Operator)?;
-    let value = serde_json::to_value(&request).unwrap_or(Value::Null);
     let command = AgentRunCommand::Cancel {
         reason: Text::parse_optional(request.reason.as_deref(), MAX_REASON_CHARS)
             .map_err(|m| ApiError::field("reason", m))?,
         by: ctx.principal.actor(),
         at: now(),
     };
-    let (replayed, response) = run_command(&state, &ctx, id, value, command).await?;
-    Ok(command_response(StatusCode::OK, replayed, None, response))
+    run_command(&state, &ctx, id, &request, command).await
 }
 
 /// Dismiss a finished run: it stays in the history but no longer asks for attention.
@@ -289,6 +277,5 @@ async fn dismiss_agent_run(
         by: ctx.principal.actor(),
         at: now(),
     };
-    let (replayed, response) = run_command(&state, &ctx, id, json!({}), command).await?;
-    Ok(command_response(StatusCode::OK, replayed, None, response))
+    run_command(&state, &ctx, id, &json!({}), command).await
 }

@@ -14,22 +14,23 @@ use caseyos_domain::api::{
 use caseyos_domain::kernel::{Checkpoint, ConsistencyToken, CrmId, Text, UserName};
 use caseyos_domain::queue::{
     ActionType, ApproveQueueItem, ContactRef, EditQueueItem, ProposeQueueItem, QueueItem,
-    QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target, MAX_TEXT_CHARS,
-    MAX_TITLE_CHARS,
+    QueueItemCommand, QueueItemView, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target,
+    MAX_TEXT_CHARS, MAX_TITLE_CHARS,
 };
 use caseyos_store::history::state_at;
 use caseyos_store::idempotency::keyed;
 use caseyos_store::{now, Refusal, StoredEvent};
+use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Principal, Role};
 use crate::config::parse_tz;
-use crate::http::context::CommandContext;
+use crate::http::context::{Answer, CommandContext};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::response::{command_response, committed_view};
+use crate::http::response::command_response;
 use crate::state::AppState;
 
 const MAX_BULK: usize = 100;
@@ -48,21 +49,17 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 // ---------------------------------------------------------------------------------------
 // Commands
 
-fn item_response(
-    item: &QueueItem,
-    token: Option<Checkpoint>,
-) -> Result<QueueItemResponse, ApiError> {
-    let (item, consistency) = committed_view(item, token)?;
-    Ok(QueueItemResponse { item, consistency })
-}
-
 /// A decided or changed move: 200 with the item (`created`: 201 with its `Location`).
-fn item_command_response(created: bool, replayed: bool, body: QueueItemResponse) -> Response {
+fn item_command_response(created: bool, answer: Answer<QueueItemView>) -> Response {
+    let location = format!("/api/queue/{}", answer.view.id);
+    let body = QueueItemResponse {
+        item: answer.view,
+        consistency: answer.consistency,
+    };
     if created {
-        let location = format!("/api/queue/{}", body.item.id);
-        command_response(StatusCode::CREATED, replayed, Some(location), body)
+        command_response(StatusCode::CREATED, answer.replayed, Some(location), body)
     } else {
-        command_response(StatusCode::OK, replayed, None, body)
+        command_response(StatusCode::OK, answer.replayed, None, body)
     }
 }
 
@@ -82,24 +79,16 @@ async fn run_item_command(
     state: &AppState,
     ctx: &CommandContext,
     item_id: Uuid,
-    body: serde_json::Value,
+    request: &impl Serialize,
     command: QueueItemCommand,
-) -> Result<(bool, QueueItemResponse), ApiError> {
-    ctx.idempotent(
-        &state.pool,
-        &body,
-        async |meta| {
-            let committed = state
-                .bus
-                .execute_guarded(item_id, command, meta, owner_guard(&ctx.principal))
-                .await?;
-            item_response(&committed.state, committed.token)
-        },
-        async |last| {
-            let item: QueueItem = state_at(&state.pool, &last.aggregate_id, last.sequence).await?;
-            item_response(&item, Some(last.checkpoint()))
-        },
-    )
+) -> Result<Answer<QueueItemView>, ApiError> {
+    ctx.execute_once(&state.pool, request, async |meta| {
+        let guard = owner_guard(&ctx.principal);
+        Ok(state
+            .bus
+            .execute_guarded(item_id, command, meta, guard)
+            .await?)
+    })
     .await
 }
 
@@ -108,20 +97,16 @@ async fn decide(
     state: &AppState,
     ctx: CommandContext,
     item_id: Uuid,
-    body: serde_json::Value,
+    request: &impl Serialize,
     command: QueueItemCommand,
 ) -> Result<Response, ApiError> {
-    let (replayed, response) = run_item_command(state, &ctx, item_id, body, command).await?;
-    Ok(item_command_response(false, replayed, response))
+    let answer = run_item_command(state, &ctx, item_id, request, command).await?;
+    Ok(item_command_response(false, answer))
 }
 
 /// An optional note or rationale, parsed (blank is none), naming the field when invalid.
 fn text_field(field: &str, raw: Option<&str>) -> Result<Option<Text>, ApiError> {
     Text::parse_optional(raw, MAX_TEXT_CHARS).map_err(|m| ApiError::field(field, m))
-}
-
-fn to_value<T: serde::Serialize>(body: &T) -> serde_json::Value {
-    serde_json::to_value(body).unwrap_or(serde_json::Value::Null)
 }
 
 /// Propose a move.
@@ -162,7 +147,6 @@ async fn propose_queue_item(
         ));
     }
     let owner = UserName::parse(&owner).map_err(|m| ApiError::field("owner", m))?;
-    let body = to_value(&request);
     let target = target_of(&request)?;
     let id = Uuid::now_v7();
     let title = Text::parse_optional(request.title.as_deref(), MAX_TITLE_CHARS)
@@ -174,18 +158,21 @@ async fn propose_queue_item(
         action_type,
         domain: request.domain,
         target,
-        payload: request.payload.unwrap_or_else(|| serde_json::json!({})),
+        payload: request
+            .payload
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({})),
         owner,
         due_by: request.due_by,
         expires_at: request.expires_at,
-        source: request.source.unwrap_or(Source::Manual),
+        source: request.source.clone().unwrap_or(Source::Manual),
         aps: request.aps.unwrap_or_default(),
         rationale,
         by: ctx.principal.actor(),
         at: now(),
     }));
-    let (replayed, response) = run_item_command(&state, &ctx, id, body, command).await?;
-    Ok(item_command_response(true, replayed, response))
+    let answer = run_item_command(&state, &ctx, id, &request, command).await?;
+    Ok(item_command_response(true, answer))
 }
 
 /// The target, with the `contact_id` / `deal_id` / `company_id` shorthands folded in.
@@ -250,13 +237,12 @@ async fn approve_queue_item(
     ApiJson(request): ApiJson<ApproveQueueItemRequest>,
 ) -> Result<Response, ApiError> {
     ctx.principal.require(Role::Operator)?;
-    let body = to_value(&request);
     let command = QueueItemCommand::Approve(ApproveQueueItem {
         note: text_field("note", request.note.as_deref())?,
         by: ctx.principal.actor(),
         at: now(),
     });
-    decide(&state, ctx, id, body, command).await
+    decide(&state, ctx, id, &request, command).await
 }
 
 /// Reject a move, with a reason.
@@ -281,14 +267,13 @@ async fn reject_queue_item(
     ApiJson(request): ApiJson<RejectQueueItemRequest>,
 ) -> Result<Response, ApiError> {
     ctx.principal.require(Role::Operator)?;
-    let body = to_value(&request);
     let command = QueueItemCommand::Reject(RejectQueueItem {
         reason: Text::parse(&request.reason, MAX_TEXT_CHARS)
             .map_err(|m| ApiError::field("reason", m))?,
         by: ctx.principal.actor(),
         at: now(),
     });
-    decide(&state, ctx, id, body, command).await
+    decide(&state, ctx, id, &request, command).await
 }
 
 /// Snooze a move with a preset (`1h`, `4h`, `tomorrow`, `next_monday`) in the owner's time
@@ -314,7 +299,6 @@ async fn snooze_queue_item(
     ApiJson(request): ApiJson<SnoozeQueueItemRequest>,
 ) -> Result<Response, ApiError> {
     ctx.principal.require(Role::Operator)?;
-    let body = to_value(&request);
     let now = now();
     let until = match (request.preset, request.until) {
         (Some(_), Some(_)) => {
@@ -348,7 +332,7 @@ async fn snooze_queue_item(
         by: ctx.principal.actor(),
         at: now,
     });
-    decide(&state, ctx, id, body, command).await
+    decide(&state, ctx, id, &request, command).await
 }
 
 /// Edit an open move: title, draft payload, due time, owner, rationale, APS inputs.
@@ -384,7 +368,6 @@ async fn edit_queue_item(
         Some(owner) => Some(UserName::parse(owner).map_err(|m| ApiError::field("owner", m))?),
         None => None,
     };
-    let body = to_value(&request);
     let title = match &request.title {
         Some(title) => {
             Some(Text::parse(title, MAX_TITLE_CHARS).map_err(|m| ApiError::field("title", m))?)
@@ -397,7 +380,7 @@ async fn edit_queue_item(
     };
     let command = QueueItemCommand::Edit(EditQueueItem {
         title,
-        payload: request.payload,
+        payload: request.payload.clone(),
         due_by: request.due_by,
         owner,
         rationale,
@@ -405,7 +388,7 @@ async fn edit_queue_item(
         by: Some(ctx.principal.actor()),
         at: Some(now()),
     });
-    decide(&state, ctx, id, body, command).await
+    decide(&state, ctx, id, &request, command).await
 }
 
 #[derive(Clone, Copy)]
@@ -455,7 +438,7 @@ async fn bulk_decide(
         request.reason.as_deref().unwrap_or_default(),
         MAX_TEXT_CHARS,
     );
-    let meta = ctx.meta_for(&to_value(&request));
+    let meta = ctx.meta_for(&request);
     // Items this key already decided are answered from their events; the rest run.
     let response = keyed(&state.pool, &meta, async |prior: Vec<StoredEvent>| {
         let done: HashMap<&str, &StoredEvent> = prior
