@@ -72,7 +72,9 @@ impl RunCursor {
     }
 
     pub fn decode(raw: &str) -> Option<RunCursor> {
-        cursor::decode(raw)
+        let decoded: RunCursor = cursor::decode(raw)?;
+        cursor::instant(decoded.at)?;
+        Some(decoded)
     }
 }
 

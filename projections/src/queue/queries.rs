@@ -149,8 +149,27 @@ impl Cursor {
         if cursor.key != sort.key || cursor.desc != sort.descending {
             return Err(CursorError::SortMismatch);
         }
+        cursor.bound().ok_or(CursorError::Malformed)?;
         Ok(cursor)
     }
+
+    /// The last row's sort value, typed for its key: `None` when the value is not one
+    /// this key's column could hold.
+    fn bound(&self) -> Option<Bound> {
+        match self.key {
+            SortKey::Aps => self.value.as_i64().map(Bound::Aps),
+            _ => serde_json::from_value(self.value.clone())
+                .ok()
+                .and_then(cursor::instant)
+                .map(Bound::At),
+        }
+    }
+}
+
+/// A cursor's sort value, typed.
+enum Bound {
+    Aps(i64),
+    At(DateTime<Utc>),
 }
 
 /// A page of the list.
@@ -215,15 +234,10 @@ pub async fn list(
     if let Some(cursor) = cursor {
         let op = if sort.descending { "<" } else { ">" };
         qb.push(format_args!(" and ({expr}, id) {op} ("));
-        match sort.key {
-            SortKey::Aps => {
-                qb.push_bind(cursor.value.as_i64().unwrap_or(0));
-            }
-            _ => {
-                let at: DateTime<Utc> = serde_json::from_value(cursor.value.clone())?;
-                qb.push_bind(at);
-            }
-        }
+        match cursor.bound().ok_or(CursorError::Malformed)? {
+            Bound::Aps(aps) => qb.push_bind(aps),
+            Bound::At(at) => qb.push_bind(at),
+        };
         qb.push(", ").push_bind(cursor.id).push(")");
     }
     let dir = if sort.descending { "desc" } else { "asc" };

@@ -72,6 +72,9 @@ pub struct ProjectorStats {
     pub leader: bool,
     pub events_applied: u64,
     pub batches: u64,
+    /// Times the projector read the log and found nothing it may apply yet (caught up, or
+    /// held back below the horizon by an open transaction).
+    pub idle_checks: u64,
     pub errors: u64,
     pub checkpoint: Checkpoint,
     /// Milliseconds from an event being recorded to its read-model change committing.
@@ -377,7 +380,10 @@ impl ProjectionRunner {
             self.heartbeat(name, leadership).await?;
             let started = Instant::now();
             match run_batch(&self.pool, projector, self.config.batch_size).await {
-                Ok((outcome, _)) if outcome.applied == 0 => return Ok(true),
+                Ok((outcome, _)) if outcome.applied == 0 => {
+                    self.metrics.update(name, |s| s.idle_checks += 1);
+                    return Ok(true);
+                }
                 Ok((outcome, events)) => {
                     let now = Utc::now();
                     self.metrics.update(name, |s| {

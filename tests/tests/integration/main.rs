@@ -8,6 +8,7 @@ mod architecture;
 mod auth_and_errors;
 mod browser;
 mod cli;
+mod cursors;
 mod live;
 mod process_crash;
 mod process_serve;

@@ -170,5 +170,14 @@ async fn metrics(
             u8::from(stats.leader)
         );
     }
+    let _ = writeln!(out, "# HELP caseyos_projection_idle_checks_total Reads of the event log that found nothing the projection may apply yet (caught up, or held back by an open transaction).");
+    let _ = writeln!(out, "# TYPE caseyos_projection_idle_checks_total counter");
+    for (name, stats) in state.projection_metrics.snapshot() {
+        let _ = writeln!(
+            out,
+            "caseyos_projection_idle_checks_total{{projection=\"{name}\"}} {}",
+            stats.idle_checks
+        );
+    }
     Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4")], out))
 }

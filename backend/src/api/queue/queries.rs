@@ -168,7 +168,7 @@ async fn list_queue_items(
     let cursor = match query.cursor.as_deref() {
         Some(raw) => Some(
             Cursor::decode(raw, sort)
-                .map_err(|e| ApiError::bad_request("queue.invalid_cursor", e.to_string()))?,
+                .map_err(|e| ApiError::bad_request("request.invalid_cursor", e.to_string()))?,
         ),
         None => None,
     };
