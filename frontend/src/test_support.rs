@@ -5,14 +5,27 @@ use caseyos_domain::queue::aps::{Aps, ApsOverrides};
 use caseyos_domain::queue::{ActionType, QueueDomain, QueueItemView, QueueStatus, Source, Target};
 use yew::BaseComponent;
 
-/// Renders `C` with `props` into a fresh element of the page, once it has settled.
+/// Renders `C` with `props` into a fresh element of the page, once it has rendered.
 pub async fn mount<C: BaseComponent>(props: C::Properties) -> web_sys::Element {
     let document = web_sys::window().unwrap().document().unwrap();
     let root = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&root).unwrap();
     yew::Renderer::<C>::with_root_and_props(root.clone(), props).render();
-    gloo_timers::future::sleep(std::time::Duration::from_millis(20)).await;
+    until("the component rendered", || root.child_element_count() > 0).await;
     root
+}
+
+/// Waits until `condition` holds, yielding to the browser between looks; panics naming
+/// `what` if it has not held after 10 seconds (a loaded machine renders in milliseconds).
+pub async fn until(what: &str, condition: impl Fn() -> bool) {
+    let started = js_sys::Date::now();
+    while !condition() {
+        assert!(
+            js_sys::Date::now() - started < 10_000.0,
+            "waited 10 s for: {what}"
+        );
+        gloo_timers::future::sleep(std::time::Duration::from_millis(1)).await;
+    }
 }
 
 /// A pending email move, number `n`, proposed by casey.

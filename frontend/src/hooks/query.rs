@@ -401,9 +401,16 @@ mod tests {
         use wasm_bindgen::JsCast;
         let root = crate::test_support::mount::<Host>(()).await;
         let button = root.query_selector("button").unwrap().unwrap();
+        crate::test_support::until("the first read", || {
+            button.text_content().unwrap() != "loading"
+        })
+        .await;
         assert_eq!(button.text_content().unwrap(), "read 1");
         button.unchecked_ref::<web_sys::HtmlElement>().click();
-        gloo_timers::future::sleep(std::time::Duration::from_millis(20)).await;
+        crate::test_support::until("the reload read again", || {
+            button.text_content().unwrap() != "read 1"
+        })
+        .await;
         assert_eq!(button.text_content().unwrap(), "read 2");
     }
 }

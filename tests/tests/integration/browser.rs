@@ -813,8 +813,9 @@ async fn every_page_passes_an_accessibility_check() {
     ];
     for (name, path, ready) in &pages {
         browser.goto(&format!("{}{path}", app.address)).await;
-        tokio::time::sleep(Duration::from_secs(3)).await;
         browser.wait_for_visible(ready, WAIT).await;
+        // Settled: nothing on the page is still loading.
+        browser.wait_for_absent("[aria-busy=true]", WAIT).await;
         for theme in themes {
             with_theme(&browser, theme, ready).await;
             // Stats are part of every page: wait for them too.

@@ -57,6 +57,24 @@ async fn insert_proposal(conn: &mut PgConnection, id: Uuid, title: &str) {
     .unwrap();
 }
 
+/// `caseyos_projection_idle_checks_total` of the queue projection, from `/metrics`.
+async fn idle_checks(app: &TestApp) -> u64 {
+    let metrics = app
+        .get("/metrics", &app.admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("caseyos_projection_idle_checks_total{projection=\"queue\"} ")
+        })
+        .map_or(0, |n| n.parse().unwrap())
+}
+
 async fn has_item(pool: &PgPool, id: Uuid) -> bool {
     sqlx::query_scalar("select exists(select 1 from queue_items where id = $1)")
         .bind(id)
@@ -83,8 +101,19 @@ async fn a_transaction_held_open_while_later_events_commit_skips_no_event() {
             .unwrap();
     assert_eq!(positions.len(), 1, "only the later event is visible yet");
 
-    // While the older transaction is open, the projector must not pass it.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // While the older transaction is open, the projector must not pass it. Watched until
+    // the projector has read the log twice more after the later event committed (a read
+    // that began before this point cannot be one of them): each read saw the later event
+    // and found nothing it may apply below the horizon.
+    let checks = idle_checks(&app).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while idle_checks(&app).await < checks + 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the projector never looked again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         !has_item(&app.pool, later_id).await,
         "the projector waited below the horizon"
@@ -356,9 +385,6 @@ async fn the_audit_api_shows_who_did_what_and_travels_in_time() {
         .id;
     app.queue_command_ok(id, "snooze", json!({"preset": "1h"}))
         .await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let between = chrono::Utc::now();
-    tokio::time::sleep(Duration::from_millis(20)).await;
     app.queue_command_ok(id, "approve", json!({})).await;
 
     let audit = |query: String| {
@@ -395,6 +421,11 @@ async fn the_audit_api_shows_who_did_what_and_travels_in_time() {
     let at1 = audit("?at=1".into()).await;
     assert_eq!(status_of(&at1.state), QueueStatus::Pending);
     assert_eq!(at1.events.len(), 1);
+    // An instant between the snooze's and the approval's recording times, from the
+    // events themselves rather than from the test's clock.
+    let (snoozed_at, approved_at) = (all.events[1].recorded_at, all.events[2].recorded_at);
+    assert!(approved_at - snoozed_at >= chrono::Duration::microseconds(2));
+    let between = snoozed_at + (approved_at - snoozed_at) / 2;
     let as_of = between.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let then = audit(format!("?as_of={}", as_of.replace('+', "%2B"))).await;
     assert_eq!(status_of(&then.state), QueueStatus::Snoozed);

@@ -113,13 +113,15 @@ async fn today_ranks_open_moves_by_aps_then_due_time_and_leaves_out_decided_and_
 async fn a_due_snooze_comes_back_to_today() {
     let app = spawn_app().await;
     let id = app.propose_simple("wake me").await.item.id;
-    let until = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    // Five seconds: far enough that a loaded machine cannot pass `until` before the first
+    // read, which is all the window has to hold.
+    let until = chrono::Utc::now() + chrono::Duration::seconds(5);
     let snoozed = app
-        .queue_command_ok(id, "snooze", json!({"until": until}))
+        .queue_command_ok(id, "snooze", json!({"until": until.to_rfc3339()}))
         .await;
     assert_eq!(snoozed.item.status, QueueStatus::Snoozed);
     assert_eq!(today(&app).await.items.len(), 0);
-    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    sleep_past(until).await;
     let items = today(&app).await.items;
     assert_eq!(
         items.len(),
@@ -337,16 +339,17 @@ async fn bulk_approve_reports_each_item() {
 #[tokio::test]
 async fn expired_moves_leave_today_through_the_schedule() {
     let app = spawn_app().await;
-    let expires = (chrono::Utc::now() + chrono::Duration::milliseconds(300)).to_rfc3339();
+    // Far enough ahead that the proposal is valid however slow the machine is.
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(3);
     let id = app
         .propose(
             &app.admin,
-            json!({"action_type": "check_in", "title": "soon gone", "expires_at": expires}),
+            json!({"action_type": "check_in", "title": "soon gone", "expires_at": expires.to_rfc3339()}),
         )
         .await
         .item
         .id;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    sleep_past(expires).await;
     let bus = command_bus(&app.pool, 8);
     app.settle().await;
     let issued = caseyos_backend::workers::scheduler::tick(&app.pool, &bus)
@@ -447,4 +450,13 @@ async fn text_fields_are_parsed_at_the_edge_and_a_bad_one_writes_nothing() {
     assert_eq!(error.code, "request.validation");
     assert_eq!(error.message, "reason must be at most 2000 characters");
     assert_eq!(app.queue_item(id).await.status, QueueStatus::Pending);
+}
+
+/// Waits until the clock has passed `at` (the condition these tests need), however long the
+/// machine took to get here.
+async fn sleep_past(at: chrono::DateTime<chrono::Utc>) {
+    while chrono::Utc::now() <= at {
+        let left = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(left + std::time::Duration::from_millis(1)).await;
+    }
 }

@@ -356,9 +356,10 @@ mod tests {
             .unchecked_into::<web_sys::HtmlElement>();
         assert_eq!(example.text_content().unwrap(), "Use example");
         example.click();
-        gloo_timers::future::sleep(std::time::Duration::from_millis(20)).await;
         let subject =
             one(&root, "#run-draftwriter-subject").unchecked_into::<web_sys::HtmlInputElement>();
+        crate::test_support::until("the example filled the form", || subject.value() == "Hello")
+            .await;
         assert_eq!(subject.value(), "Hello");
         let cc = one(&root, "#run-draftwriter-cc").unchecked_into::<web_sys::HtmlTextAreaElement>();
         assert_eq!(cc.value(), "a@x.com");
