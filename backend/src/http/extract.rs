@@ -10,7 +10,7 @@ use super::error::ApiError;
 
 /// JSON bodies with our envelope for every rejection: 400 for malformed JSON, 413 for
 /// oversized bodies, 415 for other media types, 422 naming the field for unknown fields,
-/// wrong types and missing fields. An empty body reads as `{}`.
+/// wrong types and missing fields. An empty body, or JSON `null`, reads as `{}`.
 pub struct ApiJson<T>(pub T);
 
 fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -38,11 +38,18 @@ fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// Parses a JSON body into `T`, naming the offending field on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null"
+    {
         b"{}"
     } else {
         bytes
     };
+    if let Some(field) = nul_in(bytes) {
+        return Err(ApiError::field(
+            &field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -72,6 +79,43 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     Ok(value)
+}
+
+/// Where a JSON body holds U+0000 (in a string or a key), which no text CaseyOS stores can
+/// hold (PostgreSQL refuses it): the field's path, `body` for the top level.
+fn nul_in(bytes: &[u8]) -> Option<String> {
+    // JSON can only spell NUL as an escape; most bodies have none and stop here.
+    if !bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return None;
+    }
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        let at = |key: &str| {
+            if path.is_empty() {
+                key.to_string()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path.to_string()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &at(&i.to_string()))),
+            serde_json::Value::Object(fields) => fields.iter().find_map(|(key, field)| {
+                if key.contains('\0') {
+                    // The object holding the key.
+                    Some(path.to_string())
+                } else {
+                    walk(field, &at(key))
+                }
+            }),
+            _ => None,
+        }
+    }
+    // Malformed JSON is reported by the real parse.
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&value, "").map(|path| if path.is_empty() { "body".into() } else { path })
 }
 
 /// serde's messages end in " at line 1 column 12"; people do not need that.
@@ -120,6 +164,13 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
+        // `%00` decodes to U+0000, which no filter or stored text can hold.
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(ApiError::bad_request(
+                "request.invalid_query",
+                "query parameters must not contain the NUL character (%00)",
+            ));
+        }
         axum::extract::Query::<T>::try_from_uri(&parts.uri)
             .map(|query| ApiQuery(query.0))
             .map_err(|rejection| {
@@ -187,6 +238,18 @@ mod tests {
                 Some("extra"),
             ),
             ("{}", 422, "request.validation", Some("body")),
+            (
+                "{\"reason\": \"a\\u0000b\"}",
+                422,
+                "request.validation",
+                Some("reason"),
+            ),
+            (
+                "{\"reason\": \"x\", \"nested\": {\"a\\u0000\": 1}}",
+                422,
+                "request.validation",
+                Some("nested"),
+            ),
             (
                 "{\"reason\": \"x\", \"nested\": {\"count\": \"many\"}}",
                 422,

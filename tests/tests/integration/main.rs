@@ -8,7 +8,8 @@ mod architecture;
 mod auth_and_errors;
 mod browser;
 mod cli;
-mod cursors;
+
+mod hostile_input;
 mod live;
 mod process_crash;
 mod process_serve;

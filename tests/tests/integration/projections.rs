@@ -502,8 +502,23 @@ async fn queries_wait_for_a_token_and_time_out_with_a_clear_code() {
     let (status, _) = today(&token).await;
     assert_eq!(status, 200);
 
-    let not_yet = today("999999999.999999999").await;
+    // A committed write the projector cannot reach yet: an older transaction holds the
+    // horizon below it.
+    let mut slow = PgConnection::connect(&app.database_url).await.unwrap();
+    sqlx::query("begin").execute(&mut slow).await.unwrap();
+    insert_proposal(&mut slow, Uuid::now_v7(), "held open").await;
+    let held_back = app.propose_simple("held back").await.consistency;
+    let not_yet = today(&held_back).await;
     assert_error(&not_yet, 503, "consistency.timeout");
+    sqlx::query("commit").execute(&mut slow).await.unwrap();
+    assert_eq!(today(&held_back).await.0, 200);
+
+    // A token past the log's head names no write at all: no wait, a client error.
+    assert_error(
+        &today("999999999.999999999").await,
+        400,
+        "consistency.unknown_token",
+    );
     assert_error(&today("soon").await, 400, "consistency.invalid_token");
 }
 

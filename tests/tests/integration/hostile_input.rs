@@ -1,5 +1,5 @@
-//! Every cursor a client can send is either one this API issued or a 400
-//! `request.invalid_cursor` — never a 500, whatever the bytes decode to.
+//! Input made to break things gets a clear 4xx and changes nothing — never a 500: forged
+//! cursors, consistency tokens naming no write, and U+0000, which PostgreSQL cannot store.
 
 use caseyos_projections::cursor;
 use caseyos_tests::{assert_error, spawn_app};
@@ -50,4 +50,48 @@ async fn forged_cursors_are_400_invalid_cursor_on_every_list() {
             assert_error(&answer, 400, "request.invalid_cursor");
         }
     }
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_at_the_edge_and_nothing_is_written() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (
+            json!({"action_type": "send_email", "title": "a\u{0}b"}),
+            "title",
+        ),
+        (
+            json!({"action_type": "send_email", "title": "t", "payload": {"body": ["ok", "x\u{0}"]}}),
+            "payload.body.1",
+        ),
+        (
+            json!({"action_type": "send_email", "title": "t", "payload": {"k\u{0}": 1}}),
+            "payload",
+        ),
+    ] {
+        let answer = app.post_json("/api/queue", &app.admin, &body).await;
+        let error = assert_error(&answer, 422, "request.validation");
+        assert_eq!(
+            error.details.unwrap()["fields"][0]["field"],
+            field,
+            "{body}"
+        );
+    }
+    let run = app
+        .post_json(
+            "/api/agents/PersonaRouter/runs",
+            &app.admin,
+            &json!({"input": {"job_title": "VP\u{0}"}}),
+        )
+        .await;
+    assert_error(&run, 422, "request.validation");
+    for path in ["/api/queue?owner=a%00b", "/api/agent-runs?agent=a%00"] {
+        let answer = app.get_json(path, &app.admin).await;
+        assert_error(&answer, 400, "request.invalid_query");
+    }
+    let events: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 0, "nothing was written");
 }
