@@ -23,8 +23,8 @@ async fn settle(
     consistency: Option<&str>,
     projectors: &[&str],
 ) -> Result<(), ApiError> {
-    match consistency.map(str::trim) {
-        None | Some("") | Some("strong") => {}
+    match consistency {
+        None | Some("strong") => {}
         Some("eventual") => return Ok(()),
         Some(_) => {
             return Err(ApiError::bad_request(
@@ -34,7 +34,7 @@ async fn settle(
         }
     }
     let mut progress = state.projection_progress.clone();
-    match after.map(str::trim).filter(|a| !a.is_empty()) {
+    match after.filter(|a| !a.is_empty()) {
         Some(raw) => {
             let token: ConsistencyToken = raw.parse().map_err(|_| {
                 ApiError::bad_request(
@@ -42,6 +42,13 @@ async fn settle(
                     "`after` must be a consistency token from a command response, like `1234.56`",
                 )
             })?;
+            // A token past the log's head names no committed write: waiting cannot help.
+            if token.0 > event::head(&state.pool).await? {
+                return Err(ApiError::bad_request(
+                    "consistency.unknown_token",
+                    "no write with this consistency token has been committed",
+                ));
+            }
             let caught_up = runner::wait_for(
                 &state.pool,
                 &mut progress,
@@ -79,10 +86,23 @@ async fn settle(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReadQuery {
-    /// A consistency token from a command response: wait until the read model has it.
+    /// A consistency token from a command response (`X-Consistency-Token`): wait until the
+    /// read model has applied that write. Empty is the same as absent.
+    #[param(pattern = r"^([0-9]{1,18}\.[0-9]{1,18})?$", example = "7731.42")]
     pub after: Option<String>,
-    /// `strong` (default) or `eventual`.
+    /// `strong` (the default: wait until the read model has everything committed before
+    /// the query arrived) or `eventual` (read what is there now).
+    #[param(value_type = Option<ReadConsistency>, inline)]
     pub consistency: Option<String>,
+}
+
+/// How fresh a read must be.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // Only documents the values `settle` accepts.
+pub enum ReadConsistency {
+    Strong,
+    Eventual,
 }
 
 impl ReadQuery {

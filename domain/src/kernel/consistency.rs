@@ -37,13 +37,20 @@ impl FromStr for ConsistencyToken {
     type Err = InvalidToken;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (tx, pos) = s.trim().split_once('.').ok_or(InvalidToken)?;
-        let tx_id: i64 = tx.parse().map_err(|_| InvalidToken)?;
-        let position: i64 = pos.parse().map_err(|_| InvalidToken)?;
-        if tx_id < 0 || position < 0 {
-            return Err(InvalidToken);
-        }
-        Ok(ConsistencyToken(Checkpoint { tx_id, position }))
+        // Exactly `digits.digits`, 1–18 digits each (so both always fit an i64): what
+        // `Display` writes, and what the API's `after` parameter documents.
+        let number = |part: &str| -> Result<i64, InvalidToken> {
+            if (1..=18).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()) {
+                part.parse().map_err(|_| InvalidToken)
+            } else {
+                Err(InvalidToken)
+            }
+        };
+        let (tx, pos) = s.split_once('.').ok_or(InvalidToken)?;
+        Ok(ConsistencyToken(Checkpoint {
+            tx_id: number(tx)?,
+            position: number(pos)?,
+        }))
     }
 }
 
@@ -59,7 +66,18 @@ mod tests {
         });
         assert_eq!(token.to_string(), "7731.42");
         assert_eq!("7731.42".parse::<ConsistencyToken>(), Ok(token));
-        for bad in ["", "7731", "a.b", "-1.2", "1.-2", "1.2.3"] {
+        for bad in [
+            "",
+            "7731",
+            "a.b",
+            "-1.2",
+            "1.-2",
+            "1.2.3",
+            "+1.2",
+            " 1.2",
+            "1.2 ",
+            "1234567890123456789.1",
+        ] {
             assert!(bad.parse::<ConsistencyToken>().is_err(), "{bad}");
         }
     }
