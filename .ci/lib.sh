@@ -114,3 +114,20 @@ ensure_axe() {
         npm install --prefix tests/e2e --no-audit --no-fund
     fi
 }
+
+# schemathesis for .ci/fuzz, in its own virtual environment (target/schemathesis), at the
+# version the fuzzing command was written against. Sets $schemathesis to its `st`.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+    local venv=target/schemathesis
+    schemathesis=$venv/bin/st
+    if [ -x "$schemathesis" ] && "$schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+        return
+    fi
+    if ! python3 -m venv --help >/dev/null 2>&1; then
+        apt_install python3-venv
+    fi
+    echo "Installing schemathesis $SCHEMATHESIS_VERSION..."
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+}

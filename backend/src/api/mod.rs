@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 pub mod agent_runs;
 pub mod audit;
+mod document;
 pub mod health;
 pub mod live;
 pub mod queue;
@@ -77,8 +78,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
 }
 
 /// The routes and their OpenAPI document: every route that takes a bearer token takes the
-/// session cookie too, and the document lists itself.
-pub fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// session cookie too, the document lists itself, and [`document::refine`] adds what every
+/// operation shares.
+pub fn routes_and_document() -> (Router<AppState>, serde_json::Value) {
     let (routes, mut api) = api_routes().split_for_parts();
     for item in api.paths.paths.values_mut() {
         for operation in [
@@ -112,11 +114,21 @@ pub fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .build(),
         ),
     );
-    (routes, api)
+    let mut document = serde_json::to_value(api).expect("the document serializes");
+    let agents: Vec<document::AgentOperation> = caseyos_agents::REGISTRY
+        .iter()
+        .map(|spec| document::AgentOperation {
+            name: spec.name,
+            description: spec.description,
+            input_schema: spec.input_schema(),
+            example: (spec.example)(),
+        })
+        .collect();
+    document::refine(&mut document, &agents);
+    (routes, document)
 }
 
 /// The OpenAPI document as JSON (for the CLI and tests).
 pub fn openapi_json() -> serde_json::Value {
-    let (_, api) = routes_and_document();
-    serde_json::to_value(api).unwrap_or_default()
+    routes_and_document().1
 }

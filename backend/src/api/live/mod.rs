@@ -100,6 +100,40 @@ fn live_stream(
         .take_until(shutdown.cancelled_owned())
 }
 
+/// One event of the stream as the OpenAPI document describes it (the `schema` of a
+/// `text/event-stream` response describes each event): `ready` with a consistency token, or
+/// `projection` with a [`LiveEvent`] as JSON.
+pub(crate) fn event_schema() -> serde_json::Value {
+    serde_json::json!({
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"const": "ready"},
+                    "data": {
+                        "type": "string",
+                        "pattern": "^[0-9]{1,18}\\.[0-9]{1,18}$",
+                        "description": "The `queue` read model's consistency token when the stream opened",
+                    },
+                },
+            },
+            {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"const": "projection"},
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": {"$ref": "#/components/schemas/LiveEvent"},
+                    },
+                },
+            },
+        ],
+    })
+}
+
 /// Live updates as server-sent events (`text/event-stream`), for `EventSource` (the session
 /// cookie works: EventSource cannot set headers).
 ///

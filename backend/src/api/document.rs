@@ -1,0 +1,377 @@
+//! What the OpenAPI document says of every operation, written once: the error responses all
+//! operations share, the `Idempotency-Key` header's rules, one run operation per agent with
+//! that agent's own input schema, and the links a client follows from one answer to the next
+//! call (propose a move → approve it, request a run → retry it).
+//!
+//! Handlers document what is theirs (their success, their 404 and 409, a 422 with their
+//! rules); [`refine`] adds what is everyone's and never overrides a handler's own entry.
+
+use serde_json::{json, Map, Value};
+
+/// The document's shared error responses, by status: their component name, when an operation
+/// has them, and what they mean.
+const SHARED: &[(&str, &str, &str)] = &[
+    (
+        "400",
+        "BadRequest",
+        "The request cannot be read: a path or query parameter, a header or the JSON body is \
+         malformed (`request.invalid_path`, `request.invalid_query`, `request.invalid_cursor`, \
+         `request.invalid_header`, `request.invalid_json`, `consistency.invalid_mode`, \
+         `consistency.invalid_token`, `idempotency.invalid_key`)",
+    ),
+    (
+        "401",
+        "Unauthorized",
+        "No valid credential: no bearer token or session, or one that is unknown, revoked or \
+         expired (`auth.missing_credentials`, `auth.invalid_token`, `auth.session_expired`)",
+    ),
+    (
+        "403",
+        "Forbidden",
+        "The credential may not do this: its role does not allow it, or a session request \
+         that changes state came without its `X-CSRF-Token` (`auth.forbidden`, \
+         `auth.csrf_failed`)",
+    ),
+    (
+        "409",
+        "InProgress",
+        "A request with this `Idempotency-Key` is still being processed; retry it \
+         (`idempotency.in_progress`)",
+    ),
+    (
+        "413",
+        "TooLarge",
+        "The body is larger than the server accepts (`request.too_large`)",
+    ),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "The body is not `application/json` (`request.unsupported_media_type`)",
+    ),
+    (
+        "422",
+        "Unprocessable",
+        "A field breaks a rule; `details.fields` names each one with its message \
+         (`request.validation` and the resource's own codes), or the `Idempotency-Key` was used \
+         for a different request (`idempotency.key_reused`)",
+    ),
+    (
+        "503",
+        "Unavailable",
+        "The read model has not caught up with the write named by `after` within the \
+         configured bound (`consistency.timeout`), or the database is busy (`service.busy`); \
+         retry shortly",
+    ),
+];
+
+/// The `Idempotency-Key` header as the server parses it.
+fn idempotency_key_schema() -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": "^[!-~]{1,255}$",
+        "description": "1–255 visible ASCII characters; a retry with the same key and body \
+                        answers as the first request did, without running the command again",
+        "example": "b7f3c1e2-propose-1",
+    })
+}
+
+/// Refines the generated document (see the module's documentation).
+pub fn refine(doc: &mut Value, agents: &[AgentOperation]) {
+    add_shared_responses(doc);
+    if let Some(stream) =
+        doc.pointer_mut("/paths/~1api~1events/get/responses/200/content/text~1event-stream")
+    {
+        stream["schema"] = super::live::event_schema();
+    }
+    split_agent_runs(doc, agents);
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            if let Some(operation) = operation.as_object_mut() {
+                refine_operation(method, operation);
+            }
+        }
+    }
+    add_links(doc);
+    forbid_nul(doc);
+}
+
+/// No text CaseyOS takes can hold U+0000 (PostgreSQL cannot store it; the API refuses it
+/// with 422 or 400): every string the document describes says so, and free-form objects
+/// hold only such JSON.
+fn forbid_nul(doc: &mut Value) {
+    const NO_NUL: &str = "^[^\\x00]*$";
+    fn walk(node: &mut Value) {
+        match node {
+            Value::Object(map) => {
+                let types: Vec<&str> = match map.get("type") {
+                    Some(Value::String(t)) => vec![t.as_str()],
+                    Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+                    _ => vec![],
+                };
+                let (string, object) = (types.contains(&"string"), types.contains(&"object"));
+                let constrained = ["enum", "const", "format", "pattern"]
+                    .iter()
+                    .any(|k| map.contains_key(*k));
+                if string && !constrained {
+                    map.insert("pattern".into(), json!(NO_NUL));
+                }
+                if object
+                    && !map.contains_key("properties")
+                    && !map.contains_key("additionalProperties")
+                {
+                    map.insert("propertyNames".into(), json!({"pattern": NO_NUL}));
+                    map.insert(
+                        "additionalProperties".into(),
+                        json!({"$ref": "#/components/schemas/JsonValue"}),
+                    );
+                }
+                for (key, value) in map.iter_mut() {
+                    if key != "example" && key != "examples" {
+                        walk(value);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(doc);
+    doc["components"]["schemas"]["JsonValue"] = json!({
+        "description": "Any JSON value whose strings and keys do not contain U+0000",
+        "type": ["null", "boolean", "number", "string", "array", "object"],
+        "pattern": NO_NUL,
+        "items": {"$ref": "#/components/schemas/JsonValue"},
+        "propertyNames": {"pattern": NO_NUL},
+        "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+    });
+}
+
+fn add_shared_responses(doc: &mut Value) {
+    let components = doc
+        .as_object_mut()
+        .expect("the document is an object")
+        .entry("components")
+        .or_insert_with(|| json!({}));
+    let responses = components
+        .as_object_mut()
+        .expect("components is an object")
+        .entry("responses")
+        .or_insert_with(|| json!({}));
+    for (_, name, description) in SHARED {
+        responses[*name] = json!({
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+        });
+    }
+}
+
+/// Which shared responses an operation can answer with.
+fn refine_operation(method: &str, operation: &mut Map<String, Value>) {
+    let mut idempotent = false;
+    let mut reads_consistently = false;
+    if let Some(parameters) = operation
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+    {
+        for parameter in parameters.iter_mut() {
+            match parameter["name"].as_str() {
+                Some("Idempotency-Key") if parameter["in"] == "header" => {
+                    parameter["schema"] = idempotency_key_schema();
+                    idempotent = true;
+                }
+                Some("after") if parameter["in"] == "query" => reads_consistently = true,
+                _ => {}
+            }
+        }
+    }
+    let has_parameters = operation
+        .get("parameters")
+        .and_then(Value::as_array)
+        .is_some_and(|p| !p.is_empty());
+    let has_body = operation.contains_key("requestBody");
+    let secured = operation
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| {
+            s.iter()
+                .any(|r| r.as_object().is_some_and(|r| !r.is_empty()))
+        });
+    let changes_state = !matches!(method, "get" | "head" | "options");
+
+    let mut wanted = Vec::new();
+    if has_parameters || has_body {
+        wanted.push("400");
+    }
+    if secured {
+        wanted.push("401");
+        if changes_state {
+            wanted.push("403");
+        }
+    }
+    if idempotent {
+        wanted.extend(["409", "422"]);
+    }
+    if has_body {
+        wanted.extend(["413", "415", "422"]);
+    }
+    if reads_consistently {
+        wanted.push("503");
+    }
+    let responses = operation
+        .entry("responses")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("responses is an object");
+    for status in wanted {
+        if responses.contains_key(status) {
+            continue;
+        }
+        let (_, name, _) = SHARED
+            .iter()
+            .find(|(s, _, _)| *s == status)
+            .expect("every wanted status is shared");
+        responses.insert(
+            status.to_string(),
+            json!({"$ref": format!("#/components/responses/{name}")}),
+        );
+    }
+}
+
+/// An agent's run operation: its name, what it does, its input's schema and an example.
+pub struct AgentOperation {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub input_schema: Value,
+    pub example: Value,
+}
+
+/// The generic `POST /api/agents/{name}/runs` cannot say which input is valid, because that
+/// depends on the agent; the document lists one operation per agent instead, each with its
+/// agent's input schema, so every input the document allows is one the server accepts.
+fn split_agent_runs(doc: &mut Value, agents: &[AgentOperation]) {
+    const GENERIC: &str = "/api/agents/{name}/runs";
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(generic) = paths.get_mut(GENERIC).and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(template) = generic.remove("post") else {
+        return;
+    };
+    for agent in agents {
+        let mut operation = template.clone();
+        operation["operationId"] = json!(format!("run_{}", agent.name));
+        operation["summary"] = json!(format!("Run {}", agent.name));
+        operation["description"] = json!(format!(
+            "{} The run is queued and picked up by a worker; poll the run (or follow \
+             `/api/events`) to see it end. The same as `POST /api/agents/{{name}}/runs` with \
+             `name` = `{}` (names also match ignoring case, `-`/`_` and an `Agent` suffix).",
+            agent.description, agent.name
+        ));
+        if let Some(parameters) = operation["parameters"].as_array_mut() {
+            parameters.retain(|p| p["name"] != "name");
+        }
+        // An absent `input` is `{}`: required exactly when `{}` is not a valid input.
+        let input_required = agent.input_schema["required"]
+            .as_array()
+            .is_some_and(|fields| !fields.is_empty());
+        let required: &[&str] = if input_required { &["input"] } else { &[] };
+        operation["requestBody"] = json!({
+            "required": input_required,
+            "content": {"application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": required,
+                    "properties": {"input": agent.input_schema},
+                },
+                "example": {"input": agent.example},
+            }},
+        });
+        if let Some(responses) = operation["responses"].as_object_mut() {
+            // The agent is named by the path: it always exists.
+            responses.remove("404");
+        }
+        paths.insert(
+            format!("/api/agents/{}/runs", agent.name),
+            json!({"post": operation}),
+        );
+    }
+}
+
+/// Links from an answer to the calls it makes possible, for clients (and stateful fuzzers)
+/// that follow them.
+fn add_links(doc: &mut Value) {
+    let run_ids = json!({"id": "$response.body#/run/id"});
+    let item_ids = json!({"id": "$response.body#/item/id"});
+    let mut links: Vec<(String, &str, &str, Value)> = vec![(
+        "/api/queue".into(),
+        "post",
+        "201",
+        json!({
+            "approve": {"operationId": "approve_queue_item", "parameters": item_ids,
+                        "description": "Approve the proposed move"},
+            "reject": {"operationId": "reject_queue_item", "parameters": item_ids,
+                       "description": "Reject the proposed move"},
+            "snooze": {"operationId": "snooze_queue_item", "parameters": item_ids,
+                       "description": "Snooze the proposed move"},
+            "edit": {"operationId": "edit_queue_item", "parameters": item_ids,
+                     "description": "Edit the proposed move"},
+            "get": {"operationId": "get_queue_item", "parameters": item_ids,
+                    "description": "Read the move"},
+            "audit": {"operationId": "get_audit",
+                      "parameters": {"aggregate_type": "queue_item",
+                                     "aggregate_id": "$response.body#/item/id"},
+                      "description": "Its history"},
+        }),
+    )];
+    let run_links = json!({
+        "get": {"operationId": "get_agent_run", "parameters": run_ids,
+                "description": "Read the run"},
+        "retry": {"operationId": "retry_agent_run", "parameters": run_ids,
+                  "description": "Retry the run once it has failed, timed out or been cancelled"},
+        "cancel": {"operationId": "cancel_agent_run", "parameters": run_ids,
+                   "description": "Cancel the run"},
+        "dismiss": {"operationId": "dismiss_agent_run", "parameters": run_ids,
+                    "description": "Dismiss the finished run"},
+        "audit": {"operationId": "get_audit",
+                  "parameters": {"aggregate_type": "agent_run",
+                                 "aggregate_id": "$response.body#/run/id"},
+                  "description": "Its history"},
+    });
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return;
+    };
+    for (path, item) in paths {
+        if path.starts_with("/api/agents/") && path.ends_with("/runs") && item.get("post").is_some()
+        {
+            links.push((path.clone(), "post", "202", run_links.clone()));
+        }
+    }
+    links.push((
+        "/api/agent-runs/{id}/retry".into(),
+        "post",
+        "202",
+        run_links.clone(),
+    ));
+    for (path, method, status, links) in links {
+        if let Some(response) = doc
+            .pointer_mut(&format!(
+                "/paths/{}/{method}/responses/{status}",
+                path.replace('~', "~0").replace('/', "~1")
+            ))
+            .and_then(Value::as_object_mut)
+        {
+            response.insert("links".into(), links);
+        }
+    }
+}
