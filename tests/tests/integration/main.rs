@@ -11,6 +11,7 @@ mod cli;
 
 mod hostile_input;
 mod live;
+mod openapi;
 mod process_crash;
 mod process_serve;
 mod projections;
