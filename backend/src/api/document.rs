@@ -6,6 +6,9 @@
 //! Handlers document what is theirs (their success, their 404 and 409, a 422 with their
 //! rules); [`refine`] adds what is everyone's and never overrides a handler's own entry.
 
+use caseyos_domain::agent_run::AgentRun;
+use caseyos_domain::aggregate::Aggregate;
+use caseyos_domain::queue::QueueItem;
 use serde_json::{json, Map, Value};
 
 /// The document's shared error responses, by status: their component name, when an operation
@@ -329,7 +332,7 @@ fn add_links(doc: &mut Value) {
             "get": {"operationId": "get_queue_item", "parameters": item_ids,
                     "description": "Read the move"},
             "audit": {"operationId": "get_audit",
-                      "parameters": {"aggregate_type": "queue_item",
+                      "parameters": {"aggregate_type": QueueItem::TYPE,
                                      "aggregate_id": "$response.body#/item/id"},
                       "description": "Its history"},
         }),
@@ -344,7 +347,7 @@ fn add_links(doc: &mut Value) {
         "dismiss": {"operationId": "dismiss_agent_run", "parameters": run_ids,
                     "description": "Dismiss the finished run"},
         "audit": {"operationId": "get_audit",
-                  "parameters": {"aggregate_type": "agent_run",
+                  "parameters": {"aggregate_type": AgentRun::TYPE,
                                  "aggregate_id": "$response.body#/run/id"},
                   "description": "Its history"},
     });
