@@ -1,13 +1,14 @@
 //! Browser sessions and their one-time sign-in links. A session id is 256 random bits,
 //! stored only as its SHA-256, with a CSRF token; sessions end 7 days after sign-in (or at
-//! sign-out, or when the API token they were started with is revoked); links work once,
-//! within 24 hours.
+//! sign-out, or when the API token they were started with is revoked or expires); links
+//! work once, within 24 hours.
 
 use caseyos_domain::api::SessionResponse;
 use caseyos_domain::kernel::UserName;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::tokens::hash_token;
@@ -184,18 +185,27 @@ pub async fn revoke(pool: &PgPool, id_hash: &[u8]) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Deletes sessions and links long expired, off the request path.
+/// Deletes sessions and links long expired, off the request path. A failure is logged
+/// (within the request's span, so with its request id); the next sign-in tries again.
 pub fn forget_expired(pool: PgPool) {
-    tokio::spawn(async move {
+    let work = async move {
         for table in ["sessions", "sign_in_links"] {
-            let _ = sqlx::query(&format!(
+            let deleted = sqlx::query(&format!(
                 "delete from {table} where expires_at < now() - make_interval(days => $1)"
             ))
             .bind(KEEP_EXPIRED_DAYS)
             .execute(&pool)
             .await;
+            if let Err(error) = deleted {
+                tracing::warn!(
+                    auth.table = table,
+                    error = %error,
+                    "could not delete long-expired rows; the next sign-in tries again"
+                );
+            }
         }
-    });
+    };
+    tokio::spawn(work.instrument(tracing::Span::current()));
 }
 
 #[cfg(test)]

@@ -389,6 +389,135 @@ async fn the_first_run_prints_a_sign_in_link_for_the_operator_beside_the_token()
     pool.close().await;
 }
 
+/// A log line without its terminal colours (`ESC [ … m`).
+fn uncoloured(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Waits (at most 20 s, looking every 50 ms) until the server's log has a line with every
+/// one of `needles`; returns that line, without colours.
+async fn logged(server: &Server, needles: &[&str]) -> String {
+    for _ in 0..400 {
+        if let Some(line) = server
+            .stderr()
+            .lines()
+            .map(uncoloured)
+            .find(|line| needles.iter().all(|n| line.contains(n)))
+        {
+            return line;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "no log line with {needles:?} within 20 s\n{}",
+        server.output()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_log_never_records_a_sign_in_link_or_token() {
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    let token = caseyos_tests::admin_token(&pool, "ops", "casey").await;
+    let server = Server::start(
+        || {
+            let mut command = caseyos(Some(&url));
+            // Debug: the request span and its start/end events are logged.
+            command.env("CASEYOS_LOG", "debug,sqlx=warn,hyper=info,h2=info");
+            command
+        },
+        Duration::from_secs(60),
+    )
+    .await;
+    let link = "Zq9kLinkS3cretValue";
+    let client = http();
+    let mut request_ids = Vec::new();
+    for (path, bearer) in [
+        (format!("/sign-in?next=/queue&link={link}"), None),
+        (
+            format!("/api/queue/today?token={token}&limit=5"),
+            Some(&token),
+        ),
+        (
+            "/oauth/callback?code=C0deS3cret&state=St4teS3cret".to_string(),
+            None,
+        ),
+    ] {
+        let mut request = client.get(format!("{}{path}", server.address));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        let response = request.send().await.unwrap();
+        request_ids.push(caseyos_tests::header(&response, "x-request-id"));
+    }
+    let line = logged(&server, &[&request_ids[0], "/sign-in?"]).await;
+    assert!(
+        line.contains("/sign-in?next=/queue&link=REDACTED"),
+        "{line}"
+    );
+    let line = logged(&server, &[&request_ids[1], "/api/queue/today?"]).await;
+    assert!(line.contains("token=REDACTED&limit=5"), "{line}");
+    let line = logged(&server, &[&request_ids[2], "/oauth/callback?"]).await;
+    assert!(line.contains("code=REDACTED&state=REDACTED"), "{line}");
+    let log = server.stderr();
+    for secret in [
+        link,
+        token.as_str(),
+        &token[4..],
+        "C0deS3cret",
+        "St4teS3cret",
+    ] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
+    pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_last_use_that_cannot_be_recorded_is_logged_with_the_request_id() {
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    let token = caseyos_tests::admin_token(&pool, "ops", "casey").await;
+    // From now on, recording a token's last use fails (as a lost connection would).
+    sqlx::raw_sql(
+        "create function refuse_touch() returns trigger language plpgsql as \
+           $$ begin raise exception 'last use refused for the test'; end $$; \
+         create trigger refuse_touch before update on api_tokens \
+           for each row execute function refuse_touch();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let server = Server::start(|| caseyos(Some(&url)), Duration::from_secs(60)).await;
+    let response = http()
+        .get(format!("{}/api/queue/counts", server.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the request itself is served");
+    let request_id = caseyos_tests::header(&response, "x-request-id");
+    assert!(!request_id.is_empty());
+    let line = logged(&server, &["could not record a last use"]).await;
+    assert!(
+        line.contains(&format!("request_id={request_id}")),
+        "{request_id}: {line}"
+    );
+    assert!(line.contains("last use refused for the test"), "{line}");
+    assert!(line.contains("WARN"), "{line}");
+    pool.close().await;
+}
+
 /// Sets when a move was decided, in the read model (to place decisions in the past).
 async fn decided_at(app: &TestApp, id: Uuid, sql_time: &str) {
     sqlx::query(&format!(
