@@ -246,13 +246,60 @@ async fn signing_out_needs_the_csrf_header_revokes_the_session_and_clears_the_co
 
     let after = send(app.with_cookie(Method::GET, "/api/queue/today", &session)).await;
     assert_error(&after, 401, "auth.session_expired");
-    // Signing out again just clears the cookie.
-    let again = app
-        .with_cookie(Method::DELETE, "/api/session", &session)
-        .send()
-        .await
+    // Signing out again: no session is left to end (401, as for any request with that
+    // cookie), and the stale cookie is cleared all the same.
+    for cookie in [session.cookie.as_str(), "never-issued"] {
+        let again = app
+            .request(Method::DELETE, "/api/session", None)
+            .header("cookie", format!("caseyos_session={cookie}"))
+            .header("x-csrf-token", &session.csrf)
+            .send()
+            .await
+            .unwrap();
+        let cleared = session_set_cookie(&again).expect("the stale cookie is cleared");
+        assert!(cleared.contains("Max-Age=0"), "{cleared}");
+        assert_error(&status_and_json(again).await, 401, "auth.session_expired");
+    }
+    let nothing = send(app.request(Method::DELETE, "/api/session", None)).await;
+    assert_error(&nothing, 401, "auth.missing_credentials");
+    // With a bearer token there is no session to end: 204, the token goes on working.
+    let olga = app.token("olga", "operator").await;
+    let bearer = send(app.request(Method::DELETE, "/api/session", Some(&olga))).await;
+    assert_eq!(bearer.0, 204, "{}", bearer.1);
+    assert_eq!(app.get_json("/api/queue/today", &olga).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_openapi_document_says_what_signing_out_answers() {
+    let app = spawn_app().await;
+    let (status, document) = app.get_json("/api/openapi.json", &app.admin).await;
+    assert_eq!(status, 200);
+    let sign_out = &document["paths"]["/api/session"]["delete"];
+    let mut statuses: Vec<&str> = sign_out["responses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    statuses.sort_unstable();
+    assert!(
+        ["204", "401", "403"].iter().all(|s| statuses.contains(s)),
+        "{statuses:?}"
+    );
+    let unauthorized = sign_out["responses"]["401"]["description"]
+        .as_str()
         .unwrap();
-    assert_eq!(again.status(), 204);
+    assert!(
+        unauthorized.contains("auth.session_expired") && unauthorized.contains("cleared"),
+        "{unauthorized}"
+    );
+    // Authentication is required, as the 401 says: no anonymous (`{}`) alternative.
+    let security = sign_out["security"].as_array().unwrap();
+    assert!(!security.is_empty());
+    assert!(
+        security.iter().all(|s| !s.as_object().unwrap().is_empty()),
+        "{security:?}"
+    );
 }
 
 #[tokio::test]
@@ -289,15 +336,52 @@ async fn bearer_requests_need_no_csrf_token_and_win_over_a_cookie() {
 }
 
 #[tokio::test]
-async fn an_https_public_url_marks_the_cookie_secure() {
+async fn over_https_the_cookie_is_secure_host_prefixed_and_only_that_name_is_read() {
     let app = spawn_app_with(|c| c.public_url = Some("https://caseyos.example".into())).await;
     let link = app.sign_in_link("casey", "admin").await;
     let response = app.sign_in(json!({ "link": link })).await;
     let set_cookie = session_set_cookie(&response).unwrap();
+    let attributes: Vec<&str> = set_cookie.split(';').map(str::trim).collect();
     assert!(
-        set_cookie.split(';').any(|a| a.trim() == "Secure"),
+        attributes[0].starts_with("__Host-caseyos_session="),
         "{set_cookie}"
     );
+    for expected in ["Secure", "Path=/", "HttpOnly", "SameSite=Strict"] {
+        assert!(attributes.contains(&expected), "{expected} in {set_cookie}");
+    }
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("Domain")),
+        "{set_cookie}"
+    );
+    let session = BrowserSession::from_sign_in(response).await;
+
+    let with = |name: &str| {
+        app.request(Method::GET, "/api/session", None)
+            .header("cookie", format!("{name}={}", session.cookie))
+    };
+    let signed_in = send(with("__Host-caseyos_session")).await;
+    assert_session(&signed_in, "casey", Role::Admin);
+    // The plain name may have been set by anyone (over HTTP, or by a sibling domain).
+    assert_error(
+        &send(with("caseyos_session")).await,
+        401,
+        "auth.missing_credentials",
+    );
+
+    let signed_out = app
+        .request(Method::DELETE, "/api/session", None)
+        .header(
+            "cookie",
+            format!("__Host-caseyos_session={}", session.cookie),
+        )
+        .header("x-csrf-token", &session.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 204);
+    let cleared = session_set_cookie(&signed_out).unwrap();
+    assert!(cleared.starts_with("__Host-caseyos_session=;"), "{cleared}");
+    assert!(cleared.contains("Secure"), "{cleared}");
 }
 
 /// The `link` parameter of a printed sign-in URL.
