@@ -65,6 +65,22 @@ async fn admins_create_a_token_whose_secret_is_shown_once_and_never_listed() {
         ("olga", Role::Operator)
     );
 
+    // The use is recorded off the request path: wait for it (at most 5 s).
+    let mut recorded = false;
+    for _ in 0..250 {
+        recorded = sqlx::query_scalar(
+            "select last_used_at is not null from api_tokens where name = 'ci-deploy'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if recorded {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(recorded, "the use was recorded within 5 s");
+
     // The list shows it (and the harness's admin token), never a secret.
     let (status, raw) = app.get_json("/api/tokens", &app.admin).await;
     assert_eq!(status, 200, "{raw}");
@@ -81,7 +97,7 @@ async fn admins_create_a_token_whose_secret_is_shown_once_and_never_listed() {
         .collect();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].id, created.token.id);
-    assert!(mine[0].last_used_at.is_some(), "the request above used it");
+    assert!(mine[0].last_used_at.is_some(), "the list shows the last use");
     for item in raw["items"].as_array().unwrap() {
         let mut keys: Vec<&str> = item
             .as_object()
