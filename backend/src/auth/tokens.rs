@@ -103,21 +103,24 @@ pub struct IssuedToken {
     pub secret: String,
 }
 
-/// The token name rule: 1–64 characters without spaces or control characters, and not a
-/// UUID (a name or an id then names one token).
+/// The token name rule: 1–64 letters, digits and `._:@+-` (as
+/// the `name` pattern of `CreateApiTokenRequest` says).
 fn parse_name(name: &str) -> Result<&str, TokenError> {
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > 64
-        || name.chars().any(|c| c.is_control() || c.is_whitespace())
-    {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._:@+-".contains(c);
+    if name.is_empty() || name.len() > 64 || !name.chars().all(allowed) {
         return Err(TokenError::InvalidName(
-            "must be 1–64 characters without spaces",
+            "must be 1–64 letters, digits and . _ : @ + -",
         ));
     }
-    if Uuid::parse_str(name).is_ok() {
-        return Err(TokenError::InvalidName(
-            "must not be a UUID (tokens are also named by their id)",
+    Ok(name)
+}
+
+/// The user a token acts as: a user name exactly as given (no surrounding blanks to trim).
+fn parse_user(user: &str) -> Result<UserName, TokenError> {
+    let name = UserName::parse(user).map_err(TokenError::InvalidUser)?;
+    if name.as_str() != user {
+        return Err(TokenError::InvalidUser(
+            "must not start or end with a space",
         ));
     }
     Ok(name)
@@ -148,7 +151,7 @@ fn view_of(row: &PgRow) -> sqlx::Result<ApiTokenView> {
 /// Stores a new token; only its hash is kept.
 pub async fn issue_token(pool: &PgPool, new: NewToken<'_>) -> Result<IssuedToken, TokenError> {
     let name = parse_name(new.name)?;
-    let user = UserName::parse(new.user).map_err(TokenError::InvalidUser)?;
+    let user = parse_user(new.user)?;
     let secret = generate_token();
     let result = sqlx::query(&format!(
         "insert into api_tokens \
@@ -225,24 +228,23 @@ pub struct Revocation {
     pub sessions_ended: u64,
 }
 
-/// Revokes the token named or numbered `name_or_id` (an id wins over a name).
+/// Revokes the token with the id `name_or_id`, or else the one of that name.
 pub async fn revoke_token(pool: &PgPool, name_or_id: &str) -> Result<Revocation, TokenError> {
     let key = name_or_id.trim();
-    let id = match Uuid::parse_str(key) {
-        Ok(id) => Some(id),
-        Err(_) => {
-            sqlx::query_scalar("select id from api_tokens where name = $1")
-                .bind(key)
-                .fetch_optional(pool)
-                .await?
+    if let Ok(id) = Uuid::parse_str(key) {
+        if let Some(revoked) = revoke_token_by_id(pool, id).await? {
+            return Ok(revoked);
         }
-    };
-    let Some(id) = id else {
-        return Err(TokenError::NotFound(key.to_string()));
-    };
-    revoke_token_by_id(pool, id)
-        .await?
-        .ok_or_else(|| TokenError::NotFound(key.to_string()))
+    }
+    let id: Option<Uuid> = sqlx::query_scalar("select id from api_tokens where name = $1")
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+    match id {
+        Some(id) => revoke_token_by_id(pool, id).await?,
+        None => None,
+    }
+    .ok_or_else(|| TokenError::NotFound(key.to_string()))
 }
 
 /// Revokes a token and ends the sessions signed in with it, in one transaction; revoking
@@ -370,18 +372,38 @@ mod tests {
     }
 
     #[test]
-    fn token_names_are_short_without_spaces_and_never_uuids() {
-        assert_eq!(parse_name(" ci-deploy ").unwrap(), "ci-deploy");
+    fn token_names_are_short_identifiers_and_users_come_untrimmed() {
+        for good in [
+            "ci-deploy",
+            "casey@laptop",
+            "a",
+            "v1.2_x:y+z",
+            "0190a5e2-7c7e-7f3a-8b1e-2a3b4c5d6e7f",
+        ] {
+            assert_eq!(parse_name(good).unwrap(), good);
+        }
         assert!(parse_name(&"x".repeat(64)).is_ok());
         for bad in [
             "",
-            "  ",
+            " ci",
+            "ci ",
             "two words",
             "tab\there",
+            "é",
+            "a/b",
             &"x".repeat(65),
-            "0190a5e2-7c7e-7f3a-8b1e-2a3b4c5d6e7f",
         ] {
             assert!(parse_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_user("Casey Jones").unwrap().as_str(), "Casey Jones");
+        for bad in [
+            "",
+            " casey",
+            "casey\u{3000}",
+            "ca\u{7}sey",
+            &"x".repeat(129),
+        ] {
+            assert!(parse_user(bad).is_err(), "{bad:?}");
         }
     }
 }

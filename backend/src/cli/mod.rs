@@ -141,6 +141,7 @@ enum ProjectionsCommand {
 enum TokenCommand {
     /// Create a bearer token and print it (only its hash is stored).
     Create {
+        /// Unique: 1–64 letters, digits and . _ : @ + -
         #[arg(long)]
         name: String,
         #[arg(long, value_parser = ["admin", "operator", "viewer"])]
@@ -160,10 +161,10 @@ enum TokenCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke a token by name or id; the browser sessions signed in with it end too.
+    /// Revoke a token by id or name; the browser sessions signed in with it end too.
     /// Revoking a revoked token changes nothing.
     Revoke {
-        /// The token's name or id.
+        /// The token's id (`token list`), or else its name.
         #[arg(value_name = "NAME|ID")]
         token: String,
     },

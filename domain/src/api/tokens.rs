@@ -53,17 +53,28 @@ pub struct ApiTokenListResponse {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiTokenRequest {
-    /// 1–64 characters, no spaces, unique, and not a UUID (so a name or an id names one
-    /// token).
+    /// Unique; 1–64 letters, digits and `._:@+-`.
     #[cfg_attr(
         feature = "server",
-        schema(min_length = 1, max_length = 64, example = "ci-deploy")
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[A-Za-z0-9._:@+-]{1,64}$",
+            example = "ci-deploy"
+        )
     )]
     pub name: String,
-    /// The user the token acts as: 1–128 printable characters.
+    /// The user the token acts as: 1–128 characters, no control characters, and neither
+    /// starting nor ending with whitespace. (The pattern spells out C0, C1 and Unicode's
+    /// White_Space, so every regular-expression engine reads it alike.)
     #[cfg_attr(
         feature = "server",
-        schema(min_length = 1, max_length = 128, example = "casey")
+        schema(
+            min_length = 1,
+            max_length = 128,
+            pattern = r"^[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$",
+            example = "casey"
+        )
     )]
     pub user: String,
     pub role: Role,

@@ -97,7 +97,10 @@ async fn admins_create_a_token_whose_secret_is_shown_once_and_never_listed() {
         .collect();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].id, created.token.id);
-    assert!(mine[0].last_used_at.is_some(), "the list shows the last use");
+    assert!(
+        mine[0].last_used_at.is_some(),
+        "the list shows the last use"
+    );
     for item in raw["items"].as_array().unwrap() {
         let mut keys: Vec<&str> = item
             .as_object()
@@ -305,10 +308,23 @@ async fn bad_requests_name_their_field_and_a_taken_name_is_a_conflict() {
             "name",
         ),
         (
-            json!({"name": Uuid::now_v7().to_string(), "user": "u", "role": "viewer"}),
+            json!({"name": "a/b", "user": "u", "role": "viewer"}),
             "name",
         ),
+        (json!({"name": " n", "user": "u", "role": "viewer"}), "name"),
         (json!({"name": "n", "user": "", "role": "viewer"}), "user"),
+        (
+            json!({"name": "n", "user": " casey", "role": "viewer"}),
+            "user",
+        ),
+        (
+            json!({"name": "n", "user": "casey\u{3000}", "role": "viewer"}),
+            "user",
+        ),
+        (
+            json!({"name": "n", "user": "ca\u{7}sey", "role": "viewer"}),
+            "user",
+        ),
         (json!({"name": "n", "user": "u", "role": "root"}), "role"),
         (
             json!({"name": "n", "user": "u", "role": "viewer", "expires_in_days": 0}),
@@ -338,9 +354,16 @@ async fn bad_requests_name_their_field_and_a_taken_name_is_a_conflict() {
     )
     .await;
     assert!(most.token.expires_at.is_some());
+    // A name may look like an id (`caseyos token revoke` tries the id first, then the name).
+    let id_like = create_ok(
+        &app,
+        json!({"name": Uuid::now_v7().to_string(), "user": "Casey Jones", "role": "viewer"}),
+    )
+    .await;
+    assert_eq!(id_like.token.user, "Casey Jones");
     assert_eq!(
         list(&app, "").await.total,
-        3,
+        4,
         "only the valid ones were stored"
     );
 }
