@@ -28,6 +28,8 @@ use crate::api::routes_and_document;
 use crate::auth::Principal;
 use crate::config::Config;
 use crate::http::error::{envelope_middleware, method_not_allowed, route_not_found, ApiError};
+use crate::http::response::json_headers;
+use crate::http::trace::request_span;
 use crate::http::{metrics, web};
 use crate::infra::db::Database;
 use crate::infra::metrics::Metrics;
@@ -107,6 +109,7 @@ pub fn router(state: AppState) -> Router {
             },
         ))
         .layer(middleware::from_fn(envelope_middleware))
+        .layer(middleware::from_fn(json_headers))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(
             CompressionLayer::new().compress_when(
@@ -115,7 +118,7 @@ pub fn router(state: AppState) -> Router {
                     .and(Compressible),
             ),
         )
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span::<axum::body::Body>))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

@@ -10,7 +10,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// The configuration. Its `Debug` output never shows the LLM API key or the database
+/// password.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where the HTTP server listens (`CASEYOS_BIND`, `--bind`).
@@ -266,6 +268,14 @@ impl Config {
             .unwrap_or(Tz::UTC)
     }
 
+    /// Whether people reach CaseyOS over HTTPS (`public_url` is an `https` URL): the
+    /// session cookie is then `Secure` and `__Host-`-prefixed.
+    pub fn serves_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("https://"))
+    }
+
     /// The base URL people open.
     pub fn public_url(&self, bound: SocketAddr) -> String {
         match &self.public_url {
@@ -280,6 +290,66 @@ impl Config {
             }
         }
     }
+}
+
+/// Every field, by name, with the secrets hidden: the LLM API key, and the password of
+/// the database URL. (Read from the serialized tree, so a new field is shown without
+/// anyone remembering to add it here.)
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut tree = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            _ => return f.write_str("Config { <unprintable> }"),
+        };
+        if let Some(key) = tree.get_mut("llm_api_key").filter(|k| !k.is_null()) {
+            *key = serde_json::Value::String("<redacted>".into());
+        }
+        if let Some(url) = &self.database_url {
+            tree.insert(
+                "database_url".into(),
+                serde_json::Value::String(redact_database_url(url)),
+            );
+        }
+        let mut out = f.debug_struct("Config");
+        for (name, value) in &tree {
+            out.field(name, &format_args!("{value}"));
+        }
+        out.finish()
+    }
+}
+
+/// A database URL without its password (in the user part or a `password=` parameter), for
+/// messages and logs.
+pub fn redact_database_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => match authority[..at].split_once(':') {
+            Some((user, _)) => format!("{user}:***{}", &authority[at..]),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                        format!("{name}=***")
+                    }
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", pairs.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{}{authority}{tail}", &url[..scheme_end])
 }
 
 pub fn parse_tz(raw: &str) -> Result<Tz, String> {
@@ -314,6 +384,67 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("log_format"));
+    }
+
+    #[test]
+    fn passwords_never_appear_in_database_urls_shown() {
+        // (url, as shown)
+        let table = [
+            (
+                "postgres://app:s3cret@db:5432/caseyos",
+                "postgres://app:***@db:5432/caseyos",
+            ),
+            ("postgres://app@db/caseyos", "postgres://app@db/caseyos"),
+            (
+                "postgres:///caseyos?host=/tmp/x",
+                "postgres:///caseyos?host=/tmp/x",
+            ),
+            (
+                "postgres://app:p@ss@db/caseyos",
+                "postgres://app:***@db/caseyos",
+            ),
+            (
+                "postgresql://db/caseyos?user=app&password=s3cret&sslmode=require",
+                "postgresql://db/caseyos?user=app&password=***&sslmode=require",
+            ),
+            (
+                "postgres://app:s3cret@db/caseyos?options=a@b",
+                "postgres://app:***@db/caseyos?options=a@b",
+            ),
+            ("not a url", "not a url"),
+        ];
+        for (url, shown) in table {
+            assert_eq!(redact_database_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_llm_key_and_the_database_password() {
+        let config = Config {
+            database_url: Some("postgres://app:db-s3cret@db:5432/caseyos".into()),
+            llm_base_url: Some("https://api.example/v1".into()),
+            llm_api_key: Some("sk-live-s3cret".into()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("llm_api_key: \"<redacted>\""), "{shown}");
+        assert!(
+            shown.contains("postgres://app:***@db:5432/caseyos"),
+            "{shown}"
+        );
+        // Everything else is there, by name.
+        assert!(shown.starts_with("Config {"), "{shown}");
+        assert!(
+            shown.contains("llm_base_url: \"https://api.example/v1\""),
+            "{shown}"
+        );
+        assert!(shown.contains("agent_workers: 4"), "{shown}");
+        let alternate = format!("{config:#?}");
+        assert!(!alternate.contains("s3cret"), "{alternate}");
+
+        let unset = format!("{:?}", Config::default());
+        assert!(unset.contains("llm_api_key: null"), "{unset}");
     }
 
     #[test]

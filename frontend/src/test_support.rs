@@ -1,4 +1,5 @@
-//! What the component tests share: mounting a component in the test page, and a move to show.
+//! What the component tests share: mounting a component in the test page, a move to show,
+//! and a stand-in for the server's answers.
 
 use caseyos_domain::kernel::Actor;
 use caseyos_domain::queue::aps::{Aps, ApsOverrides};
@@ -51,5 +52,37 @@ pub fn queue_item(n: u128) -> QueueItemView {
         proposed_by: Actor::user("casey"),
         updated_at: at,
         version: 1,
+    }
+}
+
+/// While it lives, every `fetch` of the page answers `status` with `body` (JSON; `None`
+/// for no body, as a 204 has), so a component's real API calls meet a server's answer
+/// without a server. Dropping it restores `fetch`.
+pub struct FetchAnswers {
+    original: wasm_bindgen::JsValue,
+}
+
+impl FetchAnswers {
+    pub fn install(status: u16, body: Option<&str>) -> FetchAnswers {
+        use wasm_bindgen::JsValue;
+        let window = web_sys::window().unwrap();
+        let original = js_sys::Reflect::get(&window, &"fetch".into()).unwrap();
+        let body = body.map_or(JsValue::NULL, JsValue::from);
+        let answer = js_sys::Function::new_with_args(
+            "status, body",
+            "return () => Promise.resolve(new Response(body, \
+               {status, headers: {'Content-Type': 'application/json'}}));",
+        )
+        .call2(&JsValue::NULL, &status.into(), &body)
+        .unwrap();
+        js_sys::Reflect::set(&window, &"fetch".into(), &answer).unwrap();
+        FetchAnswers { original }
+    }
+}
+
+impl Drop for FetchAnswers {
+    fn drop(&mut self) {
+        let window = web_sys::window().unwrap();
+        js_sys::Reflect::set(&window, &"fetch".into(), &self.original).unwrap();
     }
 }

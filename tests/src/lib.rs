@@ -572,25 +572,22 @@ impl BrowserSession {
     }
 }
 
-/// The `Set-Cookie` header that sets or clears the session cookie, whole.
+/// The `Set-Cookie` header that sets or clears the session cookie (`caseyos_session`, or
+/// `__Host-caseyos_session` when served over HTTPS), whole.
 pub fn session_set_cookie(response: &Response) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("caseyos_session="))
+        .find(|v| v.starts_with("caseyos_session=") || v.starts_with("__Host-caseyos_session="))
         .map(str::to_string)
 }
 
 /// The session cookie's value a response sets, if it sets a non-empty one.
 pub fn session_cookie(response: &Response) -> Option<String> {
     let header = session_set_cookie(response)?;
-    let value = header
-        .strip_prefix("caseyos_session=")?
-        .split(';')
-        .next()?
-        .to_string();
+    let value = header.split_once('=')?.1.split(';').next()?.to_string();
     (!value.is_empty()).then_some(value)
 }
 

@@ -20,6 +20,7 @@ pub mod health;
 pub mod live;
 pub mod queue;
 pub mod session;
+pub mod tokens;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,6 +36,7 @@ pub mod session;
         (name = "agents", description = "Agents, their runs, and run history"),
         (name = "audit", description = "History and time travel of any aggregate"),
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
+        (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
         (name = "live", description = "Live updates as server-sent events"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
@@ -51,7 +53,9 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A token from `caseyos token create`"))
+                    .description(Some(
+                        "A token from `caseyos token create` or `POST /api/tokens`",
+                    ))
                     .build(),
             ),
         );
@@ -59,8 +63,9 @@ impl Modify for SecuritySchemes {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 SESSION_COOKIE,
-                "The browser session from `POST /api/session`. Requests other than GET, \
-                 HEAD and OPTIONS must also send the session's `csrf_token` as `X-CSRF-Token`.",
+                "The browser session from `POST /api/session` (`__Host-caseyos_session` when \
+                 CaseyOS is served over HTTPS). Requests other than GET, HEAD and OPTIONS must \
+                 also send the session's `csrf_token` as `X-CSRF-Token`.",
             ))),
         );
     }
@@ -73,6 +78,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(agent_runs::router())
         .merge(audit::router())
         .merge(session::router())
+        .merge(tokens::router())
         .merge(live::router())
         .merge(health::router())
 }

@@ -76,15 +76,26 @@ fn role_of(row: &PgRow) -> sqlx::Result<Option<Role>> {
 }
 
 /// Records a last-use time off the request path (at most once a minute, as the callers'
-/// `stale` checks decide): `sql` updates the row whose key is `$1`.
+/// `stale` checks decide): `sql` updates the row whose key is `$1`. A failure is logged
+/// within the caller's span (the request's, with its request id); the time is recorded on
+/// a later use.
 fn touch_later<K>(pool: &PgPool, sql: &'static str, key: K)
 where
     K: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + 'static,
 {
     let pool = pool.clone();
-    tokio::spawn(async move {
-        let _ = sqlx::query(sql).bind(key).execute(&pool).await;
-    });
+    let work = async move {
+        if let Err(error) = sqlx::query(sql).bind(key).execute(&pool).await {
+            tracing::warn!(
+                error = %error,
+                "could not record a last use; a later use records it"
+            );
+        }
+    };
+    tokio::spawn(tracing::Instrument::instrument(
+        work,
+        tracing::Span::current(),
+    ));
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! Browser sessions and their one-time sign-in links. A session id is 256 random bits,
 //! stored only as its SHA-256, with a CSRF token; sessions end 7 days after sign-in (or at
-//! sign-out, or when the API token they were started with is revoked); links work once,
-//! within 24 hours.
+//! sign-out, or when the API token they were started with is revoked or expires); links
+//! work once, within 24 hours.
 
 use caseyos_domain::api::SessionResponse;
 use caseyos_domain::kernel::UserName;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::tokens::hash_token;
@@ -70,14 +71,18 @@ pub struct SignIn {
     pub user: String,
     pub role: Role,
     api_token_id: Option<Uuid>,
+    /// When that token expires: the session ends then at the latest.
+    token_expires_at: Option<DateTime<Utc>>,
 }
 
-/// A valid API token's user, role and id; signing in with it counts as using it.
+/// A valid (unrevoked, unexpired) API token's user, role and id; signing in with it counts
+/// as using it.
 pub async fn use_token(conn: &mut PgConnection, token: &str) -> sqlx::Result<Option<SignIn>> {
     let row = sqlx::query(
         "update api_tokens set last_used_at = now() \
          where token_hash = $1 and revoked_at is null \
-         returning id, user_name, role",
+           and (expires_at is null or expires_at > now()) \
+         returning id, user_name, role, expires_at",
     )
     .bind(hash_token(token))
     .fetch_optional(&mut *conn)
@@ -92,18 +97,21 @@ fn sign_in_of(row: Option<PgRow>, with_token: bool) -> sqlx::Result<Option<SignI
     let Some(role) = role_of(&row)? else {
         return Ok(None);
     };
+    let (api_token_id, token_expires_at) = if with_token {
+        (Some(row.try_get("id")?), row.try_get("expires_at")?)
+    } else {
+        (None, None)
+    };
     Ok(Some(SignIn {
         user: row.try_get("user_name")?,
         role,
-        api_token_id: if with_token {
-            Some(row.try_get("id")?)
-        } else {
-            None
-        },
+        api_token_id,
+        token_expires_at,
     }))
 }
 
-/// Starts a session; returns the cookie value and what the SPA is told.
+/// Starts a session, which lasts [`SESSION_DAYS`] or until the API token it was signed in
+/// with expires, whichever is sooner; returns the cookie value and what the SPA is told.
 pub async fn start_session(
     conn: &mut PgConnection,
     sign_in: SignIn,
@@ -113,7 +121,8 @@ pub async fn start_session(
     let expires_at: DateTime<Utc> = sqlx::query_scalar(
         "insert into sessions \
            (id_hash, user_name, role, csrf_token, expires_at, last_seen_at, api_token_id) \
-         values ($1, $2, $3, $4, now() + make_interval(days => $5), now(), $6) \
+         values ($1, $2, $3, $4, \
+           least(now() + make_interval(days => $5), $7), now(), $6) \
          returning expires_at",
     )
     .bind(hash_token(&id))
@@ -122,6 +131,7 @@ pub async fn start_session(
     .bind(&csrf_token)
     .bind(SESSION_DAYS)
     .bind(sign_in.api_token_id)
+    .bind(sign_in.token_expires_at)
     .fetch_one(&mut *conn)
     .await?;
     Ok((
@@ -136,7 +146,7 @@ pub async fn start_session(
 }
 
 /// The live session a cookie names, if any (unknown, expired and revoked ones are not, nor
-/// ones started with an API token revoked since). Records `last_seen_at` at most once a
+/// ones started with an API token revoked or expired since). Records `last_seen_at` at most once a
 /// minute, off the request path.
 pub async fn resolve(pool: &PgPool, id: &str) -> sqlx::Result<Option<(Principal, ActiveSession)>> {
     let id_hash = hash_token(id);
@@ -145,7 +155,7 @@ pub async fn resolve(pool: &PgPool, id: &str) -> sqlx::Result<Option<(Principal,
            (s.last_seen_at is null or s.last_seen_at < now() - interval '1 minute') as stale \
          from sessions s left join api_tokens t on t.id = s.api_token_id \
          where s.id_hash = $1 and s.revoked_at is null and s.expires_at > now() \
-           and t.revoked_at is null",
+           and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())",
     )
     .bind(&id_hash)
     .fetch_optional(pool)
@@ -184,18 +194,27 @@ pub async fn revoke(pool: &PgPool, id_hash: &[u8]) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Deletes sessions and links long expired, off the request path.
+/// Deletes sessions and links long expired, off the request path. A failure is logged
+/// (within the request's span, so with its request id); the next sign-in tries again.
 pub fn forget_expired(pool: PgPool) {
-    tokio::spawn(async move {
+    let work = async move {
         for table in ["sessions", "sign_in_links"] {
-            let _ = sqlx::query(&format!(
+            let deleted = sqlx::query(&format!(
                 "delete from {table} where expires_at < now() - make_interval(days => $1)"
             ))
             .bind(KEEP_EXPIRED_DAYS)
             .execute(&pool)
             .await;
+            if let Err(error) = deleted {
+                tracing::warn!(
+                    auth.table = table,
+                    error = %error,
+                    "could not delete long-expired rows; the next sign-in tries again"
+                );
+            }
         }
-    });
+    };
+    tokio::spawn(work.instrument(tracing::Span::current()));
 }
 
 #[cfg(test)]

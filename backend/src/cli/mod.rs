@@ -14,7 +14,9 @@ use serde_json::Value;
 use caseyos_store::history::{history, Point};
 
 use crate::app::Application;
-use crate::auth::tokens::create_token;
+use crate::auth::tokens::{
+    create_token, issue_token, list_tokens, revoke_token, Lifetime, NewToken,
+};
 use crate::auth::{sessions, Role};
 use crate::config::Config;
 use crate::infra::db::Database;
@@ -139,6 +141,7 @@ enum ProjectionsCommand {
 enum TokenCommand {
     /// Create a bearer token and print it (only its hash is stored).
     Create {
+        /// Unique: 1–64 letters, digits and . _ : @ + -
         #[arg(long)]
         name: String,
         #[arg(long, value_parser = ["admin", "operator", "viewer"])]
@@ -146,6 +149,24 @@ enum TokenCommand {
         /// The user the token acts as (default: the name).
         #[arg(long)]
         user: Option<String>,
+        /// Stop working after this long: a number and d, h or m (`90d`, `12h`, `30m`; at
+        /// most 3650d). Default: until revoked.
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+    },
+    /// Every token: id, name, user, role, created, expires, last used, revoked (never the
+    /// secret).
+    List {
+        /// Print the same JSON items as GET /api/tokens.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id or name; the browser sessions signed in with it end too.
+    /// Revoking a revoked token changes nothing.
+    Revoke {
+        /// The token's id (`token list`), or else its name.
+        #[arg(value_name = "NAME|ID")]
+        token: String,
     },
 }
 
@@ -287,12 +308,48 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
             Ok(())
         }
         Command::Token { command } => match command {
-            TokenCommand::Create { name, role, user } => {
+            TokenCommand::Create {
+                name,
+                role,
+                user,
+                expires_in,
+            } => {
                 let role = Role::parse(&role).context("role must be admin, operator or viewer")?;
                 let user = user.unwrap_or_else(|| name.clone());
-                let token = create_token(pool, &name, &user, role).await?;
-                eprintln!("Token `{name}` for {user} ({role}) created. It is shown only now:");
-                println!("{token}");
+                let lifetime = expires_in.as_deref().map(Lifetime::parse).transpose()?;
+                let new = NewToken {
+                    name: &name,
+                    user: &user,
+                    role,
+                    lifetime,
+                };
+                let issued = issue_token(pool, new).await?;
+                let until = match issued.token.expires_at {
+                    Some(at) => format!("it expires {}", at.format("%Y-%m-%d %H:%M UTC")),
+                    None => "it works until revoked".into(),
+                };
+                eprintln!(
+                    "Token `{}` for {user} ({role}) created; {until}. It is shown only now:",
+                    issued.token.name
+                );
+                println!("{}", issued.secret);
+                Ok(())
+            }
+            TokenCommand::List { json } => tokens_list(pool, json).await,
+            TokenCommand::Revoke { token } => {
+                let revoked = revoke_token(pool, &token).await?;
+                let name = &revoked.token.name;
+                if revoked.already {
+                    println!(
+                        "Token `{name}` ({}) was already revoked; nothing changed.",
+                        revoked.token.id
+                    );
+                } else {
+                    println!(
+                        "Token `{name}` ({}) revoked; {} browser session(s) signed in with it ended.",
+                        revoked.token.id, revoked.sessions_ended
+                    );
+                }
                 Ok(())
             }
         },
@@ -327,6 +384,87 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
             }
         },
     }
+}
+
+/// `caseyos token list`: a table (or the JSON items of `GET /api/tokens`).
+async fn tokens_list(pool: &sqlx::PgPool, json: bool) -> anyhow::Result<()> {
+    let mut tokens = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, _) = list_tokens(pool, after, 100).await?;
+        after = page.last().map(|t| t.id);
+        let done = page.len() < 100;
+        tokens.extend(page);
+        if done {
+            break;
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&tokens)?);
+        return Ok(());
+    }
+    if tokens.is_empty() {
+        println!("No API tokens (caseyos token create makes one).");
+        return Ok(());
+    }
+    let time = |at: Option<DateTime<Utc>>, none: &str| {
+        at.map_or_else(
+            || none.to_string(),
+            |at| at.format("%Y-%m-%d %H:%M").to_string(),
+        )
+    };
+    let now = Utc::now();
+    let rows: Vec<[String; 8]> = tokens
+        .iter()
+        .map(|t| {
+            let expires = match t.expires_at {
+                Some(at) if at <= now && t.revoked_at.is_none() => {
+                    format!("{} (expired)", time(Some(at), ""))
+                }
+                at => time(at, "never"),
+            };
+            [
+                t.id.to_string(),
+                t.name.clone(),
+                t.user.clone(),
+                t.role.to_string(),
+                time(Some(t.created_at), ""),
+                expires,
+                time(t.last_used_at, "never"),
+                time(t.revoked_at, "-"),
+            ]
+        })
+        .collect();
+    let head = [
+        "ID",
+        "NAME",
+        "USER",
+        "ROLE",
+        "CREATED",
+        "EXPIRES",
+        "LAST USED",
+        "REVOKED",
+    ];
+    let mut widths = head.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(head.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    println!("Times are UTC.");
+    Ok(())
 }
 
 fn agents_list(json: bool) {

@@ -6,16 +6,49 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::error::ApiError;
 use crate::auth::sessions::{self, ActiveSession};
-use crate::auth::tokens::principal_for_token;
+use crate::auth::tokens::{caller_for_token, TokenCaller};
 use crate::auth::Principal;
+use crate::config::Config;
 use crate::state::AppState;
 
-/// The browser session cookie (HttpOnly, SameSite=Strict).
+/// The browser session cookie (HttpOnly, SameSite=Strict) when CaseyOS is served over
+/// plain HTTP.
 pub const SESSION_COOKIE: &str = "caseyos_session";
+/// The session cookie when CaseyOS is served over HTTPS (its `public_url`): `Secure`, and
+/// `__Host-` so the browser takes it only from this host, over HTTPS, for `Path=/` and with
+/// no `Domain` — a sibling domain or a plain-HTTP answer cannot plant or replace it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-caseyos_session";
+
+/// The session cookie's name: the `__Host-` one when served over HTTPS. Only that name is
+/// read back, so a cookie set without `Secure` never counts as a session there.
+pub fn session_cookie_name(config: &Config) -> &'static str {
+    if config.serves_https() {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// `Set-Cookie` for the session: `max_age` 0 clears it. `Secure` (and `__Host-`-named)
+/// when served over HTTPS.
+pub fn session_set_cookie(config: &Config, value: &str, max_age: i64) -> Option<HeaderValue> {
+    let name = session_cookie_name(config);
+    let secure = if config.serves_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    ))
+    .ok()
+}
+
 /// The header a cookie-authenticated request that changes something must carry.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -25,6 +58,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub struct Authenticated {
     pub principal: Principal,
     pub session: Option<ActiveSession>,
+    /// For a bearer token: when it expires (absent: never).
+    pub token_expires_at: Option<DateTime<Utc>>,
 }
 
 /// The value of one cookie in the request's `Cookie` headers.
@@ -80,7 +115,7 @@ pub fn missing_credentials() -> ApiError {
 }
 
 /// The bearer token of an `Authorization` header.
-async fn bearer(pool: &PgPool, header: &HeaderValue) -> Result<Principal, ApiError> {
+async fn bearer(pool: &PgPool, header: &HeaderValue) -> Result<TokenCaller, ApiError> {
     let token = header
         .to_str()
         .ok()
@@ -95,21 +130,31 @@ async fn bearer(pool: &PgPool, header: &HeaderValue) -> Result<Principal, ApiErr
                 "the Authorization header must be `Bearer <token>`",
             )
         })?;
-    principal_for_token(pool, token).await?.ok_or_else(|| {
-        ApiError::unauthorized("auth.invalid_token", "this token is unknown or revoked")
-    })
+    caller_for_token(pool, token)
+        .await?
+        .ok_or_else(invalid_token)
+}
+
+/// The answer to a bearer token that is unknown, revoked or expired.
+pub fn invalid_token() -> ApiError {
+    ApiError::unauthorized(
+        "auth.invalid_token",
+        "this token is unknown, revoked or expired",
+    )
 }
 
 /// Authenticates a request: the `Authorization` header when there is one, else the session
 /// cookie (with CSRF protection for anything but GET, HEAD and OPTIONS).
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authenticated, ApiError> {
     if let Some(header) = parts.headers.get(AUTHORIZATION) {
+        let caller = bearer(&state.pool, header).await?;
         return Ok(Authenticated {
-            principal: bearer(&state.pool, header).await?,
+            principal: caller.principal,
             session: None,
+            token_expires_at: caller.expires_at,
         });
     }
-    let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
+    let Some(id) = cookie(&parts.headers, session_cookie_name(&state.config)) else {
         return Err(missing_credentials());
     };
     let (principal, session) = sessions::resolve(&state.pool, id)
@@ -119,6 +164,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authenticat
     Ok(Authenticated {
         principal,
         session: Some(session),
+        token_expires_at: None,
     })
 }
 
@@ -155,7 +201,8 @@ impl FromRequestParts<AppState> for Principal {
 pub fn session_expired() -> ApiError {
     ApiError::unauthorized(
         "auth.session_expired",
-        "your session has ended (signed out, or older than 7 days); sign in again",
+        "your session has ended (signed out, older than 7 days, or its API token revoked or \
+         expired); sign in again",
     )
 }
 
@@ -180,6 +227,61 @@ mod tests {
         let mut empty = HeaderMap::new();
         empty.append(COOKIE, HeaderValue::from_static("caseyos_session="));
         assert_eq!(cookie(&empty, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn over_https_the_cookie_is_secure_and_host_prefixed() {
+        // (public_url, cookie name, Secure)
+        let table = [
+            (None, "caseyos_session", false),
+            (
+                Some("http://caseyos.internal:8080"),
+                "caseyos_session",
+                false,
+            ),
+            (
+                Some("https://caseyos.example"),
+                "__Host-caseyos_session",
+                true,
+            ),
+            (
+                Some(" HTTPS://caseyos.example/"),
+                "__Host-caseyos_session",
+                true,
+            ),
+            (Some("httpsfoo://x"), "caseyos_session", false),
+        ];
+        for (url, name, secure) in table {
+            let config = Config {
+                public_url: url.map(str::to_string),
+                ..Config::default()
+            };
+            assert_eq!(session_cookie_name(&config), name, "{url:?}");
+            let set = session_set_cookie(&config, "abc", 60).unwrap();
+            let set = set.to_str().unwrap();
+            let attributes: Vec<&str> = set.split(';').map(str::trim).collect();
+            assert_eq!(attributes[0], format!("{name}=abc"), "{url:?}");
+            for expected in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=60"] {
+                assert!(attributes.contains(&expected), "{expected} in {set}");
+            }
+            assert_eq!(attributes.contains(&"Secure"), secure, "{set}");
+            assert!(!set.contains("Domain"), "{set}");
+
+            // Only the mode's own name is read back.
+            let mut headers = HeaderMap::new();
+            headers.append(
+                COOKIE,
+                HeaderValue::from_str(&format!("{name}=mine; other=1")).unwrap(),
+            );
+            assert_eq!(cookie(&headers, session_cookie_name(&config)), Some("mine"));
+        }
+        let https = Config {
+            public_url: Some("https://caseyos.example".into()),
+            ..Config::default()
+        };
+        let mut planted = HeaderMap::new();
+        planted.append(COOKIE, HeaderValue::from_static("caseyos_session=planted"));
+        assert_eq!(cookie(&planted, session_cookie_name(&https)), None);
     }
 
     #[test]

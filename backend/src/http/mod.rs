@@ -1,7 +1,8 @@
 //! HTTP plumbing every resource uses: the error envelope and its mapping from every
 //! error below, extractors that name the offending field, authentication of requests, the
 //! command context (metadata and idempotency), read-your-writes, pagination and command
-//! responses, request metrics and serving the web app's build. Resources (`api/`) build on
+//! responses, response headers, request metrics, the request span (with secrets redacted)
+//! and serving the web app's build. Resources (`api/`) build on
 //! it; nothing below it knows HTTP.
 
 pub mod auth;
@@ -12,4 +13,5 @@ pub mod extract;
 pub mod metrics;
 pub mod pagination;
 pub mod response;
+pub mod trace;
 pub mod web;

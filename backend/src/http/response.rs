@@ -1,6 +1,8 @@
-//! What command handlers answer with.
+//! What command handlers answer with, and the headers every JSON answer carries.
 
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -22,6 +24,34 @@ pub fn command_response<T: Serialize>(
         response
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// Every JSON answer (results and error envelopes alike) is `nosniff` and `no-store`:
+/// it is one caller's data, for no cache to keep. A `Cache-Control` a handler chose stays,
+/// and other answers (the web app's files, with their own caching) are left alone.
+pub async fn json_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|media| {
+            let media = media.trim().to_ascii_lowercase();
+            media == "application/json" || media.ends_with("+json")
+        })
+        .unwrap_or(false);
+    if is_json {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
     }
     response
 }

@@ -34,18 +34,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
 }
 
 /// A URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
+pub use crate::config::redact_database_url as redact;
 
 /// The database CaseyOS runs on, and the embedded server when it started one.
 pub struct Database {
@@ -88,26 +77,5 @@ impl Database {
                 tracing::warn!(error = %error, "stopping the embedded PostgreSQL failed");
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn passwords_never_appear_in_messages() {
-        assert_eq!(
-            redact("postgres://app:s3cret@db:5432/caseyos"),
-            "postgres://app:***@db:5432/caseyos"
-        );
-        assert_eq!(
-            redact("postgres://app@db/caseyos"),
-            "postgres://app@db/caseyos"
-        );
-        assert_eq!(
-            redact("postgres:///caseyos?host=/tmp/x"),
-            "postgres:///caseyos?host=/tmp/x"
-        );
     }
 }

@@ -7,6 +7,7 @@ mod auth;
 mod errors;
 mod live;
 mod queue;
+mod tokens;
 
 pub use agent_runs::*;
 pub use audit::*;
@@ -14,3 +15,4 @@ pub use auth::*;
 pub use errors::*;
 pub use live::*;
 pub use queue::*;
+pub use tokens::*;

@@ -113,8 +113,13 @@ fn request<T: DeserializeOwned>(
         .map_err(|e| ApiError::network(e.to_string()));
     async move {
         let text = send(method, &path, json?).await?;
-        serde_json::from_str(&text)
-            .map_err(|e| ApiError::network(format!("unexpected answer: {e}")))
+        // An empty answer (204) reads as `null`: `()` for the endpoints that answer so.
+        let text = if text.trim().is_empty() {
+            "null"
+        } else {
+            &text
+        };
+        serde_json::from_str(text).map_err(|e| ApiError::network(format!("unexpected answer: {e}")))
     }
 }
 
@@ -196,6 +201,21 @@ mod tests {
             vec![("reason".to_string(), "must not be empty".to_string())]
         );
         assert!(!error.needs_sign_in());
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_empty_204_is_a_success_and_an_error_status_is_not() {
+        {
+            let _server = crate::test_support::FetchAnswers::install(204, None);
+            assert_eq!(auth::sign_out().await, Ok(()));
+        }
+        let _server = crate::test_support::FetchAnswers::install(
+            403,
+            Some(r#"{"error":{"code":"auth.csrf_failed","message":"send the csrf token"}}"#),
+        );
+        let refused = auth::sign_out().await.unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert_eq!(refused.code, "auth.csrf_failed");
     }
 
     #[wasm_bindgen_test]

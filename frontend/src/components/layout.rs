@@ -1,6 +1,6 @@
 //! The frame around every signed-in page: navigation with the queue badge, the quick-stats
-//! bar (with failed and running agent runs), appearance controls, sign-out, and the global
-//! shortcuts (? and Ctrl/⌘ K).
+//! bar (with failed and running agent runs), appearance controls, sign-out (which says so
+//! when it fails), and the global shortcuts (? and Ctrl/⌘ K).
 
 use caseyos_domain::api::AgentRunStatsResponse;
 use yew::prelude::*;
@@ -8,10 +8,10 @@ use yew_router::prelude::*;
 
 use super::modal::Modal;
 use super::palette::Palette;
-use super::status::Load;
-use crate::api;
+use super::status::{error_view, Load};
+use crate::api::{self, ApiError};
 use crate::hooks::{use_query, Refresh};
-use crate::infra::app_state::{use_app, Auth};
+use crate::infra::app_state::{use_app, AppContext, Auth};
 use crate::infra::keys::{on_shortcut, Shortcut, HELP};
 use crate::infra::live::Feed;
 use crate::infra::theme::{Appearance, Theme};
@@ -84,19 +84,6 @@ pub fn Layout(props: &LayoutProps) -> Html {
         });
     }
 
-    let sign_out = {
-        let app = app.clone();
-        Callback::from(move |_| {
-            let app = app.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = api::auth::sign_out().await;
-                app.set_auth.emit(Auth::SignedOut { expired: false });
-                if let Some(window) = web_sys::window() {
-                    let _ = window.location().assign("/sign-in");
-                }
-            });
-        })
-    };
     let toggle_theme = {
         let appearance = appearance.clone();
         Callback::from(move |_| {
@@ -161,7 +148,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                         { "High contrast" }
                     </button>
                     <span class="user muted">{ user }</span>
-                    <button class="button ghost" onclick={sign_out}>{ "Sign out" }</button>
+                    <SignOut />
                 </div>
             </header>
             <section class="stats" aria-label="Quick stats">
@@ -202,6 +189,54 @@ pub fn Layout(props: &LayoutProps) -> Html {
     }
 }
 
+/// The sign-out button. The user counts as signed out only once the server has ended the
+/// session (or says there is none); if signing out fails they stay signed in, and are told.
+#[component]
+fn SignOut() -> Html {
+    let app = use_app();
+    let busy = use_state(|| false);
+    let failed = use_state(|| None::<ApiError>);
+    let onclick = {
+        let (app, busy, failed) = (app.clone(), busy.clone(), failed.clone());
+        Callback::from(move |_| {
+            let (app, busy, failed) = (app.clone(), busy.clone(), failed.clone());
+            busy.set(true);
+            failed.set(None);
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::auth::sign_out().await {
+                    // A 401: the server knows no session for this browser, so none is left.
+                    Ok(()) => signed_out(&app),
+                    Err(error) if error.needs_sign_in() => signed_out(&app),
+                    Err(error) => {
+                        busy.set(false);
+                        failed.set(Some(error));
+                    }
+                }
+            });
+        })
+    };
+    html! {
+        <>
+            <button class="button ghost" {onclick} disabled={*busy}>
+                { if *busy { "Signing out…" } else { "Sign out" } }
+            </button>
+            if let Some(error) = &*failed {
+                <div class="sign-out-failed">
+                    <p role="status"><strong>{ "Signing out failed: you are still signed in." }</strong>{ " Try again." }</p>
+                    { error_view(error, None) }
+                </div>
+            }
+        </>
+    }
+}
+
+fn signed_out(app: &AppContext) {
+    app.set_auth.emit(Auth::SignedOut { expired: false });
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign("/sign-in");
+    }
+}
+
 /// Failed runs nobody dealt with (a warning when there are any), and runs in flight.
 fn run_stats_view(stats: &Load<AgentRunStatsResponse>) -> Html {
     let Load::Ready(stats) = stats else {
@@ -226,5 +261,94 @@ fn run_stats_view(stats: &Load<AgentRunStatsResponse>) -> Html {
                 </Link<Route>>
             }
         </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use caseyos_domain::api::Role;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+    use crate::infra::app_state::Session;
+    use crate::infra::live::Live;
+    use crate::test_support::{mount, FetchAnswers};
+
+    #[derive(Properties, PartialEq)]
+    struct HostProps {
+        emitted: Rc<RefCell<Vec<Auth>>>,
+    }
+
+    #[component]
+    fn Host(props: &HostProps) -> Html {
+        let emitted = props.emitted.clone();
+        let context = AppContext {
+            auth: Auth::SignedIn(Session {
+                user: "casey".into(),
+                role: Role::Admin,
+            }),
+            set_auth: Callback::from(move |auth| emitted.borrow_mut().push(auth)),
+            live: Live::default(),
+        };
+        html! {
+            <ContextProvider<AppContext> {context}>
+                <SignOut />
+            </ContextProvider<AppContext>>
+        }
+    }
+
+    /// Waits (at most 5 s, looking every 10 ms) until `selector` matches inside `root`.
+    async fn appears(root: &web_sys::Element, selector: &str) -> web_sys::Element {
+        for _ in 0..500 {
+            if let Some(found) = root.query_selector(selector).unwrap() {
+                return found;
+            }
+            gloo_timers::future::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!(
+            "{selector} did not appear within 5 s: {}",
+            root.inner_html()
+        );
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_sign_out_that_fails_says_so_and_keeps_the_user_signed_in() {
+        let _server = FetchAnswers::install(
+            500,
+            Some(
+                r#"{"error":{"code":"internal","message":"something went wrong on our side","request_id":"r-7"}}"#,
+            ),
+        );
+        let emitted = Rc::new(RefCell::new(Vec::new()));
+        let root = mount::<Host>(HostProps {
+            emitted: emitted.clone(),
+        })
+        .await;
+        let button: web_sys::HtmlElement = root
+            .query_selector("button")
+            .unwrap()
+            .unwrap()
+            .unchecked_into();
+        assert_eq!(button.text_content().unwrap(), "Sign out");
+        button.click();
+
+        let failed = appears(&root, ".sign-out-failed").await;
+        let text = failed.text_content().unwrap();
+        assert!(text.contains("you are still signed in"), "{text}");
+        assert!(text.contains("something went wrong on our side"), "{text}");
+        assert!(text.contains("r-7"), "{text}");
+        assert!(failed.query_selector("[role=alert]").unwrap().is_some());
+        assert!(
+            emitted.borrow().is_empty(),
+            "nobody was told the user signed out: {:?}",
+            emitted.borrow()
+        );
+        let button = root.query_selector("button").unwrap().unwrap();
+        assert!(!button.has_attribute("disabled"), "they can try again");
+        assert_eq!(button.text_content().unwrap(), "Sign out");
     }
 }

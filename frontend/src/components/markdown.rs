@@ -5,6 +5,8 @@
 
 use yew::prelude::*;
 
+use crate::infra::links::is_same_site_path;
+
 /// Text with emphasis.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inline {
@@ -208,13 +210,13 @@ pub fn parse(source: &str) -> Vec<Block> {
     blocks
 }
 
-/// Links may go to the web, to mail, or within CaseyOS.
+/// Links may go to the web, to mail, or within CaseyOS (a path by [`is_same_site_path`]).
 fn safe_href(href: &str) -> bool {
     let lower = href.trim().to_ascii_lowercase();
     lower.starts_with("https://")
         || lower.starts_with("http://")
         || lower.starts_with("mailto:")
-        || (lower.starts_with('/') && !lower.starts_with("//"))
+        || is_same_site_path(href.trim())
 }
 
 fn find(chars: &[char], from: usize, pattern: &[char]) -> Option<usize> {
@@ -511,6 +513,42 @@ mod tests {
         }
     }
 
+    #[wasm_bindgen_test]
+    fn links_off_the_site_in_disguise_stay_text() {
+        // The issue's case, then every way off the site the sign-in page refuses too.
+        assert_eq!(inlines("[x](/\\evil.com)"), vec![text("x")]);
+        for href in crate::infra::links::MALICIOUS {
+            // Web links are allowed here; trimmed, ` /queue` is a fine link; `(` and `)` end or
+            // nest the address.
+            let web = href.to_ascii_lowercase().starts_with("http");
+            if web || href.contains(['(', ')']) || href.trim() != *href {
+                continue;
+            }
+            let source = format!("[x]({href})");
+            let read = inlines(&source);
+            assert!(
+                !read.iter().any(|i| matches!(i, Inline::Link { .. })),
+                "{source:?} became {read:?}"
+            );
+        }
+        for href in [
+            "/queue/42",
+            "/runs?status=failed",
+            "https://crm.example/d/1",
+            "mailto:a@b.example",
+        ] {
+            let read = inlines(&format!("[x]({href})"));
+            assert_eq!(
+                read,
+                vec![Inline::Link {
+                    text: vec![text("x")],
+                    href: href.into()
+                }],
+                "{href}"
+            );
+        }
+    }
+
     #[derive(Properties, PartialEq)]
     struct HostProps {
         text: AttrValue,
@@ -533,7 +571,7 @@ mod tests {
         let root = render(
             "## Next steps\n\n1. Call **Dana**\n2. Send `deck.pdf`\n\n\
              <script>window.pwned = 1</script> <img src=x onerror=alert(1)>\n\n\
-             [bad](javascript:alert(1)) [good](/queue/42)",
+             [bad](javascript:alert(1)) [away](/\\evil.com) [good](/queue/42)",
         )
         .await;
         // The text's top heading level becomes h3, whatever its `#`s.

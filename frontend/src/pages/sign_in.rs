@@ -9,6 +9,7 @@ use crate::api::{self, ApiError};
 use crate::components::status::error_view;
 use crate::infra::app_state::{use_app, Auth, Session};
 use crate::infra::dom::{bind, on_submit};
+use crate::infra::links::is_same_site_path;
 
 #[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
 pub struct SignInQuery {
@@ -16,16 +17,11 @@ pub struct SignInQuery {
     pub next: Option<String>,
 }
 
-/// Only same-site paths are followed after signing in.
+/// Only paths on this site ([`is_same_site_path`]) are followed after signing in, and
+/// never the sign-in page again.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/sign-in") =>
-        {
-            path.to_string()
-        }
+        Some(path) if is_same_site_path(path) && !path.starts_with("/sign-in") => path.to_string(),
         _ => "/".to_string(),
     }
 }
@@ -126,9 +122,39 @@ mod tests {
     #[wasm_bindgen_test]
     fn only_same_site_paths_are_followed_after_sign_in() {
         assert_eq!(safe_next(Some("/queue/abc?x=1")), "/queue/abc?x=1");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("/")), "/");
         assert_eq!(safe_next(Some("/sign-in?next=/")), "/");
         assert_eq!(safe_next(None), "/");
+        // The two, and every other way off the site.
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/%09/evil.example")), "/");
+        for next in crate::infra::links::MALICIOUS {
+            assert_eq!(safe_next(Some(next)), "/", "{next:?}");
+        }
+    }
+
+    /// `?next=` as the sign-in page reads it from its address (query-decoded).
+    fn next_of(query: &str) -> Option<String> {
+        let url = web_sys::Url::new(&format!("http://caseyos.test/sign-in?{query}")).unwrap();
+        url.search_params().get("next")
+    }
+
+    #[wasm_bindgen_test]
+    fn encoded_ways_off_the_site_are_refused_as_the_page_reads_them() {
+        for query in [
+            "next=%2F%09%2Fevil.example",
+            "next=/%09/evil.example",
+            "next=/%5Cevil.example",
+            "next=%2F%2Fevil.example",
+            "next=/%252F/evil.example",
+            "next=/%0A/evil.example",
+        ] {
+            let next = next_of(query);
+            assert_eq!(safe_next(next.as_deref()), "/", "{query} reads as {next:?}");
+        }
+        assert_eq!(
+            safe_next(next_of("next=%2Fqueue%3Fowner%3DJane%2520Doe").as_deref()),
+            "/queue?owner=Jane%20Doe"
+        );
     }
 }

@@ -272,6 +272,42 @@ async fn unknown_routes_and_methods_get_the_same_envelope() {
 }
 
 #[tokio::test]
+async fn json_answers_are_nosniff_and_never_stored_by_a_cache() {
+    let app = spawn_app().await;
+    let json_body = json!({"action_type": "check_in", "title": "headers"});
+    for (what, request) in [
+        ("a read", app.get("/api/queue/today", &app.admin)),
+        ("a command", app.post("/api/queue", &app.admin, &json_body)),
+        ("the document", app.get("/api/openapi.json", &app.admin)),
+        ("a refusal", app.request(Method::GET, "/api/queue", None)),
+        (
+            "a bad body",
+            app.post("/api/queue", &app.admin, &json!({"x": 1})),
+        ),
+        ("no route", app.get("/api/nowhere", &app.admin)),
+        ("health", app.request(Method::GET, "/health", None)),
+        (
+            "a sign-in",
+            app.request(Method::POST, "/api/session", None)
+                .json(&json!({"link": "x"})),
+        ),
+    ] {
+        let response = request.send().await.unwrap();
+        assert!(
+            header(&response, "content-type").starts_with("application/json"),
+            "{what}: {}",
+            header(&response, "content-type")
+        );
+        assert_eq!(
+            header(&response, "x-content-type-options"),
+            "nosniff",
+            "{what}"
+        );
+        assert_eq!(header(&response, "cache-control"), "no-store", "{what}");
+    }
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_the_queue_contract() {
     let app = spawn_app().await;
     let (_, doc) = app.get_json("/api/openapi.json", &app.admin).await;

@@ -110,6 +110,159 @@ async fn token_create_prints_a_token_that_authenticates_with_its_role() {
     pool.close().await;
 }
 
+/// The `caseyos token list` row of the token `name` (its second column), trimmed.
+fn row_of(listed: &crate::support::process::Finished, name: &str) -> String {
+    listed
+        .stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no row for {name}\n{}", listed.describe()))
+        .trim_end()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expire_list_without_secrets_and_revoke_by_name_or_id_from_the_cli() {
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    let expiring = cli(
+        &url,
+        &[
+            "token",
+            "create",
+            "--name",
+            "ci",
+            "--role",
+            "operator",
+            "--user",
+            "olga",
+            "--expires-in",
+            "90d",
+        ],
+    )
+    .await;
+    expiring.assert_success("");
+    expiring.assert_stderr_has("it expires", "stderr says when it expires");
+    let ci = expiring.stdout.trim().to_string();
+    let lasting = cli(
+        &url,
+        &["token", "create", "--name", "laptop", "--role", "admin"],
+    )
+    .await;
+    lasting.assert_success("");
+    lasting.assert_stderr_has("until revoked", "stderr says it does not expire");
+    let laptop = lasting.stdout.trim().to_string();
+
+    for bad in ["5w", "0d", "3651d", "soon"] {
+        let refused = cli(
+            &url,
+            &[
+                "token",
+                "create",
+                "--name",
+                "bad",
+                "--role",
+                "viewer",
+                "--expires-in",
+                bad,
+            ],
+        )
+        .await;
+        refused.assert_failure("a bad duration is refused");
+        refused.assert_stderr_has("expiry", "the refusal names the expiry");
+        refused.assert_stdout_lacks("cos_", "no token is printed on failure");
+    }
+    let stored: i64 = query_i64(&pool, "select count(*) from api_tokens").await;
+    assert_eq!(stored, 2);
+    let lifetime: bool = sqlx::query_scalar(
+        "select expires_at - created_at = interval '90 days' from api_tokens where name = 'ci'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(lifetime);
+
+    // A browser signed in with `ci`.
+    let server = in_process(&pool, &url).await;
+    let signed_in = reqwest::Client::new()
+        .post(format!("{}/api/session", server.address))
+        .json(&json!({ "token": ci }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    server.stop().await;
+
+    let listed = cli(&url, &["token", "list"]).await;
+    listed.assert_success("");
+    let header = listed.stdout.lines().next().unwrap_or_default();
+    for column in [
+        "ID",
+        "NAME",
+        "USER",
+        "ROLE",
+        "CREATED",
+        "EXPIRES",
+        "LAST USED",
+        "REVOKED",
+    ] {
+        assert!(header.contains(column), "{column}\n{}", listed.describe());
+    }
+    let row = |name: &str| row_of(&listed, name);
+    assert!(row("ci").contains("olga") && row("ci").contains("operator"));
+    assert!(row("laptop").contains("never"), "{}", row("laptop"));
+    for secret in [&ci, &laptop] {
+        listed.assert_stdout_lacks(&secret[4..], "no secret is listed");
+    }
+    let json = cli(&url, &["token", "list", "--json"]).await;
+    json.assert_success("");
+    let items: Vec<caseyos_domain::api::ApiTokenView> =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}\n{}", json.describe()));
+    assert_eq!(
+        items.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["ci", "laptop"]
+    );
+    assert!(!json.stdout.contains(&ci[4..]) && !json.stdout.contains(&laptop[4..]));
+
+    let revoked = cli(&url, &["token", "revoke", "ci"]).await;
+    revoked.assert_success("");
+    revoked.assert_stdout_has("revoked; 1 browser session(s)", "it says what ended");
+    assert!(principal_for_token(&pool, &ci).await.unwrap().is_none());
+    let live_sessions = query_i64(
+        &pool,
+        "select count(*) from sessions where revoked_at is null",
+    )
+    .await;
+    assert_eq!(live_sessions, 0);
+
+    let again = cli(&url, &["token", "revoke", "ci"]).await;
+    again.assert_success("revoking a revoked token is no error");
+    again.assert_stdout_has("already revoked", "it says nothing changed");
+
+    let by_id = items
+        .iter()
+        .find(|t| t.name == "laptop")
+        .unwrap()
+        .id
+        .to_string();
+    cli(&url, &["token", "revoke", &by_id])
+        .await
+        .assert_success("by id");
+    assert!(principal_for_token(&pool, &laptop).await.unwrap().is_none());
+
+    let unknown = cli(&url, &["token", "revoke", "nope"]).await;
+    unknown.assert_failure("an unknown token is an error");
+    unknown.assert_stderr_has("no token is named or numbered `nope`", "it says which");
+    let after = cli(&url, &["token", "list"]).await;
+    for name in ["ci", "laptop"] {
+        let row = row_of(&after, name);
+        assert!(
+            !row.ends_with(" -"),
+            "{name} shows when it was revoked: {row}"
+        );
+    }
+    pool.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_prints_the_timeline_and_json_matches_the_audit_api() {
     let (pool, url, server, api) = served("replay-admin", "replayer").await;

@@ -20,3 +20,4 @@ mod reliability;
 mod sessions;
 mod static_files;
 mod support;
+mod tokens;

@@ -246,13 +246,60 @@ async fn signing_out_needs_the_csrf_header_revokes_the_session_and_clears_the_co
 
     let after = send(app.with_cookie(Method::GET, "/api/queue/today", &session)).await;
     assert_error(&after, 401, "auth.session_expired");
-    // Signing out again just clears the cookie.
-    let again = app
-        .with_cookie(Method::DELETE, "/api/session", &session)
-        .send()
-        .await
+    // Signing out again: no session is left to end (401, as for any request with that
+    // cookie), and the stale cookie is cleared all the same.
+    for cookie in [session.cookie.as_str(), "never-issued"] {
+        let again = app
+            .request(Method::DELETE, "/api/session", None)
+            .header("cookie", format!("caseyos_session={cookie}"))
+            .header("x-csrf-token", &session.csrf)
+            .send()
+            .await
+            .unwrap();
+        let cleared = session_set_cookie(&again).expect("the stale cookie is cleared");
+        assert!(cleared.contains("Max-Age=0"), "{cleared}");
+        assert_error(&status_and_json(again).await, 401, "auth.session_expired");
+    }
+    let nothing = send(app.request(Method::DELETE, "/api/session", None)).await;
+    assert_error(&nothing, 401, "auth.missing_credentials");
+    // With a bearer token there is no session to end: 204, the token goes on working.
+    let olga = app.token("olga", "operator").await;
+    let bearer = send(app.request(Method::DELETE, "/api/session", Some(&olga))).await;
+    assert_eq!(bearer.0, 204, "{}", bearer.1);
+    assert_eq!(app.get_json("/api/queue/today", &olga).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_openapi_document_says_what_signing_out_answers() {
+    let app = spawn_app().await;
+    let (status, document) = app.get_json("/api/openapi.json", &app.admin).await;
+    assert_eq!(status, 200);
+    let sign_out = &document["paths"]["/api/session"]["delete"];
+    let mut statuses: Vec<&str> = sign_out["responses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    statuses.sort_unstable();
+    assert!(
+        ["204", "401", "403"].iter().all(|s| statuses.contains(s)),
+        "{statuses:?}"
+    );
+    let unauthorized = sign_out["responses"]["401"]["description"]
+        .as_str()
         .unwrap();
-    assert_eq!(again.status(), 204);
+    assert!(
+        unauthorized.contains("auth.session_expired") && unauthorized.contains("cleared"),
+        "{unauthorized}"
+    );
+    // Authentication is required, as the 401 says: no anonymous (`{}`) alternative.
+    let security = sign_out["security"].as_array().unwrap();
+    assert!(!security.is_empty());
+    assert!(
+        security.iter().all(|s| !s.as_object().unwrap().is_empty()),
+        "{security:?}"
+    );
 }
 
 #[tokio::test]
@@ -289,15 +336,52 @@ async fn bearer_requests_need_no_csrf_token_and_win_over_a_cookie() {
 }
 
 #[tokio::test]
-async fn an_https_public_url_marks_the_cookie_secure() {
+async fn over_https_the_cookie_is_secure_host_prefixed_and_only_that_name_is_read() {
     let app = spawn_app_with(|c| c.public_url = Some("https://caseyos.example".into())).await;
     let link = app.sign_in_link("casey", "admin").await;
     let response = app.sign_in(json!({ "link": link })).await;
     let set_cookie = session_set_cookie(&response).unwrap();
+    let attributes: Vec<&str> = set_cookie.split(';').map(str::trim).collect();
     assert!(
-        set_cookie.split(';').any(|a| a.trim() == "Secure"),
+        attributes[0].starts_with("__Host-caseyos_session="),
         "{set_cookie}"
     );
+    for expected in ["Secure", "Path=/", "HttpOnly", "SameSite=Strict"] {
+        assert!(attributes.contains(&expected), "{expected} in {set_cookie}");
+    }
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("Domain")),
+        "{set_cookie}"
+    );
+    let session = BrowserSession::from_sign_in(response).await;
+
+    let with = |name: &str| {
+        app.request(Method::GET, "/api/session", None)
+            .header("cookie", format!("{name}={}", session.cookie))
+    };
+    let signed_in = send(with("__Host-caseyos_session")).await;
+    assert_session(&signed_in, "casey", Role::Admin);
+    // The plain name may have been set by anyone (over HTTP, or by a sibling domain).
+    assert_error(
+        &send(with("caseyos_session")).await,
+        401,
+        "auth.missing_credentials",
+    );
+
+    let signed_out = app
+        .request(Method::DELETE, "/api/session", None)
+        .header(
+            "cookie",
+            format!("__Host-caseyos_session={}", session.cookie),
+        )
+        .header("x-csrf-token", &session.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 204);
+    let cleared = session_set_cookie(&signed_out).unwrap();
+    assert!(cleared.starts_with("__Host-caseyos_session=;"), "{cleared}");
+    assert!(cleared.contains("Secure"), "{cleared}");
 }
 
 /// The `link` parameter of a printed sign-in URL.
@@ -386,6 +470,135 @@ async fn the_first_run_prints_a_sign_in_link_for_the_operator_beside_the_token()
     server
         .stop_cleanly(Duration::from_secs(30), "the server exits cleanly")
         .await;
+    pool.close().await;
+}
+
+/// A log line without its terminal colours (`ESC [ … m`).
+fn uncoloured(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Waits (at most 20 s, looking every 50 ms) until the server's log has a line with every
+/// one of `needles`; returns that line, without colours.
+async fn logged(server: &Server, needles: &[&str]) -> String {
+    for _ in 0..400 {
+        if let Some(line) = server
+            .stderr()
+            .lines()
+            .map(uncoloured)
+            .find(|line| needles.iter().all(|n| line.contains(n)))
+        {
+            return line;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "no log line with {needles:?} within 20 s\n{}",
+        server.output()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_log_never_records_a_sign_in_link_or_token() {
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    let token = caseyos_tests::admin_token(&pool, "ops", "casey").await;
+    let server = Server::start(
+        || {
+            let mut command = caseyos(Some(&url));
+            // Debug: the request span and its start/end events are logged.
+            command.env("CASEYOS_LOG", "debug,sqlx=warn,hyper=info,h2=info");
+            command
+        },
+        Duration::from_secs(60),
+    )
+    .await;
+    let link = "Zq9kLinkS3cretValue";
+    let client = http();
+    let mut request_ids = Vec::new();
+    for (path, bearer) in [
+        (format!("/sign-in?next=/queue&link={link}"), None),
+        (
+            format!("/api/queue/today?token={token}&limit=5"),
+            Some(&token),
+        ),
+        (
+            "/oauth/callback?code=C0deS3cret&state=St4teS3cret".to_string(),
+            None,
+        ),
+    ] {
+        let mut request = client.get(format!("{}{path}", server.address));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        let response = request.send().await.unwrap();
+        request_ids.push(caseyos_tests::header(&response, "x-request-id"));
+    }
+    let line = logged(&server, &[&request_ids[0], "/sign-in?"]).await;
+    assert!(
+        line.contains("/sign-in?next=/queue&link=REDACTED"),
+        "{line}"
+    );
+    let line = logged(&server, &[&request_ids[1], "/api/queue/today?"]).await;
+    assert!(line.contains("token=REDACTED&limit=5"), "{line}");
+    let line = logged(&server, &[&request_ids[2], "/oauth/callback?"]).await;
+    assert!(line.contains("code=REDACTED&state=REDACTED"), "{line}");
+    let log = server.stderr();
+    for secret in [
+        link,
+        token.as_str(),
+        &token[4..],
+        "C0deS3cret",
+        "St4teS3cret",
+    ] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
+    pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_last_use_that_cannot_be_recorded_is_logged_with_the_request_id() {
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    let token = caseyos_tests::admin_token(&pool, "ops", "casey").await;
+    // From now on, recording a token's last use fails (as a lost connection would).
+    sqlx::raw_sql(
+        "create function refuse_touch() returns trigger language plpgsql as \
+           $$ begin raise exception 'last use refused for the test'; end $$; \
+         create trigger refuse_touch before update on api_tokens \
+           for each row execute function refuse_touch();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let server = Server::start(|| caseyos(Some(&url)), Duration::from_secs(60)).await;
+    let response = http()
+        .get(format!("{}/api/queue/counts", server.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the request itself is served");
+    let request_id = caseyos_tests::header(&response, "x-request-id");
+    assert!(!request_id.is_empty());
+    let line = logged(&server, &["could not record a last use"]).await;
+    assert!(
+        line.contains(&format!("request_id={request_id}")),
+        "{request_id}: {line}"
+    );
+    assert!(line.contains("last use refused for the test"), "{line}");
+    assert!(line.contains("WARN"), "{line}");
     pool.close().await;
 }
 
