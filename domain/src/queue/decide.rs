@@ -314,7 +314,7 @@ fn edited(item: &QueueItemView, cmd: EditQueueItem) -> Result<Option<QueueItemEv
         .filter(|r| *r != item.rationale);
     let aps = cmd
         .aps
-        .map(|overrides| Aps::compute(item.aps.inputs.with(&overrides)))
+        .map(|overrides| item.aps.edited(item.action_type, &overrides))
         .filter(|a| *a != item.aps);
     if title.is_none()
         && payload.is_none()

@@ -1,6 +1,7 @@
 //! Today's Moves over HTTP against the real router and a real PostgreSQL.
 
 use caseyos_domain::api::{BulkDecisionResponse, QueueItemResponse, QueueListResponse};
+use caseyos_domain::queue::aps::InputBasis;
 use caseyos_domain::queue::{QueueDomain, QueueItemView, QueueStatus, Source};
 use caseyos_tests::{
     assert_error, command_bus, dto, error_body, error_fields, error_of, expect_dto, spawn_app,
@@ -48,10 +49,13 @@ async fn proposing_returns_201_with_the_item_a_derived_title_and_a_consistency_t
     assert_eq!(item.domain, QueueDomain::Sales);
     assert_eq!(item.status, QueueStatus::Pending);
     assert_eq!(item.owner, "admin");
+    // Every input is the action type's default, and the reasoning says so.
     assert_eq!(
         item.aps.reasoning,
-        "Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%"
+        "Revenue 60% (default for send email), Urgency 70% (default for send email), \
+         Strategic 50% (default for send email), Effort↓ 80% (default for send email)"
     );
+    assert_eq!(raw["aps"]["basis"]["revenue"], "default");
     assert_eq!(item.source, Source::Manual);
     assert_eq!(item.version, 1);
     assert!(consistency.contains('.'), "{consistency}");
@@ -447,6 +451,42 @@ async fn text_fields_are_parsed_at_the_edge_and_a_bad_one_writes_nothing() {
     assert_eq!(error.code, "request.validation");
     assert_eq!(error.message, "reason must be at most 2000 characters");
     assert_eq!(app.queue_item(id).await.status, QueueStatus::Pending);
+}
+
+#[tokio::test]
+async fn assessed_aps_inputs_are_told_apart_from_the_action_types_defaults() {
+    let app = spawn_app().await;
+    let item = app
+        .propose(
+            &app.admin,
+            json!({"action_type": "book_meeting", "aps": {"urgency": 0.95, "effort": 0.1}}),
+        )
+        .await
+        .item;
+    assert_eq!(
+        item.aps.reasoning,
+        "Revenue 90% (default for book meeting), Urgency 95%, \
+         Strategic 80% (default for book meeting), Effort↓ 90%"
+    );
+    let basis = item.aps.basis.expect("a basis");
+    assert_eq!(
+        (basis.revenue, basis.urgency, basis.effort, basis.strategic),
+        (
+            InputBasis::Default,
+            InputBasis::Assessed,
+            InputBasis::Assessed,
+            InputBasis::Default
+        )
+    );
+    // Editing an input makes it assessed; the others keep their basis.
+    let edited = app
+        .queue_command_ok(item.id, "edit", json!({"aps": {"revenue": 0.9}}))
+        .await
+        .item;
+    assert_eq!(
+        edited.aps.reasoning,
+        "Revenue 90%, Urgency 95%, Strategic 80% (default for book meeting), Effort↓ 90%"
+    );
 }
 
 /// Proposes `n` moves for `token` with APS and due times that repeat, so the ranking has

@@ -152,7 +152,7 @@ mod tests {
     use super::*;
     use crate::test_support::{mount, queue_item};
     use caseyos_domain::kernel::CrmId;
-    use caseyos_domain::queue::aps::ApsOverrides;
+    use caseyos_domain::queue::aps::{ApsOverrides, Fraction};
     use caseyos_domain::queue::{ActionType, ContactRef, Target};
     use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -228,6 +228,41 @@ mod tests {
         assert_eq!(disabled.length(), 4);
         let viewer = render(false, false).await;
         assert!(viewer.query_selector(".actions").unwrap().is_none());
+    }
+
+    async fn render_item(item: QueueItemView) -> web_sys::Element {
+        mount::<Host>(HostProps {
+            item,
+            busy: false,
+            can_decide: true,
+        })
+        .await
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_reasoning_says_which_aps_inputs_are_defaults() {
+        let assessed = QueueItemView {
+            aps: Aps::for_action(
+                ActionType::BookMeeting,
+                &ApsOverrides {
+                    urgency: Fraction::from_f64_clamped(0.95),
+                    ..ApsOverrides::default()
+                },
+            ),
+            ..item()
+        };
+        let root = render_item(assessed).await;
+        let reasoning = root.query_selector(".reasoning").unwrap().unwrap();
+        assert_eq!(
+            reasoning.text_content().unwrap(),
+            "Revenue 90% (default for book meeting), Urgency 95%, \
+             Strategic 80% (default for book meeting), Effort↓ 60% (default for book meeting)"
+        );
+        let badge = root.query_selector(".aps").unwrap().unwrap();
+        assert!(badge
+            .get_attribute("aria-label")
+            .unwrap()
+            .contains("Urgency 95%, Strategic 80% (default for book meeting)"));
     }
 
     #[wasm_bindgen_test]
