@@ -45,8 +45,11 @@ pub struct ProposeQueueItemRequest {
     pub due_by: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
-    /// Defaults to `{"kind": "manual"}`.
+    /// Only `{"kind": "manual"}`, the default: people propose manual moves. Moves from
+    /// agent runs and signals are proposed by CaseyOS itself; a request claiming another
+    /// source is refused with 422 `queue.source_not_allowed` naming `source`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(schema_with = manual_source_schema))]
     pub source: Option<Source>,
     /// Overrides of the action type's default APS inputs, each clamped to [0, 1]
     /// (also accepted as `aps_inputs`).
@@ -55,6 +58,28 @@ pub struct ProposeQueueItemRequest {
     /// Why this move matters (also accepted as `reasoning`).
     #[serde(default, alias = "reasoning", skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
+}
+
+/// The only source a request may give: `{"kind": "manual"}`.
+#[cfg(feature = "server")]
+fn manual_source_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type};
+
+    ObjectBuilder::new()
+        .property(
+            "kind",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["manual"])),
+        )
+        .required("kind")
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ))
+        .description(Some(
+            "Where the move came from: only `manual` (people propose manual moves).",
+        ))
+        .build()
 }
 
 /// Change an open move. Absent fields stay; `null` clears `due_by` and `rationale`.

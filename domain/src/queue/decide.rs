@@ -8,9 +8,9 @@ use super::command::{EditQueueItem, ProposeQueueItem, QueueItemCommand};
 use super::error::QueueError;
 use super::event::*;
 use super::state::{Decision, QueueItem, QueueItemView};
-use super::types::{derive_title, QueueStatus};
+use super::types::{derive_title, QueueStatus, Source};
 use crate::aggregate::Aggregate;
-use crate::kernel::{Actor, EmailAddress, Text, UserName};
+use crate::kernel::{Actor, ActorKind, EmailAddress, Text, UserName};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 256;
@@ -38,6 +38,23 @@ fn check_payload(payload: &Value) -> Result<(), QueueError> {
         }
     }
     Ok(())
+}
+
+/// A move's source must be true of its proposer: a person proposes manual moves only (an
+/// agent run's or a signal's moves are proposed by the run or the signal's processor), and
+/// only an agent proposes a move from an agent run.
+fn check_source(source: &Source, by: &Actor) -> Result<(), QueueError> {
+    match (by.kind, source) {
+        (ActorKind::User, Source::Manual) => Ok(()),
+        (ActorKind::User, _) => Err(QueueError::SourceNotAllowed(
+            "must be manual: people propose manual moves only",
+        )),
+        (ActorKind::Agent, Source::AgentRun { .. }) => Ok(()),
+        (_, Source::AgentRun { .. }) => Err(QueueError::SourceNotAllowed(
+            "agent_run is for moves an agent run proposes",
+        )),
+        _ => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -266,6 +283,7 @@ fn proposed(cmd: ProposeQueueItem) -> Result<QueueItemEvent, QueueError> {
         Some(title) => (title.into_string(), false),
         None => (derive_title(cmd.action_type, &cmd.target), true),
     };
+    check_source(&cmd.source, &cmd.by)?;
     check_payload(&cmd.payload)?;
     if let Some(expires_at) = cmd.expires_at {
         if expires_at <= cmd.at {

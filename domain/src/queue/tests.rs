@@ -215,6 +215,70 @@ fn proposing_with_invalid_fields_names_the_field() {
 }
 
 #[test]
+fn a_person_proposes_manual_moves_only() {
+    let run = Source::AgentRun {
+        run_id: Uuid::from_u128(7),
+    };
+    let signal = Source::Signal {
+        provider: "hubspot".into(),
+        signal_id: "deal-9".into(),
+    };
+    for source in [run, signal] {
+        let mut cmd = propose_cmd();
+        cmd.source = source.clone();
+        let error = QueueTest::given_no_previous_events()
+            .when(QueueItemCommand::Propose(Box::new(cmd)))
+            .inspect_result()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            QueueError::SourceNotAllowed("must be manual: people propose manual moves only"),
+            "{source:?}"
+        );
+        assert_eq!(error.code(), "queue.source_not_allowed");
+        assert!(matches!(
+            crate::aggregate::DomainError::kind(&error),
+            crate::aggregate::RejectionKind::Invalid {
+                field: "source",
+                ..
+            }
+        ));
+    }
+}
+
+#[test]
+fn only_an_agent_proposes_a_move_from_an_agent_run() {
+    let run = Source::AgentRun {
+        run_id: Uuid::from_u128(7),
+    };
+    // (proposer, accepted)
+    let table = [
+        (Actor::agent("DraftWriter"), true),
+        (Actor::system("scheduler"), false),
+    ];
+    for (by, accepted) in table {
+        let mut cmd = propose_cmd();
+        cmd.source = run.clone();
+        cmd.by = by.clone();
+        let result = QueueTest::given_no_previous_events()
+            .when(QueueItemCommand::Propose(Box::new(cmd)))
+            .inspect_result();
+        assert_eq!(result.is_ok(), accepted, "{by}: {result:?}");
+    }
+    // CaseyOS itself may record a signal's move.
+    let mut cmd = propose_cmd();
+    cmd.source = Source::Signal {
+        provider: "hubspot".into(),
+        signal_id: "deal-9".into(),
+    };
+    cmd.by = Actor::system("signals");
+    assert!(QueueTest::given_no_previous_events()
+        .when(QueueItemCommand::Propose(Box::new(cmd)))
+        .inspect_result()
+        .is_ok());
+}
+
+#[test]
 fn commands_on_a_missing_item_are_not_found() {
     for cmd in [
         approve(),

@@ -489,6 +489,62 @@ async fn assessed_aps_inputs_are_told_apart_from_the_action_types_defaults() {
     );
 }
 
+#[tokio::test]
+async fn a_request_may_propose_only_manual_moves_and_the_document_says_so() {
+    let app = spawn_app().await;
+    let before = caseyos_tests::event_count(&app.pool).await;
+    let claims = [
+        json!({"kind": "agent_run", "run_id": "0192f000-0000-7000-8000-000000000001"}),
+        json!({"kind": "signal", "provider": "hubspot", "signal_id": "deal-9"}),
+    ];
+    for source in claims {
+        let answer = app
+            .post_json(
+                "/api/queue",
+                &app.admin,
+                &json!({"action_type": "send_email", "source": source}),
+            )
+            .await;
+        let error = assert_error(&answer, 422, "queue.source_not_allowed");
+        assert_eq!(error_fields(&error), ["source"], "{source}");
+    }
+    assert_eq!(
+        caseyos_tests::event_count(&app.pool).await,
+        before,
+        "a refused proposal writes no event"
+    );
+
+    // Saying "manual" is what leaving it out means.
+    let manual = app
+        .propose(
+            &app.admin,
+            json!({"action_type": "send_email", "source": {"kind": "manual"}}),
+        )
+        .await
+        .item;
+    assert_eq!(manual.source, Source::Manual);
+
+    let (status, doc) = app.get_json("/api/openapi.json", &app.admin).await;
+    assert_eq!(status, 200);
+    let source = &doc["components"]["schemas"]["ProposeQueueItemRequest"]["properties"]["source"];
+    assert_eq!(
+        source["properties"]["kind"]["enum"],
+        json!(["manual"]),
+        "{source}"
+    );
+    assert_eq!(source["additionalProperties"], json!(false), "{source}");
+    // Every reference in the document resolves.
+    let schemas = &doc["components"]["schemas"];
+    let text = doc.to_string();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap_or_default();
+        assert!(
+            schemas.get(name).is_some(),
+            "#/components/schemas/{name} resolves"
+        );
+    }
+}
+
 /// Proposes `n` moves for `token` with APS and due times that repeat, so the ranking has
 /// ties on APS (broken by due time) and on both (broken by id).
 async fn propose_ranked(app: &TestApp, token: &str, n: usize) -> Vec<QueueItemView> {
