@@ -481,6 +481,8 @@ impl Workers {
                 source: Source::AgentRun { run_id: run.id },
                 aps: proposal.aps,
                 rationale,
+                draft: None,
+                demo: false,
                 by: agent.clone(),
                 at: now(),
             }));

@@ -209,18 +209,28 @@ pub struct QueueCountsResponse {
     pub total: i64,
 }
 
-/// The numbers of the quick-stats bar.
+/// The numbers of the quick-stats bar. Demo moves (`caseyos demo seed`, marked `demo` on
+/// the move) count as open moves, but decisions on them are not the operator's work: the
+/// decision counts and the approval rate leave them out, and `demo_decided_today` reports
+/// them apart.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct QueueStatsResponse {
-    /// Open moves in Today's Moves now (pending and due snoozes).
+    /// Open moves in Today's Moves now (pending and due snoozes), demo moves included.
     pub pending: i64,
+    /// How many of `pending` are demo moves.
+    #[serde(default)]
+    pub demo_pending: i64,
     /// Snoozed moves not yet due.
     pub snoozed: i64,
-    /// Moves approved or rejected since midnight in the caller's time zone.
+    /// Real (not demo) moves approved or rejected since midnight in the caller's time zone.
     pub decided_today: i64,
     pub approved_today: i64,
     pub rejected_today: i64,
-    /// Approved ÷ decided over the last 7 days, in whole percent; none without decisions.
+    /// Demo moves approved or rejected since midnight in the caller's time zone.
+    #[serde(default)]
+    pub demo_decided_today: i64,
+    /// Approved ÷ decided real moves over the last 7 days, in whole percent; none without
+    /// decisions.
     pub approval_rate_7d: Option<i64>,
 }

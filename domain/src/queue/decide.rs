@@ -12,6 +12,9 @@ use super::types::{derive_title, QueueStatus, Source};
 use crate::aggregate::Aggregate;
 use crate::kernel::{Actor, ActorKind, EmailAddress, Text, UserName};
 
+/// The system actor `caseyos demo seed` works as: its moves are demo data.
+pub const DEMO_ACTOR: &str = "demo";
+
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 256;
 /// Longest rejection reason, approval note or rationale, in characters.
@@ -193,6 +196,10 @@ impl Aggregate for QueueItem {
                 aps: e.aps,
                 rationale: e.rationale,
                 source: e.source,
+                draft: e.draft,
+                // Moves the demo seeder proposed before the mark was recorded are demo data
+                // all the same: it is the only proposer acting as `system:demo`.
+                demo: e.demo || e.proposed_by == Actor::system(DEMO_ACTOR),
                 decision: None,
                 proposed_at: e.proposed_at,
                 proposed_by: e.proposed_by,
@@ -305,6 +312,8 @@ fn proposed(cmd: ProposeQueueItem) -> Result<QueueItemEvent, QueueError> {
             source: cmd.source,
             aps: Aps::for_action(cmd.action_type, &cmd.aps),
             rationale: cmd.rationale.map(Text::into_string),
+            draft: cmd.draft,
+            demo: cmd.demo,
             proposed_by: cmd.by,
             proposed_at: cmd.at,
         },

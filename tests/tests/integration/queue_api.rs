@@ -56,6 +56,8 @@ async fn proposing_returns_201_with_the_item_a_derived_title_and_a_consistency_t
          Strategic 50% (default for send email), Effort↓ 80% (default for send email)"
     );
     assert_eq!(raw["aps"]["basis"]["revenue"], "default");
+    assert_eq!(raw["draft"], serde_json::Value::Null);
+    assert_eq!(raw["demo"], false);
     assert_eq!(item.source, Source::Manual);
     assert_eq!(item.version, 1);
     assert!(consistency.contains('.'), "{consistency}");
@@ -533,8 +535,16 @@ async fn a_request_may_propose_only_manual_moves_and_the_document_says_so() {
         "{source}"
     );
     assert_eq!(source["additionalProperties"], json!(false), "{source}");
-    // Every reference in the document resolves.
+    // The move's new fields are described, and every reference to them resolves.
     let schemas = &doc["components"]["schemas"];
+    for name in ["Draft", "DraftOrigin", "ApsBasis", "InputBasis"] {
+        assert!(schemas.get(name).is_some(), "{name} is described");
+    }
+    let view = &schemas["QueueItemView"]["properties"];
+    assert!(
+        view.get("draft").is_some() && view.get("demo").is_some(),
+        "{view}"
+    );
     let text = doc.to_string();
     for reference in text.split("\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap_or_default();

@@ -168,6 +168,8 @@ async fn propose_queue_item(
         source: request.source.clone().unwrap_or(Source::Manual),
         aps: request.aps.unwrap_or_default(),
         rationale,
+        draft: None,
+        demo: false,
         by: ctx.principal.actor(),
         at: now(),
     }));
