@@ -481,7 +481,7 @@ impl Workers {
                 source: Source::AgentRun { run_id: run.id },
                 aps: proposal.aps,
                 rationale,
-                draft: None,
+                draft: proposal.draft.clone(),
                 demo: false,
                 by: agent.clone(),
                 at: now(),
