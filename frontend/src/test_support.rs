@@ -47,6 +47,8 @@ pub fn queue_item(n: u128) -> QueueItemView {
         aps: Aps::for_action(ActionType::SendEmail, &ApsOverrides::default()),
         rationale: None,
         source: Source::Manual,
+        draft: None,
+        demo: false,
         decision: None,
         proposed_at: at,
         proposed_by: Actor::user("casey"),

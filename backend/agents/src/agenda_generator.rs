@@ -294,6 +294,8 @@ mod tests {
             aps: Aps::compute(ApsInputs::new(revenue, 500, 500, 500)),
             rationale: Some(format!("Reason {n}")),
             source: Source::Manual,
+            draft: None,
+            demo: false,
             decision: None,
             proposed_at: now() - Duration::days(1),
             proposed_by: Actor::user("casey"),

@@ -673,6 +673,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
         Written {
             text: "Nothing to redline: no red flags and no missing clauses.".into(),
             offline: true,
+            model: None,
         }
     } else {
         let prompt = prompt(input.contract_type, title.as_deref(), &findings);

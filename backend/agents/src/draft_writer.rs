@@ -133,7 +133,11 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
     let written = ctx
         .write(&prompt, || offline_draft(&input, ctx.voice))
         .await?;
-    let (subject, body) = finish_outreach(&written.text, &default_subject(&input), ctx.voice);
+    let (subject, body) = finish_outreach(
+        &written.text,
+        &default_subject(&input, ctx.voice),
+        ctx.voice,
+    );
 
     let report = validation::review(&subject, &body, ctx.voice);
     report.require_approved("the draft")?;
@@ -146,6 +150,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
         due_by: None,
         aps: ApsOverrides::default(),
         rationale: Some(rationale(&input.goal, &report)),
+        draft: Some(written.draft()),
     };
     let output = json!({
         "draft": {"to": to.as_str(), "subject": subject, "body": body},
@@ -235,48 +240,49 @@ fn facts(input: &Input) -> String {
     lines.join("\n")
 }
 
-/// The deterministic draft: an observation about them, the goal, one call to action.
+/// The deterministic draft. It states only what the input says, in fixed neutral phrasing:
+/// the notes given about them (their first sentences, as written), who they are and what
+/// the email is for, then one call to action. It makes no claim of its own: no "I've been
+/// following", no compliments, nothing the sender did not say.
 fn offline_draft(input: &Input, voice: &VoiceProfile) -> String {
-    let observation = observation(
+    let mut paragraphs = Vec::new();
+    if let Some(notes) = non_blank(input.context.as_deref()) {
+        paragraphs.push(sentence(&first_sentences(notes, 2)));
+    }
+    paragraphs.push(purpose(
         input.contact_title.as_deref(),
         input.company.as_deref(),
-        input.context.as_deref(),
-    );
+        &input.goal,
+    ));
+    paragraphs.push(call_to_action(voice));
     format!(
-        "Subject: {}\n\n{},\n\n{observation}\n\nI'm writing to {}.\n\n{}\n\n{}",
-        default_subject(input),
+        "Subject: {}\n\n{},\n\n{}\n\n{}",
+        default_subject(input, voice),
         first_name(&input.contact_name),
-        goal_clause(&input.goal),
-        call_to_action(voice),
+        paragraphs.join("\n\n"),
         voice.sender_name,
     )
 }
 
-/// The opening paragraph, from what we know of them.
-fn observation(title: Option<&str>, company: Option<&str>, context: Option<&str>) -> String {
-    let role = match (non_blank(title), non_blank(company)) {
-        (Some(title), Some(company)) => {
-            Some(format!("As {title} at {company}, you see this up close."))
-        }
-        (Some(title), None) => Some(format!("As {title}, you see this up close.")),
-        (None, Some(company)) => Some(format!("I've been following {company}.")),
-        (None, None) => None,
+/// Why the email is written, addressed to who they are: "I'm writing to you in your role as
+/// VP Sales at Acme to compare notes on pipeline reviews."
+fn purpose(title: Option<&str>, company: Option<&str>, goal: &str) -> String {
+    let to_you = match (non_blank(title), non_blank(company)) {
+        (Some(title), Some(company)) => format!(" to you in your role as {title} at {company}"),
+        (Some(title), None) => format!(" to you in your role as {title}"),
+        (None, Some(company)) => format!(" to you at {company}"),
+        (None, None) => String::new(),
     };
-    let noted = non_blank(context).map(|c| sentence(&first_sentences(c, 2)));
-    match (noted, role) {
-        (Some(noted), Some(role)) => format!("{noted} {role}"),
-        (Some(noted), None) => noted,
-        (None, Some(role)) => role,
-        (None, None) => "I'll keep this short.".to_string(),
-    }
+    format!("I'm writing{to_you} to {}.", goal_clause(goal))
 }
 
-/// The subject used when none was written: their first name and company.
-fn default_subject(input: &Input) -> String {
+/// The subject used when none was written: their first name, and their company or the
+/// sender's name.
+fn default_subject(input: &Input, voice: &VoiceProfile) -> String {
     let first = first_name(&input.contact_name);
     match non_blank(input.company.as_deref()) {
-        Some(company) => format!("{first}, a question about {company}"),
-        None => format!("{first}, a quick question"),
+        Some(company) => format!("{first}, about {company}"),
+        None => format!("{first}, a note from {}", voice.sender_name.trim()),
     }
 }
 
@@ -568,6 +574,7 @@ fn is_postscript(block: &str) -> bool {
 mod tests {
     use super::*;
     use crate::llm::testing::{fake_provider, first_prompt, Harness};
+    use caseyos_domain::queue::Draft;
     use wiremock::ResponseTemplate;
 
     fn input() -> Input {
@@ -731,49 +738,126 @@ mod tests {
     }
 
     #[test]
-    fn the_opening_uses_what_we_know_about_them() {
-        let table = [
-            (
-                Some("VP Sales"),
-                Some("Acme"),
-                None,
-                "As VP Sales at Acme, you see this up close.",
-            ),
-            (None, Some("Acme"), None, "I've been following Acme."),
-            (
-                Some("VP Sales"),
-                None,
-                None,
-                "As VP Sales, you see this up close.",
-            ),
-            (
-                None,
-                None,
-                Some("acme just raised a series B. They are hiring. And more."),
-                "Acme just raised a series B. They are hiring.",
-            ),
-            (None, None, None, "I'll keep this short."),
-        ];
-        for (title, company, context, expected) in table {
-            assert_eq!(observation(title, company, context), expected);
-        }
-    }
-
-    #[test]
     fn the_offline_draft_is_built_from_the_facts_and_passes_validation() {
         let voice = VoiceProfile::default();
         let input = input();
         let (subject, body) = finish_outreach(&offline_draft(&input, &voice), "unused", &voice);
-        assert_eq!(subject, "Dana, a question about Northwind Logistics");
+        assert_eq!(subject, "Dana, about Northwind Logistics");
         assert!(body.starts_with("Dana,\n\nNorthwind doubled its SDR team this quarter"));
-        assert!(body.contains("As VP of Sales at Northwind Logistics"));
-        assert!(
-            body.contains("I'm writing to compare notes on how Northwind runs pipeline reviews")
-        );
+        assert!(body.contains(
+            "I'm writing to you in your role as VP of Sales at Northwind Logistics to compare notes on how \
+             Northwind runs pipeline reviews"
+        ));
         assert!(body.contains(CTA_WITHOUT_LINK));
         assert!(body.ends_with(UNSUBSCRIBE_LINE));
         let report = validation::review(&subject, &body, &voice);
         assert!(report.approved && report.issues.is_empty(), "{report:?}");
+    }
+
+    #[test]
+    fn the_purpose_names_who_they_are_only_as_the_input_says() {
+        let table = [
+            (
+                Some("VP Sales"),
+                Some("Acme"),
+                "I'm writing to you in your role as VP Sales at Acme to compare notes.",
+            ),
+            (
+                None,
+                Some("Acme"),
+                "I'm writing to you at Acme to compare notes.",
+            ),
+            (
+                Some("VP Sales"),
+                None,
+                "I'm writing to you in your role as VP Sales to compare notes.",
+            ),
+            (Some(" "), None, "I'm writing to compare notes."),
+            (None, None, "I'm writing to compare notes."),
+        ];
+        for (title, company, expected) in table {
+            assert_eq!(purpose(title, company, "Compare notes."), expected);
+        }
+    }
+
+    /// An input whose every field is a marker, so the draft shows exactly which words are
+    /// the template's own.
+    fn marked(title: bool, company: bool, context: bool) -> Input {
+        Input {
+            contact_name: "NAME1 SURNAME1".into(),
+            contact_email: "n@example.com".into(),
+            contact_id: None,
+            company: company.then(|| "COMPANY1".into()),
+            contact_title: title.then(|| "TITLE1".into()),
+            goal: "GOAL1".into(),
+            context: context.then(|| "CONTEXT1. CONTEXT2! CONTEXT3.".into()),
+        }
+    }
+
+    #[test]
+    fn the_offline_template_interpolates_only_given_fields_into_fixed_neutral_phrasing() {
+        let voice = VoiceProfile::default();
+        let table = [
+            (
+                marked(true, true, true),
+                "Subject: NAME1, about COMPANY1\n\nNAME1,\n\nCONTEXT1. CONTEXT2!\n\n\
+                 I'm writing to you in your role as TITLE1 at COMPANY1 to GOAL1.\n\n\
+                 Would a 20-minute call next week be worth it?\n\nCasey",
+            ),
+            (
+                marked(false, true, false),
+                "Subject: NAME1, about COMPANY1\n\nNAME1,\n\n\
+                 I'm writing to you at COMPANY1 to GOAL1.\n\n\
+                 Would a 20-minute call next week be worth it?\n\nCasey",
+            ),
+            (
+                marked(true, false, false),
+                "Subject: NAME1, a note from Casey\n\nNAME1,\n\n\
+                 I'm writing to you in your role as TITLE1 to GOAL1.\n\n\
+                 Would a 20-minute call next week be worth it?\n\nCasey",
+            ),
+            (
+                marked(false, false, false),
+                "Subject: NAME1, a note from Casey\n\nNAME1,\n\nI'm writing to GOAL1.\n\n\
+                 Would a 20-minute call next week be worth it?\n\nCasey",
+            ),
+        ];
+        for (input, expected) in table {
+            assert_eq!(offline_draft(&input, &voice), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn offline_drafts_claim_nothing_the_input_does_not_say() {
+        let linked = VoiceProfile {
+            calendar_link: Some("https://cal.example/casey".into()),
+            ..VoiceProfile::default()
+        };
+        let companies = [None, Some("Northwind Logistics"), Some("Acme")];
+        let titles = [None, Some("VP of Sales"), Some("Head of RevOps")];
+        let contexts = [None, Some("They opened two new warehouses in March.")];
+        for company in companies {
+            for title in titles {
+                for context in contexts {
+                    for voice in [VoiceProfile::default(), linked.clone()] {
+                        let input = Input {
+                            company: company.map(Into::into),
+                            contact_title: title.map(Into::into),
+                            context: context.map(Into::into),
+                            ..input()
+                        };
+                        let (subject, body) =
+                            finish_outreach(&offline_draft(&input, &voice), "unused", &voice);
+                        let text = format!("{subject}\n{body}").to_lowercase();
+                        for claim in crate::words::INVENTED_CLAIMS {
+                            assert!(!text.contains(claim), "{claim:?} in\n{text}");
+                        }
+                        let report = validation::review(&subject, &body, &voice);
+                        assert!(report.approved, "{report:?}\n{text}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -836,6 +920,7 @@ mod tests {
             .text
             .unwrap_or_default()
             .contains("offline template"));
+        assert_eq!(proposal.draft, Some(Draft::offline_template()));
     }
 
     #[tokio::test]
@@ -860,6 +945,10 @@ mod tests {
         let outcome = run(input(), &ctx).await.expect("runs");
 
         assert_eq!(outcome.output["writer"], "llm");
+        assert_eq!(
+            outcome.proposals[0].draft,
+            Some(Draft::llm(Some("test-model-2026".into())))
+        );
         assert_eq!(
             outcome.output["draft"]["subject"],
             "Pipeline reviews, a thought"

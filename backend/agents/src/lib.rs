@@ -34,7 +34,7 @@ use async_trait::async_trait;
 use caseyos_domain::agent_run::{AgentDomain, LlmUsage};
 use caseyos_domain::api::FieldError;
 use caseyos_domain::queue::aps::ApsOverrides;
-use caseyos_domain::queue::{ActionType, QueueItemView, Target};
+use caseyos_domain::queue::{ActionType, Draft, QueueItemView, Target};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -84,6 +84,8 @@ pub struct Proposal {
     pub due_by: Option<DateTime<Utc>>,
     pub aps: ApsOverrides,
     pub rationale: Option<String>,
+    /// How the payload's draft was written (a model, or a template), when it has one.
+    pub draft: Option<Draft>,
 }
 
 /// What a successful run produced.
@@ -172,9 +174,20 @@ pub struct Written {
     pub text: String,
     /// `true` when the deterministic offline writer wrote it (no provider configured).
     pub offline: bool,
+    /// The model that wrote it, as the provider named it (none offline).
+    pub model: Option<String>,
 }
 
 impl Written {
+    /// How a move built from this text records its draft's origin.
+    pub fn draft(&self) -> Draft {
+        if self.offline {
+            Draft::offline_template()
+        } else {
+            Draft::llm(self.model.clone())
+        }
+    }
+
     /// How outputs name the writer: `"llm"` or `"offline"`.
     pub fn writer(&self) -> &'static str {
         if self.offline {
@@ -230,6 +243,7 @@ impl<'a> Ctx<'a> {
             Writer::Offline => Ok(Written {
                 text: offline(),
                 offline: true,
+                model: None,
             }),
             Writer::Llm(client) => {
                 let messages = [
@@ -246,6 +260,7 @@ impl<'a> Ctx<'a> {
                 Ok(Written {
                     text: completion.text,
                     offline: false,
+                    model: completion.usage.model,
                 })
             }
         }

@@ -8,7 +8,7 @@
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
 use caseyos_domain::queue::aps::{ApsOverrides, Fraction};
-use caseyos_domain::queue::ActionType;
+use caseyos_domain::queue::{ActionType, Draft as MoveDraft};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,7 +50,7 @@ const PS_LINE: &str = "P.S. No slides and no pitch, just a working conversation.
 /// The call to action used when a stage's own would break the voice's prohibited words.
 const FALLBACK_ASK: &str = "Would a short call this week help?";
 /// The subject used when a stage's own would break the voice's prohibited words.
-const FALLBACK_SUBJECT: &str = "Following up";
+const FALLBACK_SUBJECT: &str = "Checking in";
 /// Contractions the templates use, and their expansion for voices that avoid them.
 const CONTRACTIONS: &[(&str, &str)] = &[
     ("I'm", "I am"),
@@ -95,8 +95,8 @@ impl Stage {
     /// The next action, for stages that get a follow-up; why not, for the others.
     const fn next_action(self) -> &'static str {
         match self {
-            Stage::InitialContact => "Send a second touch that adds one new idea",
-            Stage::Engaged => "Offer notes on what worked for similar teams",
+            Stage::InitialContact => "Send a second touch and ask for a short call",
+            Stage::Engaged => "Offer whatever would help them take a next step",
             Stage::Qualified => "Propose a working session to map goals, budget and timing",
             Stage::Proposal => "Check the proposal landed and offer a walkthrough",
             Stage::Negotiation => "Settle the open terms and agree a start date",
@@ -267,39 +267,42 @@ struct Template {
 }
 
 fn template(stage: Stage) -> Option<Template> {
+    // Each sentence states only what the input says (the stage: a proposal exists at
+    // `proposal`, terms are open at `negotiation`; a last touch happened) or what the sender
+    // offers or asks; nothing about the contact or about results we never saw.
     let t = match stage {
         Stage::InitialContact => Template {
-            subject: "One more idea for {company}",
-            opener: "I wrote a few days ago and wanted to add one thought.",
-            middle: "The quickest pipeline wins for {company} usually sit in events and campaigns that already run; the gap is the follow-up after them.",
-            ask: "Is a 20-minute call next week worth it to find out where yours are?",
-            ask_with_link: "If it's worth 20 minutes to find out where yours are, pick a time here: {link}",
+            subject: "Another note for {company}",
+            opener: "I'm writing again since we were last in touch.",
+            middle: "I'd like to learn what {company} is working on this quarter.",
+            ask: "Would a 20-minute call next week be useful?",
+            ask_with_link: "If a 20-minute call would be useful, pick a time here: {link}",
         },
         Stage::Engaged => Template {
-            subject: "Notes for {company}",
-            opener: "Thanks for the conversation so far.",
-            middle: "I pulled together a few notes on what worked for similar teams, and I'm happy to share them.",
-            ask: "Want me to send them over?",
-            ask_with_link: "If it's easier to talk them through, pick a time here: {link}",
+            subject: "Next step for {company}",
+            opener: "Thanks for staying in touch.",
+            middle: "I'm happy to send over anything that would help {company} with a next step.",
+            ask: "What would be most useful to you right now?",
+            ask_with_link: "If it's easier to talk it through, pick a time here: {link}",
         },
         Stage::Qualified => Template {
             subject: "Next step for {company}",
-            opener: "Based on what you shared, I think there's a clear fit.",
-            middle: "The next step is a short working session to map goals, budget and timing for {company}.",
+            opener: "I'm writing to suggest a next step.",
+            middle: "It's a short working session to map goals, budget and timing for {company}.",
             ask: "Does Tuesday or Wednesday work for 30 minutes?",
             ask_with_link: "Pick a 30-minute slot that suits you here: {link}",
         },
         Stage::Proposal => Template {
             subject: "Any questions on the proposal?",
-            opener: "I wanted to check the proposal landed well.",
+            opener: "I'm writing about the proposal.",
             middle: "I'm happy to walk through any part of it, or adjust the scope if something doesn't fit {company}.",
             ask: "What's the one open question I can answer this week?",
             ask_with_link: "If a walkthrough helps, pick a time here: {link}",
         },
         Stage::Negotiation => Template {
             subject: "Closing out the open points",
-            opener: "We're close.",
-            middle: "I'd like to settle the remaining terms so {company} can start on schedule.",
+            opener: "I'm writing about the open terms.",
+            middle: "I'd like to settle them so {company} can get started.",
             ask: "Can we take 15 minutes this week to finalise them?",
             ask_with_link: "Pick 15 minutes this week to finalise them here: {link}",
         },
@@ -515,6 +518,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
                     ..ApsOverrides::default()
                 },
                 rationale: Some(rationale),
+                draft: Some(MoveDraft::offline_template()),
             }]
         }
         _ => Vec::new(),
@@ -688,7 +692,7 @@ mod tests {
                     prohibited_words: vec!["budget".into()],
                     ..base.clone()
                 },
-                "The next step",
+                "working session",
                 false,
             ),
             // No contractions.
@@ -697,7 +701,7 @@ mod tests {
                     use_contractions: false,
                     ..base.clone()
                 },
-                "there is a clear fit",
+                "It is a short working session",
                 true,
             ),
             // Prohibited punctuation is removed.
@@ -724,7 +728,7 @@ mod tests {
                     max_body_words: 20,
                     ..base.clone()
                 },
-                "Based on what you shared",
+                "working session",
                 false,
             ),
         ];
@@ -748,11 +752,59 @@ mod tests {
         let d = draft(Stage::Proposal, "Dana", None, &voice).unwrap();
         assert_eq!(d.subject, FALLBACK_SUBJECT);
         let short = VoiceProfile {
-            max_subject_chars: 12,
+            max_subject_chars: 14,
             ..VoiceProfile::default()
         };
         let d = draft(Stage::InitialContact, "Dana", Some("Northwind"), &short).unwrap();
-        assert_eq!(d.subject, "One more");
+        assert_eq!(d.subject, "Another note");
+    }
+
+    #[test]
+    fn drafts_state_only_the_stage_and_the_inputs_and_claim_nothing_else() {
+        let linked = VoiceProfile {
+            calendar_link: Some("https://cal.example.com/casey".into()),
+            ..VoiceProfile::default()
+        };
+        let formal = VoiceProfile {
+            use_contractions: false,
+            include_ps: true,
+            max_paragraphs: 5,
+            ..VoiceProfile::default()
+        };
+        for voice in [VoiceProfile::default(), linked, formal] {
+            for (stage, _, _) in FOLLOW_UPS {
+                for company in [None, Some("COMPANY1")] {
+                    let d = draft(*stage, "NAME1 SURNAME1", company, &voice).unwrap();
+                    let text = format!("{}\n{}", d.subject, d.body).to_lowercase();
+                    for claim in crate::words::INVENTED_CLAIMS {
+                        assert!(!text.contains(claim), "{stage:?}: {claim:?} in\n{text}");
+                    }
+                    assert!(!text.contains('{'), "{stage:?} left a placeholder");
+                    assert!(!text.contains("surname1"), "only the first name is used");
+                    if company.is_some() {
+                        assert!(
+                            !text.contains(NO_COMPANY),
+                            "{stage:?}: a given company is named"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_follow_up_says_its_draft_is_an_offline_template() {
+        let harness = harness();
+        let outcome = run(
+            input(Stage::Proposal, now() - Duration::days(1)),
+            &harness.ctx(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            outcome.proposals[0].draft,
+            Some(MoveDraft::offline_template())
+        );
     }
 
     #[test]

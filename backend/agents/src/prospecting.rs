@@ -444,6 +444,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
             join_names(&named),
             report.approval_note()
         )),
+        draft: Some(written.draft()),
     };
     let output = json!({
         "intents": detected,
@@ -552,6 +553,10 @@ fn message_for_prompt(input: &Input) -> String {
 
 /// The deterministic reply: thanks, then each detected intent in reply order, one call to
 /// action. At most three paragraphs between greeting and sign-off.
+///
+/// It states only what their message says (their question and their words, quoted) and
+/// otherwise asks: no claims about what we do, no promised numbers or deadlines the sender
+/// never gave.
 fn offline_reply(input: &Input, detected: &[Detected], ctx: &Ctx<'_>) -> String {
     let has = |intent: Intent| detected.iter().find(|d| d.intent == intent);
     let replied = input
@@ -567,10 +572,10 @@ fn offline_reply(input: &Input, detected: &[Detected], ctx: &Ctx<'_>) -> String 
     if let Some(question) = has(Intent::Question) {
         match question.evidence.iter().find(|e| e.ends_with('?')) {
             Some(asked) => opening.push(format!(
-                "You asked \"{asked}\" and I'd rather give you a straight answer for your setup than a generic one."
+                "You asked \"{asked}\" Could you tell me a little about your setup, so I can answer it for you?"
             )),
             None => opening.push(
-                "On your question, I'd rather give you a straight answer for your setup than a generic one."
+                "On your question: could you tell me a little about your setup, so I can answer it for you?"
                     .to_string(),
             ),
         }
@@ -581,28 +586,23 @@ fn offline_reply(input: &Input, detected: &[Detected], ctx: &Ctx<'_>) -> String 
             .first()
             .and_then(|phrase| sentence_with(&input.body, phrase));
         opening.push(match said {
-            Some(said) => format!(
-                "What you said about \"{said}\" is the problem we work on most, and I'd like to hear where it costs you the most time."
-            ),
-            None => "The problem you describe is the one we work on most, and I'd like to hear where it costs you the most time.".to_string(),
+            Some(said) => format!("You wrote \"{said}\". Where does that cost you the most time?"),
+            None => "Where does the problem you describe cost you the most time?".to_string(),
         });
     }
     if detected.iter().all(|d| d.intent == Intent::Greeting) {
-        opening.push(
-            "I'd like to understand what's behind your note before suggesting anything."
-                .to_string(),
-        );
+        opening.push("What prompted your note?".to_string());
     }
 
     let mut specifics = Vec::new();
     if has(Intent::Pricing).is_some() {
-        specifics.push("On pricing: it depends on scope, so I'll bring two or three options with real numbers you can compare.");
+        specifics.push("On pricing: what scope do you have in mind, so the numbers fit it?");
     }
     if has(Intent::Timeline).is_some() {
-        specifics.push("On timing: tell me the date you're working back from, and I'll lay out what's realistic before then.");
+        specifics.push("On timing: what date are you working back from?");
     }
     if has(Intent::NextSteps).is_some() {
-        specifics.push("Happy to put a proposal together. With a few details on scope, I'll send it within two business days.");
+        specifics.push("On next steps: what would you like a proposal to cover?");
     }
     let cta = if has(Intent::MeetingRequest).is_some() {
         format!("Happy to find a time. {}", call_to_action(ctx.voice))
@@ -634,6 +634,7 @@ fn sentence_with(text: &str, phrase: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::llm::testing::{first_prompt, fixed_now, Harness};
+    use caseyos_domain::queue::Draft;
 
     fn input() -> Input {
         serde_json::from_value(example()).expect("example parses")
@@ -820,7 +821,7 @@ mod tests {
         );
         let body = outcome.output["reply"]["body"].as_str().unwrap_or_default();
         let question = body.find("You asked \"What does pricing look like for a team of 12?\"");
-        let pain = body.find("What you said about \"We're struggling to keep forecast calls");
+        let pain = body.find("You wrote \"We're struggling to keep forecast calls");
         let pricing = body.find("On pricing:");
         let timing = body.find("On timing:");
         assert!(
@@ -834,6 +835,7 @@ mod tests {
 
         let proposal = &outcome.proposals[0];
         assert_eq!(proposal.action_type, ActionType::ReplyResponse);
+        assert_eq!(proposal.draft, Some(Draft::offline_template()));
         assert_eq!(
             proposal.payload["subject"],
             "Re: Forecasting for the new SDR team"
@@ -848,6 +850,53 @@ mod tests {
         );
         let received = input().received_at.expect("example has received_at");
         assert_eq!(proposal.due_by, Some(received + REPLY_WITHIN));
+    }
+
+    /// Every intent, alone and together, with and without a booking link.
+    #[test]
+    fn the_offline_reply_quotes_them_asks_and_claims_nothing_of_its_own() {
+        let bodies = [
+            "Hello Casey, good to hear from you.",
+            "Does this work with Salesforce?",
+            "We're struggling with manual reporting.",
+            "What does it cost per seat? We have budget this quarter.",
+            "We need this live before the Q3 deadline.",
+            "Send over a proposal and we'll move forward.",
+            "Can we schedule a call Thursday?",
+            "Noted, will read it later.",
+        ];
+        let mut linked = Harness::offline();
+        linked.voice.calendar_link = Some("https://cal.example/casey".into());
+        let all = bodies.join(" ");
+        for harness in [Harness::offline(), linked] {
+            let ctx = harness.ctx();
+            for body in bodies.iter().copied().chain([all.as_str()]) {
+                for subject in ["Question", "Re: Question"] {
+                    let input = Input {
+                        subject: subject.into(),
+                        body: body.into(),
+                        ..input()
+                    };
+                    let detected = detect(&input.subject, &input.body);
+                    let reply = apply_voice(&offline_reply(&input, &detected, &ctx), ctx.voice);
+                    let lower = reply.to_lowercase();
+                    for claim in crate::words::INVENTED_CLAIMS.iter().chain(&[
+                        "two or three",
+                        "business days",
+                        "real numbers",
+                    ]) {
+                        assert!(!lower.contains(claim), "{claim:?} in\n{reply}");
+                    }
+                    let report = validation::review_with(
+                        &reply_subject(&input.subject),
+                        &reply,
+                        ctx.voice,
+                        false,
+                    );
+                    assert!(report.approved, "{report:?}\n{reply}");
+                }
+            }
+        }
     }
 
     #[tokio::test]
@@ -916,6 +965,10 @@ mod tests {
         let outcome = run(input(), &harness.ctx()).await.expect("runs");
 
         assert_eq!(outcome.output["writer"], "llm");
+        assert_eq!(
+            outcome.proposals[0].draft,
+            Some(Draft::llm(Some("test-model-2026".into())))
+        );
         assert_eq!(
             outcome.output["reply"]["body"],
             "Priya,\n\nGreat question, pricing starts with scope!\n\nCould we talk Tuesday?\n\nCasey"

@@ -33,6 +33,26 @@ pub fn found<'p>(text: &str, phrases: &[&'p str]) -> Vec<&'p str> {
         .collect()
 }
 
+/// Claims the seed's templates made up, and their kin: a template draft contains none of
+/// them unless the input wrote it (lower-case substrings).
+#[cfg(test)]
+pub(crate) const INVENTED_CLAIMS: &[&str] = &[
+    "following",
+    "noticed",
+    "impressed",
+    "congrat",
+    "saw ",
+    "read your",
+    "love",
+    "admire",
+    "up close",
+    "keep this short",
+    "similar teams",
+    "we work on",
+    "clear fit",
+    "what worked",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

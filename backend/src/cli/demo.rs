@@ -1,12 +1,17 @@
 //! `caseyos demo seed`: a realistic Today's Moves for the operator, entered through the
 //! same commands the API uses. Item ids are derived from fixed names, so seeding twice
 //! adds nothing.
+//!
+//! Demo data says what it is: every move is marked `demo` (the SPA shows "Demo" on it and
+//! the quick stats keep its decisions apart), every command is made by `system:demo` —
+//! never by the operator — and every command is recorded at the time it really runs.
 
 use caseyos_domain::kernel::{CrmId, EmailAddress, Text, UserName};
 use caseyos_domain::queue::aps::{ApsOverrides, Fraction};
 use caseyos_domain::queue::{
     ActionType, ApproveQueueItem, ContactRef, ProposeQueueItem, QueueError, QueueItem,
-    QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target, MAX_TEXT_CHARS,
+    QueueItemCommand, RecordRef, RejectQueueItem, SnoozeQueueItem, Source, Target, DEMO_ACTOR,
+    MAX_TEXT_CHARS,
 };
 use caseyos_store::bus::Unobserved;
 use caseyos_store::{now, CommandBus, CommandError, CommandMeta};
@@ -28,7 +33,8 @@ pub struct SeedReport {
 /// What happens to a demo move after it is proposed.
 enum Then {
     Nothing,
-    Snooze(i64),
+    /// Snoozed for this many hours from now.
+    Snooze(u32),
     Approve,
     Reject(&'static str),
 }
@@ -217,11 +223,11 @@ fn moves() -> Vec<Move> {
         },
         Move {
             contact: Some(("c-1010", "Elena Petrova", "elena.petrova@northstar.bg")),
-            then: Then::Snooze(-1),
+            then: Then::Snooze(3),
             ..m(
                 "thread-bump-elena",
                 ActionType::ThreadBump,
-                "Snoozed earlier; due again now",
+                "Elena asked to pick the thread up after her afternoon meetings",
             )
         },
         Move {
@@ -299,11 +305,9 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
         config.command_retries,
         std::sync::Arc::new(Unobserved),
     );
-    let meta = CommandMeta::system("demo");
-    let operator = caseyos_domain::kernel::Actor::user(config.operator.clone());
+    let meta = CommandMeta::system(DEMO_ACTOR);
     let owner = UserName::parse(&config.operator)
         .map_err(|message| anyhow::anyhow!("the operator name {message}"))?;
-    let now = now();
     let mut report = SeedReport::default();
     for m in moves() {
         let id = id_of(m.key);
@@ -312,6 +316,7 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
             revenue: m.revenue.and_then(Fraction::from_f64_clamped),
             ..ApsOverrides::default()
         };
+        let at = now();
         let propose = QueueItemCommand::Propose(Box::new(ProposeQueueItem {
             id,
             title: None,
@@ -320,7 +325,7 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
             target: target_of(&m)?,
             payload: m.payload.clone(),
             owner: owner.clone(),
-            due_by: m.due_in_hours.map(|h| now + Duration::hours(h)),
+            due_by: m.due_in_hours.map(|h| at + Duration::hours(h)),
             expires_at: None,
             source: Source::Signal {
                 provider: "demo".into(),
@@ -328,8 +333,10 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
             },
             aps,
             rationale: Some(demo_text(m.rationale)?),
+            draft: None,
+            demo: true,
             by: meta.actor.clone(),
-            at: now,
+            at,
         }));
         match bus.execute::<QueueItem>(id, propose, &meta).await {
             Ok(_) => report.proposed += 1,
@@ -343,16 +350,11 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
             Then::Nothing => None,
             Then::Snooze(hours) => {
                 report.snoozed += 1;
-                // A snooze already due is recorded as made earlier, so it reads true.
-                let at = if hours < 0 {
-                    now - Duration::hours(2)
-                } else {
-                    now
-                };
+                let at = now();
                 Some(QueueItemCommand::Snooze(SnoozeQueueItem {
-                    until: now + Duration::hours(hours),
+                    until: at + Duration::hours(hours.into()),
                     preset: None,
-                    by: operator.clone(),
+                    by: meta.actor.clone(),
                     at,
                 }))
             }
@@ -360,16 +362,16 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
                 report.decided += 1;
                 Some(QueueItemCommand::Approve(ApproveQueueItem {
                     note: None,
-                    by: operator.clone(),
-                    at: now,
+                    by: meta.actor.clone(),
+                    at: now(),
                 }))
             }
             Then::Reject(reason) => {
                 report.decided += 1;
                 Some(QueueItemCommand::Reject(RejectQueueItem {
                     reason: demo_text(reason)?,
-                    by: operator.clone(),
-                    at: now,
+                    by: meta.actor.clone(),
+                    at: now(),
                 }))
             }
         };

@@ -60,8 +60,9 @@ struct QueueModel(PgPool);
 #[async_trait]
 impl QueueReader for QueueModel {
     async fn open_moves(&self, owner: &str, limit: i64) -> Result<Vec<QueueItemView>, String> {
-        caseyos_projections::queue::today(&self.0, Some(owner), None, now(), limit)
+        caseyos_projections::queue::today(&self.0, Some(owner), None, now(), None, limit)
             .await
+            .map(|page| page.items)
             .map_err(|e| e.to_string())
     }
 }
@@ -480,6 +481,8 @@ impl Workers {
                 source: Source::AgentRun { run_id: run.id },
                 aps: proposal.aps,
                 rationale,
+                draft: proposal.draft.clone(),
+                demo: false,
                 by: agent.clone(),
                 at: now(),
             }));

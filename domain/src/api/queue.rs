@@ -45,8 +45,11 @@ pub struct ProposeQueueItemRequest {
     pub due_by: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
-    /// Defaults to `{"kind": "manual"}`.
+    /// Only `{"kind": "manual"}`, the default: people propose manual moves. Moves from
+    /// agent runs and signals are proposed by CaseyOS itself; a request claiming another
+    /// source is refused with 422 `queue.source_not_allowed` naming `source`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(schema_with = manual_source_schema))]
     pub source: Option<Source>,
     /// Overrides of the action type's default APS inputs, each clamped to [0, 1]
     /// (also accepted as `aps_inputs`).
@@ -55,6 +58,28 @@ pub struct ProposeQueueItemRequest {
     /// Why this move matters (also accepted as `reasoning`).
     #[serde(default, alias = "reasoning", skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
+}
+
+/// The only source a request may give: `{"kind": "manual"}`.
+#[cfg(feature = "server")]
+fn manual_source_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type};
+
+    ObjectBuilder::new()
+        .property(
+            "kind",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["manual"])),
+        )
+        .required("kind")
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ))
+        .description(Some(
+            "Where the move came from: only `manual` (people propose manual moves).",
+        ))
+        .build()
 }
 
 /// Change an open move. Absent fields stay; `null` clears `due_by` and `rationale`.
@@ -184,18 +209,28 @@ pub struct QueueCountsResponse {
     pub total: i64,
 }
 
-/// The numbers of the quick-stats bar.
+/// The numbers of the quick-stats bar. Demo moves (`caseyos demo seed`, marked `demo` on
+/// the move) count as open moves, but decisions on them are not the operator's work: the
+/// decision counts and the approval rate leave them out, and `demo_decided_today` reports
+/// them apart.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct QueueStatsResponse {
-    /// Open moves in Today's Moves now (pending and due snoozes).
+    /// Open moves in Today's Moves now (pending and due snoozes), demo moves included.
     pub pending: i64,
+    /// How many of `pending` are demo moves.
+    #[serde(default)]
+    pub demo_pending: i64,
     /// Snoozed moves not yet due.
     pub snoozed: i64,
-    /// Moves approved or rejected since midnight in the caller's time zone.
+    /// Real (not demo) moves approved or rejected since midnight in the caller's time zone.
     pub decided_today: i64,
     pub approved_today: i64,
     pub rejected_today: i64,
-    /// Approved ÷ decided over the last 7 days, in whole percent; none without decisions.
+    /// Demo moves approved or rejected since midnight in the caller's time zone.
+    #[serde(default)]
+    pub demo_decided_today: i64,
+    /// Approved ÷ decided real moves over the last 7 days, in whole percent; none without
+    /// decisions.
     pub approval_rate_7d: Option<i64>,
 }

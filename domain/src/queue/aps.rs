@@ -218,40 +218,155 @@ impl ApsInputs {
         ApsScore::from_centi((weighted / 10) as u16)
     }
 
-    /// `Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%`.
+    /// `Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%`: the inputs alone, for a
+    /// score whose inputs' basis is not known.
     pub fn reasoning(&self) -> String {
-        format!(
-            "Revenue {}, Urgency {}, Strategic {}, Effort↓ {}",
-            self.revenue.percent_label(),
-            self.urgency.percent_label(),
-            self.strategic.percent_label(),
-            self.effort.complement().percent_label()
-        )
+        self.factors()
+            .iter()
+            .map(|(label, value)| format!("{label} {}", value.percent_label()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `Revenue 60% (default for send email), Urgency 95%, …`: each input, and which of
+    /// them are the action type's defaults rather than assessed for this move.
+    pub fn reasoning_with(&self, basis: &ApsBasis, action: ActionType) -> String {
+        let default_for = format!(" (default for {})", action.label().to_lowercase());
+        self.factors()
+            .iter()
+            .zip(basis.in_factor_order())
+            .map(|((label, value), basis)| {
+                let note = match basis {
+                    InputBasis::Assessed => "",
+                    InputBasis::Default => default_for.as_str(),
+                };
+                format!("{label} {}{note}", value.percent_label())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The inputs as people read them, in the order of their weights: effort as `Effort↓`,
+    /// its complement (less effort ranks higher).
+    fn factors(&self) -> [(&'static str, Fraction); 4] {
+        [
+            ("Revenue", self.revenue),
+            ("Urgency", self.urgency),
+            ("Strategic", self.strategic),
+            ("Effort↓", self.effort.complement()),
+        ]
     }
 }
 
-/// A computed APS: the score, the inputs it came from and the reasoning shown to people.
+/// Where an APS input's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InputBasis {
+    /// Given for this move by its proposer (a person, an agent's rules, a signal) or an edit.
+    Assessed,
+    /// The action type's default: nobody assessed it for this move.
+    Default,
+}
+
+/// The basis of each of the four APS inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ApsBasis {
+    pub revenue: InputBasis,
+    pub urgency: InputBasis,
+    pub effort: InputBasis,
+    pub strategic: InputBasis,
+}
+
+impl ApsBasis {
+    /// The inputs `overrides` names are assessed; the others are defaults.
+    pub fn of(overrides: &ApsOverrides) -> Self {
+        ApsBasis {
+            revenue: InputBasis::Default,
+            urgency: InputBasis::Default,
+            effort: InputBasis::Default,
+            strategic: InputBasis::Default,
+        }
+        .with(overrides)
+    }
+
+    /// This basis after `overrides`: the inputs it names are assessed now.
+    pub fn with(self, overrides: &ApsOverrides) -> Self {
+        let assessed = |given: Option<Fraction>, before: InputBasis| {
+            if given.is_some() {
+                InputBasis::Assessed
+            } else {
+                before
+            }
+        };
+        ApsBasis {
+            revenue: assessed(overrides.revenue, self.revenue),
+            urgency: assessed(overrides.urgency, self.urgency),
+            effort: assessed(overrides.effort, self.effort),
+            strategic: assessed(overrides.strategic, self.strategic),
+        }
+    }
+
+    fn in_factor_order(&self) -> [InputBasis; 4] {
+        [self.revenue, self.urgency, self.strategic, self.effort]
+    }
+}
+
+/// A computed APS: the score, the inputs it came from, which of them are defaults, and the
+/// reasoning shown to people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Aps {
     #[cfg_attr(feature = "server", schema(value_type = f64, minimum = 0, maximum = 100))]
     pub score: ApsScore,
     pub inputs: ApsInputs,
+    /// Which inputs were assessed for this move and which are its action type's defaults.
+    /// Absent on moves recorded before it was (their reasoning does not say either).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<ApsBasis>,
+    /// The inputs as percentages, each default marked: `Revenue 60% (default for send
+    /// email), Urgency 95%, …`.
     pub reasoning: String,
 }
 
 impl Aps {
+    /// The APS of inputs whose basis is not known.
     pub fn compute(inputs: ApsInputs) -> Self {
         Aps {
             score: inputs.score(),
             inputs,
+            basis: None,
             reasoning: inputs.reasoning(),
         }
     }
 
-    /// The APS of an action type with optional overrides of its default inputs.
+    /// The APS of an action type with optional overrides of its default inputs: the
+    /// overridden inputs are assessed, the rest defaults.
     pub fn for_action(action: ActionType, overrides: &ApsOverrides) -> Self {
-        Aps::compute(ApsInputs::defaults_for(action).with(overrides))
+        Aps::with_basis(
+            ApsInputs::defaults_for(action).with(overrides),
+            ApsBasis::of(overrides),
+            action,
+        )
+    }
+
+    /// This APS after an edit of some inputs (which become assessed).
+    pub fn edited(&self, action: ActionType, overrides: &ApsOverrides) -> Self {
+        let inputs = self.inputs.with(overrides);
+        match self.basis {
+            Some(basis) => Aps::with_basis(inputs, basis.with(overrides), action),
+            None => Aps::compute(inputs),
+        }
+    }
+
+    fn with_basis(inputs: ApsInputs, basis: ApsBasis, action: ActionType) -> Self {
+        Aps {
+            score: inputs.score(),
+            inputs,
+            basis: Some(basis),
+            reasoning: inputs.reasoning_with(&basis, action),
+        }
     }
 }
 
@@ -347,7 +462,7 @@ mod tests {
 
     #[test]
     fn reasoning_names_each_input_as_a_percentage() {
-        let aps = Aps::for_action(ActionType::SendEmail, &ApsOverrides::default());
+        let aps = Aps::compute(ApsInputs::defaults_for(ActionType::SendEmail));
         assert_eq!(
             aps.reasoning,
             "Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%"
@@ -356,6 +471,112 @@ mod tests {
         assert_eq!(
             odd,
             "Revenue 62.5%, Urgency 70%, Strategic 50%, Effort↓ 79.5%"
+        );
+    }
+
+    #[test]
+    fn reasoning_says_which_inputs_are_defaults_of_the_action_type() {
+        use InputBasis::{Assessed, Default};
+        let urgent = ApsOverrides {
+            urgency: Some(f(0.95)),
+            ..ApsOverrides::default()
+        };
+        let everything = ApsOverrides {
+            revenue: Some(f(0.6)),
+            urgency: Some(f(0.7)),
+            effort: Some(f(0.2)),
+            strategic: Some(f(0.5)),
+        };
+        // (action, overrides, basis of revenue/urgency/effort/strategic, reasoning)
+        let table = [
+            (
+                ActionType::SendEmail,
+                ApsOverrides::default(),
+                [Default, Default, Default, Default],
+                "Revenue 60% (default for send email), Urgency 70% (default for send email), \
+                 Strategic 50% (default for send email), Effort↓ 80% (default for send email)",
+            ),
+            (
+                ActionType::SendEmail,
+                urgent,
+                [Default, Assessed, Default, Default],
+                "Revenue 60% (default for send email), Urgency 95%, \
+                 Strategic 50% (default for send email), Effort↓ 80% (default for send email)",
+            ),
+            // Assessed values equal to the defaults are still assessed.
+            (
+                ActionType::SendEmail,
+                everything,
+                [Assessed, Assessed, Assessed, Assessed],
+                "Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%",
+            ),
+            (
+                ActionType::BookMeeting,
+                ApsOverrides {
+                    effort: Some(f(0.1)),
+                    ..ApsOverrides::default()
+                },
+                [Default, Default, Assessed, Default],
+                "Revenue 90% (default for book meeting), Urgency 80% (default for book meeting), \
+                 Strategic 80% (default for book meeting), Effort↓ 90%",
+            ),
+        ];
+        for (action, overrides, [r, u, e, s], reasoning) in table {
+            let aps = Aps::for_action(action, &overrides);
+            let basis = aps.basis.expect("a proposed move's APS has a basis");
+            assert_eq!(
+                [basis.revenue, basis.urgency, basis.effort, basis.strategic],
+                [r, u, e, s],
+                "{action:?} {overrides:?}"
+            );
+            assert_eq!(aps.reasoning, reasoning, "{action:?} {overrides:?}");
+        }
+    }
+
+    #[test]
+    fn an_edited_input_becomes_assessed_and_the_others_keep_their_basis() {
+        let proposed = Aps::for_action(
+            ActionType::SendEmail,
+            &ApsOverrides {
+                urgency: Some(f(0.95)),
+                ..ApsOverrides::default()
+            },
+        );
+        let edited = proposed.edited(
+            ActionType::SendEmail,
+            &ApsOverrides {
+                revenue: Some(f(0.8)),
+                ..ApsOverrides::default()
+            },
+        );
+        assert_eq!(edited.inputs, ApsInputs::new(800, 950, 200, 500));
+        assert_eq!(
+            edited.reasoning,
+            "Revenue 80%, Urgency 95%, Strategic 50% (default for send email), \
+             Effort↓ 80% (default for send email)"
+        );
+    }
+
+    #[test]
+    fn an_aps_recorded_without_a_basis_still_reads_and_says_nothing_of_defaults() {
+        let recorded = serde_json::json!({
+            "score": 63.0,
+            "inputs": {"revenue": 0.6, "urgency": 0.7, "effort": 0.2, "strategic": 0.5},
+            "reasoning": "Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%"
+        });
+        let aps: Aps = serde_json::from_value(recorded).expect("the old shape decodes");
+        assert_eq!(aps.basis, None);
+        let edited = aps.edited(
+            ActionType::SendEmail,
+            &ApsOverrides {
+                urgency: Some(f(0.9)),
+                ..ApsOverrides::default()
+            },
+        );
+        assert_eq!(edited.basis, None);
+        assert_eq!(
+            edited.reasoning,
+            "Revenue 60%, Urgency 90%, Strategic 50%, Effort↓ 80%"
         );
     }
 

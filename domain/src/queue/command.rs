@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::aps::ApsOverrides;
 use super::snooze::SnoozePreset;
-use super::types::{ActionType, QueueDomain, Source, Target};
+use super::types::{ActionType, Draft, QueueDomain, Source, Target};
 use crate::kernel::{Actor, Text, UserName};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -38,9 +38,15 @@ pub struct ProposeQueueItem {
     pub owner: UserName,
     pub due_by: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Where the move came from. A person (`by` a user) proposes only `Manual` moves; an
+    /// `AgentRun` move is proposed by an agent.
     pub source: Source,
     pub aps: ApsOverrides,
     pub rationale: Option<Text>,
+    /// How the payload's draft was written, when software wrote it.
+    pub draft: Option<Draft>,
+    /// Demo data (`caseyos demo seed`), marked as such wherever the move is shown.
+    pub demo: bool,
     pub by: Actor,
     pub at: DateTime<Utc>,
 }

@@ -8,9 +8,12 @@ use super::command::{EditQueueItem, ProposeQueueItem, QueueItemCommand};
 use super::error::QueueError;
 use super::event::*;
 use super::state::{Decision, QueueItem, QueueItemView};
-use super::types::{derive_title, QueueStatus};
+use super::types::{derive_title, QueueStatus, Source};
 use crate::aggregate::Aggregate;
-use crate::kernel::{Actor, EmailAddress, Text, UserName};
+use crate::kernel::{Actor, ActorKind, EmailAddress, Text, UserName};
+
+/// The system actor `caseyos demo seed` works as: its moves are demo data.
+pub const DEMO_ACTOR: &str = "demo";
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 256;
@@ -38,6 +41,23 @@ fn check_payload(payload: &Value) -> Result<(), QueueError> {
         }
     }
     Ok(())
+}
+
+/// A move's source must be true of its proposer: a person proposes manual moves only (an
+/// agent run's or a signal's moves are proposed by the run or the signal's processor), and
+/// only an agent proposes a move from an agent run.
+fn check_source(source: &Source, by: &Actor) -> Result<(), QueueError> {
+    match (by.kind, source) {
+        (ActorKind::User, Source::Manual) => Ok(()),
+        (ActorKind::User, _) => Err(QueueError::SourceNotAllowed(
+            "must be manual: people propose manual moves only",
+        )),
+        (ActorKind::Agent, Source::AgentRun { .. }) => Ok(()),
+        (_, Source::AgentRun { .. }) => Err(QueueError::SourceNotAllowed(
+            "agent_run is for moves an agent run proposes",
+        )),
+        _ => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -176,6 +196,10 @@ impl Aggregate for QueueItem {
                 aps: e.aps,
                 rationale: e.rationale,
                 source: e.source,
+                draft: e.draft,
+                // Moves the demo seeder proposed before the mark was recorded are demo data
+                // all the same: it is the only proposer acting as `system:demo`.
+                demo: e.demo || e.proposed_by == Actor::system(DEMO_ACTOR),
                 decision: None,
                 proposed_at: e.proposed_at,
                 proposed_by: e.proposed_by,
@@ -266,6 +290,7 @@ fn proposed(cmd: ProposeQueueItem) -> Result<QueueItemEvent, QueueError> {
         Some(title) => (title.into_string(), false),
         None => (derive_title(cmd.action_type, &cmd.target), true),
     };
+    check_source(&cmd.source, &cmd.by)?;
     check_payload(&cmd.payload)?;
     if let Some(expires_at) = cmd.expires_at {
         if expires_at <= cmd.at {
@@ -287,6 +312,8 @@ fn proposed(cmd: ProposeQueueItem) -> Result<QueueItemEvent, QueueError> {
             source: cmd.source,
             aps: Aps::for_action(cmd.action_type, &cmd.aps),
             rationale: cmd.rationale.map(Text::into_string),
+            draft: cmd.draft,
+            demo: cmd.demo,
             proposed_by: cmd.by,
             proposed_at: cmd.at,
         },
@@ -314,7 +341,7 @@ fn edited(item: &QueueItemView, cmd: EditQueueItem) -> Result<Option<QueueItemEv
         .filter(|r| *r != item.rationale);
     let aps = cmd
         .aps
-        .map(|overrides| Aps::compute(item.aps.inputs.with(&overrides)))
+        .map(|overrides| item.aps.edited(item.action_type, &overrides))
         .filter(|a| *a != item.aps);
     if title.is_none()
         && payload.is_none()

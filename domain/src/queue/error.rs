@@ -17,6 +17,10 @@ pub enum QueueError {
     Expired,
     #[error("the snooze time must be in the future")]
     SnoozeInPast,
+    /// A proposer claimed a source it cannot be: people propose manual moves only, and only
+    /// an agent proposes a move sourced from an agent run.
+    #[error("source {0}")]
+    SourceNotAllowed(&'static str),
     #[error("{field} {message}")]
     Invalid {
         field: &'static str,
@@ -40,6 +44,10 @@ impl DomainError for QueueError {
                 field: "until",
                 message: "must be in the future".into(),
             },
+            QueueError::SourceNotAllowed(message) => RejectionKind::Invalid {
+                field: "source",
+                message: (*message).into(),
+            },
             QueueError::Invalid { field, message } => RejectionKind::Invalid {
                 field,
                 message: message.clone(),
@@ -58,6 +66,7 @@ impl QueueError {
             QueueError::AlreadyRejected => "queue.already_rejected",
             QueueError::Expired => "queue.expired",
             QueueError::SnoozeInPast => "queue.snooze_in_past",
+            QueueError::SourceNotAllowed(_) => "queue.source_not_allowed",
             QueueError::Invalid { .. } => "request.validation",
         }
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::aps::Aps;
 use super::snooze::SnoozePreset;
-use super::types::{ActionType, QueueDomain, Source, Target};
+use super::types::{ActionType, Draft, QueueDomain, Source, Target};
 use crate::kernel::{present, Actor};
 
 /// The version every queue item event is written with.
@@ -56,8 +56,19 @@ pub struct QueueItemProposed {
     pub source: Source,
     pub aps: Aps,
     pub rationale: Option<String>,
+    /// How the payload's draft was written; absent when a person wrote it, when there is
+    /// none, and in events recorded before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<Draft>,
+    /// Demo data; absent (false) in real moves and in events recorded before it was.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub demo: bool,
     pub proposed_by: Actor,
     pub proposed_at: DateTime<Utc>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Only the fields that changed are present; a present `null` clears the field.

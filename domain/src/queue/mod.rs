@@ -15,7 +15,7 @@ mod types;
 mod tests;
 
 pub use command::*;
-pub use decide::{MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
+pub use decide::{DEMO_ACTOR, MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
 pub use error::QueueError;
 pub use event::*;
 pub use snooze::{SnoozePreset, SNOOZE_MORNING_HOUR};

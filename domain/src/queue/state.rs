@@ -6,7 +6,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::aps::Aps;
-use super::types::{ActionType, QueueDomain, QueueStatus, Source, Target};
+use super::types::{ActionType, Draft, QueueDomain, QueueStatus, Source, Target};
 use crate::kernel::Actor;
 
 /// The state of one queue item, as the API shows it and as audit replay reconstructs it.
@@ -30,6 +30,14 @@ pub struct QueueItemView {
     /// Why the proposer thinks this move matters.
     pub rationale: Option<String>,
     pub source: Source,
+    /// How the payload's draft was written: by a language model or filled in from a
+    /// template. `null` when a person wrote it or there is none.
+    #[serde(default)]
+    pub draft: Option<Draft>,
+    /// Demo data from `caseyos demo seed`: shown with a "Demo" mark and kept out of the
+    /// decision stats.
+    #[serde(default)]
+    pub demo: bool,
     pub decision: Option<Decision>,
     pub proposed_at: DateTime<Utc>,
     pub proposed_by: Actor,

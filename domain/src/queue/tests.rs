@@ -52,6 +52,8 @@ fn propose_cmd() -> ProposeQueueItem {
         source: Source::Manual,
         aps: ApsOverrides::default(),
         rationale: Some(text("Replied yesterday")),
+        draft: None,
+        demo: false,
         by: casey(),
         at: t0(),
     }
@@ -72,6 +74,8 @@ fn proposed() -> QueueItemEvent {
         source: Source::Manual,
         aps: Aps::for_action(ActionType::SendEmail, &ApsOverrides::default()),
         rationale: Some("Replied yesterday".into()),
+        draft: None,
+        demo: false,
         proposed_by: casey(),
         proposed_at: t0(),
     }))
@@ -212,6 +216,174 @@ fn proposing_with_invalid_fields_names_the_field() {
             other => panic!("{field}: expected a field error, got {other:?}"),
         }
     }
+}
+
+#[test]
+fn a_person_proposes_manual_moves_only() {
+    let run = Source::AgentRun {
+        run_id: Uuid::from_u128(7),
+    };
+    let signal = Source::Signal {
+        provider: "hubspot".into(),
+        signal_id: "deal-9".into(),
+    };
+    for source in [run, signal] {
+        let mut cmd = propose_cmd();
+        cmd.source = source.clone();
+        let error = QueueTest::given_no_previous_events()
+            .when(QueueItemCommand::Propose(Box::new(cmd)))
+            .inspect_result()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            QueueError::SourceNotAllowed("must be manual: people propose manual moves only"),
+            "{source:?}"
+        );
+        assert_eq!(error.code(), "queue.source_not_allowed");
+        assert!(matches!(
+            crate::aggregate::DomainError::kind(&error),
+            crate::aggregate::RejectionKind::Invalid {
+                field: "source",
+                ..
+            }
+        ));
+    }
+}
+
+#[test]
+fn only_an_agent_proposes_a_move_from_an_agent_run() {
+    let run = Source::AgentRun {
+        run_id: Uuid::from_u128(7),
+    };
+    // (proposer, accepted)
+    let table = [
+        (Actor::agent("DraftWriter"), true),
+        (Actor::system("scheduler"), false),
+    ];
+    for (by, accepted) in table {
+        let mut cmd = propose_cmd();
+        cmd.source = run.clone();
+        cmd.by = by.clone();
+        let result = QueueTest::given_no_previous_events()
+            .when(QueueItemCommand::Propose(Box::new(cmd)))
+            .inspect_result();
+        assert_eq!(result.is_ok(), accepted, "{by}: {result:?}");
+    }
+    // CaseyOS itself may record a signal's move.
+    let mut cmd = propose_cmd();
+    cmd.source = Source::Signal {
+        provider: "hubspot".into(),
+        signal_id: "deal-9".into(),
+    };
+    cmd.by = Actor::system("signals");
+    assert!(QueueTest::given_no_previous_events()
+        .when(QueueItemCommand::Propose(Box::new(cmd)))
+        .inspect_result()
+        .is_ok());
+}
+
+#[test]
+fn a_drafts_origin_and_the_demo_mark_are_recorded_and_shown() {
+    let mut cmd = propose_cmd();
+    cmd.draft = Some(Draft::offline_template());
+    cmd.demo = true;
+    let events = QueueTest::given_no_previous_events()
+        .when(QueueItemCommand::Propose(Box::new(cmd)))
+        .inspect_result()
+        .unwrap();
+    let QueueItemEvent::QueueItemProposed(e) = &events[0] else {
+        panic!("expected a proposal, got {events:?}");
+    };
+    assert_eq!(e.draft, Some(Draft::offline_template()));
+    assert!(e.demo);
+    let json = serde_json::to_value(&events[0]).unwrap();
+    assert_eq!(
+        json["QueueItemProposed"]["draft"],
+        json!({"origin": "offline_template"})
+    );
+    assert_eq!(json["QueueItemProposed"]["demo"], json!(true));
+
+    let mut item = QueueItem::default();
+    item.apply(events[0].clone());
+    let view = item.item.unwrap();
+    assert_eq!(view.draft, Some(Draft::offline_template()));
+    assert!(view.demo);
+    assert_eq!(
+        view.draft.unwrap().label(),
+        "Offline template — not written by a model"
+    );
+    assert_eq!(
+        Draft::llm(Some("gpt-4o".into())).label(),
+        "Written by a model (gpt-4o)"
+    );
+}
+
+#[test]
+fn a_proposal_recorded_before_drafts_demo_and_aps_basis_decodes_with_none_of_them() {
+    // The shape of `QueueItemProposed` as version 1 wrote it before these fields.
+    let recorded = json!({"QueueItemProposed": {
+        "item_id": item_id(),
+        "title": "Send email — Dana Lee",
+        "title_derived": true,
+        "action_type": "send_email",
+        "domain": "sales",
+        "target": {"contact": {"id": "101", "name": "Dana Lee"}},
+        "payload": {"to": "dana@acme.io"},
+        "owner": "casey",
+        "due_by": null,
+        "expires_at": null,
+        "source": {"kind": "manual"},
+        "aps": {
+            "score": 63.0,
+            "inputs": {"revenue": 0.6, "urgency": 0.7, "effort": 0.2, "strategic": 0.5},
+            "reasoning": "Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%"
+        },
+        "rationale": null,
+        "proposed_by": {"kind": "user", "id": "casey"},
+        "proposed_at": t0(),
+    }});
+    let event: QueueItemEvent = serde_json::from_value(recorded).expect("the old shape decodes");
+    let QueueItemEvent::QueueItemProposed(e) = &event else {
+        panic!("expected a proposal");
+    };
+    assert_eq!((e.draft.as_ref(), e.demo, e.aps.basis), (None, false, None));
+    let mut item = QueueItem::default();
+    item.apply(event);
+    let view = item.item.unwrap();
+    assert_eq!((view.draft, view.demo), (None, false));
+    assert_eq!(
+        view.aps.reasoning,
+        "Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%"
+    );
+
+    // A stored view (a read model's document) from before decodes the same way.
+    let mut doc = serde_json::to_value(propose_view()).unwrap();
+    let fields = doc.as_object_mut().unwrap();
+    fields.remove("draft");
+    fields.remove("demo");
+    let back: QueueItemView = serde_json::from_value(doc).expect("the old view decodes");
+    assert_eq!((back.draft, back.demo), (None, false));
+}
+
+#[test]
+fn moves_the_demo_seeder_proposed_before_the_mark_was_recorded_are_demo_moves() {
+    let mut old = proposed();
+    if let QueueItemEvent::QueueItemProposed(e) = &mut old {
+        e.proposed_by = Actor::system(DEMO_ACTOR);
+        e.source = Source::Signal {
+            provider: "demo".into(),
+            signal_id: "reply-dana-pricing".into(),
+        };
+    }
+    let mut item = QueueItem::default();
+    item.apply(old);
+    assert!(item.item.unwrap().demo);
+}
+
+fn propose_view() -> QueueItemView {
+    let mut item = QueueItem::default();
+    item.apply(proposed());
+    item.item.unwrap()
 }
 
 #[test]

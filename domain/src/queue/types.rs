@@ -338,6 +338,62 @@ pub enum Source {
     Signal { provider: String, signal_id: String },
 }
 
+/// Who wrote a move's draft (its payload's text). People review drafts before they are
+/// sent; they need to know whether a model wrote one or code filled in a template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DraftOrigin {
+    /// Filled in by code from a fixed template and the input's fields (the offline writer
+    /// when no language model is configured, or an agent that writes no other way). No
+    /// language model wrote it.
+    OfflineTemplate,
+    /// Written by a language model.
+    Llm,
+}
+
+/// How a move's draft was written. Absent on moves whose payload a person wrote (or that
+/// carry no draft) and on moves proposed before this was recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    pub origin: DraftOrigin,
+    /// The model that wrote it (the provider's name), for `llm` drafts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+impl Draft {
+    /// A draft filled in from a template.
+    pub const fn offline_template() -> Self {
+        Draft {
+            origin: DraftOrigin::OfflineTemplate,
+            model: None,
+        }
+    }
+
+    /// A draft a language model wrote; `model` as the provider named it.
+    pub fn llm(model: Option<String>) -> Self {
+        Draft {
+            origin: DraftOrigin::Llm,
+            model,
+        }
+    }
+
+    /// What the SPA shows on the move: "Offline template — not written by a model", or
+    /// "Written by a model (gpt-4o)".
+    pub fn label(&self) -> String {
+        match (self.origin, self.model.as_deref()) {
+            (DraftOrigin::OfflineTemplate, _) => {
+                "Offline template — not written by a model".to_string()
+            }
+            (DraftOrigin::Llm, Some(model)) => format!("Written by a model ({model})"),
+            (DraftOrigin::Llm, None) => "Written by a model".to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,12 +5,41 @@ use caseyos_domain::api::{
     QueueItemResponse, QueueListResponse, QueueStatsResponse, RejectQueueItemRequest,
     SnoozeQueueItemRequest,
 };
+use caseyos_domain::queue::QueueItemView;
 use uuid::Uuid;
 
 use super::{get, post, ApiError};
 
-pub async fn today(consistency: Option<&str>) -> Result<QueueListResponse, ApiError> {
-    get("/api/queue/today", "", consistency).await
+/// A page of Today's Moves: the first, or the one after `cursor` (a `next_cursor`).
+pub async fn today(
+    cursor: Option<&str>,
+    consistency: Option<&str>,
+) -> Result<QueueListResponse, ApiError> {
+    let query = cursor
+        .map(|c| format!("cursor={}", js_sys::encode_uri_component(c)))
+        .unwrap_or_default();
+    get("/api/queue/today", &query, consistency).await
+}
+
+/// The first `pages` pages of Today's Moves, read one after the other at `consistency`:
+/// their moves in rank order, and how many moves there are over all pages.
+pub async fn today_pages(
+    pages: usize,
+    consistency: Option<&str>,
+) -> Result<(Vec<QueueItemView>, i64), ApiError> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut total = 0;
+    for _ in 0..pages.max(1) {
+        let page = today(cursor.as_deref(), consistency).await?;
+        items.extend(page.items);
+        total = page.total;
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok((items, total))
 }
 
 /// A page of the queue; `query` is the URL's own query string (filters, sort, cursor).

@@ -120,6 +120,7 @@ struct Rows {
     contact_id: Vec<Option<String>>,
     deal_id: Vec<Option<String>>,
     company_id: Vec<Option<String>>,
+    demo: Vec<bool>,
     created_at: Vec<DateTime<Utc>>,
     updated_at: Vec<DateTime<Utc>>,
     version: Vec<i64>,
@@ -153,6 +154,7 @@ impl Rows {
                 .as_ref()
                 .map(|c| c.id.as_str().to_string()),
         );
+        self.demo.push(view.demo);
         self.created_at.push(view.proposed_at);
         self.updated_at.push(view.updated_at);
         self.version.push(view.version as i64);
@@ -167,17 +169,17 @@ impl Rows {
         sqlx::query(&format!(
             "insert into {table} (id, status, owner, action_type, domain, title, aps_centi, \
                due_by, snoozed_until, expires_at, decided_at, contact_id, deal_id, company_id, \
-               created_at, updated_at, version, doc) \
+               created_at, updated_at, version, doc, demo) \
              select id, status, owner, action_type, domain, title, aps_centi, due_by, \
                snoozed_until, expires_at, decided_at, contact_id, deal_id, company_id, \
-               created_at, updated_at, version, doc::jsonb \
+               created_at, updated_at, version, doc::jsonb, demo \
              from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                $7::int4[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], \
                $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::timestamptz[], \
-               $16::timestamptz[], $17::int8[], $18::text[]) \
+               $16::timestamptz[], $17::int8[], $18::text[], $19::bool[]) \
                as r(id, status, owner, action_type, domain, title, aps_centi, due_by, \
                snoozed_until, expires_at, decided_at, contact_id, deal_id, company_id, \
-               created_at, updated_at, version, doc) \
+               created_at, updated_at, version, doc, demo) \
              on conflict (id) do update set status = excluded.status, owner = excluded.owner, \
                action_type = excluded.action_type, domain = excluded.domain, \
                title = excluded.title, aps_centi = excluded.aps_centi, \
@@ -185,7 +187,8 @@ impl Rows {
                expires_at = excluded.expires_at, decided_at = excluded.decided_at, \
                contact_id = excluded.contact_id, deal_id = excluded.deal_id, \
                company_id = excluded.company_id, created_at = excluded.created_at, \
-               updated_at = excluded.updated_at, version = excluded.version, doc = excluded.doc"
+               updated_at = excluded.updated_at, version = excluded.version, doc = excluded.doc, \
+               demo = excluded.demo"
         ))
         .bind(&self.id)
         .bind(&self.status)
@@ -205,6 +208,7 @@ impl Rows {
         .bind(&self.updated_at)
         .bind(&self.version)
         .bind(&self.doc)
+        .bind(&self.demo)
         .execute(conn)
         .await?;
         Ok(())

@@ -33,30 +33,103 @@ pub async fn get(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<QueueItemView
     })
 }
 
-/// Today's Moves: pending items and snoozed ones whose time has come, by APS then due time.
+/// Where a page of Today's Moves ends: the last move's rank (APS in hundredths, due time
+/// with "none" as the far future) and id, opaque to clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TodayCursor {
+    aps: i64,
+    due: DateTime<Utc>,
+    id: Uuid,
+}
+
+impl TodayCursor {
+    pub fn encode(&self) -> String {
+        cursor::encode(self)
+    }
+
+    pub fn decode(raw: &str) -> Result<TodayCursor, CursorError> {
+        cursor::decode(raw.trim()).ok_or(CursorError::Malformed)
+    }
+}
+
+/// A page of Today's Moves.
+pub struct TodayPage {
+    pub items: Vec<QueueItemView>,
+    pub next: Option<TodayCursor>,
+    /// Moves in Today's Moves for the same owner and domain, over all pages.
+    pub total: i64,
+}
+
+/// The moves of Today's Moves: pending, and snoozed ones whose time has come.
+const TODAY_FILTER: &str = "status in ('pending', 'snoozed') \
+     and (status = 'pending' or snoozed_until <= $1) \
+     and ($2::text is null or owner = $2) \
+     and ($3::text is null or domain = $3)";
+
+/// Today's Moves: pending items and snoozed ones whose time has come, by APS then due time,
+/// a page at a time (after `cursor`, when given).
 pub async fn today(
     pool: &PgPool,
     owner: Option<&str>,
     domain: Option<QueueDomain>,
     now: DateTime<Utc>,
+    cursor: Option<&TodayCursor>,
     limit: i64,
-) -> anyhow::Result<Vec<QueueItemView>> {
-    let rows = sqlx::query(&format!(
-        "select doc from queue_items \
-         where status in ('pending', 'snoozed') \
-           and (status = 'pending' or snoozed_until <= $1) \
-           and ($2::text is null or owner = $2) \
-           and ($3::text is null or domain = $3) \
+) -> anyhow::Result<TodayPage> {
+    let domain = domain.map(QueueDomain::as_str);
+    // Ranked by APS descending, then due time and id ascending: the page continues after
+    // the cursor's move in that order.
+    let after = if cursor.is_some() {
+        format!(
+            " and (aps_centi < $5 \
+               or (aps_centi = $5 and (coalesce(due_by, {NO_DUE_TIME}), id) > ($6, $7)))"
+        )
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "select doc, aps_centi::bigint as aps, coalesce(due_by, {NO_DUE_TIME}) as due \
+         from queue_items \
+         where {TODAY_FILTER}{after} \
          order by aps_centi desc, coalesce(due_by, {NO_DUE_TIME}), id \
          limit $4"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(now)
+        .bind(owner)
+        .bind(domain)
+        .bind(limit + 1);
+    if let Some(cursor) = cursor {
+        query = query.bind(cursor.aps).bind(cursor.due).bind(cursor.id);
+    }
+    let mut rows = query.fetch_all(pool).await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        match rows.last() {
+            Some(last) => {
+                let Json(doc): Json<QueueItemView> = last.try_get("doc")?;
+                Some(TodayCursor {
+                    aps: last.try_get("aps")?,
+                    due: last.try_get("due")?,
+                    id: doc.id,
+                })
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    let items = docs(rows)?;
+    let total: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from queue_items where {TODAY_FILTER}"
     ))
     .bind(now)
     .bind(owner)
-    .bind(domain.map(QueueDomain::as_str))
-    .bind(limit)
-    .fetch_all(pool)
+    .bind(domain)
+    .fetch_one(pool)
     .await?;
-    docs(rows)
+    Ok(TodayPage { items, next, total })
 }
 
 /// What a list may be filtered by; empty vectors mean "any".
@@ -376,5 +449,28 @@ mod tests {
             Err(CursorError::SortMismatch)
         );
         assert_eq!(Cursor::decode("%%%", sort), Err(CursorError::Malformed));
+    }
+
+    #[test]
+    fn todays_cursors_round_trip_and_refuse_anything_else() {
+        let cursor = TodayCursor {
+            aps: 6300,
+            due: "9999-12-31T00:00:00Z".parse().unwrap(),
+            id: Uuid::from_u128(9),
+        };
+        assert_eq!(TodayCursor::decode(&cursor.encode()), Ok(cursor));
+        let list = Cursor {
+            key: SortKey::Aps,
+            desc: true,
+            value: json!(6300),
+            id: Uuid::from_u128(9),
+        };
+        for raw in ["%%%", "", list.encode().as_str()] {
+            assert_eq!(
+                TodayCursor::decode(raw),
+                Err(CursorError::Malformed),
+                "{raw}"
+            );
+        }
     }
 }

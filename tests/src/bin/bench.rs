@@ -580,6 +580,8 @@ impl SyntheticItem {
                 source: Source::Manual,
                 aps: Aps::for_action(ActionType::SendEmail, &ApsOverrides::default()),
                 rationale: None,
+                draft: None,
+                demo: false,
                 proposed_by: actor.clone(),
                 proposed_at: at,
             },

@@ -9,7 +9,7 @@ use caseyos_domain::agent_run::{AgentRunView, AttemptOutcome, RunError, RunStatu
 use caseyos_domain::api::{
     AgentRunListResponse, AgentRunResponse, AgentRunStatsResponse, AgentsResponse, AuditResponse,
 };
-use caseyos_domain::queue::Source;
+use caseyos_domain::queue::{Draft, DraftOrigin, Source};
 use caseyos_tests::{
     admin_token, assert_error, dto, error_fields, expect_dto, query_i64, spawn_app, spawn_app_with,
     status_and_json, Api, Instance, TestApp,
@@ -724,4 +724,49 @@ async fn rebuilding_the_runs_read_model_gives_the_live_rows_back() {
     )
     .await;
     assert_eq!(linked, 3, "each original links its retry");
+}
+
+#[tokio::test]
+async fn a_move_says_whether_its_draft_came_from_the_offline_template_or_a_model() {
+    // No provider: the offline template writes, and the move says so.
+    let offline = spawn_app().await;
+    let agents: AgentsResponse = offline.get_ok("/api/agents", &offline.admin).await;
+    let example = agents
+        .agents
+        .iter()
+        .find(|a| a.name == "DraftWriter")
+        .map(|a| a.example_input.clone())
+        .expect("DraftWriter is listed");
+    let run = offline
+        .request_run_ok(&offline.admin, "DraftWriter", example.clone())
+        .await;
+    let run = finished(&offline, &offline.admin, run.id).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:#?}");
+    let (status, body) = offline
+        .get_json(
+            &format!("/api/queue/{}", run.proposed_items[0]),
+            &offline.admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["item"]["draft"], json!({"origin": "offline_template"}));
+
+    // A model wrote it: the move names the model that answered.
+    let llm = fake_llm(
+        "Subject: Pipeline reviews\n\nDana,\n\nHow do you run pipeline reviews now that the SDR team has doubled?\n\nCasey",
+        Duration::ZERO,
+    )
+    .await;
+    let app = spawn_app_with(|c| use_llm(c, &llm)).await;
+    let run = app.request_run_ok(&app.admin, "DraftWriter", example).await;
+    let run = finished(&app, &app.admin, run.id).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:#?}");
+    let moved = app.queue_item(run.proposed_items[0]).await;
+    assert_eq!(
+        moved.draft,
+        Some(Draft {
+            origin: DraftOrigin::Llm,
+            model: Some("fake-model-1".into()),
+        })
+    );
 }

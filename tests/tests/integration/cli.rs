@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use caseyos_backend::auth::tokens::principal_for_token;
 use caseyos_backend::auth::Role;
-use caseyos_domain::api::{AuditResponse, QueueItemResponse};
-use caseyos_domain::queue::{QueueItemView, QueueStatus};
+use caseyos_domain::api::{
+    AuditResponse, QueueItemResponse, QueueListResponse, QueueStatsResponse,
+};
+use caseyos_domain::queue::{QueueItemEvent, QueueItemView, QueueStatus};
 use caseyos_tests::{admin_token, dto, event_count, query_i64, settle, test_config, Api, Instance};
 use serde_json::{json, Value};
-use sqlx::PgPool;
+use sqlx::{PgPool, Row};
 
 use crate::support::process::{caseyos, run};
 
@@ -472,6 +474,120 @@ async fn demo_seed_is_idempotent() {
         events_after_first,
         "seeding again writes no event"
     );
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn demo_data_is_decided_by_system_demo_at_its_real_time_marked_and_kept_out_of_the_stats() {
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    let started: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("select now()")
+        .fetch_one(&pool)
+        .await
+        .expect("the database's time");
+    let seeded = cli(&url, &["demo", "seed"]).await;
+    seeded.assert_success("");
+
+    // Every demo command is made by system:demo, never by the operator, and each records
+    // the time it really ran: none before the seed started, none after it was stored.
+    let rows = sqlx::query(
+        "select metadata ->> 'actor' as actor, payload, recorded_at from events \
+         where aggregate_type = 'queue_item' order by global_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("read the events");
+    assert!(!rows.is_empty());
+    let (mut decisions, mut snoozes) = (0, 0);
+    for row in &rows {
+        let actor: String = row.get("actor");
+        assert_eq!(actor, "system:demo");
+        let recorded_at: chrono::DateTime<chrono::Utc> = row.get("recorded_at");
+        let payload: Value = row.get("payload");
+        let event: QueueItemEvent = serde_json::from_value(payload).expect("a queue event");
+        let (by, at) = match &event {
+            QueueItemEvent::QueueItemProposed(e) => {
+                assert!(e.demo, "{e:?}");
+                (&e.proposed_by, e.proposed_at)
+            }
+            QueueItemEvent::QueueItemSnoozed(e) => {
+                snoozes += 1;
+                assert!(e.until > e.snoozed_at, "{e:?}");
+                (&e.snoozed_by, e.snoozed_at)
+            }
+            QueueItemEvent::QueueItemApproved(e) => {
+                decisions += 1;
+                (&e.approved_by, e.approved_at)
+            }
+            QueueItemEvent::QueueItemRejected(e) => {
+                decisions += 1;
+                (&e.rejected_by, e.rejected_at)
+            }
+            other => panic!("the demo does not {other:?}"),
+        };
+        assert_eq!(by.to_string(), "system:demo", "{event:?}");
+        assert!(
+            at >= started && at <= recorded_at,
+            "{event:?} claims {at}, the seed started at {started} and it was stored at {recorded_at}"
+        );
+    }
+    assert_eq!((decisions, snoozes), (2, 2));
+
+    // The operator sees demo moves marked, and their own stats hold no demo decision.
+    let token = admin_token(&pool, "operator", "casey").await;
+    let server = in_process(&pool, &url).await;
+    let api = Api::new(&server.address, &token);
+    let (status, list) = api.get_json("/api/queue?limit=100&owner=casey").await;
+    assert_eq!(status, 200, "{list}");
+    let list: QueueListResponse = dto(&list);
+    assert!(list.items.len() >= 18, "{}", list.items.len());
+    assert!(
+        list.items.iter().all(|i| i.demo),
+        "every demo move is marked"
+    );
+    let (status, stats) = api.get_json("/api/queue/stats").await;
+    assert_eq!(status, 200, "{stats}");
+    let stats: QueueStatsResponse = dto(&stats);
+    assert_eq!(
+        (
+            stats.decided_today,
+            stats.approved_today,
+            stats.rejected_today
+        ),
+        (0, 0, 0),
+        "{stats:?}"
+    );
+    assert_eq!(stats.approval_rate_7d, None, "{stats:?}");
+    assert_eq!(stats.demo_decided_today, 2, "{stats:?}");
+    assert!(
+        stats.pending > 0 && stats.demo_pending == stats.pending,
+        "{stats:?}"
+    );
+
+    // A decision of the operator's own counts as theirs.
+    let (status, own) = api
+        .post_json(
+            "/api/queue",
+            &json!({"action_type": "check_in", "title": "a real move"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{own}");
+    let id = own["item"]["id"].as_str().expect("an id").to_string();
+    let (status, approved) = api
+        .post_json(&format!("/api/queue/{id}/approve"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    let (_, stats) = api.get_json("/api/queue/stats").await;
+    let stats: QueueStatsResponse = dto(&stats);
+    assert_eq!(
+        (
+            stats.decided_today,
+            stats.approval_rate_7d,
+            stats.demo_decided_today
+        ),
+        (1, Some(100), 2),
+        "{stats:?}"
+    );
+    server.stop().await;
     pool.close().await;
 }
 

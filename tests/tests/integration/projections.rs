@@ -37,6 +37,8 @@ fn propose(id: Uuid, title: &str) -> QueueItemCommand {
         source: Source::Manual,
         aps: Default::default(),
         rationale: None,
+        draft: None,
+        demo: false,
         by: Actor::user("admin"),
         at: now(),
     }))

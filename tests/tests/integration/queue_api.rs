@@ -1,7 +1,8 @@
 //! Today's Moves over HTTP against the real router and a real PostgreSQL.
 
 use caseyos_domain::api::{BulkDecisionResponse, QueueItemResponse, QueueListResponse};
-use caseyos_domain::queue::{QueueDomain, QueueStatus, Source};
+use caseyos_domain::queue::aps::InputBasis;
+use caseyos_domain::queue::{QueueDomain, QueueItemView, QueueStatus, Source};
 use caseyos_tests::{
     assert_error, command_bus, dto, error_body, error_fields, error_of, expect_dto, spawn_app,
     TestApp,
@@ -48,10 +49,15 @@ async fn proposing_returns_201_with_the_item_a_derived_title_and_a_consistency_t
     assert_eq!(item.domain, QueueDomain::Sales);
     assert_eq!(item.status, QueueStatus::Pending);
     assert_eq!(item.owner, "admin");
+    // Every input is the action type's default, and the reasoning says so.
     assert_eq!(
         item.aps.reasoning,
-        "Revenue 60%, Urgency 70%, Strategic 50%, Effort↓ 80%"
+        "Revenue 60% (default for send email), Urgency 70% (default for send email), \
+         Strategic 50% (default for send email), Effort↓ 80% (default for send email)"
     );
+    assert_eq!(raw["aps"]["basis"]["revenue"], "default");
+    assert_eq!(raw["draft"], serde_json::Value::Null);
+    assert_eq!(raw["demo"], false);
     assert_eq!(item.source, Source::Manual);
     assert_eq!(item.version, 1);
     assert!(consistency.contains('.'), "{consistency}");
@@ -450,6 +456,212 @@ async fn text_fields_are_parsed_at_the_edge_and_a_bad_one_writes_nothing() {
     assert_eq!(error.code, "request.validation");
     assert_eq!(error.message, "reason must be at most 2000 characters");
     assert_eq!(app.queue_item(id).await.status, QueueStatus::Pending);
+}
+
+#[tokio::test]
+async fn assessed_aps_inputs_are_told_apart_from_the_action_types_defaults() {
+    let app = spawn_app().await;
+    let item = app
+        .propose(
+            &app.admin,
+            json!({"action_type": "book_meeting", "aps": {"urgency": 0.95, "effort": 0.1}}),
+        )
+        .await
+        .item;
+    assert_eq!(
+        item.aps.reasoning,
+        "Revenue 90% (default for book meeting), Urgency 95%, \
+         Strategic 80% (default for book meeting), Effort↓ 90%"
+    );
+    let basis = item.aps.basis.expect("a basis");
+    assert_eq!(
+        (basis.revenue, basis.urgency, basis.effort, basis.strategic),
+        (
+            InputBasis::Default,
+            InputBasis::Assessed,
+            InputBasis::Assessed,
+            InputBasis::Default
+        )
+    );
+    // Editing an input makes it assessed; the others keep their basis.
+    let edited = app
+        .queue_command_ok(item.id, "edit", json!({"aps": {"revenue": 0.9}}))
+        .await
+        .item;
+    assert_eq!(
+        edited.aps.reasoning,
+        "Revenue 90%, Urgency 95%, Strategic 80% (default for book meeting), Effort↓ 90%"
+    );
+}
+
+#[tokio::test]
+async fn a_request_may_propose_only_manual_moves_and_the_document_says_so() {
+    let app = spawn_app().await;
+    let before = caseyos_tests::event_count(&app.pool).await;
+    let claims = [
+        json!({"kind": "agent_run", "run_id": "0192f000-0000-7000-8000-000000000001"}),
+        json!({"kind": "signal", "provider": "hubspot", "signal_id": "deal-9"}),
+    ];
+    for source in claims {
+        let answer = app
+            .post_json(
+                "/api/queue",
+                &app.admin,
+                &json!({"action_type": "send_email", "source": source}),
+            )
+            .await;
+        let error = assert_error(&answer, 422, "queue.source_not_allowed");
+        assert_eq!(error_fields(&error), ["source"], "{source}");
+    }
+    assert_eq!(
+        caseyos_tests::event_count(&app.pool).await,
+        before,
+        "a refused proposal writes no event"
+    );
+
+    // Saying "manual" is what leaving it out means.
+    let manual = app
+        .propose(
+            &app.admin,
+            json!({"action_type": "send_email", "source": {"kind": "manual"}}),
+        )
+        .await
+        .item;
+    assert_eq!(manual.source, Source::Manual);
+
+    let (status, doc) = app.get_json("/api/openapi.json", &app.admin).await;
+    assert_eq!(status, 200);
+    let source = &doc["components"]["schemas"]["ProposeQueueItemRequest"]["properties"]["source"];
+    assert_eq!(
+        source["properties"]["kind"]["enum"],
+        json!(["manual"]),
+        "{source}"
+    );
+    assert_eq!(source["additionalProperties"], json!(false), "{source}");
+    // The move's new fields are described, and every reference to them resolves.
+    let schemas = &doc["components"]["schemas"];
+    for name in ["Draft", "DraftOrigin", "ApsBasis", "InputBasis"] {
+        assert!(schemas.get(name).is_some(), "{name} is described");
+    }
+    let view = &schemas["QueueItemView"]["properties"];
+    assert!(
+        view.get("draft").is_some() && view.get("demo").is_some(),
+        "{view}"
+    );
+    let text = doc.to_string();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap_or_default();
+        assert!(
+            schemas.get(name).is_some(),
+            "#/components/schemas/{name} resolves"
+        );
+    }
+}
+
+/// Proposes `n` moves for `token` with APS and due times that repeat, so the ranking has
+/// ties on APS (broken by due time) and on both (broken by id).
+async fn propose_ranked(app: &TestApp, token: &str, n: usize) -> Vec<QueueItemView> {
+    let mut items = Vec::with_capacity(n);
+    for i in 0..n {
+        let revenue = [0.2, 0.5, 0.9][i % 3];
+        let mut body = json!({
+            "title": format!("move {i}"),
+            "action_type": "send_email",
+            "aps": {"revenue": revenue},
+        });
+        if i % 4 != 0 {
+            body["due_by"] = json!(format!("2026-12-{:02}T09:00:00Z", 1 + i % 5));
+        }
+        items.push(app.propose(token, body).await.item);
+    }
+    items
+}
+
+/// The order of Today's Moves: APS descending, then due time (none last), then id.
+fn ranked(mut items: Vec<QueueItemView>) -> Vec<uuid::Uuid> {
+    items.sort_by_key(|i| {
+        (
+            std::cmp::Reverse(i.aps.score),
+            i.due_by.is_none(),
+            i.due_by,
+            i.id,
+        )
+    });
+    items.into_iter().map(|i| i.id).collect()
+}
+
+#[tokio::test]
+async fn today_counts_every_open_move_and_pages_through_them_in_rank_order() {
+    let app = spawn_app().await;
+    let olga = app.token("olga", "operator").await;
+    let mine = propose_ranked(&app, &app.admin, 62).await;
+    // Not in the admin's Today: decided, snoozed for later, and someone else's.
+    app.queue_command_ok(mine[0].id, "approve", json!({})).await;
+    app.queue_command_ok(mine[1].id, "snooze", json!({"preset": "tomorrow"}))
+        .await;
+    propose_ranked(&app, &olga, 3).await;
+    let open = ranked(mine[2..].to_vec());
+    assert_eq!(open.len(), 60);
+
+    let first = today(&app).await;
+    assert_eq!(first.items.len(), 50, "the default page is 50");
+    assert_eq!(first.total, 60, "total counts every page");
+    let cursor = first.next_cursor.clone().expect("a cursor to the rest");
+    let second: QueueListResponse = app
+        .get_ok(&format!("/api/queue/today?cursor={cursor}"), &app.admin)
+        .await;
+    assert_eq!((second.items.len(), second.total), (10, 60));
+    assert_eq!(second.next_cursor, None, "the last page has no cursor");
+    let read: Vec<uuid::Uuid> = first
+        .items
+        .iter()
+        .chain(&second.items)
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(
+        read, open,
+        "the pages continue in rank order, each move once"
+    );
+
+    // Any page size walks the same order.
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("?limit=7&cursor={c}"),
+            None => "?limit=7".to_string(),
+        };
+        let page: QueueListResponse = app
+            .get_ok(&format!("/api/queue/today{query}"), &app.admin)
+            .await;
+        assert_eq!(page.total, 60);
+        assert!(page.items.len() <= 7);
+        walked.extend(page.items.iter().map(|i| i.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(walked, open);
+
+    // The operator's own Today counts only theirs.
+    let theirs: QueueListResponse = app.get_ok("/api/queue/today", &olga).await;
+    assert_eq!((theirs.items.len(), theirs.total), (3, 3));
+    assert_eq!(theirs.next_cursor, None);
+}
+
+#[tokio::test]
+async fn a_cursor_today_did_not_issue_is_a_400() {
+    let app = spawn_app().await;
+    propose_ranked(&app, &app.admin, 3).await;
+    let list: QueueListResponse = app.get_ok("/api/queue?limit=1", &app.admin).await;
+    let foreign = list.next_cursor.expect("a list cursor");
+    for cursor in ["not-a-cursor", foreign.as_str()] {
+        let answer = app
+            .get_json(&format!("/api/queue/today?cursor={cursor}"), &app.admin)
+            .await;
+        assert_error(&answer, 400, "request.invalid_cursor");
+    }
 }
 
 /// Waits until the clock has passed `at` (the condition these tests need), however long the

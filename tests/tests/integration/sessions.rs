@@ -658,10 +658,12 @@ async fn quick_stats_count_open_moves_todays_decisions_and_the_weekly_approval_r
         stats,
         json!({
             "pending": 1,
+            "demo_pending": 0,
             "snoozed": 1,
             "decided_today": 4,
             "approved_today": 2,
             "rejected_today": 2,
+            "demo_decided_today": 0,
             // 3 approved of 5 decided in the last 7 days.
             "approval_rate_7d": 60,
         })

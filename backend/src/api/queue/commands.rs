@@ -118,7 +118,7 @@ fn text_field(field: &str, raw: Option<&str>) -> Result<Option<Text>, ApiError> 
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 201, description = "Proposed", body = QueueItemResponse),
-        (status = 422, description = "Invalid field or unknown action type", body = ErrorEnvelope),
+        (status = 422, description = "Invalid field (`request.validation`), unknown action type (`queue.unknown_action_type`), or a `source` other than manual (`queue.source_not_allowed`)", body = ErrorEnvelope),
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Viewers cannot propose; operators only for themselves", body = ErrorEnvelope),
     ),
@@ -168,6 +168,8 @@ async fn propose_queue_item(
         source: request.source.clone().unwrap_or(Source::Manual),
         aps: request.aps.unwrap_or_default(),
         rationale,
+        draft: None,
+        demo: false,
         by: ctx.principal.actor(),
         at: now(),
     }));

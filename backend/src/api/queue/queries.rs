@@ -8,7 +8,7 @@ use caseyos_domain::api::{
 };
 use caseyos_domain::queue::{ActionType, QueueDomain, QueueStatus};
 use caseyos_projections::queue::stats::{self as queue_stats, StatsWindow};
-use caseyos_projections::queue::{self as views, Cursor, ListFilter, Sort};
+use caseyos_projections::queue::{self as views, Cursor, ListFilter, Sort, TodayCursor};
 use caseyos_store::now;
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -68,19 +68,24 @@ struct TodayQuery {
     domain: Option<String>,
     /// Whose moves: yours by default, a name, or `*` for everyone's.
     owner: Option<String>,
+    /// From the previous page's `next_cursor`.
+    cursor: Option<String>,
     /// 1–100, default 50.
     limit: Option<i64>,
 }
 
 /// Today's Moves: pending moves and snoozed ones whose time has come, ranked by APS then
-/// due time.
+/// due time, a page at a time. `total` counts every move in Today's Moves for the same owner
+/// and domain; `next_cursor` reads the next page.
 #[utoipa::path(
     get,
     path = "/api/queue/today",
     tag = "queue",
     params(TodayQuery, ReadQuery),
     responses(
-        (status = 200, description = "Ranked moves", body = QueueListResponse),
+        (status = 200, description = "A page of ranked moves", body = QueueListResponse),
+        (status = 400, description = "Unknown domain (`request.invalid_query`) or a cursor this endpoint did not issue (`request.invalid_cursor`)", body = ErrorEnvelope),
+        (status = 403, description = "Operators see their own moves only", body = ErrorEnvelope),
         (status = 503, description = "`after` not reached in time (`consistency.timeout`)", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -101,13 +106,28 @@ async fn todays_moves(
         })?),
         None => None,
     };
+    let cursor = match query.cursor.as_deref() {
+        Some(raw) => Some(
+            TodayCursor::decode(raw)
+                .map_err(|e| ApiError::bad_request("request.invalid_cursor", e.to_string()))?,
+        ),
+        None => None,
+    };
     let limit = limit(query.limit, 50, MAX_PAGE)?;
     read.settle(&state, QUEUE_VIEWS).await?;
-    let items = views::today(&state.pool, owner.as_deref(), domain, now(), limit).await?;
+    let page = views::today(
+        &state.pool,
+        owner.as_deref(),
+        domain,
+        now(),
+        cursor.as_ref(),
+        limit,
+    )
+    .await?;
     Ok(Json(QueueListResponse {
-        total: items.len() as i64,
-        items,
-        next_cursor: None,
+        items: page.items,
+        next_cursor: page.next.map(|c| c.encode()),
+        total: page.total,
     }))
 }
 

@@ -2,7 +2,7 @@
 //! its decisions.
 
 use caseyos_domain::queue::aps::Aps;
-use caseyos_domain::queue::{QueueItemView, QueueStatus};
+use caseyos_domain::queue::{DraftOrigin, QueueItemView, QueueStatus};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -25,6 +25,26 @@ pub fn aps_badge(aps: &Aps) -> Html {
             { score(value) }
         </span>
     }
+}
+
+/// What a move says about itself that a person must see before deciding: that it is demo
+/// data, and who wrote its draft (a model, or a template).
+pub fn move_marks(item: &QueueItemView) -> Html {
+    let demo = item.demo.then(|| {
+        html! {
+            <span class="chip demo" title="Demo data from `caseyos demo seed`, not a real move">
+                { "Demo" }
+            </span>
+        }
+    });
+    let draft = item.draft.as_ref().map(|draft| {
+        let class = match draft.origin {
+            DraftOrigin::OfflineTemplate => "offline",
+            DraftOrigin::Llm => "llm",
+        };
+        html! { <span class={classes!("chip", "draft-origin", class)}>{ draft.label() }</span> }
+    });
+    html! { <>{ for demo }{ for draft }</> }
 }
 
 #[derive(Properties, PartialEq)]
@@ -124,6 +144,7 @@ pub fn QueueCard(props: &QueueCardProps) -> Html {
             <div class="card-main">
                 <Link<Route> to={Route::Item { id: item.id.to_string() }} classes="card-title">{ &item.title }</Link<Route>>
                 <div class="meta">
+                    { move_marks(item) }
                     <span class="chip">{ humanize(item.action_type.as_str()) }</span>
                     { for target_line(item).map(|t| html! { <span>{ t }</span> }) }
                     { for due }
@@ -152,8 +173,8 @@ mod tests {
     use super::*;
     use crate::test_support::{mount, queue_item};
     use caseyos_domain::kernel::CrmId;
-    use caseyos_domain::queue::aps::ApsOverrides;
-    use caseyos_domain::queue::{ActionType, ContactRef, Target};
+    use caseyos_domain::queue::aps::{ApsOverrides, Fraction};
+    use caseyos_domain::queue::{ActionType, ContactRef, Draft, Target};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn item() -> QueueItemView {
@@ -228,6 +249,78 @@ mod tests {
         assert_eq!(disabled.length(), 4);
         let viewer = render(false, false).await;
         assert!(viewer.query_selector(".actions").unwrap().is_none());
+    }
+
+    async fn render_item(item: QueueItemView) -> web_sys::Element {
+        mount::<Host>(HostProps {
+            item,
+            busy: false,
+            can_decide: true,
+        })
+        .await
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_template_draft_and_demo_data_are_marked_and_a_real_move_is_not() {
+        let marked = QueueItemView {
+            draft: Some(Draft::offline_template()),
+            demo: true,
+            ..item()
+        };
+        let root = render_item(marked).await;
+        let mark = root
+            .query_selector(".draft-origin")
+            .unwrap()
+            .expect("a draft mark");
+        assert_eq!(
+            mark.text_content().unwrap(),
+            "Offline template — not written by a model"
+        );
+        let demo = root
+            .query_selector(".chip.demo")
+            .unwrap()
+            .expect("a demo mark");
+        assert_eq!(demo.text_content().unwrap(), "Demo");
+
+        let by_model = QueueItemView {
+            draft: Some(Draft::llm(Some("gpt-4o".into()))),
+            ..item()
+        };
+        let root = render_item(by_model).await;
+        let text = root.text_content().unwrap_or_default();
+        assert!(text.contains("Written by a model (gpt-4o)"), "{text}");
+        assert!(!text.contains("Offline template"), "{text}");
+        assert!(root.query_selector(".chip.demo").unwrap().is_none());
+
+        let plain = render(false, true).await;
+        assert!(plain.query_selector(".draft-origin").unwrap().is_none());
+        assert!(plain.query_selector(".chip.demo").unwrap().is_none());
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_reasoning_says_which_aps_inputs_are_defaults() {
+        let assessed = QueueItemView {
+            aps: Aps::for_action(
+                ActionType::BookMeeting,
+                &ApsOverrides {
+                    urgency: Fraction::from_f64_clamped(0.95),
+                    ..ApsOverrides::default()
+                },
+            ),
+            ..item()
+        };
+        let root = render_item(assessed).await;
+        let reasoning = root.query_selector(".reasoning").unwrap().unwrap();
+        assert_eq!(
+            reasoning.text_content().unwrap(),
+            "Revenue 90% (default for book meeting), Urgency 95%, \
+             Strategic 80% (default for book meeting), Effort↓ 60% (default for book meeting)"
+        );
+        let badge = root.query_selector(".aps").unwrap().unwrap();
+        assert!(badge
+            .get_attribute("aria-label")
+            .unwrap()
+            .contains("Urgency 95%, Strategic 80% (default for book meeting)"));
     }
 
     #[wasm_bindgen_test]

@@ -8,7 +8,7 @@ use crate::api;
 use crate::api::audit::Aggregate;
 use crate::components::audit_events::event_list;
 use crate::components::fields::field;
-use crate::components::queue::queue_card::{aps_badge, target_line};
+use crate::components::queue::queue_card::{aps_badge, move_marks, target_line};
 use crate::components::status;
 use crate::hooks::{reload_all, use_query, Refresh};
 use crate::infra::dom::value_of;
@@ -63,6 +63,7 @@ pub fn ItemPage(props: &ItemProps) -> Html {
                         <h1 id="item-title">{ &view.title }</h1>
                         <p class="meta">
                             <span class={classes!("chip", view.status.as_str())}>{ view.status.as_str() }</span>
+                            { move_marks(view) }
                             <span>{ humanize(view.action_type.as_str()) }</span>
                             <span>{ humanize(view.domain.as_str()) }</span>
                         </p>

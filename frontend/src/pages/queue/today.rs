@@ -13,6 +13,7 @@ use super::today_state::{TodayAction, TodayState};
 use crate::api::{self, ApiError};
 use crate::components::modal::ConfirmDialog;
 use crate::components::queue::dialogs::{EditDialog, RejectDialog, SnoozeDialog};
+use crate::components::queue::load_more::LoadMore;
 use crate::components::queue::queue_card::QueueCard;
 use crate::components::status::{empty, error_view, skeleton, Load};
 use crate::hooks::{use_dialog, use_query, DialogHandle, Refresh};
@@ -110,22 +111,29 @@ pub fn TodayPage() -> Html {
     let navigator = use_navigator();
     let can_decide = app.session().is_some_and(|s| s.can_decide());
 
-    // First load, again whenever the server says the queue moved, and after each write here.
-    // The list lives in the page's state, which keeps decided moves from coming back.
-    let today = use_query(Refresh::on(Feed::Queue), (), {
+    // First load, again whenever the server says the queue moved, after each write here and
+    // after "Load more". Every read reads all the pages shown, so the list stays in rank order
+    // and live. The list lives in the page's state, which keeps decided moves from coming back.
+    let today = use_query(Refresh::on(Feed::Queue), state.pages(), {
         let state = state.dispatcher();
-        move |_, consistency: Option<String>| {
-            let state = state.clone();
+        move |pages: &usize, consistency: Option<String>| {
+            let (state, pages) = (state.clone(), *pages);
             async move {
-                let list = api::queue::today(consistency.as_deref()).await?;
+                let (items, total) = api::queue::today_pages(pages, consistency.as_deref()).await?;
                 state.dispatch(TodayAction::Loaded {
-                    items: list.items,
+                    items,
                     consistency,
+                    total,
+                    pages,
                 });
                 Ok(())
             }
         }
     });
+    let load_more = {
+        let state = state.dispatcher();
+        Callback::from(move |_| state.dispatch(TodayAction::LoadMore))
+    };
 
     // A write left `ids` at `consistency`: drop them now, then read at least that far.
     let left = {
@@ -386,6 +394,9 @@ pub fn TodayPage() -> Html {
         }
     };
 
+    let more = html! {
+        <LoadMore more={state.more()} busy={state.loading_more} on_load={load_more} />
+    };
     let all_selected =
         state.loaded && !state.items.is_empty() && state.selected.len() == state.items.len();
     html! {
@@ -418,6 +429,9 @@ pub fn TodayPage() -> Html {
                 </div>
             }
             { list }
+            if state.loaded {
+                { more }
+            }
             { match dialog.shown().cloned() {
                 None => html! {},
                 Some(Dialog::Reject(ids)) => html! {

@@ -1,5 +1,6 @@
 //! The state of Today's Moves: the ranked list, the focused row, the selection, moves in
-//! flight, and moves decided here that must not reappear from an older read.
+//! flight, moves decided here that must not reappear from an older read, and how many pages
+//! of the list are read (every read reads them all, so the list stays ranked and live).
 
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -24,15 +25,28 @@ pub struct TodayState {
     /// The newest token any read or write of this page has reached.
     pub consistency: Option<String>,
     pub loaded: bool,
+    /// Pages read beyond the first ("Load more" adds one).
+    pub more_pages: usize,
+    /// A "Load more" read is running.
+    pub loading_more: bool,
+    /// Moves in Today's Moves over all pages, as of the last read.
+    pub total: i64,
+    /// Moves the last read returned (before hiding the ones decided here).
+    pub read: usize,
 }
 
 #[derive(Clone, Debug)]
 pub enum TodayAction {
-    /// A fresh read of the list, at `consistency` (the server's checkpoint or our token).
+    /// A fresh read of the list's first `pages` pages, at `consistency` (the server's
+    /// checkpoint or our token); `total` moves are in Today's Moves over all pages.
     Loaded {
         items: Vec<QueueItemView>,
         consistency: Option<String>,
+        total: i64,
+        pages: usize,
     },
+    /// Read one more page from now on.
+    LoadMore,
     Next,
     Previous,
     Focus(usize),
@@ -52,6 +66,16 @@ impl TodayState {
         self.items.get(self.cursor)
     }
 
+    /// How many pages a read reads.
+    pub fn pages(&self) -> usize {
+        self.more_pages + 1
+    }
+
+    /// Moves in Today's Moves beyond the pages read ("N more").
+    pub fn more(&self) -> i64 {
+        (self.total - self.read as i64).max(0)
+    }
+
     fn clamp(mut self) -> Self {
         if self.cursor >= self.items.len() {
             self.cursor = self.items.len().saturating_sub(1);
@@ -68,7 +92,20 @@ impl Reducible for TodayState {
     fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            TodayAction::Loaded { items, consistency } => {
+            TodayAction::Loaded {
+                items,
+                consistency,
+                total,
+                pages,
+            } => {
+                // A read of fewer pages than asked for now started before "Load more": the
+                // read of all of them follows.
+                if pages < self.pages() {
+                    return self;
+                }
+                next.total = total;
+                next.read = items.len();
+                next.loading_more = false;
                 let at = consistency.as_deref().map(order);
                 // Hidden moves the read has caught up with are simply gone from it now.
                 next.hidden
@@ -86,6 +123,10 @@ impl Reducible for TodayState {
                 }
                 next.consistency = latest(next.consistency, consistency);
                 next.loaded = true;
+            }
+            TodayAction::LoadMore => {
+                next.more_pages += 1;
+                next.loading_more = true;
             }
             TodayAction::Next => {
                 if next.cursor + 1 < next.items.len() {
@@ -133,9 +174,21 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn loaded(items: Vec<QueueItemView>, token: &str) -> TodayAction {
+        let total = items.len() as i64;
         TodayAction::Loaded {
             items,
             consistency: Some(token.into()),
+            total,
+            pages: 1,
+        }
+    }
+
+    fn page_of(ids: std::ops::RangeInclusive<u128>, total: i64, pages: usize) -> TodayAction {
+        TodayAction::Loaded {
+            items: ids.map(item).collect(),
+            consistency: Some("1.1".into()),
+            total,
+            pages,
         }
     }
 
@@ -208,6 +261,48 @@ mod tests {
         assert_eq!(state.selected.len(), 1);
         let state = state.reduce(TodayAction::SelectAll(false));
         assert!(state.selected.is_empty());
+    }
+
+    #[wasm_bindgen_test]
+    fn the_moves_beyond_the_pages_read_are_counted_and_load_more_reads_them_in_rank_order() {
+        let state = run(vec![page_of(1..=50, 73, 1)]);
+        assert_eq!((state.items.len(), state.more()), (50, 23));
+        let state = state.reduce(TodayAction::LoadMore);
+        assert!(state.loading_more);
+        assert_eq!(state.pages(), 2);
+        // A read of one page that was already running changes nothing.
+        let state = state.reduce(page_of(1..=50, 73, 1));
+        assert_eq!(state.items.len(), 50);
+        assert!(state.loading_more);
+        // The read of both pages shows all of them, in the server's order.
+        let state = state.reduce(page_of(1..=73, 73, 2));
+        assert!(!state.loading_more);
+        assert_eq!(state.more(), 0);
+        let ids: Vec<u128> = state.items.iter().map(|i| i.id.as_u128()).collect();
+        assert_eq!(ids, (1..=73).collect::<Vec<_>>());
+        // A live refresh reads both pages again: a new move joins, in rank order.
+        let mut refreshed: Vec<QueueItemView> = (1..=73).map(item).collect();
+        refreshed.insert(3, item(100));
+        let state = state.reduce(TodayAction::Loaded {
+            items: refreshed,
+            consistency: Some("2.1".into()),
+            total: 74,
+            pages: 2,
+        });
+        assert_eq!(state.items[3].id.as_u128(), 100);
+        assert_eq!((state.items.len(), state.more()), (74, 0));
+    }
+
+    #[wasm_bindgen_test]
+    fn moves_decided_here_do_not_change_how_many_more_there_are() {
+        let state = run(vec![
+            page_of(1..=50, 60, 1),
+            TodayAction::Left {
+                ids: vec![Uuid::from_u128(1)],
+                consistency: "2.2".into(),
+            },
+        ]);
+        assert_eq!((state.items.len(), state.more()), (49, 10));
     }
 
     #[wasm_bindgen_test]
