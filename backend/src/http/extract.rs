@@ -63,10 +63,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             _ => {
                 let message = strip_position(&inner.to_string());
-                let field = if path == "." || path.is_empty() {
-                    unknown_field_name(&message).unwrap_or_else(|| "body".to_string())
-                } else {
-                    path
+                // The path ends at an unknown field's own key, but at the object missing
+                // a field; name the field itself either way.
+                let path = if path == "." { String::new() } else { path };
+                let field = match (missing_field(&message), path.as_str()) {
+                    (Some(name), "") => name,
+                    (Some(name), parent) => format!("{parent}.{name}"),
+                    (None, "") => unknown_field(&message).unwrap_or_else(|| "body".into()),
+                    (None, _) => path,
                 };
                 ApiError::field(&field, message)
             }
@@ -126,9 +130,17 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// The field name in "unknown field `x`, expected ..." (reported at the parent's path).
-fn unknown_field_name(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
+/// The field named by "unknown field `x`, expected ...".
+fn unknown_field(message: &str) -> Option<String> {
+    backquoted(message.strip_prefix("unknown field `")?)
+}
+
+/// The field named by "missing field `x`".
+fn missing_field(message: &str) -> Option<String> {
+    backquoted(message.strip_prefix("missing field `")?)
+}
+
+fn backquoted(rest: &str) -> Option<String> {
     Some(rest[..rest.find('`')?].to_string())
 }
 
@@ -237,7 +249,19 @@ mod tests {
                 "request.validation",
                 Some("extra"),
             ),
-            ("{}", 422, "request.validation", Some("body")),
+            ("{}", 422, "request.validation", Some("reason")),
+            (
+                "{\"reason\": \"x\", \"nested\": {}}",
+                422,
+                "request.validation",
+                Some("nested.count"),
+            ),
+            (
+                "{\"reason\": \"x\", \"nested\": {\"count\": 1, \"more\": 2}}",
+                422,
+                "request.validation",
+                Some("nested.more"),
+            ),
             (
                 "{\"reason\": \"a\\u0000b\"}",
                 422,

@@ -204,7 +204,7 @@ async fn bad_bodies_get_the_envelope_with_a_stable_code_and_the_field() {
             "request.validation",
             Some("domain"),
         ),
-        ("{}".into(), 422, "request.validation", Some("body")),
+        ("{}".into(), 422, "request.validation", Some("action_type")),
     ];
     for (body, status, code, field) in table {
         let (got, envelope, request_id) = error_for(&app, raw(&body)).await;
