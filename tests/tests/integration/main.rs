@@ -17,3 +17,4 @@ mod reliability;
 mod sessions;
 mod static_files;
 mod support;
+mod workers;
