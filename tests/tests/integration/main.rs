@@ -9,6 +9,7 @@ mod auth_and_errors;
 mod browser;
 mod cli;
 mod live;
+mod metrics;
 mod process_crash;
 mod process_serve;
 mod projections;
