@@ -174,24 +174,29 @@ impl Workers {
             }
             if n == 0 && last_sweep.elapsed() > Duration::from_secs(60) {
                 last_sweep = std::time::Instant::now();
-                if let Err(error) = sqlx::query(
-                    "delete from agent_run_leases where lease_until < now() - interval '10 minutes'",
-                )
-                .execute(&self.inner.pool)
-                .await
-                {
-                    tracing::warn!(
-                        worker = %worker,
-                        error = %error,
-                        "sweeping old agent-run leases failed; the next sweep retries"
-                    );
-                }
+                self.sweep_leases(&worker).await;
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(IDLE_POLL) => {}
                 _ = wait_for_runs(&mut wake) => {}
             }
+        }
+    }
+
+    /// Deletes leases that ended long ago (a failure is logged; the next sweep retries).
+    async fn sweep_leases(&self, worker: &str) {
+        if let Err(error) = sqlx::query(
+            "delete from agent_run_leases where lease_until < now() - interval '10 minutes'",
+        )
+        .execute(&self.inner.pool)
+        .await
+        {
+            tracing::warn!(
+                worker = %worker,
+                error = %error,
+                "sweeping old agent-run leases failed; the next sweep retries"
+            );
         }
     }
 
@@ -664,5 +669,93 @@ async fn wait_for_runs(wake: &mut broadcast::Receiver<LiveEvent>) {
                 std::future::pending::<()>().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// What a test's subscriber logged.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .expect("the log buffer")
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().expect("the log buffer")).into_owned()
+        }
+    }
+
+    /// Workers on a database nobody listens for.
+    fn workers_without_a_database() -> Workers {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("an address").port()
+        };
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(500))
+            .connect_lazy(&format!("postgres://postgres@127.0.0.1:{port}/none"))
+            .expect("a lazy pool");
+        let bus = Arc::new(CommandBus::new(
+            pool.clone(),
+            100,
+            0,
+            Arc::new(caseyos_store::bus::Unobserved),
+        ));
+        Workers::new(
+            pool,
+            bus,
+            Arc::new(Config::default()),
+            Agents::registry(),
+            "test",
+        )
+        .expect("workers")
+    }
+
+    #[tokio::test]
+    async fn lease_work_that_fails_on_the_database_is_logged_with_the_run_and_the_worker() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let workers = workers_without_a_database();
+        let run_id = Uuid::new_v4();
+
+        workers.release("test/1#0", run_id, 0.0).await;
+        workers.sweep_leases("test/1#0").await;
+
+        let text = logs.text();
+        let release = text
+            .lines()
+            .find(|l| l.contains("releasing the run's lease failed"))
+            .unwrap_or_else(|| panic!("no release failure logged:\n{text}"));
+        assert!(release.contains("WARN"), "{release}");
+        assert!(release.contains(&run_id.to_string()), "{release}");
+        assert!(release.contains("test/1#0"), "{release}");
+        let sweep = text
+            .lines()
+            .find(|l| l.contains("sweeping old agent-run leases failed"))
+            .unwrap_or_else(|| panic!("no sweep failure logged:\n{text}"));
+        assert!(sweep.contains("test/1#0"), "{sweep}");
     }
 }
