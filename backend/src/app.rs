@@ -12,6 +12,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
+use caseyos_agents::Agents;
 use caseyos_projections::runner::ProjectionMetrics;
 use caseyos_projections::ProjectionRunner;
 use caseyos_store::CommandBus;
@@ -147,6 +148,16 @@ impl Application {
 
     /// As [`Application::build`], on an already migrated pool.
     pub async fn with_pool(config: Config, pool: sqlx::PgPool) -> anyhow::Result<Application> {
+        Application::with_pool_and_agents(config, pool, Agents::registry()).await
+    }
+
+    /// As [`Application::with_pool`], with workers that run `agents` (the registry's and
+    /// any extra ones, e.g. a test's).
+    pub async fn with_pool_and_agents(
+        config: Config,
+        pool: sqlx::PgPool,
+        agents: Agents,
+    ) -> anyhow::Result<Application> {
         let shutdown = CancellationToken::new();
         let metrics = Arc::new(Metrics::default());
         let instance = format!("{}:{}", hostname(), std::process::id());
@@ -176,8 +187,8 @@ impl Application {
             shutdown.clone(),
         ));
         let config = Arc::new(config);
-        let workers = Workers::new(pool.clone(), bus.clone(), config.clone(), &instance)?;
-        background.extend(workers.spawn(&live, shutdown.clone()));
+        let workers = Workers::new(pool.clone(), bus.clone(), config.clone(), agents, &instance)?;
+        background.extend(workers.spawn(&live, shutdown.clone(), metrics.agent_workers.clone()));
         let web = Arc::new(WebApp::locate(&config.web_dir));
         if web.is_built() {
             tracing::info!(web.dir = %web.dir.display(), "serving the web app");

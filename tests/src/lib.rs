@@ -131,7 +131,17 @@ pub struct Instance {
 
 impl Instance {
     pub async fn start(config: Config, pool: PgPool) -> Instance {
-        let app = Application::with_pool(config, pool)
+        Instance::start_with_agents(config, pool, caseyos_agents::Agents::registry()).await
+    }
+
+    /// [`Instance::start`] with workers that run `agents` (e.g. the registry and a test's
+    /// own agents).
+    pub async fn start_with_agents(
+        config: Config,
+        pool: PgPool,
+        agents: caseyos_agents::Agents,
+    ) -> Instance {
+        let app = Application::with_pool_and_agents(config, pool, agents)
             .await
             .expect("build the application");
         let address = format!("http://{}", app.address());
@@ -176,11 +186,19 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with_agents(caseyos_agents::Agents::registry(), configure).await
+}
+
+/// [`spawn_app_with`], its workers running `agents` (the registry and a test's own).
+pub async fn spawn_app_with_agents(
+    agents: caseyos_agents::Agents,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     init_logs();
     let (pool, url) = fresh_database().await;
     let mut config = test_config(&url);
     configure(&mut config);
-    let server = Instance::start(config, pool.clone()).await;
+    let server = Instance::start_with_agents(config, pool.clone(), agents).await;
     let admin = admin_token(&pool, "test-admin", "admin").await;
     TestApp {
         address: server.address.clone(),

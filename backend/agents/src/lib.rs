@@ -7,6 +7,9 @@
 //! database or the event log: the backend's worker turns the outcome into commands. Agents
 //! that write use [`Ctx::write`], which asks the configured language model or, without one,
 //! the agent's deterministic offline writer, and records the tokens used.
+//!
+//! Workers run an [`Agents`] value: the registry, plus any [`ExtraAgent`]s the application
+//! adds (the integration tests add agents that panic or sleep; the registry holds none).
 
 pub mod llm;
 pub mod voice;
@@ -28,6 +31,8 @@ mod prospecting;
 mod repurpose;
 mod validation;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -348,6 +353,94 @@ registry!(
     repurpose,
 );
 
+/// The future of one run of an [`ExtraAgent`].
+pub type AgentFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome, AgentError>> + Send + 'a>>;
+
+/// An agent that is not in [`REGISTRY`]: one an embedding application (or a test harness)
+/// adds to the [`Agents`] its workers run. Its input is any JSON object.
+#[derive(Clone, Copy)]
+pub struct ExtraAgent {
+    pub spec: AgentSpec,
+    pub run: for<'a> fn(&'a Value, &'a Ctx<'a>) -> AgentFuture<'a>,
+}
+
+impl ExtraAgent {
+    pub fn new(
+        name: &'static str,
+        description: &'static str,
+        run: for<'a> fn(&'a Value, &'a Ctx<'a>) -> AgentFuture<'a>,
+    ) -> ExtraAgent {
+        ExtraAgent {
+            spec: AgentSpec {
+                name,
+                domain: AgentDomain::Ops,
+                description,
+                uses_llm: false,
+                proposes_moves: false,
+                schema: || serde_json::json!({"type": "object", "properties": {}}),
+                example: || serde_json::json!({}),
+                check: |input| {
+                    if input.is_object() {
+                        Ok(())
+                    } else {
+                        Err(vec![FieldError {
+                            field: "input".into(),
+                            message: "must be a JSON object".into(),
+                        }])
+                    }
+                },
+            },
+            run,
+        }
+    }
+}
+
+/// The agents a worker runs: the [`REGISTRY`], and any [`ExtraAgent`]s the application
+/// added (a registry name always wins over an extra agent's).
+#[derive(Clone, Default)]
+pub struct Agents {
+    extra: Vec<ExtraAgent>,
+}
+
+impl Agents {
+    /// The registry's agents only.
+    pub fn registry() -> Agents {
+        Agents::default()
+    }
+
+    /// These agents and `agent`.
+    pub fn with(mut self, agent: ExtraAgent) -> Agents {
+        self.extra.push(agent);
+        self
+    }
+
+    /// The agent with this name ([`find`]'s matching), from the registry or the extras.
+    pub fn find(&self, name: &str) -> Option<&AgentSpec> {
+        find(name).or_else(|| {
+            let wanted = normalise(name);
+            self.extra
+                .iter()
+                .map(|agent| &agent.spec)
+                .find(|spec| normalise(spec.name) == wanted)
+        })
+    }
+
+    /// Runs `spec` (one of these agents) on a validated input.
+    pub async fn run(
+        &self,
+        spec: &AgentSpec,
+        input: &Value,
+        ctx: &Ctx<'_>,
+    ) -> Result<Outcome, AgentError> {
+        if find(spec.name).is_none() {
+            if let Some(extra) = self.extra.iter().find(|a| a.spec.name == spec.name) {
+                return (extra.run)(input, ctx).await;
+            }
+        }
+        run(spec, input, ctx).await
+    }
+}
+
 /// `DraftWriter`, `draft_writer`, `draft-writer` and `Draft Writer Agent` all name one agent.
 fn normalise(name: &str) -> String {
     let lower: String = name
@@ -383,6 +476,48 @@ mod tests {
         }
         assert!(find("Nope").is_none());
         assert!(find("").is_none());
+    }
+
+    fn extra_run<'a>(_input: &'a Value, _ctx: &'a Ctx<'a>) -> AgentFuture<'a> {
+        Box::pin(async { Err(AgentError::new("test.extra", "the extra agent ran", false)) })
+    }
+
+    #[test]
+    fn extra_agents_are_found_beside_the_registry_which_wins_a_clash() {
+        let agents = Agents::registry()
+            .with(ExtraAgent::new("TestEcho", "A test agent.", extra_run))
+            .with(ExtraAgent::new("DraftWriter", "A clash.", extra_run));
+        assert_eq!(agents.find("test-echo").map(|s| s.name), Some("TestEcho"));
+        let draft = agents.find("DraftWriter").expect("the registry's");
+        assert_eq!(draft.description, find("DraftWriter").unwrap().description);
+        assert!(Agents::registry().find("TestEcho").is_none());
+        assert!(
+            find("TestEcho").is_none(),
+            "the registry itself is unchanged"
+        );
+        let echo = agents.find("TestEcho").unwrap();
+        assert_eq!(echo.validate(&serde_json::json!({"any": 1})), Ok(()));
+        assert!(echo.validate(&serde_json::json!([1])).is_err());
+    }
+
+    #[tokio::test]
+    async fn an_extra_agent_runs_its_own_function() {
+        let agents = Agents::registry().with(ExtraAgent::new("TestEcho", "A test.", extra_run));
+        let harness = crate::llm::testing::Harness::offline();
+        let ctx = harness.ctx();
+        let spec = agents.find("TestEcho").unwrap();
+        let error = agents
+            .run(spec, &serde_json::json!({}), &ctx)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code, "test.extra");
+        // A registry agent still runs the registry's code.
+        let router = agents.find("PersonaRouter").unwrap();
+        let outcome = agents
+            .run(router, &serde_json::json!({"job_title": "CMO"}), &ctx)
+            .await
+            .expect("PersonaRouter runs");
+        assert!(outcome.output.is_object());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! One call is `POST {base_url}/chat/completions`. Rate limits (429), transient server
 //! errors (500/502/503/504), timeouts and refused connections are retried with exponential
 //! backoff and jitter, honouring `Retry-After` up to a cap; everything else fails at once
-//! with a stable error code. The API key, prompts and answers are never logged.
+//! with a stable error code. Answers are read up to a size cap (2 MiB by default; a larger
+//! answer is `llm.response_too_large`). The API key, prompts and answers are never logged.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -30,6 +31,10 @@ pub const DEFAULT_BASE_BACKOFF: Duration = Duration::from_millis(500);
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(20);
 /// A `Retry-After` longer than this ends the call instead of sleeping through it.
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The largest answer read from a provider (2 MiB). An answer is bounded by `max_tokens`
+/// (a few thousand tokens, tens of KiB), so anything near this is not a chat completion;
+/// reading stops past it.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
 /// How much of a provider's error message a `llm.bad_request` error keeps.
 const MAX_PROVIDER_MESSAGE_CHARS: usize = 300;
 
@@ -52,6 +57,9 @@ pub struct LlmConfig {
     pub max_backoff: Duration,
     /// The longest `Retry-After` honoured; a longer one fails the call at once.
     pub max_retry_after: Duration,
+    /// The largest response body read; a larger successful answer fails the call with
+    /// `llm.response_too_large`, and a larger error body is read only this far.
+    pub max_response_bytes: usize,
 }
 
 impl LlmConfig {
@@ -70,6 +78,7 @@ impl LlmConfig {
             base_backoff: DEFAULT_BASE_BACKOFF,
             max_backoff: DEFAULT_MAX_BACKOFF,
             max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -87,6 +96,7 @@ impl std::fmt::Debug for LlmConfig {
             .field("base_backoff", &self.base_backoff)
             .field("max_backoff", &self.max_backoff)
             .field("max_retry_after", &self.max_retry_after)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -152,6 +162,8 @@ pub enum LlmError {
     },
     #[error("the provider's answer was unusable: {reason}")]
     MalformedResponse { reason: &'static str },
+    #[error("the provider's answer is larger than {limit_bytes} bytes; reading stopped there")]
+    ResponseTooLarge { limit_bytes: usize },
     #[error("the language-model client is misconfigured: {reason}")]
     Misconfigured { reason: String },
 }
@@ -173,12 +185,15 @@ impl LlmError {
             LlmError::Unauthorized { .. } => "llm.unauthorized",
             LlmError::BadRequest { .. } => "llm.bad_request",
             LlmError::MalformedResponse { .. } => "llm.malformed_response",
+            LlmError::ResponseTooLarge { .. } => "llm.response_too_large",
             LlmError::Misconfigured { .. } => "llm.misconfigured",
         }
     }
 
     /// Whether running the agent again later may succeed. A malformed answer is not retried
-    /// within a call, but a new run may well get a good one.
+    /// within a call, but a new run may well get a good one. An answer past the size cap is
+    /// not: no chat completion within `max_tokens` comes near it, so the endpoint is not
+    /// answering as a chat-completions API.
     pub fn retryable(&self) -> bool {
         match self {
             LlmError::RateLimited { .. }
@@ -187,6 +202,7 @@ impl LlmError {
             | LlmError::Unreachable { .. }
             | LlmError::MalformedResponse { .. } => true,
             LlmError::Unauthorized { .. }
+            | LlmError::ResponseTooLarge { .. }
             | LlmError::BadRequest { .. }
             | LlmError::Misconfigured { .. } => false,
         }
@@ -476,7 +492,7 @@ impl LlmClient {
             let response = builder.send().await?;
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await?;
+            let body = read_capped(response, self.config.max_response_bytes).await?;
             Ok::<_, reqwest::Error>((status, headers, body))
         }
         .await;
@@ -497,7 +513,7 @@ impl LlmClient {
         &self,
         status: StatusCode,
         headers: &HeaderMap,
-        body: &[u8],
+        body: &Capped,
         attempts: u32,
     ) -> Result<Completion, Failure> {
         let retry_after = headers
@@ -506,8 +522,17 @@ impl LlmClient {
             .and_then(|v| parse_retry_after(v, Utc::now()));
         let code = status.as_u16();
         let (error, transient) = match classify(status) {
+            StatusClass::Success if body.truncated => {
+                return Err(Failure {
+                    error: LlmError::ResponseTooLarge {
+                        limit_bytes: self.config.max_response_bytes,
+                    },
+                    transient: false,
+                    retry_after: None,
+                })
+            }
             StatusClass::Success => {
-                return parse_completion(body, &self.config.model).map_err(|error| Failure {
+                return parse_completion(&body.bytes, &self.config.model).map_err(|error| Failure {
                     error,
                     transient: false,
                     retry_after: None,
@@ -540,7 +565,7 @@ impl LlmClient {
             StatusClass::BadRequest => (
                 LlmError::BadRequest {
                     status: code,
-                    message: provider_message(body),
+                    message: provider_message(&body.bytes),
                 },
                 false,
             ),
@@ -551,6 +576,46 @@ impl LlmClient {
             retry_after,
         })
     }
+}
+
+/// A response body read no further than a cap.
+struct Capped {
+    bytes: Vec<u8>,
+    /// The body is longer than the cap; the rest was never read.
+    truncated: bool,
+}
+
+/// Reads at most `cap` bytes of `response`'s body, chunk by chunk; a body announced (by its
+/// `Content-Length`) as longer is not read at all.
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Capped, reqwest::Error> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > cap as u64)
+    {
+        return Ok(Capped {
+            bytes: Vec::new(),
+            truncated: true,
+        });
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = cap - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(Capped {
+                bytes,
+                truncated: true,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Capped {
+        bytes,
+        truncated: false,
+    })
 }
 
 /// The error to report when the provider asked for a longer wait than we honour.
@@ -912,6 +977,104 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_answer_beyond_the_size_cap_fails_as_too_large_and_is_not_retried() {
+        // Valid JSON, one byte over 2 MiB: it would parse if it were read whole.
+        let filler = 2 * 1024 * 1024;
+        let body = completion_body(&"x".repeat(filler)).to_string();
+        assert!(body.len() > 2 * 1024 * 1024);
+        let server = fake_provider(ResponseTemplate::new(200).set_body_string(body)).await;
+
+        let error = client(fast_config(&server))
+            .chat(&messages(), 10)
+            .await
+            .unwrap_err();
+
+        assert_eq!(error.code(), "llm.response_too_large");
+        assert!(error.to_string().contains("2097152 bytes"), "{error}");
+        assert!(!error.retryable());
+        assert_eq!(requests_seen(&server).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_configured_size_cap_is_enforced_and_an_answer_within_it_is_read() {
+        let text = "y".repeat(4000);
+        let server =
+            fake_provider(ResponseTemplate::new(200).set_body_json(completion_body(&text))).await;
+        let mut config = fast_config(&server);
+        config.max_response_bytes = 1024;
+        let error = client(config).chat(&messages(), 10).await.unwrap_err();
+        assert_eq!(error, LlmError::ResponseTooLarge { limit_bytes: 1024 });
+
+        let mut config = fast_config(&server);
+        config.max_response_bytes = 8 * 1024;
+        let completion = client(config).chat(&messages(), 10).await;
+        assert_eq!(completion.map(|c| c.text), Ok(text));
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_without_a_length_is_read_only_up_to_the_cap() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // A provider that streams 1 KiB chunks without announcing a length; it stops
+        // writing once the client hangs up.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("an address");
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buffer).await.expect("read the request");
+                request.extend_from_slice(&buffer[..n]);
+            }
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                        transfer-encoding: chunked\r\n\r\n";
+            socket
+                .write_all(head.as_bytes())
+                .await
+                .expect("write the head");
+            let chunk = format!("400\r\n{}\r\n", "x".repeat(1024));
+            for _ in 0..1024 {
+                if socket.write_all(chunk.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+        });
+        let mut config = LlmConfig::new(format!("http://{address}/v1"), None, "m");
+        config.max_retries = 0;
+        config.max_response_bytes = 8 * 1024;
+
+        let error = client(config).chat(&messages(), 10).await.unwrap_err();
+
+        assert_eq!(
+            error,
+            LlmError::ResponseTooLarge {
+                limit_bytes: 8 * 1024
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_large_error_body_is_read_up_to_the_cap_and_keeps_its_status() {
+        let server =
+            fake_provider(ResponseTemplate::new(400).set_body_string("e".repeat(64 * 1024))).await;
+        let mut config = fast_config(&server);
+        config.max_response_bytes = 1024;
+
+        let error = client(config).chat(&messages(), 10).await.unwrap_err();
+
+        assert_eq!(
+            error,
+            LlmError::BadRequest {
+                status: 400,
+                message: None
+            }
+        );
+    }
+
+    #[tokio::test]
     async fn an_answer_without_choices_is_malformed() {
         let server = fake_provider(
             ResponseTemplate::new(200).set_body_json(json!({"model": "m", "choices": []})),
@@ -1031,6 +1194,7 @@ mod tests {
         assert_eq!(config.base_backoff, Duration::from_millis(500));
         assert_eq!(config.max_backoff, Duration::from_secs(20));
         assert_eq!(config.max_retry_after, Duration::from_secs(60));
+        assert_eq!(config.max_response_bytes, 2 * 1024 * 1024);
     }
 
     #[test]

@@ -569,6 +569,7 @@ async fn agents_run(
         pool.clone(),
         bus,
         std::sync::Arc::new(config.clone()),
+        caseyos_agents::Agents::registry(),
         &format!("cli:{}", std::process::id()),
     )?;
     let worker = format!("cli:{}", std::process::id());

@@ -1,8 +1,10 @@
-//! Prometheus metrics: HTTP requests, commands, and (read at scrape time) projections.
+//! Prometheus metrics: HTTP requests, commands, agent workers, and (read at scrape time)
+//! projections.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use caseyos_store::bus::CommandObserver;
@@ -25,6 +27,55 @@ pub struct Metrics {
     durations: Mutex<BTreeMap<(String, String), Histogram>>,
     commands: Mutex<BTreeMap<(String, String, String), u64>>,
     conflict_retries: Mutex<u64>,
+    /// This instance's agent-run workers (`/ready` reads it too).
+    pub agent_workers: Arc<Liveness>,
+}
+
+/// How many tasks of one kind should run, how many do, and how often one had to be
+/// started again after it ended unexpectedly.
+#[derive(Debug, Default)]
+pub struct Liveness {
+    configured: AtomicUsize,
+    live: AtomicUsize,
+    restarts: AtomicU64,
+}
+
+/// Counts one live task until dropped (also when its task panics).
+#[derive(Debug)]
+pub struct Alive(Arc<Liveness>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Liveness {
+    pub fn set_configured(&self, n: usize) {
+        self.configured.store(n, Ordering::SeqCst);
+    }
+
+    /// One more live task, until the returned guard is dropped.
+    pub fn alive(self: &Arc<Self>) -> Alive {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        Alive(self.clone())
+    }
+
+    pub fn restarted(&self) {
+        self.restarts.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn configured(&self) -> usize {
+        self.configured.load(Ordering::SeqCst)
+    }
+
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::SeqCst)
+    }
 }
 
 impl Metrics {
@@ -131,6 +182,31 @@ impl Metrics {
             "caseyos_command_conflict_retries_total {}",
             self.conflict_retries.lock().expect("metrics lock")
         );
+        let workers = &self.agent_workers;
+        for (name, help, kind, value) in [
+            (
+                "caseyos_agent_workers_configured",
+                "Agent-run workers this instance is configured to keep running.",
+                "gauge",
+                workers.configured() as u64,
+            ),
+            (
+                "caseyos_agent_workers_live",
+                "Agent-run workers running now.",
+                "gauge",
+                workers.live() as u64,
+            ),
+            (
+                "caseyos_agent_worker_restarts_total",
+                "Agent-run workers started again after ending unexpectedly (a panic).",
+                "counter",
+                workers.restarts(),
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {value}");
+        }
     }
 }
 

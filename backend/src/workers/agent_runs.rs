@@ -8,12 +8,25 @@
 //! dies stops renewing; the next worker to claim the run abandons that attempt and starts
 //! another, or ends the run, so no run is left running. The run aggregate refuses a second
 //! start of an attempt, so two workers never execute one attempt.
+//!
+//! A worker renews its lease every `agent_lease_secs / 6`. When no renewal has succeeded
+//! for `agent_lease_secs / 2` (renewals failing or not answering), it stops the attempt —
+//! drops the agent's future — and records nothing for it: it can no longer be sure the run
+//! is still its own, and it stops half a lease before any other worker may claim the run,
+//! so two attempts of one run never overlap. Two failed renewals in a row are tolerated.
+//!
+//! An agent that panics fails its run with `agent.panicked` (retryable); the worker goes
+//! on. Each worker task is supervised ([`super::supervisor`]): one that ends unexpectedly
+//! is started again, and `/ready` and `/metrics` report how many are live.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use caseyos_agents::{AgentSpec, Ctx, LlmClient, Outcome, QueueReader, VoiceProfile, Writer};
+use caseyos_agents::{
+    AgentSpec, Agents, Ctx, LlmClient, Outcome, QueueReader, VoiceProfile, Writer,
+};
 use caseyos_domain::agent_run::{AgentRun, AgentRunCommand, AgentRunError, AgentRunView, RunError};
 use caseyos_domain::api::LiveEvent;
 use caseyos_domain::kernel::{Actor, ActorKind, Text, UserName};
@@ -24,6 +37,7 @@ use caseyos_domain::queue::{
 use caseyos_store::event::read_history;
 use caseyos_store::history::state_of;
 use caseyos_store::{now, CommandBus, CommandError, CommandMeta};
+use futures::FutureExt;
 use sqlx::PgPool;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -31,6 +45,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::infra::metrics::Liveness;
+use crate::workers::supervisor::{panic_message, supervise};
 
 /// How often an idle worker looks for work when no event wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -51,6 +67,7 @@ struct Inner {
     bus: Arc<CommandBus>,
     config: Arc<Config>,
     writer: Writer,
+    agents: Agents,
     instance: String,
 }
 
@@ -81,6 +98,7 @@ impl Workers {
         pool: PgPool,
         bus: Arc<CommandBus>,
         config: Arc<Config>,
+        agents: Agents,
         instance: &str,
     ) -> anyhow::Result<Workers> {
         let writer = match config.llm() {
@@ -95,23 +113,37 @@ impl Workers {
                 bus,
                 config,
                 writer,
+                agents,
                 instance: format!("{instance}/{}", &Uuid::new_v4().simple().to_string()[..8]),
             }),
         })
     }
 
-    /// Starts `agent_workers` worker tasks, woken by read-model changes and a short poll.
+    /// Starts `agent_workers` supervised worker tasks, woken by read-model changes and a
+    /// short poll; `liveness` counts the live ones.
     pub fn spawn(
         &self,
         live: &broadcast::Sender<LiveEvent>,
         shutdown: CancellationToken,
+        liveness: Arc<Liveness>,
     ) -> Vec<JoinHandle<()>> {
+        liveness.set_configured(self.inner.config.agent_workers);
         (0..self.inner.config.agent_workers)
             .map(|n| {
                 let workers = self.clone();
-                let wake = live.subscribe();
-                let shutdown = shutdown.clone();
-                tokio::spawn(async move { workers.work(n, wake, shutdown).await })
+                let live = live.clone();
+                let stop = shutdown.clone();
+                supervise(
+                    format!("{}#{n}", self.inner.instance),
+                    liveness.clone(),
+                    shutdown.clone(),
+                    move || {
+                        let workers = workers.clone();
+                        let wake = live.subscribe();
+                        let stop = stop.clone();
+                        async move { workers.work(n, wake, stop).await }
+                    },
+                )
             })
             .collect()
     }
@@ -143,11 +175,7 @@ impl Workers {
             }
             if n == 0 && last_sweep.elapsed() > Duration::from_secs(60) {
                 last_sweep = std::time::Instant::now();
-                let _ = sqlx::query(
-                    "delete from agent_run_leases where lease_until < now() - interval '10 minutes'",
-                )
-                .execute(&self.inner.pool)
-                .await;
+                self.sweep_leases(&worker).await;
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -157,8 +185,29 @@ impl Workers {
         }
     }
 
+    /// Deletes leases that ended long ago (a failure is logged; the next sweep retries).
+    async fn sweep_leases(&self, worker: &str) {
+        if let Err(error) = sqlx::query(
+            "delete from agent_run_leases where lease_until < now() - interval '10 minutes'",
+        )
+        .execute(&self.inner.pool)
+        .await
+        {
+            tracing::warn!(
+                worker = %worker,
+                error = %error,
+                "sweeping old agent-run leases failed; the next sweep retries"
+            );
+        }
+    }
+
     fn lease_secs(&self) -> f64 {
         self.inner.config.agent_lease_secs as f64
+    }
+
+    /// How long a running attempt goes on without a successful renewal: half a lease.
+    fn renewal_grace(&self) -> Duration {
+        Duration::from_secs_f64(self.lease_secs() / 2.0)
     }
 
     /// Takes the oldest run that is queued, or whose worker's lease expired.
@@ -215,9 +264,17 @@ impl Workers {
         self.extend_lease(worker, run_id, self.lease_secs()).await
     }
 
-    /// Sets this worker's lease to end after `secs` (0: hand the run over now).
+    /// Sets this worker's lease to end after `secs` (0: hand the run over now). On failure
+    /// the lease ends on its own, `agent_lease_secs` after its last renewal.
     async fn release(&self, worker: &str, run_id: Uuid, secs: f64) {
-        let _ = self.extend_lease(worker, run_id, secs).await;
+        if let Err(error) = self.extend_lease(worker, run_id, secs).await {
+            tracing::warn!(
+                agent_run.id = %run_id,
+                worker = %worker,
+                error = %error,
+                "releasing the run's lease failed; it expires on its own"
+            );
+        }
     }
 
     /// Sets this worker's lease to end `secs` from now; `false` when it is not this
@@ -288,6 +345,9 @@ impl Workers {
         run_id: Uuid,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
+        // Just after the claim took the lease; the agent's first renewal (as it starts) sets
+        // the clock again.
+        let leased_at = tokio::time::Instant::now();
         let (run, correlation) = self.load(run_id).await?;
         let meta = command_meta(
             run_id,
@@ -337,7 +397,7 @@ impl Workers {
             Err(other) => return Err(anyhow::anyhow!(other.to_string())),
         };
         let started_at = run.current_attempt().map_or_else(now, |a| a.started_at);
-        let Some(spec) = caseyos_agents::find(&run.agent) else {
+        let Some(spec) = self.inner.agents.find(&run.agent) else {
             let fail = AgentRunCommand::Fail {
                 attempt,
                 error: RunError {
@@ -360,28 +420,66 @@ impl Workers {
         let elapsed = (now() - started_at).to_std().unwrap_or_default();
         let limit = Duration::from_millis(run.timeout_ms).saturating_sub(elapsed);
         let ended = {
-            let agent = caseyos_agents::run(spec, &run.input, &ctx);
+            // A panic fails the run instead of taking the worker down with it.
+            let agent =
+                AssertUnwindSafe(self.inner.agents.run(spec, &run.input, &ctx)).catch_unwind();
             tokio::pin!(agent);
             let deadline = tokio::time::sleep(limit);
             tokio::pin!(deadline);
+            let grace = self.renewal_grace();
+            // Renews at once, then every sixth of a lease.
             let mut heartbeat =
-                tokio::time::interval(Duration::from_secs_f64(self.lease_secs() / 3.0));
-            heartbeat.tick().await;
+                tokio::time::interval(Duration::from_secs_f64(self.lease_secs() / 6.0));
+            let mut renewed_at = leased_at;
+            let lease_lost = tokio::time::sleep_until(renewed_at + grace);
+            tokio::pin!(lease_lost);
             let mut cancel_poll = tokio::time::interval(CANCEL_POLL);
             loop {
                 tokio::select! {
-                    result = &mut agent => break Ended::Done(result),
+                    result = &mut agent => {
+                        let result = result.unwrap_or_else(|panic| Err(panicked(panic.as_ref())));
+                        break Ended::Done(result);
+                    }
                     _ = &mut deadline => break Ended::TimedOut,
+                    _ = &mut lease_lost => {
+                        tracing::warn!(
+                            grace_ms = grace.as_millis() as u64,
+                            "no lease renewal succeeded within the grace period; stopping"
+                        );
+                        break Ended::LostLease;
+                    }
                     _ = heartbeat.tick() => {
-                        if !self.renew(worker, run_id).await.unwrap_or(true) {
-                            break Ended::LostLease;
+                        let asked = tokio::time::Instant::now();
+                        let renewal = self.renew(worker, run_id);
+                        match tokio::time::timeout_at(renewed_at + grace, renewal).await {
+                            Ok(Ok(true)) => {
+                                renewed_at = asked;
+                                lease_lost.as_mut().reset(renewed_at + grace);
+                            }
+                            Ok(Ok(false)) => break Ended::LostLease,
+                            Ok(Err(error)) => tracing::warn!(
+                                error = %error,
+                                "renewing the lease failed; stopping unless a renewal succeeds \
+                                 within the grace period"
+                            ),
+                            Err(_) => {
+                                tracing::warn!(
+                                    grace_ms = grace.as_millis() as u64,
+                                    "the lease renewal did not answer within the grace period; \
+                                     stopping"
+                                );
+                                break Ended::LostLease;
+                            }
                         }
                     }
-                    _ = cancel_poll.tick() => {
-                        if self.cancel_requested(run_id).await.unwrap_or(false) {
-                            break Ended::Cancelled;
-                        }
-                    }
+                    _ = cancel_poll.tick() => match self.cancel_requested(run_id).await {
+                        Ok(true) => break Ended::Cancelled,
+                        Ok(false) => {}
+                        Err(error) => tracing::warn!(
+                            error = %error,
+                            "checking for a cancel request failed; checking again"
+                        ),
+                    },
                     _ = shutdown.cancelled() => break Ended::Shutdown,
                 }
             }
@@ -513,6 +611,17 @@ impl Workers {
     }
 }
 
+/// The error of an attempt whose agent panicked (logged here, once).
+fn panicked(payload: &(dyn std::any::Any + Send)) -> caseyos_agents::AgentError {
+    let message = panic_message(payload);
+    tracing::error!(panic = %message, "the agent panicked");
+    caseyos_agents::AgentError::new(
+        "agent.panicked",
+        format!("the agent panicked: {message}"),
+        true,
+    )
+}
+
 fn failed(
     attempt: u32,
     error: caseyos_agents::AgentError,
@@ -563,5 +672,93 @@ async fn wait_for_runs(wake: &mut broadcast::Receiver<LiveEvent>) {
                 std::future::pending::<()>().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// What a test's subscriber logged.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .expect("the log buffer")
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().expect("the log buffer")).into_owned()
+        }
+    }
+
+    /// Workers on a database nobody listens for.
+    fn workers_without_a_database() -> Workers {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("an address").port()
+        };
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(500))
+            .connect_lazy(&format!("postgres://postgres@127.0.0.1:{port}/none"))
+            .expect("a lazy pool");
+        let bus = Arc::new(CommandBus::new(
+            pool.clone(),
+            100,
+            0,
+            Arc::new(caseyos_store::bus::Unobserved),
+        ));
+        Workers::new(
+            pool,
+            bus,
+            Arc::new(Config::default()),
+            Agents::registry(),
+            "test",
+        )
+        .expect("workers")
+    }
+
+    #[tokio::test]
+    async fn lease_work_that_fails_on_the_database_is_logged_with_the_run_and_the_worker() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let workers = workers_without_a_database();
+        let run_id = Uuid::new_v4();
+
+        workers.release("test/1#0", run_id, 0.0).await;
+        workers.sweep_leases("test/1#0").await;
+
+        let text = logs.text();
+        let release = text
+            .lines()
+            .find(|l| l.contains("releasing the run's lease failed"))
+            .unwrap_or_else(|| panic!("no release failure logged:\n{text}"));
+        assert!(release.contains("WARN"), "{release}");
+        assert!(release.contains(&run_id.to_string()), "{release}");
+        assert!(release.contains("test/1#0"), "{release}");
+        let sweep = text
+            .lines()
+            .find(|l| l.contains("sweeping old agent-run leases failed"))
+            .unwrap_or_else(|| panic!("no sweep failure logged:\n{text}"));
+        assert!(sweep.contains("test/1#0"), "{sweep}");
     }
 }

@@ -1,7 +1,9 @@
 //! Work that follows from events, driven from the event log and read models, never from a
 //! second write after a command: agent runs (claimed with leases), schedules (snooze
-//! wake-ups, expiry) and the live-update listener.
+//! wake-ups, expiry), the live-update listener, and the supervisor that keeps worker tasks
+//! alive.
 
 pub mod agent_runs;
 pub mod live;
 pub mod scheduler;
+pub mod supervisor;

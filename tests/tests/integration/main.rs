@@ -8,9 +8,9 @@ mod architecture;
 mod auth_and_errors;
 mod browser;
 mod cli;
-
 mod hostile_input;
 mod live;
+mod metrics;
 mod openapi;
 mod process_crash;
 mod process_serve;
@@ -21,3 +21,4 @@ mod sessions;
 mod static_files;
 mod support;
 mod tokens;
+mod workers;

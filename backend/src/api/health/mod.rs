@@ -1,5 +1,5 @@
-//! `/health` (liveness, public), `/ready` (database and projections) and `/metrics`
-//! (Prometheus text format).
+//! `/health` (liveness, public), `/ready` (database, projections and agent workers) and
+//! `/metrics` (Prometheus text format).
 
 use std::fmt::Write;
 
@@ -44,9 +44,44 @@ pub struct ReadyResponse {
     horizon_age_seconds: f64,
     #[schema(value_type = Vec<Object>)]
     projections: Vec<ProjectionStatus>,
+    agent_workers: AgentWorkers,
 }
 
-/// Readiness: the database answers and every projection has a live leader.
+/// This instance's agent-run workers: how many it keeps running (`agent_workers`) and how
+/// many run now. A worker that ended unexpectedly is started again after a second; until
+/// then `live` is lower than `configured` and the instance is not ready.
+#[derive(Serialize, ToSchema)]
+pub struct AgentWorkers {
+    configured: usize,
+    live: usize,
+}
+
+/// Why the instance is not ready; empty when it is.
+fn not_ready(projections: &[ProjectionStatus], workers: &AgentWorkers) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let stalled: Vec<&str> = projections
+        .iter()
+        .filter(|p| !matches!(p.state.as_str(), "live" | "catching_up" | "rebuilding"))
+        .map(|p| p.name.as_str())
+        .collect();
+    if !stalled.is_empty() {
+        reasons.push(format!(
+            "projections without a running leader: {}",
+            stalled.join(", ")
+        ));
+    }
+    if workers.live < workers.configured {
+        reasons.push(format!(
+            "agent workers live: {} of {}",
+            workers.live, workers.configured
+        ));
+    }
+    reasons
+}
+
+/// Readiness: the database answers, every projection has a live leader, and every agent
+/// worker this instance is configured with is running (`agent_workers.live` equals
+/// `agent_workers.configured`).
 #[utoipa::path(
     get,
     path = "/ready",
@@ -61,8 +96,8 @@ async fn ready(
     State(state): State<AppState>,
     _principal: Principal,
 ) -> Result<Json<ReadyResponse>, ApiError> {
-    let database_ok = sqlx::query("select 1").execute(&state.pool).await.is_ok();
-    if !database_ok {
+    if let Err(error) = sqlx::query("select 1").execute(&state.pool).await {
+        tracing::warn!(error = %error, "readiness: the database does not answer");
         return Err(ApiError::unavailable(
             "service.not_ready",
             "the database does not answer",
@@ -71,27 +106,23 @@ async fn ready(
     let projections =
         projection_status(&state.pool, &caseyos_projections::all_projectors()).await?;
     let horizon = horizon_age_seconds(&state.pool).await?;
+    let workers = &state.metrics.agent_workers;
     let body = ReadyResponse {
         status: "ready",
         database: "ok",
         horizon_age_seconds: horizon,
         projections,
+        agent_workers: AgentWorkers {
+            configured: workers.configured(),
+            live: workers.live(),
+        },
     };
-    let stalled: Vec<&str> = body
-        .projections
-        .iter()
-        .filter(|p| !matches!(p.state.as_str(), "live" | "catching_up" | "rebuilding"))
-        .map(|p| p.name.as_str())
-        .collect();
-    if !stalled.is_empty() {
-        return Err(ApiError::unavailable(
-            "service.not_ready",
-            format!(
-                "projections without a running leader: {}",
-                stalled.join(", ")
-            ),
-        )
-        .with_details(serde_json::to_value(&body).unwrap_or_default()));
+    let reasons = not_ready(&body.projections, &body.agent_workers);
+    if !reasons.is_empty() {
+        return Err(
+            ApiError::unavailable("service.not_ready", reasons.join("; "))
+                .with_details(serde_json::to_value(&body).unwrap_or_default()),
+        );
     }
     Ok(Json(body))
 }
@@ -180,4 +211,63 @@ async fn metrics(
         );
     }
     Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn projection(name: &str, state: &str) -> ProjectionStatus {
+        ProjectionStatus {
+            name: name.into(),
+            state: state.into(),
+            checkpoint: "0:0".into(),
+            position: 0,
+            events_processed: 0,
+            lag_events: 0,
+            lag_seconds: 0.0,
+            leader: None,
+            leader_heartbeat_at: None,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn an_instance_is_ready_only_with_led_projections_and_every_worker_live() {
+        let led = [
+            projection("queue", "live"),
+            projection("agent_runs", "catching_up"),
+        ];
+        let stalled = [
+            projection("queue", "stalled"),
+            projection("agent_runs", "live"),
+        ];
+        let workers = |configured, live| AgentWorkers { configured, live };
+        for (projections, configured, live, expected) in [
+            (&led, 4, 4, vec![]),
+            (&led, 0, 0, vec![]),
+            (&led, 4, 3, vec!["agent workers live: 3 of 4"]),
+            (
+                &stalled,
+                4,
+                4,
+                vec!["projections without a running leader: queue"],
+            ),
+            (
+                &stalled,
+                2,
+                0,
+                vec![
+                    "projections without a running leader: queue",
+                    "agent workers live: 0 of 2",
+                ],
+            ),
+        ] {
+            assert_eq!(
+                not_ready(projections, &workers(configured, live)),
+                expected,
+                "{configured} configured, {live} live"
+            );
+        }
+    }
 }
