@@ -8,7 +8,7 @@
 
 use caseyos_domain::agent_run::AgentRun;
 use caseyos_domain::aggregate::Aggregate;
-use caseyos_domain::queue::QueueItem;
+use caseyos_domain::queue::{ActionType, QueueDomain, QueueItem, QueueStatus};
 use serde_json::{json, Map, Value};
 
 /// The document's shared error responses, by status: their component name, when an operation
@@ -103,7 +103,44 @@ pub fn refine(doc: &mut Value, agents: &[AgentOperation]) {
         }
     }
     add_links(doc);
+    for (path, parameter, names) in list_filters() {
+        let pattern = list_pattern(&names);
+        if let Some(parameters) = doc
+            .pointer_mut(&format!("/paths/{}/get/parameters", escape(path)))
+            .and_then(Value::as_array_mut)
+        {
+            for p in parameters.iter_mut().filter(|p| p["name"] == parameter) {
+                p["schema"]["pattern"] = json!(pattern);
+            }
+        }
+    }
     forbid_nul(doc);
+}
+
+/// Comma-separated filters of list operations and the names each value may take, from the
+/// types themselves.
+fn list_filters() -> Vec<(&'static str, &'static str, Vec<String>)> {
+    fn names<T: serde::Serialize>(all: &[T]) -> Vec<String> {
+        all.iter()
+            .filter_map(|v| serde_json::to_value(v).ok()?.as_str().map(String::from))
+            .collect()
+    }
+    vec![
+        ("/api/queue", "status", names(QueueStatus::ALL)),
+        ("/api/queue", "action_type", names(ActionType::ALL)),
+        ("/api/queue", "domain", names(QueueDomain::ALL)),
+    ]
+}
+
+/// `a,b,c` of `names`, or empty.
+fn list_pattern(names: &[String]) -> String {
+    let one = format!("({})", names.join("|"));
+    format!("^({one}(,{one})*)?$")
+}
+
+/// A path as a JSON pointer segment.
+fn escape(path: &str) -> String {
+    path.replace('~', "~0").replace('/', "~1")
 }
 
 /// No text CaseyOS takes can hold U+0000 (PostgreSQL cannot store it; the API refuses it
@@ -370,7 +407,7 @@ fn add_links(doc: &mut Value) {
         if let Some(response) = doc
             .pointer_mut(&format!(
                 "/paths/{}/{method}/responses/{status}",
-                path.replace('~', "~0").replace('/', "~1")
+                escape(&path)
             ))
             .and_then(Value::as_object_mut)
         {

@@ -14,16 +14,17 @@ pub fn limit(raw: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> 
     }
 }
 
-/// Comma-separated values, each parsed, naming the parameter on failure.
+/// Comma-separated values, each parsed exactly as written (empty means none), naming the
+/// parameter on failure.
 pub fn parse_list<T>(
     raw: Option<&str>,
     name: &str,
     parse: impl Fn(&str) -> Option<T>,
 ) -> Result<Vec<T>, ApiError> {
-    let Some(raw) = raw else { return Ok(vec![]) };
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+        return Ok(vec![]);
+    };
     raw.split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
         .map(|v| {
             parse(v).ok_or_else(|| {
                 ApiError::bad_request(

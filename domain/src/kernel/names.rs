@@ -11,11 +11,18 @@ pub struct UserName(String);
 impl UserName {
     pub const MAX_CHARS: usize = 128;
 
+    /// What [`UserName::parse`] accepts, as the OpenAPI document's regular expression (with
+    /// `maxLength` 128): no control characters, at least one that is not whitespace.
+    pub const PATTERN: &'static str =
+        r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$";
+
+    /// At most 128 characters as sent, none of them a control character, not blank; kept
+    /// trimmed.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let name = raw.trim();
         if name.is_empty()
-            || name.chars().count() > Self::MAX_CHARS
-            || name.chars().any(char::is_control)
+            || raw.chars().count() > Self::MAX_CHARS
+            || raw.chars().any(char::is_control)
         {
             Err("must be 1–128 printable characters")
         } else {

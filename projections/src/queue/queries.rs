@@ -180,9 +180,9 @@ impl Default for Sort {
 
 impl Sort {
     pub fn parse(raw: &str) -> Option<Sort> {
-        let (descending, name) = match raw.trim().strip_prefix('-') {
+        let (descending, name) = match raw.strip_prefix('-') {
             Some(rest) => (true, rest),
-            None => (false, raw.trim()),
+            None => (false, raw),
         };
         let key = match name {
             "aps" | "priority" => SortKey::Aps,

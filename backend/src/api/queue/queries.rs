@@ -12,7 +12,7 @@ use caseyos_projections::queue::{self as views, Cursor, ListFilter, Sort, TodayC
 use caseyos_store::now;
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -37,6 +37,13 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(queue_counts))
         .routes(routes!(queue_stats))
         .routes(routes!(get_queue_item))
+}
+
+/// The value of `all` whose name is exactly `raw`: filters take the names the API writes.
+fn exact<T: Copy + Serialize>(all: &[T], raw: &str) -> Option<T> {
+    all.iter()
+        .copied()
+        .find(|v| serde_json::to_value(v).is_ok_and(|name| name == raw))
 }
 
 /// Whose moves a query covers: the caller's own by default; `owner=NAME` for someone's,
@@ -64,13 +71,15 @@ fn owner_scope(principal: &Principal, owner: Option<&str>) -> Result<Option<Stri
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct TodayQuery {
-    /// `sales`, `marketing` or `cs`.
+    /// `sales`, `marketing` or `cs`; empty or absent for every domain.
+    #[param(pattern = r"^(sales|marketing|cs)?$")]
     domain: Option<String>,
     /// Whose moves: yours by default, a name, or `*` for everyone's.
     owner: Option<String>,
-    /// From the previous page's `next_cursor`.
+    /// From the previous page's `next_cursor` (opaque); empty or absent for the first page.
     cursor: Option<String>,
-    /// 1–100, default 50.
+    /// The page size, default 50.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -97,8 +106,8 @@ async fn todays_moves(
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Json<QueueListResponse>, ApiError> {
     let owner = owner_scope(&principal, query.owner.as_deref())?;
-    let domain = match query.domain.as_deref() {
-        Some(raw) => Some(QueueDomain::parse(raw).ok_or_else(|| {
+    let domain = match query.domain.as_deref().filter(|d| !d.is_empty()) {
+        Some(raw) => Some(exact(QueueDomain::ALL, raw).ok_or_else(|| {
             ApiError::bad_request(
                 "request.invalid_query",
                 "domain must be sales, marketing or cs",
@@ -106,7 +115,7 @@ async fn todays_moves(
         })?),
         None => None,
     };
-    let cursor = match query.cursor.as_deref() {
+    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(raw) => Some(
             TodayCursor::decode(raw)
                 .map_err(|e| ApiError::bad_request("request.invalid_cursor", e.to_string()))?,
@@ -134,19 +143,23 @@ async fn todays_moves(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// Comma-separated statuses: pending, snoozed, approved, rejected, expired.
+    /// Comma-separated statuses: pending, snoozed, approved, rejected, expired; empty or
+    /// absent for any.
     status: Option<String>,
-    /// Comma-separated action types.
+    /// Comma-separated action types (their canonical names, see `ActionType`); empty or
+    /// absent for any.
     action_type: Option<String>,
-    /// Comma-separated domains.
+    /// Comma-separated domains: sales, marketing, cs; empty or absent for any.
     domain: Option<String>,
     /// Whose moves: yours by default, a name, or `*` for everyone's.
     owner: Option<String>,
     /// `aps`, `due_by`, `created_at` or `updated_at`; prefix `-` for descending. Default `-aps`.
+    #[param(pattern = r"^-?(aps|priority|due_by|created_at|proposed_at|updated_at)$")]
     sort: Option<String>,
-    /// From the previous page's `next_cursor`.
+    /// From the previous page's `next_cursor` (opaque); empty or absent for the first page.
     cursor: Option<String>,
-    /// 1–100, default 25.
+    /// The page size, default 25.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -169,11 +182,15 @@ async fn list_queue_items(
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Json<QueueListResponse>, ApiError> {
     let filter = ListFilter {
-        statuses: parse_list(query.status.as_deref(), "status", QueueStatus::parse)?,
-        action_types: parse_list(query.action_type.as_deref(), "action_type", |v| {
-            ActionType::parse(v).ok()
+        statuses: parse_list(query.status.as_deref(), "status", |v| {
+            exact(QueueStatus::ALL, v)
         })?,
-        domains: parse_list(query.domain.as_deref(), "domain", QueueDomain::parse)?,
+        action_types: parse_list(query.action_type.as_deref(), "action_type", |v| {
+            exact(ActionType::ALL, v)
+        })?,
+        domains: parse_list(query.domain.as_deref(), "domain", |v| {
+            exact(QueueDomain::ALL, v)
+        })?,
         owner: owner_scope(&principal, query.owner.as_deref())?,
     };
     let sort = match query.sort.as_deref() {
@@ -185,7 +202,7 @@ async fn list_queue_items(
         })?,
         None => Sort::default(),
     };
-    let cursor = match query.cursor.as_deref() {
+    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(raw) => Some(
             Cursor::decode(raw, sort)
                 .map_err(|e| ApiError::bad_request("request.invalid_cursor", e.to_string()))?,
