@@ -5,6 +5,7 @@
 
 mod agent_runs;
 mod architecture;
+mod audit_pages;
 mod auth_and_errors;
 mod browser;
 mod cli;
