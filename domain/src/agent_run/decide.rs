@@ -189,7 +189,7 @@ impl Aggregate for AgentRun {
                 Ok(events)
             }
             AgentRunCommand::Cancel { reason, by, at } => {
-                if run.status.is_finished() {
+                if !run.status.may_cancel() {
                     return Err(AgentRunError::AlreadyFinished(run.status.as_str()));
                 }
                 let reason = reason.map(Text::into_string);

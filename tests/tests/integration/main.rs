@@ -15,6 +15,7 @@ mod process_serve;
 mod projections;
 mod queue_api;
 mod reliability;
+mod run_isolation;
 mod sessions;
 mod static_files;
 mod support;
