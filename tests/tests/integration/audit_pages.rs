@@ -140,6 +140,8 @@ async fn a_point_in_time_pages_up_to_that_point() {
 
     // At sequence 7: events 1–7 over two pages, the state at 7 on each.
     let pages = all_pages(&app, id, "at=7&limit=5").await;
+    let sizes: Vec<usize> = pages.iter().map(|p| events(p).len()).collect();
+    assert_eq!(sizes, [5, 2]);
     let joined: Vec<AuditEntry> = pages.iter().flat_map(events).collect();
     assert_eq!(sequences(&joined), (1..=7).collect::<Vec<_>>());
     for p in &pages {
@@ -159,6 +161,8 @@ async fn a_point_in_time_pages_up_to_that_point() {
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let query = format!("as_of={}&limit=4", instant.replace('+', "%2B"));
     let pages = all_pages(&app, id, &query).await;
+    let sizes: Vec<usize> = pages.iter().map(|p| events(p).len()).collect();
+    assert_eq!(sizes, [4, 4, 1]);
     let joined: Vec<AuditEntry> = pages.iter().flat_map(events).collect();
     assert_eq!(sequences(&joined), (1..=9).collect::<Vec<_>>());
     assert_eq!(title_of(&pages[0]["state"]), "title 9");
