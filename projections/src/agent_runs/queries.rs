@@ -153,15 +153,23 @@ pub async fn recent_by_agent(
 ) -> anyhow::Result<HashMap<String, Vec<AgentRunSummary>>> {
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("select r.doc from unnest(");
     qb.push_bind(agents.iter().map(|a| a.to_string()).collect::<Vec<_>>())
-        .push("::text[]) as a(name) cross join lateral (select doc from agent_runs where agent = a.name");
+        .push(
+            "::text[]) as a(name) cross join lateral \
+             (select doc, requested_at, id from agent_runs where agent = a.name",
+        );
     // Two statements rather than `$n is null or ...`, so each plans with its own index.
     if let Some(requester) = requested_by {
         qb.push(" and requested_by = ")
             .push_bind(requester.to_string());
     }
-    qb.push(" order by requested_at desc, id desc limit ")
-        .push_bind(per_agent)
-        .push(") r");
+    // The limit is written into the statement, not bound: a prepared statement's generic
+    // plan would otherwise guess it, and may then prefer scanning every agent's runs by
+    // time (agent_runs_requested_idx) and filtering.
+    qb.push(format_args!(
+        " order by requested_at desc, id desc limit {}) r \
+         order by a.name, r.requested_at desc, r.id desc",
+        per_agent.max(0)
+    ));
     let rows = qb.build().fetch_all(pool).await?;
     let mut by_agent: HashMap<String, Vec<AgentRunSummary>> = HashMap::new();
     for row in rows {
