@@ -13,7 +13,7 @@ use crate::api::{self, ApiError};
 use crate::components::agent_runs::cancel_dialog::CancelRunDialog;
 use crate::components::agent_runs::run_status::run_status_badge;
 use crate::components::agent_runs::POLL_MS;
-use crate::components::audit_events::event_list;
+use crate::components::audit_events::{event_list, NewerEvents};
 use crate::components::fields::field;
 use crate::components::markdown::Markdown;
 use crate::components::modal::ConfirmDialog;
@@ -205,7 +205,7 @@ pub fn RunPage(props: &RunProps) -> Html {
                 if !read {
                     return Ok(None);
                 }
-                let history = api::audit::history(Aggregate::AgentRun, &id).await?;
+                let history = api::audit::history(Aggregate::AgentRun, &id, None).await?;
                 *holds.borrow_mut() = Some((id, history.sequence));
                 Ok(Some(history))
             }
@@ -380,6 +380,9 @@ pub fn RunPage(props: &RunProps) -> Html {
             <section class="timeline" aria-labelledby="run-history-title">
                 <h2 id="run-history-title">{ "History" }</h2>
                 { event_list(&history.events, None, None) }
+                <NewerEvents aggregate={Aggregate::AgentRun} id={props.id.clone()}
+                    history={history.clone()}
+                    on_loaded={let audit = audit.clone(); Callback::from(move |h| audit.set(Some(h)))} />
             </section>
         },
     };
