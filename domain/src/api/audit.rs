@@ -49,7 +49,7 @@ pub struct AuditResponse {
     /// Events recorded in total, including any after the requested point.
     pub total_events: i64,
     /// Pass as `cursor` (with the same `at` / `as_of`) for the next page: the events after
-    /// this page's last. Absent on the last page.
+    /// this page's last. `null` on the last page.
     #[serde(default)]
     pub next_cursor: Option<String>,
 }
