@@ -139,6 +139,13 @@ mod tests {
             assert_eq!(p.may_read_owner(owner), read, "{role} reads {owner}");
             assert_eq!(p.may_act_for(owner), act, "{role} acts for {owner}");
         }
+        // Lists hold what one may read: an operator's own, everyone's for the others.
+        assert_eq!(
+            principal(Role::Operator).read_scope(),
+            Some(Actor::user("casey"))
+        );
+        assert_eq!(principal(Role::Viewer).read_scope(), None);
+        assert_eq!(principal(Role::Admin).read_scope(), None);
     }
 
     #[test]
