@@ -1,13 +1,15 @@
 //! The one shape every aggregate has: a type name, commands and events with names, a pure
 //! `decide` and a pure `apply`, and a decoder for stored events. The command bus, audit
 //! replay, `caseyos replay` and the projections work with any aggregate through this trait,
-//! and [`fold`] is the one place stored events become state.
+//! and [`fold_one`] (which [`fold`] repeats) is the one place stored events become state.
 
 use std::fmt::Debug;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::kernel::Actor;
 
 /// An event-sourced aggregate. `decide` turns a command into events or a rejection;
 /// `apply` folds an event into state and never fails (events are facts). Both are pure:
@@ -40,6 +42,12 @@ pub trait Aggregate:
     /// The same, taken out of the aggregate (what a command answers with).
     fn into_view(self) -> Option<Self::View>;
 
+    /// Whose it is, for who may read it and its history; `None` (the default) when it
+    /// belongs to no one in particular.
+    fn ownership(&self) -> Option<Ownership> {
+        None
+    }
+
     /// Reads a stored event, upcasting older versions when there are any.
     fn decode(event_type: &str, version: &str, payload: Value) -> Result<Self::Event, DecodeError> {
         if version != Self::EVENT_VERSION {
@@ -55,6 +63,17 @@ pub trait Aggregate:
             message: source.to_string(),
         })
     }
+}
+
+/// Whose an aggregate is: operators read only what is theirs (`Role::may_read`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ownership {
+    /// A move's owner, a run's requester.
+    pub owner: Actor,
+    /// Whether someone who may not read it is told that it exists (and is someone
+    /// else's) rather than that there is no such thing. Runs are not disclosed, so their
+    /// ids tell others nothing.
+    pub disclosed: bool,
 }
 
 /// Why a command was refused, in terms every caller can map to its own answer (HTTP
@@ -110,24 +129,27 @@ pub struct RecordedEvent<'a> {
     pub payload: &'a Value,
 }
 
-/// Folds stored events into state, calling `each` with the state after every event.
-pub fn fold_each<'a, A: Aggregate>(
-    events: impl IntoIterator<Item = RecordedEvent<'a>>,
-    mut each: impl FnMut(&A),
-) -> Result<A, DecodeError> {
-    let mut state = A::default();
-    for e in events {
-        state.apply(A::decode(e.event_type, e.event_version, e.payload.clone())?);
-        each(&state);
-    }
-    Ok(state)
+/// Folds one stored event into `state`: the one step by which stored history becomes an
+/// aggregate, whether a whole history at once ([`fold`]) or one event at a time (audit
+/// replay).
+pub fn fold_one<A: Aggregate>(state: &mut A, event: RecordedEvent<'_>) -> Result<(), DecodeError> {
+    state.apply(A::decode(
+        event.event_type,
+        event.event_version,
+        event.payload.clone(),
+    )?);
+    Ok(())
 }
 
 /// Folds stored events into state: the one way stored history becomes an aggregate.
 pub fn fold<'a, A: Aggregate>(
     events: impl IntoIterator<Item = RecordedEvent<'a>>,
 ) -> Result<A, DecodeError> {
-    fold_each(events, |_| {})
+    let mut state = A::default();
+    for event in events {
+        fold_one(&mut state, event)?;
+    }
+    Ok(state)
 }
 
 /// Given events, when a command, then events or a rejection: the one style of aggregate

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::agent_run::AgentRun;
-use crate::aggregate::{fold_each, Aggregate, DecodeError, RecordedEvent};
+use crate::aggregate::{fold_one, Aggregate, DecodeError, Ownership, RecordedEvent};
 use crate::queue::QueueItem;
 
 /// One registered aggregate type.
@@ -13,17 +13,51 @@ use crate::queue::QueueItem;
 pub struct AggregateType {
     /// The stored name (`queue_item`).
     pub name: &'static str,
-    /// Folds a history and returns the state (as the API shows it) after every event.
-    pub states: fn(&[RecordedEvent<'_>]) -> Result<Vec<Value>, DecodeError>,
+    /// Starts a replay: a fold of this type's stored events, one at a time.
+    pub replay: fn() -> Box<dyn Replay>,
 }
 
 impl AggregateType {
     pub const fn of<A: Aggregate>() -> Self {
         AggregateType {
             name: A::TYPE,
-            states: states_of::<A>,
+            replay: replay_of::<A>,
         }
     }
+}
+
+/// A fold in progress over one aggregate's stored events, whatever its type: events go in
+/// one at a time, so a long history never has to be held at once.
+pub trait Replay: Send {
+    /// Folds the next event in.
+    fn apply(&mut self, event: RecordedEvent<'_>) -> Result<(), DecodeError>;
+    /// The state so far as the API shows it (`null` before the first event).
+    fn state(&self) -> Result<Value, DecodeError>;
+    /// Whose it is so far ([`Aggregate::ownership`]).
+    fn ownership(&self) -> Option<Ownership>;
+}
+
+struct Replaying<A>(A);
+
+impl<A: Aggregate> Replay for Replaying<A> {
+    fn apply(&mut self, event: RecordedEvent<'_>) -> Result<(), DecodeError> {
+        fold_one(&mut self.0, event)
+    }
+
+    fn state(&self) -> Result<Value, DecodeError> {
+        serde_json::to_value(self.0.view()).map_err(|e| DecodeError::Unrepresentable {
+            aggregate_type: A::TYPE,
+            message: e.to_string(),
+        })
+    }
+
+    fn ownership(&self) -> Option<Ownership> {
+        self.0.ownership()
+    }
+}
+
+fn replay_of<A: Aggregate>() -> Box<dyn Replay> {
+    Box::new(Replaying(A::default()))
 }
 
 /// Every aggregate type: a new aggregate is one line here.
@@ -40,24 +74,6 @@ pub fn aggregate_type(name: &str) -> Option<&'static AggregateType> {
 /// The stored names of every registered type.
 pub fn aggregate_type_names() -> Vec<&'static str> {
     AGGREGATE_TYPES.iter().map(|t| t.name).collect()
-}
-
-fn states_of<A: Aggregate>(events: &[RecordedEvent<'_>]) -> Result<Vec<Value>, DecodeError> {
-    let mut states = Vec::with_capacity(events.len());
-    let mut unrepresentable = None;
-    fold_each::<A>(events.iter().copied(), |state| {
-        match serde_json::to_value(state.view()) {
-            Ok(value) => states.push(value),
-            Err(e) => unrepresentable = Some(e.to_string()),
-        }
-    })?;
-    match unrepresentable {
-        Some(message) => Err(DecodeError::Unrepresentable {
-            aggregate_type: A::TYPE,
-            message,
-        }),
-        None => Ok(states),
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! What the component tests share: mounting a component in the test page, a move to show,
-//! and a stand-in for the server's answers.
+//! What the component tests share: mounting a component in the test page, a move and a
+//! run to show, and a stand-in for the server's answers.
 
+use caseyos_domain::agent_run::{AgentDomain, AgentRunView, LlmUsage, RunStatus, RunTrigger};
 use caseyos_domain::kernel::Actor;
 use caseyos_domain::queue::aps::{Aps, ApsOverrides};
 use caseyos_domain::queue::{ActionType, QueueDomain, QueueItemView, QueueStatus, Source, Target};
@@ -86,5 +87,40 @@ impl Drop for FetchAnswers {
     fn drop(&mut self) {
         let window = web_sys::window().unwrap();
         js_sys::Reflect::set(&window, &"fetch".into(), &self.original).unwrap();
+    }
+}
+
+/// A PersonaRouter run in `status`, requested by user `by`.
+pub fn agent_run(status: RunStatus, by: &str) -> AgentRunView {
+    let at = "2026-11-21T12:00:00Z".parse().unwrap();
+    AgentRunView {
+        id: uuid::Uuid::from_u128(7),
+        agent: "PersonaRouter".into(),
+        domain: AgentDomain::Sales,
+        status,
+        trigger: RunTrigger::Manual,
+        requested_by: Actor::user(by),
+        requested_at: at,
+        input: serde_json::json!({"job_title": "CMO"}),
+        output: None,
+        text: None,
+        error: None,
+        retryable: None,
+        attempts: vec![],
+        max_attempts: 2,
+        timeout_ms: 300_000,
+        started_at: None,
+        finished_at: status.is_finished().then_some(at),
+        duration_ms: None,
+        usage: LlmUsage::default(),
+        proposed_items: vec![],
+        retry_of: None,
+        retried_by: vec![],
+        cancel_reason: None,
+        cancelled_by: None,
+        dismissed_at: None,
+        dismissed_by: None,
+        updated_at: at,
+        version: 1,
     }
 }

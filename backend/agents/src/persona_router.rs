@@ -4,7 +4,9 @@
 //! The seed scored titles by substring, so "cro" matched "micro" and a tie went to
 //! whichever persona its dictionary happened to list first. Here keywords match whole
 //! words ([`crate::words`]), "Vice President" reads as "VP", a score is the sum of the
-//! matched keywords' lengths (integers), and ties follow [`TIE_BREAK_ORDER`].
+//! matched keywords' lengths (integers), and ties follow [`TIE_BREAK_ORDER`]. It claims no
+//! confidence (one keyword is not certainty): it reports which keywords matched, the words
+//! of the title they matched and where, and how that decided the persona.
 
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
@@ -12,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::text_fields::required_text;
-use crate::{words, AgentError, Ctx, Outcome};
+use crate::words::{self, Word};
+use crate::{AgentError, Ctx, Outcome};
 
 pub const NAME: &str = "PersonaRouter";
 pub const DOMAIN: AgentDomain = AgentDomain::Sales;
@@ -299,42 +302,102 @@ pub fn check(input: &Input) -> Vec<FieldError> {
     errors
 }
 
+/// A keyword found in the title: which, the words of the title it matched as written
+/// ("Vice President" for `vp`), and where they start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeywordMatch {
+    /// The keyword or phrase, as the persona lists it.
+    pub keyword: &'static str,
+    /// The title's words it matched, as written.
+    pub text: String,
+    /// Where they start in the title, in characters from 0.
+    pub start: usize,
+}
+
 /// One persona's score and the keywords that earned it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PersonaScore {
     pub persona: Persona,
-    /// Sum of the matched keywords' lengths.
+    /// Sum of the matched keywords' lengths in characters: longer, more specific phrases
+    /// count for more. A ranking, not a probability.
     pub score: u32,
-    pub matched_keywords: Vec<&'static str>,
+    pub matches: Vec<KeywordMatch>,
 }
 
-/// The routing of one title.
+/// How the persona was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// No persona's keyword is in the title.
+    NoMatch,
+    /// Only this persona's keywords are in the title.
+    OnlyMatch,
+    /// Several personas' keywords are; this one's score is the highest.
+    HighestScore,
+    /// Several personas share the highest score; [`TIE_BREAK_ORDER`] chose.
+    TieBreak,
+}
+
+/// The routing of one title. No confidence is claimed: it says what matched, where, and
+/// how that decided the persona.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Routing {
     pub job_title: String,
     pub persona: Persona,
-    /// The winning score as a share of all points scored, in percent (0 when unknown).
-    pub confidence_percent: u32,
-    /// Every persona's score, in tie-break order.
+    /// The chosen persona's keywords found in the title (none when unknown).
+    pub matched: Vec<KeywordMatch>,
+    pub decided_by: Decision,
+    /// Every persona's score and matches, in tie-break order.
     pub scores: Vec<PersonaScore>,
     pub pain_points: Vec<&'static str>,
     pub value_props: Vec<&'static str>,
     pub ctas: Vec<&'static str>,
 }
 
+/// The title's words, spelled-out titles merged into their abbreviation ("Vice President"
+/// reads as one word `vp`), each still knowing where it stands in the title.
+fn title_words(title: &str) -> Vec<Word> {
+    let found = words::words(title);
+    let mut merged = Vec::with_capacity(found.len());
+    let mut i = 0;
+    while i < found.len() {
+        let alias = TITLE_ALIASES.iter().find_map(|(long, short)| {
+            let n = words::tokens(long).len();
+            (words::position(&found[i..(i + n).min(found.len())], long) == Some(0))
+                .then_some((n, *short))
+        });
+        match alias {
+            Some((n, short)) => {
+                merged.push(Word {
+                    text: short.to_string(),
+                    start: found[i].start,
+                    end: found[i + n - 1].end,
+                });
+                i += n;
+            }
+            None => {
+                merged.push(found[i].clone());
+                i += 1;
+            }
+        }
+    }
+    merged
+}
+
 /// A title as lower-case words, spelled-out titles replaced by their abbreviation
 /// ("Vice President, Sales" → "vp sales"). Shared with the account analyzer.
 pub(crate) fn normalise_title(title: &str) -> String {
-    let mut padded = format!(" {} ", words::tokens(title).join(" "));
-    for (long, short) in TITLE_ALIASES {
-        padded = padded.replace(&format!(" {long} "), &format!(" {short} "));
-    }
-    padded.trim().to_string()
+    title_words(title)
+        .into_iter()
+        .map(|w| w.text)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Scores a title against every persona, in [`TIE_BREAK_ORDER`].
 pub fn score_title(title: &str) -> Vec<PersonaScore> {
-    let normal = normalise_title(title);
+    let title = title.trim();
+    let found = title_words(title);
     TIE_BREAK_ORDER
         .iter()
         .map(|&persona| {
@@ -343,12 +406,27 @@ pub fn score_title(title: &str) -> Vec<PersonaScore> {
                 .find(|(p, _)| *p == persona)
                 .map(|(_, k)| *k)
                 .unwrap_or(&[]);
-            let matched = words::found(&normal, keywords);
-            let score = matched.iter().map(|k| k.chars().count() as u32).sum();
+            let matches: Vec<KeywordMatch> = keywords
+                .iter()
+                .filter_map(|&keyword| {
+                    let at = words::position(&found, keyword)?;
+                    let last = &found[at + words::tokens(keyword).len() - 1];
+                    let (start, end) = (found[at].start, last.end);
+                    Some(KeywordMatch {
+                        keyword,
+                        text: title[start..end].to_string(),
+                        start: title[..start].chars().count(),
+                    })
+                })
+                .collect();
+            let score = matches
+                .iter()
+                .map(|m| m.keyword.chars().count() as u32)
+                .sum();
             PersonaScore {
                 persona,
                 score,
-                matched_keywords: matched,
+                matches,
             }
         })
         .collect()
@@ -358,22 +436,31 @@ pub fn score_title(title: &str) -> Vec<PersonaScore> {
 /// [`TIE_BREAK_ORDER`], and no match at all is [`Persona::Unknown`].
 pub fn route(title: &str) -> Routing {
     let scores = score_title(title);
-    let total: u32 = scores.iter().map(|s| s.score).sum();
     // `max_by_key` keeps the last maximum; reversing the order keeps the first.
     let best = scores
         .iter()
         .rev()
         .max_by_key(|s| s.score)
         .filter(|s| s.score > 0);
-    let (persona, confidence_percent) = match best {
-        Some(best) => (best.persona, best.score * 100 / total),
-        None => (Persona::Unknown, 0),
+    let scoring = scores.iter().filter(|s| s.score > 0).count();
+    let (persona, matched, decided_by) = match best {
+        None => (Persona::Unknown, vec![], Decision::NoMatch),
+        Some(best) => {
+            let tied = scores.iter().filter(|s| s.score == best.score).count();
+            let decided_by = match (scoring, tied) {
+                (1, _) => Decision::OnlyMatch,
+                (_, 1) => Decision::HighestScore,
+                _ => Decision::TieBreak,
+            };
+            (best.persona, best.matches.clone(), decided_by)
+        }
     };
     let lines = messaging(persona);
     Routing {
         job_title: title.trim().to_string(),
         persona,
-        confidence_percent,
+        matched,
+        decided_by,
         scores,
         pain_points: lines.pain_points.to_vec(),
         value_props: lines.value_props.to_vec(),
@@ -381,23 +468,70 @@ pub fn route(title: &str) -> Routing {
     }
 }
 
+/// `“demand generation” (“Demand Generation”, from character 6)`.
+fn describe(m: &KeywordMatch) -> String {
+    format!(
+        "“{}” (“{}”, from character {})",
+        m.keyword,
+        m.text,
+        m.start + 1
+    )
+}
+
 fn render(routing: &Routing) -> String {
-    let mut out = format!(
-        "## {}: {} ({}% confidence)\n",
-        routing.job_title,
-        routing.persona.label(),
-        routing.confidence_percent
-    );
-    let matched: Vec<&str> = routing
+    let chosen = routing.persona.label();
+    let mut out = format!("## {}: {chosen}\n\n", routing.job_title);
+    let best = routing.scores.iter().find(|s| s.persona == routing.persona);
+    let others: Vec<&PersonaScore> = routing
         .scores
         .iter()
-        .filter(|s| s.persona == routing.persona)
-        .flat_map(|s| s.matched_keywords.iter().copied())
+        .filter(|s| s.score > 0 && s.persona != routing.persona)
         .collect();
-    if matched.is_empty() {
-        out.push_str("\nNo persona keyword matched this title.\n");
-    } else {
-        out.push_str(&format!("\nMatched: {}\n", matched.join(", ")));
+    let score = best.map_or(0, |s| s.score);
+    out.push_str(&match routing.decided_by {
+        Decision::NoMatch => {
+            "No persona keyword is in this title, so the messaging below is for a role we \
+             could not place.\n"
+                .to_string()
+        }
+        Decision::OnlyMatch => format!("Only {chosen} keywords are in the title.\n"),
+        Decision::HighestScore => format!(
+            "{chosen} keywords score highest ({score}: the length of the matched keywords in \
+             characters).\n"
+        ),
+        Decision::TieBreak => format!(
+            "{chosen} ties with {} at a score of {score}; ties go to the more specific \
+             persona, in the order {}.\n",
+            others
+                .iter()
+                .filter(|s| s.score == score)
+                .map(|s| s.persona.label())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            TIE_BREAK_ORDER
+                .iter()
+                .map(|p| p.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    });
+    if !routing.matched.is_empty() {
+        out.push_str("\nMatched:\n");
+        for m in &routing.matched {
+            out.push_str(&format!("- {}\n", describe(m)));
+        }
+    }
+    if !others.is_empty() {
+        out.push_str("\nAlso matched:\n");
+        for other in others {
+            let matches: Vec<String> = other.matches.iter().map(describe).collect();
+            out.push_str(&format!(
+                "- {} (score {}): {}\n",
+                other.persona.label(),
+                other.score,
+                matches.join(", ")
+            ));
+        }
     }
     for (heading, lines) in [
         ("Pain points", &routing.pain_points),
@@ -485,8 +619,15 @@ mod tests {
         let exec = score_title("Vice President, Demand Generation")
             .into_iter()
             .find(|s| s.persona == Persona::Executive)
-            .map(|s| s.matched_keywords);
-        assert_eq!(exec, Some(vec!["vp"]));
+            .map(|s| s.matches);
+        assert_eq!(
+            exec,
+            Some(vec![KeywordMatch {
+                keyword: "vp",
+                text: "Vice President".into(),
+                start: 0
+            }])
+        );
     }
 
     #[test]
@@ -494,7 +635,8 @@ mod tests {
         let scores = score_title("Demand Generation Manager");
         let demand = &scores[1];
         assert_eq!(demand.persona, Persona::DemandGen);
-        assert_eq!(demand.matched_keywords, vec!["demand", "demand generation"]);
+        let keywords: Vec<&str> = demand.matches.iter().map(|m| m.keyword).collect();
+        assert_eq!(keywords, vec!["demand", "demand generation"]);
         assert_eq!(demand.score, 6 + 17);
     }
 
@@ -511,16 +653,87 @@ mod tests {
     }
 
     #[test]
-    fn confidence_is_the_winning_share_of_all_points() {
-        let table = [
-            ("Events Manager", 100),
-            ("Events Growth", 50),
-            ("Chief Revenue Officer", 12 * 100 / 19),
-            ("Nurse", 0),
+    fn a_routing_says_what_matched_where_and_how_it_decided() {
+        // A keyword, the title's words it matched, where they start.
+        type Found<'a> = (&'a str, &'a str, usize);
+        // (title, persona, how, the chosen persona's matches)
+        let table: [(&str, Persona, Decision, &[Found]); 5] = [
+            // One keyword is all it takes, and all it claims: no "100% confidence".
+            (
+                "Events Manager",
+                Persona::Events,
+                Decision::OnlyMatch,
+                &[("events", "Events", 0)],
+            ),
+            (
+                "Sr. Manager, Field Marketing",
+                Persona::Events,
+                Decision::HighestScore,
+                &[("field marketing", "Field Marketing", 13)],
+            ),
+            (
+                "Events Growth",
+                Persona::Events,
+                Decision::TieBreak,
+                &[("events", "Events", 0)],
+            ),
+            (
+                "Vice President, Demand Generation",
+                Persona::DemandGen,
+                Decision::HighestScore,
+                &[
+                    ("demand", "Demand", 16),
+                    ("demand generation", "Demand Generation", 16),
+                ],
+            ),
+            ("Nurse", Persona::Unknown, Decision::NoMatch, &[]),
         ];
-        for (title, expected) in table {
-            assert_eq!(route(title).confidence_percent, expected, "{title}");
+        for (title, persona, how, matched) in table {
+            let routing = route(title);
+            assert_eq!(
+                (routing.persona, routing.decided_by),
+                (persona, how),
+                "{title}"
+            );
+            let found: Vec<(&str, &str, usize)> = routing
+                .matched
+                .iter()
+                .map(|m| (m.keyword, m.text.as_str(), m.start))
+                .collect();
+            assert_eq!(found, matched, "{title}");
         }
+    }
+
+    #[test]
+    fn the_report_names_the_matches_and_claims_no_confidence() {
+        let report = render(&route("VP, Field Marketing"));
+        assert!(!report.contains('%'), "{report}");
+        assert!(!report.to_lowercase().contains("confidence"), "{report}");
+        assert!(
+            report.starts_with("## VP, Field Marketing: Events\n"),
+            "{report}"
+        );
+        assert!(
+            report.contains("- “field marketing” (“Field Marketing”, from character 5)"),
+            "{report}"
+        );
+        assert!(
+            report.contains(
+                "Also matched:\n\
+                 - Marketing (general) (score 9): “marketing” (“Marketing”, from character 11)\n\
+                 - Executive (score 2): “vp” (“VP”, from character 1)\n"
+            ),
+            "{report}"
+        );
+        let output = serde_json::to_value(route("VP, Field Marketing")).unwrap();
+        assert!(output.get("confidence_percent").is_none(), "{output}");
+        assert_eq!(output["decided_by"], "highest_score");
+        assert_eq!(output["matched"][0]["text"], "Field Marketing");
+        let unknown = render(&route("Nurse"));
+        assert!(
+            unknown.contains("No persona keyword is in this title"),
+            "{unknown}"
+        );
     }
 
     #[test]

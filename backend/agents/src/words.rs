@@ -6,11 +6,64 @@
 
 /// Lower-cased words of `text`, keeping apostrophes inside words (`won't`).
 pub fn tokens(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
-        .map(|w| w.trim_matches(|c| c == '\'' || c == '’').replace('’', "'"))
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
-        .collect()
+    words(text).into_iter().map(|w| w.text).collect()
+}
+
+/// A word of a text as [`tokens`] reads it, and where it stands in the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    /// Lower-cased, `’` read as `'`.
+    pub text: String,
+    /// Its byte range in the text.
+    pub start: usize,
+    pub end: usize,
+}
+
+fn is_apostrophe(c: char) -> bool {
+    c == '\'' || c == '’'
+}
+
+/// The words of `text` ([`tokens`]), each with its place in `text`.
+pub fn words(text: &str) -> Vec<Word> {
+    let mut words = Vec::new();
+    let mut rest = text;
+    let mut offset = 0;
+    while !rest.is_empty() {
+        let piece_len = rest
+            .find(|c: char| !(c.is_alphanumeric() || is_apostrophe(c)))
+            .unwrap_or(rest.len());
+        let piece = &rest[..piece_len];
+        let trimmed = piece.trim_start_matches(is_apostrophe);
+        let start = offset + (piece.len() - trimmed.len());
+        let trimmed = trimmed.trim_end_matches(is_apostrophe);
+        if !trimmed.is_empty() {
+            words.push(Word {
+                text: trimmed.replace('’', "'").to_lowercase(),
+                start,
+                end: start + trimmed.len(),
+            });
+        }
+        // Skip the piece and the separator after it.
+        let separator = rest[piece_len..].chars().next().map_or(0, char::len_utf8);
+        offset += piece_len + separator;
+        rest = &rest[piece_len + separator..];
+    }
+    words
+}
+
+/// Where `phrase` (one or more words) first occurs in `words` as whole words: the index of
+/// its first word.
+pub fn position(words: &[Word], phrase: &str) -> Option<usize> {
+    let wanted = tokens(phrase);
+    if wanted.is_empty() {
+        return None;
+    }
+    words.windows(wanted.len()).position(|window| {
+        window
+            .iter()
+            .zip(&wanted)
+            .all(|(word, want)| word.text == *want)
+    })
 }
 
 /// Whether `phrase` (one or more words) occurs in `text` as whole words.
@@ -76,6 +129,29 @@ mod tests {
         for (text, phrase, expected) in table {
             assert_eq!(contains(text, phrase), expected, "{text:?} / {phrase:?}");
         }
+    }
+
+    #[test]
+    fn words_know_where_they_stand() {
+        let text = "“Don’t” stop, VP—Sales";
+        let found: Vec<(String, &str)> = words(text)
+            .into_iter()
+            .map(|w| (w.text, &text[w.start..w.end]))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("don't".to_string(), "Don’t"),
+                ("stop".to_string(), "stop"),
+                ("vp".to_string(), "VP"),
+                ("sales".to_string(), "Sales"),
+            ]
+        );
+        assert_eq!(tokens(text), vec!["don't", "stop", "vp", "sales"]);
+        let found = words("head of field  marketing");
+        assert_eq!(position(&found, "field marketing"), Some(2));
+        assert_eq!(position(&found, "marketing field"), None);
+        assert_eq!(position(&found, ""), None);
     }
 
     #[test]

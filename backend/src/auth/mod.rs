@@ -48,16 +48,29 @@ impl Principal {
     /// May this caller read moves owned by `owner`? Operators see their own; viewers and
     /// admins see everyone's.
     pub fn may_read_owner(&self, owner: &str) -> bool {
-        self.role != Role::Operator || owner == self.user
+        self.may_read(&Actor::user(owner))
     }
 
     /// May this caller decide or change moves owned by `owner`?
     pub fn may_act_for(&self, owner: &str) -> bool {
-        match self.role {
-            Role::Admin => true,
-            Role::Operator => owner == self.user,
-            Role::Viewer => false,
-        }
+        self.may_act(&Actor::user(owner))
+    }
+
+    /// May this caller read what belongs to `owner` (a run's requester)? The rule is the
+    /// domain's, shared with the SPA: [`Role::may_read`].
+    pub fn may_read(&self, owner: &Actor) -> bool {
+        self.role.may_read(&self.user, owner)
+    }
+
+    /// May this caller act on what belongs to `owner`? [`Role::may_act`].
+    pub fn may_act(&self, owner: &Actor) -> bool {
+        self.role.may_act(&self.user, owner)
+    }
+
+    /// Whose things this caller's lists are limited to: operators see their own; viewers
+    /// and admins everyone's (`None`).
+    pub fn read_scope(&self) -> Option<Actor> {
+        (self.role == Role::Operator).then(|| self.actor())
     }
 }
 
@@ -137,6 +150,13 @@ mod tests {
             assert_eq!(p.may_read_owner(owner), read, "{role} reads {owner}");
             assert_eq!(p.may_act_for(owner), act, "{role} acts for {owner}");
         }
+        // Lists hold what one may read: an operator's own, everyone's for the others.
+        assert_eq!(
+            principal(Role::Operator).read_scope(),
+            Some(Actor::user("casey"))
+        );
+        assert_eq!(principal(Role::Viewer).read_scope(), None);
+        assert_eq!(principal(Role::Admin).read_scope(), None);
     }
 
     #[test]

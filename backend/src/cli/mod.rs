@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
-use caseyos_store::history::{history, Point};
+use caseyos_store::history::{history, Page, Point};
 
 use crate::app::Application;
 use crate::auth::tokens::{
@@ -66,6 +66,13 @@ enum Command {
         /// The state at this instant (RFC 3339).
         #[arg(long, value_name = "TIME")]
         as_of: Option<DateTime<Utc>>,
+        /// Show the events after this sequence (a page's `next_cursor`).
+        #[arg(long, value_name = "SEQUENCE", default_value_t = 0)]
+        cursor: i64,
+        /// Events per page, as the API pages them.
+        #[arg(long, default_value_t = crate::api::audit::DEFAULT_AUDIT_PAGE,
+              value_parser = clap::value_parser!(i64).range(1..=crate::api::audit::MAX_AUDIT_PAGE))]
+        limit: i64,
         /// Print the same JSON as GET /api/audit/{type}/{id}.
         #[arg(long)]
         json: bool,
@@ -295,11 +302,18 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
             id,
             at,
             as_of,
+            cursor,
+            limit,
             json,
         } => {
-            let response = history(pool, &aggregate_type, &id, Point { at, as_of })
+            let page = Page {
+                after: cursor.max(0),
+                limit,
+            };
+            let response = history(pool, &aggregate_type, &id, Point { at, as_of }, page)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?
+                .page;
             if json {
                 println!("{}", serde_json::to_string_pretty(&response)?);
             } else {
@@ -724,7 +738,14 @@ fn print_timeline(response: &caseyos_domain::api::AuditResponse) {
         response.events.len(),
         response.total_events
     );
-    let mut before = Value::Null;
+    // What changed needs the state before: a later page's first event has it on the page
+    // before.
+    let mut before = Some(Value::Null);
+    if let Some(first) = response.events.first().filter(|e| e.sequence > 1) {
+        println!();
+        println!("… {} earlier events", first.sequence - 1);
+        before = None;
+    }
     for e in &response.events {
         println!();
         println!(
@@ -743,10 +764,18 @@ fn print_timeline(response: &caseyos_domain::api::AuditResponse) {
                 .map(|k| format!("  idempotency-key {k}"))
                 .unwrap_or_default()
         );
-        for change in changes(&before, &e.state_after) {
+        for change in before.iter().flat_map(|b| changes(b, &e.state_after)) {
             println!("     {change}");
         }
-        before = e.state_after.clone();
+        before = Some(e.state_after.clone());
+    }
+    if let Some(cursor) = &response.next_cursor {
+        println!();
+        println!(
+            "… {} more events up to #{}: --cursor {cursor}",
+            response.unread(),
+            response.sequence
+        );
     }
     println!();
     println!("State at #{}:", response.sequence);

@@ -1,8 +1,9 @@
 //! Events as stored, with the columns the event store adds to postgres-es's schema.
 
 use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
 use serde_json::Value;
-use sqlx::{PgExecutor, Row};
+use sqlx::{PgExecutor, PgPool, Row};
 use uuid::Uuid;
 
 use caseyos_domain::aggregate::{Aggregate, DecodeError, RecordedEvent};
@@ -121,6 +122,110 @@ pub async fn read_aggregate<'e>(
         .fetch_all(executor)
         .await?;
     rows.iter().map(StoredEvent::from_row).collect()
+}
+
+/// The last sequence of one aggregate (its number of events), or `None` when it has none.
+pub async fn last_sequence<'e>(
+    executor: impl PgExecutor<'e>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select max(sequence) from events where aggregate_type = $1 and aggregate_id = $2",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .fetch_one(executor)
+    .await
+}
+
+/// The last sequence of one aggregate recorded at or before `at` (0 when none was).
+pub async fn last_sequence_as_of<'e>(
+    executor: impl PgExecutor<'e>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    at: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select coalesce(max(sequence), 0) from events \
+         where aggregate_type = $1 and aggregate_id = $2 and recorded_at <= $3",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(at)
+    .fetch_one(executor)
+    .await
+}
+
+/// One page of an aggregate's events in sequence order: those after sequence `after` and
+/// up to `upto`, at most `limit` (read with the primary key, so a page costs its own rows).
+pub async fn read_aggregate_page<'e>(
+    executor: impl PgExecutor<'e>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    after: i64,
+    upto: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = format!(
+        "select {COLUMNS} from events where aggregate_type = $1 and aggregate_id = $2 \
+           and sequence > $3 and sequence <= $4 \
+         order by sequence limit $5"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(after)
+        .bind(upto)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(StoredEvent::from_row).collect()
+}
+
+/// What a fold needs of a stored event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoldableEvent {
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+}
+
+impl FoldableEvent {
+    /// The event as the domain's fold reads it.
+    pub fn recorded(&self) -> RecordedEvent<'_> {
+        RecordedEvent {
+            event_type: &self.event_type,
+            event_version: &self.event_version,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// Every event of one aggregate in sequence order, as a stream read row by row (type,
+/// version and payload only), so a fold over a long history holds one event at a time.
+pub fn stream_aggregate<'e>(
+    pool: &'e PgPool,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> impl Stream<Item = Result<FoldableEvent, sqlx::Error>> + Send + Unpin + 'e {
+    sqlx::query(
+        "select sequence, event_type, event_version, payload from events \
+         where aggregate_type = $1 and aggregate_id = $2 order by sequence",
+    )
+    .bind(aggregate_type.to_string())
+    .bind(aggregate_id.to_string())
+    .fetch(pool)
+    .map(|row| {
+        let row = row?;
+        Ok(FoldableEvent {
+            sequence: row.try_get("sequence")?,
+            event_type: row.try_get("event_type")?,
+            event_version: row.try_get("event_version")?,
+            payload: row.try_get("payload")?,
+        })
+    })
 }
 
 /// The events written under one idempotency key, in global order.

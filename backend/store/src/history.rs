@@ -2,10 +2,11 @@
 //! its actor, time and request ids, and the state after it — and its state at any sequence
 //! or instant. The same fold serves the API, `caseyos replay` and the determinism tests.
 
-use caseyos_domain::aggregate::{fold, Aggregate};
+use caseyos_domain::aggregate::{fold, Aggregate, Ownership};
 use caseyos_domain::api::{AuditEntry, AuditResponse};
 use caseyos_domain::registry::{aggregate_type, aggregate_type_names};
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -66,27 +67,105 @@ impl Point {
     }
 }
 
-/// An aggregate's history up to `point`, with the state there.
+/// Which events of a history one answer holds: those after sequence `after` (0 for the
+/// first page), at most `limit`.
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    pub after: i64,
+    pub limit: i64,
+}
+
+/// A page of an aggregate's history, and whose the aggregate is now (for who may read it).
+#[derive(Clone, Debug)]
+pub struct History {
+    pub page: AuditResponse,
+    pub ownership: Option<Ownership>,
+}
+
+/// A page of an aggregate's history up to `point`, with the state after each of its events
+/// and the state at `point`.
+///
+/// The page's events are read with their metadata, and only they. The states come from one
+/// fold of the aggregate's events from the first, streamed row by row (type, version and
+/// payload only): without past snapshots nothing else yields the state before the page, and
+/// the fold also says whose the aggregate is now. Memory and the answer stay bounded by the
+/// page, however long the history.
 pub async fn history(
     pool: &PgPool,
     aggregate_type_name: &str,
     aggregate_id: &str,
     point: Point,
-) -> Result<AuditResponse, HistoryError> {
+    page: Page,
+) -> Result<History, HistoryError> {
     let kind = aggregate_type(aggregate_type_name)
         .ok_or_else(|| HistoryError::UnknownType(aggregate_type_name.to_string()))?;
     let point = Point::new(point.at, point.as_of)?;
-    let events = event::read_aggregate(pool, kind.name, aggregate_id).await?;
-    if events.is_empty() {
-        return Err(HistoryError::NotFound {
-            aggregate_type: kind.name.to_string(),
-            aggregate_id: aggregate_id.to_string(),
-        });
+    let not_found = || HistoryError::NotFound {
+        aggregate_type: kind.name.to_string(),
+        aggregate_id: aggregate_id.to_string(),
+    };
+    let total = event::last_sequence(pool, kind.name, aggregate_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let upto = match (point.at, point.as_of) {
+        (Some(at), _) if !(0..=total).contains(&at) => {
+            return Err(HistoryError::SequenceNotFound {
+                aggregate_type: kind.name.to_string(),
+                total,
+            })
+        }
+        (Some(at), _) => at,
+        (None, Some(as_of)) => {
+            event::last_sequence_as_of(pool, kind.name, aggregate_id, as_of).await?
+        }
+        (None, None) => total,
+    };
+
+    let mut events = event::read_aggregate_page(
+        pool,
+        kind.name,
+        aggregate_id,
+        page.after,
+        upto,
+        page.limit + 1,
+    )
+    .await?;
+    let next_cursor = if events.len() as i64 > page.limit {
+        events.truncate(page.limit.max(0) as usize);
+        events.last().map(|e| e.sequence.to_string())
+    } else {
+        None
+    };
+    let shown = events
+        .first()
+        .zip(events.last())
+        .map(|(first, last)| first.sequence..=last.sequence);
+
+    let mut replay = (kind.replay)();
+    let mut states = Vec::with_capacity(events.len());
+    let mut state = Value::Null;
+    let mut folded = event::stream_aggregate(pool, kind.name, aggregate_id);
+    while let Some(e) = folded.try_next().await? {
+        replay.apply(e.recorded()).map_err(StoreError::from)?;
+        if shown.as_ref().is_some_and(|s| s.contains(&e.sequence)) {
+            states.push(replay.state().map_err(StoreError::from)?);
+        }
+        if e.sequence == upto {
+            state = replay.state().map_err(StoreError::from)?;
+        }
     }
-    let total = events.len() as i64;
-    let recorded: Vec<_> = events.iter().map(StoredEvent::recorded).collect();
-    let states = (kind.states)(&recorded).map_err(StoreError::from)?;
-    let entries: Vec<AuditEntry> = events
+    drop(folded);
+    if states.len() != events.len() {
+        return Err(StoreError::EventStore(format!(
+            "{} {aggregate_id}: the fold met {} of the page's {} events",
+            kind.name,
+            states.len(),
+            events.len()
+        ))
+        .into());
+    }
+
+    let entries = events
         .into_iter()
         .zip(states)
         .map(|(e, state_after)| AuditEntry {
@@ -106,47 +185,18 @@ pub async fn history(
             state_after,
         })
         .collect();
-    let state = entries
-        .last()
-        .map_or(Value::Null, |e| e.state_after.clone());
-    let full = AuditResponse {
-        aggregate_type: kind.name.to_string(),
-        aggregate_id: aggregate_id.to_string(),
-        sequence: entries.last().map_or(0, |e| e.sequence),
-        state,
-        events: entries,
-        total_events: total,
-    };
-    at_point(full, point)
-}
-
-/// A full history cut back to `point` (its events up to there, and the state there).
-pub fn at_point(mut history: AuditResponse, point: Point) -> Result<AuditResponse, HistoryError> {
-    let total = history.total_events;
-    let keep = match (point.at, point.as_of) {
-        (Some(at), _) => {
-            if !(0..=total).contains(&at) {
-                return Err(HistoryError::SequenceNotFound {
-                    aggregate_type: history.aggregate_type,
-                    total,
-                });
-            }
-            at as usize
-        }
-        (None, Some(as_of)) => history
-            .events
-            .iter()
-            .take_while(|e| e.recorded_at <= as_of)
-            .count(),
-        (None, None) => return Ok(history),
-    };
-    history.events.truncate(keep);
-    history.state = history
-        .events
-        .last()
-        .map_or(Value::Null, |e| e.state_after.clone());
-    history.sequence = history.events.last().map_or(0, |e| e.sequence);
-    Ok(history)
+    Ok(History {
+        page: AuditResponse {
+            aggregate_type: kind.name.to_string(),
+            aggregate_id: aggregate_id.to_string(),
+            events: entries,
+            sequence: upto,
+            state,
+            total_events: total,
+            next_cursor,
+        },
+        ownership: replay.ownership(),
+    })
 }
 
 /// The state of aggregate `A` right after `upto` (its sequence; `i64::MAX` for now),

@@ -8,7 +8,7 @@ use super::error::AgentRunError;
 use super::event::*;
 use super::state::{AgentRun, AgentRunView};
 use super::types::*;
-use crate::aggregate::Aggregate;
+use crate::aggregate::{Aggregate, Ownership};
 use crate::kernel::{Actor, Text};
 
 fn millis_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
@@ -50,6 +50,14 @@ impl Aggregate for AgentRun {
 
     fn into_view(self) -> Option<AgentRunView> {
         self.run
+    }
+
+    /// A run is its requester's; to others it does not exist.
+    fn ownership(&self) -> Option<Ownership> {
+        self.run.as_ref().map(|run| Ownership {
+            owner: run.requested_by.clone(),
+            disclosed: false,
+        })
     }
 
     fn decide(&self, command: AgentRunCommand) -> Result<Vec<AgentRunEvent>, AgentRunError> {
@@ -181,7 +189,7 @@ impl Aggregate for AgentRun {
                 Ok(events)
             }
             AgentRunCommand::Cancel { reason, by, at } => {
-                if run.status.is_finished() {
+                if !run.status.may_cancel() {
                     return Err(AgentRunError::AlreadyFinished(run.status.as_str()));
                 }
                 let reason = reason.map(Text::into_string);

@@ -56,6 +56,11 @@ pub struct AgentRunView {
 }
 
 impl AgentRunView {
+    /// Whether it may be dismissed: it has finished and nobody dismissed it yet.
+    pub fn may_dismiss(&self) -> bool {
+        self.status.is_finished() && self.dismissed_at.is_none()
+    }
+
     /// The attempt currently running, if any.
     pub fn current_attempt(&self) -> Option<&RunAttempt> {
         self.attempts

@@ -154,6 +154,12 @@ impl RunStatus {
         )
     }
 
+    /// Whether a cancel is accepted: the run has not finished (asking a cancelling run
+    /// again changes nothing).
+    pub const fn may_cancel(self) -> bool {
+        !self.is_finished()
+    }
+
     /// Whether a worker holds (or held) the run.
     pub const fn is_active(self) -> bool {
         matches!(self, RunStatus::Running | RunStatus::Cancelling)

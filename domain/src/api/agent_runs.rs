@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::auth::Role;
 use crate::agent_run::{AgentDomain, AgentRunView, RunError, RunStatus, RunTrigger};
 use crate::kernel::Actor;
 
@@ -111,4 +112,126 @@ pub struct AgentRunStatsResponse {
     /// Runs that finished in the last 24 hours, by outcome.
     pub succeeded_24h: i64,
     pub failed_24h: i64,
+}
+
+/// What a user may do with a run as it stands: the server's rules (who may act on whose
+/// run, and which statuses each command accepts), so the SPA offers only what the server
+/// accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunActions {
+    pub cancel: bool,
+    pub retry: bool,
+    pub dismiss: bool,
+}
+
+impl RunActions {
+    /// For `user` signed in with `role`: nothing for viewers, their own runs for operators,
+    /// every run for admins ([`Role::may_act`]).
+    pub fn of(run: &AgentRunView, role: Role, user: &str) -> RunActions {
+        if !role.may_act(user, &run.requested_by) {
+            return RunActions::default();
+        }
+        RunActions {
+            cancel: run.status.may_cancel(),
+            retry: run.status.may_retry(),
+            dismiss: run.may_dismiss(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent_run::{AgentRun, AgentRunCommand, LlmUsage};
+    use crate::aggregate::Aggregate;
+    use chrono::TimeZone;
+
+    fn run(status: RunStatus, dismissed: bool) -> AgentRunView {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+        AgentRunView {
+            id: Uuid::from_u128(1),
+            agent: "PersonaRouter".into(),
+            domain: AgentDomain::Sales,
+            status,
+            trigger: RunTrigger::Manual,
+            requested_by: Actor::user("casey"),
+            requested_at: at,
+            input: serde_json::json!({}),
+            output: None,
+            text: None,
+            error: None,
+            retryable: None,
+            attempts: vec![],
+            max_attempts: 3,
+            timeout_ms: 1000,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            usage: LlmUsage::default(),
+            proposed_items: vec![],
+            retry_of: None,
+            retried_by: vec![],
+            cancel_reason: None,
+            cancelled_by: None,
+            dismissed_at: dismissed.then_some(at),
+            dismissed_by: None,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_actions_offered_are_the_commands_decide_accepts() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap();
+        let by = Actor::user("casey");
+        for &status in RunStatus::ALL {
+            for dismissed in [false, true] {
+                let view = run(status, dismissed);
+                let actions = RunActions::of(&view, Role::Operator, "casey");
+                let state = AgentRun { run: Some(view) };
+                let cancel = AgentRunCommand::Cancel {
+                    reason: None,
+                    by: by.clone(),
+                    at,
+                };
+                let dismiss = AgentRunCommand::Dismiss { by: by.clone(), at };
+                let case = format!("{status:?}, dismissed {dismissed}");
+                assert_eq!(
+                    actions.cancel,
+                    state.decide(cancel).is_ok(),
+                    "cancel: {case}"
+                );
+                assert_eq!(
+                    actions.dismiss,
+                    state.decide(dismiss).is_ok(),
+                    "dismiss: {case}"
+                );
+                assert_eq!(actions.retry, status.may_retry(), "retry: {case}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_those_who_may_act_on_the_run_are_offered_anything() {
+        let failed = run(RunStatus::Failed, false);
+        let all = RunActions {
+            cancel: false,
+            retry: true,
+            dismiss: true,
+        };
+        // (role, user, offered) for a failed run casey requested
+        let table = [
+            (Role::Viewer, "casey", RunActions::default()),
+            (Role::Operator, "casey", all),
+            (Role::Operator, "alex", RunActions::default()),
+            (Role::Admin, "alex", all),
+        ];
+        for (role, user, offered) in table {
+            assert_eq!(
+                RunActions::of(&failed, role, user),
+                offered,
+                "{role} {user}"
+            );
+        }
+    }
 }

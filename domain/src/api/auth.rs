@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::kernel::{Actor, ActorKind};
+
 /// What a signed-in user may do, in increasing order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -33,6 +35,27 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+
+    /// May `user`, signed in with this role, read what belongs to `owner` (a move's owner,
+    /// a run's requester)? Operators read their own; viewers and admins read everyone's.
+    pub fn may_read(self, user: &str, owner: &Actor) -> bool {
+        self != Role::Operator || is_user(owner, user)
+    }
+
+    /// May `user`, signed in with this role, act on what belongs to `owner` (decide a move;
+    /// retry, cancel or dismiss a run)? Admins act on everything, operators on their own,
+    /// viewers on nothing.
+    pub fn may_act(self, user: &str, owner: &Actor) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Operator => is_user(owner, user),
+            Role::Viewer => false,
+        }
+    }
+}
+
+fn is_user(actor: &Actor, user: &str) -> bool {
+    actor.kind == ActorKind::User && actor.id == user
 }
 
 impl std::fmt::Display for Role {
@@ -62,4 +85,31 @@ pub struct SessionResponse {
     pub role: Role,
     pub csrf_token: String,
     pub expires_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_may_read_and_act_on_what_whose() {
+        let casey = Actor::user("casey");
+        let alex = Actor::user("alex");
+        // Something an agent or CaseyOS asked for belongs to no user.
+        let agent = Actor::agent("casey");
+        // (role, owner, may read, may act) for user casey
+        let table = [
+            (Role::Viewer, &casey, true, false),
+            (Role::Viewer, &alex, true, false),
+            (Role::Operator, &casey, true, true),
+            (Role::Operator, &alex, false, false),
+            (Role::Operator, &agent, false, false),
+            (Role::Admin, &alex, true, true),
+            (Role::Admin, &agent, true, true),
+        ];
+        for (role, owner, read, act) in table {
+            assert_eq!(role.may_read("casey", owner), read, "{role} reads {owner}");
+            assert_eq!(role.may_act("casey", owner), act, "{role} acts on {owner}");
+        }
+    }
 }

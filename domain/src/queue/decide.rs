@@ -9,7 +9,7 @@ use super::error::QueueError;
 use super::event::*;
 use super::state::{Decision, QueueItem, QueueItemView};
 use super::types::{derive_title, QueueStatus, Source};
-use crate::aggregate::Aggregate;
+use crate::aggregate::{Aggregate, Ownership};
 use crate::kernel::{Actor, ActorKind, EmailAddress, Text, UserName};
 
 /// The system actor `caseyos demo seed` works as: its moves are demo data.
@@ -93,6 +93,14 @@ impl Aggregate for QueueItem {
 
     fn into_view(self) -> Option<QueueItemView> {
         self.item
+    }
+
+    /// A move is its owner's; others learn it is someone else's.
+    fn ownership(&self) -> Option<Ownership> {
+        self.item.as_ref().map(|item| Ownership {
+            owner: Actor::user(item.owner.clone()),
+            disclosed: true,
+        })
     }
 
     fn decide(&self, command: QueueItemCommand) -> Result<Vec<QueueItemEvent>, QueueError> {

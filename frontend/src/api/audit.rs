@@ -1,4 +1,4 @@
-//! The history of one aggregate, event by event, for the timelines.
+//! The history of one aggregate, event by event and a page at a time, for the timelines.
 
 use caseyos_domain::api::AuditResponse;
 
@@ -20,6 +20,20 @@ impl Aggregate {
     }
 }
 
-pub async fn history(aggregate: Aggregate, id: &str) -> Result<AuditResponse, ApiError> {
-    get(&format!("/api/audit/{}/{id}", aggregate.as_str()), "", None).await
+/// A page of the history: the first (`cursor` none), or the one after a page's
+/// `next_cursor`.
+pub async fn history(
+    aggregate: Aggregate,
+    id: &str,
+    cursor: Option<&str>,
+) -> Result<AuditResponse, ApiError> {
+    let query = cursor
+        .map(|c| format!("cursor={}", js_sys::encode_uri_component(c)))
+        .unwrap_or_default();
+    get(
+        &format!("/api/audit/{}/{id}", aggregate.as_str()),
+        &query,
+        None,
+    )
+    .await
 }

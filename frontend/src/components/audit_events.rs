@@ -1,10 +1,14 @@
 //! An aggregate's history as a list: each event with who, when, and what changed since the
-//! event before.
+//! event before; and the button that reads the next page of it.
 
-use caseyos_domain::api::AuditEntry;
+use caseyos_domain::api::{AuditEntry, AuditResponse};
 use serde_json::Value;
 use yew::prelude::*;
 
+use crate::api::audit::Aggregate;
+use crate::api::{self, ApiError};
+use crate::components::status::error_view;
+use crate::infra::app_state::use_app;
 use crate::infra::format::{now, relative};
 
 /// One field that changed: its name and its value before and after, as text.
@@ -101,6 +105,71 @@ pub fn event_list(
     }
 }
 
+#[derive(Properties, PartialEq)]
+pub struct NewerEventsProps {
+    pub aggregate: Aggregate,
+    pub id: AttrValue,
+    /// The pages read so far, joined.
+    pub history: AuditResponse,
+    /// The history with the next page joined on.
+    pub on_loaded: Callback<AuditResponse>,
+}
+
+/// "Show N newer events": reads the page after what `history` holds (the API pages a
+/// history oldest first) and hands the joined history back. Nothing once every page is read.
+#[component]
+pub fn NewerEvents(props: &NewerEventsProps) -> Html {
+    let app = use_app();
+    let busy = use_state(|| false);
+    let failed = use_state(|| None::<ApiError>);
+    let Some(cursor) = props.history.next_cursor.clone() else {
+        return html! {};
+    };
+    let onclick = {
+        let (busy, failed, app) = (busy.clone(), failed.clone(), app.clone());
+        let (aggregate, id, history) = (props.aggregate, props.id.clone(), props.history.clone());
+        let on_loaded = props.on_loaded.clone();
+        Callback::from(move |_: MouseEvent| {
+            let (busy, failed, app, on_loaded) =
+                (busy.clone(), failed.clone(), app.clone(), on_loaded.clone());
+            let (id, cursor, mut history) = (id.clone(), cursor.clone(), history.clone());
+            busy.set(true);
+            failed.set(None);
+            wasm_bindgen_futures::spawn_local(async move {
+                let page = api::audit::history(aggregate, &id, Some(&cursor)).await;
+                busy.set(false);
+                match page {
+                    Ok(page) => {
+                        history.append(page);
+                        on_loaded.emit(history);
+                    }
+                    Err(error) => {
+                        app.check(&error);
+                        failed.set(Some(error));
+                    }
+                }
+            });
+        })
+    };
+    let unread = props.history.unread();
+    html! {
+        <div class="newer-events">
+            <button type="button" class="button" disabled={*busy} {onclick}>
+                { if *busy {
+                    "Loading…".to_string()
+                } else if unread == 1 {
+                    "Show 1 newer event".to_string()
+                } else {
+                    format!("Show {unread} newer events")
+                } }
+            </button>
+            if let Some(error) = &*failed {
+                { error_view(error, None) }
+            }
+        </div>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +198,72 @@ mod tests {
                 },
             ]
         );
+    }
+
+    fn entry(sequence: i64) -> AuditEntry {
+        AuditEntry {
+            sequence,
+            event_id: uuid::Uuid::from_u128(sequence as u128),
+            global_position: sequence,
+            event_type: "AgentRunStarted".into(),
+            event_version: "1".into(),
+            recorded_at: now(),
+            actor: None,
+            request_id: None,
+            correlation_id: None,
+            causation_id: None,
+            idempotency_key: None,
+            metadata: json!({}),
+            payload: json!({}),
+            state_after: json!({ "version": sequence }),
+        }
+    }
+
+    #[derive(Properties, PartialEq)]
+    struct HostProps {
+        history: AuditResponse,
+    }
+
+    #[component]
+    fn Host(props: &HostProps) -> Html {
+        let context = crate::infra::app_state::AppContext {
+            auth: crate::infra::app_state::Auth::Checking,
+            set_auth: Callback::noop(),
+            live: crate::infra::live::Live::default(),
+        };
+        html! {
+            <ContextProvider<crate::infra::app_state::AppContext> {context}>
+                <NewerEvents aggregate={Aggregate::AgentRun} id="run-1"
+                    history={props.history.clone()} on_loaded={Callback::noop()} />
+            </ContextProvider<crate::infra::app_state::AppContext>>
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_history_with_more_pages_offers_its_newer_events() {
+        // (events read, the point's sequence, next cursor, the button's words)
+        let table = [
+            (2, 5, Some("2"), Some("Show 3 newer events")),
+            (4, 5, Some("4"), Some("Show 1 newer event")),
+            (5, 5, None, None),
+        ];
+        for (read, sequence, cursor, button) in table {
+            let history = AuditResponse {
+                aggregate_type: "agent_run".into(),
+                aggregate_id: "run-1".into(),
+                events: (1..=read).map(entry).collect(),
+                sequence,
+                state: json!({ "version": sequence }),
+                total_events: sequence,
+                next_cursor: cursor.map(str::to_string),
+            };
+            let root = crate::test_support::mount::<Host>(HostProps { history }).await;
+            let shown = root
+                .query_selector(".newer-events button")
+                .unwrap()
+                .and_then(|b| b.text_content());
+            assert_eq!(shown.as_deref(), button, "{read} of {sequence} read");
+        }
     }
 
     #[wasm_bindgen_test]

@@ -1,6 +1,6 @@
 //! The frame around every signed-in page: navigation with the queue badge, the quick-stats
-//! bar (with failed and running agent runs), appearance controls, sign-out (which says so
-//! when it fails), and the global shortcuts (? and Ctrl/⌘ K).
+//! bar (with failed, running and queued agent runs), appearance controls, sign-out (which
+//! says so when it fails), and the global shortcuts (? and Ctrl/⌘ K).
 
 use caseyos_domain::api::AgentRunStatsResponse;
 use yew::prelude::*;
@@ -237,7 +237,9 @@ fn signed_out(app: &AppContext) {
     }
 }
 
-/// Failed runs nobody dealt with (a warning when there are any), and runs in flight.
+/// Failed runs nobody dealt with (a warning when there are any), runs running and runs
+/// waiting for a worker — each a link to those runs. Counted over the runs the user may see
+/// (an operator's own).
 fn run_stats_view(stats: &Load<AgentRunStatsResponse>) -> Html {
     let Load::Ready(stats) = stats else {
         return html! {};
@@ -247,7 +249,10 @@ fn run_stats_view(stats: &Load<AgentRunStatsResponse>) -> Html {
         dismissed: Some("false".into()),
         ..RunFilters::default()
     };
-    let in_flight = stats.queued + stats.running;
+    let with_status = |status: &str| RunFilters {
+        status: Some(status.into()),
+        ..RunFilters::default()
+    };
     html! {
         <>
             <Link<Route, RunFilters> to={Route::Runs} query={Some(failed)}
@@ -255,17 +260,24 @@ fn run_stats_view(stats: &Load<AgentRunStatsResponse>) -> Html {
                 if stats.failed > 0 { <span aria-hidden="true">{ "⚠ " }</span> }
                 <strong>{ stats.failed }</strong>{ if stats.failed == 1 { " failed run" } else { " failed runs" } }
             </Link<Route, RunFilters>>
-            if in_flight > 0 {
-                <Link<Route> to={Route::Runs} classes="stat stat-link">
-                    <strong>{ in_flight }</strong>{ " running" }
-                </Link<Route>>
+            if stats.running > 0 {
+                <Link<Route, RunFilters> to={Route::Runs} query={Some(with_status("running,cancelling"))}
+                    classes="stat stat-link">
+                    <strong>{ stats.running }</strong>{ " running" }
+                </Link<Route, RunFilters>>
+            }
+            if stats.queued > 0 {
+                <Link<Route, RunFilters> to={Route::Runs} query={Some(with_status("queued"))}
+                    classes="stat stat-link">
+                    <strong>{ stats.queued }</strong>{ " queued" }
+                </Link<Route, RunFilters>>
             }
         </>
     }
 }
 
 #[cfg(test)]
-mod tests {
+mod sign_out_tests {
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -350,5 +362,65 @@ mod tests {
         let button = root.query_selector("button").unwrap().unwrap();
         assert!(!button.has_attribute("disabled"), "they can try again");
         assert_eq!(button.text_content().unwrap(), "Sign out");
+    }
+}
+
+#[cfg(test)]
+mod run_stats_tests {
+    use super::*;
+    use crate::test_support::mount;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[derive(Properties, PartialEq)]
+    struct HostProps {
+        stats: AgentRunStatsResponse,
+    }
+
+    #[component]
+    fn Host(props: &HostProps) -> Html {
+        html! {
+            <yew_router::Router history={yew_router::history::AnyHistory::from(yew_router::history::MemoryHistory::new())}>
+                { run_stats_view(&Load::Ready(props.stats.clone())) }
+            </yew_router::Router>
+        }
+    }
+
+    /// Each stat's words and where it leads.
+    async fn stats_shown(stats: AgentRunStatsResponse) -> Vec<(String, String)> {
+        let root = mount::<Host>(HostProps { stats }).await;
+        let links = root.query_selector_all("a.stat").unwrap();
+        (0..links.length())
+            .filter_map(|i| {
+                let link: web_sys::Element = wasm_bindgen::JsCast::dyn_into(links.get(i)?).ok()?;
+                Some((link.text_content()?, link.get_attribute("href")?))
+            })
+            .collect()
+    }
+
+    #[wasm_bindgen_test]
+    async fn running_counts_running_runs_and_queued_ones_are_counted_apart() {
+        let shown = stats_shown(AgentRunStatsResponse {
+            failed: 2,
+            queued: 3,
+            running: 1,
+            ..AgentRunStatsResponse::default()
+        })
+        .await;
+        let words: Vec<&str> = shown.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(words, ["⚠ 2 failed runs", "1 running", "3 queued"]);
+        assert!(
+            shown[1].1.contains("status=running%2Ccancelling"),
+            "{shown:?}"
+        );
+        assert!(shown[2].1.contains("status=queued"), "{shown:?}");
+
+        // Queued runs alone are not "running".
+        let shown = stats_shown(AgentRunStatsResponse {
+            queued: 4,
+            ..AgentRunStatsResponse::default()
+        })
+        .await;
+        let words: Vec<&str> = shown.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(words, ["0 failed runs", "4 queued"]);
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use caseyos_domain::agent_run::{AgentRunView, RunStatus, RunTrigger};
 use caseyos_domain::api::{AgentRunStatsResponse, AgentRunSummary};
+use caseyos_domain::kernel::Actor;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -57,6 +58,8 @@ pub struct RunFilter {
     pub to: Option<DateTime<Utc>>,
     pub dismissed: Option<bool>,
     pub retry_of: Option<Uuid>,
+    /// Only runs this actor requested (an operator's own).
+    pub requested_by: Option<Actor>,
 }
 
 /// Where the next page starts: the last row's `(requested_at, id)`.
@@ -109,6 +112,10 @@ pub async fn list(
     if let Some(original) = filter.retry_of {
         qb.push(" and retry_of = ").push_bind(original);
     }
+    if let Some(requester) = &filter.requested_by {
+        qb.push(" and requested_by = ")
+            .push_bind(requester.to_string());
+    }
     if let Some(cursor) = cursor {
         qb.push(" and (requested_at, id) < (")
             .push_bind(cursor.at)
@@ -136,19 +143,36 @@ pub async fn list(
     Ok((runs.iter().map(summary).collect(), next))
 }
 
-/// Each agent's last `per_agent` runs, newest first.
+/// The last `per_agent` runs of each agent in `agents`, newest first (of those
+/// `requested_by` asked for, when given). One index range scan per agent
+/// (`agent_runs_agent_requested_idx`, or `agent_runs_requester_agent_idx` for one
+/// requester), however many runs there are.
 pub async fn recent_by_agent(
     pool: &PgPool,
+    agents: &[&str],
     per_agent: i64,
+    requested_by: Option<&Actor>,
 ) -> anyhow::Result<HashMap<String, Vec<AgentRunSummary>>> {
-    let rows = sqlx::query(
-        "select doc from (select doc, agent, requested_at, id, row_number() over \
-           (partition by agent order by requested_at desc, id desc) as n from agent_runs) r \
-         where n <= $1 order by agent, requested_at desc, id desc",
-    )
-    .bind(per_agent)
-    .fetch_all(pool)
-    .await?;
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("select r.doc from unnest(");
+    qb.push_bind(agents.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+        .push(
+            "::text[]) as a(name) cross join lateral \
+             (select doc, requested_at, id from agent_runs where agent = a.name",
+        );
+    // Two statements rather than `$n is null or ...`, so each plans with its own index.
+    if let Some(requester) = requested_by {
+        qb.push(" and requested_by = ")
+            .push_bind(requester.to_string());
+    }
+    // The limit is written into the statement, not bound: a prepared statement's generic
+    // plan would otherwise guess it, and may then prefer scanning every agent's runs by
+    // time (agent_runs_requested_idx) and filtering.
+    qb.push(format_args!(
+        " order by requested_at desc, id desc limit {}) r \
+         order by a.name, r.requested_at desc, r.id desc",
+        per_agent.max(0)
+    ));
+    let rows = qb.build().fetch_all(pool).await?;
     let mut by_agent: HashMap<String, Vec<AgentRunSummary>> = HashMap::new();
     for row in rows {
         let Json(view): Json<AgentRunView> = row.try_get("doc")?;
@@ -160,9 +184,20 @@ pub async fn recent_by_agent(
     Ok(by_agent)
 }
 
-/// The quick-stats numbers.
-pub async fn stats(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<AgentRunStatsResponse> {
-    let row = sqlx::query(
+/// The quick-stats numbers: over every run, or over the runs `requested_by` asked for.
+/// `running` counts runs a worker holds (running or being cancelled); `queued` those
+/// waiting for one.
+pub async fn stats(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    requested_by: Option<&Actor>,
+) -> anyhow::Result<AgentRunStatsResponse> {
+    let scope = if requested_by.is_some() {
+        "and requested_by = $2"
+    } else {
+        ""
+    };
+    let sql = format!(
         "select \
            count(*) filter (where status in ('failed', 'timed_out') and not dismissed) as failed, \
            count(*) filter (where status = 'queued') as queued, \
@@ -171,13 +206,15 @@ pub async fn stats(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<AgentRun
            count(*) filter (where status in ('failed', 'timed_out') and finished_at >= $1) \
              as failed_24h \
          from agent_runs \
-         where status in ('queued', 'running', 'cancelling') \
+         where (status in ('queued', 'running', 'cancelling') \
             or (status in ('failed', 'timed_out') and not dismissed) \
-            or finished_at >= $1",
-    )
-    .bind(now - chrono::Duration::hours(24))
-    .fetch_one(pool)
-    .await?;
+            or finished_at >= $1) {scope}"
+    );
+    let mut query = sqlx::query(&sql).bind(now - chrono::Duration::hours(24));
+    if let Some(requester) = requested_by {
+        query = query.bind(requester.to_string());
+    }
+    let row = query.fetch_one(pool).await?;
     Ok(AgentRunStatsResponse {
         failed: row.try_get("failed")?,
         queued: row.try_get("queued")?,

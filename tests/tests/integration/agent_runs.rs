@@ -378,10 +378,10 @@ async fn a_failed_run_keeps_its_error_and_a_retry_links_to_it() {
     let now = stats().await;
     assert_eq!(now.failed, 1, "{now:?}");
 
-    // Someone else's run is not theirs to retry.
+    // Someone else's run is not theirs to retry: for them it does not exist.
     let other = app.token("otto", "operator").await;
-    let (status, _) = run_command(&app, &other, id, "retry", json!({})).await;
-    assert_eq!(status, 403);
+    let refused = run_command(&app, &other, id, "retry", json!({})).await;
+    assert_error(&refused, 404, "agent_run.not_found");
 
     let retry = run_of(
         &run_command(&app, &operator, id, "retry", json!({})).await,

@@ -5,6 +5,7 @@
 
 mod agent_runs;
 mod architecture;
+mod audit_pages;
 mod auth_and_errors;
 mod browser;
 mod cli;
@@ -17,6 +18,7 @@ mod process_serve;
 mod projections;
 mod queue_api;
 mod reliability;
+mod run_isolation;
 mod sessions;
 mod static_files;
 mod support;

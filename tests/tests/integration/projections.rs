@@ -193,6 +193,12 @@ async fn assert_a_fresh_build_equals_live(pool: &PgPool) {
     }
 }
 
+/// A page as long as any history these tests write.
+const ALL_EVENTS: caseyos_store::history::Page = caseyos_store::history::Page {
+    after: 0,
+    limit: 500,
+};
+
 /// The status of a queue item's state (as the audit API shows it).
 fn status_of(state: &Value) -> QueueStatus {
     dto::<QueueItemView>(state).status
@@ -347,10 +353,16 @@ async fn replay_is_deterministic_the_fold_equals_the_read_model_and_the_event_st
     let ids = make_history(&app, 15).await;
     for uuid in ids {
         let id = uuid.to_string();
-        let history =
-            caseyos_store::history::history(&app.pool, "queue_item", &id, Default::default())
-                .await
-                .unwrap();
+        let history = caseyos_store::history::history(
+            &app.pool,
+            "queue_item",
+            &id,
+            Default::default(),
+            ALL_EVENTS,
+        )
+        .await
+        .unwrap()
+        .page;
         let doc: Value = sqlx::query_scalar("select doc from queue_items where id = $1")
             .bind(uuid)
             .fetch_one(&app.pool)
@@ -370,9 +382,11 @@ async fn replay_is_deterministic_the_fold_equals_the_read_model_and_the_event_st
                     at: Some(entry.sequence),
                     as_of: None,
                 },
+                ALL_EVENTS,
             )
             .await
-            .unwrap();
+            .unwrap()
+            .page;
             assert_eq!(at.state, entry.state_after);
         }
     }
@@ -497,9 +511,11 @@ async fn snapshots_hold_the_state_once_and_loading_from_them_is_exact() {
             at: Some(200),
             as_of: None,
         },
+        ALL_EVENTS,
     )
     .await
-    .unwrap();
+    .unwrap()
+    .page;
     assert_eq!(payload["item"], history.state);
     assert_eq!(payload["item"]["version"], 200);
 }

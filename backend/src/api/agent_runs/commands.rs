@@ -9,16 +9,16 @@ use caseyos_domain::agent_run::{
 use caseyos_domain::api::{
     AgentRunResponse, CancelAgentRunRequest, ErrorEnvelope, RunAgentRequest,
 };
-use caseyos_domain::kernel::{Actor, Text};
+use caseyos_domain::kernel::Text;
 use caseyos_store::history::state_at;
-use caseyos_store::{now, CommandMeta, Committed, Refusal};
+use caseyos_store::{now, CommandError, CommandMeta, Committed, Refusal};
 use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::queries::agent_named;
+use super::queries::{agent_named, run_not_found};
 use crate::auth::{Principal, Role};
 use crate::commands::agent_runs::request_run;
 use crate::http::context::{Answer, CommandContext};
@@ -72,7 +72,13 @@ async fn run_command(
     let answer = ctx
         .execute_once(&state.pool, request, async |meta| {
             let guard = requester_guard(&ctx.principal);
-            Ok(state.bus.execute_guarded(id, command, meta, guard).await?)
+            match state.bus.execute_guarded(id, command, meta, guard).await {
+                Ok(committed) => Ok(committed),
+                // Only operators get here (viewers were refused, admins pass): the run is
+                // someone else's, which for them is no run at all.
+                Err(CommandError::Refused(_)) => Err(run_not_found()),
+                Err(other) => Err(other.into()),
+            }
         })
         .await?;
     let replayed = answer.replayed;
@@ -84,19 +90,15 @@ async fn run_command(
     ))
 }
 
-/// Operators act on the runs they requested; admins on all.
+/// Operators act on the runs they requested, admins on all ([`Principal::may_act`], the
+/// rule the SPA's buttons follow through `RunActions`).
 fn requester_guard(principal: &Principal) -> impl Fn(&AgentRun) -> Result<(), Refusal> + '_ {
     move |run| match &run.run {
-        Some(view) if !may_act_on(principal, &view.requested_by) => Err(Refusal(
+        Some(view) if !principal.may_act(&view.requested_by) => Err(Refusal(
             "this run was requested by someone else; only they or an admin can act on it".into(),
         )),
         _ => Ok(()),
     }
-}
-
-fn may_act_on(principal: &Principal, requested_by: &Actor) -> bool {
-    principal.role == Role::Admin
-        || (principal.role == Role::Operator && requested_by == &principal.actor())
 }
 
 /// A session is a person at the SPA; a bearer token is an API client.
@@ -170,7 +172,8 @@ async fn run_agent(
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 202, description = "The new run, queued", body = AgentRunResponse),
-        (status = 404, description = "No such run", body = ErrorEnvelope),
+        (status = 403, description = "Viewers cannot retry runs", body = ErrorEnvelope),
+        (status = 404, description = "No such run, or another operator's (`agent_run.not_found`)", body = ErrorEnvelope),
         (status = 409, description = "The run has not finished, or it succeeded", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -184,15 +187,12 @@ async fn retry_agent_run(
     let body = json!({ "retry": id });
     let trigger = trigger_of(&ctx.principal);
     request_once(&state, &ctx, &body, async |meta| {
+        // Another operator's run does not exist for an operator.
         let original = state_at::<AgentRun>(&state.pool, &id.to_string(), i64::MAX)
             .await?
             .run
-            .ok_or_else(|| ApiError::not_found("agent_run.not_found", "agent run not found"))?;
-        if !may_act_on(&ctx.principal, &original.requested_by) {
-            return Err(ApiError::forbidden(
-                "this run was requested by someone else; only they or an admin can retry it",
-            ));
-        }
+            .filter(|run| ctx.principal.may_act(&run.requested_by))
+            .ok_or_else(run_not_found)?;
         if !original.status.may_retry() {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -233,7 +233,8 @@ async fn retry_agent_run(
     request_body(content = Option<CancelAgentRunRequest>, description = "Optional reason"),
     responses(
         (status = 200, description = "Cancelled, or cancelling", body = AgentRunResponse),
-        (status = 404, description = "No such run", body = ErrorEnvelope),
+        (status = 403, description = "Viewers cannot cancel runs", body = ErrorEnvelope),
+        (status = 404, description = "No such run, or another operator's (`agent_run.not_found`)", body = ErrorEnvelope),
         (status = 409, description = "The run has already finished", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -262,7 +263,8 @@ async fn cancel_agent_run(
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 200, description = "Dismissed", body = AgentRunResponse),
-        (status = 404, description = "No such run", body = ErrorEnvelope),
+        (status = 403, description = "Viewers cannot dismiss runs", body = ErrorEnvelope),
+        (status = 404, description = "No such run, or another operator's (`agent_run.not_found`)", body = ErrorEnvelope),
         (status = 409, description = "Not finished, or already dismissed", body = ErrorEnvelope),
     ),
     security(("bearer" = []))

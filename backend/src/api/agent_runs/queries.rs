@@ -41,6 +41,11 @@ pub(super) fn agent_named(name: &str) -> Result<&'static AgentSpec, ApiError> {
     })
 }
 
+/// What an unknown run, and another operator's, gets.
+pub(super) fn run_not_found() -> ApiError {
+    ApiError::not_found("agent_run.not_found", "agent run not found")
+}
+
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_agents))
@@ -50,7 +55,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_agent_run))
 }
 
-/// The agents, each with its input schema and last runs.
+/// The agents, each with its input schema and last runs (an operator's: their own).
 #[utoipa::path(
     get,
     path = "/api/agents",
@@ -61,11 +66,14 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 )]
 async fn list_agents(
     State(state): State<AppState>,
-    _principal: Principal,
+    principal: Principal,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<AgentsResponse>, ApiError> {
     query.settle(&state, RUN_VIEWS).await?;
-    let mut recent = views::recent_by_agent(&state.pool, RECENT_RUNS).await?;
+    let names: Vec<&str> = caseyos_agents::REGISTRY.iter().map(|s| s.name).collect();
+    let scope = principal.read_scope();
+    let mut recent =
+        views::recent_by_agent(&state.pool, &names, RECENT_RUNS, scope.as_ref()).await?;
     let llm_configured = state.config.llm().is_some();
     let agents = caseyos_agents::REGISTRY
         .iter()
@@ -107,8 +115,11 @@ struct RunsQuery {
     cursor: Option<String>,
 }
 
+/// A page of the runs `principal` may read (an operator's own; everyone's for viewers and
+/// admins).
 async fn runs_page(
     state: &AppState,
+    principal: &Principal,
     agent: Option<String>,
     query: RunsQuery,
     read: ReadQuery,
@@ -121,6 +132,7 @@ async fn runs_page(
         to: query.to,
         dismissed: query.dismissed,
         retry_of: query.retry_of,
+        requested_by: principal.read_scope(),
     };
     let limit = limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -140,7 +152,8 @@ async fn runs_page(
     })
 }
 
-/// Run history, newest first, with filters.
+/// Run history, newest first, with filters. Operators see the runs they requested;
+/// viewers and admins everyone's.
 #[utoipa::path(
     get,
     path = "/api/agent-runs",
@@ -154,7 +167,7 @@ async fn runs_page(
 )]
 async fn list_agent_runs(
     State(state): State<AppState>,
-    _principal: Principal,
+    principal: Principal,
     ApiQuery(mut query): ApiQuery<RunsQuery>,
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Json<AgentRunListResponse>, ApiError> {
@@ -162,10 +175,12 @@ async fn list_agent_runs(
         Some(name) => Some(agent_named(&name)?.name.to_string()),
         None => None,
     };
-    Ok(Json(runs_page(&state, agent, query, read).await?))
+    Ok(Json(
+        runs_page(&state, &principal, agent, query, read).await?,
+    ))
 }
 
-/// One agent's runs, newest first.
+/// One agent's runs, newest first (an operator's: those they requested).
 #[utoipa::path(
     get,
     path = "/api/agents/{name}/runs",
@@ -179,18 +194,19 @@ async fn list_agent_runs(
 )]
 async fn list_runs_of_agent(
     State(state): State<AppState>,
-    _principal: Principal,
+    principal: Principal,
     ApiPath(name): ApiPath<String>,
     ApiQuery(query): ApiQuery<RunsQuery>,
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Json<AgentRunListResponse>, ApiError> {
     let spec = agent_named(&name)?;
     Ok(Json(
-        runs_page(&state, Some(spec.name.to_string()), query, read).await?,
+        runs_page(&state, &principal, Some(spec.name.to_string()), query, read).await?,
     ))
 }
 
 /// One run: input, output, error, attempts, durations, usage and the moves it proposed.
+/// Another operator's run does not exist for an operator (404, as for an unknown id).
 #[utoipa::path(
     get,
     path = "/api/agent-runs/{id}",
@@ -198,27 +214,29 @@ async fn list_runs_of_agent(
     params(("id" = Uuid, Path), ReadQuery),
     responses(
         (status = 200, description = "The run", body = AgentRunResponse),
-        (status = 404, description = "No such run", body = ErrorEnvelope),
+        (status = 404, description = "No such run, or another operator's (`agent_run.not_found`)", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
 async fn get_agent_run(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
-    _principal: Principal,
+    principal: Principal,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<AgentRunResponse>, ApiError> {
     query.settle(&state, RUN_VIEWS).await?;
     let run = views::get(&state.pool, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("agent_run.not_found", "agent run not found"))?;
+        .filter(|run| principal.may_read(&run.requested_by))
+        .ok_or_else(run_not_found)?;
     Ok(Json(AgentRunResponse {
         run,
         consistency: read_token(&state, RUN_VIEWS).await?,
     }))
 }
 
-/// Failed runs awaiting attention and runs in flight.
+/// Failed runs awaiting attention, runs queued and running, and the last 24 hours'
+/// outcomes — over the runs the caller may read (an operator's own).
 #[utoipa::path(
     get,
     path = "/api/agent-runs/stats",
@@ -229,9 +247,12 @@ async fn get_agent_run(
 )]
 async fn agent_run_stats(
     State(state): State<AppState>,
-    _principal: Principal,
+    principal: Principal,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<AgentRunStatsResponse>, ApiError> {
     query.settle(&state, RUN_VIEWS).await?;
-    Ok(Json(views::stats(&state.pool, now()).await?))
+    let scope = principal.read_scope();
+    Ok(Json(
+        views::stats(&state.pool, now(), scope.as_ref()).await?,
+    ))
 }

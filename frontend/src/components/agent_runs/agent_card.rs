@@ -9,7 +9,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::run_dialog::RunDialog;
-use super::run_status::{label, run_status_badge, run_strip};
+use super::run_status::{progress, run_status_badge, run_strip};
 use super::POLL_MS;
 use crate::api;
 use crate::hooks::{poll, use_dialog};
@@ -135,7 +135,7 @@ pub fn AgentCard(props: &AgentCardProps) -> Html {
                         Some(run) if !run.status.is_finished() => html! {
                             <span class="run-progress">
                                 <span class="spinner" aria-hidden="true"></span>
-                                { format!("Running… ({})", label(run.status)) }
+                                { progress(run.status) }
                             </span>
                         },
                         Some(run) => html! {

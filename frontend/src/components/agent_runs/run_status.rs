@@ -47,6 +47,19 @@ pub fn glyph(status: RunStatus) -> &'static str {
     }
 }
 
+/// What an unfinished run is doing, in words for a progress line: a queued run is waiting,
+/// not running.
+pub fn progress(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Queued => "Waiting for a worker…",
+        RunStatus::Running => "Running…",
+        RunStatus::Cancelling => "Cancelling…",
+        RunStatus::Succeeded | RunStatus::Failed | RunStatus::TimedOut | RunStatus::Cancelled => {
+            label(status)
+        }
+    }
+}
+
 /// The status as a chip; unfinished runs spin.
 pub fn run_status_badge(status: RunStatus) -> Html {
     html! {
@@ -123,6 +136,14 @@ mod tests {
         for (status, t, l, g) in table {
             assert_eq!((tone(status), label(status), glyph(status)), (t, l, g));
         }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_queued_run_is_waiting_not_running() {
+        assert_eq!(progress(RunStatus::Queued), "Waiting for a worker…");
+        assert_eq!(progress(RunStatus::Running), "Running…");
+        assert_eq!(progress(RunStatus::Cancelling), "Cancelling…");
+        assert_eq!(progress(RunStatus::Failed), "failed");
     }
 
     fn summary(n: u128, status: RunStatus) -> AgentRunSummary {

@@ -2,8 +2,8 @@
 //! Dismiss (or Cancel while it runs), its attempts, language-model usage, the moves it
 //! proposed, and its history. A run in progress is read again until it ends.
 
-use caseyos_domain::agent_run::{AgentRunView, AttemptOutcome, RunStatus};
-use caseyos_domain::api::AgentRunResponse;
+use caseyos_domain::agent_run::{AgentRunView, AttemptOutcome};
+use caseyos_domain::api::{AgentRunResponse, RunActions};
 use uuid::Uuid;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -11,9 +11,10 @@ use yew_router::prelude::*;
 use crate::api::audit::Aggregate;
 use crate::api::{self, ApiError};
 use crate::components::agent_runs::cancel_dialog::CancelRunDialog;
+use crate::components::agent_runs::run_actions::RunActionButtons;
 use crate::components::agent_runs::run_status::run_status_badge;
 use crate::components::agent_runs::POLL_MS;
-use crate::components::audit_events::event_list;
+use crate::components::audit_events::{event_list, NewerEvents};
 use crate::components::fields::field;
 use crate::components::markdown::Markdown;
 use crate::components::modal::ConfirmDialog;
@@ -161,7 +162,6 @@ pub fn RunPage(props: &RunProps) -> Html {
     let dialog = use_dialog::<Dialog>();
     let retrying = use_state(|| false);
     let notice = use_state(|| None::<ApiError>);
-    let can_act = app.session().is_some_and(|s| s.can_decide());
 
     // The run, read again whenever runs move and, until it ends, every moment; at least as
     // far as the retry that opened this page (`?after=`) and any write made here.
@@ -205,7 +205,7 @@ pub fn RunPage(props: &RunProps) -> Html {
                 if !read {
                     return Ok(None);
                 }
-                let history = api::audit::history(Aggregate::AgentRun, &id).await?;
+                let history = api::audit::history(Aggregate::AgentRun, &id, None).await?;
                 *holds.borrow_mut() = Some((id, history.sequence));
                 Ok(Some(history))
             }
@@ -285,7 +285,11 @@ pub fn RunPage(props: &RunProps) -> Html {
     let details = status::view(&*run, 3, &run.reload, |found| {
         let view = &found.run;
         let status = view.status;
-        let ended_badly = status.may_retry();
+        // The buttons follow the server's rule for this user and this run.
+        let actions = app
+            .session()
+            .map(|s| RunActions::of(view, s.role, &s.user))
+            .unwrap_or_default();
         html! {
             <>
                 <article class="detail" aria-labelledby="run-title">
@@ -301,26 +305,9 @@ pub fn RunPage(props: &RunProps) -> Html {
                         </div>
                     </header>
                     { facts(view) }
-                    if can_act {
-                        <div class="actions" role="group" aria-label="Run actions">
-                            if !status.is_finished() {
-                                <button type="button" class="button danger" disabled={status == RunStatus::Cancelling}
-                                        onclick={dialog.opener(Dialog::Cancel)}>
-                                    { if status == RunStatus::Cancelling { "Cancelling…" } else { "Cancel…" } }
-                                </button>
-                            }
-                            if ended_badly {
-                                <button type="button" class="button primary" disabled={*retrying} onclick={on_retry}>
-                                    { if *retrying { "Retrying…" } else { "Retry" } }
-                                </button>
-                                if view.dismissed_at.is_none() {
-                                    <button type="button" class="button" onclick={dialog.opener(Dialog::Dismiss)}>
-                                        { "Dismiss…" }
-                                    </button>
-                                }
-                            }
-                        </div>
-                    }
+                    <RunActionButtons {status} {actions} retrying={*retrying}
+                        on_cancel={dialog.opener(Dialog::Cancel)} on_retry={on_retry}
+                        on_dismiss={dialog.opener(Dialog::Dismiss)} />
                     if let Some(error) = &*notice {
                         { error_view(error, None) }
                     }
@@ -380,6 +367,9 @@ pub fn RunPage(props: &RunProps) -> Html {
             <section class="timeline" aria-labelledby="run-history-title">
                 <h2 id="run-history-title">{ "History" }</h2>
                 { event_list(&history.events, None, None) }
+                <NewerEvents aggregate={Aggregate::AgentRun} id={props.id.clone()}
+                    history={history.clone()}
+                    on_loaded={let audit = audit.clone(); Callback::from(move |h| audit.set(Some(h)))} />
             </section>
         },
     };

@@ -1,12 +1,13 @@
-//! One move: what it is, what it would do, and its full history — each event with who and
-//! when and what changed, and a scrubber to see the move as it was at any point.
+//! One move: what it is, what it would do, and its history — each event with who and when
+//! and what changed, a page at a time, and a scrubber to see the move as it was after any
+//! event read so far.
 
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
 use crate::api::audit::Aggregate;
-use crate::components::audit_events::event_list;
+use crate::components::audit_events::{event_list, NewerEvents};
 use crate::components::fields::field;
 use crate::components::queue::queue_card::{aps_badge, move_marks, target_line};
 use crate::components::status;
@@ -38,7 +39,7 @@ pub fn ItemPage(props: &ItemProps) -> Html {
         move |id, _| {
             let (id, at) = (id.clone(), at.clone());
             async move {
-                let history = api::audit::history(Aggregate::QueueItem, &id).await?;
+                let history = api::audit::history(Aggregate::QueueItem, &id, None).await?;
                 at.set(None);
                 Ok(history)
             }
@@ -145,6 +146,9 @@ pub fn ItemPage(props: &ItemProps) -> Html {
                     </dl>
                 </div>
                 { event_list(&history.events, Some(selected), Some(&pick)) }
+                <NewerEvents aggregate={Aggregate::QueueItem} id={props.id.clone()}
+                    history={history.clone()}
+                    on_loaded={let audit = audit.clone(); Callback::from(move |h| audit.set(h))} />
             </section>
         }
     });
