@@ -23,7 +23,7 @@ use crate::draft_writer::{
 use crate::schema::InputSchema;
 use crate::text_fields::{optional_text, required_text};
 use crate::validation;
-use crate::{words, AgentError, Ctx, Outcome, Prompt, Proposal};
+use crate::{field_error, words, AgentError, Ctx, Outcome, Prompt, Proposal};
 
 pub const NAME: &str = "Prospecting";
 pub const DOMAIN: AgentDomain = AgentDomain::Sales;
@@ -346,7 +346,8 @@ pub struct Input {
     pub subject: String,
     /// The message's text.
     pub body: String,
-    /// When the message arrived (RFC 3339); the reply is due a day later.
+    /// When the message arrived (RFC 3339); the reply is due a day later. A run refuses a
+    /// time in the future (a rule of the moment the run starts, which a schema cannot say).
     #[serde(default, deserialize_with = "crate::instants::strict_option")]
     pub received_at: Option<DateTime<Utc>>,
 }
@@ -396,6 +397,12 @@ pub fn check(input: &Input) -> Vec<FieldError> {
 }
 
 pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
+    if input.received_at.is_some_and(|at| at > ctx.now) {
+        return Err(AgentError::invalid_input(&[field_error(
+            "received_at",
+            "must not be in the future",
+        )]));
+    }
     let contact = Contact::parse("from_email", &input.from_email, input.contact_id.as_deref())
         .map_err(|(field, m)| {
             AgentError::new("request.validation", format!("{field} {m}"), false)
@@ -861,6 +868,19 @@ mod tests {
         );
         let received = input().received_at.expect("example has received_at");
         assert_eq!(proposal.due_by, Some(received + REPLY_WITHIN));
+    }
+
+    #[tokio::test]
+    async fn a_message_received_in_the_future_is_refused() {
+        let harness = Harness::offline();
+        let input = Input {
+            received_at: Some(fixed_now() + Duration::minutes(1)),
+            ..input()
+        };
+        let err = run(input, &harness.ctx()).await.unwrap_err();
+        assert_eq!(err.code, "request.validation");
+        assert_eq!(err.message, "input.received_at: must not be in the future");
+        assert!(!err.retryable);
     }
 
     #[tokio::test]
