@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::persona_router::normalise_title;
+use crate::schema::{InputSchema, WHITESPACE};
 use crate::text_fields::optional_text;
 use crate::{field_error, words, AgentError, Ctx, Outcome};
 
@@ -108,7 +109,8 @@ pub struct Input {
     /// The company's industry, e.g. "B2B SaaS".
     #[serde(default)]
     pub industry: Option<String>,
-    /// The company's website, e.g. "acme.io".
+    /// The company's website, e.g. "acme.io": a domain or URL without spaces (padding is
+    /// trimmed); blank counts as not given.
     #[serde(default)]
     pub website: Option<String>,
     /// The contact's job title.
@@ -132,6 +134,29 @@ pub fn example() -> serde_json::Value {
         "email_opens": 3,
         "page_views": 0
     })
+}
+
+pub fn schema() -> serde_json::Value {
+    let counts = i64::from(u32::MAX);
+    InputSchema::of::<Input>()
+        .non_blank_text("company_name", MAX_TEXT_CHARS)
+        .text("industry", MAX_TEXT_CHARS)
+        .text("contact_title", MAX_TEXT_CHARS)
+        .field_rules(
+            "website",
+            serde_json::json!({
+                "type": "string",
+                "maxLength": MAX_TEXT_CHARS,
+                // Blank, or no whitespace inside and at least one dot.
+                "pattern": format!(
+                    r"^[{WHITESPACE}]*([^\u0000{WHITESPACE}]*\.[^\u0000{WHITESPACE}]*[{WHITESPACE}]*)?$"
+                ),
+            }),
+        )
+        .integer("employee_count", 0, i64::from(MAX_EMPLOYEES))
+        .integer("email_opens", 0, counts)
+        .integer("page_views", 0, counts)
+        .build()
 }
 
 pub fn check(input: &Input) -> Vec<FieldError> {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::schema::InputSchema;
 use crate::{field_error, AgentError, Ctx, Outcome};
 
 pub const NAME: &str = "AgendaGenerator";
@@ -41,17 +42,26 @@ pub struct Input {
     /// How many top priorities to list (1–50, default 10). Overdue and due-today moves are
     /// all listed.
     #[serde(default)]
-    #[schema(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
     /// Your offset from UTC in minutes, e.g. 60 for Paris in winter or -300 for New York;
     /// "today" ends at your midnight (UTC when left out).
     #[serde(default)]
-    #[schema(minimum = -720, maximum = 840)]
     pub utc_offset_minutes: Option<i32>,
 }
 
 pub fn example() -> serde_json::Value {
     serde_json::json!({"limit": 5, "utc_offset_minutes": -300})
+}
+
+pub fn schema() -> serde_json::Value {
+    InputSchema::of::<Input>()
+        .integer("limit", MIN_LIMIT.into(), MAX_LIMIT.into())
+        .integer(
+            "utc_offset_minutes",
+            MIN_UTC_OFFSET_MINUTES.into(),
+            MAX_UTC_OFFSET_MINUTES.into(),
+        )
+        .build()
 }
 
 pub fn check(input: &Input) -> Vec<FieldError> {

@@ -12,6 +12,7 @@ use caseyos_domain::api::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::schema::InputSchema;
 use crate::text_fields::required_text;
 use crate::{field_error, AgentError, Ctx, Outcome};
 
@@ -98,7 +99,7 @@ impl Signal {
 }
 
 /// A client and whichever health signals are known (each 0–100; leave out what you don't
-/// know rather than guessing).
+/// know rather than guessing, but give at least one).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
@@ -106,31 +107,24 @@ pub struct Input {
     pub client_name: String,
     /// How actively the client works with us (0–100). Weight 20%.
     #[serde(default)]
-    #[schema(minimum = 0, maximum = 100)]
     pub engagement: Option<u32>,
     /// How quickly the client responds (0–100, higher is faster). Weight 15%.
     #[serde(default)]
-    #[schema(minimum = 0, maximum = 100)]
     pub response_time: Option<u32>,
     /// Share of scheduled meetings the client attends (0–100). Weight 15%.
     #[serde(default)]
-    #[schema(minimum = 0, maximum = 100)]
     pub meeting_attendance: Option<u32>,
     /// How the client rates our deliverables (0–100). Weight 20%.
     #[serde(default)]
-    #[schema(minimum = 0, maximum = 100)]
     pub deliverable_feedback: Option<u32>,
     /// How reliably the client pays on time (0–100). Weight 10%.
     #[serde(default)]
-    #[schema(minimum = 0, maximum = 100)]
     pub payment: Option<u32>,
     /// Signs of expanding the engagement (0–100). Weight 10%.
     #[serde(default)]
-    #[schema(minimum = 0, maximum = 100)]
     pub expansion: Option<u32>,
     /// How many people and levels we know at the client (0–100). Weight 10%.
     #[serde(default)]
-    #[schema(minimum = 0, maximum = 100)]
     pub relationship_depth: Option<u32>,
 }
 
@@ -161,12 +155,32 @@ pub fn example() -> serde_json::Value {
     })
 }
 
+pub fn schema() -> serde_json::Value {
+    let mut schema = InputSchema::of::<Input>().non_blank_text("client_name", MAX_NAME_CHARS);
+    for (signal, _) in WEIGHTS {
+        schema = schema.integer(signal.name(), 0, MAX_SIGNAL.into());
+    }
+    // At least one signal, given as a number (`null` is the same as leaving it out).
+    let one_of_the_signals: Vec<serde_json::Value> = WEIGHTS
+        .iter()
+        .map(|(signal, _)| {
+            serde_json::json!({
+                "required": [signal.name()],
+                "properties": {signal.name(): {"type": "integer"}},
+            })
+        })
+        .collect();
+    schema
+        .keyword("anyOf", serde_json::Value::Array(one_of_the_signals))
+        .build()
+}
+
 pub fn check(input: &Input) -> Vec<FieldError> {
     let mut errors = Vec::new();
     required_text(
         &mut errors,
         "client_name",
-        input.client_name.trim(),
+        &input.client_name,
         MAX_NAME_CHARS,
     );
     let readings = input.readings();

@@ -5,7 +5,34 @@ use caseyos_domain::api::FieldError;
 use caseyos_domain::kernel::{CrmId, EmailAddress};
 use caseyos_domain::queue::{ContactRef, Target};
 
+use serde_json::{json, Value};
+
 use crate::field_error;
+use crate::schema::WHITESPACE;
+
+/// The longest address accepted, in characters as given (RFC 5321's limit on a path). It
+/// also keeps the domain within [`EmailAddress::parse`]'s 253, so [`email_pattern`] need not
+/// say that.
+pub(crate) const MAX_EMAIL_CHARS: usize = 254;
+
+/// What [`EmailAddress::parse`] accepts, as a regex: surrounding whitespace (trimmed), 1–64
+/// of `A–Z a–z 0–9 . _ % + - '`, `@`, two or more dot-separated labels of letters, digits
+/// and inner hyphens, the last of two or more letters.
+pub(crate) fn email_pattern() -> String {
+    format!(
+        r"^[{WHITESPACE}]*[A-Za-z0-9._%+'-]{{1,64}}@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{{2,}}[{WHITESPACE}]*$"
+    )
+}
+
+/// The schema of an address field.
+pub(crate) fn email_schema() -> Value {
+    json!({"type": "string", "maxLength": MAX_EMAIL_CHARS, "pattern": email_pattern()})
+}
+
+/// The schema of a CRM id field, as [`CrmId::parse`] reads it.
+pub(crate) fn crm_id_schema() -> Value {
+    json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"})
+}
 
 /// Names a bad address at `input.<email_field>` and a bad CRM id at `input.contact_id`.
 pub(crate) fn check(
@@ -14,7 +41,12 @@ pub(crate) fn check(
     email: &str,
     contact_id: Option<&str>,
 ) {
-    if let Err(message) = EmailAddress::parse(email) {
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        errors.push(field_error(
+            email_field,
+            format!("must be at most {MAX_EMAIL_CHARS} characters"),
+        ));
+    } else if let Err(message) = EmailAddress::parse(email) {
         errors.push(field_error(email_field, message));
     }
     if let Some(id) = contact_id {

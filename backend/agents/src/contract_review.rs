@@ -11,7 +11,8 @@ use caseyos_domain::api::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::text_fields::optional_text_not_blank;
+use crate::schema::{self, InputSchema};
+use crate::text_fields::{is_blank, optional_text_not_blank};
 use crate::{field_error, words, AgentError, Ctx, Outcome, Prompt, Written};
 
 pub const NAME: &str = "ContractReview";
@@ -340,7 +341,7 @@ pub struct Input {
     /// The kind of contract: services_agreement, nda or employment.
     #[schema(inline)]
     pub contract_type: ContractType,
-    /// The full contract text (50 to 200,000 characters).
+    /// The full contract text (50 to 200,000 characters, not blank).
     pub text: String,
     /// A name for the review, e.g. "Acme MSA v3".
     #[serde(default)]
@@ -360,10 +361,22 @@ pub fn example() -> serde_json::Value {
     })
 }
 
+pub fn schema() -> serde_json::Value {
+    InputSchema::of::<Input>()
+        .field_rules(
+            "text",
+            schema::non_blank_text(MIN_TEXT_CHARS, MAX_TEXT_CHARS),
+        )
+        .non_blank_text("title", MAX_TITLE_CHARS)
+        .build()
+}
+
 pub fn check(input: &Input) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let chars = input.text.trim().chars().count();
-    if !(MIN_TEXT_CHARS..=MAX_TEXT_CHARS).contains(&chars) {
+    let chars = input.text.chars().count();
+    if is_blank(&input.text) {
+        errors.push(field_error("text", "must not be empty"));
+    } else if !(MIN_TEXT_CHARS..=MAX_TEXT_CHARS).contains(&chars) {
         errors.push(field_error(
             "text",
             format!("must be {MIN_TEXT_CHARS} to {MAX_TEXT_CHARS} characters (it is {chars})"),
@@ -931,7 +944,10 @@ mod tests {
         let table = [
             (ok.clone(), None, 0),
             ("x".repeat(MIN_TEXT_CHARS - 1), None, 1),
-            (format!("   {}   ", "x".repeat(MIN_TEXT_CHARS - 1)), None, 1),
+            // Characters are counted as given (as the schema's `minLength` counts them)…
+            (format!("   {}   ", "x".repeat(MIN_TEXT_CHARS - 1)), None, 0),
+            // …and blank text is refused whatever its length.
+            (" ".repeat(MIN_TEXT_CHARS), None, 1),
             ("x".repeat(MAX_TEXT_CHARS + 1), None, 1),
             (ok.clone(), Some(" ".to_string()), 1),
             (ok, Some("x".repeat(MAX_TITLE_CHARS + 1)), 1),

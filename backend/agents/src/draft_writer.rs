@@ -16,6 +16,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::contact::{self, Contact};
+use crate::schema::InputSchema;
 use crate::text_fields::{optional_text, required_text};
 use crate::validation::{self, ValidationReport};
 use crate::voice::VoiceProfile;
@@ -78,6 +79,18 @@ pub fn example() -> serde_json::Value {
         "goal": "compare notes on how Northwind runs pipeline reviews as the SDR team grows",
         "context": "Northwind doubled its SDR team this quarter and is hiring a sales ops lead."
     })
+}
+
+pub fn schema() -> serde_json::Value {
+    InputSchema::of::<Input>()
+        .non_blank_text("contact_name", MAX_NAME_CHARS)
+        .field_rules("contact_email", contact::email_schema())
+        .field_rules("contact_id", contact::crm_id_schema())
+        .text("company", MAX_NAME_CHARS)
+        .text("contact_title", MAX_NAME_CHARS)
+        .non_blank_text("goal", MAX_GOAL_CHARS)
+        .text("context", MAX_CONTEXT_CHARS)
+        .build()
 }
 
 pub fn check(input: &Input) -> Vec<FieldError> {

@@ -16,6 +16,8 @@ pub mod voice;
 pub mod words;
 
 mod contact;
+mod instants;
+mod schema;
 mod text_fields;
 
 mod account_analyzer;
@@ -274,7 +276,8 @@ impl<'a> Ctx<'a> {
 
 /// Reads an input into the agent's input type, naming the first bad field as serde sees it.
 fn parse<T: DeserializeOwned>(input: &Value) -> Result<T, Vec<FieldError>> {
-    serde_path_to_error::deserialize::<_, T>(input).map_err(|e| {
+    let input = integral_numbers(input);
+    serde_path_to_error::deserialize::<_, T>(&input).map_err(|e| {
         let path = e.path().to_string();
         vec![FieldError {
             field: if path == "." {
@@ -287,6 +290,33 @@ fn parse<T: DeserializeOwned>(input: &Value) -> Result<T, Vec<FieldError>> {
     })
 }
 
+/// The value with every number that has no fraction written as an integer: JSON Schema's
+/// `integer` is any number without a fraction (`2.0` and `1e2` are integers), serde's
+/// integer types take only numbers written without a fraction or exponent.
+fn integral_numbers(value: &Value) -> Value {
+    match value {
+        Value::Number(number) => match number.as_f64() {
+            Some(float)
+                if number.is_f64()
+                    && float.fract() == 0.0
+                    && float >= i64::MIN as f64
+                    && float < i64::MAX as f64 =>
+            {
+                Value::from(float as i64)
+            }
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(integral_numbers).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(key, field)| (key.clone(), integral_numbers(field)))
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
+}
+
 /// A field error at `input.<field>`.
 pub fn field_error(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {
@@ -295,13 +325,36 @@ pub fn field_error(field: &str, message: impl Into<String>) -> FieldError {
     }
 }
 
-/// The JSON Schema of an input type, as utoipa writes it.
-fn schema_of<T: utoipa::PartialSchema>() -> Value {
-    serde_json::to_value(T::schema()).unwrap_or(Value::Null)
+/// Every string in an input that holds U+0000, which no text CaseyOS stores can hold
+/// (PostgreSQL refuses it); every input schema's string patterns refuse it too.
+fn nul_errors(input: &Value) -> Vec<FieldError> {
+    fn walk(value: &Value, path: String, errors: &mut Vec<FieldError>) {
+        match value {
+            Value::String(text) if text.contains('\0') => errors.push(FieldError {
+                field: path,
+                message: "must not contain the NUL character (U+0000)".into(),
+            }),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, format!("{path}[{i}]"), errors);
+                }
+            }
+            Value::Object(fields) => {
+                for (key, field) in fields {
+                    walk(field, format!("{path}.{key}"), errors);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut errors = Vec::new();
+    walk(input, "input".into(), &mut errors);
+    errors
 }
 
 /// Each agent module provides `NAME`, `DOMAIN`, `DESCRIPTION`, `USES_LLM`,
-/// `PROPOSES_MOVES`, an `Input` type (serde + utoipa), `example() -> Value`,
+/// `PROPOSES_MOVES`, an `Input` type (serde + utoipa), `schema() -> Value` (the input's
+/// JSON Schema: exactly what `check` accepts, see [`schema`]), `example() -> Value`,
 /// `check(&Input) -> Vec<FieldError>` and `async fn run(Input, &Ctx) -> Result<Outcome,
 /// AgentError>`.
 macro_rules! registry {
@@ -314,11 +367,12 @@ macro_rules! registry {
                 description: $module::DESCRIPTION,
                 uses_llm: $module::USES_LLM,
                 proposes_moves: $module::PROPOSES_MOVES,
-                schema: schema_of::<$module::Input>,
+                schema: $module::schema,
                 example: $module::example,
                 check: |input| {
                     let parsed: $module::Input = parse(input)?;
-                    let errors = $module::check(&parsed);
+                    let mut errors = nul_errors(input);
+                    errors.extend($module::check(&parsed));
                     if errors.is_empty() { Ok(()) } else { Err(errors) }
                 },
             },)+

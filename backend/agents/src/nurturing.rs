@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::contact::{self, Contact};
+use crate::schema::InputSchema;
 use crate::text_fields::{optional_text, optional_text_not_blank, required_text};
 use crate::{field_error, words, AgentError, Ctx, Outcome, Proposal, VoiceProfile};
 
@@ -126,7 +127,9 @@ pub struct Input {
     /// Where the contact stands.
     #[schema(inline)]
     pub stage: Stage,
-    /// When we last touched the contact (RFC 3339); not in the future.
+    /// When we last touched the contact (RFC 3339). A run refuses a time in the future (a
+    /// rule of the moment the run starts, which a schema cannot say).
+    #[serde(deserialize_with = "crate::instants::strict")]
     pub last_touch_at: DateTime<Utc>,
     /// What happened at the last touch, for the move's rationale.
     #[serde(default)]
@@ -145,12 +148,23 @@ pub fn example() -> serde_json::Value {
     })
 }
 
+pub fn schema() -> serde_json::Value {
+    InputSchema::of::<Input>()
+        .non_blank_text("contact_name", MAX_NAME_CHARS)
+        .field_rules("contact_email", contact::email_schema())
+        .field_rules("contact_id", contact::crm_id_schema())
+        .non_blank_text("company", MAX_NAME_CHARS)
+        .field_rules("last_touch_at", crate::instants::schema())
+        .text("last_touch_summary", MAX_SUMMARY_CHARS)
+        .build()
+}
+
 pub fn check(input: &Input) -> Vec<FieldError> {
     let mut errors = Vec::new();
     required_text(
         &mut errors,
         "contact_name",
-        input.contact_name.trim(),
+        &input.contact_name,
         MAX_NAME_CHARS,
     );
     contact::check(

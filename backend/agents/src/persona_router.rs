@@ -13,6 +13,7 @@ use caseyos_domain::api::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::schema::InputSchema;
 use crate::text_fields::required_text;
 use crate::words::{self, Word};
 use crate::{AgentError, Ctx, Outcome};
@@ -291,14 +292,15 @@ pub fn example() -> serde_json::Value {
     serde_json::json!({"job_title": "Vice President, Demand Generation"})
 }
 
+pub fn schema() -> serde_json::Value {
+    InputSchema::of::<Input>()
+        .non_blank_text("job_title", MAX_TITLE_CHARS)
+        .build()
+}
+
 pub fn check(input: &Input) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    required_text(
-        &mut errors,
-        "job_title",
-        input.job_title.trim(),
-        MAX_TITLE_CHARS,
-    );
+    required_text(&mut errors, "job_title", &input.job_title, MAX_TITLE_CHARS);
     errors
 }
 

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::schema::{self, InputSchema};
 use crate::{field_error, AgentError, Ctx, Outcome};
 
 pub const NAME: &str = "PricingCalculator";
@@ -739,6 +740,89 @@ pub fn example() -> serde_json::Value {
         "signed_within_days": 10,
         "currency": "USD"
     })
+}
+
+/// The schema of `services`: 1–[`MAX_SERVICES`] lines, each one of the price book's
+/// services with the fields it uses; the fields it does not use may only be left out or
+/// `null`.
+pub(crate) fn services_schema() -> serde_json::Value {
+    let line = |services: &[Service],
+                description: String,
+                required: &[&str],
+                used: serde_json::Value| {
+        let mut properties = serde_json::Map::new();
+        properties.insert(
+            "service".into(),
+            json!({"type": "string", "enum": services, "description": "A service from the price book."}),
+        );
+        for name in ["hours", "days", "tier", "months"] {
+            let unused = json!({"type": "null", "description": "Not used for this service."});
+            properties.insert(name.into(), used.get(name).cloned().unwrap_or(unused));
+        }
+        let required: Vec<&str> = std::iter::once("service")
+            .chain(required.iter().copied())
+            .collect();
+        json!({
+            "type": "object",
+            "description": description,
+            "additionalProperties": false,
+            "required": required,
+            "properties": properties,
+        })
+    };
+    let range = |r: &RangeInclusive<u32>| schema::integer((*r.start()).into(), (*r.end()).into());
+    let mut hours = range(&HOURS);
+    hours["type"] = json!(["integer", "null"]);
+    hours["description"] =
+        json!("Hours, raised to the service's minimum; the minimum when absent.");
+    let tiers: Vec<u32> = RETAINER_TIERS.iter().map(|(hours, _)| *hours).collect();
+    json!({
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_SERVICES,
+        "items": {"oneOf": [
+            line(
+                &[Service::Strategy, Service::Implementation],
+                format!(
+                    "Strategy (${}/hour, at least {} hours) or implementation (${}/hour, at least {} hours).",
+                    STRATEGY.rate_minor / 100, STRATEGY.min_hours,
+                    IMPLEMENTATION.rate_minor / 100, IMPLEMENTATION.min_hours,
+                ),
+                &[],
+                json!({"hours": hours}),
+            ),
+            line(
+                &[Service::Retainer],
+                "A retainer: its tier (hours a month) and months.".into(),
+                &["tier", "months"],
+                json!({
+                    "tier": {"type": "integer", "enum": tiers, "description": "Hours a month."},
+                    "months": range(&RETAINER_MONTHS),
+                }),
+            ),
+            line(&[Service::Audit], "An audit, at a flat fee.".into(), &[], json!({})),
+            line(
+                &[Service::Training],
+                "Training, by the day.".into(),
+                &["days"],
+                json!({"days": range(&TRAINING_DAYS)}),
+            ),
+        ]},
+    })
+}
+
+/// The rules of the quote's inputs, which ProposalGenerator's input shares.
+pub(crate) fn quote_rules(schema: InputSchema) -> InputSchema {
+    let tiers: Vec<u8> = STRATEGIC_DISCOUNTS.iter().map(|(tier, _)| *tier).collect();
+    schema
+        .field_rules("services", services_schema())
+        .integer("years_as_client", 0, MAX_YEARS_AS_CLIENT.into())
+        .integer("signed_within_days", 0, MAX_SIGNED_WITHIN_DAYS.into())
+        .field_rules("strategic_tier", json!({"type": "integer", "enum": tiers}))
+}
+
+pub fn schema() -> serde_json::Value {
+    quote_rules(InputSchema::of::<Input>()).build()
 }
 
 pub fn check(input: &Input) -> Vec<FieldError> {

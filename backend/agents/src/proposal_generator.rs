@@ -14,10 +14,11 @@ use utoipa::ToSchema;
 
 use crate::draft_writer::{clean_punctuation, goal_clause, join_list, non_blank, sentence};
 use crate::pricing_calculator::{
-    billed_hours, quote, quote_markdown, Complexity, Currency, Quote, QuoteRequest, Referral,
-    Service, ServiceRequest,
+    billed_hours, quote, quote_markdown, quote_rules, Complexity, Currency, Quote, QuoteRequest,
+    Referral, Service, ServiceRequest,
 };
 use crate::repurpose::limit_words;
+use crate::schema::{self, InputSchema};
 use crate::text_fields::{optional_text, required_text};
 use crate::voice::VoiceProfile;
 use crate::{field_error, AgentError, Ctx, Outcome, Prompt};
@@ -151,6 +152,26 @@ pub fn example() -> serde_json::Value {
         "signed_within_days": 7,
         "valid_days": 30
     })
+}
+
+pub fn schema() -> serde_json::Value {
+    let schema = InputSchema::of::<Input>()
+        .non_blank_text("client_name", MAX_NAME_CHARS)
+        .text("client_industry", MAX_NAME_CHARS)
+        .field_rules(
+            "goals",
+            json!({
+                "minItems": GOALS.start(),
+                "maxItems": GOALS.end(),
+                "items": schema::non_blank_text(1, MAX_GOAL_CHARS),
+            }),
+        )
+        .integer(
+            "valid_days",
+            (*VALID_DAYS.start()).into(),
+            (*VALID_DAYS.end()).into(),
+        );
+    quote_rules(schema).build()
 }
 
 pub fn check(input: &Input) -> Vec<FieldError> {

@@ -20,9 +20,10 @@ use crate::draft_writer::{
     apply_voice, call_to_action, clip_words, cta_instruction, first_name, join_list, non_blank,
     parse_email, sentences,
 };
+use crate::schema::InputSchema;
 use crate::text_fields::{optional_text, required_text};
 use crate::validation;
-use crate::{words, AgentError, Ctx, Outcome, Prompt, Proposal};
+use crate::{field_error, words, AgentError, Ctx, Outcome, Prompt, Proposal};
 
 pub const NAME: &str = "Prospecting";
 pub const DOMAIN: AgentDomain = AgentDomain::Sales;
@@ -345,8 +346,9 @@ pub struct Input {
     pub subject: String,
     /// The message's text.
     pub body: String,
-    /// When the message arrived; the reply is due a day later.
-    #[serde(default)]
+    /// When the message arrived (RFC 3339); the reply is due a day later. A run refuses a
+    /// time in the future (a rule of the moment the run starts, which a schema cannot say).
+    #[serde(default, deserialize_with = "crate::instants::strict_option")]
     pub received_at: Option<DateTime<Utc>>,
 }
 
@@ -360,6 +362,18 @@ pub fn example() -> serde_json::Value {
         "body": "Hi Casey,\n\nThanks for the note. We're struggling to keep forecast calls under an hour now that the team has doubled. What does pricing look like for a team of 12? We'd want something in place before the Q3 kickoff.\n\nPriya",
         "received_at": "2026-03-01T15:30:00Z"
     })
+}
+
+pub fn schema() -> serde_json::Value {
+    InputSchema::of::<Input>()
+        .non_blank_text("from_name", MAX_NAME_CHARS)
+        .field_rules("from_email", contact::email_schema())
+        .field_rules("contact_id", contact::crm_id_schema())
+        .text("company", MAX_NAME_CHARS)
+        .non_blank_text("subject", MAX_SUBJECT_CHARS)
+        .non_blank_text("body", MAX_BODY_CHARS)
+        .field_rules("received_at", crate::instants::schema())
+        .build()
 }
 
 pub fn check(input: &Input) -> Vec<FieldError> {
@@ -383,6 +397,12 @@ pub fn check(input: &Input) -> Vec<FieldError> {
 }
 
 pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
+    if input.received_at.is_some_and(|at| at > ctx.now) {
+        return Err(AgentError::invalid_input(&[field_error(
+            "received_at",
+            "must not be in the future",
+        )]));
+    }
     let contact = Contact::parse("from_email", &input.from_email, input.contact_id.as_deref())
         .map_err(|(field, m)| {
             AgentError::new("request.validation", format!("{field} {m}"), false)
@@ -897,6 +917,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_message_received_in_the_future_is_refused() {
+        let harness = Harness::offline();
+        let input = Input {
+            received_at: Some(fixed_now() + Duration::minutes(1)),
+            ..input()
+        };
+        let err = run(input, &harness.ctx()).await.unwrap_err();
+        assert_eq!(err.code, "request.validation");
+        assert_eq!(err.message, "input.received_at: must not be in the future");
+        assert!(!err.retryable);
     }
 
     #[tokio::test]

@@ -18,7 +18,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::draft_writer::{clean_punctuation, clip_words, fit_subject, parse_email, sentences};
-use crate::text_fields::optional_text;
+use crate::schema::{self, InputSchema, WHITESPACE};
+use crate::text_fields::{is_blank, optional_text};
 use crate::voice::VoiceProfile;
 use crate::{field_error, words, AgentError, Ctx, Outcome, Prompt};
 
@@ -129,10 +130,31 @@ pub fn example() -> serde_json::Value {
     })
 }
 
+pub fn schema() -> serde_json::Value {
+    InputSchema::of::<Input>()
+        .field_rules(
+            "content",
+            schema::non_blank_text(*CONTENT_CHARS.start(), *CONTENT_CHARS.end()),
+        )
+        .text("title", MAX_TITLE_CHARS)
+        .field_rules("formats", json!({"minItems": 1, "uniqueItems": true}))
+        .field_rules(
+            "source_url",
+            json!({
+                "type": "string",
+                "maxLength": MAX_URL_CHARS,
+                "pattern": format!(r"^https?://[^\u0000{WHITESPACE}]+$"),
+            }),
+        )
+        .build()
+}
+
 pub fn check(input: &Input) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let chars = input.content.trim().chars().count();
-    if !CONTENT_CHARS.contains(&chars) {
+    let chars = input.content.chars().count();
+    if is_blank(&input.content) {
+        errors.push(field_error("content", "must not be empty"));
+    } else if !CONTENT_CHARS.contains(&chars) {
         errors.push(field_error(
             "content",
             format!(
@@ -162,14 +184,17 @@ pub fn check(input: &Input) -> Vec<FieldError> {
         }
     }
     if let Some(url) = &input.source_url {
-        let ok = (url.starts_with("https://") || url.starts_with("http://"))
-            && url.len() > "https://".len()
-            && url.len() <= MAX_URL_CHARS
-            && !url.chars().any(char::is_whitespace);
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        let ok = rest.is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+            && url.chars().count() <= MAX_URL_CHARS;
         if !ok {
             errors.push(field_error(
                 "source_url",
-                "must be an http(s) URL without spaces",
+                format!(
+                    "must be an http(s) URL without spaces, at most {MAX_URL_CHARS} characters"
+                ),
             ));
         }
     }

@@ -5,9 +5,16 @@ use caseyos_domain::api::FieldError;
 
 use crate::field_error;
 
-/// A required text field: not blank, at most `max` characters.
+/// Whether a text is blank: `str::trim` leaves nothing (what the schemas' `not_blank`
+/// pattern spells, see [`crate::schema::WHITESPACE`]).
+pub(crate) fn is_blank(text: &str) -> bool {
+    text.trim().is_empty()
+}
+
+/// A required text field: not blank, at most `max` characters (counted as given, padding
+/// included, as a schema's `maxLength` counts).
 pub(crate) fn required_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
+    if is_blank(value) {
         errors.push(field_error(field, "must not be empty"));
     } else {
         optional_text(errors, field, Some(value), max);
@@ -38,7 +45,7 @@ pub(crate) fn optional_text_not_blank(
     max: usize,
 ) {
     match value {
-        Some(v) if v.trim().is_empty() => {
+        Some(v) if is_blank(v) => {
             errors.push(field_error(
                 field,
                 "must not be blank; leave it out instead",
@@ -70,7 +77,7 @@ mod tests {
                 "Dana Whitfield",
                 &["input.name: must be at most 5 characters"],
             ),
-            // Padding counts; callers that allow it pass the trimmed text.
+            // Padding counts, as a schema's `maxLength` counts it.
             (" Dana ", &["input.name: must be at most 5 characters"]),
         ];
         for (value, expected) in table {

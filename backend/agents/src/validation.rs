@@ -13,6 +13,7 @@ use caseyos_domain::api::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::schema::InputSchema;
 use crate::voice::VoiceProfile;
 use crate::{field_error, words, AgentError, Ctx, Outcome};
 
@@ -330,6 +331,13 @@ pub fn example() -> serde_json::Value {
         "body": "Dana,\n\nYour team doubled its SDR headcount this quarter, and that usually means forecast calls get harder before they get easier.\n\nWould a 20-minute call next week be useful to compare notes on how teams your size keep pipeline reviews short?\n\nCasey\n\nNot relevant? Reply \"unsubscribe\" and I'll stop writing.",
         "require_unsubscribe": true
     })
+}
+
+pub fn schema() -> serde_json::Value {
+    InputSchema::of::<Input>()
+        .text("subject", MAX_INPUT_CHARS)
+        .text("body", MAX_INPUT_CHARS)
+        .build()
 }
 
 pub fn check(input: &Input) -> Vec<FieldError> {
