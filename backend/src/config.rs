@@ -79,7 +79,9 @@ impl Default for Config {
             default_timezone: "UTC".into(),
             owner_timezones: BTreeMap::new(),
             consistency_timeout_ms: 5_000,
-            max_body_bytes: 256 * 1024,
+            // The largest valid request — a 200,000-character contract for ContractReview —
+            // fits even with every character escaped as a JSON surrogate pair (12 bytes).
+            max_body_bytes: 4 * 1024 * 1024,
             command_retries: 16,
             snapshot_every: 100,
             log_format: "text".into(),

@@ -6,9 +6,13 @@
 //! Handlers document what is theirs (their success, their 404 and 409, a 422 with their
 //! rules); [`refine`] adds what is everyone's and never overrides a handler's own entry.
 
-use caseyos_domain::agent_run::AgentRun;
+use caseyos_domain::agent_run::MAX_REASON_CHARS;
+use caseyos_domain::agent_run::{AgentRun, RunStatus, RunTrigger};
 use caseyos_domain::aggregate::Aggregate;
-use caseyos_domain::queue::{ActionType, QueueDomain, QueueItem, QueueStatus};
+use caseyos_domain::kernel::{UserName, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
+use caseyos_domain::queue::{
+    ActionType, QueueDomain, QueueItem, QueueStatus, MAX_TEXT_CHARS, MAX_TITLE_CHARS,
+};
 use serde_json::{json, Map, Value};
 
 /// The document's shared error responses, by status: their component name, when an operation
@@ -103,10 +107,22 @@ pub fn refine(doc: &mut Value, agents: &[AgentOperation]) {
         }
     }
     add_links(doc);
-    for (path, parameter, names) in list_filters() {
-        let pattern = list_pattern(&names);
+    let agents: Vec<String> = caseyos_agents::REGISTRY
+        .iter()
+        .map(|spec| spec.name.to_string())
+        .collect();
+    let one_agent = (
+        "/api/agent-runs".to_string(),
+        "agent",
+        format!("^({})?$", agents.join("|")),
+    );
+    let filters = list_filters()
+        .into_iter()
+        .map(|(path, parameter, names)| (path, parameter, list_pattern(&names)))
+        .chain([one_agent]);
+    for (path, parameter, pattern) in filters {
         if let Some(parameters) = doc
-            .pointer_mut(&format!("/paths/{}/get/parameters", escape(path)))
+            .pointer_mut(&format!("/paths/{}/get/parameters", escape(&path)))
             .and_then(Value::as_array_mut)
         {
             for p in parameters.iter_mut().filter(|p| p["name"] == parameter) {
@@ -114,22 +130,128 @@ pub fn refine(doc: &mut Value, agents: &[AgentOperation]) {
             }
         }
     }
+    request_rules(doc);
     forbid_nul(doc);
 }
 
+/// The rules the server's parsers apply to request fields, in the document: text and names
+/// (patterns tested against the parsers in the domain), list sizes, and the bodies that take
+/// exactly one of two fields.
+fn request_rules(doc: &mut Value) {
+    let text = |max: usize| json!({"pattern": TEXT_PATTERN, "maxLength": max});
+    let optional_text = |max: usize| json!({"pattern": OPTIONAL_TEXT_PATTERN, "maxLength": max});
+    let name = json!({"pattern": UserName::PATTERN, "maxLength": UserName::MAX_CHARS});
+    let rules = [
+        (
+            "ProposeQueueItemRequest",
+            "title",
+            optional_text(MAX_TITLE_CHARS),
+        ),
+        (
+            "ProposeQueueItemRequest",
+            "rationale",
+            optional_text(MAX_TEXT_CHARS),
+        ),
+        ("ProposeQueueItemRequest", "owner", name.clone()),
+        ("EditQueueItemRequest", "title", text(MAX_TITLE_CHARS)),
+        (
+            "EditQueueItemRequest",
+            "rationale",
+            optional_text(MAX_TEXT_CHARS),
+        ),
+        ("EditQueueItemRequest", "owner", name),
+        (
+            "ApproveQueueItemRequest",
+            "note",
+            optional_text(MAX_TEXT_CHARS),
+        ),
+        ("RejectQueueItemRequest", "reason", text(MAX_TEXT_CHARS)),
+        (
+            "BulkDecisionRequest",
+            "ids",
+            json!({"minItems": 1, "maxItems": 100}),
+        ),
+        (
+            "CancelAgentRunRequest",
+            "reason",
+            optional_text(MAX_REASON_CHARS),
+        ),
+    ];
+    let schemas = &mut doc["components"]["schemas"];
+    for (schema, property, rule) in rules {
+        let field = schemas[schema]["properties"]
+            .get_mut(property)
+            .unwrap_or_else(|| panic!("{schema}.{property} is documented"));
+        for (key, value) in rule.as_object().expect("rules are objects") {
+            field[key] = value.clone();
+        }
+    }
+    // Exactly one of two fields, each present and not null (the server reads null as absent).
+    let exactly_one = |a: (&str, Value), b: (&str, Value)| {
+        json!({"oneOf": [
+            {"required": [a.0], "properties": {a.0: a.1.clone(), b.0: {"type": "null"}}},
+            {"required": [b.0], "properties": {b.0: b.1, a.0: {"type": "null"}}},
+        ]})
+    };
+    let snooze = exactly_one(
+        (
+            "preset",
+            json!({"$ref": "#/components/schemas/SnoozePreset"}),
+        ),
+        ("until", json!({"type": "string", "format": "date-time"})),
+    );
+    let secret = json!({"type": "string", "pattern": format!("^[{WHITESPACE}]*[^{WHITESPACE}\\x00][^\\x00]*$")});
+    let sign_in = exactly_one(("link", secret.clone()), ("token", secret));
+    for (schema, one_of) in [
+        ("SnoozeQueueItemRequest", snooze),
+        ("SignInRequest", sign_in),
+    ] {
+        schemas[schema]["oneOf"] = one_of["oneOf"].clone();
+    }
+    // Rejecting in bulk needs a reason.
+    if let Some(body) = doc.pointer_mut(
+        "/paths/~1api~1queue~1bulk~1reject/post/requestBody/content/application~1json/schema",
+    ) {
+        *body = json!({"allOf": [body.clone(), {"required": ["reason"], "properties": {"reason": text(MAX_TEXT_CHARS)}}]});
+    }
+}
+
+/// What `str::trim` removes (`char::is_whitespace`), as the body of a regex class.
+const WHITESPACE: &str =
+    r"\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
 /// Comma-separated filters of list operations and the names each value may take, from the
 /// types themselves.
-fn list_filters() -> Vec<(&'static str, &'static str, Vec<String>)> {
+fn list_filters() -> Vec<(String, &'static str, Vec<String>)> {
     fn names<T: serde::Serialize>(all: &[T]) -> Vec<String> {
         all.iter()
             .filter_map(|v| serde_json::to_value(v).ok()?.as_str().map(String::from))
             .collect()
     }
-    vec![
-        ("/api/queue", "status", names(QueueStatus::ALL)),
-        ("/api/queue", "action_type", names(ActionType::ALL)),
-        ("/api/queue", "domain", names(QueueDomain::ALL)),
+    let mut filters = vec![
+        ("/api/queue".to_string(), "status", names(QueueStatus::ALL)),
+        (
+            "/api/queue".to_string(),
+            "action_type",
+            names(ActionType::ALL),
+        ),
+        ("/api/queue".to_string(), "domain", names(QueueDomain::ALL)),
+    ];
+    let run_lists = [
+        "/api/agent-runs".to_string(),
+        "/api/agents/{name}/runs".to_string(),
     ]
+    .into_iter()
+    .chain(
+        caseyos_agents::REGISTRY
+            .iter()
+            .map(|spec| format!("/api/agents/{}/runs", spec.name)),
+    );
+    for path in run_lists {
+        filters.push((path.clone(), "status", names(RunStatus::ALL)));
+        filters.push((path, "trigger", names(RunTrigger::ALL)));
+    }
+    filters
 }
 
 /// `a,b,c` of `names`, or empty.
@@ -215,6 +337,7 @@ fn add_shared_responses(doc: &mut Value) {
 
 /// Which shared responses an operation can answer with.
 fn refine_operation(method: &str, operation: &mut Map<String, Value>) {
+    optional_body_is_absent_not_null(operation);
     let mut idempotent = false;
     let mut reads_consistently = false;
     if let Some(parameters) = operation
@@ -285,6 +408,31 @@ fn refine_operation(method: &str, operation: &mut Map<String, Value>) {
     }
 }
 
+/// utoipa writes an optional body as `oneOf: [null, T]`; the server reads an absent (empty)
+/// body as `{}` and refuses JSON `null` like any other non-object, so the document says:
+/// not required, and when present, a `T`.
+fn optional_body_is_absent_not_null(operation: &mut Map<String, Value>) {
+    let Some(body) = operation.get_mut("requestBody") else {
+        return;
+    };
+    let mut optional = false;
+    if let Some(content) = body["content"].as_object_mut() {
+        for media in content.values_mut() {
+            let Some(choices) = media["schema"]["oneOf"].as_array() else {
+                continue;
+            };
+            let not_null: Vec<&Value> = choices.iter().filter(|c| c["type"] != "null").collect();
+            if not_null.len() == 1 && choices.len() == 2 {
+                media["schema"] = not_null[0].clone();
+                optional = true;
+            }
+        }
+    }
+    if optional {
+        body["required"] = json!(false);
+    }
+}
+
 /// An agent's run operation: its name, what it does, its input's schema and an example.
 pub struct AgentOperation {
     pub name: &'static str,
@@ -307,6 +455,8 @@ fn split_agent_runs(doc: &mut Value, agents: &[AgentOperation]) {
     let Some(template) = generic.remove("post") else {
         return;
     };
+    // The concrete paths answer GET too (the runs of that agent), so they say so.
+    let listing = generic.get("get").cloned();
     for agent in agents {
         let mut operation = template.clone();
         operation["operationId"] = json!(format!("run_{}", agent.name));
@@ -341,10 +491,19 @@ fn split_agent_runs(doc: &mut Value, agents: &[AgentOperation]) {
             // The agent is named by the path: it always exists.
             responses.remove("404");
         }
-        paths.insert(
-            format!("/api/agents/{}/runs", agent.name),
-            json!({"post": operation}),
-        );
+        let mut item = json!({"post": operation});
+        if let Some(mut list) = listing.clone() {
+            list["operationId"] = json!(format!("list_runs_of_{}", agent.name));
+            list["summary"] = json!(format!("Runs of {}", agent.name));
+            if let Some(parameters) = list["parameters"].as_array_mut() {
+                parameters.retain(|p| p["name"] != "name");
+            }
+            if let Some(responses) = list["responses"].as_object_mut() {
+                responses.remove("404");
+            }
+            item["get"] = list;
+        }
+        paths.insert(format!("/api/agents/{}/runs", agent.name), item);
     }
 }
 

@@ -10,7 +10,7 @@ use super::error::ApiError;
 
 /// JSON bodies with our envelope for every rejection: 400 for malformed JSON, 413 for
 /// oversized bodies, 415 for other media types, 422 naming the field for unknown fields,
-/// wrong types and missing fields. An empty body, or JSON `null`, reads as `{}`.
+/// wrong types and missing fields. An empty body reads as `{}`.
 pub struct ApiJson<T>(pub T);
 
 fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -38,8 +38,7 @@ fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// Parses a JSON body into `T`, naming the offending field on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null"
-    {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         bytes

@@ -18,7 +18,7 @@ pub use crm_id::CrmId;
 pub use email::EmailAddress;
 pub use money::{Currency, Money};
 pub use names::UserName;
-pub use text::Text;
+pub use text::{Text, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
 
 /// Deserializes a field that is present (possibly `null`) as `Some(..)`, so `None` means
 /// "absent, leave alone" and `Some(None)` means "clear it". Use with `#[serde(default)]`.

@@ -13,8 +13,7 @@ impl UserName {
 
     /// What [`UserName::parse`] accepts, as the OpenAPI document's regular expression (with
     /// `maxLength` 128): no control characters, at least one that is not whitespace.
-    pub const PATTERN: &'static str =
-        r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$";
+    pub const PATTERN: &'static str = r"^[^\x00-\x1F\x7F-\x9F]*[^\t\n\u000b\u000c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$";
 
     /// At most 128 characters as sent, none of them a control character, not blank; kept
     /// trimmed.

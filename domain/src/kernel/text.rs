@@ -14,9 +14,9 @@ fn allowed_control(c: char) -> bool {
 
 /// What [`Text::parse`] accepts, as the OpenAPI document's regular expression (with
 /// `maxLength` = the field's limit): no control character but tab, line feed and carriage
-/// return, and at least one character that is not whitespace. (Without control characters,
-/// Rust's and the regex engines' whitespace are the same set.)
-pub const TEXT_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
+/// return, and at least one character that is not whitespace (`char::is_whitespace`, spelled
+/// out: engines disagree on `\s`).
+pub const TEXT_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\t\n\u000b\u000c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
 
 /// What [`Text::parse_optional`] accepts: the same characters, possibly all blank.
 pub const OPTIONAL_TEXT_PATTERN: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";

@@ -228,7 +228,7 @@ async fn bad_bodies_get_the_envelope_with_a_stable_code_and_the_field() {
 
     let oversized = format!(
         "{{\"action_type\": \"send_email\", \"title\": \"{}\"}}",
-        "x".repeat(300 * 1024)
+        "x".repeat(5 * 1024 * 1024)
     );
     let (status, envelope, _) = error_for(&app, raw(&oversized)).await;
     assert_eq!(status, 413);

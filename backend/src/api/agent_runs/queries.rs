@@ -110,8 +110,10 @@ struct RunsQuery {
     dismissed: Option<bool>,
     /// Retries of this run.
     retry_of: Option<Uuid>,
-    /// 1–100, default 25.
+    /// The page size, default 25.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+    /// From the previous page's `next_cursor` (opaque); empty or absent for the first page.
     cursor: Option<String>,
 }
 
@@ -171,8 +173,19 @@ async fn list_agent_runs(
     ApiQuery(mut query): ApiQuery<RunsQuery>,
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Json<AgentRunListResponse>, ApiError> {
-    let agent = match query.agent.take().filter(|a| !a.trim().is_empty()) {
-        Some(name) => Some(agent_named(&name)?.name.to_string()),
+    let agent = match query.agent.take().filter(|a| !a.is_empty()) {
+        // A filter naming no agent is a bad query, not a missing resource.
+        Some(name) => Some(
+            caseyos_agents::find(&name)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "request.invalid_query",
+                        format!("agent: no agent is named `{name}`; GET /api/agents lists them"),
+                    )
+                })?
+                .name
+                .to_string(),
+        ),
         None => None,
     };
     Ok(Json(
