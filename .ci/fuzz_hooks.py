@@ -8,15 +8,19 @@
 - Cursors (`cursor`) and consistency tokens (`after`) are opaque values the server issues;
   any string matches their schema, yet only issued ones are valid (a forged one is a 400,
   covered by the integration tests). In cases meant to be valid, a value the server never
-  issued is left out, as a real client would; issued values (from `next_cursor`,
-  `consistency` and `X-Consistency-Token` of earlier answers) are kept.
+  issued is left out, as a real client would; issued values (cursors from `next_cursor`,
+  tokens from `consistency` and `X-Consistency-Token` of earlier answers) are kept.
 - `GET /api/audit/...` takes `at` (a sequence) or `as_of` (an instant), not both; OpenAPI
-  cannot express exclusive query parameters, so generated queries with both are dropped.
+  cannot express exclusive query parameters, so in cases meant to be valid `as_of` is left
+  out when both are there.
+- A snooze's `until` and a proposal's `expires_at` must be in the future: a rule of the
+  clock, not of the schema. In cases meant to be valid, a past one becomes a day from now.
 - The run's own admin token (`FUZZ_TOKEN_ID`) is not revoked through `DELETE
   /api/tokens/{id}`: that would end the run, not test the API.
 """
 import json
 import os
+from datetime import datetime, timedelta, timezone
 import re
 import uuid
 
@@ -24,8 +28,14 @@ import schemathesis
 from schemathesis import GenerationMode
 
 VALID_KEY = re.compile(r"^[!-~]{1,255}$")
-OPAQUE = ("cursor", "after")
-ISSUED = set()
+# Cursors by the operation and sort order that issued them; consistency tokens anywhere.
+CURSORS = set()
+FUTURE_ONLY = (("/snooze", "until"), ("/api/queue", "expires_at"))
+TOKENS = set()
+
+
+def _cursor_key(case, value):
+    return (case.operation.path, (case.query or {}).get("sort"), value)
 
 
 def _positive(case):
@@ -34,15 +44,17 @@ def _positive(case):
     return getattr(generation, "mode", GenerationMode.POSITIVE) == GenerationMode.POSITIVE
 
 
-def _collect(value):
+def _collect(case, value):
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in ("next_cursor", "consistency") and isinstance(item, str):
-                ISSUED.add(item)
-            _collect(item)
+            if key == "next_cursor" and isinstance(item, str):
+                CURSORS.add(_cursor_key(case, item))
+            if key == "consistency" and isinstance(item, str):
+                TOKENS.add(item)
+            _collect(case, item)
     elif isinstance(value, list):
         for item in value:
-            _collect(item)
+            _collect(case, item)
 
 
 @schemathesis.hook
@@ -53,11 +65,30 @@ def before_call(ctx, case, kwargs):
             value = headers[name]
             if isinstance(value, str) and VALID_KEY.fullmatch(value):
                 headers[name] = f"fuzz-{uuid.uuid4()}"
-    if case.query and _positive(case):
-        for name in OPAQUE:
-            value = case.query.get(name)
-            if isinstance(value, str) and value and value not in ISSUED:
-                del case.query[name]
+    if not _positive(case):
+        return
+    if case.query:
+        cursor = case.query.get("cursor")
+        if isinstance(cursor, str) and cursor and _cursor_key(case, cursor) not in CURSORS:
+            del case.query["cursor"]
+        after = case.query.get("after")
+        if isinstance(after, str) and after and after not in TOKENS:
+            del case.query["after"]
+        if "at" in case.query and "as_of" in case.query:
+            del case.query["as_of"]
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    for suffix, field in FUTURE_ONLY:
+        value = body.get(field)
+        if not (case.path.endswith(suffix) and case.method.upper() == "POST" and isinstance(value, str)):
+            continue
+        try:
+            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if at.tzinfo is not None and at <= datetime.now(timezone.utc):
+            body[field] = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
 
 
 @schemathesis.hook
@@ -66,17 +97,12 @@ def after_call(ctx, case, response):
     if isinstance(token, list):
         token = token[0] if token else None
     if token:
-        ISSUED.add(token)
+        TOKENS.add(token)
     if "json" in (response.headers.get("content-type") or [""])[0]:
         try:
-            _collect(json.loads(response.content))
+            _collect(case, json.loads(response.content))
         except ValueError:
             pass
-
-
-@schemathesis.hook("filter_query").apply_to(path_regex=r"^/api/audit/")
-def filter_query(ctx, query):
-    return not (query and "at" in query and "as_of" in query)
 
 
 @schemathesis.hook("filter_path_parameters").apply_to(method="DELETE", path_regex=r"^/api/tokens/")

@@ -9,9 +9,10 @@
 use caseyos_domain::agent_run::MAX_REASON_CHARS;
 use caseyos_domain::agent_run::{AgentRun, RunStatus, RunTrigger};
 use caseyos_domain::aggregate::Aggregate;
-use caseyos_domain::kernel::{UserName, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
+use caseyos_domain::kernel::{CrmId, UserName, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
 use caseyos_domain::queue::{
-    ActionType, QueueDomain, QueueItem, QueueStatus, MAX_TEXT_CHARS, MAX_TITLE_CHARS,
+    ActionType, QueueDomain, QueueItem, QueueStatus, ACTION_TYPE_ALIASES, MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
 };
 use serde_json::{json, Map, Value};
 
@@ -141,6 +142,7 @@ fn request_rules(doc: &mut Value) {
     let text = |max: usize| json!({"pattern": TEXT_PATTERN, "maxLength": max});
     let optional_text = |max: usize| json!({"pattern": OPTIONAL_TEXT_PATTERN, "maxLength": max});
     let name = json!({"pattern": UserName::PATTERN, "maxLength": UserName::MAX_CHARS});
+    let crm_id = json!({"pattern": CrmId::PATTERN});
     let rules = [
         (
             "ProposeQueueItemRequest",
@@ -169,7 +171,15 @@ fn request_rules(doc: &mut Value) {
         (
             "BulkDecisionRequest",
             "ids",
-            json!({"minItems": 1, "maxItems": 100}),
+            json!({"minItems": 1, "maxItems": 100, "uniqueItems": true}),
+        ),
+        ("ProposeQueueItemRequest", "contact_id", crm_id.clone()),
+        ("ProposeQueueItemRequest", "deal_id", crm_id.clone()),
+        ("ProposeQueueItemRequest", "company_id", crm_id),
+        (
+            "SnoozeQueueItemRequest",
+            "timezone",
+            json!({"enum": chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>()}),
         ),
         (
             "CancelAgentRunRequest",
@@ -177,7 +187,17 @@ fn request_rules(doc: &mut Value) {
             optional_text(MAX_REASON_CHARS),
         ),
     ];
+    let mut action_types: Vec<String> = ActionType::ALL
+        .iter()
+        .filter_map(|t| serde_json::to_value(t).ok()?.as_str().map(String::from))
+        .collect();
+    action_types.extend(
+        ACTION_TYPE_ALIASES
+            .iter()
+            .map(|(alias, _)| alias.to_string()),
+    );
     let schemas = &mut doc["components"]["schemas"];
+    schemas["ProposeQueueItemRequest"]["properties"]["action_type"]["enum"] = json!(action_types);
     for (schema, property, rule) in rules {
         let field = schemas[schema]["properties"]
             .get_mut(property)
@@ -212,7 +232,35 @@ fn request_rules(doc: &mut Value) {
     if let Some(body) = doc.pointer_mut(
         "/paths/~1api~1queue~1bulk~1reject/post/requestBody/content/application~1json/schema",
     ) {
-        *body = json!({"allOf": [body.clone(), {"required": ["reason"], "properties": {"reason": text(MAX_TEXT_CHARS)}}]});
+        let mut reason = text(MAX_TEXT_CHARS);
+        reason["type"] = json!("string");
+        *body = json!({"allOf": [body.clone(), {"required": ["reason"], "properties": {"reason": reason}}]});
+    }
+    // A body whose fields are all optional may be left out: the server reads it as `{}`.
+    let schemas = doc["components"]["schemas"].clone();
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for operation in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
+        {
+            let Some(body) = operation.get_mut("requestBody") else {
+                continue;
+            };
+            let schema = &body["content"]["application/json"]["schema"];
+            let resolved = match schema["$ref"].as_str() {
+                Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
+                None => schema,
+            };
+            let needs_fields = resolved["required"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+                || resolved.get("oneOf").is_some()
+                || resolved.get("allOf").is_some();
+            if !needs_fields {
+                body["required"] = json!(false);
+            }
+        }
     }
 }
 
@@ -482,7 +530,12 @@ fn split_agent_runs(doc: &mut Value, agents: &[AgentOperation]) {
                     "type": "object",
                     "additionalProperties": false,
                     "required": required,
-                    "properties": {"input": agent.input_schema},
+                    // Absent or null reads as `{}`.
+                    "properties": {"input": if input_required {
+                        agent.input_schema.clone()
+                    } else {
+                        json!({"anyOf": [{"type": "null"}, agent.input_schema]})
+                    }},
                 },
                 "example": {"input": agent.example},
             }},
@@ -505,12 +558,16 @@ fn split_agent_runs(doc: &mut Value, agents: &[AgentOperation]) {
         }
         paths.insert(format!("/api/agents/{}/runs", agent.name), item);
     }
+    // The template itself is not listed: every name it takes has its own path now, and
+    // clients would otherwise read it as a path without POST.
+    paths.remove(GENERIC);
 }
 
 /// Links from an answer to the calls it makes possible, for clients (and stateful fuzzers)
 /// that follow them.
 fn add_links(doc: &mut Value) {
-    let run_ids = json!({"id": "$response.body#/run/id"});
+    // A run's answer is the run itself (flattened), so its id is at the top.
+    let run_ids = json!({"id": "$response.body#/id"});
     let item_ids = json!({"id": "$response.body#/item/id"});
     let mut links: Vec<(String, &str, &str, Value)> = vec![(
         "/api/queue".into(),
@@ -544,7 +601,7 @@ fn add_links(doc: &mut Value) {
                     "description": "Dismiss the finished run"},
         "audit": {"operationId": "get_audit",
                   "parameters": {"aggregate_type": AgentRun::TYPE,
-                                 "aggregate_id": "$response.body#/run/id"},
+                                 "aggregate_id": "$response.body#/id"},
                   "description": "Its history"},
     });
     let Some(paths) = doc.get("paths").and_then(Value::as_object) else {

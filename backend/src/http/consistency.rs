@@ -23,6 +23,20 @@ async fn settle(
     consistency: Option<&str>,
     projectors: &[&str],
 ) -> Result<(), ApiError> {
+    // Both parameters are checked whatever the mode: a malformed one is a bad request even
+    // where it would not be used.
+    let after = match after.filter(|a| !a.is_empty()) {
+        Some(raw) => Some((
+            raw,
+            raw.parse::<ConsistencyToken>().map_err(|_| {
+                ApiError::bad_request(
+                    "consistency.invalid_token",
+                    "`after` must be a consistency token from a command response, like `1234.56`",
+                )
+            })?,
+        )),
+        None => None,
+    };
     match consistency {
         None | Some("strong") => {}
         Some("eventual") => return Ok(()),
@@ -34,14 +48,8 @@ async fn settle(
         }
     }
     let mut progress = state.projection_progress.clone();
-    match after.filter(|a| !a.is_empty()) {
-        Some(raw) => {
-            let token: ConsistencyToken = raw.parse().map_err(|_| {
-                ApiError::bad_request(
-                    "consistency.invalid_token",
-                    "`after` must be a consistency token from a command response, like `1234.56`",
-                )
-            })?;
+    match after {
+        Some((raw, token)) => {
             // A token past the log's head names no committed write: waiting cannot help.
             if token.0 > event::head(&state.pool).await? {
                 return Err(ApiError::bad_request(

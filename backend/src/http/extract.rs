@@ -43,6 +43,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     } else {
         bytes
     };
+    // serde would read a struct from a JSON array too (its fields in order); bodies are
+    // objects.
+    if bytes.trim_ascii_start().first() != Some(&b'{')
+        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+    {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
     if let Some(field) = nul_in(bytes) {
         return Err(ApiError::field(
             &field,
@@ -249,6 +256,8 @@ mod tests {
                 Some("extra"),
             ),
             ("{}", 422, "request.validation", Some("reason")),
+            ("[\"x\", null]", 422, "request.validation", Some("body")),
+            ("null", 422, "request.validation", Some("body")),
             (
                 "{\"reason\": \"x\", \"nested\": {}}",
                 422,

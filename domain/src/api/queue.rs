@@ -23,7 +23,11 @@ pub struct ProposeQueueItemRequest {
     /// Defaults from the action type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<QueueDomain>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::kernel::object"
+    )]
     pub target: Option<Target>,
     /// Shorthand for `target.contact.id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,7 +57,12 @@ pub struct ProposeQueueItemRequest {
     pub source: Option<Source>,
     /// Overrides of the action type's default APS inputs, each clamped to [0, 1]
     /// (also accepted as `aps_inputs`).
-    #[serde(default, alias = "aps_inputs", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "aps_inputs",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::kernel::object"
+    )]
     pub aps: Option<ApsOverrides>,
     /// Why this move matters (also accepted as `reasoning`).
     #[serde(default, alias = "reasoning", skip_serializing_if = "Option::is_none")]
@@ -108,7 +117,11 @@ pub struct EditQueueItemRequest {
     )]
     #[cfg_attr(feature = "server", schema(value_type = Option<String>))]
     pub rationale: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::kernel::object"
+    )]
     pub aps: Option<ApsOverrides>,
 }
 

@@ -10,6 +10,9 @@ use serde::Serialize;
 pub struct CrmId(String);
 
 impl CrmId {
+    /// What [`CrmId::parse`] accepts, as the OpenAPI document's regular expression.
+    pub const PATTERN: &'static str = "^[A-Za-z0-9_-]{1,64}$";
+
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let ok = !raw.is_empty()
             && raw.len() <= 64

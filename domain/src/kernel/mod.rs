@@ -9,6 +9,7 @@ mod crm_id;
 mod email;
 mod money;
 mod names;
+mod object;
 mod parsed;
 mod text;
 
@@ -18,6 +19,7 @@ pub use crm_id::CrmId;
 pub use email::EmailAddress;
 pub use money::{Currency, Money};
 pub use names::UserName;
+pub use object::object;
 pub use text::{Text, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
 
 /// Deserializes a field that is present (possibly `null`) as `Some(..)`, so `None` means

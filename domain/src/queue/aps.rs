@@ -76,8 +76,13 @@ impl Serialize for Fraction {
 
 impl<'de> Deserialize<'de> for Fraction {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Read strictly: a value outside [0, 1] is refused, not clamped, so what a client
+        // sent is what is recorded (and what the OpenAPI document's bounds say).
         let value = f64::deserialize(deserializer)?;
-        Fraction::from_f64_clamped(value)
+        (0.0..=1.0)
+            .contains(&value)
+            .then(|| Fraction::from_f64_clamped(value))
+            .flatten()
             .ok_or_else(|| serde::de::Error::custom("a fraction must be a number between 0 and 1"))
     }
 }
@@ -447,6 +452,16 @@ mod tests {
         assert_eq!(f(0.6666), Fraction::from_thousandths(667));
         assert!(Fraction::from_f64_clamped(f64::NAN).is_none());
         assert_eq!(Fraction::from_thousandths(4000), Fraction::ONE);
+    }
+
+    #[test]
+    fn fractions_read_from_json_are_refused_outside_the_unit_interval_not_clamped() {
+        let read = |json: &str| serde_json::from_str::<Fraction>(json);
+        assert_eq!(read("0.25").unwrap(), Fraction::from_thousandths(250));
+        assert_eq!(read("1").unwrap(), Fraction::ONE);
+        for outside in ["-1", "1.0001", "-0.0001", "7"] {
+            assert!(read(outside).is_err(), "{outside}");
+        }
     }
 
     #[test]

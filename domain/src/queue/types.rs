@@ -85,7 +85,7 @@ action_types! {
 }
 
 /// Names the seed used for the same move, mapped to one canonical type.
-const ACTION_TYPE_ALIASES: &[(&str, ActionType)] = &[
+pub const ACTION_TYPE_ALIASES: &[(&str, ActionType)] = &[
     ("schedule_meeting", ActionType::BookMeeting),
     ("deal_review", ActionType::ReviewDeal),
     ("proposal_send", ActionType::SendProposal),
@@ -256,11 +256,23 @@ pub struct RecordRef {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Target {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::kernel::object"
+    )]
     pub contact: Option<ContactRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::kernel::object"
+    )]
     pub deal: Option<RecordRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::kernel::object"
+    )]
     pub company: Option<RecordRef>,
 }
 
