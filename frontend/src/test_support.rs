@@ -7,13 +7,16 @@ use caseyos_domain::queue::aps::{Aps, ApsOverrides};
 use caseyos_domain::queue::{ActionType, QueueDomain, QueueItemView, QueueStatus, Source, Target};
 use yew::BaseComponent;
 
-/// Renders `C` with `props` into a fresh element of the page, once it has rendered.
+/// Renders `C` with `props` into a fresh element of the page, once its first render is done.
 pub async fn mount<C: BaseComponent>(props: C::Properties) -> web_sys::Element {
     let document = web_sys::window().unwrap().document().unwrap();
     let root = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&root).unwrap();
     yew::Renderer::<C>::with_root_and_props(root.clone(), props).render();
-    until("the component rendered", || root.child_element_count() > 0).await;
+    // Yew renders (and runs the first effects) in microtasks; a timer's callback runs only
+    // after every queued microtask, so one turn of a zero timer means the first render is
+    // done — whether or not it rendered anything. Later changes are waited for with `until`.
+    gloo_timers::future::sleep(std::time::Duration::ZERO).await;
     root
 }
 
