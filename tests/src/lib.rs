@@ -318,6 +318,17 @@ impl TestApp {
         send(self.get(path, token)).await
     }
 
+    /// The `/metrics` page, as an admin reads it.
+    pub async fn metrics_text(&self) -> String {
+        self.get("/metrics", &self.admin)
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("the metrics page")
+    }
+
     /// POSTs `body` to `path` as `token`: the answer's status and JSON body.
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
         send(self.post(path, token, body)).await

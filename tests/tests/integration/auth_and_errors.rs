@@ -353,14 +353,7 @@ async fn ready_and_metrics_report_the_projections() {
     assert_eq!(ready.0, 200, "{}", ready.1);
     assert_eq!(ready.1["database"], "ok");
     assert_eq!(ready.1["projections"][0]["name"], "queue");
-    let text = app
-        .get("/metrics", &app.admin)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     for family in [
         "caseyos_http_requests_total{method=\"POST\",route=\"/api/queue\",status=\"201\"} 1",
         "caseyos_commands_total{aggregate=\"queue_item\",command=\"propose\",outcome=\"ok\"} 1",

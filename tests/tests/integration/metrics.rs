@@ -31,14 +31,7 @@ async fn custom_methods_and_unknown_paths_share_one_other_and_one_unmatched_seri
             .await
             .expect("send");
     }
-    let text = app
-        .get("/metrics", &app.admin)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     let series: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("caseyos_http_requests_total{"))

@@ -61,14 +61,7 @@ async fn insert_proposal(conn: &mut PgConnection, id: Uuid, title: &str) {
 
 /// `caseyos_projection_idle_checks_total` of the queue projection, from `/metrics`.
 async fn idle_checks(app: &TestApp) -> u64 {
-    let metrics = app
-        .get("/metrics", &app.admin)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     metrics
         .lines()
         .find_map(|line| {
