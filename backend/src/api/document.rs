@@ -228,12 +228,29 @@ fn request_rules(doc: &mut Value) {
     ] {
         schemas[schema]["oneOf"] = one_of["oneOf"].clone();
     }
-    // Rejecting in bulk needs a reason.
+    // A shorthand id and the target's record it stands for are not both given.
+    schemas["ProposeQueueItemRequest"]["allOf"] = json!(["contact", "deal", "company"]
+        .iter()
+        .map(|&record| {
+            let shorthand = format!("{record}_id");
+            json!({"not": {
+                "required": [shorthand, "target"],
+                "properties": {
+                    shorthand: {"type": "string"},
+                    "target": {"type": "object", "required": [record], "properties": {record: {"type": "object"}}},
+                },
+            }})
+        })
+        .collect::<Vec<_>>());
+    // Rejecting in bulk needs a reason that is not blank (checked for the whole request;
+    // other faults of the reason are answered per move, like the moves' own states).
     if let Some(body) = doc.pointer_mut(
         "/paths/~1api~1queue~1bulk~1reject/post/requestBody/content/application~1json/schema",
     ) {
-        let mut reason = text(MAX_TEXT_CHARS);
-        reason["type"] = json!("string");
+        let reason = json!({
+            "type": "string",
+            "pattern": format!("^[^\\x00]*[^{WHITESPACE}\\x00][^\\x00]*$"),
+        });
         *body = json!({"allOf": [body.clone(), {"required": ["reason"], "properties": {"reason": reason}}]});
     }
     // A body whose fields are all optional may be left out: the server reads it as `{}`.

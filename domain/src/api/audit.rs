@@ -43,8 +43,8 @@ pub struct AuditResponse {
     /// The sequence the state is at: the requested point (the last event without `at` /
     /// `as_of`), whichever page this is.
     pub sequence: i64,
-    /// The aggregate's state at `sequence`.
-    #[cfg_attr(feature = "server", schema(value_type = Object))]
+    /// The aggregate's state at `sequence`; `null` before its first event (`at=0`).
+    #[cfg_attr(feature = "server", schema(value_type = Option<Object>))]
     pub state: Value,
     /// Events recorded in total, including any after the requested point.
     pub total_events: i64,

@@ -672,3 +672,39 @@ async fn sleep_past(at: chrono::DateTime<chrono::Utc>) {
         tokio::time::sleep(left + std::time::Duration::from_millis(1)).await;
     }
 }
+
+#[tokio::test]
+async fn a_shorthand_id_and_the_target_record_it_stands_for_are_not_both_given() {
+    let app = spawn_app().await;
+    for (shorthand, record) in [
+        ("contact_id", "contact"),
+        ("deal_id", "deal"),
+        ("company_id", "company"),
+    ] {
+        // Even when the ids agree: which one counts should never be a question.
+        let body = json!({
+            "action_type": "send_email",
+            "title": "both",
+            shorthand: "7",
+            "target": {record: {"id": "7"}},
+        });
+        let answer = app.post_json("/api/queue", &app.admin, &body).await;
+        assert_eq!(
+            error_fields(&error_of(&answer, 422))[0],
+            shorthand,
+            "{body}"
+        );
+    }
+    let one = json!({"action_type": "send_email", "title": "one", "deal_id": "7"});
+    assert_eq!(
+        app.propose(&app.admin, one)
+            .await
+            .item
+            .target
+            .deal
+            .unwrap()
+            .id
+            .as_str(),
+        "7"
+    );
+}

@@ -177,42 +177,41 @@ async fn propose_queue_item(
     Ok(item_command_response(true, answer))
 }
 
-/// The target, with the `contact_id` / `deal_id` / `company_id` shorthands folded in.
+/// The target, with the `contact_id` / `deal_id` / `company_id` shorthands folded in. A
+/// shorthand and the record it stands for are not both given (which would win?).
 fn target_of(request: &ProposeQueueItemRequest) -> Result<Target, ApiError> {
     let mut target = request.target.clone().unwrap_or_default();
     let crm = |field: &str, raw: &str| CrmId::parse(raw).map_err(|m| ApiError::field(field, m));
-    if let Some(id) = &request.contact_id {
-        let id = crm("contact_id", id)?;
-        match &mut target.contact {
-            Some(contact) if contact.id != id => {
-                return Err(ApiError::field(
-                    "contact_id",
-                    "differs from target.contact.id",
-                ))
-            }
-            Some(_) => {}
-            None => {
-                target.contact = Some(ContactRef {
-                    id,
-                    name: None,
-                    email: None,
-                })
-            }
+    let both = |field: &str, record: &str| {
+        ApiError::field(field, format!("give {field} or target.{record}, not both"))
+    };
+    if let Some(raw) = &request.contact_id {
+        if target.contact.is_some() {
+            return Err(both("contact_id", "contact"));
         }
+        target.contact = Some(ContactRef {
+            id: crm("contact_id", raw)?,
+            name: None,
+            email: None,
+        });
     }
-    for (field, raw, slot) in [
-        ("deal_id", &request.deal_id, &mut target.deal),
-        ("company_id", &request.company_id, &mut target.company),
+    for (field, record, raw, slot) in [
+        ("deal_id", "deal", &request.deal_id, &mut target.deal),
+        (
+            "company_id",
+            "company",
+            &request.company_id,
+            &mut target.company,
+        ),
     ] {
         if let Some(raw) = raw {
-            let id = crm(field, raw)?;
-            match slot {
-                Some(record) if record.id != id => {
-                    return Err(ApiError::field(field, "differs from the id in target"))
-                }
-                Some(_) => {}
-                None => *slot = Some(RecordRef { id, name: None }),
+            if slot.is_some() {
+                return Err(both(field, record));
             }
+            *slot = Some(RecordRef {
+                id: crm(field, raw)?,
+                name: None,
+            });
         }
     }
     Ok(target)
