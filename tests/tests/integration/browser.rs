@@ -453,6 +453,15 @@ async fn opening_a_move_shows_its_timeline_and_the_scrubber_steps_through_it() {
         types,
         vec!["QueueItemProposed", "QueueItemEdited", "QueueItemSnoozed"]
     );
+    // The move's details load on their own: wait for them, then read.
+    browser
+        .wait_for_js(
+            "the move's details",
+            WAIT,
+            "return document.querySelector('#item-title') !== null",
+            vec![],
+        )
+        .await;
     let title = browser.texts("#item-title").await;
     assert_eq!(title, vec!["Send Dana the revised proposal"]);
 
