@@ -187,15 +187,8 @@ fn request_rules(doc: &mut Value) {
             optional_text(MAX_REASON_CHARS),
         ),
     ];
-    let mut action_types: Vec<String> = ActionType::ALL
-        .iter()
-        .filter_map(|t| serde_json::to_value(t).ok()?.as_str().map(String::from))
-        .collect();
-    action_types.extend(
-        ACTION_TYPE_ALIASES
-            .iter()
-            .map(|(alias, _)| alias.to_string()),
-    );
+    let mut action_types: Vec<&str> = ActionType::ALL.iter().map(|t| t.as_str()).collect();
+    action_types.extend(ACTION_TYPE_ALIASES.iter().map(|(alias, _)| *alias));
     let schemas = &mut doc["components"]["schemas"];
     schemas["ProposeQueueItemRequest"]["properties"]["action_type"]["enum"] = json!(action_types);
     for (schema, property, rule) in rules {
@@ -288,19 +281,25 @@ const WHITESPACE: &str =
 /// Comma-separated filters of list operations and the names each value may take, from the
 /// types themselves.
 fn list_filters() -> Vec<(String, &'static str, Vec<String>)> {
-    fn names<T: serde::Serialize>(all: &[T]) -> Vec<String> {
-        all.iter()
-            .filter_map(|v| serde_json::to_value(v).ok()?.as_str().map(String::from))
-            .collect()
+    fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
+        all.iter().map(|v| name(*v).to_string()).collect()
     }
     let mut filters = vec![
-        ("/api/queue".to_string(), "status", names(QueueStatus::ALL)),
+        (
+            "/api/queue".to_string(),
+            "status",
+            names(QueueStatus::ALL, QueueStatus::as_str),
+        ),
         (
             "/api/queue".to_string(),
             "action_type",
-            names(ActionType::ALL),
+            names(ActionType::ALL, ActionType::as_str),
         ),
-        ("/api/queue".to_string(), "domain", names(QueueDomain::ALL)),
+        (
+            "/api/queue".to_string(),
+            "domain",
+            names(QueueDomain::ALL, QueueDomain::as_str),
+        ),
     ];
     let run_lists = [
         "/api/agent-runs".to_string(),
@@ -313,8 +312,12 @@ fn list_filters() -> Vec<(String, &'static str, Vec<String>)> {
             .map(|spec| format!("/api/agents/{}/runs", spec.name)),
     );
     for path in run_lists {
-        filters.push((path.clone(), "status", names(RunStatus::ALL)));
-        filters.push((path, "trigger", names(RunTrigger::ALL)));
+        filters.push((
+            path.clone(),
+            "status",
+            names(RunStatus::ALL, RunStatus::as_str),
+        ));
+        filters.push((path, "trigger", names(RunTrigger::ALL, RunTrigger::as_str)));
     }
     filters
 }

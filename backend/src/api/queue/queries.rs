@@ -12,7 +12,7 @@ use caseyos_projections::queue::{self as views, Cursor, ListFilter, Sort, TodayC
 use caseyos_store::now;
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -37,13 +37,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(queue_counts))
         .routes(routes!(queue_stats))
         .routes(routes!(get_queue_item))
-}
-
-/// The value of `all` whose name is exactly `raw`: filters take the names the API writes.
-fn exact<T: Copy + Serialize>(all: &[T], raw: &str) -> Option<T> {
-    all.iter()
-        .copied()
-        .find(|v| serde_json::to_value(v).is_ok_and(|name| name == raw))
 }
 
 /// Whose moves a query covers: the caller's own by default; `owner=NAME` for someone's,
@@ -107,12 +100,18 @@ async fn todays_moves(
 ) -> Result<Json<QueueListResponse>, ApiError> {
     let owner = owner_scope(&principal, query.owner.as_deref())?;
     let domain = match query.domain.as_deref().filter(|d| !d.is_empty()) {
-        Some(raw) => Some(exact(QueueDomain::ALL, raw).ok_or_else(|| {
-            ApiError::bad_request(
-                "request.invalid_query",
-                "domain must be sales, marketing or cs",
-            )
-        })?),
+        Some(raw) => Some(
+            QueueDomain::ALL
+                .iter()
+                .copied()
+                .find(|d| d.as_str() == raw)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "request.invalid_query",
+                        "domain must be sales, marketing or cs",
+                    )
+                })?,
+        ),
         None => None,
     };
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -183,13 +182,13 @@ async fn list_queue_items(
 ) -> Result<Json<QueueListResponse>, ApiError> {
     let filter = ListFilter {
         statuses: parse_list(query.status.as_deref(), "status", |v| {
-            exact(QueueStatus::ALL, v)
+            QueueStatus::ALL.iter().copied().find(|s| s.as_str() == v)
         })?,
         action_types: parse_list(query.action_type.as_deref(), "action_type", |v| {
-            exact(ActionType::ALL, v)
+            ActionType::ALL.iter().copied().find(|t| t.as_str() == v)
         })?,
         domains: parse_list(query.domain.as_deref(), "domain", |v| {
-            exact(QueueDomain::ALL, v)
+            QueueDomain::ALL.iter().copied().find(|d| d.as_str() == v)
         })?,
         owner: owner_scope(&principal, query.owner.as_deref())?,
     };
