@@ -132,7 +132,63 @@ pub fn refine(doc: &mut Value, agents: &[AgentOperation]) {
         }
     }
     request_rules(doc);
+    add_request_examples(doc);
     forbid_nul(doc);
+}
+
+/// An example body for every operation that takes one (the agents' come from their specs).
+fn add_request_examples(doc: &mut Value) {
+    let ids = json!([
+        "0193a8c0-0000-7000-8000-000000000001",
+        "0193a8c0-0000-7000-8000-000000000002"
+    ]);
+    let examples = [
+        (
+            "/api/queue",
+            json!({
+                "action_type": "send_email",
+                "title": "Send Dana the proposal",
+                "target": {"contact": {"id": "c-101", "name": "Dana Lee"}},
+                "payload": {"to": "dana@acme.io", "subject": "Proposal", "body": "Hi Dana, here it is."},
+                "rationale": "She asked for it on Tuesday's call",
+            }),
+        ),
+        ("/api/queue/{id}/approve", json!({"note": "Looks right"})),
+        ("/api/queue/{id}/reject", json!({"reason": "Not this week"})),
+        (
+            "/api/queue/{id}/snooze",
+            json!({"preset": "tomorrow", "timezone": "Europe/Berlin"}),
+        ),
+        (
+            "/api/queue/{id}/edit",
+            json!({"title": "Send Dana the revised proposal"}),
+        ),
+        (
+            "/api/queue/bulk/approve",
+            json!({"ids": ids, "note": "Reviewed together"}),
+        ),
+        (
+            "/api/queue/bulk/reject",
+            json!({"ids": ids, "reason": "Out of scope this quarter"}),
+        ),
+        (
+            "/api/agent-runs/{id}/cancel",
+            json!({"reason": "Started by mistake"}),
+        ),
+        ("/api/session", json!({"link": "sl_3q2x…"})),
+        (
+            "/api/tokens",
+            json!({"name": "crm-sync", "user": "casey", "role": "operator", "expires_in_days": 90}),
+        ),
+    ];
+    for (path, example) in examples {
+        if let Some(media) = doc.pointer_mut(&format!(
+            "/paths/{}/post/requestBody/content/application~1json",
+            escape(path)
+        )) {
+            media["example"] = example;
+        }
+    }
 }
 
 /// The rules the server's parsers apply to request fields, in the document: text and names

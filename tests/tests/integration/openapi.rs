@@ -43,6 +43,16 @@ async fn every_operation_documents_the_errors_it_can_answer() {
             }
         }
     }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(body) = op.get("requestBody") {
+                assert!(
+                    body["content"]["application/json"]["example"].is_object(),
+                    "{method} {path} gives an example body"
+                );
+            }
+        }
+    }
     for name in ["BadRequest", "Unauthorized", "Forbidden", "Unprocessable"] {
         assert!(doc["components"]["responses"].get(name).is_some(), "{name}");
     }
