@@ -203,6 +203,17 @@ impl FoldableEvent {
     }
 }
 
+impl From<StoredEvent> for FoldableEvent {
+    fn from(event: StoredEvent) -> Self {
+        FoldableEvent {
+            sequence: event.sequence,
+            event_type: event.event_type,
+            event_version: event.event_version,
+            payload: event.payload,
+        }
+    }
+}
+
 /// Every event of one aggregate in sequence order, as a stream read row by row (type,
 /// version and payload only), so a fold over a long history holds one event at a time.
 pub fn stream_aggregate<'e>(
