@@ -65,7 +65,7 @@ pub struct ProjectionMetrics {
 }
 
 /// Lag samples kept per projector for quantiles.
-const LAG_SAMPLES: usize = 200_000;
+pub const LAG_SAMPLES: usize = 200_000;
 
 #[derive(Clone, Debug, Default)]
 pub struct ProjectorStats {
@@ -448,6 +448,63 @@ pub async fn checkpoints(pool: &PgPool, names: &[&str]) -> sqlx::Result<Vec<Chec
         .iter()
         .map(|n| found.get(*n).copied().unwrap_or(Checkpoint::ZERO))
         .collect())
+}
+
+/// Which state of a read model a read saw: the checkpoint its projector had applied, and
+/// when its checkpoint row last changed (a rebuild's switch-over can keep the checkpoint
+/// and still change rows). Two reads with equal versions saw equal tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadVersion {
+    pub checkpoint: Checkpoint,
+    pub changed_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// The versions of the named projectors' read models (missing rows count as zero) and the
+/// log's head (see [`caseyos_store::event::head`]), in one statement: what a read decides
+/// its wait on.
+pub async fn versions_and_head(
+    pool: &PgPool,
+    names: &[&str],
+) -> sqlx::Result<(Vec<ReadVersion>, Checkpoint)> {
+    let rows = sqlx::query(
+        "select c.checkpoint_tx::text::bigint as tx, c.checkpoint_position as position, \
+                c.updated_at, h.tx as head_tx, h.global_position as head_position \
+         from unnest($1::text[]) with ordinality as n(name, i) \
+         left join projection_checkpoints c on c.name = n.name \
+         left join (select tx_id::text::bigint as tx, global_position from events \
+                    order by tx_id desc, global_position desc limit 1) h on true \
+         order by n.i",
+    )
+    .bind(names)
+    .fetch_all(pool)
+    .await?;
+    let checkpoint =
+        |row: &sqlx::postgres::PgRow, tx: &str, position: &str| -> sqlx::Result<Checkpoint> {
+            Ok(
+                match (
+                    row.try_get::<Option<i64>, _>(tx)?,
+                    row.try_get::<Option<i64>, _>(position)?,
+                ) {
+                    (Some(tx_id), Some(position)) => Checkpoint { tx_id, position },
+                    _ => Checkpoint::ZERO,
+                },
+            )
+        };
+    let head = match rows.first() {
+        Some(row) => checkpoint(row, "head_tx", "head_position")?,
+        // No projector named: the head alone.
+        None => event::head(pool).await?,
+    };
+    let versions = rows
+        .iter()
+        .map(|row| {
+            Ok(ReadVersion {
+                checkpoint: checkpoint(row, "tx", "position")?,
+                changed_at: row.try_get("updated_at")?,
+            })
+        })
+        .collect::<sqlx::Result<_>>()?;
+    Ok((versions, head))
 }
 
 /// Waits until every named projector has applied `token`, or `timeout` passes. Woken by
