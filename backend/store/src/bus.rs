@@ -171,8 +171,32 @@ impl CommandBus {
         meta: &CommandMeta,
         guard: impl Fn(&A) -> Result<(), Refusal>,
     ) -> Result<Committed<A>, CommandError<A::Error>> {
+        self.observed(id, command, meta, guard, false).await
+    }
+
+    /// [`execute_guarded`](Self::execute_guarded) for an aggregate whose id the caller has
+    /// just made up (a UUIDv7): the first attempt assumes it has no events and skips the
+    /// load; an id that is taken after all is a conflict, retried with a load as usual.
+    pub async fn execute_new<A: Aggregate>(
+        &self,
+        id: impl fmt::Display,
+        command: A::Command,
+        meta: &CommandMeta,
+        guard: impl Fn(&A) -> Result<(), Refusal>,
+    ) -> Result<Committed<A>, CommandError<A::Error>> {
+        self.observed(id, command, meta, guard, true).await
+    }
+
+    async fn observed<A: Aggregate>(
+        &self,
+        id: impl fmt::Display,
+        command: A::Command,
+        meta: &CommandMeta,
+        guard: impl Fn(&A) -> Result<(), Refusal>,
+        new: bool,
+    ) -> Result<Committed<A>, CommandError<A::Error>> {
         let name = A::command_name(&command);
-        let result = self.run(&id.to_string(), command, meta, guard).await;
+        let result = self.run(&id.to_string(), command, meta, guard, new).await;
         self.observer.command(A::TYPE, name, outcome_of(&result));
         result
     }
@@ -183,11 +207,20 @@ impl CommandBus {
         command: A::Command,
         meta: &CommandMeta,
         guard: impl Fn(&A) -> Result<(), Refusal>,
+        new: bool,
     ) -> Result<Committed<A>, CommandError<A::Error>> {
         let command_id = Uuid::now_v7();
         let metadata = meta.to_json(command_id);
         for attempt in 0..=self.max_retries {
-            let loaded = load::<A>(&self.pool, aggregate_id).await?;
+            let loaded = if new && attempt == 0 {
+                Loaded {
+                    state: A::default(),
+                    sequence: 0,
+                    last: None,
+                }
+            } else {
+                load::<A>(&self.pool, aggregate_id).await?
+            };
             guard(&loaded.state).map_err(CommandError::Refused)?;
             let events = loaded
                 .state

@@ -14,6 +14,7 @@ use sqlx::{Connection, PgPool, Row};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use caseyos_domain::kernel::{Checkpoint, ConsistencyToken};
 use caseyos_store::advisory::advisory_key;
@@ -158,6 +159,49 @@ pub async fn lock_checkpoint(
     })
 }
 
+/// Locks a projector's checkpoint row for the rest of the transaction (see
+/// [`lock_checkpoint`]) and reads the next `limit` events after it below the horizon (see
+/// [`event::read_after`]), in one statement.
+async fn lock_and_read(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    name: &str,
+    limit: i64,
+) -> anyhow::Result<(Checkpoint, Vec<StoredEvent>)> {
+    let sql = format!(
+        "with cp as (select checkpoint_tx, checkpoint_position from projection_checkpoints \
+                     where name = $1 for update) \
+         select cp.checkpoint_tx::text::bigint as from_tx, \
+                cp.checkpoint_position as from_position, e.* \
+         from cp left join lateral ( \
+           select {columns} from events \
+           where (tx_id, global_position) > (cp.checkpoint_tx, cp.checkpoint_position) \
+             and {below} \
+           order by tx_id, global_position \
+           limit $2) e on true",
+        columns = event::COLUMNS,
+        below = event::BELOW_HORIZON,
+    );
+    let rows = sqlx::query(&sql)
+        .bind(name)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?;
+    let Some(first) = rows.first() else {
+        anyhow::bail!("projector {name} has no checkpoint row");
+    };
+    let from = Checkpoint {
+        tx_id: first.try_get("from_tx")?,
+        position: first.try_get("from_position")?,
+    };
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if row.try_get::<Option<Uuid>, _>("event_id")?.is_some() {
+            events.push(StoredEvent::from_row(row)?);
+        }
+    }
+    Ok((from, events))
+}
+
 /// Applies the next batch of events to the live tables and advances the checkpoint, in one
 /// transaction. The checkpoint row is locked for the batch, so two instances (or a rebuild
 /// switching over) never apply the same events twice. Returns 0 when caught up to the
@@ -168,8 +212,7 @@ pub async fn run_batch(
     batch_size: i64,
 ) -> anyhow::Result<(BatchOutcome, Vec<StoredEvent>)> {
     let mut tx = pool.begin().await?;
-    let from = lock_checkpoint(&mut tx, projector.name()).await?;
-    let events = event::read_after(&mut *tx, from, batch_size).await?;
+    let (from, events) = lock_and_read(&mut tx, projector.name(), batch_size).await?;
     let Some(last) = events.last() else {
         tx.rollback().await?;
         return Ok((
@@ -182,29 +225,29 @@ pub async fn run_batch(
     };
     let to = last.checkpoint();
     projector.apply(&mut tx, &Tables::LIVE, &events).await?;
+    // The checkpoint advances with the batch, and pages hear of it on commit (so never of a
+    // change they cannot read yet): one statement.
+    let live = LiveEvent {
+        projection: projector.name().to_string(),
+        consistency: ConsistencyToken(to).to_string(),
+    };
     sqlx::query(
-        "update projection_checkpoints set checkpoint_tx = $2::text::xid8, \
-           checkpoint_position = $3, events_processed = events_processed + $4, \
-           last_event_at = $5, last_error = null, updated_at = now() \
-         where name = $1",
+        "with advanced as ( \
+           update projection_checkpoints set checkpoint_tx = $2::text::xid8, \
+             checkpoint_position = $3, events_processed = events_processed + $4, \
+             last_event_at = $5, last_error = null, updated_at = now() \
+           where name = $1) \
+         select pg_notify($6, $7)",
     )
     .bind(projector.name())
     .bind(to.tx_id.to_string())
     .bind(to.position)
     .bind(events.len() as i64)
     .bind(last.recorded_at)
+    .bind(PROJECTION_CHANNEL)
+    .bind(serde_json::to_string(&live)?)
     .execute(&mut *tx)
     .await?;
-    // Sent on commit, so pages never hear of a change they cannot read yet.
-    let live = LiveEvent {
-        projection: projector.name().to_string(),
-        consistency: ConsistencyToken(to).to_string(),
-    };
-    sqlx::query("select pg_notify($1, $2)")
-        .bind(PROJECTION_CHANNEL)
-        .bind(serde_json::to_string(&live)?)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok((
         BatchOutcome {

@@ -258,3 +258,24 @@ async fn the_bus_and_postgres_es_read_and_continue_each_others_aggregates() {
     );
     assert_eq!(json!(history[8].meta("actor")), json!("system:test"));
 }
+
+#[tokio::test]
+async fn a_new_aggregate_whose_id_is_taken_after_all_is_loaded_and_decided_again() {
+    let (pool, _) = caseyos_tests::fresh_database().await;
+    let bus = bus(&pool, 100);
+    let meta = CommandMeta::system("test");
+    let id = Uuid::now_v7().to_string();
+    let first = bus
+        .execute_new::<Tally>(&id, AddMany(vec![1, 2]), &meta, |_| Ok(()))
+        .await
+        .unwrap();
+    assert_eq!(first.state.values, vec![1, 2]);
+    // The same id again as "new": the skipped load meets a taken sequence, so the bus
+    // loads and decides on the real state.
+    let second = bus
+        .execute_new::<Tally>(&id, AddMany(vec![3]), &meta, |_| Ok(()))
+        .await
+        .unwrap();
+    assert_eq!(second.state.values, vec![1, 2, 3]);
+    assert_eq!(folded::<Tally>(&pool, &id).await, second.state);
+}
