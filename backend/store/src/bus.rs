@@ -129,9 +129,44 @@ pub struct CommandBus {
     snapshot_every: usize,
     max_retries: u32,
     observer: Arc<dyn CommandObserver>,
+    appended: Wake,
+}
+
+/// Tells the projectors of every instance that events were committed: one
+/// `pg_notify(EVENTS_CHANNEL)` at a time in a task of its own, however many appends
+/// happened meanwhile. Not from inside the appending transaction: a transaction that
+/// notifies holds PostgreSQL's notify lock until it ends, its commit flush included, which
+/// made every command's commit wait for the one before it.
+struct Wake(tokio::sync::mpsc::Sender<()>);
+
+impl Wake {
+    fn spawn(pool: PgPool) -> Wake {
+        let (sender, mut woken) = tokio::sync::mpsc::channel::<()>(1);
+        tokio::spawn(async move {
+            // Ends when the bus is dropped.
+            while woken.recv().await.is_some() {
+                if let Err(error) = sqlx::query("select pg_notify($1, '')")
+                    .bind(event::EVENTS_CHANNEL)
+                    .execute(&pool)
+                    .await
+                {
+                    // The projectors' poll picks the events up instead.
+                    tracing::debug!(error = %error, "waking the projectors failed");
+                }
+            }
+        });
+        Wake(sender)
+    }
+
+    fn wake(&self) {
+        // A wake already pending covers this append too.
+        let _ = self.0.try_send(());
+    }
 }
 
 impl CommandBus {
+    /// A bus on `pool`; call it inside a Tokio runtime (it starts the task that wakes the
+    /// projectors after appends).
     pub fn new(
         pool: PgPool,
         snapshot_every: usize,
@@ -139,6 +174,7 @@ impl CommandBus {
         observer: Arc<dyn CommandObserver>,
     ) -> Self {
         CommandBus {
+            appended: Wake::spawn(pool.clone()),
             pool,
             snapshot_every,
             max_retries,
@@ -247,6 +283,7 @@ impl CommandBus {
             .await
             {
                 Ok(token) => {
+                    self.appended.wake();
                     let last = loaded.sequence + events.len() as i64;
                     let every = self.snapshot_every.max(1) as i64;
                     if loaded.sequence / every != last / every {

@@ -9,6 +9,10 @@ use uuid::Uuid;
 use caseyos_domain::aggregate::{Aggregate, DecodeError, RecordedEvent};
 use caseyos_domain::kernel::Checkpoint;
 
+/// The NOTIFY channel that tells projectors events were committed (the bus notifies it
+/// after its appends).
+pub const EVENTS_CHANNEL: &str = "caseyos_events";
+
 /// One row of the `events` table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredEvent {

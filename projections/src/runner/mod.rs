@@ -25,8 +25,8 @@ use crate::projector::{Projector, Tables};
 pub mod rebuild;
 pub mod status;
 
-/// The NOTIFY channel the events table signals on commit.
-pub const EVENTS_CHANNEL: &str = "caseyos_events";
+/// The NOTIFY channel the command bus signals after its appends commit.
+pub use caseyos_store::event::EVENTS_CHANNEL;
 
 /// The NOTIFY channel a projector signals when a batch commits: the payload is a
 /// [`LiveEvent`] as JSON, delivered to every backend instance (which fan it out to open
