@@ -3,6 +3,8 @@
 //! conflicts with fresh state a bounded number of times, and hand back the new state and a
 //! consistency token. One bus serves every [`Aggregate`].
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,6 +132,7 @@ pub struct CommandBus {
     max_retries: u32,
     observer: Arc<dyn CommandObserver>,
     appended: Wake,
+    recent: Recent,
 }
 
 /// Tells the projectors of every instance that events were committed: one
@@ -175,6 +178,7 @@ impl CommandBus {
     ) -> Self {
         CommandBus {
             appended: Wake::spawn(pool.clone()),
+            recent: Recent::default(),
             pool,
             snapshot_every,
             max_retries,
@@ -247,60 +251,47 @@ impl CommandBus {
     ) -> Result<Committed<A>, CommandError<A::Error>> {
         let command_id = Uuid::now_v7();
         let metadata = meta.to_json(command_id);
-        for attempt in 0..=self.max_retries {
-            let loaded = if new && attempt == 0 {
-                Loaded {
-                    state: A::default(),
-                    sequence: 0,
-                    last: None,
-                }
-            } else {
-                load::<A>(&self.pool, aggregate_id).await?
+        // First on a guess, without loading: nothing for an id just made up, else the state a
+        // command left in this instance. Only a decision that writes is taken on a guess, and
+        // the append confirms it (a sequence taken since is a conflict); anything else is
+        // decided again on the stored state.
+        let guess = if new {
+            Some(Loaded::empty())
+        } else {
+            self.recent.get::<A>(aggregate_id)
+        };
+        if let Some(guess) = guess {
+            let events = match guard(&guess.state) {
+                Ok(()) => guess.state.decide(command.clone()).unwrap_or_default(),
+                Err(_) => Vec::new(),
             };
+            if !events.is_empty() {
+                match self.commit(aggregate_id, guess, events, &metadata).await {
+                    Ok(committed) => return Ok(committed),
+                    Err(Append::Conflict) => self.recent.forget::<A>(aggregate_id),
+                    Err(Append::Failed(error)) => return Err(CommandError::Store(error)),
+                }
+            }
+        }
+        for attempt in 0..=self.max_retries {
+            let loaded = load::<A>(&self.pool, aggregate_id).await?;
             guard(&loaded.state).map_err(CommandError::Refused)?;
             let events = loaded
                 .state
                 .decide(command.clone())
                 .map_err(CommandError::Rejected)?;
             if events.is_empty() {
+                if loaded.sequence > 0 {
+                    self.recent.put(aggregate_id, loaded.clone());
+                }
                 return Ok(Committed {
                     state: loaded.state,
                     events: 0,
                     token: loaded.last,
                 });
             }
-            let mut state = loaded.state;
-            for event in &events {
-                state.apply(event.clone());
-            }
-            match append::<A>(
-                &self.pool,
-                aggregate_id,
-                loaded.sequence,
-                &events,
-                &metadata,
-            )
-            .await
-            {
-                Ok(token) => {
-                    self.appended.wake();
-                    let last = loaded.sequence + events.len() as i64;
-                    let every = self.snapshot_every.max(1) as i64;
-                    if loaded.sequence / every != last / every {
-                        // A snapshot is only a shortcut for loading: if writing it fails,
-                        // the next load folds a few more events.
-                        if let Err(error) =
-                            save_snapshot(&self.pool, aggregate_id, last, &state).await
-                        {
-                            tracing::warn!(aggregate.type = A::TYPE, aggregate.id = aggregate_id, error = %error, "writing a snapshot failed");
-                        }
-                    }
-                    return Ok(Committed {
-                        state,
-                        events: events.len(),
-                        token: Some(token),
-                    });
-                }
+            match self.commit(aggregate_id, loaded, events, &metadata).await {
+                Ok(committed) => return Ok(committed),
                 Err(Append::Conflict) => {
                     self.observer.conflict_retry();
                     let backoff =
@@ -311,6 +302,84 @@ impl CommandBus {
             }
         }
         Err(CommandError::Conflict)
+    }
+
+    /// Appends a decision's events after `loaded`; then wakes the projectors, writes a
+    /// snapshot when the command crossed a multiple of `snapshot_every`, and remembers the
+    /// new state as the next command's guess.
+    async fn commit<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        loaded: Loaded<A>,
+        events: Vec<A::Event>,
+        metadata: &Value,
+    ) -> Result<Committed<A>, Append> {
+        let token =
+            append::<A>(&self.pool, aggregate_id, loaded.sequence, &events, metadata).await?;
+        self.appended.wake();
+        let mut state = loaded.state;
+        for event in &events {
+            state.apply(event.clone());
+        }
+        let last = loaded.sequence + events.len() as i64;
+        let every = self.snapshot_every.max(1) as i64;
+        if loaded.sequence / every != last / every {
+            // A snapshot is only a shortcut for loading: if writing it fails, the next load
+            // folds a few more events.
+            if let Err(error) = save_snapshot(&self.pool, aggregate_id, last, &state).await {
+                tracing::warn!(aggregate.type = A::TYPE, aggregate.id = aggregate_id, error = %error, "writing a snapshot failed");
+            }
+        }
+        self.recent.put(
+            aggregate_id,
+            Loaded {
+                state: state.clone(),
+                sequence: last,
+                last: Some(token),
+            },
+        );
+        Ok(Committed {
+            state,
+            events: events.len(),
+            token: Some(token),
+        })
+    }
+}
+
+/// The states commands left in this instance, by aggregate: guesses for the next command
+/// on the same aggregate, which its append confirms or refutes. Bounded: a full map is
+/// emptied.
+#[derive(Default)]
+struct Recent {
+    states: std::sync::Mutex<HashMap<RecentKey, Box<dyn Any + Send>>>,
+}
+
+/// An aggregate's type and id.
+type RecentKey = (&'static str, String);
+
+/// Aggregates whose last state is remembered at most.
+const RECENT_CAPACITY: usize = 4096;
+
+impl Recent {
+    fn get<A: Aggregate>(&self, id: &str) -> Option<Loaded<A>> {
+        let states = self.states.lock().expect("recent states lock");
+        states
+            .get(&(A::TYPE, id.to_string()))?
+            .downcast_ref::<Loaded<A>>()
+            .cloned()
+    }
+
+    fn put<A: Aggregate>(&self, id: &str, loaded: Loaded<A>) {
+        let mut states = self.states.lock().expect("recent states lock");
+        if states.len() >= RECENT_CAPACITY {
+            states.clear();
+        }
+        states.insert((A::TYPE, id.to_string()), Box::new(loaded));
+    }
+
+    fn forget<A: Aggregate>(&self, id: &str) {
+        let mut states = self.states.lock().expect("recent states lock");
+        states.remove(&(A::TYPE, id.to_string()));
     }
 }
 
@@ -332,12 +401,24 @@ fn outcome_of<A, E: std::error::Error>(
 // append instead of its five round trips; `store_compat` tests both ways round.
 
 /// An aggregate as the bus loaded it.
+#[derive(Clone)]
 struct Loaded<A> {
     state: A,
     /// Its last sequence (0 for a new aggregate).
     sequence: i64,
     /// The position of its last event.
     last: Option<Checkpoint>,
+}
+
+impl<A: Default> Loaded<A> {
+    /// An aggregate with no events.
+    fn empty() -> Self {
+        Loaded {
+            state: A::default(),
+            sequence: 0,
+            last: None,
+        }
+    }
 }
 
 /// The snapshot (if any), the position of the last event, and the events after the

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use caseyos_domain::aggregate::{fold, Aggregate, DomainError, RejectionKind};
 use caseyos_domain::kernel::Actor;
-use caseyos_domain::queue::{EditQueueItem, QueueItem, QueueItemCommand};
+use caseyos_domain::queue::{
+    ApproveQueueItem, EditQueueItem, QueueItem, QueueItemCommand, RejectQueueItem,
+};
 use caseyos_store::bus::Unobserved;
 use caseyos_store::event::read_history;
 use caseyos_store::{now, CommandBus, CommandMeta};
@@ -278,4 +280,69 @@ async fn a_new_aggregate_whose_id_is_taken_after_all_is_loaded_and_decided_again
         .unwrap();
     assert_eq!(second.state.values, vec![1, 2, 3]);
     assert_eq!(folded::<Tally>(&pool, &id).await, second.state);
+}
+
+#[tokio::test]
+async fn a_state_remembered_by_one_instance_is_never_decided_on_after_another_changed_it() {
+    let (pool, _) = caseyos_tests::fresh_database().await;
+    // Two instances' buses on one database; each remembers what its own commands left.
+    let (here, there) = (bus(&pool, 100), bus(&pool, 100));
+    let meta = CommandMeta::system("test");
+    let id = Uuid::now_v7().to_string();
+    here.execute::<Tally>(&id, AddMany(vec![1]), &meta)
+        .await
+        .unwrap();
+    there
+        .execute::<Tally>(&id, AddMany(vec![2]), &meta)
+        .await
+        .unwrap();
+    // `here` still remembers [1]: its append meets a taken sequence, so it decides again on
+    // the stored state.
+    let committed = here
+        .execute::<Tally>(&id, AddMany(vec![3]), &meta)
+        .await
+        .unwrap();
+    assert_eq!(committed.state.values, vec![1, 2, 3]);
+    assert_eq!(folded::<Tally>(&pool, &id).await, committed.state);
+
+    // A decision that would differ: a move rejected elsewhere is not approved here.
+    let item = Uuid::now_v7();
+    here.execute::<QueueItem>(
+        item,
+        caseyos_tests::propose_command(item, "Call Ada"),
+        &meta,
+    )
+    .await
+    .unwrap();
+    let actor = Actor::user("admin");
+    there
+        .execute::<QueueItem>(
+            item,
+            QueueItemCommand::Reject(RejectQueueItem {
+                reason: caseyos_domain::kernel::Text::parse("not now", 200).unwrap(),
+                by: actor.clone(),
+                at: now(),
+            }),
+            &meta,
+        )
+        .await
+        .unwrap();
+    let approving = here
+        .execute::<QueueItem>(
+            item,
+            QueueItemCommand::Approve(ApproveQueueItem {
+                note: None,
+                by: actor,
+                at: now(),
+            }),
+            &meta,
+        )
+        .await;
+    let error = approving.expect_err("the move was rejected");
+    assert_eq!(error.code(), "queue.already_rejected", "{error}");
+    let state: QueueItem = folded(&pool, &item.to_string()).await;
+    assert_eq!(
+        state.item.unwrap().status,
+        caseyos_domain::queue::QueueStatus::Rejected
+    );
 }
