@@ -35,7 +35,7 @@ use crate::http::{metrics, web};
 use crate::infra::db::Database;
 use crate::infra::metrics::Metrics;
 use crate::infra::web::WebApp;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::workers::agent_runs::Workers;
 use crate::workers::{live, scheduler};
 
@@ -204,7 +204,7 @@ impl Application {
                 config.bind
             )
         })?;
-        let state = AppState {
+        let state = AppState::new(Shared {
             pool,
             bus,
             config,
@@ -216,7 +216,7 @@ impl Application {
             web,
             answers: Default::default(),
             tokens: Default::default(),
-        };
+        });
         Ok(Application {
             router: router(state.clone()),
             listener,

@@ -16,8 +16,26 @@ use crate::infra::metrics::Metrics;
 use crate::infra::token_checks::TokenChecks;
 use crate::infra::web::WebApp;
 
+/// Cloned for every request by each extractor that takes it: one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What every handler can reach (through [`AppState`]).
+pub struct Shared {
     pub pool: PgPool,
     pub bus: Arc<CommandBus>,
     pub config: Arc<Config>,
@@ -37,7 +55,7 @@ pub struct AppState {
     pub tokens: Arc<TokenChecks>,
 }
 
-impl AppState {
+impl Shared {
     pub fn consistency_timeout(&self) -> Duration {
         Duration::from_millis(self.config.consistency_timeout_ms)
     }

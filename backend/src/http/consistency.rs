@@ -55,7 +55,6 @@ async fn settle(
             ))
         }
     }
-    let mut progress = state.projection_progress.clone();
     // Mostly the read model has everything already: one look, no wait.
     let (versions, head) = runner::versions_and_head(&state.pool, projectors).await?;
     let seen = versions.first().copied();
@@ -76,6 +75,7 @@ async fn settle(
         None if versions.iter().all(|v| v.checkpoint >= head) => return Ok(seen),
         None => None,
     };
+    let mut progress = state.projection_progress.clone();
     let caught_up = runner::wait_for(
         &state.pool,
         &mut progress,
