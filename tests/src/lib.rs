@@ -9,6 +9,8 @@
 //! types of `caseyos_domain::api`, [`error_of`] and [`assert_error`] read a refusal's
 //! `ErrorEnvelope`. Tests about the wire format itself keep the raw JSON.
 
+pub mod process;
+
 use std::fmt::Display;
 use std::time::{Duration, Instant};
 
@@ -72,6 +74,15 @@ pub async fn empty_database(prefix: &str) -> (String, String) {
     admin.close().await.ok();
     let url = database_url(&name);
     (name, url)
+}
+
+/// Drops database `name` of the test server, ending any session still on it.
+pub async fn drop_database(name: &str) -> Result<(), sqlx::Error> {
+    let mut admin = PgConnection::connect(&admin_url()).await?;
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await
 }
 
 /// A new, migrated database of its own.
