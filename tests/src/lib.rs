@@ -1,5 +1,6 @@
-//! Test and benchmark harnesses: a fresh database per test on the real PostgreSQL, the real
-//! router on a random port, typed request helpers.
+//! Test, benchmark and soak harnesses: a fresh database per test on the real PostgreSQL, the
+//! real router on a random port, typed request helpers; the `caseyos` binary as a process
+//! ([`process`]) and the soak run ([`soak`]).
 //!
 //! The server under test is `CASEYOS_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database there.
@@ -10,6 +11,7 @@
 //! `ErrorEnvelope`. Tests about the wire format itself keep the raw JSON.
 
 pub mod process;
+pub mod soak;
 
 use std::fmt::Display;
 use std::time::{Duration, Instant};
