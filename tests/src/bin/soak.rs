@@ -7,9 +7,9 @@
 //! cargo run --release -p caseyos-tests --bin caseyos-soak -- --minutes 2 --kill-every 30s
 //! ```
 //!
-//! The instances run this same binary as the `caseyos` CLI (the backend's `cli::main`, as
-//! `caseyos-under-test` does), so the soak always runs the server it was built with;
-//! `--server PATH` runs another `caseyos` binary instead. The report goes to stdout,
+//! The instances run this same binary as the `caseyos` CLI (`caseyos-soak serve ...` is the
+//! backend's `cli::main`, as `caseyos-under-test` and `caseyos-bench serve` are), so the soak
+//! always runs the server it was built with; `--server PATH` runs another `caseyos` binary. The report goes to stdout,
 //! progress to stderr. Exit status: 0 when every check passed, 1 when one failed, 2 when the
 //! soak could not run. Ctrl-C ends the load early and still checks, stops both instances
 //! and drops the database.
@@ -21,9 +21,6 @@ use anyhow::{anyhow, Context};
 use caseyos_tests::soak::{self, SoakConfig};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
-
-/// Set in the instances' environment: run as the `caseyos` CLI.
-const SERVE: &str = "CASEYOS_SOAK_SERVE";
 
 /// Two `caseyos serve` instances on one database under mixed load, one killed with
 /// SIGKILL and restarted on a schedule. Uses CASEYOS_TEST_DATABASE_URL (default
@@ -82,7 +79,8 @@ fn duration(raw: &str) -> Result<Duration, String> {
 
 #[tokio::main]
 async fn main() {
-    if std::env::var_os(SERVE).is_some() {
+    // `caseyos-soak serve ...` is the real CLI: the instances the soak drives.
+    if std::env::args().nth(1).as_deref() == Some("serve") {
         if let Err(error) = caseyos_backend::cli::main().await {
             eprintln!("Error: {error:?}");
             std::process::exit(1);
@@ -103,12 +101,9 @@ async fn soak_run(args: Args) -> anyhow::Result<bool> {
     if !(args.minutes > 0.0 && args.minutes <= 24.0 * 60.0) {
         return Err(anyhow!("--minutes must be more than 0 and at most a day"));
     }
-    let (server, server_env) = match args.server {
-        Some(path) => (path, Vec::new()),
-        None => (
-            std::env::current_exe().context("find this binary")?,
-            vec![(SERVE.to_string(), "1".to_string())],
-        ),
+    let server = match args.server {
+        Some(path) => path,
+        None => std::env::current_exe().context("find this binary")?,
     };
     let config = SoakConfig {
         duration: Duration::from_secs_f64(args.minutes * 60.0),
@@ -118,7 +113,6 @@ async fn soak_run(args: Args) -> anyhow::Result<bool> {
         window: args.window,
         request_timeout: args.request_timeout,
         settle_for: args.settle_for,
-        server_env,
         database_connections: args.db_connections,
         ..SoakConfig::standard(server)
     };

@@ -505,7 +505,11 @@ impl Report {
                 .iter()
                 .map(|(p, slot)| format!("{p}:{slot}"))
                 .collect();
-            let mut notes = vec![leaders.join(" ")];
+            let mut notes = vec![if leaders.is_empty() {
+                "no leader reported".to_string()
+            } else {
+                leaders.join(" ")
+            }];
             for g in &self.generations {
                 if g.number > 1 && g.started > previous && g.started <= w.end {
                     notes.push(format!("{} restarted", NAMES[g.slot]));
