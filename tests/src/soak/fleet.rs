@@ -148,7 +148,8 @@ impl Fleet {
         self.started.elapsed()
     }
 
-    fn note(&mut self, text: String) {
+    /// Records `text` in the timeline (and shows it on stderr).
+    pub fn note(&mut self, text: String) {
         let at = self.elapsed();
         eprintln!("[soak {:>6.1} s] {text}", at.as_secs_f64());
         self.timeline.push((at, text));

@@ -149,10 +149,13 @@ async fn soak(
     // The load, the probes and the kill schedule.
     let load_started = fleet.elapsed();
     let stop_load = stop.child_token();
+    // Whatever way this function ends, the clients and the probes stop with it.
+    let _stop_load_on_return = stop_load.clone().drop_guard();
     let clients: Vec<_> = (0..config.clients)
         .map(|n| tokio::spawn(load::client(n, load.clone(), stop_load.clone())))
         .collect();
     let stop_sampling = CancellationToken::new();
+    let _stop_sampling_on_return = stop_sampling.clone().drop_guard();
     let sampler = tokio::spawn(samples::sample(
         fleet.slots.clone(),
         tally.clone(),
@@ -190,15 +193,25 @@ async fn soak(
             eprintln!("a client did not stop in time");
         }
     }
-    let interrupted = stop.is_cancelled();
+    fleet.note(format!(
+        "load stopped after {:.1} s; every client has finished its last request",
+        load_ran_for.as_secs_f64()
+    ));
 
     // The read models catch up and the agent runs finish (bounded), then both instances
     // stop with SIGTERM.
-    let settled = if interrupted {
+    let settled = if stop.is_cancelled() {
         None
     } else {
-        settle(&pool, config.settle_for).await?
+        settle(&pool, config.settle_for, &stop).await?
     };
+    let interrupted = stop.is_cancelled();
+    if let Some(took) = settled {
+        fleet.note(format!(
+            "read models at the head of the log, no agent run queued or running ({:.2} s)",
+            took.as_secs_f64()
+        ));
+    }
     let final_reads = final_reads(&http, &fleet, &token).await;
     stop_sampling.cancel();
     let windows = sampler.await.unwrap_or_default();
@@ -260,16 +273,20 @@ async fn example_inputs(
     Ok(inputs)
 }
 
-/// Waits (polling every 100 ms, at most `guard`) until every projection's checkpoint is
-/// at the head of the log and no agent run is queued, running or cancelling. How long it
-/// took, or none if it did not get there.
-async fn settle(pool: &PgPool, guard: Duration) -> anyhow::Result<Option<Duration>> {
+/// Waits (polling every 100 ms, at most `guard`, until `stop`) until every projection's
+/// checkpoint is at the head of the log and no agent run is queued, running or cancelling.
+/// How long it took, or none if it did not get there.
+async fn settle(
+    pool: &PgPool,
+    guard: Duration,
+    stop: &CancellationToken,
+) -> anyhow::Result<Option<Duration>> {
     let names: Vec<&str> = caseyos_projections::all_projectors()
         .iter()
         .map(|p| p.name())
         .collect();
     let started = Instant::now();
-    while started.elapsed() < guard {
+    while started.elapsed() < guard && !stop.is_cancelled() {
         let head = caseyos_store::event::head(pool).await?;
         let checkpoints = caseyos_projections::runner::checkpoints(pool, &names).await?;
         let active: i64 = sqlx::query_scalar(

@@ -16,7 +16,7 @@ pub struct Report {
     pub config: SoakConfig,
     pub database: String,
     pub database_dropped: bool,
-    /// Ctrl-C (or SIGTERM) ended the load early.
+    /// Ctrl-C (or SIGTERM) came before the load and the settling after it were over.
     pub interrupted: bool,
     pub load_ran_for: Duration,
     pub kills: usize,
