@@ -1,5 +1,6 @@
-//! Test and benchmark harnesses: a fresh database per test on the real PostgreSQL, the real
-//! router on a random port, typed request helpers.
+//! Test, benchmark and soak harnesses: a fresh database per test on the real PostgreSQL, the
+//! real router on a random port, typed request helpers; the `caseyos` binary as a process
+//! ([`process`]) and the soak run ([`soak`]).
 //!
 //! The server under test is `CASEYOS_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database there.
@@ -8,6 +9,9 @@
 //! Answers come back as `(status, body)`; [`dto`] reads a body as one of the shared API
 //! types of `caseyos_domain::api`, [`error_of`] and [`assert_error`] read a refusal's
 //! `ErrorEnvelope`. Tests about the wire format itself keep the raw JSON.
+
+pub mod process;
+pub mod soak;
 
 use std::fmt::Display;
 use std::time::{Duration, Instant};
@@ -72,6 +76,15 @@ pub async fn empty_database(prefix: &str) -> (String, String) {
     admin.close().await.ok();
     let url = database_url(&name);
     (name, url)
+}
+
+/// Drops database `name` of the test server, ending any session still on it.
+pub async fn drop_database(name: &str) -> Result<(), sqlx::Error> {
+    let mut admin = PgConnection::connect(&admin_url()).await?;
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await
 }
 
 /// A new, migrated database of its own.

@@ -21,6 +21,7 @@ mod queue_api;
 mod reliability;
 mod run_isolation;
 mod sessions;
+mod soak;
 mod static_files;
 mod support;
 mod tokens;
