@@ -124,6 +124,18 @@ pub fn command_bus(pool: &PgPool, max_retries: u32) -> caseyos_store::CommandBus
     )
 }
 
+/// When this binary was started as `<binary> serve ...`, runs it as the `caseyos` CLI (the
+/// server a benchmark or soak run drives is then the one it was built with) and exits.
+pub async fn serve_when_asked() {
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        if let Err(error) = caseyos_backend::cli::main().await {
+            eprintln!("Error: {error:?}");
+            std::process::exit(1);
+        }
+        std::process::exit(0);
+    }
+}
+
 /// A manual proposal by `admin` of a `send_email` move with this id and title.
 pub fn propose_command(id: Uuid, title: &str) -> caseyos_domain::queue::QueueItemCommand {
     use caseyos_domain::kernel::{Actor, Text, UserName};

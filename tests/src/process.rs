@@ -55,10 +55,16 @@ pub fn http() -> reqwest::Client {
 /// The resident set size of process `pid` in KiB (`VmRSS` in `/proc/<pid>/status`), if it
 /// still runs.
 pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS")
+}
+
+/// A KiB line of `/proc/<pid>/status` (`VmRSS` now, `VmHWM` the peak so far), if the
+/// process still runs.
+pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
 }
 

@@ -52,6 +52,7 @@ use caseyos_projections::{projector_named, rebuild};
 use caseyos_store::event::{self, read_history};
 use caseyos_store::history::{self as audit, state_of, Point};
 use caseyos_store::{now, CommandMeta};
+use caseyos_tests::process::{self, Server};
 use reqwest::Client;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgPoolCopyExt, PgPoolOptions};
@@ -515,16 +516,7 @@ fn database_name(url: &str) -> String {
 }
 
 async fn drop_database(name: &str) {
-    let result = async {
-        let mut admin = PgConnection::connect(&caseyos_tests::admin_url()).await?;
-        sqlx::query(&format!("drop database if exists {name} with (force)"))
-            .execute(&mut admin)
-            .await?;
-        admin.close().await?;
-        anyhow::Ok(())
-    }
-    .await;
-    match result {
+    match caseyos_tests::drop_database(name).await {
         Ok(()) => eprintln!("dropped database {name}"),
         Err(error) => eprintln!("could not drop database {name}: {error:#}"),
     }
@@ -535,7 +527,7 @@ async fn drop_database(name: &str) {
 // its memory and start-up are its own. `caseyos-bench serve ...` is that CLI.
 
 struct ServerProcess {
-    child: std::process::Child,
+    server: Server,
     base: String,
     /// From spawning the process to the first `200` from `/health`.
     start_up: Duration,
@@ -543,83 +535,33 @@ struct ServerProcess {
 
 impl ServerProcess {
     async fn start(database_url: &str) -> anyhow::Result<ServerProcess> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let mut command = std::process::Command::new(std::env::current_exe()?);
-        for (key, _) in std::env::vars_os() {
-            if key.to_str().is_some_and(|k| k.starts_with("CASEYOS_")) {
-                command.env_remove(key);
-            }
-        }
-        command
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("DATABASE_URL", database_url)
-            .env("CASEYOS_LOG", "warn")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null());
-        let started = Instant::now();
-        let child = command.spawn().context("start the server process")?;
-        let mut server = ServerProcess {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            start_up: Duration::ZERO,
+        let binary = std::env::current_exe()?;
+        let make = || {
+            let mut command = process::command(&binary, Some(database_url));
+            command.env("CASEYOS_LOG", "warn");
+            command
         };
-        let client = Client::builder().timeout(Duration::from_secs(2)).build()?;
-        loop {
-            if let Ok(response) = client.get(format!("{}/health", server.base)).send().await {
-                if response.status().is_success() {
-                    break;
-                }
-            }
-            if let Some(status) = server.child.try_wait()? {
-                bail!("the server process exited during start-up: {status}");
-            }
-            if started.elapsed() > Duration::from_secs(60) {
-                bail!("the server did not answer /health within 60 s");
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        server.start_up = started.elapsed();
-        Ok(server)
+        let started = Instant::now();
+        let server = Server::try_start(make, None, Duration::from_secs(60))
+            .await
+            .map_err(|why| anyhow!(why))?;
+        Ok(ServerProcess {
+            base: server.address.clone(),
+            start_up: started.elapsed(),
+            server,
+        })
     }
 
-    /// A line of `/proc/<pid>/status` in KiB (`VmRSS` now, `VmHWM` the peak so far).
-    fn memory_kib(&self, field: &str) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-    }
-
+    /// A KiB line of the process's status in MB (`VmRSS` now, `VmHWM` the peak so far).
     fn memory_mb(&self, field: &str) -> String {
-        self.memory_kib(field)
+        process::status_kib(self.server.pid(), field)
             .map_or_else(|| "n/a".into(), |kib| format!("{:.1}", kib as f64 / 1024.0))
     }
 
-    /// Stops it with SIGTERM (a graceful shutdown), then SIGKILL if it lingers.
+    /// Stops it with SIGTERM (a graceful shutdown); SIGKILL if it lingers.
     async fn stop(mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..500 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        // Never leave a server behind (a failed phase): `stop` already reaped it otherwise.
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if let Err(why) = self.server.shut_down(Duration::from_secs(10)).await {
+            eprintln!("the server did not stop cleanly: {why}");
         }
     }
 }
@@ -1483,13 +1425,7 @@ fn usage() -> ! {
 #[tokio::main]
 async fn main() {
     // `caseyos-bench serve ...` is the real CLI: the server process the phases measure.
-    if std::env::args().nth(1).as_deref() == Some("serve") {
-        if let Err(error) = caseyos_backend::cli::main().await {
-            eprintln!("{error:#}");
-            std::process::exit(1);
-        }
-        return;
-    }
+    caseyos_tests::serve_when_asked().await;
     let mut sizes = Sizes::full();
     for arg in std::env::args().skip(1) {
         match arg.as_str() {

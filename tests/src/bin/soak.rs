@@ -80,13 +80,7 @@ fn duration(raw: &str) -> Result<Duration, String> {
 #[tokio::main]
 async fn main() {
     // `caseyos-soak serve ...` is the real CLI: the instances the soak drives.
-    if std::env::args().nth(1).as_deref() == Some("serve") {
-        if let Err(error) = caseyos_backend::cli::main().await {
-            eprintln!("Error: {error:?}");
-            std::process::exit(1);
-        }
-        return;
-    }
+    caseyos_tests::serve_when_asked().await;
     let args = Args::parse();
     match soak_run(args).await {
         Ok(passed) => std::process::exit(if passed { 0 } else { 1 }),
