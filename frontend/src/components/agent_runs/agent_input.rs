@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
-use crate::infra::format::humanize;
+use crate::infra::format::{humanize, local_minutes, read_local_datetime, read_number};
 
 /// How a field is edited.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,9 +247,7 @@ pub fn fields(schema: &Value) -> Vec<InputField> {
 
 /// A `datetime-local` value (read in `tz`) as an RFC 3339 instant.
 fn instant<Tz: TimeZone>(value: &str, tz: &Tz) -> Option<String> {
-    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
-        .ok()?;
+    let naive = read_local_datetime(value)?;
     tz.from_local_datetime(&naive)
         .earliest()
         .map(|t| t.with_timezone(&Utc).to_rfc3339())
@@ -265,9 +263,7 @@ fn value_of<Tz: TimeZone>(kind: &FieldKind, text: &str, tz: &Tz) -> Result<Value
             .parse::<i64>()
             .map(Value::from)
             .map_err(|_| "must be a whole number".to_string()),
-        FieldKind::Number => trimmed
-            .parse::<f64>()
-            .ok()
+        FieldKind::Number => read_number(trimmed)
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
             .ok_or_else(|| "must be a number".to_string()),
@@ -332,12 +328,7 @@ fn text_of<Tz: TimeZone>(kind: &FieldKind, value: &Value, tz: &Tz) -> String {
     match (kind, value) {
         (_, Value::Null) => String::new(),
         (FieldKind::DateTime, Value::String(s)) => DateTime::parse_from_rfc3339(s)
-            .map(|t| {
-                t.with_timezone(tz)
-                    .naive_local()
-                    .format("%Y-%m-%dT%H:%M")
-                    .to_string()
-            })
+            .map(|t| local_minutes(t.with_timezone(tz).naive_local()))
             .unwrap_or_else(|_| s.clone()),
         (FieldKind::Boolean, Value::Bool(b)) => if *b { "true" } else { "" }.to_string(),
         (FieldKind::Lines, Value::Array(items)) => items

@@ -11,18 +11,18 @@ use crate::routes::Route;
 
 /// The score, coloured by band, with its reasoning as the accessible description.
 pub fn aps_badge(aps: &Aps) -> Html {
-    let value = aps.score.as_f64();
-    let band = if value >= 75.0 {
+    let centi = aps.score.centi();
+    let band = if centi >= 7_500 {
         "high"
-    } else if value >= 55.0 {
+    } else if centi >= 5_500 {
         "mid"
     } else {
         "low"
     };
     html! {
         <span class={classes!("aps", band)} title={aps.reasoning.clone()} role="img"
-              aria-label={format!("APS {} of 100: {}", score(value), aps.reasoning)}>
-            { score(value) }
+              aria-label={format!("APS {} of 100: {}", score(aps.score), aps.reasoning)}>
+            { score(aps.score) }
         </span>
     }
 }
