@@ -243,6 +243,37 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn sources_read_back_as_the_server_writes_them() {
+        use caseyos_domain::queue::Source;
+        let sources = [
+            Source::Manual,
+            Source::AgentRun {
+                run_id: uuid::Uuid::from_u128(7),
+            },
+            Source::Signal {
+                provider: "hubspot".into(),
+                signal_id: "s-1".into(),
+            },
+        ];
+        for source in sources {
+            let json = serde_json::to_string(&source).unwrap();
+            assert_eq!(serde_json::from_str::<Source>(&json).unwrap(), source, "{json}");
+        }
+        // The tag may come last; anything else in the object is not the SPA's to judge.
+        let late = r#"{"signal_id":"s-2","provider":"form","kind":"signal","extra":[1]}"#;
+        assert_eq!(
+            serde_json::from_str::<Source>(late).unwrap(),
+            Source::Signal {
+                provider: "form".into(),
+                signal_id: "s-2".into()
+            }
+        );
+        for bad in [r#"{"kind":"rumour"}"#, r#"{"kind":"agent_run"}"#, r#"{}"#, r#""manual""#] {
+            assert!(serde_json::from_str::<Source>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[wasm_bindgen_test]
     fn bodies_that_are_not_envelopes_still_give_an_error() {
         let error = error_from(502, "<html>bad gateway</html>");
         assert_eq!(error.code, "http.502");
