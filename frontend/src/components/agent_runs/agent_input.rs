@@ -4,7 +4,6 @@
 //! Schemas come from utoipa: `{"type":"object","properties":{…},"required":[…]}`, optional
 //! fields as `"type": ["string","null"]` or `oneOf` with `{"type":"null"}`.
 
-use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -42,8 +41,40 @@ pub struct InputField {
     pub description: Option<String>,
 }
 
-/// What the form holds: each field's text (`"true"` for a ticked box).
-pub type Values = BTreeMap<String, String>;
+/// What the form holds: each field's text (`"true"` for a ticked box), by field name. A
+/// short sorted list: a form has a handful of fields, and a `BTreeMap` of strings would be
+/// one more copy of the B-tree's code in the wasm.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Values(Vec<(String, String)>);
+
+impl Values {
+    pub fn new() -> Values {
+        Values::default()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&String> {
+        let at = self.0.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok()?;
+        Some(&self.0[at].1)
+    }
+
+    /// Sets `name`'s text, replacing what it held.
+    pub fn insert(&mut self, name: String, text: String) {
+        match self.0.binary_search_by(|(n, _)| n.as_str().cmp(&name)) {
+            Ok(at) => self.0[at].1 = text,
+            Err(at) => self.0.insert(at, (name, text)),
+        }
+    }
+}
+
+impl FromIterator<(String, String)> for Values {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        let mut values = Values::new();
+        for (name, text) in pairs {
+            values.insert(name, text);
+        }
+        values
+    }
+}
 
 /// Names that call for a text area.
 const LONG_TEXT: &[&str] = &[
@@ -506,6 +537,15 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[wasm_bindgen_test]
+    fn form_values_hold_one_text_per_field_whatever_the_order() {
+        let mut set = values(&[("b", "1"), ("a", "2"), ("b", "3")]);
+        assert_eq!(set, values(&[("a", "2"), ("b", "3")]));
+        set.insert("a".into(), "4".into());
+        assert_eq!(set.get("a").map(String::as_str), Some("4"));
+        assert_eq!(set.get("c"), None);
     }
 
     #[wasm_bindgen_test]
