@@ -413,15 +413,14 @@ pub struct MarkdownProps {
 #[component]
 pub fn Markdown(props: &MarkdownProps) -> Html {
     let blocks = use_memo(props.text.clone(), |text| parse(text));
-    let mut levels: Vec<u8> = blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Heading(level, _) => Some(*level),
-            _ => None,
+    // The levels in use, in order (`heading` reads levels 1 to 6).
+    let levels: Vec<u8> = (1..=6)
+        .filter(|level| {
+            blocks
+                .iter()
+                .any(|b| matches!(b, Block::Heading(l, _) if l == level))
         })
         .collect();
-    levels.sort_unstable();
-    levels.dedup();
     html! {
         <div class="markdown">{ for blocks.iter().map(|b| render_block(b, &levels)) }</div>
     }
