@@ -261,7 +261,11 @@ mod tests {
             (Some("br, gzip"), &[], None),
         ];
         for (accept, available, expected) in table {
-            assert_eq!(negotiate(*accept, available), *expected, "{accept:?} of {available:?}");
+            assert_eq!(
+                negotiate(*accept, available),
+                *expected,
+                "{accept:?} of {available:?}"
+            );
         }
         assert_eq!(parse_quality("1.000"), Some(1000));
         assert_eq!(parse_quality("0.25"), Some(250));

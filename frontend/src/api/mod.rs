@@ -257,7 +257,11 @@ mod tests {
         ];
         for source in sources {
             let json = serde_json::to_string(&source).unwrap();
-            assert_eq!(serde_json::from_str::<Source>(&json).unwrap(), source, "{json}");
+            assert_eq!(
+                serde_json::from_str::<Source>(&json).unwrap(),
+                source,
+                "{json}"
+            );
         }
         // The tag may come last; anything else in the object is not the SPA's to judge.
         let late = r#"{"signal_id":"s-2","provider":"form","kind":"signal","extra":[1]}"#;
@@ -268,7 +272,12 @@ mod tests {
                 signal_id: "s-2".into()
             }
         );
-        for bad in [r#"{"kind":"rumour"}"#, r#"{"kind":"agent_run"}"#, r#"{}"#, r#""manual""#] {
+        for bad in [
+            r#"{"kind":"rumour"}"#,
+            r#"{"kind":"agent_run"}"#,
+            r#"{}"#,
+            r#""manual""#,
+        ] {
             assert!(serde_json::from_str::<Source>(bad).is_err(), "{bad}");
         }
     }

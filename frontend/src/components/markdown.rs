@@ -450,7 +450,9 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn letters_and_digits_are_told_as_rust_tells_them() {
-        for c in ['a', 'Z', '7', 'é', 'ß', 'Ж', '中', '٣', 'Ⅻ', '_', ' ', '-', '。', '€', '😀', '\u{300}'] {
+        for c in [
+            'a', 'Z', '7', 'é', 'ß', 'Ж', '中', '٣', 'Ⅻ', '_', ' ', '-', '。', '€', '😀', '\u{300}',
+        ] {
             assert_eq!(is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
         }
     }

@@ -233,25 +233,52 @@ mod tests {
         let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
         assert_eq!(read_day("2026-11-21"), Some(day(2026, 11, 21)));
         assert_eq!(read_day("2026-1-5"), Some(day(2026, 1, 5)));
-        for bad in ["", "2026-11", "2026-11-21-1", "2026-13-01", "2026-02-30", "20261-01-01", "2026-x1-01", "2026-11-21T00:00", "+2026-11-21"] {
+        for bad in [
+            "",
+            "2026-11",
+            "2026-11-21-1",
+            "2026-13-01",
+            "2026-02-30",
+            "20261-01-01",
+            "2026-x1-01",
+            "2026-11-21T00:00",
+            "+2026-11-21",
+        ] {
             assert_eq!(read_day(bad), None, "{bad}");
         }
         let at = |h, mi, s| day(2026, 11, 21).and_hms_opt(h, mi, s).unwrap();
         assert_eq!(read_local_datetime("2026-11-21T13:05"), Some(at(13, 5, 0)));
-        assert_eq!(read_local_datetime("2026-11-21T13:05:09"), Some(at(13, 5, 9)));
-        for bad in ["2026-11-21", "2026-11-21T13", "2026-11-21T24:00", "2026-11-21T13:05:09:01", "2026-11-21 13:05", "2026-11-21T13:5x"] {
+        assert_eq!(
+            read_local_datetime("2026-11-21T13:05:09"),
+            Some(at(13, 5, 9))
+        );
+        for bad in [
+            "2026-11-21",
+            "2026-11-21T13",
+            "2026-11-21T24:00",
+            "2026-11-21T13:05:09:01",
+            "2026-11-21 13:05",
+            "2026-11-21T13:5x",
+        ] {
             assert_eq!(read_local_datetime(bad), None, "{bad}");
         }
         assert_eq!(local_minutes(at(9, 5, 59)), "2026-11-21T09:05");
-        for text in ["12", "-1.5", ".5", "5.", "+2e3", "1E-2", "0.1", "007", "1e400"] {
+        for text in [
+            "12", "-1.5", ".5", "5.", "+2e3", "1E-2", "0.1", "007", "1e400",
+        ] {
             assert_eq!(read_number(text), text.parse::<f64>().ok(), "{text}");
         }
-        for bad in ["", "-", ".", "1e", "1.2.3", "+-1", "1e5e", "0x10", "inf", "NaN", "1 000", "1_000"] {
+        for bad in [
+            "", "-", ".", "1e", "1.2.3", "+-1", "1e5e", "0x10", "inf", "NaN", "1 000", "1_000",
+        ] {
             assert_eq!(read_number(bad), None, "{bad}");
         }
         let shown = absolute(at(13, 5, 9).and_utc());
         assert_eq!(shown.len(), "2026-11-21 13:05:09".len(), "{shown}");
-        assert!(shown.ends_with(":09") && shown.as_bytes()[10] == b' ', "{shown}");
+        assert!(
+            shown.ends_with(":09") && shown.as_bytes()[10] == b' ',
+            "{shown}"
+        );
     }
 
     #[wasm_bindgen_test]

@@ -90,7 +90,9 @@ impl Routable for Route {
     /// `NotFound`.
     fn recognize(pathname: &str) -> Option<Self> {
         let path = pathname.strip_suffix('/').unwrap_or(pathname);
-        let segments: Vec<&str> = path.strip_prefix('/').map_or_else(Vec::new, |p| p.split('/').collect());
+        let segments: Vec<&str> = path
+            .strip_prefix('/')
+            .map_or_else(Vec::new, |p| p.split('/').collect());
         let one = |id: &str| (!id.is_empty()).then(|| decode(id)).flatten();
         let route = match segments.as_slice() {
             [] if path.is_empty() => Some(Route::Today),
@@ -131,7 +133,11 @@ fn decode(segment: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| char::from(b).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(high), Some(low)) => {
                 out.push((high * 16 + low) as u8);
                 i += 3;
@@ -187,10 +193,14 @@ mod tests {
         let routes = [
             Route::Today,
             Route::Queue,
-            Route::Item { id: "a b/c?é".into() },
+            Route::Item {
+                id: "a b/c?é".into(),
+            },
             Route::Agents,
             Route::Runs,
-            Route::Run { id: "0192-ab".into() },
+            Route::Run {
+                id: "0192-ab".into(),
+            },
             Route::SignIn,
             Route::NotFound,
         ];
@@ -203,7 +213,10 @@ mod tests {
         assert_eq!(Route::NotFound.to_path(), "/404");
         assert_eq!(Route::routes().len(), 8);
         let params = HashMap::from([("id", "x%20y")]);
-        assert_eq!(Route::from_path("/runs/:id", &params), Some(Route::Run { id: "x y".into() }));
+        assert_eq!(
+            Route::from_path("/runs/:id", &params),
+            Some(Route::Run { id: "x y".into() })
+        );
         assert_eq!(Route::from_path("/elsewhere", &params), None);
     }
 }

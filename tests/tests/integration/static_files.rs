@@ -94,7 +94,9 @@ fn gzip_of(bytes: &[u8]) -> Vec<u8> {
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Read;
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
     out
 }
 
@@ -286,7 +288,11 @@ async fn the_builds_precompressed_files_are_sent_as_they_are_to_clients_that_acc
         let case = format!("{path} with {accept:?}");
         assert_eq!(response.status(), 200, "{case}");
         assert_eq!(header(&response, "content-encoding"), variant, "{case}");
-        assert_eq!(header(&response, "vary").to_ascii_lowercase(), "accept-encoding", "{case}");
+        assert_eq!(
+            header(&response, "vary").to_ascii_lowercase(),
+            "accept-encoding",
+            "{case}"
+        );
         let file = match path {
             "/" | "/queue/deep/link" => "index.html",
             _ => path.trim_start_matches('/'),
@@ -315,11 +321,19 @@ async fn the_builds_precompressed_files_are_sent_as_they_are_to_clients_that_acc
         let original = web.read(file);
         match variant {
             "br" => {
-                assert_eq!(body, web.read(&format!("{file}.br")), "{case}: the .br file as it is");
+                assert_eq!(
+                    body,
+                    web.read(&format!("{file}.br")),
+                    "{case}: the .br file as it is"
+                );
                 assert_eq!(unbrotli(&body), original, "{case}");
             }
             "gzip" => {
-                assert_eq!(body, web.read(&format!("{file}.gz")), "{case}: the .gz file as it is");
+                assert_eq!(
+                    body,
+                    web.read(&format!("{file}.gz")),
+                    "{case}: the .gz file as it is"
+                );
                 assert_eq!(gunzip(&body), original, "{case}");
             }
             _ => assert_eq!(body, original, "{case}"),
@@ -328,14 +342,28 @@ async fn the_builds_precompressed_files_are_sent_as_they_are_to_clients_that_acc
 
     // index.html: each variant has its own ETag, and revalidates with it; HEAD gives the
     // variant's length.
-    let get = |accept: &'static str| app.request(Method::GET, "/", None).header("accept-encoding", accept);
+    let get = |accept: &'static str| {
+        app.request(Method::GET, "/", None)
+            .header("accept-encoding", accept)
+    };
     let plain = header(&get("identity").send().await.unwrap(), "etag");
     let brotli = header(&get("br").send().await.unwrap(), "etag");
     assert_ne!(plain, brotli);
-    let response = get("br").header("if-none-match", &brotli).send().await.unwrap();
+    let response = get("br")
+        .header("if-none-match", &brotli)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 304);
-    assert_eq!(header(&response, "vary").to_ascii_lowercase(), "accept-encoding");
-    let response = get("identity").header("if-none-match", &brotli).send().await.unwrap();
+    assert_eq!(
+        header(&response, "vary").to_ascii_lowercase(),
+        "accept-encoding"
+    );
+    let response = get("identity")
+        .header("if-none-match", &brotli)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let response = app
         .request(Method::HEAD, "/", None)

@@ -4,7 +4,6 @@
 //! Schemas come from utoipa: `{"type":"object","properties":{…},"required":[…]}`, optional
 //! fields as `"type": ["string","null"]` or `oneOf` with `{"type":"null"}`.
 
-
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
@@ -53,7 +52,10 @@ impl Values {
     }
 
     pub fn get(&self, name: &str) -> Option<&String> {
-        let at = self.0.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok()?;
+        let at = self
+            .0
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()?;
         Some(&self.0[at].1)
     }
 

@@ -101,8 +101,7 @@ pub fn target_line(item: &QueueItemView) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
-#[component]
-pub fn QueueCard(props: &QueueCardProps) -> Html {
+pub fn queue_card(props: &QueueCardProps) -> Html {
     let item = &props.item;
     let now = now();
     let open = item.status.is_open();
@@ -132,7 +131,7 @@ pub fn QueueCard(props: &QueueCardProps) -> Html {
     };
     let select_label = format!("Select “{}”", item.title);
     html! {
-        <li class={classes!("card", props.focused.then_some("focused"), props.selected.then_some("selected"))}
+        <li key={item.id.to_string()} class={classes!("card", props.focused.then_some("focused"), props.selected.then_some("selected"))}
             aria-current={props.focused.then_some("true")} data-id={item.id.to_string()} {onclick}>
             if props.can_decide && open {
                 <label class="select-hit" onclick={|e: MouseEvent| e.stop_propagation()}>
@@ -205,7 +204,7 @@ mod tests {
     fn Host(props: &HostProps) -> Html {
         html! {
             <yew_router::Router history={yew_router::history::AnyHistory::from(yew_router::history::MemoryHistory::new())}>
-                <ol><QueueCard item={props.item.clone()} busy={props.busy} can_decide={props.can_decide} /></ol>
+                <ol>{ queue_card(&yew::props!(QueueCardProps { item: props.item.clone(), busy: props.busy, can_decide: props.can_decide })) }</ol>
             </yew_router::Router>
         }
     }

@@ -243,7 +243,10 @@ mod tests {
     fn an_id_set_holds_each_id_once_in_order() {
         let id = Uuid::from_u128;
         let mut set: IdSet = [id(3), id(1), id(3), id(2)].into_iter().collect();
-        assert_eq!(set.iter().copied().collect::<Vec<_>>(), vec![id(1), id(2), id(3)]);
+        assert_eq!(
+            set.iter().copied().collect::<Vec<_>>(),
+            vec![id(1), id(2), id(3)]
+        );
         assert!(!set.insert(id(2)));
         assert!(set.insert(id(0)));
         assert!(set.remove(&id(3)));
