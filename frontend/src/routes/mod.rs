@@ -110,45 +110,12 @@ impl Routable for Route {
 
 /// A path segment: every byte but `A-Z a-z 0-9 - . _ ~` percent-encoded.
 fn encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
-        }
-    }
-    out
+    query::percent_encode(segment, b"")
 }
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-/// A percent-encoded segment (a `%` not followed by two hex digits stays as it is); `None`
-/// when the bytes are not UTF-8.
+/// A percent-encoded segment (`+` is a plus); `None` when the bytes are not UTF-8.
 fn decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    String::from_utf8(query::percent_decode(segment, false)).ok()
 }
 
 #[cfg(test)]
@@ -170,6 +137,7 @@ mod tests {
             ("/queue/a%20b%2Fc", item("a b/c")),
             ("/queue/caf%C3%A9", item("café")),
             ("/queue/100%", item("100%")),
+            ("/queue/a+b", item("a+b")),
             ("/queue/%FF", Route::NotFound),
             ("/queue/a/b", Route::NotFound),
             ("/queue//", Route::NotFound),
