@@ -214,6 +214,8 @@ impl Application {
             live,
             shutdown: shutdown.clone(),
             web,
+            answers: Default::default(),
+            tokens: Default::default(),
         };
         Ok(Application {
             router: router(state.clone()),

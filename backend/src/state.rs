@@ -11,7 +11,9 @@ use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::infra::answers::AnswerCache;
 use crate::infra::metrics::Metrics;
+use crate::infra::token_checks::TokenChecks;
 use crate::infra::web::WebApp;
 
 #[derive(Clone)]
@@ -29,6 +31,10 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The SPA build served at `/`.
     pub web: Arc<WebApp>,
+    /// Answers of reads, per read-model version (see `infra::answers`).
+    pub answers: Arc<AnswerCache>,
+    /// Bearer tokens checked in the last second (see `infra::token_checks`).
+    pub tokens: Arc<TokenChecks>,
 }
 
 impl AppState {

@@ -111,6 +111,32 @@ pub fn command_bus(pool: &PgPool, max_retries: u32) -> caseyos_store::CommandBus
     )
 }
 
+/// A manual proposal by `admin` of a `send_email` move with this id and title.
+pub fn propose_command(id: Uuid, title: &str) -> caseyos_domain::queue::QueueItemCommand {
+    use caseyos_domain::kernel::{Actor, Text, UserName};
+    use caseyos_domain::queue::{
+        ActionType, ProposeQueueItem, QueueItemCommand, Source, Target, MAX_TITLE_CHARS,
+    };
+    QueueItemCommand::Propose(Box::new(ProposeQueueItem {
+        id,
+        title: Some(Text::parse(title, MAX_TITLE_CHARS).expect("a valid title")),
+        action_type: ActionType::SendEmail,
+        domain: None,
+        target: Target::default(),
+        payload: serde_json::json!({}),
+        owner: UserName::parse("admin").expect("a valid name"),
+        due_by: None,
+        expires_at: None,
+        source: Source::Manual,
+        aps: Default::default(),
+        rationale: None,
+        draft: None,
+        demo: false,
+        by: Actor::user("admin"),
+        at: caseyos_store::now(),
+    }))
+}
+
 /// Configuration for a test server.
 pub fn test_config(database_url: &str) -> Config {
     Config {

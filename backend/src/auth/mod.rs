@@ -3,6 +3,7 @@
 //! crypto only — the HTTP side (extractors, cookies, CSRF) is `http::auth`.
 
 pub mod sessions;
+pub mod token_cache;
 pub mod tokens;
 
 use caseyos_domain::kernel::Actor;

@@ -7,11 +7,11 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 
 use super::error::ApiError;
 use crate::auth::sessions::{self, ActiveSession};
-use crate::auth::tokens::{caller_for_token, TokenCaller};
+use crate::auth::token_cache;
+use crate::auth::tokens::TokenCaller;
 use crate::auth::Principal;
 use crate::config::Config;
 use crate::state::AppState;
@@ -115,7 +115,7 @@ pub fn missing_credentials() -> ApiError {
 }
 
 /// The bearer token of an `Authorization` header.
-async fn bearer(pool: &PgPool, header: &HeaderValue) -> Result<TokenCaller, ApiError> {
+async fn bearer(state: &AppState, header: &HeaderValue) -> Result<TokenCaller, ApiError> {
     let token = header
         .to_str()
         .ok()
@@ -130,7 +130,7 @@ async fn bearer(pool: &PgPool, header: &HeaderValue) -> Result<TokenCaller, ApiE
                 "the Authorization header must be `Bearer <token>`",
             )
         })?;
-    caller_for_token(pool, token)
+    token_cache::caller(&state.tokens, &state.pool, token)
         .await?
         .ok_or_else(invalid_token)
 }
@@ -147,7 +147,7 @@ pub fn invalid_token() -> ApiError {
 /// cookie (with CSRF protection for anything but GET, HEAD and OPTIONS).
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authenticated, ApiError> {
     if let Some(header) = parts.headers.get(AUTHORIZATION) {
-        let caller = bearer(&state.pool, header).await?;
+        let caller = bearer(state, header).await?;
         return Ok(Authenticated {
             principal: caller.principal,
             session: None,

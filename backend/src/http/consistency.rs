@@ -9,20 +9,24 @@
 //! - `?consistency=eventual` skips the wait and reads what is there.
 
 use caseyos_domain::kernel::ConsistencyToken;
-use caseyos_projections::runner;
-use caseyos_store::event;
+use caseyos_projections::runner::{self, ReadVersion};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::ApiError;
 use crate::state::AppState;
 
+/// Waits as the query asks. Returns the version of the first projector's read model that the
+/// read may be answered at, when it was decided on one look without waiting: the read model
+/// did not change since unless that version changed. `versioned` asks for it also for
+/// eventual reads (at the cost of that one look).
 async fn settle(
     state: &AppState,
     after: Option<&str>,
     consistency: Option<&str>,
     projectors: &[&str],
-) -> Result<(), ApiError> {
+    versioned: bool,
+) -> Result<Option<ReadVersion>, ApiError> {
     // Both parameters are checked whatever the mode: a malformed one is a bad request even
     // where it would not be used.
     let after = match after.filter(|a| !a.is_empty()) {
@@ -39,7 +43,11 @@ async fn settle(
     };
     match consistency {
         None | Some("strong") => {}
-        Some("eventual") => return Ok(()),
+        Some("eventual") if versioned => {
+            let (versions, _) = runner::versions_and_head(&state.pool, projectors).await?;
+            return Ok(versions.first().copied());
+        }
+        Some("eventual") => return Ok(None),
         Some(_) => {
             return Err(ApiError::bad_request(
                 "consistency.invalid_mode",
@@ -48,55 +56,43 @@ async fn settle(
         }
     }
     let mut progress = state.projection_progress.clone();
-    match after {
+    // Mostly the read model has everything already: one look, no wait.
+    let (versions, head) = runner::versions_and_head(&state.pool, projectors).await?;
+    let seen = versions.first().copied();
+    let target = match after {
         Some((raw, token)) => {
-            // Mostly the read model has the write already: one look, no wait.
-            let caught_up = runner::wait_for(
-                &state.pool,
-                &mut progress,
-                projectors,
-                token.0,
-                std::time::Duration::ZERO,
-            )
-            .await?;
+            if versions.iter().all(|v| v.checkpoint >= token.0) {
+                return Ok(seen);
+            }
             // A token past the log's head names no committed write: waiting cannot help.
-            if !caught_up && token.0 > event::head(&state.pool).await? {
+            if token.0 > head {
                 return Err(ApiError::bad_request(
                     "consistency.unknown_token",
                     "no write with this consistency token has been committed",
                 ));
             }
-            let caught_up = caught_up
-                || runner::wait_for(
-                    &state.pool,
-                    &mut progress,
-                    projectors,
-                    token.0,
-                    state.consistency_timeout(),
-                )
-                .await?;
-            if caught_up {
-                Ok(())
-            } else {
-                Err(ApiError::unavailable(
-                    "consistency.timeout",
-                    "the read model has not caught up with that write yet; retry shortly",
-                )
-                .with_details(serde_json::json!({ "after": raw })))
-            }
+            Some((raw, token.0))
         }
-        None => {
-            let head = event::head(&state.pool).await?;
-            runner::wait_for(
-                &state.pool,
-                &mut progress,
-                projectors,
-                head,
-                state.consistency_timeout(),
-            )
-            .await?;
-            Ok(())
-        }
+        None if versions.iter().all(|v| v.checkpoint >= head) => return Ok(seen),
+        None => None,
+    };
+    let caught_up = runner::wait_for(
+        &state.pool,
+        &mut progress,
+        projectors,
+        target.map_or(head, |(_, token)| token),
+        state.consistency_timeout(),
+    )
+    .await?;
+    match target {
+        // Without a token the wait is bounded but never fails: the read shows what is there.
+        None => Ok(None),
+        Some(_) if caught_up => Ok(None),
+        Some((raw, _)) => Err(ApiError::unavailable(
+            "consistency.timeout",
+            "the read model has not caught up with that write yet; retry shortly",
+        )
+        .with_details(serde_json::json!({ "after": raw }))),
     }
 }
 
@@ -131,6 +127,26 @@ impl ReadQuery {
             self.after.as_deref(),
             self.consistency.as_deref(),
             projectors,
+            false,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Waits as the query asks, and says which version of the first projector's read model
+    /// the read may be answered at, when it is known without another look (see
+    /// [`settle`]): what a cached answer must have been read at to be served.
+    pub async fn settle_versioned(
+        &self,
+        state: &AppState,
+        projectors: &[&str],
+    ) -> Result<Option<ReadVersion>, ApiError> {
+        settle(
+            state,
+            self.after.as_deref(),
+            self.consistency.as_deref(),
+            projectors,
+            true,
         )
         .await
     }

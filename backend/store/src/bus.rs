@@ -3,6 +3,7 @@
 //! conflicts with fresh state a bounded number of times, and hand back the new state and a
 //! consistency token. One bus serves every [`Aggregate`].
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -10,15 +11,13 @@ use std::time::Duration;
 
 use caseyos_domain::aggregate::{Aggregate, DomainError};
 use caseyos_domain::kernel::{Actor, Checkpoint};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{AggregateError, DomainEvent, EventStore};
-use postgres_es::PostgresEventRepository;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+use crate::event::{self, FoldableEvent};
 use crate::StoreError;
 
 /// Who issued a command and in answer to what; lands on every event it produces.
@@ -47,21 +46,24 @@ impl CommandMeta {
         }
     }
 
-    fn to_map(&self, command_id: Uuid) -> HashMap<String, String> {
-        let mut map = HashMap::from([
-            ("actor".to_string(), self.actor.to_string()),
-            ("request_id".to_string(), self.request_id.clone()),
-            ("correlation_id".to_string(), self.correlation_id.clone()),
-            ("causation_id".to_string(), self.causation_id.clone()),
-            ("command_id".to_string(), command_id.to_string()),
-        ]);
+    /// The metadata every event of the command carries (all values are strings).
+    fn to_json(&self, command_id: Uuid) -> Value {
+        let mut map = serde_json::Map::new();
+        let mut put = |key: &str, value: String| {
+            map.insert(key.to_string(), Value::String(value));
+        };
+        put("actor", self.actor.to_string());
+        put("request_id", self.request_id.clone());
+        put("correlation_id", self.correlation_id.clone());
+        put("causation_id", self.causation_id.clone());
+        put("command_id", command_id.to_string());
         if let Some(key) = &self.idempotency_key {
-            map.insert("idempotency_key".into(), key.clone());
+            put("idempotency_key", key.clone());
         }
         if let Some(hash) = &self.request_hash {
-            map.insert("request_hash".into(), hash.clone());
+            put("request_hash", hash.clone());
         }
-        map
+        Value::Object(map)
     }
 }
 
@@ -129,9 +131,45 @@ pub struct CommandBus {
     snapshot_every: usize,
     max_retries: u32,
     observer: Arc<dyn CommandObserver>,
+    appended: Wake,
+    recent: Recent,
+}
+
+/// Tells the projectors of every instance that events were committed: one
+/// `pg_notify(EVENTS_CHANNEL)` at a time in a task of its own, however many appends
+/// happened meanwhile. Not from inside the appending transaction: a transaction that
+/// notifies holds PostgreSQL's notify lock until it ends, its commit flush included, which
+/// made every command's commit wait for the one before it.
+struct Wake(tokio::sync::mpsc::Sender<()>);
+
+impl Wake {
+    fn spawn(pool: PgPool) -> Wake {
+        let (sender, mut woken) = tokio::sync::mpsc::channel::<()>(1);
+        tokio::spawn(async move {
+            // Ends when the bus is dropped.
+            while woken.recv().await.is_some() {
+                if let Err(error) = sqlx::query("select pg_notify($1, '')")
+                    .bind(event::EVENTS_CHANNEL)
+                    .execute(&pool)
+                    .await
+                {
+                    // The projectors' poll picks the events up instead.
+                    tracing::debug!(error = %error, "waking the projectors failed");
+                }
+            }
+        });
+        Wake(sender)
+    }
+
+    fn wake(&self) {
+        // A wake already pending covers this append too.
+        let _ = self.0.try_send(());
+    }
 }
 
 impl CommandBus {
+    /// A bus on `pool`; call it inside a Tokio runtime (it starts the task that wakes the
+    /// projectors after appends).
     pub fn new(
         pool: PgPool,
         snapshot_every: usize,
@@ -139,6 +177,8 @@ impl CommandBus {
         observer: Arc<dyn CommandObserver>,
     ) -> Self {
         CommandBus {
+            appended: Wake::spawn(pool.clone()),
+            recent: Recent::default(),
             pool,
             snapshot_every,
             max_retries,
@@ -171,8 +211,32 @@ impl CommandBus {
         meta: &CommandMeta,
         guard: impl Fn(&A) -> Result<(), Refusal>,
     ) -> Result<Committed<A>, CommandError<A::Error>> {
+        self.observed(id, command, meta, guard, false).await
+    }
+
+    /// [`execute_guarded`](Self::execute_guarded) for an aggregate whose id the caller has
+    /// just made up (a UUIDv7): the first attempt assumes it has no events and skips the
+    /// load; an id that is taken after all is a conflict, retried with a load as usual.
+    pub async fn execute_new<A: Aggregate>(
+        &self,
+        id: impl fmt::Display,
+        command: A::Command,
+        meta: &CommandMeta,
+        guard: impl Fn(&A) -> Result<(), Refusal>,
+    ) -> Result<Committed<A>, CommandError<A::Error>> {
+        self.observed(id, command, meta, guard, true).await
+    }
+
+    async fn observed<A: Aggregate>(
+        &self,
+        id: impl fmt::Display,
+        command: A::Command,
+        meta: &CommandMeta,
+        guard: impl Fn(&A) -> Result<(), Refusal>,
+        new: bool,
+    ) -> Result<Committed<A>, CommandError<A::Error>> {
         let name = A::command_name(&command);
-        let result = self.run(&id.to_string(), command, meta, guard).await;
+        let result = self.run(&id.to_string(), command, meta, guard, new).await;
         self.observer.command(A::TYPE, name, outcome_of(&result));
         result
     }
@@ -183,118 +247,139 @@ impl CommandBus {
         command: A::Command,
         meta: &CommandMeta,
         guard: impl Fn(&A) -> Result<(), Refusal>,
+        new: bool,
     ) -> Result<Committed<A>, CommandError<A::Error>> {
-        let store: PersistedEventStore<PostgresEventRepository, Stored<A>> =
-            PersistedEventStore::new_snapshot_store(
-                PostgresEventRepository::new(self.pool.clone()),
-                self.snapshot_every,
-            );
         let command_id = Uuid::now_v7();
-        let metadata = meta.to_map(command_id);
-        let store_error = |e: AggregateError<A::Error>| {
-            CommandError::Store(StoreError::EventStore(e.to_string()))
+        let metadata = meta.to_json(command_id);
+        // First on a guess, without loading: nothing for an id just made up, else the state a
+        // command left in this instance. Only a decision that writes is taken on a guess, and
+        // the append confirms it (a sequence taken since is a conflict); anything else is
+        // decided again on the stored state.
+        let guess = if new {
+            Some(Loaded::empty())
+        } else {
+            self.recent.get::<A>(aggregate_id)
         };
+        if let Some(guess) = guess {
+            let events = match guard(&guess.state) {
+                Ok(()) => guess.state.decide(command.clone()).unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            if !events.is_empty() {
+                match self.commit(aggregate_id, guess, events, &metadata).await {
+                    Ok(committed) => return Ok(committed),
+                    Err(Append::Conflict) => self.recent.forget::<A>(aggregate_id),
+                    Err(Append::Failed(error)) => return Err(CommandError::Store(error)),
+                }
+            }
+        }
         for attempt in 0..=self.max_retries {
-            let context = store
-                .load_aggregate(aggregate_id)
-                .await
-                .map_err(store_error)?;
-            guard(&context.aggregate.0).map_err(CommandError::Refused)?;
-            // Decide on a copy: cqrs-es applies events to the aggregate in the context again
-            // when it writes a snapshot from it.
-            let mut working = context.aggregate.0.clone();
-            let events = working
+            let loaded = load::<A>(&self.pool, aggregate_id).await?;
+            guard(&loaded.state).map_err(CommandError::Refused)?;
+            let events = loaded
+                .state
                 .decide(command.clone())
                 .map_err(CommandError::Rejected)?;
-            for event in &events {
-                working.apply(event.clone());
-            }
             if events.is_empty() {
-                let token = match context.current_sequence {
-                    0 => None,
-                    current => Some(self.position_of::<A>(aggregate_id, current).await?),
-                };
+                if loaded.sequence > 0 {
+                    self.recent.put(aggregate_id, loaded.clone());
+                }
                 return Ok(Committed {
-                    state: working,
+                    state: loaded.state,
                     events: 0,
-                    token,
+                    token: loaded.last,
                 });
             }
-            let count = events.len();
-            let base_sequence = context.current_sequence;
-            let events = events.into_iter().map(StoredEventOf).collect();
-            match store.commit(events, context, metadata.clone()).await {
-                Ok(envelopes) => {
-                    let last = envelopes.last().map_or(base_sequence, |e| e.sequence);
-                    let token = self.position_of::<A>(aggregate_id, last).await?;
-                    return Ok(Committed {
-                        state: working,
-                        events: count,
-                        token: Some(token),
-                    });
-                }
-                Err(AggregateError::AggregateConflict) => {
-                    // The write may have landed before the conflict was noticed (postgres-es
-                    // checks the snapshot after committing): look for our command id.
-                    if let Some(last) = self
-                        .committed_sequence::<A>(aggregate_id, base_sequence, command_id)
-                        .await?
-                    {
-                        let token = self.position_of::<A>(aggregate_id, last).await?;
-                        return Ok(Committed {
-                            state: working,
-                            events: count,
-                            token: Some(token),
-                        });
-                    }
+            match self.commit(aggregate_id, loaded, events, &metadata).await {
+                Ok(committed) => return Ok(committed),
+                Err(Append::Conflict) => {
                     self.observer.conflict_retry();
                     let backoff =
                         rand::thread_rng().gen_range(1..=4u64) * u64::from(attempt.min(8) + 1);
                     tokio::time::sleep(Duration::from_millis(backoff)).await;
                 }
-                Err(other) => return Err(store_error(other)),
+                Err(Append::Failed(error)) => return Err(CommandError::Store(error)),
             }
         }
         Err(CommandError::Conflict)
     }
 
-    async fn position_of<A: Aggregate>(
+    /// Appends a decision's events after `loaded`; then wakes the projectors, writes a
+    /// snapshot when the command crossed a multiple of `snapshot_every`, and remembers the
+    /// new state as the next command's guess.
+    async fn commit<A: Aggregate>(
         &self,
         aggregate_id: &str,
-        sequence: usize,
-    ) -> Result<Checkpoint, StoreError> {
-        let row = sqlx::query(
-            "select tx_id::text::bigint as tx, global_position from events \
-             where aggregate_type = $1 and aggregate_id = $2 and sequence = $3",
-        )
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .bind(sequence as i64)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Checkpoint {
-            tx_id: row.try_get("tx")?,
-            position: row.try_get("global_position")?,
+        loaded: Loaded<A>,
+        events: Vec<A::Event>,
+        metadata: &Value,
+    ) -> Result<Committed<A>, Append> {
+        let token =
+            append::<A>(&self.pool, aggregate_id, loaded.sequence, &events, metadata).await?;
+        self.appended.wake();
+        let mut state = loaded.state;
+        for event in &events {
+            state.apply(event.clone());
+        }
+        let last = loaded.sequence + events.len() as i64;
+        let every = self.snapshot_every.max(1) as i64;
+        if loaded.sequence / every != last / every {
+            // A snapshot is only a shortcut for loading: if writing it fails, the next load
+            // folds a few more events.
+            if let Err(error) = save_snapshot(&self.pool, aggregate_id, last, &state).await {
+                tracing::warn!(aggregate.type = A::TYPE, aggregate.id = aggregate_id, error = %error, "writing a snapshot failed");
+            }
+        }
+        self.recent.put(
+            aggregate_id,
+            Loaded {
+                state: state.clone(),
+                sequence: last,
+                last: Some(token),
+            },
+        );
+        Ok(Committed {
+            state,
+            events: events.len(),
+            token: Some(token),
         })
     }
+}
 
-    async fn committed_sequence<A: Aggregate>(
-        &self,
-        aggregate_id: &str,
-        after: usize,
-        command_id: Uuid,
-    ) -> Result<Option<usize>, StoreError> {
-        let sequence: Option<i64> = sqlx::query_scalar(
-            "select max(sequence) from events where aggregate_type = $1 and aggregate_id = $2 \
-             and sequence > $3 and metadata ->> 'command_id' = $4",
-        )
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .bind(after as i64)
-        .bind(command_id.to_string())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(sequence.map(|s| s as usize))
+/// The states commands left in this instance, by aggregate: guesses for the next command
+/// on the same aggregate, which its append confirms or refutes. Bounded: a full map is
+/// emptied.
+#[derive(Default)]
+struct Recent {
+    states: std::sync::Mutex<HashMap<RecentKey, Box<dyn Any + Send>>>,
+}
+
+/// An aggregate's type and id.
+type RecentKey = (&'static str, String);
+
+/// Aggregates whose last state is remembered at most.
+const RECENT_CAPACITY: usize = 4096;
+
+impl Recent {
+    fn get<A: Aggregate>(&self, id: &str) -> Option<Loaded<A>> {
+        let states = self.states.lock().expect("recent states lock");
+        states
+            .get(&(A::TYPE, id.to_string()))?
+            .downcast_ref::<Loaded<A>>()
+            .cloned()
+    }
+
+    fn put<A: Aggregate>(&self, id: &str, loaded: Loaded<A>) {
+        let mut states = self.states.lock().expect("recent states lock");
+        if states.len() >= RECENT_CAPACITY {
+            states.clear();
+        }
+        states.insert((A::TYPE, id.to_string()), Box::new(loaded));
+    }
+
+    fn forget<A: Aggregate>(&self, id: &str) {
+        let mut states = self.states.lock().expect("recent states lock");
+        states.remove(&(A::TYPE, id.to_string()));
     }
 }
 
@@ -311,49 +396,188 @@ fn outcome_of<A, E: std::error::Error>(
 }
 
 // ---------------------------------------------------------------------------------------
-// postgres-es speaks cqrs-es: one adapter serves every aggregate. Both wrappers serialize
-// exactly as what they wrap, so stored events and snapshots are the domain's own JSON.
+// The event store's two statements. The tables are postgres-es's (`events`, `snapshots`),
+// read and written the way postgres-es does, with one statement for a load and one for an
+// append instead of its five round trips; `store_compat` tests both ways round.
 
-/// An aggregate as cqrs-es sees it.
-#[derive(Clone, Default, Debug, Serialize, Deserialize)]
-#[serde(transparent)]
-struct Stored<A>(A);
+/// An aggregate as the bus loaded it.
+#[derive(Clone)]
+struct Loaded<A> {
+    state: A,
+    /// Its last sequence (0 for a new aggregate).
+    sequence: i64,
+    /// The position of its last event.
+    last: Option<Checkpoint>,
+}
 
-/// An event of `A` as cqrs-es sees it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(transparent, bound = "")]
-struct StoredEventOf<A: Aggregate>(A::Event);
-
-impl<A: Aggregate> DomainEvent for StoredEventOf<A> {
-    fn event_type(&self) -> String {
-        A::event_name(&self.0).to_string()
-    }
-
-    fn event_version(&self) -> String {
-        A::EVENT_VERSION.to_string()
+impl<A: Default> Loaded<A> {
+    /// An aggregate with no events.
+    fn empty() -> Self {
+        Loaded {
+            state: A::default(),
+            sequence: 0,
+            last: None,
+        }
     }
 }
 
-impl<A: Aggregate> cqrs_es::Aggregate for Stored<A> {
-    const TYPE: &'static str = A::TYPE;
-    type Command = A::Command;
-    type Event = StoredEventOf<A>;
-    type Error = A::Error;
-    type Services = ();
+/// The snapshot (if any), the position of the last event, and the events after the
+/// snapshot, in one statement.
+const LOAD: &str = "\
+    with s as (select last_sequence, payload from snapshots \
+               where aggregate_type = $1 and aggregate_id = $2) \
+    select 's' as kind, last_sequence as sequence, null::bigint as tx, \
+           null::bigint as global_position, null::text as event_type, \
+           null::text as event_version, payload from s \
+    union all \
+    (select 'h', sequence, tx_id::text::bigint, global_position, null, null, null \
+     from events where aggregate_type = $1 and aggregate_id = $2 \
+     order by sequence desc limit 1) \
+    union all \
+    (select 'e', sequence, null, null, event_type, event_version, payload \
+     from events where aggregate_type = $1 and aggregate_id = $2 \
+       and sequence > coalesce((select last_sequence from s), 0) \
+     order by sequence)";
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.0.decide(command)? {
-            sink.write(StoredEventOf(event), self).await;
+async fn load<A: Aggregate>(pool: &PgPool, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
+    let rows = sqlx::query(LOAD)
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .fetch_all(pool)
+        .await?;
+    let mut snapshot: Option<(i64, Value)> = None;
+    let mut last = None;
+    let mut tail = Vec::with_capacity(rows.len());
+    for row in rows {
+        let kind: &str = row.try_get("kind")?;
+        let sequence: i64 = row.try_get("sequence")?;
+        match kind {
+            "s" => snapshot = Some((sequence, row.try_get("payload")?)),
+            "h" => {
+                last = Some(Checkpoint {
+                    tx_id: row.try_get("tx")?,
+                    position: row.try_get("global_position")?,
+                })
+            }
+            _ => tail.push(FoldableEvent {
+                sequence,
+                event_type: row.try_get("event_type")?,
+                event_version: row.try_get("event_version")?,
+                payload: row.try_get("payload")?,
+            }),
         }
-        Ok(())
     }
+    let (mut sequence, mut state, tail) = match snapshot {
+        None => (0, A::default(), tail),
+        Some((sequence, payload)) => match serde_json::from_value::<A>(payload) {
+            Ok(state) => (sequence, state, tail),
+            // A snapshot this version cannot read (the aggregate's shape changed) is
+            // ignored: the state is folded from every event instead.
+            Err(_) => {
+                let all = event::read_history::<A>(pool, aggregate_id).await?;
+                let all = all.into_iter().map(FoldableEvent::from).collect();
+                (0, A::default(), all)
+            }
+        },
+    };
+    for event in tail {
+        state.apply(A::decode(
+            &event.event_type,
+            &event.event_version,
+            event.payload,
+        )?);
+        sequence = event.sequence;
+    }
+    Ok(Loaded {
+        state,
+        sequence,
+        last,
+    })
+}
 
-    fn apply(&mut self, event: Self::Event) {
-        self.0.apply(event.0);
+/// Why an append did not happen.
+enum Append {
+    /// Another command appended to the aggregate since it was loaded.
+    Conflict,
+    Failed(StoreError),
+}
+
+/// Appends a command's events after `after`, all in one statement (so atomically, without
+/// a transaction of several round trips), and returns the position of the last one. A
+/// sequence already taken is a conflict: the primary key refuses the whole statement.
+const APPEND: &str = "\
+    insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
+                        payload, metadata) \
+    select $1, $2, $3 + e.n, e.event_type, $4, e.payload, $5 \
+    from unnest($6::text[], $7::jsonb[]) with ordinality as e(event_type, payload, n) \
+    order by e.n \
+    returning sequence, tx_id::text::bigint as tx, global_position";
+
+async fn append<A: Aggregate>(
+    pool: &PgPool,
+    aggregate_id: &str,
+    after: i64,
+    events: &[A::Event],
+    metadata: &Value,
+) -> Result<Checkpoint, Append> {
+    let types: Vec<&str> = events.iter().map(A::event_name).collect();
+    let payloads: Vec<Json<&A::Event>> = events.iter().map(Json).collect();
+    let rows = sqlx::query(APPEND)
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(after)
+        .bind(A::EVENT_VERSION)
+        .bind(metadata)
+        .bind(&types)
+        .bind(&payloads)
+        .fetch_all(pool)
+        .await
+        .map_err(|error| match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Append::Conflict,
+            _ => Append::Failed(error.into()),
+        })?;
+    let mut last: Option<(i64, Checkpoint)> = None;
+    for row in rows {
+        let sequence: i64 = row
+            .try_get("sequence")
+            .map_err(|e| Append::Failed(e.into()))?;
+        let checkpoint = Checkpoint {
+            tx_id: row.try_get("tx").map_err(|e| Append::Failed(e.into()))?,
+            position: row
+                .try_get("global_position")
+                .map_err(|e| Append::Failed(e.into()))?,
+        };
+        if last.is_none_or(|(s, _)| sequence > s) {
+            last = Some((sequence, checkpoint));
+        }
     }
+    last.map(|(_, checkpoint)| checkpoint)
+        .ok_or_else(|| Append::Failed(StoreError::EventStore("the append returned no rows".into())))
+}
+
+/// Records the state after `sequence` as the aggregate's snapshot, unless a newer one is
+/// already there.
+async fn save_snapshot<A: Aggregate>(
+    pool: &PgPool,
+    aggregate_id: &str,
+    sequence: i64,
+    state: &A,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, \
+                                payload) \
+         values ($1, $2, $3, 1, $4) \
+         on conflict (aggregate_type, aggregate_id) do update \
+           set last_sequence = excluded.last_sequence, \
+               current_snapshot = snapshots.current_snapshot + 1, \
+               payload = excluded.payload, created_at = now() \
+           where snapshots.last_sequence < excluded.last_sequence",
+    )
+    .bind(A::TYPE)
+    .bind(aggregate_id)
+    .bind(sequence)
+    .bind(Json(state))
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -9,6 +9,10 @@ use uuid::Uuid;
 use caseyos_domain::aggregate::{Aggregate, DecodeError, RecordedEvent};
 use caseyos_domain::kernel::Checkpoint;
 
+/// The NOTIFY channel that tells projectors events were committed (the bus notifies it
+/// after its appends).
+pub const EVENTS_CHANNEL: &str = "caseyos_events";
+
 /// One row of the `events` table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredEvent {
@@ -54,7 +58,8 @@ impl StoredEvent {
             .then(|| A::decode(&self.event_type, &self.event_version, self.payload.clone()))
     }
 
-    fn from_row(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+    /// A row read with [`COLUMNS`].
+    pub fn from_row(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
         Ok(StoredEvent {
             event_id: row.try_get("event_id")?,
             global_position: row.try_get("global_position")?,
@@ -71,12 +76,17 @@ impl StoredEvent {
     }
 }
 
-const COLUMNS: &str = "event_id, global_position, tx_id::text::bigint as tx, aggregate_type, \
+/// The columns [`StoredEvent::from_row`] reads, for selects from `events`.
+pub const COLUMNS: &str = "event_id, global_position, tx_id::text::bigint as tx, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at";
 
-/// The next events after `after` in global order, only below the snapshot horizon: every
-/// transaction older than the oldest one still running has committed or aborted, so no
-/// event can later appear behind what is returned here.
+/// What keeps a read of the log gap-safe: only events of transactions below the snapshot
+/// horizon, every transaction older than the oldest one still running having committed or
+/// aborted, so no event can later appear behind what is read.
+pub const BELOW_HORIZON: &str = "tx_id < pg_snapshot_xmin(pg_current_snapshot())";
+
+/// The next events after `after` in global order, only below the snapshot horizon
+/// ([`BELOW_HORIZON`]).
 pub async fn read_after<'e>(
     executor: impl PgExecutor<'e>,
     after: Checkpoint,
@@ -84,8 +94,7 @@ pub async fn read_after<'e>(
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let sql = format!(
         "select {COLUMNS} from events \
-         where (tx_id, global_position) > ($1::text::xid8, $2) \
-           and tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         where (tx_id, global_position) > ($1::text::xid8, $2) and {BELOW_HORIZON} \
          order by tx_id, global_position \
          limit $3"
     );
@@ -199,6 +208,17 @@ impl FoldableEvent {
             event_type: &self.event_type,
             event_version: &self.event_version,
             payload: &self.payload,
+        }
+    }
+}
+
+impl From<StoredEvent> for FoldableEvent {
+    fn from(event: StoredEvent) -> Self {
+        FoldableEvent {
+            sequence: event.sequence,
+            event_type: event.event_type,
+            event_version: event.event_version,
+            payload: event.payload,
         }
     }
 }

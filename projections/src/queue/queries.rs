@@ -10,7 +10,10 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
+use caseyos_domain::kernel::Checkpoint;
+
 use crate::cursor;
+use crate::runner::ReadVersion;
 
 /// Stands in for "no due time" so such items sort last; matches the rank index.
 const NO_DUE_TIME: &str = "'9999-12-31 00:00:00+00'::timestamptz";
@@ -59,6 +62,11 @@ pub struct TodayPage {
     pub next: Option<TodayCursor>,
     /// Moves in Today's Moves for the same owner and domain, over all pages.
     pub total: i64,
+    /// The read model the page was read from (in the same statement, so exactly it).
+    pub version: ReadVersion,
+    /// The next time a snoozed move wakes: until then, the same version gives the same
+    /// page.
+    pub changes_at: Option<DateTime<Utc>>,
 }
 
 /// The moves of Today's Moves: pending, and snoozed ones whose time has come.
@@ -68,7 +76,8 @@ const TODAY_FILTER: &str = "status in ('pending', 'snoozed') \
      and ($3::text is null or domain = $3)";
 
 /// Today's Moves: pending items and snoozed ones whose time has come, by APS then due time,
-/// a page at a time (after `cursor`, when given).
+/// a page at a time (after `cursor`, when given) — with the total, the read model's
+/// version and the next wake-up, all in one statement (one snapshot, one round trip).
 pub async fn today(
     pool: &PgPool,
     owner: Option<&str>,
@@ -89,11 +98,22 @@ pub async fn today(
         String::new()
     };
     let sql = format!(
-        "select doc, aps_centi::bigint as aps, coalesce(due_by, {NO_DUE_TIME}) as due \
-         from queue_items \
-         where {TODAY_FILTER}{after} \
-         order by aps_centi desc, coalesce(due_by, {NO_DUE_TIME}), id \
-         limit $4"
+        "with total as (select count(*) as n from queue_items where {TODAY_FILTER}), \
+              wake as (select min(snoozed_until) as at from queue_items \
+                       where status = 'snoozed' and snoozed_until > $1 \
+                         and ($2::text is null or owner = $2) \
+                         and ($3::text is null or domain = $3)), \
+              version as (select checkpoint_tx::text::bigint as tx, checkpoint_position, \
+                                 updated_at from projection_checkpoints where name = 'queue') \
+         select page.doc, page.aps, page.due, total.n as total, wake.at as wake, \
+                version.tx, version.checkpoint_position, version.updated_at \
+         from total cross join wake left join version on true \
+         left join lateral ( \
+           select doc, aps_centi::bigint as aps, coalesce(due_by, {NO_DUE_TIME}) as due \
+           from queue_items \
+           where {TODAY_FILTER}{after} \
+           order by aps_centi desc, coalesce(due_by, {NO_DUE_TIME}), id \
+           limit $4) page on true"
     );
     let mut query = sqlx::query(&sql)
         .bind(now)
@@ -103,33 +123,44 @@ pub async fn today(
     if let Some(cursor) = cursor {
         query = query.bind(cursor.aps).bind(cursor.due).bind(cursor.id);
     }
-    let mut rows = query.fetch_all(pool).await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        match rows.last() {
-            Some(last) => {
-                let Json(doc): Json<QueueItemView> = last.try_get("doc")?;
-                Some(TodayCursor {
-                    aps: last.try_get("aps")?,
-                    due: last.try_get("due")?,
-                    id: doc.id,
-                })
-            }
-            None => None,
+    let rows = query.fetch_all(pool).await?;
+    let first = rows
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the Today query returned no row"))?;
+    let total: i64 = first.try_get("total")?;
+    let changes_at: Option<DateTime<Utc>> = first.try_get("wake")?;
+    let version = ReadVersion {
+        checkpoint: Checkpoint {
+            tx_id: first.try_get::<Option<i64>, _>("tx")?.unwrap_or(0),
+            position: first
+                .try_get::<Option<i64>, _>("checkpoint_position")?
+                .unwrap_or(0),
+        },
+        changed_at: first.try_get("updated_at")?,
+    };
+    let mut page = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(Json(doc)) = row.try_get::<Option<Json<QueueItemView>>, _>("doc")? {
+            page.push((doc, row.try_get::<i64, _>("aps")?, row.try_get("due")?));
         }
+    }
+    let next = if page.len() as i64 > limit {
+        page.truncate(limit as usize);
+        page.last().map(|(doc, aps, due)| TodayCursor {
+            aps: *aps,
+            due: *due,
+            id: doc.id,
+        })
     } else {
         None
     };
-    let items = docs(rows)?;
-    let total: i64 = sqlx::query_scalar(&format!(
-        "select count(*) from queue_items where {TODAY_FILTER}"
-    ))
-    .bind(now)
-    .bind(owner)
-    .bind(domain)
-    .fetch_one(pool)
-    .await?;
-    Ok(TodayPage { items, next, total })
+    Ok(TodayPage {
+        items: page.into_iter().map(|(doc, _, _)| doc).collect(),
+        next,
+        total,
+        version,
+        changes_at,
+    })
 }
 
 /// What a list may be filtered by; empty vectors mean "any".

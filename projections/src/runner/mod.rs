@@ -14,6 +14,7 @@ use sqlx::{Connection, PgPool, Row};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use caseyos_domain::kernel::{Checkpoint, ConsistencyToken};
 use caseyos_store::advisory::advisory_key;
@@ -24,8 +25,8 @@ use crate::projector::{Projector, Tables};
 pub mod rebuild;
 pub mod status;
 
-/// The NOTIFY channel the events table signals on commit.
-pub const EVENTS_CHANNEL: &str = "caseyos_events";
+/// The NOTIFY channel the command bus signals after its appends commit.
+pub use caseyos_store::event::EVENTS_CHANNEL;
 
 /// The NOTIFY channel a projector signals when a batch commits: the payload is a
 /// [`LiveEvent`] as JSON, delivered to every backend instance (which fan it out to open
@@ -65,7 +66,7 @@ pub struct ProjectionMetrics {
 }
 
 /// Lag samples kept per projector for quantiles.
-const LAG_SAMPLES: usize = 200_000;
+pub const LAG_SAMPLES: usize = 200_000;
 
 #[derive(Clone, Debug, Default)]
 pub struct ProjectorStats {
@@ -158,6 +159,53 @@ pub async fn lock_checkpoint(
     })
 }
 
+/// Locks a projector's checkpoint row for the rest of the transaction (see
+/// [`lock_checkpoint`]) and reads the next `limit` events after it below the horizon (see
+/// [`event::read_after`]), in one statement. The batch commits without waiting for its
+/// WAL flush (`synchronous_commit = off` for this transaction): a read model and its
+/// checkpoint are derived from the log and commit together, so a crash can only lose both
+/// at once, and they are applied again; the wait was most of a batch's time.
+async fn lock_and_read(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    name: &str,
+    limit: i64,
+) -> anyhow::Result<(Checkpoint, Vec<StoredEvent>)> {
+    let sql = format!(
+        "with cp as (select checkpoint_tx, checkpoint_position from projection_checkpoints \
+                     where name = $1 for update), \
+              relaxed as (select set_config('synchronous_commit', 'off', true)) \
+         select cp.checkpoint_tx::text::bigint as from_tx, \
+                cp.checkpoint_position as from_position, e.* \
+         from cp cross join relaxed left join lateral ( \
+           select {columns} from events \
+           where (tx_id, global_position) > (cp.checkpoint_tx, cp.checkpoint_position) \
+             and {below} \
+           order by tx_id, global_position \
+           limit $2) e on true",
+        columns = event::COLUMNS,
+        below = event::BELOW_HORIZON,
+    );
+    let rows = sqlx::query(&sql)
+        .bind(name)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?;
+    let Some(first) = rows.first() else {
+        anyhow::bail!("projector {name} has no checkpoint row");
+    };
+    let from = Checkpoint {
+        tx_id: first.try_get("from_tx")?,
+        position: first.try_get("from_position")?,
+    };
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if row.try_get::<Option<Uuid>, _>("event_id")?.is_some() {
+            events.push(StoredEvent::from_row(row)?);
+        }
+    }
+    Ok((from, events))
+}
+
 /// Applies the next batch of events to the live tables and advances the checkpoint, in one
 /// transaction. The checkpoint row is locked for the batch, so two instances (or a rebuild
 /// switching over) never apply the same events twice. Returns 0 when caught up to the
@@ -168,8 +216,7 @@ pub async fn run_batch(
     batch_size: i64,
 ) -> anyhow::Result<(BatchOutcome, Vec<StoredEvent>)> {
     let mut tx = pool.begin().await?;
-    let from = lock_checkpoint(&mut tx, projector.name()).await?;
-    let events = event::read_after(&mut *tx, from, batch_size).await?;
+    let (from, events) = lock_and_read(&mut tx, projector.name(), batch_size).await?;
     let Some(last) = events.last() else {
         tx.rollback().await?;
         return Ok((
@@ -182,29 +229,29 @@ pub async fn run_batch(
     };
     let to = last.checkpoint();
     projector.apply(&mut tx, &Tables::LIVE, &events).await?;
+    // The checkpoint advances with the batch, and pages hear of it on commit (so never of a
+    // change they cannot read yet): one statement.
+    let live = LiveEvent {
+        projection: projector.name().to_string(),
+        consistency: ConsistencyToken(to).to_string(),
+    };
     sqlx::query(
-        "update projection_checkpoints set checkpoint_tx = $2::text::xid8, \
-           checkpoint_position = $3, events_processed = events_processed + $4, \
-           last_event_at = $5, last_error = null, updated_at = now() \
-         where name = $1",
+        "with advanced as ( \
+           update projection_checkpoints set checkpoint_tx = $2::text::xid8, \
+             checkpoint_position = $3, events_processed = events_processed + $4, \
+             last_event_at = $5, last_error = null, updated_at = now() \
+           where name = $1) \
+         select pg_notify($6, $7)",
     )
     .bind(projector.name())
     .bind(to.tx_id.to_string())
     .bind(to.position)
     .bind(events.len() as i64)
     .bind(last.recorded_at)
+    .bind(PROJECTION_CHANNEL)
+    .bind(serde_json::to_string(&live)?)
     .execute(&mut *tx)
     .await?;
-    // Sent on commit, so pages never hear of a change they cannot read yet.
-    let live = LiveEvent {
-        projection: projector.name().to_string(),
-        consistency: ConsistencyToken(to).to_string(),
-    };
-    sqlx::query("select pg_notify($1, $2)")
-        .bind(PROJECTION_CHANNEL)
-        .bind(serde_json::to_string(&live)?)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok((
         BatchOutcome {
@@ -448,6 +495,63 @@ pub async fn checkpoints(pool: &PgPool, names: &[&str]) -> sqlx::Result<Vec<Chec
         .iter()
         .map(|n| found.get(*n).copied().unwrap_or(Checkpoint::ZERO))
         .collect())
+}
+
+/// Which state of a read model a read saw: the checkpoint its projector had applied, and
+/// when its checkpoint row last changed (a rebuild's switch-over can keep the checkpoint
+/// and still change rows). Two reads with equal versions saw equal tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadVersion {
+    pub checkpoint: Checkpoint,
+    pub changed_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// The versions of the named projectors' read models (missing rows count as zero) and the
+/// log's head (see [`caseyos_store::event::head`]), in one statement: what a read decides
+/// its wait on.
+pub async fn versions_and_head(
+    pool: &PgPool,
+    names: &[&str],
+) -> sqlx::Result<(Vec<ReadVersion>, Checkpoint)> {
+    let rows = sqlx::query(
+        "select c.checkpoint_tx::text::bigint as tx, c.checkpoint_position as position, \
+                c.updated_at, h.tx as head_tx, h.global_position as head_position \
+         from unnest($1::text[]) with ordinality as n(name, i) \
+         left join projection_checkpoints c on c.name = n.name \
+         left join (select tx_id::text::bigint as tx, global_position from events \
+                    order by tx_id desc, global_position desc limit 1) h on true \
+         order by n.i",
+    )
+    .bind(names)
+    .fetch_all(pool)
+    .await?;
+    let checkpoint =
+        |row: &sqlx::postgres::PgRow, tx: &str, position: &str| -> sqlx::Result<Checkpoint> {
+            Ok(
+                match (
+                    row.try_get::<Option<i64>, _>(tx)?,
+                    row.try_get::<Option<i64>, _>(position)?,
+                ) {
+                    (Some(tx_id), Some(position)) => Checkpoint { tx_id, position },
+                    _ => Checkpoint::ZERO,
+                },
+            )
+        };
+    let head = match rows.first() {
+        Some(row) => checkpoint(row, "head_tx", "head_position")?,
+        // No projector named: the head alone.
+        None => event::head(pool).await?,
+    };
+    let versions = rows
+        .iter()
+        .map(|row| {
+            Ok(ReadVersion {
+                checkpoint: checkpoint(row, "tx", "position")?,
+                changed_at: row.try_get("updated_at")?,
+            })
+        })
+        .collect::<sqlx::Result<_>>()?;
+    Ok((versions, head))
 }
 
 /// Waits until every named projector has applied `token`, or `timeout` passes. Woken by

@@ -91,3 +91,43 @@ async fn custom_methods_and_unknown_paths_share_one_other_and_one_unmatched_seri
         assert!(on_route[0].ends_with(" 5"), "{}", on_route[0]);
     }
 }
+
+#[tokio::test]
+async fn the_projection_lag_of_the_events_applied_is_a_summary_with_its_count() {
+    let app = spawn_app().await;
+    for n in 0..5 {
+        app.propose_simple(&format!("lag {n}")).await;
+    }
+    let sample = |text: &str, series: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))?
+            .parse()
+            .ok()
+    };
+    let count_series = "caseyos_projection_apply_lag_milliseconds_count{projection=\"queue\"}";
+    // The samples are recorded just after each batch commits: wait for all five.
+    let mut text = String::new();
+    for _ in 0..500 {
+        text = app.metrics_text().await;
+        if sample(&text, count_series).is_some_and(|count| count >= 5.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let value = |series: &str| -> f64 {
+        sample(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
+    let count = value(count_series);
+    assert!(count >= 5.0, "five proposals applied, {count} samples");
+    let q = |q: &str| {
+        value(&format!(
+            "caseyos_projection_apply_lag_milliseconds{{projection=\"queue\",quantile=\"{q}\"}}"
+        ))
+    };
+    let (p50, p99, max) = (q("0.5"), q("0.99"), q("1"));
+    assert!(
+        0.0 <= p50 && p50 <= p99 && p99 <= max,
+        "quantiles in order: {p50} {p99} {max}"
+    );
+    assert!(text.contains("# TYPE caseyos_projection_apply_lag_milliseconds summary"));
+}

@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::api::{AuditResponse, QueueItemResponse};
-use caseyos_domain::kernel::{Actor, Text, UserName};
+use caseyos_domain::kernel::{Actor, Text};
 use caseyos_domain::queue::{
-    ActionType, EditQueueItem, ProposeQueueItem, QueueItem, QueueItemCommand, QueueItemView,
-    QueueStatus, Source, Target, MAX_TITLE_CHARS,
+    EditQueueItem, QueueItem, QueueItemCommand, QueueItemView, QueueStatus, MAX_TITLE_CHARS,
 };
 use caseyos_projections::queue::QueueProjector;
 use caseyos_projections::rebuild::{fill_shadow, switch_over, table_difference};
@@ -24,24 +23,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 fn propose(id: Uuid, title: &str) -> QueueItemCommand {
-    QueueItemCommand::Propose(Box::new(ProposeQueueItem {
-        id,
-        title: Some(Text::parse(title, MAX_TITLE_CHARS).unwrap()),
-        action_type: ActionType::SendEmail,
-        domain: None,
-        target: Target::default(),
-        payload: json!({}),
-        owner: UserName::parse("admin").unwrap(),
-        due_by: None,
-        expires_at: None,
-        source: Source::Manual,
-        aps: Default::default(),
-        rationale: None,
-        draft: None,
-        demo: false,
-        by: Actor::user("admin"),
-        at: now(),
-    }))
+    caseyos_tests::propose_command(id, title)
 }
 
 /// Inserts a proposal event by hand inside `tx`, as postgres-es would.

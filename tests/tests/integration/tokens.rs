@@ -32,6 +32,25 @@ async fn list(app: &TestApp, query: &str) -> ApiTokenListResponse {
     )
 }
 
+/// The answer to `GET /api/queue/today` with `secret` at `address` once it is refused, asking
+/// again while it is still accepted, for at most a few re-check intervals.
+async fn refused_within_recheck(app: &TestApp, address: &str, secret: &str) -> (u16, Value) {
+    let guard = caseyos_backend::auth::token_cache::RECHECK * 5;
+    let started = std::time::Instant::now();
+    loop {
+        let answer = send(
+            app.client
+                .get(format!("{address}/api/queue/today"))
+                .bearer_auth(secret),
+        )
+        .await;
+        if answer.0 != 200 || started.elapsed() > guard {
+            return answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Makes a token's expiry lie in the past, as time would.
 async fn expire(app: &TestApp, id: Uuid) {
     sqlx::query("update api_tokens set expires_at = now() - interval '1 second' where id = $1")
@@ -225,8 +244,10 @@ async fn an_expired_token_is_refused_and_the_sessions_it_started_end_with_it() {
     assert_eq!(signed_in.expires_at, expires_at);
 
     expire(&app, created.token.id).await;
+    // The token's last check (the session request above) is relied on for at most a
+    // second; then it is checked again and refused.
     assert_error(
-        &app.get_json("/api/queue/today", &created.secret).await,
+        &refused_within_recheck(&app, &app.address, &created.secret).await,
         401,
         "auth.invalid_token",
     );
@@ -405,4 +426,39 @@ async fn the_list_pages_by_cursor_oldest_first() {
             .await;
         assert_error(&answer, 400, code);
     }
+}
+
+#[tokio::test]
+async fn a_token_revoked_through_one_instance_is_refused_by_another_within_a_second() {
+    let app = spawn_app().await;
+    let other = app.another_instance(|_| {}).await;
+    let created = create_ok(
+        &app,
+        json!({"name": "shared", "user": "casey", "role": "admin"}),
+    )
+    .await;
+    // Both instances have checked it.
+    for address in [&app.address, &other.address] {
+        let answer = send(
+            app.client
+                .get(format!("{address}/api/queue/today"))
+                .bearer_auth(&created.secret),
+        )
+        .await;
+        assert_eq!(answer.0, 200, "{}", answer.1);
+    }
+    let (status, body) = revoke(&app, created.token.id, &app.admin).await;
+    assert_eq!(status, 204, "{body}");
+    // Refused at once where it was revoked...
+    assert_error(
+        &app.get_json("/api/queue/today", &created.secret).await,
+        401,
+        "auth.invalid_token",
+    );
+    // ...and by the other instance once its check is a second old.
+    assert_error(
+        &refused_within_recheck(&app, &other.address, &created.secret).await,
+        401,
+        "auth.invalid_token",
+    );
 }

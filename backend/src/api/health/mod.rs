@@ -210,6 +210,27 @@ async fn metrics(
             stats.idle_checks
         );
     }
+    let _ = writeln!(out, "# HELP caseyos_projection_apply_lag_milliseconds From an event being recorded to its read-model change committing, over the last {} events this instance applied as leader (nearest rank).", caseyos_projections::runner::LAG_SAMPLES);
+    let _ = writeln!(
+        out,
+        "# TYPE caseyos_projection_apply_lag_milliseconds summary"
+    );
+    for (name, stats) in state.projection_metrics.snapshot() {
+        let samples: Vec<f64> = stats.lag_ms.iter().copied().collect();
+        for q in [0.5, 0.9, 0.99, 1.0] {
+            if let Some(value) = caseyos_projections::runner::quantile(samples.clone(), q) {
+                let _ = writeln!(
+                    out,
+                    "caseyos_projection_apply_lag_milliseconds{{projection=\"{name}\",quantile=\"{q}\"}} {value}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "caseyos_projection_apply_lag_milliseconds_count{{projection=\"{name}\"}} {}",
+            samples.len()
+        );
+    }
     Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4")], out))
 }
 

@@ -82,12 +82,18 @@ async fn run_item_command(
     request: &impl Serialize,
     command: QueueItemCommand,
 ) -> Result<Answer<QueueItemView>, ApiError> {
+    let new = matches!(command, QueueItemCommand::Propose(_));
     ctx.execute_once(&state.pool, request, async |meta| {
         let guard = owner_guard(&ctx.principal);
-        Ok(state
-            .bus
-            .execute_guarded(item_id, command, meta, guard)
-            .await?)
+        Ok(if new {
+            // The proposal's id was made up just now: no events to load.
+            state.bus.execute_new(item_id, command, meta, guard).await?
+        } else {
+            state
+                .bus
+                .execute_guarded(item_id, command, meta, guard)
+                .await?
+        })
     })
     .await
 }

@@ -1,7 +1,12 @@
 //! Reading Today's Moves: the ranked list, filtered pages, one move, counts and the
 //! quick-stats bar. Read models only.
 
+use std::sync::Arc;
+
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use caseyos_domain::api::{
     ErrorEnvelope, QueueCountsResponse, QueueItemResponse, QueueListResponse, QueueStatsResponse,
@@ -97,7 +102,7 @@ async fn todays_moves(
     principal: Principal,
     ApiQuery(query): ApiQuery<TodayQuery>,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<QueueListResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let owner = owner_scope(&principal, query.owner.as_deref())?;
     let domain = match query.domain.as_deref().filter(|d| !d.is_empty()) {
         Some(raw) => Some(
@@ -122,21 +127,41 @@ async fn todays_moves(
         None => None,
     };
     let limit = limit(query.limit, 50, MAX_PAGE)?;
-    read.settle(&state, QUEUE_VIEWS).await?;
+    let version = read.settle_versioned(&state, QUEUE_VIEWS).await?;
+    let now = now();
+    // Everything the answer depends on besides the read model's version and the time.
+    let key = format!(
+        "today|{owner:?}|{domain:?}|{}|{limit}",
+        query.cursor.as_deref().unwrap_or_default().trim()
+    );
+    if let Some(body) = version.and_then(|v| state.answers.get(&key, v, now)) {
+        return Ok(json_bytes(Bytes::from_owner(body)));
+    }
     let page = views::today(
         &state.pool,
         owner.as_deref(),
         domain,
-        now(),
+        now,
         cursor.as_ref(),
         limit,
     )
     .await?;
-    Ok(Json(QueueListResponse {
+    let body: Arc<[u8]> = serde_json::to_vec(&QueueListResponse {
         items: page.items,
         next_cursor: page.next.map(|c| c.encode()),
         total: page.total,
-    }))
+    })
+    .map_err(|e| ApiError::internal(format!("serializing Today's Moves: {e}")))?
+    .into();
+    state
+        .answers
+        .put(key, page.version, page.changes_at, body.clone());
+    Ok(json_bytes(Bytes::from_owner(body)))
+}
+
+/// A JSON body already serialized.
+fn json_bytes(body: Bytes) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -120,6 +120,8 @@ async fn revoke_api_token(
     let revoked = revoke_token_by_id(&state.pool, id)
         .await?
         .ok_or_else(token_not_found)?;
+    // It stops working here at once; other instances re-check within a second.
+    state.tokens.forget_all();
     if !revoked.already {
         tracing::info!(
             token.name = %revoked.token.name,
