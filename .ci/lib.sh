@@ -70,8 +70,9 @@ ensure_nextest() {
 }
 
 # The SPA toolchain, all from package registries (nothing downloaded by trunk itself):
-# the wasm32 target, trunk, a wasm-bindgen CLI equal to the lockfile's wasm-bindgen, and
-# wasm-opt from binaryen's npm package (Debian's binaryen is too old for rustc's output).
+# the wasm32 target, trunk, a wasm-bindgen CLI equal to the lockfile's wasm-bindgen,
+# wasm-opt from binaryen's npm package (Debian's binaryen is too old for rustc's output),
+# and Debian's brotli for the precompressed files.
 WASM_BINDGEN_VERSION=0.2.130
 
 ensure_wasm_tools() {
@@ -93,6 +94,9 @@ ensure_wasm_tools() {
         echo "Installing wasm-opt (binaryen) from npm..."
         npm install -g binaryen@132
     fi
+    if ! command -v brotli >/dev/null 2>&1; then
+        apt_install brotli
+    fi
 }
 
 # Headless Chromium and its driver, for component and end-to-end tests.
@@ -102,10 +106,50 @@ ensure_browser() {
     fi
 }
 
+# The release wasm's budget, gzip -9: 350 KiB = 350 × 1024 = 358,400 bytes (README, "The
+# web app"). Every build prints the size; a build over the budget fails.
+WEB_WASM_BUDGET_GZIP=358400
+
 build_web() {
     # trunk builds offline: fetch every crate of the lockfile first.
     cargo fetch
     TRUNK_SKIP_VERSION_CHECK=true trunk build --release
+    compress_web dist
+    check_web_size dist
+}
+
+# Writes `<file>.br` (brotli -q 11) and `<file>.gz` (gzip -9) beside each compressible file
+# of a web build (trunk replaces the whole folder on every build, so none is ever stale);
+# the server sends them as they are to clients that accept them.
+compress_web() {
+    local file
+    find "$1" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' \
+        -o -name '*.svg' -o -name '*.json' -o -name '*.txt' \) -print0 |
+        while IFS= read -r -d '' file; do
+            brotli --quality=11 --force --output="$file.br" "$file"
+            gzip -9 --no-name --stdout "$file" >"$file.gz"
+        done
+}
+
+# Prints the wasm's size (raw, gzip -9, brotli -q 11: the files compress_web wrote) and
+# fails when gzip is over WEB_WASM_BUDGET_GZIP.
+check_web_size() {
+    local wasm raw gz br
+    wasm=$(find "$1" -maxdepth 1 -name '*_bg.wasm' | head -n 1)
+    if [ -z "$wasm" ] || [ ! -f "$wasm.gz" ] || [ ! -f "$wasm.br" ]; then
+        echo "error: no compressed wasm in $1 (run trunk build --release, then compress_web)" >&2
+        return 1
+    fi
+    raw=$(wc -c <"$wasm")
+    gz=$(wc -c <"$wasm.gz")
+    br=$(wc -c <"$wasm.br")
+    echo "Web app wasm $(basename "$wasm"): $raw bytes raw, $gz gzip -9, $br brotli -q 11" \
+        "(budget: $WEB_WASM_BUDGET_GZIP gzip = 350 KiB, $((WEB_WASM_BUDGET_GZIP - gz)) to spare)"
+    if [ "$gz" -gt "$WEB_WASM_BUDGET_GZIP" ]; then
+        echo "error: the web app's wasm is $gz bytes gzip -9, over its budget of" \
+            "$WEB_WASM_BUDGET_GZIP bytes (350 KiB); make it smaller (README, \"The web app\")" >&2
+        return 1
+    fi
 }
 
 # axe-core, for the accessibility check of the end-to-end tests (pinned in tests/e2e).

@@ -1,6 +1,7 @@
 //! The SPA's build: where trunk's output is (`web_dir`), which of its files are
-//! content-hashed, and the Content-Security-Policy its `index.html` needs. Serving it over
-//! HTTP is `http::web`.
+//! content-hashed, which compressed variant of a file a client accepts (the build writes
+//! `.br` and `.gz` beside each compressible file), and the Content-Security-Policy its
+//! `index.html` needs. Serving it over HTTP is `http::web`.
 
 use std::path::{Path, PathBuf};
 
@@ -70,6 +71,89 @@ pub fn is_hashed(file_name: &str) -> bool {
         .split_once('-')
         .is_some_and(|(first, _)| is_hash(first));
     suffixed || prefixed
+}
+
+/// A compressed variant of a file, written beside it by the build (`app.wasm.br`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    /// In the order the server prefers them when a client accepts both equally.
+    pub const ALL: [Encoding; 2] = [Encoding::Brotli, Encoding::Gzip];
+
+    /// Its `Content-Encoding` token.
+    pub fn token(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gzip",
+        }
+    }
+
+    /// The file name of this variant of `file_name`.
+    pub fn file_name(self, file_name: &str) -> String {
+        match self {
+            Encoding::Brotli => format!("{file_name}.br"),
+            Encoding::Gzip => format!("{file_name}.gz"),
+        }
+    }
+}
+
+/// Which of the `available` variants to send for a request's `Accept-Encoding`: the one
+/// the client accepts with the highest quality (brotli before gzip on a tie), or `None` for
+/// the file as it is. A coding is acceptable when named with a quality above 0 (`q=0`
+/// refuses it), or when `*` is and it is not named; no header accepts no coding.
+pub fn negotiate(accept_encoding: Option<&str>, available: &[Encoding]) -> Option<Encoding> {
+    let accept = accept_encoding?;
+    // Thousandths, as RFC 9110 gives qualities to three decimals.
+    let quality_of = |name: &str| -> Option<u16> {
+        accept.split(',').find_map(|entry| {
+            let mut parts = entry.split(';');
+            let coding = parts.next()?.trim();
+            let matches = coding.eq_ignore_ascii_case(name)
+                || (name == "gzip" && coding.eq_ignore_ascii_case("x-gzip"));
+            if !matches {
+                return None;
+            }
+            let quality = parts
+                .find_map(|p| {
+                    let (key, value) = p.split_once('=')?;
+                    key.trim().eq_ignore_ascii_case("q").then(|| value.trim())
+                })
+                .map_or(Some(1000), parse_quality);
+            // An entry with a malformed quality is ignored.
+            quality
+        })
+    };
+    let wildcard = quality_of("*");
+    available
+        .iter()
+        .filter_map(|&encoding| {
+            let quality = quality_of(encoding.token()).or(wildcard)?;
+            (quality > 0).then_some((encoding, quality))
+        })
+        // `max_by_key` keeps the last of equals: reverse so the first preferred wins.
+        .rev()
+        .max_by_key(|&(_, quality)| quality)
+        .map(|(encoding, _)| encoding)
+}
+
+/// `0`, `0.5`, `1.000` → thousandths; anything else (or above 1) is `None`.
+fn parse_quality(value: &str) -> Option<u16> {
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    if !matches!(whole, "0" | "1") || fraction.len() > 3 {
+        return None;
+    }
+    let mut quality = if whole == "1" { 1000 } else { 0 };
+    for (digit, scale) in fraction.bytes().zip([100, 10, 1]) {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        quality += u16::from(digit - b'0') * scale;
+    }
+    (quality <= 1000).then_some(quality)
 }
 
 /// The policy for a page: its own files, WebAssembly (`'wasm-unsafe-eval'`), and exactly
@@ -145,6 +229,50 @@ mod tests {
         for (name, hashed) in table {
             assert_eq!(is_hashed(name), hashed, "{name}");
         }
+    }
+
+    #[test]
+    fn the_variant_sent_is_the_one_the_client_accepts_best_and_q_0_refuses() {
+        use Encoding::{Brotli, Gzip};
+        let both = &[Brotli, Gzip];
+        let table: &[(Option<&str>, &[Encoding], Option<Encoding>)] = &[
+            (None, both, None),
+            (Some(""), both, None),
+            (Some("identity"), both, None),
+            (Some("br"), both, Some(Brotli)),
+            (Some("gzip, deflate, br"), both, Some(Brotli)),
+            (Some("gzip, deflate, br, zstd"), both, Some(Brotli)),
+            (Some("gzip, deflate"), both, Some(Gzip)),
+            (Some("x-gzip"), both, Some(Gzip)),
+            (Some("GZIP, BR"), both, Some(Brotli)),
+            (Some("br;q=0, gzip"), both, Some(Gzip)),
+            (Some("br; q=0.000, gzip"), both, Some(Gzip)),
+            (Some("br;q=0.5, gzip;q=0.8"), both, Some(Gzip)),
+            (Some("br;q=0.8, gzip;q=0.8"), both, Some(Brotli)),
+            (Some("br;q=0, gzip;q=0"), both, None),
+            (Some("*"), both, Some(Brotli)),
+            (Some("*;q=0"), both, None),
+            (Some("br;q=0, *"), both, Some(Gzip)),
+            (Some("gzip;q=0, *;q=0.1"), both, Some(Brotli)),
+            (Some("br;q=2, gzip"), both, Some(Gzip)),
+            (Some("br;q=0.5x, gzip"), both, Some(Gzip)),
+            (Some("br"), &[Gzip], None),
+            (Some("br, gzip"), &[Gzip], Some(Gzip)),
+            (Some("br, gzip"), &[], None),
+        ];
+        for (accept, available, expected) in table {
+            assert_eq!(
+                negotiate(*accept, available),
+                *expected,
+                "{accept:?} of {available:?}"
+            );
+        }
+        assert_eq!(parse_quality("1.000"), Some(1000));
+        assert_eq!(parse_quality("0.25"), Some(250));
+        assert_eq!(parse_quality("1.001"), None);
+        assert_eq!(parse_quality("0.1234"), None);
+        assert_eq!(Brotli.file_name("index.html"), "index.html.br");
+        assert_eq!(Gzip.file_name("index.html"), "index.html.gz");
     }
 
     /// The shape trunk 0.21 writes (`pipelines/rust/output.rs`).

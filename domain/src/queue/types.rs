@@ -338,7 +338,12 @@ pub fn derive_title(action: ActionType, target: &Target) -> String {
 }
 
 /// Where a proposed move came from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// In the SPA (wasm32) it is read by [`wasm_source`]'s single pass instead of the derived
+/// reader: an internally tagged enum's derived reader buffers the object in serde's generic
+/// content tree first, which costs the SPA's size budget about 10 KB for this one field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Source {
@@ -348,6 +353,65 @@ pub enum Source {
     AgentRun { run_id: uuid::Uuid },
     /// Derived from an external signal (a HubSpot change, an inbound email, a form).
     Signal { provider: String, signal_id: String },
+}
+
+/// The SPA's reader of [`Source`]: the same JSON in, the same value out, in one pass over
+/// the object (the tag may come anywhere). It reads only what the server wrote; requests are
+/// read by the derived reader, on the server.
+#[cfg(target_arch = "wasm32")]
+mod wasm_source {
+    use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
+    use serde::{Deserialize, Deserializer};
+
+    use super::Source;
+
+    impl<'de> Deserialize<'de> for Source {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_map(SourceVisitor)
+        }
+    }
+
+    struct SourceVisitor;
+
+    impl<'de> Visitor<'de> for SourceVisitor {
+        type Value = Source;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a source object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Source, A::Error> {
+            let (mut kind, mut run_id, mut provider, mut signal_id) =
+                (None::<String>, None, None, None);
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "kind" => kind = Some(map.next_value()?),
+                    "run_id" => run_id = Some(map.next_value()?),
+                    "provider" => provider = Some(map.next_value()?),
+                    "signal_id" => signal_id = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            let missing = |field| A::Error::missing_field(field);
+            match kind.as_deref() {
+                Some("manual") => Ok(Source::Manual),
+                Some("agent_run") => Ok(Source::AgentRun {
+                    run_id: run_id.ok_or_else(|| missing("run_id"))?,
+                }),
+                Some("signal") => Ok(Source::Signal {
+                    provider: provider.ok_or_else(|| missing("provider"))?,
+                    signal_id: signal_id.ok_or_else(|| missing("signal_id"))?,
+                }),
+                Some(other) => Err(A::Error::unknown_variant(
+                    other,
+                    &["manual", "agent_run", "signal"],
+                )),
+                None => Err(missing("kind")),
+            }
+        }
+    }
 }
 
 /// Who wrote a move's draft (its payload's text). People review drafts before they are

@@ -14,5 +14,8 @@ pub async fn session() -> Result<SessionResponse, ApiError> {
 }
 
 pub async fn sign_out() -> Result<(), ApiError> {
-    request(Method::DELETE, "/api/session".into(), NO_BODY).await
+    request(Method::DELETE, "/api/session".into(), NO_BODY, |text| {
+        serde_json::from_str(text)
+    })
+    .await
 }

@@ -100,12 +100,17 @@ pub fn error_from(status: u16, body: &str) -> ApiError {
 
 const NO_BODY: Option<&()> = None;
 
-/// Sends one request and reads its answer: a 2xx body as `T`, anything else as the server's
-/// error envelope. `body` goes as JSON; every method but GET and HEAD carries the CSRF token.
-fn request<T: DeserializeOwned>(
+/// How a 2xx body is read into an endpoint's answer.
+type Reader<T> = fn(&str) -> serde_json::Result<T>;
+
+/// Sends one request and reads its answer: a 2xx body with `read`, anything else as the
+/// server's error envelope. `body` goes as JSON; every method but GET and HEAD carries the
+/// CSRF token.
+fn request<T>(
     method: Method,
     path: String,
     body: Option<&impl Serialize>,
+    read: Reader<T>,
 ) -> impl Future<Output = Result<T, ApiError>> {
     let json = body
         .map(serde_json::to_string)
@@ -119,7 +124,7 @@ fn request<T: DeserializeOwned>(
         } else {
             &text
         };
-        serde_json::from_str(text).map_err(|e| ApiError::network(format!("unexpected answer: {e}")))
+        read(text).map_err(|e| ApiError::network(format!("unexpected answer: {e}")))
     }
 }
 
@@ -160,6 +165,16 @@ fn get<T: DeserializeOwned>(
     query: &str,
     consistency: Option<&str>,
 ) -> impl Future<Output = Result<T, ApiError>> {
+    get_with(path, query, consistency, |text| serde_json::from_str(text))
+}
+
+/// [`get`], its answer read with `read`.
+fn get_with<T>(
+    path: &str,
+    query: &str,
+    consistency: Option<&str>,
+    read: Reader<T>,
+) -> impl Future<Output = Result<T, ApiError>> {
     let after = consistency
         .filter(|t| !t.is_empty())
         .map(|t| format!("after={}", js_sys::encode_uri_component(t)))
@@ -173,7 +188,7 @@ fn get<T: DeserializeOwned>(
     } else {
         format!("{path}?{}", query.join("&"))
     };
-    request(Method::GET, path, NO_BODY)
+    request(Method::GET, path, NO_BODY, read)
 }
 
 /// Sends a command: `body` as JSON to `path`.
@@ -181,7 +196,16 @@ fn post<T: DeserializeOwned>(
     path: &str,
     body: &impl Serialize,
 ) -> impl Future<Output = Result<T, ApiError>> {
-    request(Method::POST, path.to_string(), Some(body))
+    post_with(path, body, |text| serde_json::from_str(text))
+}
+
+/// [`post`], its answer read with `read`.
+fn post_with<T>(
+    path: &str,
+    body: &impl Serialize,
+    read: Reader<T>,
+) -> impl Future<Output = Result<T, ApiError>> {
+    request(Method::POST, path.to_string(), Some(body), read)
 }
 
 #[cfg(test)]
@@ -216,6 +240,46 @@ mod tests {
         let refused = auth::sign_out().await.unwrap_err();
         assert_eq!(refused.status, 403);
         assert_eq!(refused.code, "auth.csrf_failed");
+    }
+
+    #[wasm_bindgen_test]
+    fn sources_read_back_as_the_server_writes_them() {
+        use caseyos_domain::queue::Source;
+        let sources = [
+            Source::Manual,
+            Source::AgentRun {
+                run_id: uuid::Uuid::from_u128(7),
+            },
+            Source::Signal {
+                provider: "hubspot".into(),
+                signal_id: "s-1".into(),
+            },
+        ];
+        for source in sources {
+            let json = serde_json::to_string(&source).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Source>(&json).unwrap(),
+                source,
+                "{json}"
+            );
+        }
+        // The tag may come last; anything else in the object is not the SPA's to judge.
+        let late = r#"{"signal_id":"s-2","provider":"form","kind":"signal","extra":[1]}"#;
+        assert_eq!(
+            serde_json::from_str::<Source>(late).unwrap(),
+            Source::Signal {
+                provider: "form".into(),
+                signal_id: "s-2".into()
+            }
+        );
+        for bad in [
+            r#"{"kind":"rumour"}"#,
+            r#"{"kind":"agent_run"}"#,
+            r#"{}"#,
+            r#""manual""#,
+        ] {
+            assert!(serde_json::from_str::<Source>(bad).is_err(), "{bad}");
+        }
     }
 
     #[wasm_bindgen_test]

@@ -16,8 +16,7 @@ pub struct SelectProps {
 }
 
 /// A labelled select for a list filter; choosing the empty value clears the filter.
-#[component]
-pub fn FilterSelect(props: &SelectProps) -> Html {
+pub fn filter_select(props: &SelectProps) -> Html {
     let onchange = changed(&props.on_change);
     let current = props.value.clone().unwrap_or_default();
     html! {

@@ -225,6 +225,18 @@ fn find(chars: &[char], from: usize, pattern: &[char]) -> Option<usize> {
 }
 
 /// Where the emphasis opened at `open` (with `n` marks of `mark`) closes, if it does.
+/// `char::is_alphanumeric`, asking the browser about letters and digits beyond ASCII (the
+/// same Unicode properties), so the wasm carries no Unicode tables for it.
+fn is_alphanumeric(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    thread_local! {
+        static LETTER_OR_DIGIT: js_sys::RegExp = js_sys::RegExp::new(r"^[\p{Alphabetic}\p{N}]$", "u");
+    }
+    LETTER_OR_DIGIT.with(|re| re.test(c.encode_utf8(&mut [0; 4])))
+}
+
 fn closing(chars: &[char], open: usize, mark: char, n: usize) -> Option<usize> {
     let mut j = open + n;
     while j + n <= chars.len() {
@@ -237,7 +249,7 @@ fn closing(chars: &[char], open: usize, mark: char, n: usize) -> Option<usize> {
         let closes = run >= n
             && !chars[j - 1].is_whitespace()
             && j > open + n
-            && (mark != '_' || !after.is_some_and(|c| c.is_alphanumeric()));
+            && (mark != '_' || !after.is_some_and(|c| is_alphanumeric(*c)));
         if closes {
             // In a longer run, the inner marks belong to the text ("***a***").
             return Some(j + run - n);
@@ -285,7 +297,7 @@ pub fn inlines(text: &str) -> Vec<Inline> {
                 let n = run.min(2);
                 let before = i.checked_sub(1).map(|b| chars[b]);
                 let opens = chars.get(i + run).is_some_and(|a| !a.is_whitespace())
-                    && (c != '_' || !before.is_some_and(|b| b.is_alphanumeric()));
+                    && (c != '_' || !before.is_some_and(is_alphanumeric));
                 if opens {
                     if let Some(end) = closing(&chars, i, c, n) {
                         flush(&mut plain, &mut out);
@@ -413,15 +425,14 @@ pub struct MarkdownProps {
 #[component]
 pub fn Markdown(props: &MarkdownProps) -> Html {
     let blocks = use_memo(props.text.clone(), |text| parse(text));
-    let mut levels: Vec<u8> = blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Heading(level, _) => Some(*level),
-            _ => None,
+    // The levels in use, in order (`heading` reads levels 1 to 6).
+    let levels: Vec<u8> = (1..=6)
+        .filter(|level| {
+            blocks
+                .iter()
+                .any(|b| matches!(b, Block::Heading(l, _) if l == level))
         })
         .collect();
-    levels.sort_unstable();
-    levels.dedup();
     html! {
         <div class="markdown">{ for blocks.iter().map(|b| render_block(b, &levels)) }</div>
     }
@@ -435,6 +446,15 @@ mod tests {
 
     fn text(s: &str) -> Inline {
         Inline::Text(s.into())
+    }
+
+    #[wasm_bindgen_test]
+    fn letters_and_digits_are_told_as_rust_tells_them() {
+        for c in [
+            'a', 'Z', '7', 'é', 'ß', 'Ж', '中', '٣', 'Ⅻ', '_', ' ', '-', '。', '€', '😀', '\u{300}',
+        ] {
+            assert_eq!(is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
+        }
     }
 
     #[wasm_bindgen_test]

@@ -156,8 +156,7 @@ pub struct ConfirmProps {
     pub on_close: Callback<()>,
 }
 
-#[component]
-pub fn ConfirmDialog(props: &ConfirmProps) -> Html {
+pub fn confirm_dialog(props: &ConfirmProps) -> Html {
     html! {
         <Modal title={props.title.clone()} on_close={props.on_close.clone()} role="alertdialog">
             <p>{ props.message.clone() }</p>

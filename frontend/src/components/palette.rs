@@ -10,6 +10,7 @@ use super::status::Load;
 use crate::api;
 use crate::hooks::{use_query, Refresh};
 use crate::infra::dom::value_of;
+use crate::infra::format::lowercase;
 use crate::routes::Route;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -21,9 +22,9 @@ pub struct Choice {
 
 /// Choices whose label contains every word of the query (case-insensitive), pages first.
 pub fn matching(query: &str, pages: &[Choice], items: &[QueueItemView]) -> Vec<Choice> {
-    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    let words: Vec<String> = query.split_whitespace().map(lowercase).collect();
     let fits = |label: &str| {
-        let label = label.to_lowercase();
+        let label = lowercase(label);
         words.iter().all(|w| label.contains(w.as_str()))
     };
     pages
@@ -35,7 +36,7 @@ pub fn matching(query: &str, pages: &[Choice], items: &[QueueItemView]) -> Vec<C
             hint: format!(
                 "{} · APS {}",
                 i.status.as_str(),
-                crate::infra::format::score(i.aps.score.as_f64())
+                crate::infra::format::score(i.aps.score)
             ),
             route: Route::Item {
                 id: i.id.to_string(),

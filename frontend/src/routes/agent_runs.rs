@@ -1,9 +1,10 @@
 //! The Runs route's query (filters and page) and the Run route's `?after=`.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::Serialize;
 
 use super::query::UrlQuery;
+use crate::infra::format::read_day;
 
 /// The Runs page's filters and page. `from` and `to` are days (`2026-11-21`, as a date input
 /// gives them) or instants (RFC 3339); the API gets instants.
@@ -50,7 +51,7 @@ pub fn instant_of<Tz: TimeZone>(value: &str, end: bool, tz: &Tz) -> Option<Strin
                 .to_rfc3339_opts(SecondsFormat::Secs, true),
         );
     }
-    let day = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()?;
+    let day = read_day(value)?;
     let day = if end { day.succ_opt()? } else { day };
     let midnight = tz
         .from_local_datetime(&day.and_hms_opt(0, 0, 0)?)

@@ -5,28 +5,186 @@ pub mod agent_runs;
 pub mod query;
 pub mod queue;
 
-use yew_router::prelude::*;
+use std::collections::HashMap;
 
-#[derive(Clone, Debug, Routable, PartialEq, Eq)]
+use yew_router::Routable;
+
+/// The pages. `Routable` is written out below rather than derived: the derive matches paths
+/// with a general route recognizer (an NFA built at start-up), about 12 KB of the wasm for
+/// these eight paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
-    #[at("/")]
+    /// `/`
     Today,
-    /// Filters, sort and page in the query (see [`queue::QueueFilters`]).
-    #[at("/queue")]
+    /// `/queue`: filters, sort and page in the query (see [`queue::QueueFilters`]).
     Queue,
-    #[at("/queue/:id")]
+    /// `/queue/:id`
     Item { id: String },
-    #[at("/agents")]
+    /// `/agents`
     Agents,
-    /// Filters and page in the query (see [`agent_runs::RunFilters`]).
-    #[at("/runs")]
+    /// `/runs`: filters and page in the query (see [`agent_runs::RunFilters`]).
     Runs,
-    /// `?after=` right after a write (see [`agent_runs::After`]).
-    #[at("/runs/:id")]
+    /// `/runs/:id`: `?after=` right after a write (see [`agent_runs::After`]).
     Run { id: String },
-    #[at("/sign-in")]
+    /// `/sign-in`
     SignIn,
-    #[not_found]
-    #[at("/404")]
+    /// `/404`, and any path that is no page.
     NotFound,
+}
+
+const PATHS: [&str; 8] = [
+    "/",
+    "/queue",
+    "/queue/:id",
+    "/agents",
+    "/runs",
+    "/runs/:id",
+    "/sign-in",
+    "/404",
+];
+
+impl Routable for Route {
+    fn from_path(path: &str, params: &HashMap<&str, &str>) -> Option<Self> {
+        let id = || params.get("id").and_then(|id| decode(id));
+        Some(match path {
+            "/" => Route::Today,
+            "/queue" => Route::Queue,
+            "/queue/:id" => Route::Item { id: id()? },
+            "/agents" => Route::Agents,
+            "/runs" => Route::Runs,
+            "/runs/:id" => Route::Run { id: id()? },
+            "/sign-in" => Route::SignIn,
+            "/404" => Route::NotFound,
+            _ => return None,
+        })
+    }
+
+    fn to_path(&self) -> String {
+        match self {
+            Route::Item { id } => format!("/queue/{}", encode(id)),
+            Route::Run { id } => format!("/runs/{}", encode(id)),
+            other => {
+                let at = match other {
+                    Route::Today => 0,
+                    Route::Queue => 1,
+                    Route::Agents => 3,
+                    Route::Runs => 4,
+                    Route::SignIn => 6,
+                    _ => 7,
+                };
+                PATHS[at].to_string()
+            }
+        }
+    }
+
+    fn routes() -> Vec<&'static str> {
+        PATHS.to_vec()
+    }
+
+    fn not_found_route() -> Option<Self> {
+        Some(Route::NotFound)
+    }
+
+    /// What the derive's recognizer answers: one trailing `/` is ignored, `:id` is one
+    /// non-empty segment (percent-decoded; not UTF-8 is no page), anything else is
+    /// `NotFound`.
+    fn recognize(pathname: &str) -> Option<Self> {
+        let path = pathname.strip_suffix('/').unwrap_or(pathname);
+        let segments: Vec<&str> = path
+            .strip_prefix('/')
+            .map_or_else(Vec::new, |p| p.split('/').collect());
+        let one = |id: &str| (!id.is_empty()).then(|| decode(id)).flatten();
+        let route = match segments.as_slice() {
+            [] if path.is_empty() => Some(Route::Today),
+            ["queue"] => Some(Route::Queue),
+            ["queue", id] => one(id).map(|id| Route::Item { id }),
+            ["agents"] => Some(Route::Agents),
+            ["runs"] => Some(Route::Runs),
+            ["runs", id] => one(id).map(|id| Route::Run { id }),
+            ["sign-in"] => Some(Route::SignIn),
+            _ => None,
+        };
+        route.or(Some(Route::NotFound))
+    }
+}
+
+/// A path segment: every byte but `A-Z a-z 0-9 - . _ ~` percent-encoded.
+fn encode(segment: &str) -> String {
+    query::percent_encode(segment, b"")
+}
+
+/// A percent-encoded segment (`+` is a plus); `None` when the bytes are not UTF-8.
+fn decode(segment: &str) -> Option<String> {
+    String::from_utf8(query::percent_decode(segment, false)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn paths_are_recognized_as_the_derived_recognizer_did() {
+        let item = |id: &str| Route::Item { id: id.into() };
+        let run = |id: &str| Route::Run { id: id.into() };
+        let table = [
+            ("/", Route::Today),
+            ("", Route::Today),
+            ("/queue", Route::Queue),
+            ("/queue/", Route::Queue),
+            ("/queue/abc", item("abc")),
+            ("/queue/abc/", item("abc")),
+            ("/queue/a%20b%2Fc", item("a b/c")),
+            ("/queue/caf%C3%A9", item("café")),
+            ("/queue/100%", item("100%")),
+            ("/queue/a+b", item("a+b")),
+            ("/queue/%FF", Route::NotFound),
+            ("/queue/a/b", Route::NotFound),
+            ("/queue//", Route::NotFound),
+            ("/agents", Route::Agents),
+            ("/runs", Route::Runs),
+            ("/runs/r-1", run("r-1")),
+            ("/sign-in", Route::SignIn),
+            ("/404", Route::NotFound),
+            ("/nope", Route::NotFound),
+            ("/Queue", Route::NotFound),
+            ("//", Route::NotFound),
+            ("queue", Route::NotFound),
+        ];
+        for (path, route) in table {
+            assert_eq!(Route::recognize(path), Some(route), "{path:?}");
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn routes_write_their_paths_and_read_them_back() {
+        let routes = [
+            Route::Today,
+            Route::Queue,
+            Route::Item {
+                id: "a b/c?é".into(),
+            },
+            Route::Agents,
+            Route::Runs,
+            Route::Run {
+                id: "0192-ab".into(),
+            },
+            Route::SignIn,
+            Route::NotFound,
+        ];
+        for route in routes {
+            let path = route.to_path();
+            assert_eq!(Route::recognize(&path), Some(route.clone()), "{path}");
+        }
+        assert_eq!(Route::Item { id: "a b".into() }.to_path(), "/queue/a%20b");
+        assert_eq!(Route::Today.to_path(), "/");
+        assert_eq!(Route::NotFound.to_path(), "/404");
+        assert_eq!(Route::routes().len(), 8);
+        let params = HashMap::from([("id", "x%20y")]);
+        assert_eq!(
+            Route::from_path("/runs/:id", &params),
+            Some(Route::Run { id: "x y".into() })
+        );
+        assert_eq!(Route::from_path("/elsewhere", &params), None);
+    }
 }

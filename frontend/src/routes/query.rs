@@ -4,38 +4,53 @@
 
 use serde::Serialize;
 
+/// A query value: `,` and `*` stay as they are (filter lists read better), like
+/// `A-Z a-z 0-9 - . _ ~`; every other byte is percent-encoded.
 fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' | b'*' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    percent_encode(value, b",*")
 }
 
+/// A query value: `+` is a space; bytes that are not UTF-8 read as U+FFFD.
 fn decode(value: &str) -> String {
+    String::from_utf8_lossy(&percent_decode(value, true)).into_owned()
+}
+
+/// Every byte of `value` but `A-Z a-z 0-9 - . _ ~` and `also_kept` percent-encoded.
+pub(super) fn percent_encode(value: &str, also_kept: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || also_kept.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    out
+}
+
+/// The bytes `value` percent-encodes (a `%` not followed by two hex digits stays as it is;
+/// `+` is a space when `plus_is_space`).
+pub(super) fn percent_decode(value: &str, plus_is_space: bool) -> Vec<u8> {
     let bytes = value.as_bytes();
+    let hex = |at: usize| bytes.get(at).and_then(|b| char::from(*b).to_digit(16));
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&value[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+                continue;
+            }
+            (b'+', _, _) if plus_is_space => out.push(b' '),
+            (b, _, _) => out.push(b),
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// `key=value&…` of the fields that have a value.

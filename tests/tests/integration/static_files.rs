@@ -55,6 +55,51 @@ impl WebDir {
     }
 }
 
+impl WebDir {
+    /// Writes `.br` and `.gz` beside `index.html`, the JS and the wasm, as the build does.
+    fn with_precompressed(self) -> WebDir {
+        for name in ["index.html", JS, WASM] {
+            let original = std::fs::read(self.path.join(name)).unwrap();
+            std::fs::write(self.path.join(format!("{name}.br")), brotli_of(&original)).unwrap();
+            std::fs::write(self.path.join(format!("{name}.gz")), gzip_of(&original)).unwrap();
+        }
+        self
+    }
+
+    fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path.join(name)).unwrap()
+    }
+}
+
+fn brotli_of(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams::default();
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).unwrap();
+    out
+}
+
+fn unbrotli(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    brotli::BrotliDecompress(&mut &bytes[..], &mut out).unwrap();
+    out
+}
+
+fn gzip_of(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
 impl Drop for WebDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
@@ -207,6 +252,131 @@ async fn responses_are_compressed_as_the_client_accepts() {
         let body = response.bytes().await.unwrap();
         assert!(body.starts_with(magic), "{path} with {accept:?}");
     }
+}
+
+/// (path, Accept-Encoding, the variant expected: "br", "gzip" or "" for the file itself)
+type Variant<'a> = (&'a str, Option<&'a str>, &'a str);
+
+#[tokio::test]
+async fn the_builds_precompressed_files_are_sent_as_they_are_to_clients_that_accept_them() {
+    let web = WebDir::new().with_precompressed();
+    let app = serving(&web).await;
+    let js = format!("/{JS}");
+    let wasm = format!("/{WASM}");
+    let table: Vec<Variant> = vec![
+        (&wasm, Some("br"), "br"),
+        (&wasm, Some("gzip, deflate, br, zstd"), "br"),
+        (&wasm, Some("gzip, br;q=0"), "gzip"),
+        (&wasm, Some("br;q=0.5, gzip;q=0.9"), "gzip"),
+        (&wasm, Some("br;q=0, gzip;q=0"), ""),
+        (&wasm, Some("identity"), ""),
+        (&wasm, None, ""),
+        (&js, Some("br"), "br"),
+        (&js, None, ""),
+        ("/", Some("br"), "br"),
+        ("/", Some("gzip"), "gzip"),
+        ("/", Some("*;q=0"), ""),
+        ("/", None, ""),
+        ("/queue/deep/link", Some("br"), "br"),
+    ];
+    for (path, accept, variant) in table {
+        let mut request = app.request(Method::GET, path, None);
+        if let Some(accept) = accept {
+            request = request.header("accept-encoding", accept);
+        }
+        let response = request.send().await.unwrap();
+        let case = format!("{path} with {accept:?}");
+        assert_eq!(response.status(), 200, "{case}");
+        assert_eq!(header(&response, "content-encoding"), variant, "{case}");
+        assert_eq!(
+            header(&response, "vary").to_ascii_lowercase(),
+            "accept-encoding",
+            "{case}"
+        );
+        let file = match path {
+            "/" | "/queue/deep/link" => "index.html",
+            _ => path.trim_start_matches('/'),
+        };
+        let expected_type = match file {
+            "index.html" => "text/html",
+            name if name.ends_with(".wasm") => "application/wasm",
+            _ => "text/javascript",
+        };
+        assert!(
+            header(&response, "content-type").starts_with(expected_type),
+            "{case}: {}",
+            header(&response, "content-type")
+        );
+        if file == "index.html" {
+            assert!(header(&response, "content-security-policy").contains("'wasm-unsafe-eval'"));
+            assert_eq!(header(&response, "cache-control"), "no-cache", "{case}");
+        } else {
+            assert_eq!(
+                header(&response, "cache-control"),
+                "public, max-age=31536000, immutable",
+                "{case}"
+            );
+        }
+        let body = response.bytes().await.unwrap().to_vec();
+        let original = web.read(file);
+        match variant {
+            "br" => {
+                assert_eq!(
+                    body,
+                    web.read(&format!("{file}.br")),
+                    "{case}: the .br file as it is"
+                );
+                assert_eq!(unbrotli(&body), original, "{case}");
+            }
+            "gzip" => {
+                assert_eq!(
+                    body,
+                    web.read(&format!("{file}.gz")),
+                    "{case}: the .gz file as it is"
+                );
+                assert_eq!(gunzip(&body), original, "{case}");
+            }
+            _ => assert_eq!(body, original, "{case}"),
+        }
+    }
+
+    // index.html: each variant has its own ETag, and revalidates with it; HEAD gives the
+    // variant's length.
+    let get = |accept: &'static str| {
+        app.request(Method::GET, "/", None)
+            .header("accept-encoding", accept)
+    };
+    let plain = header(&get("identity").send().await.unwrap(), "etag");
+    let brotli = header(&get("br").send().await.unwrap(), "etag");
+    assert_ne!(plain, brotli);
+    let response = get("br")
+        .header("if-none-match", &brotli)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 304);
+    assert_eq!(
+        header(&response, "vary").to_ascii_lowercase(),
+        "accept-encoding"
+    );
+    let response = get("identity")
+        .header("if-none-match", &brotli)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = app
+        .request(Method::HEAD, "/", None)
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "content-encoding"), "br");
+    assert_eq!(
+        header(&response, "content-length"),
+        web.read("index.html.br").len().to_string()
+    );
 }
 
 #[tokio::test]

@@ -4,12 +4,10 @@
 //! Schemas come from utoipa: `{"type":"object","properties":{…},"required":[…]}`, optional
 //! fields as `"type": ["string","null"]` or `oneOf` with `{"type":"null"}`.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
-use crate::infra::format::humanize;
+use crate::infra::format::{humanize, local_minutes, read_local_datetime, read_number};
 
 /// How a field is edited.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,8 +40,43 @@ pub struct InputField {
     pub description: Option<String>,
 }
 
-/// What the form holds: each field's text (`"true"` for a ticked box).
-pub type Values = BTreeMap<String, String>;
+/// What the form holds: each field's text (`"true"` for a ticked box), by field name. A
+/// short sorted list: a form has a handful of fields, and a `BTreeMap` of strings would be
+/// one more copy of the B-tree's code in the wasm.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Values(Vec<(String, String)>);
+
+impl Values {
+    pub fn new() -> Values {
+        Values::default()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&String> {
+        let at = self
+            .0
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()?;
+        Some(&self.0[at].1)
+    }
+
+    /// Sets `name`'s text, replacing what it held.
+    pub fn insert(&mut self, name: String, text: String) {
+        match self.0.binary_search_by(|(n, _)| n.as_str().cmp(&name)) {
+            Ok(at) => self.0[at].1 = text,
+            Err(at) => self.0.insert(at, (name, text)),
+        }
+    }
+}
+
+impl FromIterator<(String, String)> for Values {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        let mut values = Values::new();
+        for (name, text) in pairs {
+            values.insert(name, text);
+        }
+        values
+    }
+}
 
 /// Names that call for a text area.
 const LONG_TEXT: &[&str] = &[
@@ -247,9 +280,7 @@ pub fn fields(schema: &Value) -> Vec<InputField> {
 
 /// A `datetime-local` value (read in `tz`) as an RFC 3339 instant.
 fn instant<Tz: TimeZone>(value: &str, tz: &Tz) -> Option<String> {
-    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
-        .ok()?;
+    let naive = read_local_datetime(value)?;
     tz.from_local_datetime(&naive)
         .earliest()
         .map(|t| t.with_timezone(&Utc).to_rfc3339())
@@ -265,9 +296,7 @@ fn value_of<Tz: TimeZone>(kind: &FieldKind, text: &str, tz: &Tz) -> Result<Value
             .parse::<i64>()
             .map(Value::from)
             .map_err(|_| "must be a whole number".to_string()),
-        FieldKind::Number => trimmed
-            .parse::<f64>()
-            .ok()
+        FieldKind::Number => read_number(trimmed)
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
             .ok_or_else(|| "must be a number".to_string()),
@@ -332,12 +361,7 @@ fn text_of<Tz: TimeZone>(kind: &FieldKind, value: &Value, tz: &Tz) -> String {
     match (kind, value) {
         (_, Value::Null) => String::new(),
         (FieldKind::DateTime, Value::String(s)) => DateTime::parse_from_rfc3339(s)
-            .map(|t| {
-                t.with_timezone(tz)
-                    .naive_local()
-                    .format("%Y-%m-%dT%H:%M")
-                    .to_string()
-            })
+            .map(|t| local_minutes(t.with_timezone(tz).naive_local()))
             .unwrap_or_else(|_| s.clone()),
         (FieldKind::Boolean, Value::Bool(b)) => if *b { "true" } else { "" }.to_string(),
         (FieldKind::Lines, Value::Array(items)) => items
@@ -518,6 +542,15 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn form_values_hold_one_text_per_field_whatever_the_order() {
+        let mut set = values(&[("b", "1"), ("a", "2"), ("b", "3")]);
+        assert_eq!(set, values(&[("a", "2"), ("b", "3")]));
+        set.insert("a".into(), "4".into());
+        assert_eq!(set.get("a").map(String::as_str), Some("4"));
+        assert_eq!(set.get("c"), None);
+    }
+
+    #[wasm_bindgen_test]
     fn what_people_type_becomes_the_input() {
         let typed = values(&[
             ("subject", "Hello"),
@@ -565,10 +598,10 @@ mod tests {
         });
         let paris = chrono::FixedOffset::east_opt(3_600).unwrap();
         let filled = values_of(&form(), &example, &paris);
-        assert_eq!(filled["send_at"], "2026-11-21T10:30");
-        assert_eq!(filled["emails"], "a@x.com\nb@x.com");
-        assert_eq!(filled["body"], "");
-        assert_eq!(filled["meta"], "{\n  \"k\": 1\n}");
+        assert_eq!(filled.get("send_at").unwrap(), "2026-11-21T10:30");
+        assert_eq!(filled.get("emails").unwrap(), "a@x.com\nb@x.com");
+        assert_eq!(filled.get("body").unwrap(), "");
+        assert_eq!(filled.get("meta").unwrap(), "{\n  \"k\": 1\n}");
         let back = to_input(&form(), &filled, &paris).unwrap();
         assert_eq!(back["send_at"], "2026-11-21T09:30:00+00:00");
         assert_eq!(back["emails"], example["emails"]);

@@ -20,8 +20,7 @@ pub struct RunActionButtonsProps {
 
 /// Cancel while the run has not finished; Retry and Dismiss once it failed, timed out or
 /// was cancelled (a run that succeeded needs neither). Nothing when none applies.
-#[component]
-pub fn RunActionButtons(props: &RunActionButtonsProps) -> Html {
+pub fn run_action_buttons(props: &RunActionButtonsProps) -> Html {
     let actions = props.actions;
     let ended_badly = props.status.may_retry();
     let retry = actions.retry;
@@ -60,10 +59,16 @@ mod tests {
     use caseyos_domain::api::Role;
     use wasm_bindgen_test::wasm_bindgen_test;
 
+    /// The view as a component, to mount it.
+    #[component]
+    fn Host(props: &RunActionButtonsProps) -> Html {
+        run_action_buttons(props)
+    }
+
     /// The buttons shown to `user` (signed in as `role`) for casey's run in `status`.
     async fn buttons(status: RunStatus, role: Role, user: &str) -> Vec<String> {
         let run = agent_run(status, "casey");
-        let root = mount::<RunActionButtons>(RunActionButtonsProps {
+        let root = mount::<Host>(RunActionButtonsProps {
             status,
             actions: RunActions::of(&run, role, user),
             retrying: false,

@@ -3,12 +3,13 @@
 
 use caseyos_domain::api::{EditQueueItemRequest, SnoozeQueueItemRequest};
 use caseyos_domain::queue::{QueueItemView, SnoozePreset};
-use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Local, TimeZone, Utc};
 use yew::prelude::*;
 
 use crate::api::ApiError;
 use crate::components::modal::{form_actions, Modal, Submit};
 use crate::infra::dom::{bind, on_submit};
+use crate::infra::format::read_local_datetime;
 
 #[derive(Properties, PartialEq)]
 pub struct RejectProps {
@@ -76,7 +77,7 @@ const PRESETS: &[(SnoozePreset, &str)] = &[
 
 /// A `datetime-local` value (browser time) as an instant.
 fn local_input_to_utc(value: &str) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M").ok()?;
+    let naive = read_local_datetime(value)?;
     Local
         .from_local_datetime(&naive)
         .earliest()

@@ -14,8 +14,7 @@ pub struct LoadMoreProps {
 }
 
 /// "23 more" and a "Load more" button; nothing when every move is shown.
-#[component]
-pub fn LoadMore(props: &LoadMoreProps) -> Html {
+pub fn load_more(props: &LoadMoreProps) -> Html {
     if props.more <= 0 {
         return html! {};
     }
@@ -44,6 +43,12 @@ mod tests {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 
+    /// The view as a component, to mount it.
+    #[component]
+    fn Host(props: &LoadMoreProps) -> Html {
+        load_more(props)
+    }
+
     #[wasm_bindgen_test]
     async fn it_says_how_many_more_and_the_button_asks_for_them() {
         let clicks = Rc::new(Cell::new(0));
@@ -51,7 +56,7 @@ mod tests {
             let clicks = clicks.clone();
             Callback::from(move |_| clicks.set(clicks.get() + 1))
         };
-        let root = mount::<LoadMore>(LoadMoreProps {
+        let root = mount::<Host>(LoadMoreProps {
             more: 23,
             busy: false,
             on_load,
@@ -72,7 +77,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     async fn it_waits_while_loading_and_is_gone_when_all_are_shown() {
-        let busy = mount::<LoadMore>(LoadMoreProps {
+        let busy = mount::<Host>(LoadMoreProps {
             more: 1,
             busy: true,
             on_load: Callback::noop(),
@@ -83,7 +88,7 @@ mod tests {
             .unwrap_or_default()
             .contains("1 more move"));
         assert!(busy.query_selector("button[disabled]").unwrap().is_some());
-        let none = mount::<LoadMore>(LoadMoreProps {
+        let none = mount::<Host>(LoadMoreProps {
             more: 0,
             busy: false,
             on_load: Callback::noop(),

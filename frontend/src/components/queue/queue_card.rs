@@ -11,18 +11,18 @@ use crate::routes::Route;
 
 /// The score, coloured by band, with its reasoning as the accessible description.
 pub fn aps_badge(aps: &Aps) -> Html {
-    let value = aps.score.as_f64();
-    let band = if value >= 75.0 {
+    let centi = aps.score.centi();
+    let band = if centi >= 7_500 {
         "high"
-    } else if value >= 55.0 {
+    } else if centi >= 5_500 {
         "mid"
     } else {
         "low"
     };
     html! {
         <span class={classes!("aps", band)} title={aps.reasoning.clone()} role="img"
-              aria-label={format!("APS {} of 100: {}", score(value), aps.reasoning)}>
-            { score(value) }
+              aria-label={format!("APS {} of 100: {}", score(aps.score), aps.reasoning)}>
+            { score(aps.score) }
         </span>
     }
 }
@@ -101,8 +101,7 @@ pub fn target_line(item: &QueueItemView) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
-#[component]
-pub fn QueueCard(props: &QueueCardProps) -> Html {
+pub fn queue_card(props: &QueueCardProps) -> Html {
     let item = &props.item;
     let now = now();
     let open = item.status.is_open();
@@ -132,7 +131,7 @@ pub fn QueueCard(props: &QueueCardProps) -> Html {
     };
     let select_label = format!("Select “{}”", item.title);
     html! {
-        <li class={classes!("card", props.focused.then_some("focused"), props.selected.then_some("selected"))}
+        <li key={item.id.to_string()} class={classes!("card", props.focused.then_some("focused"), props.selected.then_some("selected"))}
             aria-current={props.focused.then_some("true")} data-id={item.id.to_string()} {onclick}>
             if props.can_decide && open {
                 <label class="select-hit" onclick={|e: MouseEvent| e.stop_propagation()}>
@@ -205,7 +204,7 @@ mod tests {
     fn Host(props: &HostProps) -> Html {
         html! {
             <yew_router::Router history={yew_router::history::AnyHistory::from(yew_router::history::MemoryHistory::new())}>
-                <ol><QueueCard item={props.item.clone()} busy={props.busy} can_decide={props.can_decide} /></ol>
+                <ol>{ queue_card(&yew::props!(QueueCardProps { item: props.item.clone(), busy: props.busy, can_decide: props.can_decide })) }</ol>
             </yew_router::Router>
         }
     }

@@ -11,13 +11,13 @@ use yew_router::prelude::*;
 use crate::api::audit::Aggregate;
 use crate::api::{self, ApiError};
 use crate::components::agent_runs::cancel_dialog::CancelRunDialog;
-use crate::components::agent_runs::run_actions::RunActionButtons;
+use crate::components::agent_runs::run_actions::{run_action_buttons, RunActionButtonsProps};
 use crate::components::agent_runs::run_status::run_status_badge;
 use crate::components::agent_runs::POLL_MS;
 use crate::components::audit_events::{event_list, NewerEvents};
 use crate::components::fields::field;
 use crate::components::markdown::Markdown;
-use crate::components::modal::ConfirmDialog;
+use crate::components::modal::{confirm_dialog, ConfirmProps};
 use crate::components::status::{self, error_view, Load};
 use crate::hooks::{reload_all, use_dialog, use_query, Refresh};
 use crate::infra::app_state::use_app;
@@ -305,9 +305,7 @@ pub fn RunPage(props: &RunProps) -> Html {
                         </div>
                     </header>
                     { facts(view) }
-                    <RunActionButtons {status} {actions} retrying={*retrying}
-                        on_cancel={dialog.opener(Dialog::Cancel)} on_retry={on_retry}
-                        on_dismiss={dialog.opener(Dialog::Dismiss)} />
+                    { run_action_buttons(&yew::props!(RunActionButtonsProps { status, actions, retrying: *retrying, on_cancel: dialog.opener(Dialog::Cancel), on_retry, on_dismiss: dialog.opener(Dialog::Dismiss) })) }
                     if let Some(error) = &*notice {
                         { error_view(error, None) }
                     }
@@ -386,10 +384,7 @@ pub fn RunPage(props: &RunProps) -> Html {
                         on_submit={on_cancel} on_close={dialog.close()} />
                 },
                 Some(Dialog::Dismiss) => html! {
-                    <ConfirmDialog title="Dismiss this run?"
-                        message="It stops counting as a failure that needs attention. Dismissing cannot be undone."
-                        confirm="Dismiss" busy={dialog.busy()} error={dialog.error()}
-                        on_confirm={on_dismiss} on_close={dialog.close()} />
+                    { confirm_dialog(&yew::props!(ConfirmProps { title: "Dismiss this run?", message: "It stops counting as a failure that needs attention. Dismissing cannot be undone.", confirm: "Dismiss", busy: dialog.busy(), error: dialog.error(), on_confirm: on_dismiss, on_close: dialog.close() })) }
                 },
             } }
         </section>

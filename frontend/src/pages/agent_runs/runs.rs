@@ -8,7 +8,7 @@ use yew_router::prelude::*;
 
 use crate::api;
 use crate::components::agent_runs::run_status::{label, run_status_badge};
-use crate::components::filter_select::{day_filter, with_any, FilterSelect};
+use crate::components::filter_select::{day_filter, filter_select, with_any, SelectProps};
 use crate::components::pager::pager;
 use crate::components::status::{self, empty, Load};
 use crate::hooks::{use_filters, use_query, Refresh};
@@ -144,16 +144,12 @@ pub fn RunsPage() -> Html {
                 <p class="muted">{ "Every agent run, newest first. Filters live in the address, so a view can be shared." }</p>
             </header>
             <form class="filters" role="search" aria-label="Filter runs" onsubmit={|e: SubmitEvent| e.prevent_default()}>
-                <FilterSelect id="r-agent" label="Agent" value={filters.current.agent.clone()} options={agent_options}
-                    on_change={filters.set(|f, v| f.agent = v)} />
-                <FilterSelect id="r-status" label="Status" value={filters.current.status.clone()} options={statuses}
-                    on_change={filters.set(|f, v| f.status = v)} />
-                <FilterSelect id="r-trigger" label="Trigger" value={filters.current.trigger.clone()} options={triggers}
-                    on_change={filters.set(|f, v| f.trigger = v)} />
+                { filter_select(&yew::props!(SelectProps { id: "r-agent", label: "Agent", value: filters.current.agent.clone(), options: agent_options, on_change: filters.set(|f, v| f.agent = v) })) }
+                { filter_select(&yew::props!(SelectProps { id: "r-status", label: "Status", value: filters.current.status.clone(), options: statuses, on_change: filters.set(|f, v| f.status = v) })) }
+                { filter_select(&yew::props!(SelectProps { id: "r-trigger", label: "Trigger", value: filters.current.trigger.clone(), options: triggers, on_change: filters.set(|f, v| f.trigger = v) })) }
                 { day_filter("r-from", "From (day)", filters.current.from.as_deref(), filters.set(|f, v| f.from = v)) }
                 { day_filter("r-to", "To (day, included)", filters.current.to.as_deref(), filters.set(|f, v| f.to = v)) }
-                <FilterSelect id="r-dismissed" label="Dismissed" value={filters.current.dismissed.clone()} options={dismissed}
-                    on_change={filters.set(|f, v| f.dismissed = v)} />
+                { filter_select(&yew::props!(SelectProps { id: "r-dismissed", label: "Dismissed", value: filters.current.dismissed.clone(), options: dismissed, on_change: filters.set(|f, v| f.dismissed = v) })) }
             </form>
             { body }
         </section>

@@ -5,7 +5,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
-use crate::components::filter_select::{with_any, FilterSelect};
+use crate::components::filter_select::{filter_select, with_any, SelectProps};
 use crate::components::pager::pager;
 use crate::components::queue::queue_card::{aps_badge, target_line};
 use crate::components::status::{self, empty};
@@ -100,16 +100,11 @@ pub fn QueuePage() -> Html {
                 <p class="muted">{ "Every move, decided or not. Filters live in the address, so a view can be shared." }</p>
             </header>
             <form class="filters" role="search" aria-label="Filter moves" onsubmit={|e: SubmitEvent| e.prevent_default()}>
-                <FilterSelect id="f-status" label="Status" value={filters.current.status.clone()} options={statuses}
-                    on_change={filters.set(|f, v| f.status = v)} />
-                <FilterSelect id="f-type" label="Type" value={filters.current.action_type.clone()} options={types}
-                    on_change={filters.set(|f, v| f.action_type = v)} />
-                <FilterSelect id="f-domain" label="Domain" value={filters.current.domain.clone()} options={domains}
-                    on_change={filters.set(|f, v| f.domain = v)} />
-                <FilterSelect id="f-owner" label="Owner" value={filters.current.owner.clone()} options={owners}
-                    on_change={filters.set(|f, v| f.owner = v)} />
-                <FilterSelect id="f-sort" label="Sort" value={Some(filters.current.sort.clone().unwrap_or_else(|| "-aps".into()))} options={sorts}
-                    on_change={filters.set(|f, v| f.sort = v)} />
+                { filter_select(&yew::props!(SelectProps { id: "f-status", label: "Status", value: filters.current.status.clone(), options: statuses, on_change: filters.set(|f, v| f.status = v) })) }
+                { filter_select(&yew::props!(SelectProps { id: "f-type", label: "Type", value: filters.current.action_type.clone(), options: types, on_change: filters.set(|f, v| f.action_type = v) })) }
+                { filter_select(&yew::props!(SelectProps { id: "f-domain", label: "Domain", value: filters.current.domain.clone(), options: domains, on_change: filters.set(|f, v| f.domain = v) })) }
+                { filter_select(&yew::props!(SelectProps { id: "f-owner", label: "Owner", value: filters.current.owner.clone(), options: owners, on_change: filters.set(|f, v| f.owner = v) })) }
+                { filter_select(&yew::props!(SelectProps { id: "f-sort", label: "Sort", value: Some(filters.current.sort.clone().unwrap_or_else(|| "-aps".into())), options: sorts, on_change: filters.set(|f, v| f.sort = v) })) }
             </form>
             { body }
         </section>

@@ -11,10 +11,10 @@ use yew_router::prelude::*;
 
 use super::today_state::{TodayAction, TodayState};
 use crate::api::{self, ApiError};
-use crate::components::modal::ConfirmDialog;
+use crate::components::modal::{confirm_dialog, ConfirmProps};
 use crate::components::queue::dialogs::{EditDialog, RejectDialog, SnoozeDialog};
-use crate::components::queue::load_more::LoadMore;
-use crate::components::queue::queue_card::QueueCard;
+use crate::components::queue::load_more::{load_more, LoadMoreProps};
+use crate::components::queue::queue_card::{queue_card, QueueCardProps};
 use crate::components::status::{empty, error_view, skeleton, Load};
 use crate::hooks::{use_dialog, use_query, DialogHandle, Refresh};
 use crate::infra::app_state::use_app;
@@ -130,7 +130,7 @@ pub fn TodayPage() -> Html {
             }
         }
     });
-    let load_more = {
+    let on_load_more = {
         let state = state.dispatcher();
         Callback::from(move |_| state.dispatch(TodayAction::LoadMore))
     };
@@ -384,10 +384,7 @@ pub fn TodayPage() -> Html {
                     let on_snooze = dialog.opener(Dialog::Snooze(item.id));
                     let on_edit = dialog.opener(Dialog::Edit(Box::new(item.clone())));
                     html! {
-                        <QueueCard key={item.id.to_string()} item={item.clone()} focused={index == state.cursor}
-                            selected={state.selected.contains(&item.id)} busy={state.in_flight.contains(&item.id)}
-                            {can_decide} on_focus={focus} on_select={select}
-                            {on_approve} {on_reject} {on_snooze} {on_edit} />
+                        { queue_card(&yew::props!(QueueCardProps { item: item.clone(), focused: index == state.cursor, selected: state.selected.contains(&item.id), busy: state.in_flight.contains(&item.id), can_decide, on_focus: focus, on_select: select, on_approve, on_reject, on_snooze, on_edit })) }
                     }
                 }) }
             </ol>
@@ -395,7 +392,7 @@ pub fn TodayPage() -> Html {
     };
 
     let more = html! {
-        <LoadMore more={state.more()} busy={state.loading_more} on_load={load_more} />
+        { load_more(&yew::props!(LoadMoreProps { more: state.more(), busy: state.loading_more, on_load: on_load_more })) }
     };
     let all_selected =
         state.loaded && !state.items.is_empty() && state.selected.len() == state.items.len();
@@ -445,10 +442,7 @@ pub fn TodayPage() -> Html {
                     <EditDialog item={*item} busy={dialog.busy()} error={dialog.error()} on_submit={on_edit} on_close={dialog.close()} />
                 },
                 Some(Dialog::ApproveSelected(ids)) => html! {
-                    <ConfirmDialog title="Approve the selected moves?"
-                        message={format!("{} moves will be approved. Decisions are final.", ids.len())}
-                        confirm={format!("Approve {}", ids.len())} busy={dialog.busy()}
-                        on_confirm={on_approve_selected} on_close={dialog.close()} />
+                    { confirm_dialog(&yew::props!(ConfirmProps { title: "Approve the selected moves?", message: format!("{} moves will be approved. Decisions are final.", ids.len()), confirm: format!("Approve {}", ids.len()), busy: dialog.busy(), on_confirm: on_approve_selected, on_close: dialog.close() })) }
                 },
             } }
         </section>

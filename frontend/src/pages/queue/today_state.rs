@@ -2,7 +2,6 @@
 //! flight, moves decided here that must not reappear from an older read, and how many pages
 //! of the list are read (every read reads them all, so the list stays ranked and live).
 
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use caseyos_domain::queue::QueueItemView;
@@ -16,9 +15,9 @@ pub struct TodayState {
     pub items: Vec<QueueItemView>,
     /// The focused row (j/k move it).
     pub cursor: usize,
-    pub selected: BTreeSet<Uuid>,
+    pub selected: IdSet,
     /// Moves with a request running: their buttons are disabled.
-    pub in_flight: BTreeSet<Uuid>,
+    pub in_flight: IdSet,
     /// Moves decided or snoozed here, with the consistency token of that write: a list read
     /// before that token would still show them, so they stay hidden until a read at or past it.
     pub hidden: Vec<(Uuid, String)>,
@@ -80,9 +79,76 @@ impl TodayState {
         if self.cursor >= self.items.len() {
             self.cursor = self.items.len().saturating_sub(1);
         }
-        let present: BTreeSet<Uuid> = self.items.iter().map(|i| i.id).collect();
-        self.selected.retain(|id| present.contains(id));
+        let items = &self.items;
+        self.selected.retain(|id| items.iter().any(|i| i.id == *id));
         self
+    }
+}
+
+/// A set of moves (the selection, the moves in flight), kept sorted. These sets are small;
+/// a sorted list is as quick for them and costs the wasm far less code than a `BTreeSet`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IdSet(Vec<Uuid>);
+
+impl IdSet {
+    pub fn contains(&self, id: &Uuid) -> bool {
+        self.0.binary_search(id).is_ok()
+    }
+
+    /// Adds `id`; false if it was there.
+    pub fn insert(&mut self, id: Uuid) -> bool {
+        match self.0.binary_search(&id) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, id);
+                true
+            }
+        }
+    }
+
+    /// Takes `id` out; false if it was not there.
+    pub fn remove(&mut self, id: &Uuid) -> bool {
+        match self.0.binary_search(id) {
+            Ok(at) => {
+                self.0.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn retain(&mut self, keep: impl FnMut(&Uuid) -> bool) {
+        self.0.retain(keep);
+    }
+
+    /// In order.
+    pub fn iter(&self) -> impl Iterator<Item = &Uuid> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Extend<Uuid> for IdSet {
+    fn extend<I: IntoIterator<Item = Uuid>>(&mut self, ids: I) {
+        for id in ids {
+            self.insert(id);
+        }
+    }
+}
+
+impl FromIterator<Uuid> for IdSet {
+    fn from_iter<I: IntoIterator<Item = Uuid>>(ids: I) -> Self {
+        let mut set = IdSet::default();
+        set.extend(ids);
+        set
     }
 }
 
@@ -110,11 +176,11 @@ impl Reducible for TodayState {
                 // Hidden moves the read has caught up with are simply gone from it now.
                 next.hidden
                     .retain(|(_, token)| at.is_none_or(|at| at < order(token)));
-                let hidden: BTreeSet<Uuid> = next.hidden.iter().map(|(id, _)| *id).collect();
                 let focused = self.focused().map(|i| i.id);
+                let hidden = &next.hidden;
                 next.items = items
                     .into_iter()
-                    .filter(|i| !hidden.contains(&i.id))
+                    .filter(|i| !hidden.iter().any(|(id, _)| *id == i.id))
                     .collect();
                 if let Some(focused) = focused {
                     if let Some(index) = next.items.iter().position(|i| i.id == focused) {
@@ -144,7 +210,7 @@ impl Reducible for TodayState {
                 next.selected = if all {
                     next.items.iter().map(|i| i.id).collect()
                 } else {
-                    BTreeSet::new()
+                    IdSet::default()
                 };
             }
             TodayAction::Started(ids) => next.in_flight.extend(ids),
@@ -172,6 +238,24 @@ mod tests {
     use super::*;
     use crate::test_support::queue_item as item;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn an_id_set_holds_each_id_once_in_order() {
+        let id = Uuid::from_u128;
+        let mut set: IdSet = [id(3), id(1), id(3), id(2)].into_iter().collect();
+        assert_eq!(
+            set.iter().copied().collect::<Vec<_>>(),
+            vec![id(1), id(2), id(3)]
+        );
+        assert!(!set.insert(id(2)));
+        assert!(set.insert(id(0)));
+        assert!(set.remove(&id(3)));
+        assert!(!set.remove(&id(3)));
+        assert!(set.contains(&id(0)) && !set.contains(&id(3)));
+        set.retain(|i| *i != id(0));
+        assert_eq!(set.len(), 2);
+        assert!(!set.is_empty());
+    }
 
     fn loaded(items: Vec<QueueItemView>, token: &str) -> TodayAction {
         let total = items.len() as i64;
