@@ -161,10 +161,7 @@ pub async fn lock_checkpoint(
 
 /// Locks a projector's checkpoint row for the rest of the transaction (see
 /// [`lock_checkpoint`]) and reads the next `limit` events after it below the horizon (see
-/// [`event::read_after`]), in one statement. The batch commits without waiting for its
-/// WAL flush (`synchronous_commit = off` for this transaction): a read model and its
-/// checkpoint are derived from the log and commit together, so a crash can only lose both
-/// at once, and they are applied again; the wait was most of a batch's time.
+/// [`event::read_after`]), in one statement.
 async fn lock_and_read(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     name: &str,
@@ -172,11 +169,10 @@ async fn lock_and_read(
 ) -> anyhow::Result<(Checkpoint, Vec<StoredEvent>)> {
     let sql = format!(
         "with cp as (select checkpoint_tx, checkpoint_position from projection_checkpoints \
-                     where name = $1 for update), \
-              relaxed as (select set_config('synchronous_commit', 'off', true)) \
+                     where name = $1 for update) \
          select cp.checkpoint_tx::text::bigint as from_tx, \
                 cp.checkpoint_position as from_position, e.* \
-         from cp cross join relaxed left join lateral ( \
+         from cp left join lateral ( \
            select {columns} from events \
            where (tx_id, global_position) > (cp.checkpoint_tx, cp.checkpoint_position) \
              and {below} \
