@@ -275,6 +275,15 @@ impl Run {
         quantile(self.latencies.clone(), q)
     }
 
+    /// `p50 … ms, p99 … ms` of the successful operations.
+    fn percentiles(&self) -> String {
+        format!(
+            "p50 {} ms, p99 {} ms",
+            ms_opt(self.p(0.5)),
+            ms_opt(self.p(0.99))
+        )
+    }
+
     fn error_note(&self) -> String {
         match &self.first_error {
             None => String::new(),
@@ -1107,9 +1116,8 @@ async fn load_phases(
         int(one.rate()),
         "rows/s",
         format!(
-            "p50 {} ms, p99 {} ms; autocommit, {:.0} s{}",
-            ms_opt(one.p(0.5)),
-            ms_opt(one.p(0.99)),
+            "{}; autocommit, {:.0} s{}",
+            one.percentiles(),
             one.elapsed.as_secs_f64(),
             one.error_note()
         ),
@@ -1122,9 +1130,8 @@ async fn load_phases(
         int(ceiling),
         "rows/s",
         format!(
-            "p50 {} ms, p99 {} ms; autocommit, {:.0} s{}",
-            ms_opt(many.p(0.5)),
-            ms_opt(many.p(0.99)),
+            "{}; autocommit, {:.0} s{}",
+            many.percentiles(),
             many.elapsed.as_secs_f64(),
             many.error_note()
         ),
@@ -1165,9 +1172,8 @@ async fn load_phases(
         "cmd/s",
         ratio(propose_rate, ceiling, &ceiling_name),
         format!(
-            "p50 {} ms, p99 {} ms; {} ok{}",
-            ms_opt(proposed.p(0.5)),
-            ms_opt(proposed.p(0.99)),
+            "{}; {} ok{}",
+            proposed.percentiles(),
             int(proposed.ok() as f64),
             proposed.error_note()
         ),
@@ -1212,9 +1218,8 @@ async fn load_phases(
         "cmd/s",
         ratio(approved.rate(), ceiling, &ceiling_name),
         format!(
-            "p50 {} ms, p99 {} ms; {} ok{}",
-            ms_opt(approved.p(0.5)),
-            ms_opt(approved.p(0.99)),
+            "{}; {} ok{}",
+            approved.percentiles(),
             int(approved.ok() as f64),
             approved.error_note()
         ),
@@ -1309,9 +1314,8 @@ async fn load_phases(
         int(health_rate),
         "req/s",
         format!(
-            "p50 {} ms, p99 {} ms; {:.0} s{}",
-            ms_opt(health.p(0.5)),
-            ms_opt(health.p(0.99)),
+            "{}; {:.0} s{}",
+            health.percentiles(),
             health.elapsed.as_secs_f64(),
             health.error_note()
         ),
@@ -1333,9 +1337,8 @@ async fn load_phases(
         "req/s",
         ratio(cold.rate(), health_rate, "/health"),
         format!(
-            "p50 {} ms, p99 {} ms; {:.0} s; plan: {plan}{}",
-            ms_opt(cold.p(0.5)),
-            ms_opt(cold.p(0.99)),
+            "{}; {:.0} s; plan: {plan}{}",
+            cold.percentiles(),
             cold.elapsed.as_secs_f64(),
             cold.error_note()
         ),
@@ -1359,9 +1362,8 @@ async fn load_phases(
             "req/s",
             ratio(run.rate(), health_rate, "/health"),
             format!(
-                "p50 {} ms, p99 {} ms; {} pending, {listed} listed; {:.0} s; plan: {plan}{}",
-                ms_opt(run.p(0.5)),
-                ms_opt(run.p(0.99)),
+                "{}; {} pending, {listed} listed; {:.0} s; plan: {plan}{}",
+                run.percentiles(),
                 int(pending as f64),
                 run.elapsed.as_secs_f64(),
                 run.error_note()
