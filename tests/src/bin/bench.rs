@@ -57,6 +57,7 @@ use reqwest::Client;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgPoolCopyExt, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// HTTP command clients (phases 1–3) and query connections (phase 5).
@@ -798,18 +799,41 @@ async fn rebuild_phase(
         let append_elapsed = started.elapsed();
         // Fresh statistics for the planner, as a long-running database would have.
         sqlx::query("analyze events").execute(&pool).await?;
+        let copy_rate = per_second(written, append_elapsed);
         report.add(
-            "synthetic events appended (COPY, 2 connections)",
-            int(per_second(written, append_elapsed)),
+            "COPY into the events table, 2 connections (ceiling)",
+            int(copy_rate),
             "events/s",
             format!(
-                "{} events in {:.1} s; setup for the rebuild, not the write path",
+                "{} synthetic events in {:.1} s: the rebuild's input",
                 int(written as f64),
                 append_elapsed.as_secs_f64()
             ),
         );
 
         let projector = projector_named("queue").ok_or_else(|| anyhow!("no queue projector"))?;
+        // Reads of the live read model go on throughout, switch-over included: none may fail.
+        let reading = CancellationToken::new();
+        let reader = {
+            let pool = pool.clone();
+            let reading = reading.clone();
+            tokio::spawn(async move {
+                let (mut ok, mut failed, mut first) = (0usize, 0usize, None);
+                while !reading.is_cancelled() {
+                    match caseyos_projections::queue::today(&pool, None, None, now(), None, 50)
+                        .await
+                    {
+                        Ok(_) => ok += 1,
+                        Err(error) => {
+                            failed += 1;
+                            first.get_or_insert(format!("{error:#}"));
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                (ok, failed, first)
+            })
+        };
         let started = Instant::now();
         let mut last_print = Instant::now();
         let progress = rebuild::rebuild(&pool, projector, |p| {
@@ -821,8 +845,11 @@ async fn rebuild_phase(
                 );
             }
         })
-        .await?;
+        .await;
         let elapsed = started.elapsed();
+        reading.cancel();
+        let (reads, failed_reads, first_failure) = reader.await?;
+        let progress = progress?;
         let (rows, approved): (i64, i64) = sqlx::query_as(
             "select count(*), count(*) filter (where status = 'approved') from queue_items",
         )
@@ -834,19 +861,26 @@ async fn rebuild_phase(
                 sizes.rebuild_items
             );
         }
-        report.add(
+        let rebuild_rate = per_second(progress.events_processed as usize, elapsed);
+        report.add_ratio(
             format!(
                 "rebuild `queue` over {} events",
                 int(progress.events_processed as f64)
             ),
-            int(per_second(progress.events_processed as usize, elapsed)),
+            int(rebuild_rate),
             "events/s",
+            ratio(rebuild_rate, copy_rate, "COPY"),
             format!(
-                "{:.1} s; {} items, all approved after the switch-over",
+                "{:.1} s; {} items, all approved after the switch-over; {} reads of Today's Moves meanwhile, {failed_reads} failed{}",
                 elapsed.as_secs_f64(),
-                int(rows as f64)
+                int(rows as f64),
+                int(reads as f64),
+                first_failure.map_or_else(String::new, |f| format!(" (first: {f})"))
             ),
         );
+        if failed_reads > 0 {
+            bail!("{failed_reads} reads of the read model failed during the rebuild");
+        }
         anyhow::Ok(())
     }
     .await;
