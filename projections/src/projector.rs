@@ -61,8 +61,7 @@ pub trait Projector: Send + Sync + 'static {
     /// A fold of many batches in memory for a rebuild, its new rows written with COPY;
     /// `fresh` when the shadow tables start empty (not a resumed rebuild). `None` (the
     /// default): a rebuild applies batches through [`Projector::apply`].
-    fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
-        let _ = fresh;
+    fn fold(&self, _fresh: bool) -> Option<Box<dyn Fold>> {
         None
     }
 }
@@ -85,9 +84,9 @@ pub trait Fold: Send {
     /// How many rows it holds.
     fn held(&self) -> usize;
 
-    /// Takes out the rows it holds, as their write: rows new to the tables with COPY, rows
-    /// read back from them as the live path writes them.
-    fn take(&mut self) -> Box<dyn RowsWrite>;
+    /// Takes out the rows it holds but the `keep` it changed last, as their write: rows new
+    /// to the tables with COPY, rows read back from them as the live path writes them.
+    fn take(&mut self, keep: usize) -> Box<dyn RowsWrite>;
 }
 
 /// Rows taken out of a fold, ready to be written.
@@ -131,11 +130,13 @@ pub enum Write {
     Copy,
 }
 
-/// One row a fold holds: its state, and whether the table already has the row.
+/// One row a fold holds: its state, whether the table already has the row, and when the
+/// fold last changed it (a count of changes).
 #[derive(Debug, Default)]
 pub struct Held<S> {
     pub state: S,
     pub stored: bool,
+    changed: u64,
 }
 
 /// The rows a fold holds in memory, by id. A live batch holds the rows it touches, each
@@ -143,6 +144,8 @@ pub struct Held<S> {
 /// and reads back only those an earlier flush wrote.
 pub struct Window<S> {
     held: HashMap<Uuid, Held<S>>,
+    /// Changes made so far (what `Held::changed` counts).
+    changes: u64,
     /// Ids whose rows the table has and the window does not hold; `None` when that is not
     /// known, so every row not held is looked for in the table.
     stored: Option<HashSet<Uuid>>,
@@ -153,6 +156,7 @@ impl<S: Default> Window<S> {
     pub fn live() -> Self {
         Window {
             held: HashMap::new(),
+            changes: 0,
             stored: None,
         }
     }
@@ -162,6 +166,7 @@ impl<S: Default> Window<S> {
     pub fn rebuild(fresh: bool) -> Self {
         Window {
             held: HashMap::new(),
+            changes: 0,
             stored: fresh.then(HashSet::new),
         }
     }
@@ -186,18 +191,26 @@ impl<S: Default> Window<S> {
             Held {
                 state,
                 stored: true,
+                changed: self.changes,
             },
         );
     }
 
-    /// The state of a row, held from now on (a new row when neither held nor read).
+    /// The state of a row, to change, held from now on (a new row when neither held nor
+    /// read).
     pub fn state(&mut self, id: Uuid) -> &mut S {
-        &mut self.held.entry(id).or_default().state
+        self.changes += 1;
+        let held = self.held.entry(id).or_default();
+        held.changed = self.changes;
+        &mut held.state
     }
 
-    /// The state of a row, if held.
+    /// The state of a row, to change, if held.
     pub fn get_mut(&mut self, id: &Uuid) -> Option<&mut S> {
-        self.held.get_mut(id).map(|h| &mut h.state)
+        self.changes += 1;
+        let held = self.held.get_mut(id)?;
+        held.changed = self.changes;
+        Some(&mut held.state)
     }
 
     pub fn len(&self) -> usize {
@@ -208,10 +221,24 @@ impl<S: Default> Window<S> {
         self.held.is_empty()
     }
 
-    /// Takes the held rows out to write them; `written` says which ones the table has
-    /// afterwards.
-    pub fn take(&mut self, written: impl Fn(&S) -> bool) -> HashMap<Uuid, Held<S>> {
-        let held = std::mem::take(&mut self.held);
+    /// Takes the held rows out to write them, but the `keep` changed last (a rebuild keeps
+    /// what is likely to change again: a move proposed lately and decided soon); `written`
+    /// says which ones the table has afterwards.
+    pub fn take(&mut self, keep: usize, written: impl Fn(&S) -> bool) -> HashMap<Uuid, Held<S>> {
+        let held = if keep == 0 || self.held.len() <= keep {
+            if keep == 0 {
+                std::mem::take(&mut self.held)
+            } else {
+                HashMap::new()
+            }
+        } else {
+            let mut changed: Vec<u64> = self.held.values().map(|h| h.changed).collect();
+            let cut = changed.len() - keep;
+            let (_, &mut oldest_kept, _) = changed.select_nth_unstable(cut);
+            self.held
+                .extract_if(|_, h| h.changed < oldest_kept)
+                .collect()
+        };
         if let Some(stored) = self.stored.as_mut() {
             stored.extend(
                 held.iter()

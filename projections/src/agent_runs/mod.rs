@@ -54,7 +54,7 @@ impl Projector for AgentRunsProjector {
         };
         fold.fold(conn, tables, decoded, &mut InFlight::default())
             .await?;
-        fold.take(Write::Upsert).write(conn, tables).await
+        fold.take(0, Write::Upsert).write(conn, tables).await
     }
 
     fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
@@ -113,9 +113,9 @@ impl RunsFold {
     }
 
     /// Takes out the held runs, to be written `how`.
-    fn take(&mut self, how: Write) -> RunsWrite {
+    fn take(&mut self, keep: usize, how: Write) -> RunsWrite {
         RunsWrite {
-            held: self.window.take(|run| run.run.is_some()),
+            held: self.window.take(keep, |run| run.run.is_some()),
             how,
         }
     }
@@ -132,7 +132,7 @@ impl RunsWrite {
         let RunsWrite { held, how } = self;
         let runs = tables.name(RUNS);
         let mut copies = Vec::new();
-        for Held { state, stored } in held.values() {
+        for Held { state, stored, .. } in held.values() {
             let Some(run) = &state.run else { continue };
             let row = RunRow::of(run);
             if how == Write::Copy && !stored {
@@ -180,8 +180,8 @@ impl Fold for RunsFold {
         self.window.len()
     }
 
-    fn take(&mut self) -> Box<dyn RowsWrite> {
-        Box::new(RunsFold::take(self, Write::Copy))
+    fn take(&mut self, keep: usize) -> Box<dyn RowsWrite> {
+        Box::new(RunsFold::take(self, keep, Write::Copy))
     }
 }
 

@@ -54,7 +54,7 @@ impl Projector for QueueProjector {
         };
         fold.fold(conn, tables, decoded, &mut InFlight::default())
             .await?;
-        fold.take(Write::Upsert).write(conn, tables).await
+        fold.take(0, Write::Upsert).write(conn, tables).await
     }
 
     fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
@@ -110,9 +110,9 @@ impl QueueFold {
     }
 
     /// Takes out the held items, to be written `how`.
-    fn take(&mut self, how: Write) -> QueueWrite {
+    fn take(&mut self, keep: usize, how: Write) -> QueueWrite {
         QueueWrite {
-            held: self.window.take(|item| item.state.item.is_some()),
+            held: self.window.take(keep, |item| item.state.item.is_some()),
             how,
         }
     }
@@ -133,7 +133,7 @@ impl QueueWrite {
         let mut deltas: BTreeMap<(String, QueueStatus), i64> = BTreeMap::new();
         let mut upserts = Rows::default();
         let mut copies = Vec::new();
-        for Held { state, stored } in held.values() {
+        for Held { state, stored, .. } in held.values() {
             let Some(view) = &state.state.item else {
                 continue;
             };
@@ -213,8 +213,8 @@ impl Fold for QueueFold {
         self.window.len()
     }
 
-    fn take(&mut self) -> Box<dyn RowsWrite> {
-        Box::new(QueueFold::take(self, Write::Copy))
+    fn take(&mut self, keep: usize) -> Box<dyn RowsWrite> {
+        Box::new(QueueFold::take(self, keep, Write::Copy))
     }
 }
 

@@ -16,7 +16,8 @@ use crate::runner::{ensure_checkpoint, lock_checkpoint};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RebuildProgress {
     pub events_processed: i64,
-    /// Events in the log when the rebuild started (the progress bar's length).
+    /// About how many events the log held when the rebuild started (its highest position;
+    /// the progress bar's length).
     pub events_total: i64,
     pub checkpoint: Checkpoint,
 }
@@ -32,7 +33,8 @@ const INDEX_BUILDS: usize = 2;
 pub struct FoldLimits {
     /// Events folded at a time.
     pub page: usize,
-    /// Rows held in memory before they are written out (with the checkpoint).
+    /// Rows held in memory before the half of them changed longest ago are written out
+    /// (with the checkpoint).
     pub held_rows: usize,
 }
 
@@ -104,13 +106,14 @@ async fn save_rebuild_checkpoint(
 
 /// Fills the shadow tables with the projector's in-memory fold: the log below the horizon
 /// read as one ordered stream and folded a page at a time; whenever the fold holds many
-/// rows, and at the end, they are taken out and written (new ones with COPY) together with
-/// the rebuild checkpoint, in the background while the fold goes on (one write at a time,
-/// in order, so the checkpoint only moves forward).
+/// rows, and at the end, rows are taken out and written (new ones with COPY) in the
+/// background while the fold goes on (one write at a time, in order), the last write with
+/// the rebuild checkpoint.
 async fn fold_shadow(
     pool: &PgPool,
     projector: &dyn Projector,
     mut fold: Box<dyn Fold>,
+    fresh: bool,
     limits: FoldLimits,
     events_total: i64,
     on_progress: &mut impl FnMut(RebuildProgress),
@@ -123,7 +126,16 @@ async fn fold_shadow(
         tx.commit().await?;
         found
     };
-    let mut reader = pool.acquire().await?;
+    // The log streams in index order from the first row: the planner would rather sort it
+    // all first (with every core, and a compiled plan), which holds the fold back until
+    // the sort ends and leaves PostgreSQL no core to store what the fold writes meanwhile.
+    let mut reader = pool.begin().await?;
+    sqlx::query("set local enable_seqscan = off")
+        .execute(&mut *reader)
+        .await?;
+    sqlx::query("set local jit = off")
+        .execute(&mut *reader)
+        .await?;
     let mut log = std::pin::pin!(event::stream_after(&mut *reader, saved));
     let mut page = Vec::with_capacity(limits.page);
     let mut folded = saved;
@@ -147,8 +159,15 @@ async fn fold_shadow(
                 checkpoint: folded,
             });
         }
-        if fold.held() >= limits.held_rows || (end && folded != saved) {
-            let rows = fold.take();
+        let full = fold.held() >= limits.held_rows;
+        if full || (end && folded != saved) {
+            // Over fresh tables, a full fold writes out the half of its rows changed
+            // longest ago, and the checkpoint only with the last write, when every row is
+            // out (an interrupted fold starts over: its checkpoint is still zero). Over
+            // what an interrupted rebuild left, every write takes every row, checkpoint
+            // and all.
+            let partial = fresh && !end;
+            let rows = fold.take(if partial { limits.held_rows / 2 } else { 0 });
             let (pool, from) = (pool.clone(), saved);
             in_flight
                 .start(async move {
@@ -159,12 +178,16 @@ async fn fold_shadow(
                         "another rebuild of {name} moved its checkpoint; stopping this one"
                     );
                     rows.write(&mut tx, &Tables::REBUILD).await?;
-                    save_rebuild_checkpoint(&mut tx, name, folded, processed).await?;
+                    if !partial {
+                        save_rebuild_checkpoint(&mut tx, name, folded, processed).await?;
+                    }
                     tx.commit().await?;
                     Ok(())
                 })
                 .await?;
-            saved = folded;
+            if !partial {
+                saved = folded;
+            }
         }
         if end {
             return in_flight.settle().await;
@@ -211,11 +234,15 @@ async fn live_indexes(
 /// maintain every secondary index row by row — or finds the ones an interrupted rebuild
 /// left (and resumes). Returns whether the shadow tables start empty.
 async fn prepare(pool: &PgPool, projector: &dyn Projector) -> anyhow::Result<bool> {
-    let resuming: bool =
-        sqlx::query_scalar("select exists(select 1 from projection_rebuilds where name = $1)")
-            .bind(projector.name())
-            .fetch_one(pool)
-            .await?;
+    // A rebuild still at checkpoint zero has nothing worth keeping (an interrupted fold
+    // may have written rows without one): it starts over.
+    let resuming: bool = sqlx::query_scalar(
+        "select exists(select 1 from projection_rebuilds where name = $1 \
+           and (checkpoint_tx, checkpoint_position) > ('0'::xid8, 0))",
+    )
+    .bind(projector.name())
+    .fetch_one(pool)
+    .await?;
     let mut tx = pool.begin().await?;
     for table in projector.tables() {
         let shadow = Tables::REBUILD.name(table);
@@ -327,14 +354,18 @@ pub async fn fill_shadow_with(
     mut on_progress: impl FnMut(RebuildProgress),
 ) -> anyhow::Result<RebuildProgress> {
     let fresh = prepare(pool, projector).await?;
-    let events_total: i64 = sqlx::query_scalar("select count(*) from events")
-        .fetch_one(pool)
-        .await?;
+    // The highest position: about as many events as the log holds (never fewer), read from
+    // an index where counting would read the whole log.
+    let events_total: i64 =
+        sqlx::query_scalar("select coalesce(max(global_position), 0) from events")
+            .fetch_one(pool)
+            .await?;
     if let Some(fold) = projector.fold(fresh) {
         fold_shadow(
             pool,
             projector,
             fold,
+            fresh,
             limits,
             events_total,
             &mut on_progress,

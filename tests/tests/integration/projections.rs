@@ -686,4 +686,42 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
     )
     .await;
     assert_eq!(linked, 3, "each original links its retry");
+
+    // A rebuild that resumes over the rows it left folds the events after its checkpoint
+    // into them: moves decided and edited since, a run retried again.
+    let pending: Vec<Uuid> = sqlx::query_scalar(
+        "select id from queue_items where status in ('pending', 'snoozed') order by id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(pending.len() >= 2, "{pending:?}");
+    app.queue_command_ok(pending[0], "approve", json!({})).await;
+    app.queue_command_ok(pending[1], "edit", json!({"title": "edited after"}))
+        .await;
+    let retried: Uuid = sqlx::query_scalar(
+        "select id from agent_runs where retry_of is not null order by id limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (status, body) = app
+        .post_json(
+            &format!("/api/agent-runs/{retried}/cancel"),
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert!(status < 300, "cancel: {status} {body}");
+    settle_all(&app.pool).await;
+    for projector in all_projectors() {
+        fill_shadow_with(&app.pool, projector.as_ref(), tiny, |_| {})
+            .await
+            .unwrap();
+        for table in projector.tables() {
+            let live = rows_as_text(&app.pool, table).await;
+            let rebuilt = rows_as_text(&app.pool, &format!("{table}__rebuild")).await;
+            assert_eq!(rebuilt, live, "{table}, resumed");
+        }
+    }
 }
