@@ -121,6 +121,76 @@ impl InFlight {
     }
 }
 
+/// One read model's fold of its aggregate's events into rows held in a [`Window`], written
+/// once per read model: [`apply_batch`] runs it for a live batch, [`fold_of`] makes it a
+/// rebuild's [`Fold`].
+#[async_trait]
+pub trait RowFold: Send + 'static {
+    type Aggregate: Aggregate;
+
+    /// Reads the rows these events change that `tables` may hold (after the write in
+    /// flight, if any) and folds the events into them.
+    async fn fold(
+        &mut self,
+        conn: &mut PgConnection,
+        tables: &Tables,
+        decoded: Vec<(Uuid, <Self::Aggregate as Aggregate>::Event)>,
+        in_flight: &mut InFlight,
+    ) -> anyhow::Result<()>;
+
+    /// How many rows it holds.
+    fn held(&self) -> usize;
+
+    /// Takes out the rows it holds but the `keep` changed last, to be written `how`.
+    fn take(&mut self, keep: usize, how: Write) -> Box<dyn RowsWrite>;
+}
+
+/// Applies one live batch with a fold over a live window: reads the rows the batch
+/// changes, folds, upserts them.
+pub async fn apply_batch<F: RowFold>(
+    mut fold: F,
+    conn: &mut PgConnection,
+    tables: &Tables,
+    events: &[StoredEvent],
+) -> anyhow::Result<()> {
+    let decoded = decode_batch::<F::Aggregate>(events)?;
+    if decoded.is_empty() {
+        return Ok(());
+    }
+    fold.fold(conn, tables, decoded, &mut InFlight::default())
+        .await?;
+    fold.take(0, Write::Upsert).write(conn, tables).await
+}
+
+/// A fold over a rebuild's window, as the [`Fold`] a rebuild runs.
+pub fn fold_of<F: RowFold>(fold: F) -> Option<Box<dyn Fold>> {
+    Some(Box::new(Folding(fold)))
+}
+
+struct Folding<F>(F);
+
+#[async_trait]
+impl<F: RowFold> Fold for Folding<F> {
+    async fn apply(
+        &mut self,
+        conn: &mut PgConnection,
+        tables: &Tables,
+        events: &[LogEvent],
+        in_flight: &mut InFlight,
+    ) -> anyhow::Result<()> {
+        let decoded = decode_batch::<F::Aggregate>(events)?;
+        self.0.fold(conn, tables, decoded, in_flight).await
+    }
+
+    fn held(&self) -> usize {
+        self.0.held()
+    }
+
+    fn take(&mut self, keep: usize) -> Box<dyn RowsWrite> {
+        self.0.take(keep, Write::Copy)
+    }
+}
+
 /// How a fold writes the rows it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Write {

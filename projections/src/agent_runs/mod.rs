@@ -12,12 +12,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use caseyos_domain::aggregate::Aggregate;
-use caseyos_store::event::LogEvent;
 use caseyos_store::StoredEvent;
 
 use crate::projector::{
-    decode_batch, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowsWrite, Tables,
-    Window, Write,
+    apply_batch, fold_of, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowFold,
+    RowsWrite, Tables, Window, Write,
 };
 
 mod queries;
@@ -45,22 +44,21 @@ impl Projector for AgentRunsProjector {
         tables: &Tables,
         events: &[StoredEvent],
     ) -> anyhow::Result<()> {
-        let decoded = decode_batch::<AgentRun>(events)?;
-        if decoded.is_empty() {
-            return Ok(());
-        }
-        let mut fold = RunsFold {
-            window: Window::live(),
-        };
-        fold.fold(conn, tables, decoded, &mut InFlight::default())
-            .await?;
-        fold.take(0, Write::Upsert).write(conn, tables).await
+        apply_batch(
+            RunsFold {
+                window: Window::live(),
+            },
+            conn,
+            tables,
+            events,
+        )
+        .await
     }
 
     fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
-        Some(Box::new(RunsFold {
+        fold_of(RunsFold {
             window: Window::rebuild(fresh),
-        }))
+        })
     }
 }
 
@@ -69,7 +67,10 @@ struct RunsFold {
     window: Window<AgentRun>,
 }
 
-impl RunsFold {
+#[async_trait]
+impl RowFold for RunsFold {
+    type Aggregate = AgentRun;
+
     /// Reads the rows these events change — the runs, and the originals of retries they
     /// request — and folds the events into them.
     async fn fold(
@@ -112,12 +113,15 @@ impl RunsFold {
         Ok(())
     }
 
-    /// Takes out the held runs, to be written `how`.
-    fn take(&mut self, keep: usize, how: Write) -> RunsWrite {
-        RunsWrite {
+    fn held(&self) -> usize {
+        self.window.len()
+    }
+
+    fn take(&mut self, keep: usize, how: Write) -> Box<dyn RowsWrite> {
+        Box::new(RunsWrite {
             held: self.window.take(keep, |run| run.run.is_some()),
             how,
-        }
+        })
     }
 }
 
@@ -127,9 +131,14 @@ struct RunsWrite {
     how: Write,
 }
 
-impl RunsWrite {
-    async fn write(self, conn: &mut PgConnection, tables: &Tables) -> anyhow::Result<()> {
-        let RunsWrite { held, how } = self;
+#[async_trait]
+impl RowsWrite for RunsWrite {
+    async fn write(
+        self: Box<Self>,
+        conn: &mut PgConnection,
+        tables: &Tables,
+    ) -> anyhow::Result<()> {
+        let RunsWrite { held, how } = *self;
         let runs = tables.name(RUNS);
         let mut copies = Vec::new();
         for Held { state, stored, .. } in held.values() {
@@ -149,39 +158,6 @@ impl RunsWrite {
             copy.finish().await?;
         }
         Ok(())
-    }
-}
-
-#[async_trait]
-impl RowsWrite for RunsWrite {
-    async fn write(
-        self: Box<Self>,
-        conn: &mut PgConnection,
-        tables: &Tables,
-    ) -> anyhow::Result<()> {
-        RunsWrite::write(*self, conn, tables).await
-    }
-}
-
-#[async_trait]
-impl Fold for RunsFold {
-    async fn apply(
-        &mut self,
-        conn: &mut PgConnection,
-        tables: &Tables,
-        events: &[LogEvent],
-        in_flight: &mut InFlight,
-    ) -> anyhow::Result<()> {
-        let decoded = decode_batch::<AgentRun>(events)?;
-        self.fold(conn, tables, decoded, in_flight).await
-    }
-
-    fn held(&self) -> usize {
-        self.window.len()
-    }
-
-    fn take(&mut self, keep: usize) -> Box<dyn RowsWrite> {
-        Box::new(RunsFold::take(self, keep, Write::Copy))
     }
 }
 

@@ -10,12 +10,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use caseyos_domain::aggregate::Aggregate;
-use caseyos_store::event::LogEvent;
 use caseyos_store::StoredEvent;
 
 use crate::projector::{
-    decode_batch, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowsWrite, Tables,
-    Window, Write,
+    apply_batch, fold_of, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowFold,
+    RowsWrite, Tables, Window, Write,
 };
 
 mod queries;
@@ -45,22 +44,21 @@ impl Projector for QueueProjector {
         tables: &Tables,
         events: &[StoredEvent],
     ) -> anyhow::Result<()> {
-        let decoded = decode_batch::<QueueItem>(events)?;
-        if decoded.is_empty() {
-            return Ok(());
-        }
-        let mut fold = QueueFold {
-            window: Window::live(),
-        };
-        fold.fold(conn, tables, decoded, &mut InFlight::default())
-            .await?;
-        fold.take(0, Write::Upsert).write(conn, tables).await
+        apply_batch(
+            QueueFold {
+                window: Window::live(),
+            },
+            conn,
+            tables,
+            events,
+        )
+        .await
     }
 
     fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
-        Some(Box::new(QueueFold {
+        fold_of(QueueFold {
             window: Window::rebuild(fresh),
-        }))
+        })
     }
 }
 
@@ -77,7 +75,10 @@ struct QueueFold {
     window: Window<Item>,
 }
 
-impl QueueFold {
+#[async_trait]
+impl RowFold for QueueFold {
+    type Aggregate = QueueItem;
+
     /// Reads the rows these events change (those the window may need from the table) and
     /// folds the events into them.
     async fn fold(
@@ -109,12 +110,15 @@ impl QueueFold {
         Ok(())
     }
 
-    /// Takes out the held items, to be written `how`.
-    fn take(&mut self, keep: usize, how: Write) -> QueueWrite {
-        QueueWrite {
+    fn held(&self) -> usize {
+        self.window.len()
+    }
+
+    fn take(&mut self, keep: usize, how: Write) -> Box<dyn RowsWrite> {
+        Box::new(QueueWrite {
             held: self.window.take(keep, |item| item.state.item.is_some()),
             how,
-        }
+        })
     }
 }
 
@@ -124,9 +128,14 @@ struct QueueWrite {
     how: Write,
 }
 
-impl QueueWrite {
-    async fn write(self, conn: &mut PgConnection, tables: &Tables) -> anyhow::Result<()> {
-        let QueueWrite { held, how } = self;
+#[async_trait]
+impl RowsWrite for QueueWrite {
+    async fn write(
+        self: Box<Self>,
+        conn: &mut PgConnection,
+        tables: &Tables,
+    ) -> anyhow::Result<()> {
+        let QueueWrite { held, how } = *self;
         let items = tables.name(ITEMS);
         let counters = tables.name(COUNTERS);
 
@@ -182,39 +191,6 @@ impl QueueWrite {
             .await?;
         }
         Ok(())
-    }
-}
-
-#[async_trait]
-impl RowsWrite for QueueWrite {
-    async fn write(
-        self: Box<Self>,
-        conn: &mut PgConnection,
-        tables: &Tables,
-    ) -> anyhow::Result<()> {
-        QueueWrite::write(*self, conn, tables).await
-    }
-}
-
-#[async_trait]
-impl Fold for QueueFold {
-    async fn apply(
-        &mut self,
-        conn: &mut PgConnection,
-        tables: &Tables,
-        events: &[LogEvent],
-        in_flight: &mut InFlight,
-    ) -> anyhow::Result<()> {
-        let decoded = decode_batch::<QueueItem>(events)?;
-        self.fold(conn, tables, decoded, in_flight).await
-    }
-
-    fn held(&self) -> usize {
-        self.window.len()
-    }
-
-    fn take(&mut self, keep: usize) -> Box<dyn RowsWrite> {
-        Box::new(QueueFold::take(self, keep, Write::Copy))
     }
 }
 
