@@ -121,6 +121,15 @@ impl InFlight {
     }
 }
 
+impl Drop for InFlight {
+    /// A write nobody waits for any more (the fold failed) stops and rolls back.
+    fn drop(&mut self) {
+        if let Some(write) = self.0.take() {
+            write.abort();
+        }
+    }
+}
+
 /// One read model's fold of its aggregate's events into rows held in a [`Window`], written
 /// once per read model: [`apply_batch`] runs it for a live batch, [`fold_of`] makes it a
 /// rebuild's [`Fold`].

@@ -33,8 +33,7 @@ const INDEX_BUILDS: usize = 2;
 pub struct FoldLimits {
     /// Events folded at a time.
     pub page: usize,
-    /// Rows held in memory before the half of them changed longest ago are written out
-    /// (with the checkpoint).
+    /// Rows held in memory before the half of them changed longest ago are written out.
     pub held_rows: usize,
 }
 
