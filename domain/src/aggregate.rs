@@ -6,7 +6,7 @@
 use std::fmt::Debug;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::kernel::Actor;
@@ -48,19 +48,39 @@ pub trait Aggregate:
         None
     }
 
-    /// Reads a stored event, upcasting older versions when there are any.
-    fn decode(event_type: &str, version: &str, payload: Value) -> Result<Self::Event, DecodeError> {
-        if version != Self::EVENT_VERSION {
-            return Err(DecodeError::UnknownVersion {
-                aggregate_type: Self::TYPE,
-                event_type: event_type.to_string(),
-                version: version.to_string(),
-            });
+    /// Reads a stored event of the current version straight from its stored form (the
+    /// parsed payload borrowed, or the JSON text as the database sent it, with no value in
+    /// between); older versions go through [`Aggregate::upcast`].
+    fn decode(event: RecordedEvent<'_>) -> Result<Self::Event, DecodeError> {
+        let malformed = |source: serde_json::Error| DecodeError::Malformed {
+            aggregate_type: Self::TYPE,
+            event_type: event.event_type.to_string(),
+            message: source.to_string(),
+        };
+        if event.event_version != Self::EVENT_VERSION {
+            let payload = match event.payload {
+                Payload::Value(value) => value.clone(),
+                Payload::Json(text) => serde_json::from_str(text).map_err(malformed)?,
+            };
+            return Self::upcast(event.event_type, event.event_version, payload);
         }
-        serde_json::from_value(payload).map_err(|source| DecodeError::Malformed {
+        match event.payload {
+            Payload::Value(value) => Self::Event::deserialize(value),
+            Payload::Json(text) => serde_json::from_str(text),
+        }
+        .map_err(malformed)
+    }
+
+    /// Reads a stored event of an older version (an upcaster); there are none yet.
+    fn upcast(
+        event_type: &str,
+        version: &str,
+        _payload: Value,
+    ) -> Result<Self::Event, DecodeError> {
+        Err(DecodeError::UnknownVersion {
             aggregate_type: Self::TYPE,
             event_type: event_type.to_string(),
-            message: source.to_string(),
+            version: version.to_string(),
         })
     }
 }
@@ -126,18 +146,22 @@ pub enum DecodeError {
 pub struct RecordedEvent<'a> {
     pub event_type: &'a str,
     pub event_version: &'a str,
-    pub payload: &'a Value,
+    pub payload: Payload<'a>,
+}
+
+/// A stored event's payload: already parsed, or the JSON text as the database sent it
+/// (decoded straight into the typed event).
+#[derive(Clone, Copy, Debug)]
+pub enum Payload<'a> {
+    Value(&'a Value),
+    Json(&'a str),
 }
 
 /// Folds one stored event into `state`: the one step by which stored history becomes an
 /// aggregate, whether a whole history at once ([`fold`]) or one event at a time (audit
 /// replay).
 pub fn fold_one<A: Aggregate>(state: &mut A, event: RecordedEvent<'_>) -> Result<(), DecodeError> {
-    state.apply(A::decode(
-        event.event_type,
-        event.event_version,
-        event.payload.clone(),
-    )?);
+    state.apply(A::decode(event)?);
     Ok(())
 }
 

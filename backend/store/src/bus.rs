@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use caseyos_domain::aggregate::{Aggregate, DomainError};
+use caseyos_domain::aggregate::{Aggregate, DomainError, Payload, RecordedEvent};
 use caseyos_domain::kernel::{Actor, Checkpoint};
 use rand::Rng;
 use serde_json::Value;
@@ -17,7 +17,7 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
-use crate::event::{self, FoldableEvent};
+use crate::event;
 use crate::StoreError;
 
 /// Who issued a command and in answer to what; lands on every event it produces.
@@ -428,16 +428,24 @@ const LOAD: &str = "\
                where aggregate_type = $1 and aggregate_id = $2) \
     select 's' as kind, last_sequence as sequence, null::bigint as tx, \
            null::bigint as global_position, null::text as event_type, \
-           null::text as event_version, payload from s \
+           null::text as event_version, payload::text as payload from s \
     union all \
     (select 'h', sequence, tx_id::text::bigint, global_position, null, null, null \
      from events where aggregate_type = $1 and aggregate_id = $2 \
      order by sequence desc limit 1) \
     union all \
-    (select 'e', sequence, null, null, event_type, event_version, payload \
+    (select 'e', sequence, null, null, event_type, event_version, payload::text \
      from events where aggregate_type = $1 and aggregate_id = $2 \
        and sequence > coalesce((select last_sequence from s), 0) \
      order by sequence)";
+
+/// One event after the snapshot, as the load read it (the payload as JSON text).
+struct Tail {
+    sequence: i64,
+    event_type: String,
+    event_version: String,
+    payload: String,
+}
 
 async fn load<A: Aggregate>(pool: &PgPool, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
     let rows = sqlx::query(LOAD)
@@ -445,7 +453,7 @@ async fn load<A: Aggregate>(pool: &PgPool, aggregate_id: &str) -> Result<Loaded<
         .bind(aggregate_id)
         .fetch_all(pool)
         .await?;
-    let mut snapshot: Option<(i64, Value)> = None;
+    let mut snapshot: Option<(i64, String)> = None;
     let mut last = None;
     let mut tail = Vec::with_capacity(rows.len());
     for row in rows {
@@ -459,7 +467,7 @@ async fn load<A: Aggregate>(pool: &PgPool, aggregate_id: &str) -> Result<Loaded<
                     position: row.try_get("global_position")?,
                 })
             }
-            _ => tail.push(FoldableEvent {
+            _ => tail.push(Tail {
                 sequence,
                 event_type: row.try_get("event_type")?,
                 event_version: row.try_get("event_version")?,
@@ -467,25 +475,32 @@ async fn load<A: Aggregate>(pool: &PgPool, aggregate_id: &str) -> Result<Loaded<
             }),
         }
     }
-    let (mut sequence, mut state, tail) = match snapshot {
-        None => (0, A::default(), tail),
-        Some((sequence, payload)) => match serde_json::from_value::<A>(payload) {
-            Ok(state) => (sequence, state, tail),
-            // A snapshot this version cannot read (the aggregate's shape changed) is
-            // ignored: the state is folded from every event instead.
-            Err(_) => {
-                let all = event::read_history::<A>(pool, aggregate_id).await?;
-                let all = all.into_iter().map(FoldableEvent::from).collect();
-                (0, A::default(), all)
-            }
-        },
+    let from_snapshot = match &snapshot {
+        None => Some((0, A::default())),
+        // A snapshot this version cannot read (the aggregate's shape changed) is ignored:
+        // the state is folded from every event instead.
+        Some((sequence, payload)) => serde_json::from_str::<A>(payload)
+            .ok()
+            .map(|state| (*sequence, state)),
     };
-    for event in tail {
-        state.apply(A::decode(
-            &event.event_type,
-            &event.event_version,
-            event.payload,
-        )?);
+    let Some((mut sequence, mut state)) = from_snapshot else {
+        let all = event::read_history::<A>(pool, aggregate_id).await?;
+        let mut state = A::default();
+        for event in &all {
+            state.apply(A::decode(event.recorded())?);
+        }
+        return Ok(Loaded {
+            state,
+            sequence: all.last().map_or(0, |e| e.sequence),
+            last,
+        });
+    };
+    for event in &tail {
+        state.apply(A::decode(RecordedEvent {
+            event_type: &event.event_type,
+            event_version: &event.event_version,
+            payload: Payload::Json(&event.payload),
+        })?);
         sequence = event.sequence;
     }
     Ok(Loaded {

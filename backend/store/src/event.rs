@@ -1,12 +1,12 @@
 //! Events as stored, with the columns the event store adds to postgres-es's schema.
 
 use chrono::{DateTime, Utc};
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::Value;
 use sqlx::{PgExecutor, PgPool, Row};
 use uuid::Uuid;
 
-use caseyos_domain::aggregate::{Aggregate, DecodeError, RecordedEvent};
+use caseyos_domain::aggregate::{Aggregate, DecodeError, Payload, RecordedEvent};
 use caseyos_domain::kernel::Checkpoint;
 
 /// The NOTIFY channel that tells projectors events were committed (the bus notifies it
@@ -47,15 +47,8 @@ impl StoredEvent {
         RecordedEvent {
             event_type: &self.event_type,
             event_version: &self.event_version,
-            payload: &self.payload,
+            payload: Payload::Value(&self.payload),
         }
-    }
-
-    /// The event decoded as one of `A`'s, or `None` when it belongs to another aggregate
-    /// type.
-    pub fn decode<A: Aggregate>(&self) -> Option<Result<A::Event, DecodeError>> {
-        (self.aggregate_type == A::TYPE)
-            .then(|| A::decode(&self.event_type, &self.event_version, self.payload.clone()))
     }
 
     /// A row read with [`COLUMNS`].
@@ -80,23 +73,39 @@ impl StoredEvent {
 pub const COLUMNS: &str = "event_id, global_position, tx_id::text::bigint as tx, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at";
 
-/// What keeps a read of the log gap-safe: only events of transactions below the snapshot
-/// horizon, every transaction older than the oldest one still running having committed or
-/// aborted, so no event can later appear behind what is read.
-pub const BELOW_HORIZON: &str = "tx_id < pg_snapshot_xmin(pg_current_snapshot())";
+/// Events after the checkpoint `($1, $2)` in global order, only below the snapshot horizon:
+/// every transaction older than the oldest one still running has committed or aborted, so
+/// no event can later appear behind what such a read returns.
+macro_rules! after_below_horizon {
+    () => {
+        concat!(
+            "where (tx_id, global_position) > ($1::text::xid8, $2) and ",
+            below_horizon!(),
+            " order by tx_id, global_position"
+        )
+    };
+}
 
-/// The next events after `after` in global order, only below the snapshot horizon
-/// ([`BELOW_HORIZON`]).
+/// Only events of transactions below the snapshot horizon (see [`after_below_horizon`]).
+macro_rules! below_horizon {
+    () => {
+        "tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+    };
+}
+
+/// What keeps any read of the log gap-safe (for reads that compare with a checkpoint of
+/// their own, as a projector batch does with its locked row).
+pub const BELOW_HORIZON: &str = below_horizon!();
+
+/// The next events after `after` in global order, only below the snapshot horizon.
 pub async fn read_after<'e>(
     executor: impl PgExecutor<'e>,
     after: Checkpoint,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let sql = format!(
-        "select {COLUMNS} from events \
-         where (tx_id, global_position) > ($1::text::xid8, $2) and {BELOW_HORIZON} \
-         order by tx_id, global_position \
-         limit $3"
+        "select {COLUMNS} from events {} limit $3",
+        after_below_horizon!()
     );
     let rows = sqlx::query(&sql)
         .bind(after.tx_id.to_string())
@@ -105,6 +114,100 @@ pub async fn read_after<'e>(
         .fetch_all(executor)
         .await?;
     rows.iter().map(StoredEvent::from_row).collect()
+}
+
+/// An event as a projection folds it: where it stands in the global order, whose it is,
+/// and its payload as the JSON text the database sent (no metadata).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogEvent {
+    pub tx_id: i64,
+    pub global_position: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+}
+
+impl LogEvent {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            tx_id: self.tx_id,
+            position: self.global_position,
+        }
+    }
+}
+
+/// A stored event whichever columns were read: what decoding it needs.
+pub trait Recorded {
+    fn aggregate_type(&self) -> &str;
+    fn aggregate_id(&self) -> &str;
+    /// The event as the domain's fold reads it.
+    fn recorded(&self) -> RecordedEvent<'_>;
+
+    /// The event decoded as one of `A`'s, or `None` when it belongs to another aggregate
+    /// type.
+    fn decode<A: Aggregate>(&self) -> Option<Result<A::Event, DecodeError>> {
+        (self.aggregate_type() == A::TYPE).then(|| A::decode(self.recorded()))
+    }
+}
+
+impl Recorded for StoredEvent {
+    fn aggregate_type(&self) -> &str {
+        &self.aggregate_type
+    }
+    fn aggregate_id(&self) -> &str {
+        &self.aggregate_id
+    }
+    fn recorded(&self) -> RecordedEvent<'_> {
+        StoredEvent::recorded(self)
+    }
+}
+
+impl Recorded for LogEvent {
+    fn aggregate_type(&self) -> &str {
+        &self.aggregate_type
+    }
+    fn aggregate_id(&self) -> &str {
+        &self.aggregate_id
+    }
+    fn recorded(&self) -> RecordedEvent<'_> {
+        RecordedEvent {
+            event_type: &self.event_type,
+            event_version: &self.event_version,
+            payload: Payload::Json(&self.payload),
+        }
+    }
+}
+
+/// Every event after `after` below the snapshot horizon, in global order, as one stream
+/// read row by row: one statement, so one horizon, however long the log (a rebuild reads
+/// the whole log this way while it folds).
+pub fn stream_after<'e>(
+    executor: impl PgExecutor<'e> + 'e,
+    after: Checkpoint,
+) -> impl Stream<Item = Result<LogEvent, sqlx::Error>> + Send + 'e {
+    const SQL: &str = concat!(
+        "select tx_id::text::bigint as tx, global_position, aggregate_type, aggregate_id, \
+           event_type, event_version, payload::text as payload from events ",
+        after_below_horizon!()
+    );
+    sqlx::query(SQL)
+        .bind(after.tx_id.to_string())
+        .bind(after.position)
+        .fetch(executor)
+        .map(|row| {
+            let row = row?;
+            Ok(LogEvent {
+                tx_id: row.try_get("tx")?,
+                global_position: row.try_get("global_position")?,
+                aggregate_type: row.try_get("aggregate_type")?,
+                aggregate_id: row.try_get("aggregate_id")?,
+                event_type: row.try_get("event_type")?,
+                event_version: row.try_get("event_version")?,
+                payload: row.try_get("payload")?,
+            })
+        })
 }
 
 /// Every event of one aggregate of type `A`, in sequence order.
@@ -192,60 +295,31 @@ pub async fn read_aggregate_page<'e>(
     rows.iter().map(StoredEvent::from_row).collect()
 }
 
-/// What a fold needs of a stored event.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FoldableEvent {
-    pub sequence: i64,
-    pub event_type: String,
-    pub event_version: String,
-    pub payload: Value,
-}
-
-impl FoldableEvent {
-    /// The event as the domain's fold reads it.
-    pub fn recorded(&self) -> RecordedEvent<'_> {
-        RecordedEvent {
-            event_type: &self.event_type,
-            event_version: &self.event_version,
-            payload: &self.payload,
-        }
-    }
-}
-
-impl From<StoredEvent> for FoldableEvent {
-    fn from(event: StoredEvent) -> Self {
-        FoldableEvent {
-            sequence: event.sequence,
-            event_type: event.event_type,
-            event_version: event.event_version,
-            payload: event.payload,
-        }
-    }
-}
-
-/// Every event of one aggregate in sequence order, as a stream read row by row (type,
-/// version and payload only), so a fold over a long history holds one event at a time.
-pub fn stream_aggregate<'e>(
-    pool: &'e PgPool,
+/// Folds every event of one aggregate in sequence order into `fold`, read row by row
+/// (sequence, type, version and the payload as JSON text only) and lent to it without a
+/// copy, so a fold over a long history holds one event at a time.
+pub async fn fold_aggregate<E: From<sqlx::Error>>(
+    pool: &PgPool,
     aggregate_type: &str,
     aggregate_id: &str,
-) -> impl Stream<Item = Result<FoldableEvent, sqlx::Error>> + Send + Unpin + 'e {
-    sqlx::query(
-        "select sequence, event_type, event_version, payload from events \
+    mut fold: impl FnMut(i64, RecordedEvent<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut rows = sqlx::query(
+        "select sequence, event_type, event_version, payload::text from events \
          where aggregate_type = $1 and aggregate_id = $2 order by sequence",
     )
-    .bind(aggregate_type.to_string())
-    .bind(aggregate_id.to_string())
-    .fetch(pool)
-    .map(|row| {
-        let row = row?;
-        Ok(FoldableEvent {
-            sequence: row.try_get("sequence")?,
-            event_type: row.try_get("event_type")?,
-            event_version: row.try_get("event_version")?,
-            payload: row.try_get("payload")?,
-        })
-    })
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        let event = RecordedEvent {
+            event_type: row.try_get(1)?,
+            event_version: row.try_get(2)?,
+            payload: Payload::Json(row.try_get(3)?),
+        };
+        fold(row.try_get(0)?, event)?;
+    }
+    Ok(())
 }
 
 /// The events written under one idempotency key, in global order.

@@ -6,7 +6,6 @@ use caseyos_domain::aggregate::{fold, Aggregate, Ownership};
 use caseyos_domain::api::{AuditEntry, AuditResponse};
 use caseyos_domain::registry::{aggregate_type, aggregate_type_names};
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -87,9 +86,10 @@ pub struct History {
 ///
 /// The page's events are read with their metadata, and only they. The states come from one
 /// fold of the aggregate's events from the first, streamed row by row (type, version and
-/// payload only): without past snapshots nothing else yields the state before the page, and
-/// the fold also says whose the aggregate is now. Memory and the answer stay bounded by the
-/// page, however long the history.
+/// the payload's JSON text only, decoded straight into each event): without past snapshots
+/// nothing else yields the state before the page, and the fold also says whose the
+/// aggregate is now. Only the page's states and the one at `point` are turned into JSON.
+/// Memory and the answer stay bounded by the page, however long the history.
 pub async fn history(
     pool: &PgPool,
     aggregate_type_name: &str,
@@ -144,17 +144,17 @@ pub async fn history(
     let mut replay = (kind.replay)();
     let mut states = Vec::with_capacity(events.len());
     let mut state = Value::Null;
-    let mut folded = event::stream_aggregate(pool, kind.name, aggregate_id);
-    while let Some(e) = folded.try_next().await? {
-        replay.apply(e.recorded()).map_err(StoreError::from)?;
-        if shown.as_ref().is_some_and(|s| s.contains(&e.sequence)) {
+    event::fold_aggregate(pool, kind.name, aggregate_id, |sequence, e| {
+        replay.apply(e).map_err(StoreError::from)?;
+        if shown.as_ref().is_some_and(|s| s.contains(&sequence)) {
             states.push(replay.state().map_err(StoreError::from)?);
         }
-        if e.sequence == upto {
+        if sequence == upto {
             state = replay.state().map_err(StoreError::from)?;
         }
-    }
-    drop(folded);
+        Ok::<_, HistoryError>(())
+    })
+    .await?;
     if states.len() != events.len() {
         return Err(StoreError::EventStore(format!(
             "{} {aggregate_id}: the fold met {} of the page's {} events",

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::aggregate::testing::Scenario;
-use crate::aggregate::Aggregate;
+use crate::aggregate::{Aggregate, DecodeError, Payload, RecordedEvent};
 use crate::kernel::{Actor, Text};
 
 type RunTest = Scenario<AgentRun>;
@@ -467,8 +467,36 @@ fn events_round_trip_through_json_and_decode() {
         cancel_requested(4),
     ] {
         let payload = serde_json::to_value(&event).unwrap();
-        let decoded = AgentRun::decode(event.name(), AGENT_RUN_EVENT_VERSION, payload).unwrap();
-        assert_eq!(decoded, event);
+        let text = payload.to_string();
+        // Parsed, or straight from the JSON text the database sends: the same event.
+        for payload in [Payload::Value(&payload), Payload::Json(&text)] {
+            let decoded = AgentRun::decode(RecordedEvent {
+                event_type: event.name(),
+                event_version: AGENT_RUN_EVENT_VERSION,
+                payload,
+            })
+            .unwrap();
+            assert_eq!(decoded, event);
+        }
     }
-    assert!(AgentRun::decode("AgentRunRequested", "9", json!({})).is_err());
+    for payload in [Payload::Value(&json!({})), Payload::Json("{}")] {
+        let future = RecordedEvent {
+            event_type: "AgentRunRequested",
+            event_version: "9",
+            payload,
+        };
+        assert!(matches!(
+            AgentRun::decode(future),
+            Err(DecodeError::UnknownVersion { .. })
+        ));
+    }
+    let malformed = RecordedEvent {
+        event_type: "AgentRunRequested",
+        event_version: AGENT_RUN_EVENT_VERSION,
+        payload: Payload::Json("{\"AgentRunRequested\": 1}"),
+    };
+    assert!(matches!(
+        AgentRun::decode(malformed),
+        Err(DecodeError::Malformed { .. })
+    ));
 }

@@ -10,9 +10,12 @@ use caseyos_domain::kernel::{Actor, Text};
 use caseyos_domain::queue::{
     EditQueueItem, QueueItem, QueueItemCommand, QueueItemView, QueueStatus, MAX_TITLE_CHARS,
 };
+use caseyos_projections::all_projectors;
 use caseyos_projections::queue::QueueProjector;
-use caseyos_projections::rebuild::{fill_shadow, switch_over, table_difference};
-use caseyos_projections::runner::{ensure_checkpoint, run_batch};
+use caseyos_projections::rebuild::{
+    fill_shadow, fill_shadow_with, switch_over, table_difference, FoldLimits,
+};
+use caseyos_projections::runner::{checkpoints, ensure_checkpoint, run_batch};
 use caseyos_store::{now, CommandMeta};
 use caseyos_tests::{
     assert_error, command_bus, dto, error_body, expect_dto, fresh_database, query_i64, send,
@@ -570,4 +573,137 @@ async fn an_unreadable_event_stops_the_projector_visibly_instead_of_being_skippe
         !has_item(&app.pool, after_id).await,
         "nothing behind the unreadable event is applied"
     );
+}
+
+/// Every row of `table` as PostgreSQL prints it — every column, exactly — sorted.
+async fn rows_as_text(pool: &PgPool, table: &str) -> Vec<String> {
+    sqlx::query_scalar(&format!("select t::text from {table} t order by 1"))
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+/// Waits until every projector has applied the whole log.
+async fn settle_all(pool: &PgPool) {
+    let head = caseyos_store::event::head(pool).await.unwrap();
+    let names: Vec<&str> = all_projectors().iter().map(|p| p.name()).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !checkpoints(pool, &names)
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| *c >= head)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the projectors never caught up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
+    let app = spawn_app_with(|c| c.agent_workers = 0).await;
+    // Proposed, approved, rejected, snoozed, edited and pending moves...
+    make_history(&app, 30).await;
+    // ...and runs requested, cancelled, retried (linked from their originals), dismissed.
+    for title in ["CMO", "VP Sales", "Events Lead"] {
+        let id = app
+            .request_run_ok(&app.admin, "PersonaRouter", json!({"job_title": title}))
+            .await
+            .id;
+        for what in ["cancel", "retry", "dismiss"] {
+            let (status, body) = app
+                .post_json(
+                    &format!("/api/agent-runs/{id}/{what}"),
+                    &app.admin,
+                    &json!({}),
+                )
+                .await;
+            assert!(status < 300, "{what}: {status} {body}");
+        }
+    }
+    // A move edited after a snooze, then approved: several events per row across flushes.
+    let id = app.propose_simple("long-lived").await.item.id;
+    app.queue_command_ok(id, "snooze", json!({"preset": "tomorrow"}))
+        .await;
+    app.queue_command_ok(id, "edit", json!({"title": "long-lived, edited"}))
+        .await;
+    app.queue_command_ok(id, "approve", json!({})).await;
+    settle_all(&app.pool).await;
+
+    // The default limits fold everything at once; the tiny ones flush after every few
+    // rows, so later events read rows an earlier flush wrote and update them.
+    let tiny = FoldLimits {
+        page: 3,
+        held_rows: 4,
+    };
+    for limits in [FoldLimits::default(), tiny] {
+        for projector in all_projectors() {
+            let name = projector.name();
+            assert!(
+                projector.fold(true).is_some(),
+                "{name} rebuilds with a fold"
+            );
+            sqlx::query("delete from projection_rebuilds where name = $1")
+                .bind(name)
+                .execute(&app.pool)
+                .await
+                .unwrap();
+            fill_shadow_with(&app.pool, projector.as_ref(), limits, |_| {})
+                .await
+                .unwrap();
+            for table in projector.tables() {
+                let live = rows_as_text(&app.pool, table).await;
+                assert!(!live.is_empty(), "{table} has rows");
+                let rebuilt = rows_as_text(&app.pool, &format!("{table}__rebuild")).await;
+                assert_eq!(rebuilt, live, "{table}, {limits:?}");
+            }
+        }
+    }
+    let linked = query_i64(
+        &app.pool,
+        "select count(*) from agent_runs__rebuild where jsonb_array_length(doc -> 'retried_by') = 1",
+    )
+    .await;
+    assert_eq!(linked, 3, "each original links its retry");
+
+    // A rebuild that resumes over the rows it left folds the events after its checkpoint
+    // into them: moves decided and edited since, a run retried again.
+    let pending: Vec<Uuid> = sqlx::query_scalar(
+        "select id from queue_items where status in ('pending', 'snoozed') order by id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(pending.len() >= 2, "{pending:?}");
+    app.queue_command_ok(pending[0], "approve", json!({})).await;
+    app.queue_command_ok(pending[1], "edit", json!({"title": "edited after"}))
+        .await;
+    let retried: Uuid = sqlx::query_scalar(
+        "select id from agent_runs where retry_of is not null order by id limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (status, body) = app
+        .post_json(
+            &format!("/api/agent-runs/{retried}/cancel"),
+            &app.admin,
+            &json!({}),
+        )
+        .await;
+    assert!(status < 300, "cancel: {status} {body}");
+    settle_all(&app.pool).await;
+    for projector in all_projectors() {
+        fill_shadow_with(&app.pool, projector.as_ref(), tiny, |_| {})
+            .await
+            .unwrap();
+        for table in projector.tables() {
+            let live = rows_as_text(&app.pool, table).await;
+            let rebuilt = rows_as_text(&app.pool, &format!("{table}__rebuild")).await;
+            assert_eq!(rebuilt, live, "{table}, resumed");
+        }
+    }
 }
