@@ -15,18 +15,28 @@ use crate::schema::WHITESPACE;
 /// say that.
 pub(crate) const MAX_EMAIL_CHARS: usize = 254;
 
-/// What [`EmailAddress::parse`] accepts, as a regex: surrounding whitespace (trimmed), 1–64
-/// of `A–Z a–z 0–9 . _ % + - '`, `@`, two or more dot-separated labels of letters, digits
-/// and inner hyphens, the last of two or more letters.
+/// What [`EmailAddress::parse`] accepts, as a regex: surrounding whitespace (trimmed), a
+/// dot-atom of `A–Z a–z 0–9 _ % + - '` (runs joined by single dots), `@`, two or more
+/// dot-separated labels of letters, digits and inner hyphens, the last of two or more
+/// letters. The local part's 64 characters are [`local_length_pattern`]'s.
 pub(crate) fn email_pattern() -> String {
     format!(
-        r"^[{WHITESPACE}]*[A-Za-z0-9._%+'-]{{1,64}}@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{{2,}}[{WHITESPACE}]*$"
+        r"^[{WHITESPACE}]*[A-Za-z0-9_%+'-]+(\.[A-Za-z0-9_%+'-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{{2,}}[{WHITESPACE}]*$"
     )
+}
+
+/// At most 64 characters before the `@` (after leading whitespace).
+pub(crate) fn local_length_pattern() -> String {
+    format!(r"^[{WHITESPACE}]*[^@]{{1,64}}@")
 }
 
 /// The schema of an address field.
 pub(crate) fn email_schema() -> Value {
-    json!({"type": "string", "maxLength": MAX_EMAIL_CHARS, "pattern": email_pattern()})
+    json!({
+        "type": "string",
+        "maxLength": MAX_EMAIL_CHARS,
+        "allOf": [{"pattern": email_pattern()}, {"pattern": local_length_pattern()}],
+    })
 }
 
 /// The schema of a CRM id field, as [`CrmId::parse`] reads it.

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-/// An email address, lower-cased, of a plausible shape (`local@domain.tld`).
+/// An email address, lower-cased, of a plausible shape (`local@domain.tld`, the local part a
+/// dot-atom of at most 64 characters).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", schema(value_type = String, format = "email"))]
@@ -15,11 +16,16 @@ impl EmailAddress {
         let Some((local, domain)) = candidate.split_once('@') else {
             return Err("is not an email address");
         };
+        // A dot-atom (RFC 5322): runs of these characters joined by single dots, no dot at
+        // either end — what the OpenAPI document's `format: email` also requires.
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && local
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._%+-'".contains(c));
+            && local.split('.').all(|atom| {
+                !atom.is_empty()
+                    && atom
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_%+-'".contains(c))
+            });
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && domain.len() <= 253
@@ -63,6 +69,9 @@ mod tests {
             "dana@acme",
             "dana@acme.c0m",
             "da na@acme.io",
+            "dana.@acme.io",
+            ".dana@acme.io",
+            "da..na@acme.io",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }

@@ -117,6 +117,11 @@ impl Judge {
                 .expect("branches")
                 .iter()
                 .any(|b| self.valid(b, value)),
+            "allOf" => rule
+                .as_array()
+                .expect("branches")
+                .iter()
+                .all(|b| self.valid(b, value)),
             "oneOf" => {
                 rule.as_array()
                     .expect("branches")
@@ -324,6 +329,12 @@ fn probe_strings() -> Vec<String> {
     strings.extend([
         "a".repeat(64) + "@acme.io",
         "a".repeat(65) + "@acme.io",
+        "dana.@acme.io".into(),
+        ".dana@acme.io".into(),
+        "da..na@acme.io".into(),
+        "da.na@acme.io".into(),
+        format!(" {}.b@acme.io", "a".repeat(62)),
+        format!("{}.b@acme.io", "a".repeat(63)),
         email_of(254),
         email_of(255),
         format!(" {} ", email_of(253)),
