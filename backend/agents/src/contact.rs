@@ -15,14 +15,10 @@ use crate::schema::WHITESPACE;
 /// say that.
 pub(crate) const MAX_EMAIL_CHARS: usize = 254;
 
-/// What [`EmailAddress::parse`] accepts, as a regex: surrounding whitespace (trimmed), a
-/// dot-atom of `A–Z a–z 0–9 _ % + - '` (runs joined by single dots), `@`, two or more
-/// dot-separated labels of letters, digits and inner hyphens, the last of two or more
-/// letters. The local part's 64 characters are [`local_length_pattern`]'s.
+/// What [`EmailAddress::parse`] accepts, as a regex ([`EmailAddress::PATTERN`]); the local
+/// part's 64 characters are [`local_length_pattern`]'s.
 pub(crate) fn email_pattern() -> String {
-    format!(
-        r"^[{WHITESPACE}]*[A-Za-z0-9_%+'-]+(\.[A-Za-z0-9_%+'-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{{2,}}[{WHITESPACE}]*$"
-    )
+    EmailAddress::PATTERN.to_string()
 }
 
 /// At most 64 characters before the `@` (after leading whitespace).

@@ -9,7 +9,7 @@
 use caseyos_domain::agent_run::MAX_REASON_CHARS;
 use caseyos_domain::agent_run::{AgentRun, RunStatus, RunTrigger};
 use caseyos_domain::aggregate::Aggregate;
-use caseyos_domain::kernel::{CrmId, UserName, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
+use caseyos_domain::kernel::{CrmId, EmailAddress, UserName, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
 use caseyos_domain::queue::{
     ActionType, QueueDomain, QueueItem, QueueStatus, ACTION_TYPE_ALIASES, MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
@@ -199,6 +199,8 @@ fn request_rules(doc: &mut Value) {
     let optional_text = |max: usize| json!({"pattern": OPTIONAL_TEXT_PATTERN, "maxLength": max});
     let name = json!({"pattern": UserName::PATTERN, "maxLength": UserName::MAX_CHARS});
     let crm_id = json!({"pattern": CrmId::PATTERN});
+    // Every address, wherever it is: `format: email` also limits the local part to 64.
+    doc["components"]["schemas"]["EmailAddress"]["pattern"] = json!(EmailAddress::PATTERN);
     let rules = [
         (
             "ProposeQueueItemRequest",

@@ -11,6 +11,13 @@ use serde::Serialize;
 pub struct EmailAddress(String);
 
 impl EmailAddress {
+    /// What [`EmailAddress::parse`] accepts, as the OpenAPI document's regular expression
+    /// (beside `format: email`, which also limits the local part to 64 characters):
+    /// surrounding whitespace (trimmed), a dot-atom of `A–Z a–z 0–9 _ % + - '`, `@`, two or
+    /// more dot-separated labels of letters, digits and inner hyphens, the last of two or
+    /// more letters.
+    pub const PATTERN: &'static str = r"^[\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[A-Za-z0-9_%+'-]+(\.[A-Za-z0-9_%+'-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}[\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let candidate = raw.trim().to_ascii_lowercase();
         let Some((local, domain)) = candidate.split_once('@') else {
@@ -74,6 +81,36 @@ mod tests {
             "da..na@acme.io",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_pattern_agrees_with_the_parser() {
+        let pattern = regex::Regex::new(EmailAddress::PATTERN).unwrap();
+        for text in [
+            "dana@acme.io",
+            " Dana.Lee@Acme.IO\u{3000}",
+            "\u{85}o'brien+x%y_z-w@sub.acme-co.io",
+            "dana.@acme.io",
+            ".dana@acme.io",
+            "da..na@acme.io",
+            "da*na@acme.io",
+            "\"da na\"@acme.io",
+            "dana@acme",
+            "dana@acme.c0m",
+            "dana@-acme.io",
+            "dana@acme-.io",
+            "dana@[10.0.0.1]",
+            "dana@acme..io",
+            "da na@acme.io",
+            "dana@acme.io\u{0}",
+            "",
+        ] {
+            assert_eq!(
+                pattern.is_match(text),
+                EmailAddress::parse(text).is_ok(),
+                "{text:?}"
+            );
         }
     }
 }
