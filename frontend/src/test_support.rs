@@ -7,6 +7,15 @@ use caseyos_domain::queue::aps::{Aps, ApsOverrides};
 use caseyos_domain::queue::{ActionType, QueueDomain, QueueItemView, QueueStatus, Source, Target};
 use yew::BaseComponent;
 
+/// The app's context before the session is known, for components that read it.
+pub fn checking_context() -> crate::infra::app_state::AppContext {
+    crate::infra::app_state::AppContext {
+        auth: crate::infra::app_state::Auth::Checking,
+        set_auth: yew::Callback::noop(),
+        live: crate::infra::live::Live::default(),
+    }
+}
+
 /// Renders `C` with `props` into a fresh element of the page, once its first render is done.
 pub async fn mount<C: BaseComponent>(props: C::Properties) -> web_sys::Element {
     let document = web_sys::window().unwrap().document().unwrap();

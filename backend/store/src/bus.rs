@@ -485,12 +485,8 @@ async fn load<A: Aggregate>(pool: &PgPool, aggregate_id: &str) -> Result<Loaded<
     };
     let Some((mut sequence, mut state)) = from_snapshot else {
         let all = event::read_history::<A>(pool, aggregate_id).await?;
-        let mut state = A::default();
-        for event in &all {
-            state.apply(A::decode(event.recorded())?);
-        }
         return Ok(Loaded {
-            state,
+            state: crate::history::state_of(&all)?,
             sequence: all.last().map_or(0, |e| e.sequence),
             last,
         });

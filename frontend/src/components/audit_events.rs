@@ -226,11 +226,7 @@ mod tests {
 
     #[component]
     fn Host(props: &HostProps) -> Html {
-        let context = crate::infra::app_state::AppContext {
-            auth: crate::infra::app_state::Auth::Checking,
-            set_auth: Callback::noop(),
-            live: crate::infra::live::Live::default(),
-        };
+        let context = crate::test_support::checking_context();
         html! {
             <ContextProvider<crate::infra::app_state::AppContext> {context}>
                 <NewerEvents aggregate={Aggregate::AgentRun} id="run-1"

@@ -384,11 +384,7 @@ mod tests {
 
     #[component]
     fn Host() -> Html {
-        let context = crate::infra::app_state::AppContext {
-            auth: crate::infra::app_state::Auth::Checking,
-            set_auth: Callback::noop(),
-            live: crate::infra::live::Live::default(),
-        };
+        let context = crate::test_support::checking_context();
         html! {
             <ContextProvider<crate::infra::app_state::AppContext> {context}>
                 <Counter />
