@@ -16,6 +16,7 @@
 pub mod agent_run;
 pub mod aggregate;
 pub mod api;
+pub mod hygiene;
 pub mod kernel;
 pub mod queue;
 pub mod registry;
