@@ -16,6 +16,8 @@
 pub mod agent_run;
 pub mod aggregate;
 pub mod api;
+pub mod contacts;
+pub mod duplicates;
 pub mod hygiene;
 pub mod kernel;
 pub mod queue;

@@ -6,6 +6,8 @@ use serde_json::Value;
 
 use crate::agent_run::AgentRun;
 use crate::aggregate::{fold_one, Aggregate, DecodeError, Ownership, RecordedEvent};
+use crate::contacts::Contact;
+use crate::duplicates::DuplicatePair;
 use crate::queue::QueueItem;
 
 /// One registered aggregate type.
@@ -64,6 +66,8 @@ fn replay_of<A: Aggregate>() -> Box<dyn Replay> {
 pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<QueueItem>(),
     AggregateType::of::<AgentRun>(),
+    AggregateType::of::<Contact>(),
+    AggregateType::of::<DuplicatePair>(),
 ];
 
 /// The registered type with this stored name.
@@ -87,7 +91,10 @@ mod tests {
         }
         let mut names = aggregate_type_names();
         names.dedup();
-        assert_eq!(names, ["queue_item", "agent_run"]);
+        assert_eq!(
+            names,
+            ["queue_item", "agent_run", "contact", "duplicate_pair"]
+        );
         assert!(aggregate_type("deal").is_none());
     }
 }

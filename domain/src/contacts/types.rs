@@ -1,0 +1,241 @@
+//! Value types of contacts: sources, lifecycle stages, phones, company domains, statuses.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a contact came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ContactSource {
+    Manual,
+    Import,
+    Hubspot,
+}
+
+impl ContactSource {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ContactSource::Manual => "manual",
+            ContactSource::Import => "import",
+            ContactSource::Hubspot => "hubspot",
+        }
+    }
+}
+
+/// What changed a contact's fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeSource {
+    Manual,
+    Import,
+    Hubspot,
+    /// A merge that absorbed another contact.
+    Merge,
+    /// An unmerge that undid one.
+    Unmerge,
+    /// A hygiene agent applying a correction.
+    Hygiene,
+}
+
+/// HubSpot's lifecycle stages, by their internal values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum LifecycleStage {
+    Subscriber,
+    Lead,
+    #[serde(rename = "marketingqualifiedlead")]
+    MarketingQualifiedLead,
+    #[serde(rename = "salesqualifiedlead")]
+    SalesQualifiedLead,
+    Opportunity,
+    Customer,
+    Evangelist,
+    Other,
+}
+
+impl LifecycleStage {
+    pub const ALL: &'static [LifecycleStage] = &[
+        LifecycleStage::Subscriber,
+        LifecycleStage::Lead,
+        LifecycleStage::MarketingQualifiedLead,
+        LifecycleStage::SalesQualifiedLead,
+        LifecycleStage::Opportunity,
+        LifecycleStage::Customer,
+        LifecycleStage::Evangelist,
+        LifecycleStage::Other,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LifecycleStage::Subscriber => "subscriber",
+            LifecycleStage::Lead => "lead",
+            LifecycleStage::MarketingQualifiedLead => "marketingqualifiedlead",
+            LifecycleStage::SalesQualifiedLead => "salesqualifiedlead",
+            LifecycleStage::Opportunity => "opportunity",
+            LifecycleStage::Customer => "customer",
+            LifecycleStage::Evangelist => "evangelist",
+            LifecycleStage::Other => "other",
+        }
+    }
+
+    /// The stage named `raw` (its value, ignoring case, spaces, dashes and underscores, or
+    /// the short names `mql` and `sql`).
+    pub fn parse(raw: &str) -> Option<LifecycleStage> {
+        let key: String = raw
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        match key.as_str() {
+            "mql" => Some(LifecycleStage::MarketingQualifiedLead),
+            "sql" => Some(LifecycleStage::SalesQualifiedLead),
+            _ => LifecycleStage::ALL
+                .iter()
+                .copied()
+                .find(|stage| stage.as_str() == key),
+        }
+    }
+}
+
+/// A phone number as it was written, and its E.164 form when it parses.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Phone {
+    /// The text as entered or imported.
+    pub raw: String,
+    /// `+14155550100`; `null` when the text is not a phone number we can read.
+    pub e164: Option<String>,
+}
+
+/// A company's web domain, normalised: lower case, no scheme, `www.`, port or path
+/// (`https://www.Acme.com/about` is `acme.com`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct CompanyDomain(String);
+
+impl CompanyDomain {
+    /// What [`CompanyDomain::parse`] accepts after normalising, as a regular expression.
+    pub const PATTERN: &'static str = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$";
+
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let mut text = raw.trim().to_ascii_lowercase();
+        for scheme in ["https://", "http://"] {
+            if let Some(rest) = text.strip_prefix(scheme) {
+                text = rest.to_string();
+            }
+        }
+        let host = text
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .split(':')
+            .next()
+            .unwrap_or_default();
+        let host = host.strip_prefix("www.").unwrap_or(host);
+        let host = host.strip_suffix('.').unwrap_or(host);
+        let labels: Vec<&str> = host.split('.').collect();
+        let label_ok = |label: &&str| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        };
+        let tld_ok = labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+        if labels.len() < 2 || host.len() > 253 || !labels.iter().all(label_ok) || !tld_ok {
+            return Err("is not a web domain (like acme.com)");
+        }
+        Ok(CompanyDomain(host.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a contact stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ContactStatus {
+    Active,
+    Archived,
+    /// Absorbed by another contact; read-only until unmerged.
+    Merged,
+}
+
+impl ContactStatus {
+    pub const ALL: &'static [ContactStatus] = &[
+        ContactStatus::Active,
+        ContactStatus::Archived,
+        ContactStatus::Merged,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ContactStatus::Active => "active",
+            ContactStatus::Archived => "archived",
+            ContactStatus::Merged => "merged",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<ContactStatus> {
+        ContactStatus::ALL
+            .iter()
+            .copied()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn company_domains_are_normalised_or_refused() {
+        let table = [
+            ("acme.com", Ok("acme.com")),
+            ("https://www.Acme.com/about?x=1", Ok("acme.com")),
+            ("http://shop.acme.co.uk:8080", Ok("shop.acme.co.uk")),
+            ("ACME.IO.", Ok("acme.io")),
+            ("acme", Err(())),
+            ("acme..com", Err(())),
+            ("-acme.com", Err(())),
+            ("acme.c0m", Err(())),
+            ("", Err(())),
+            ("acme .com", Err(())),
+        ];
+        for (raw, expected) in table {
+            let got = CompanyDomain::parse(raw);
+            match expected {
+                Ok(domain) => assert_eq!(got.as_ref().map(|d| d.as_str()), Ok(domain), "{raw:?}"),
+                Err(()) => assert!(got.is_err(), "{raw:?} should be refused, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lifecycle_stages_read_values_labels_and_short_names() {
+        let table = [
+            ("lead", Some(LifecycleStage::Lead)),
+            (
+                "Sales Qualified Lead",
+                Some(LifecycleStage::SalesQualifiedLead),
+            ),
+            (
+                "marketing-qualified-lead",
+                Some(LifecycleStage::MarketingQualifiedLead),
+            ),
+            ("MQL", Some(LifecycleStage::MarketingQualifiedLead)),
+            ("customer", Some(LifecycleStage::Customer)),
+            ("prospect", None),
+        ];
+        for (raw, expected) in table {
+            assert_eq!(LifecycleStage::parse(raw), expected, "{raw:?}");
+        }
+    }
+}
