@@ -10,8 +10,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-/// The configuration. Its `Debug` output never shows the LLM API key or the database
-/// password.
+/// The configuration. Its `Debug` output never shows the LLM API key, the HubSpot token or
+/// the database password.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -66,6 +66,11 @@ pub struct Config {
     pub agent_max_attempts: u32,
     /// How drafts are written for the operator.
     pub voice: caseyos_agents::VoiceProfile,
+    /// A HubSpot private-app access token (`CASEYOS_HUBSPOT_TOKEN`). Without it HubSpot is
+    /// not connected: nothing is synced and every HubSpot screen says so.
+    pub hubspot_token: Option<String>,
+    /// The HubSpot API root (`CASEYOS_HUBSPOT_BASE_URL`; tests point it at a local fake).
+    pub hubspot_base_url: String,
 }
 
 impl Default for Config {
@@ -98,7 +103,98 @@ impl Default for Config {
             agent_lease_secs: 30,
             agent_max_attempts: caseyos_domain::agent_run::DEFAULT_MAX_ATTEMPTS,
             voice: caseyos_agents::VoiceProfile::default(),
+            hubspot_token: None,
+            hubspot_base_url: DEFAULT_HUBSPOT_BASE_URL.into(),
         }
+    }
+}
+
+/// HubSpot's API root (default of `hubspot_base_url`).
+pub const DEFAULT_HUBSPOT_BASE_URL: &str = "https://api.hubapi.com";
+
+/// Where and how the HubSpot client reaches HubSpot. It exists only with a token:
+/// [`Config::hubspot`] answers `None` when HubSpot is not connected. Build it with
+/// [`HubSpotConfig::new`] and shorten the timings where needed (tests do).
+#[derive(Clone)]
+pub struct HubSpotConfig {
+    /// The API root, e.g. `https://api.hubapi.com`; a trailing `/` is ignored.
+    pub base_url: String,
+    /// Sent as `Authorization: Bearer <token>`; never logged or shown.
+    token: String,
+    /// Default 5 s.
+    pub connect_timeout: std::time::Duration,
+    /// The whole request (connect, send, read the answer). Default 30 s.
+    pub request_timeout: std::time::Duration,
+    /// Attempts of one call, the first included, for retryable failures (429, 5xx,
+    /// timeouts, refused connections). Default 4.
+    pub max_attempts: u32,
+    /// The first retry of a 5xx or timeout waits this long, each further one twice as long
+    /// (default 500 ms) …
+    pub base_backoff: std::time::Duration,
+    /// … up to this (default 8 s).
+    pub max_backoff: std::time::Duration,
+    /// The longest `Retry-After` honoured; a longer one ends the call with
+    /// `hubspot.rate_limited` (default 60 s).
+    pub max_retry_after: std::time::Duration,
+    /// HubSpot's CRM search API allows 4 requests per second per token (default 4).
+    pub search_requests_per_second: u32,
+    /// The narrowest last-modified window a sync splits down to when a search reports more
+    /// than the 10,000 results it can page through (default 1 ms: the property's
+    /// resolution).
+    pub min_search_window: std::time::Duration,
+}
+
+impl HubSpotConfig {
+    pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+    pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
+    pub const DEFAULT_BASE_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+    pub const DEFAULT_MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(8);
+    pub const DEFAULT_MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+    /// HubSpot's documented limit of the CRM search API.
+    pub const DEFAULT_SEARCH_REQUESTS_PER_SECOND: u32 = 4;
+    pub const DEFAULT_MIN_SEARCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(1);
+
+    /// The defaults above, for `base_url` with `token`.
+    pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Self {
+        HubSpotConfig {
+            base_url: base_url.into(),
+            token: token.into(),
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            base_backoff: Self::DEFAULT_BASE_BACKOFF,
+            max_backoff: Self::DEFAULT_MAX_BACKOFF,
+            max_retry_after: Self::DEFAULT_MAX_RETRY_AFTER,
+            search_requests_per_second: Self::DEFAULT_SEARCH_REQUESTS_PER_SECOND,
+            min_search_window: Self::DEFAULT_MIN_SEARCH_WINDOW,
+        }
+    }
+
+    /// The private-app token, for the `Authorization` header only.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// Debug output names the base URL and timings, never the token.
+impl std::fmt::Debug for HubSpotConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubSpotConfig")
+            .field("base_url", &self.base_url)
+            .field("token", &"<redacted>")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("base_backoff", &self.base_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("max_retry_after", &self.max_retry_after)
+            .field(
+                "search_requests_per_second",
+                &self.search_requests_per_second,
+            )
+            .field("min_search_window", &self.min_search_window)
+            .finish()
     }
 }
 
@@ -195,6 +291,20 @@ impl Config {
                 return Err(invalid("llm_base_url", "must be an http(s) URL".into()));
             }
         }
+        if !(self.hubspot_base_url.starts_with("http://")
+            || self.hubspot_base_url.starts_with("https://"))
+        {
+            return Err(invalid("hubspot_base_url", "must be an http(s) URL".into()));
+        }
+        if let Some(token) = &self.hubspot_token {
+            // It goes into a header: visible ASCII only (private-app tokens are `pat-…`).
+            if !token.trim().is_empty() && !token.trim().bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(invalid(
+                    "hubspot_token",
+                    "must be printable ASCII without spaces".into(),
+                ));
+            }
+        }
         if self.llm_model.trim().is_empty() {
             return Err(invalid("llm_model", "must not be empty".into()));
         }
@@ -262,6 +372,16 @@ impl Config {
         Some(llm)
     }
 
+    /// The HubSpot client's settings, when a token is configured; `None` means HubSpot is
+    /// not connected (`connector.not_connected`).
+    pub fn hubspot(&self) -> Option<HubSpotConfig> {
+        let token = self.hubspot_token.as_deref()?.trim();
+        if token.is_empty() {
+            return None;
+        }
+        Some(HubSpotConfig::new(self.hubspot_base_url.trim(), token))
+    }
+
     pub fn timezone_of(&self, owner: &str) -> Tz {
         self.owner_timezones
             .get(owner)
@@ -294,7 +414,8 @@ impl Config {
     }
 }
 
-/// Every field, by name, with the secrets hidden: the LLM API key, and the password of
+/// Every field, by name, with the secrets hidden: the LLM API key, the HubSpot token, and
+/// the password of
 /// the database URL. (Read from the serialized tree, so a new field is shown without
 /// anyone remembering to add it here.)
 impl std::fmt::Debug for Config {
@@ -303,8 +424,10 @@ impl std::fmt::Debug for Config {
             Ok(serde_json::Value::Object(fields)) => fields,
             _ => return f.write_str("Config { <unprintable> }"),
         };
-        if let Some(key) = tree.get_mut("llm_api_key").filter(|k| !k.is_null()) {
-            *key = serde_json::Value::String("<redacted>".into());
+        for secret in ["llm_api_key", "hubspot_token"] {
+            if let Some(key) = tree.get_mut(secret).filter(|k| !k.is_null()) {
+                *key = serde_json::Value::String("<redacted>".into());
+            }
         }
         if let Some(url) = &self.database_url {
             tree.insert(
@@ -447,6 +570,52 @@ mod tests {
 
         let unset = format!("{:?}", Config::default());
         assert!(unset.contains("llm_api_key: null"), "{unset}");
+    }
+
+    #[test]
+    fn hubspot_is_connected_only_with_a_token_and_its_token_is_never_shown() {
+        assert!(
+            Config::default().hubspot().is_none(),
+            "no token: not connected"
+        );
+        let blank = Config {
+            hubspot_token: Some("  ".into()),
+            ..Config::default()
+        };
+        assert!(blank.hubspot().is_none(), "a blank token: not connected");
+
+        let config = Config {
+            hubspot_token: Some("pat-na1-s3cret".into()),
+            ..Config::default()
+        };
+        config.validate().unwrap();
+        let hubspot = config.hubspot().expect("a token connects HubSpot");
+        assert_eq!(hubspot.base_url, "https://api.hubapi.com");
+        assert_eq!(hubspot.token(), "pat-na1-s3cret");
+        assert_eq!(hubspot.connect_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(hubspot.request_timeout, std::time::Duration::from_secs(30));
+        for shown in [
+            format!("{config:?}"),
+            format!("{config:#?}"),
+            format!("{hubspot:?}"),
+        ] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(shown.contains("<redacted>"), "{shown}");
+        }
+
+        let bad = Config {
+            hubspot_base_url: "api.hubapi.com".into(),
+            ..Config::default()
+        };
+        let error = bad.validate().unwrap_err().to_string();
+        assert!(error.contains("hubspot_base_url"), "{error}");
+        let bad = Config {
+            hubspot_token: Some("pat na1".into()),
+            ..Config::default()
+        };
+        let error = bad.validate().unwrap_err().to_string();
+        assert!(error.contains("hubspot_token"), "{error}");
+        assert!(!error.contains("pat na1"), "{error}");
     }
 
     #[test]

@@ -9,8 +9,9 @@
 //! - `http/`: the plumbing every resource uses (errors, extractors, request
 //!   authentication, the command context, read-your-writes, pagination, responses);
 //! - `workers/`: work that follows from events (agent runs, schedules, live updates);
-//! - `commands/` (application commands shared by entry points) and `auth/` (principals,
-//!   tokens, sessions: storage and crypto);
+//! - `commands/` (application commands shared by entry points), `auth/` (principals,
+//!   tokens, sessions: storage and crypto) and `connectors/` (clients of external
+//!   services: HubSpot);
 //! - `state`, `config`, `infra/` (database, metrics, web assets), and the crates below:
 //!   `caseyos-store` (event store and command bus), `caseyos-projections`,
 //!   `caseyos-agents`, `caseyos-embedded-pg`, `caseyos-domain`.
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod connectors;
 pub mod http;
 pub mod infra;
 pub mod state;

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod event_store;
 mod hostile_input;
+mod hubspot;
 mod live;
 mod metrics;
 mod openapi;
