@@ -28,6 +28,7 @@ use caseyos_agents::{
     AgentSpec, Agents, Ctx, LlmClient, Outcome, QueueReader, VoiceProfile, Writer,
 };
 use caseyos_domain::agent_run::{AgentRun, AgentRunCommand, AgentRunError, AgentRunView, RunError};
+use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::api::LiveEvent;
 use caseyos_domain::kernel::{Actor, ActorKind, Text, UserName};
 use caseyos_domain::queue::{
@@ -295,9 +296,10 @@ impl Workers {
 
     async fn cancel_requested(&self, run_id: Uuid) -> sqlx::Result<bool> {
         sqlx::query_scalar(
-            "select exists (select 1 from events where aggregate_type = 'agent_run' \
-               and aggregate_id = $1 and event_type = 'AgentRunCancelRequested')",
+            "select exists (select 1 from events where aggregate_type = $1 \
+               and aggregate_id = $2 and event_type = 'AgentRunCancelRequested')",
         )
+        .bind(AgentRun::TYPE)
         .bind(run_id.to_string())
         .fetch_one(&self.inner.pool)
         .await
