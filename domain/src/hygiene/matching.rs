@@ -12,15 +12,16 @@
 //! **Scoring** ([`score_pair`]): the highest of
 //! - the same email address: [`EMAIL_SCORE`];
 //! - the same phone number: [`PHONE_SCORE`] ([`PHONE_SHARED_SCORE`] when both records
-//!   have names and they differ — a switchboard, not a person);
+//!   have names and they are far apart — a switchboard, not a person; see
+//!   [`PHONE_NAME_MIN_SIMILARITY`]);
 //! - the same company domain and similar names: [`DOMAIN_NAME_SCORE`];
 //! - similar company names (≥ [`COMPANY_MIN_SIMILARITY`]) and similar names:
 //!   [`COMPANY_NAME_FACTOR`] × the mean of the two similarities;
 //!
 //! and a pair is a [`Candidate`] at [`CANDIDATE_THRESHOLD`] or more, with every reason that
-//! fired. Names are similar when the first names (Jaro-Winkler, or a nickname of one
-//! another, or an initial) and the last names are each similar enough, directly or with
-//! first and last swapped; names are compared lower-cased, with the diacritics of Latin
+//! fired. Names are similar when the first names (Jaro-Winkler or one typing error, a
+//! nickname of one another, or an initial) and the last names (Jaro-Winkler or one typing
+//! error) are each similar enough, directly or with first and last swapped; names are compared lower-cased, with the diacritics of Latin
 //! letters folded and everything but letters and digits dropped.
 //!
 //! [`criteria_fingerprint`] hashes exactly the normalised fields these criteria read, so a
@@ -56,6 +57,16 @@ pub const COMPANY_MIN_SIMILARITY: f64 = 0.92;
 pub const FIRST_NAME_MIN_SIMILARITY: f64 = 0.88;
 /// … and a last name (`Smith`/`Smyth` 0.89, `Smith`/`Smtih` 0.95).
 pub const LAST_NAME_MIN_SIMILARITY: f64 = 0.88;
+/// How similar two names of [`ONE_EDIT_MIN_CHARS`] or more letters one typing error apart
+/// after the first letter (a letter dropped, added, replaced, or two swapped) count at least: Jaro-Winkler alone
+/// rates `Ivan`/`Ivnn` 0.87 and `Nakamura`/`Nkamura` 0.83.
+pub const ONE_EDIT_SIMILARITY: f64 = 0.9;
+/// See [`ONE_EDIT_SIMILARITY`]; in shorter names one letter makes another name (`Li`/`Lu`).
+pub const ONE_EDIT_MIN_CHARS: usize = 4;
+/// Two records with the same phone whose names are not similar still count as one person
+/// at [`PHONE_SCORE`] when the mean of first- and last-name similarity reaches this
+/// (`Olga`/`Oega Hernandez`); below it the number is shared (`John`/`Jane Smith` 0.85).
+pub const PHONE_NAME_MIN_SIMILARITY: f64 = 0.88;
 /// How similar a nickname and its name count (`Bob`/`Robert`).
 pub const NICKNAME_SIMILARITY: f64 = 0.95;
 /// How similar an initial and a name that starts with it count (`J`/`John`).
@@ -672,7 +683,11 @@ enum NameKind {
 enum Names {
     /// A name is missing on one side: no opinion.
     Unknown,
-    Different,
+    /// Not similar; how close they came (the better mean of first- and last-name
+    /// similarity, direct or swapped).
+    Different {
+        closeness: f64,
+    },
     Similar {
         score: f64,
         kind: NameKind,
@@ -695,9 +710,49 @@ fn first_name_similarity(a: &Prepared, b: &Prepared) -> (f64, NameKind) {
         return (INITIAL_SIMILARITY, NameKind::Initial);
     }
     (
-        jaro_winkler_chars(&a.first_chars, &b.first_chars),
+        part_similarity(&a.first_chars, &b.first_chars),
         NameKind::Similar,
     )
+}
+
+/// Whether a first-name and a last-name similarity make similar names.
+fn parts_match(first: f64, last: f64) -> bool {
+    first >= FIRST_NAME_MIN_SIMILARITY && last >= LAST_NAME_MIN_SIMILARITY
+}
+
+/// Jaro-Winkler, raised to [`ONE_EDIT_SIMILARITY`] for one typing error in a long enough
+/// name.
+fn part_similarity(a: &[char], b: &[char]) -> f64 {
+    let jw = jaro_winkler_chars(a, b);
+    if jw < ONE_EDIT_SIMILARITY
+        && a.len().min(b.len()) >= ONE_EDIT_MIN_CHARS
+        && within_one_edit(a, b)
+    {
+        ONE_EDIT_SIMILARITY
+    } else {
+        jw
+    }
+}
+
+/// Whether `a` becomes `b` by at most one letter dropped, added or replaced, or two
+/// neighbours swapped — after the first letter, which people rarely get wrong and which
+/// makes another name when it changes (`Hana`/`Jana`).
+fn within_one_edit(a: &[char], b: &[char]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if prefix == 0 && !short.is_empty() {
+        return false;
+    }
+    match long.len() - short.len() {
+        0 => {
+            let (x, y) = (&short[prefix..], &long[prefix..]);
+            x.len() <= 1
+                || x[1..] == y[1..]
+                || (x.len() >= 2 && x[0] == y[1] && x[1] == y[0] && x[2..] == y[2..])
+        }
+        1 => short[prefix..] == long[prefix + 1..],
+        _ => false,
+    }
 }
 
 fn compare_names(a: &Prepared, b: &Prepared) -> Names {
@@ -714,19 +769,18 @@ fn compare_names(a: &Prepared, b: &Prepared) -> Names {
         };
     }
     let (first, first_kind) = first_name_similarity(a, b);
-    let last = jaro_winkler_chars(&a.last_chars, &b.last_chars);
-    let direct =
-        (first >= FIRST_NAME_MIN_SIMILARITY && last >= LAST_NAME_MIN_SIMILARITY).then(|| {
-            let kind = match first_kind {
-                NameKind::Same if last == 1.0 => NameKind::Same,
-                NameKind::Same => NameKind::Similar,
-                other => other,
-            };
-            ((first + last) / 2.0, kind)
-        });
-    let crossed_1 = jaro_winkler_chars(&a.first_chars, &b.last_chars);
-    let crossed_2 = jaro_winkler_chars(&a.last_chars, &b.first_chars);
-    let swapped = (crossed_1 >= FIRST_NAME_MIN_SIMILARITY && crossed_2 >= LAST_NAME_MIN_SIMILARITY)
+    let last = part_similarity(&a.last_chars, &b.last_chars);
+    let direct = parts_match(first, last).then(|| {
+        let kind = match first_kind {
+            NameKind::Same if last == 1.0 => NameKind::Same,
+            NameKind::Same => NameKind::Similar,
+            other => other,
+        };
+        ((first + last) / 2.0, kind)
+    });
+    let crossed_1 = part_similarity(&a.first_chars, &b.last_chars);
+    let crossed_2 = part_similarity(&a.last_chars, &b.first_chars);
+    let swapped = parts_match(crossed_1, crossed_2)
         .then_some(((crossed_1 + crossed_2) / 2.0, NameKind::Swapped));
     match (direct, swapped) {
         (Some(d), Some(s)) if s.0 > d.0 => Names::Similar {
@@ -734,7 +788,9 @@ fn compare_names(a: &Prepared, b: &Prepared) -> Names {
             kind: s.1,
         },
         (Some((score, kind)), _) | (None, Some((score, kind))) => Names::Similar { score, kind },
-        (None, None) => Names::Different,
+        (None, None) => Names::Different {
+            closeness: ((first + last) / 2.0).max((crossed_1 + crossed_2) / 2.0),
+        },
     }
 }
 
@@ -759,18 +815,28 @@ fn evaluate(a: &Prepared, b: &Prepared) -> Option<Candidate> {
         ));
     }
     if first_shared(&a.phones, &b.phones).is_some() {
-        if let Names::Different = names {
-            score = score.max(PHONE_SHARED_SCORE);
-            reasons.push(Reason::new(
-                "phone.same",
-                "a phone number both records have, but the names differ".into(),
-            ));
-        } else {
-            score = score.max(PHONE_SCORE);
-            reasons.push(Reason::new(
-                "phone.same",
-                "a phone number both records have".into(),
-            ));
+        match names {
+            Names::Different { closeness } if closeness < PHONE_NAME_MIN_SIMILARITY => {
+                score = score.max(PHONE_SHARED_SCORE);
+                reasons.push(Reason::new(
+                    "phone.same",
+                    "a phone number both records have, but the names differ".into(),
+                ));
+            }
+            Names::Different { closeness } => {
+                score = score.max(PHONE_SCORE);
+                reasons.push(Reason::new(
+                    "phone.same",
+                    format!("a phone number both records have, and close names ({closeness:.2})"),
+                ));
+            }
+            _ => {
+                score = score.max(PHONE_SCORE);
+                reasons.push(Reason::new(
+                    "phone.same",
+                    "a phone number both records have".into(),
+                ));
+            }
         }
     }
     if let Names::Similar {

@@ -66,6 +66,31 @@ fn jaro_winkler_gives_the_textbook_values() {
 }
 
 #[test]
+fn one_typing_error_is_recognised_and_two_are_not() {
+    // (a, b, within one edit)
+    let table = [
+        ("ivan", "ivnn", true),
+        ("nakamura", "nkamura", true),
+        ("smith", "smtih", true),
+        ("smith", "smiths", true),
+        ("smith", "smith", true),
+        ("perez", "prez", true),
+        ("hana", "jana", false),
+        ("abcd", "bacd", false),
+        ("abcd", "abdc", true),
+        ("john", "jane", false),
+        ("smith", "smyte", false),
+        ("smith", "smithson", false),
+        ("abcd", "badc", false),
+    ];
+    for (a, b, expected) in table {
+        let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        assert_eq!(within_one_edit(&x, &y), expected, "{a:?} ~ {b:?}");
+        assert_eq!(within_one_edit(&y, &x), expected, "{b:?} ~ {a:?}");
+    }
+}
+
+#[test]
 fn names_companies_and_domains_normalise_as_documented() {
     for (raw, expected) in [
         ("José", "jose"),
@@ -157,6 +182,41 @@ fn pairs_score_with_every_reason_that_fired() {
             ),
             Some(DOMAIN_NAME_SCORE),
             vec!["domain_name.similar", "name.similar"],
+        ),
+        (
+            "a letter dropped where Jaro-Winkler alone is not enough",
+            rec(1, "Imani Nakamura", &["imani@acme.com"], &[], None, None),
+            rec(2, "Imani Nkamura", &["i.nkamura@acme.com"], &[], None, None),
+            Some(DOMAIN_NAME_SCORE),
+            vec!["domain_name.similar", "name.similar"],
+        ),
+        (
+            "the same phone and close names that are not similar",
+            rec(
+                1,
+                "Christopher Shah",
+                &["chris@acme.com"],
+                &[PHONE],
+                None,
+                None,
+            ),
+            rec(
+                2,
+                "Christopher Sah",
+                &["cs@initech.io"],
+                &[PHONE],
+                None,
+                None,
+            ),
+            Some(PHONE_SCORE),
+            vec!["phone.same"],
+        ),
+        (
+            "the same phone shared by a couple",
+            rec(1, "John Smith", &["john@acme.com"], &[PHONE], None, None),
+            rec(2, "Jane Smith", &["jane@initech.io"], &[PHONE], None, None),
+            None,
+            vec![],
         ),
         (
             "first and last names swapped",
