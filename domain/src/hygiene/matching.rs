@@ -6,8 +6,9 @@
 //! the seed missed), a company domain (the record's own, or the domain of a work address;
 //! free-mail and throwaway domains never block) or a normalised company name. A block
 //! larger than [`BLOCK_CAP`] is split by name keys (the first [`NAME_KEY_CHARS`] letters
-//! of the first and of the last name, so swapped names still meet), and a split still
-//! larger compares each record with its [`BLOCK_CAP`] − 1 neighbours in name order.
+//! of the first and of the last name, so swapped names still meet; records without a name
+//! drop out of such a block), and a split still larger compares each record with its
+//! [`BLOCK_CAP`] − 1 neighbours in name order.
 //!
 //! **Scoring** ([`score_pair`]): the highest of
 //! - the same email address: [`EMAIL_SCORE`];
