@@ -1,6 +1,7 @@
 //! Test, benchmark and soak harnesses: a fresh database per test on the real PostgreSQL, the
 //! real router on a random port, typed request helpers; the `caseyos` binary as a process
-//! ([`process`]) and the soak run ([`soak`]).
+//! ([`process`]), the soak run ([`soak`]) and synthetic contacts with known duplicates
+//! ([`contacts_data`]).
 //!
 //! The server under test is `CASEYOS_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database there.
@@ -10,6 +11,7 @@
 //! types of `caseyos_domain::api`, [`error_of`] and [`assert_error`] read a refusal's
 //! `ErrorEnvelope`. Tests about the wire format itself keep the raw JSON.
 
+pub mod contacts_data;
 pub mod process;
 pub mod soak;
 

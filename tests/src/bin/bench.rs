@@ -3,7 +3,11 @@
 //! ```text
 //! cargo run --release -p caseyos-tests --bin caseyos-bench            # full sizes
 //! cargo run --release -p caseyos-tests --bin caseyos-bench -- --quick # a small smoke run
+//! cargo run --release -p caseyos-tests --bin caseyos-bench -- --only duplicates
 //! ```
+//!
+//! `--only SECTION[,SECTION]` runs some sections: `server` (phases 0–5 and 7), `rebuild`
+//! (phase 6), `duplicates` (phase 8).
 //!
 //! It creates its own databases on `CASEYOS_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`; connections to a loopback server skip TLS,
@@ -27,7 +31,12 @@
 //!    audit replay (`audit::history`), and loading it for a new command from the snapshot;
 //! 6. last, once the server has stopped, on a database of its own: 1,000,000 synthetic but
 //!    well-formed events (500,000 items proposed and approved, COPY) and a timed
-//!    `rebuild::rebuild` of the `queue` projector over them.
+//!    `rebuild::rebuild` of the `queue` projector over them;
+//! 8. first, in this process and without a database: duplicate detection
+//!    (`hygiene::find_candidates`) over 100,000 synthetic contacts with known duplicates
+//!    (`caseyos_tests::contacts_data`): seconds (and the CPU seconds of the thread, which a
+//!    busy machine does not inflate), pairs compared, candidates, precision and recall
+//!    against the generator's truth, recall per kind of duplicate.
 //!
 //! Progress goes to stderr, the table to stdout. Every number is measured; percentiles are
 //! nearest-rank over every recorded latency. Every loop is bounded by a count or a time.
@@ -81,6 +90,7 @@ struct Sizes {
     rebuild_chunk: usize,
     replay_events: usize,
     bus_edits: usize,
+    duplicate_contacts: usize,
 }
 
 impl Sizes {
@@ -96,6 +106,7 @@ impl Sizes {
             rebuild_chunk: 50_000,
             replay_events: 10_000,
             bus_edits: 500,
+            duplicate_contacts: 100_000,
         }
     }
 
@@ -111,6 +122,7 @@ impl Sizes {
             rebuild_chunk: 5_000,
             replay_events: 1_000,
             bus_edits: 100,
+            duplicate_contacts: 10_000,
         }
     }
 }
@@ -1418,6 +1430,95 @@ async fn load_phases(
     replay_phase(pool, sizes, report).await
 }
 
+/// The generator's seed for phase 8 (the same contacts every run).
+const DUPLICATES_SEED: u64 = 42;
+
+/// The CPU time this thread has used (Linux: `/proc/thread-self/schedstat`), if known.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+/// 8. Duplicate detection over synthetic contacts with known duplicates.
+fn duplicates_phase(sizes: Sizes, report: &mut Report) {
+    use caseyos_domain::hygiene::matching::{find_candidates_with_stats, BLOCK_CAP};
+    use caseyos_tests::contacts_data::{generate, quality, DUPLICATE_FRACTION};
+
+    let count = sizes.duplicate_contacts;
+    eprintln!(
+        "phase 8: duplicate detection over {} contacts",
+        int(count as f64)
+    );
+    let started = Instant::now();
+    let data = generate(count, DUPLICATES_SEED);
+    let records = data.match_records();
+    let generated = started.elapsed();
+    let cpu_before = thread_cpu();
+    let started = Instant::now();
+    let (candidates, stats) = find_candidates_with_stats(&records);
+    let elapsed = started.elapsed();
+    let cpu = thread_cpu()
+        .zip(cpu_before)
+        .map_or("n/a".into(), |(after, before)| {
+            format!("{:.2}", (after - before).as_secs_f64())
+        });
+    let q = quality(&candidates, &data.duplicates);
+    let all_pairs = count as f64 * (count as f64 - 1.0) / 2.0;
+    report.add(
+        format!("duplicate detection, {} contacts", int(count as f64)),
+        format!("{:.2}", elapsed.as_secs_f64()),
+        "s",
+        format!(
+            "{cpu} s CPU of the thread; aim ≤ 10 s; {} blocks, {} over {BLOCK_CAP} split by name; \
+             contacts generated in {:.1} s (seed {DUPLICATES_SEED})",
+            int(stats.blocks as f64),
+            stats.oversized_blocks,
+            generated.as_secs_f64()
+        ),
+    );
+    report.add(
+        "duplicate detection: pairs compared",
+        int(stats.pairs_compared as f64),
+        "pairs",
+        format!(
+            "{:.4}% of all {} pairs",
+            stats.pairs_compared as f64 / all_pairs * 100.0,
+            int(all_pairs)
+        ),
+    );
+    report.add(
+        "duplicate detection: candidates",
+        int(q.candidates as f64),
+        "pairs",
+        format!(
+            "{} true pairs made ({:.0}% of the contacts are duplicates), {} found",
+            int(q.true_pairs as f64),
+            DUPLICATE_FRACTION * 100.0,
+            int(q.found as f64)
+        ),
+    );
+    report.add(
+        "duplicate detection: precision",
+        format!("{:.4}", q.precision),
+        "",
+        format!(
+            "{} of {} candidates are pairs the generator made",
+            q.found, q.candidates
+        ),
+    );
+    report.add(
+        "duplicate detection: recall",
+        format!("{:.4}", q.recall),
+        "",
+        q.by_kind
+            .iter()
+            .map(|(kind, found, made)| format!("{} {found}/{made}", kind.label()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+}
+
 async fn header() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let settings = async {
@@ -1450,9 +1551,14 @@ async fn header() -> String {
     format!("CaseyOS benchmark — {cores} cores, {postgres}, {build}")
 }
 
+/// What `--only` accepts.
+const SECTIONS: &[&str] = &["server", "rebuild", "duplicates"];
+
 fn usage() -> ! {
     eprintln!(
-        "usage: caseyos-bench [--quick]\n\n  --quick  a small smoke run (reduced sizes)\n\n\
+        "usage: caseyos-bench [--quick] [--only SECTION[,SECTION]]\n\n  \
+         --quick  a small smoke run (reduced sizes)\n  \
+         --only   run these sections only: server, rebuild, duplicates\n\n\
          Uses CASEYOS_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)."
     );
     std::process::exit(2)
@@ -1463,13 +1569,24 @@ async fn main() {
     // `caseyos-bench serve ...` is the real CLI: the server process the phases measure.
     caseyos_tests::serve_when_asked().await;
     let mut sizes = Sizes::full();
-    for arg in std::env::args().skip(1) {
+    let mut only: Option<Vec<String>> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => sizes = Sizes::quick(),
             "--full" => sizes = Sizes::full(),
+            "--only" => {
+                let Some(list) = args.next() else { usage() };
+                let sections: Vec<String> = list.split(',').map(str::to_string).collect();
+                if sections.iter().any(|s| !SECTIONS.contains(&s.as_str())) {
+                    usage();
+                }
+                only = Some(sections);
+            }
             _ => usage(),
         }
     }
+    let runs = |section: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| s == section));
     let header = header().await;
     eprintln!(
         "{header}; {} run",
@@ -1478,8 +1595,14 @@ async fn main() {
     let started = Instant::now();
     let mut report = Report::default();
     let mut databases = Vec::new();
-    let mut outcome = server_phases(sizes, &mut report, &mut databases).await;
-    if outcome.is_ok() {
+    if runs("duplicates") {
+        duplicates_phase(sizes, &mut report);
+    }
+    let mut outcome = Ok(());
+    if runs("server") {
+        outcome = server_phases(sizes, &mut report, &mut databases).await;
+    }
+    if outcome.is_ok() && runs("rebuild") {
         outcome = rebuild_phase(sizes, &mut report, &mut databases).await;
     }
     for name in &databases {
