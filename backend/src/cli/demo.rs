@@ -28,6 +28,8 @@ pub struct SeedReport {
     pub existing: usize,
     pub snoozed: usize,
     pub decided: usize,
+    pub contacts: usize,
+    pub contacts_existing: usize,
 }
 
 /// What happens to a demo move after it is proposed.
@@ -309,6 +311,8 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
     let owner = UserName::parse(&config.operator)
         .map_err(|message| anyhow::anyhow!("the operator name {message}"))?;
     let mut report = SeedReport::default();
+    (report.contacts, report.contacts_existing) =
+        super::demo_contacts::seed(&bus, &meta, &owner).await?;
     for m in moves() {
         let id = id_of(m.key);
         let aps = ApsOverrides {

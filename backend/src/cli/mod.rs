@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::infra::db::Database;
 
 mod demo;
+mod demo_contacts;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -393,6 +394,10 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
                 println!(
                     "Demo queue for {}: {} moves proposed, {} already there, {} snoozed, {} decided.",
                     config.operator, report.proposed, report.existing, report.snoozed, report.decided
+                );
+                println!(
+                    "Demo contacts: {} created, {} already there (run DuplicateWatcher to review their duplicates).",
+                    report.contacts, report.contacts_existing
                 );
                 Ok(())
             }

@@ -109,6 +109,23 @@ pub struct Phone {
     pub e164: Option<String>,
 }
 
+impl Phone {
+    /// A phone as written, with its E.164 form when it reads as a number (North American
+    /// numbers without a country code are taken as `+1`); one that does not read is kept
+    /// with `e164: None`, for validation to report.
+    pub fn read(raw: &str) -> Phone {
+        let raw = raw.trim();
+        Phone {
+            raw: raw.to_string(),
+            e164: crate::hygiene::normalise_phone(
+                raw,
+                crate::hygiene::phone::DEFAULT_COUNTRY_CALLING_CODE,
+            )
+            .ok(),
+        }
+    }
+}
+
 /// A company's web domain, normalised: lower case, no scheme, `www.`, port or path
 /// (`https://www.Acme.com/about` is `acme.com`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
