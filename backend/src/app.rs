@@ -1,5 +1,6 @@
 //! Start-up: the router with its layers, the OpenAPI document, the background workers
-//! (projection runner, schedules, live updates), the web app, and graceful shutdown.
+//! (projection runner, schedules, stored agent schedules, live updates), the web app, and
+//! graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use crate::infra::metrics::Metrics;
 use crate::infra::web::WebApp;
 use crate::state::{AppState, Shared};
 use crate::workers::agent_runs::Workers;
+use crate::workers::schedules::{self, Scheduler};
 use crate::workers::{live, scheduler};
 
 /// What compression is for: text, JSON and wasm. Never `text/event-stream`: a compressor
@@ -187,7 +189,21 @@ impl Application {
             shutdown.clone(),
         ));
         let config = Arc::new(config);
-        let workers = Workers::new(pool.clone(), bus.clone(), config.clone(), agents, &instance)?;
+        schedules::ensure_defaults(&pool, &config.schedule_time_zone, caseyos_store::now())
+            .await
+            .map_err(|e| anyhow::anyhow!("inserting the default schedules: {e:#}"))?;
+        if config.schedules_enabled {
+            let scheduler =
+                Scheduler::new(pool.clone(), bus.clone(), config.clone(), agents.clone());
+            background.push(Arc::new(scheduler).spawn(shutdown.clone()));
+        }
+        let workers = Workers::new(
+            pool.clone(),
+            bus.clone(),
+            config.clone(),
+            agents.clone(),
+            &instance,
+        )?;
         background.extend(workers.spawn(&live, shutdown.clone(), metrics.agent_workers.clone()));
         let web = Arc::new(WebApp::locate(&config.web_dir));
         if web.is_built() {
@@ -216,6 +232,7 @@ impl Application {
             web,
             answers: Default::default(),
             tokens: Default::default(),
+            agents,
         });
         Ok(Application {
             router: router(state.clone()),

@@ -71,6 +71,12 @@ pub struct Config {
     pub hubspot_token: Option<String>,
     /// The HubSpot API root (`CASEYOS_HUBSPOT_BASE_URL`; tests point it at a local fake).
     pub hubspot_base_url: String,
+    /// Whether this instance fires stored agent schedules (`CASEYOS_SCHEDULES_ENABLED`;
+    /// default on). The schedules stay listed either way.
+    pub schedules_enabled: bool,
+    /// The time zone of the default daily schedules (`CASEYOS_SCHEDULE_TIME_ZONE`; default
+    /// UTC), e.g. `America/New_York` for DuplicateWatcher at 06:00 New York time.
+    pub schedule_time_zone: String,
 }
 
 impl Default for Config {
@@ -105,6 +111,8 @@ impl Default for Config {
             voice: caseyos_agents::VoiceProfile::default(),
             hubspot_token: None,
             hubspot_base_url: DEFAULT_HUBSPOT_BASE_URL.into(),
+            schedules_enabled: true,
+            schedule_time_zone: "UTC".into(),
         }
     }
 }
@@ -271,6 +279,7 @@ impl Config {
             ));
         }
         parse_tz(&self.default_timezone).map_err(|m| invalid("default_timezone", m))?;
+        parse_tz(&self.schedule_time_zone).map_err(|m| invalid("schedule_time_zone", m))?;
         for (owner, tz) in &self.owner_timezones {
             parse_tz(tz).map_err(|m| invalid(&format!("owner_timezones.{owner}"), m))?;
         }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use caseyos_agents::Agents;
 use caseyos_domain::api::LiveEvent;
 use caseyos_projections::runner::ProjectionMetrics;
 use caseyos_store::CommandBus;
@@ -53,6 +54,8 @@ pub struct Shared {
     pub answers: Arc<AnswerCache>,
     /// Bearer tokens checked in the last second (see `infra::token_checks`).
     pub tokens: Arc<TokenChecks>,
+    /// The agents this instance's workers run (the registry and any extra ones).
+    pub agents: Agents,
 }
 
 impl Shared {

@@ -22,3 +22,6 @@ pub mod hygiene;
 pub mod kernel;
 pub mod queue;
 pub mod registry;
+/// Stored schedules' cadences (needs the time-zone database: server-side only).
+#[cfg(feature = "server")]
+pub mod schedule;

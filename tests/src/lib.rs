@@ -164,11 +164,13 @@ pub fn propose_command(id: Uuid, title: &str) -> caseyos_domain::queue::QueueIte
     }))
 }
 
-/// Configuration for a test server.
+/// Configuration for a test server. Stored schedules do not fire (a test that wants them
+/// sets `schedules_enabled`), so no scheduled run appears in a test that did not ask.
 pub fn test_config(database_url: &str) -> Config {
     Config {
         bind: "127.0.0.1:0".parse().expect("an address"),
         database_url: Some(database_url.to_string()),
+        schedules_enabled: false,
         ..Config::default()
     }
 }

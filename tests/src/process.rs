@@ -16,7 +16,8 @@ use tokio::sync::mpsc;
 const STDERR_LINES_KEPT: usize = 20_000;
 
 /// A command for the CaseyOS binary at `binary`, with none of the caller's CaseyOS settings
-/// leaking in (only `CASEYOS_PG_BIN_DIR` is kept) and `DATABASE_URL` set when given.
+/// leaking in (only `CASEYOS_PG_BIN_DIR` is kept), stored schedules off, and `DATABASE_URL`
+/// set when given.
 pub fn command(binary: &Path, database_url: Option<&str>) -> Command {
     let mut command = Command::new(binary);
     for (key, _) in std::env::vars_os() {
@@ -29,6 +30,8 @@ pub fn command(binary: &Path, database_url: Option<&str>) -> Command {
         .env_remove("DATABASE_URL")
         .env_remove("CASEYOS_DATABASE_URL")
         .env("CASEYOS_LOG", "info,sqlx=warn")
+        // No scheduled runs in a test that did not ask for them (it may set it back).
+        .env("CASEYOS_SCHEDULES_ENABLED", "false")
         // Errors without anyhow backtraces, even when the tests run with RUST_BACKTRACE.
         .env("RUST_LIB_BACKTRACE", "0")
         .stdin(Stdio::null());

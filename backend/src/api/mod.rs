@@ -19,6 +19,7 @@ mod document;
 pub mod health;
 pub mod live;
 pub mod queue;
+pub mod schedules;
 pub mod session;
 pub mod tokens;
 
@@ -34,6 +35,7 @@ pub mod tokens;
     tags(
         (name = "queue", description = "Today's Moves: proposed moves awaiting a decision"),
         (name = "agents", description = "Agents, their runs, and run history"),
+        (name = "schedules", description = "Stored agent schedules: cadence, next run, last run"),
         (name = "audit", description = "History and time travel of any aggregate"),
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
         (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
@@ -76,6 +78,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(queue::router())
         .merge(agent_runs::router())
+        .merge(schedules::router())
         .merge(audit::router())
         .merge(session::router())
         .merge(tokens::router())

@@ -24,7 +24,35 @@ pub async fn request_run(
     by: Actor,
     meta: &CommandMeta,
 ) -> Result<Committed<AgentRun>, CommandError<AgentRunError>> {
-    let id = Uuid::now_v7();
+    request_run_with_id(
+        bus,
+        config,
+        Uuid::now_v7(),
+        spec,
+        input,
+        trigger,
+        retry_of,
+        by,
+        meta,
+    )
+    .await
+}
+
+/// [`request_run`] under a given id: one derived from what the run is for (a schedule's
+/// slot), so asking twice is refused with `AgentRunError::AlreadyRequested` instead of
+/// making a second run.
+#[allow(clippy::too_many_arguments)]
+pub async fn request_run_with_id(
+    bus: &CommandBus,
+    config: &Config,
+    id: Uuid,
+    spec: &AgentSpec,
+    input: Value,
+    trigger: RunTrigger,
+    retry_of: Option<Uuid>,
+    by: Actor,
+    meta: &CommandMeta,
+) -> Result<Committed<AgentRun>, CommandError<AgentRunError>> {
     let command = AgentRunCommand::Request(Box::new(RequestAgentRun {
         id,
         agent: spec.name.to_string(),
@@ -37,7 +65,8 @@ pub async fn request_run(
         by,
         at: now(),
     }));
-    // The run's id was made up just now: no events to load.
+    // The id is new (a derived one that is taken after all is a conflict, loaded and
+    // refused as already requested): no events to load first.
     bus.execute_new(id, command, meta, |_: &AgentRun| Ok(()))
         .await
 }

@@ -1,9 +1,10 @@
 //! Work that follows from events, driven from the event log and read models, never from a
 //! second write after a command: agent runs (claimed with leases), schedules (snooze
-//! wake-ups, expiry), the live-update listener, and the supervisor that keeps worker tasks
-//! alive.
+//! wake-ups, expiry), stored agent schedules (a run per slot), the live-update listener,
+//! and the supervisor that keeps worker tasks alive.
 
 pub mod agent_runs;
 pub mod live;
 pub mod scheduler;
+pub mod schedules;
 pub mod supervisor;

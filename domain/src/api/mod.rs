@@ -7,6 +7,7 @@ mod auth;
 mod errors;
 mod live;
 mod queue;
+mod schedules;
 mod tokens;
 
 pub use agent_runs::*;
@@ -15,4 +16,5 @@ pub use auth::*;
 pub use errors::*;
 pub use live::*;
 pub use queue::*;
+pub use schedules::*;
 pub use tokens::*;

@@ -21,6 +21,7 @@ mod projections;
 mod queue_api;
 mod reliability;
 mod run_isolation;
+mod schedules;
 mod sessions;
 mod soak;
 mod static_files;
