@@ -175,7 +175,7 @@ pub fn spawn(
     })
 }
 
-/// Passes until every event committed before the call is handled (or a retryable CRM
+/// Passes until every committed event is handled, its own writes included (or a retryable CRM
 /// failure holds the checkpoint back), waiting for the lock if another pass holds it; the
 /// log's horizon can lag the head while other transactions are open, so it waits for that
 /// too (at most [`CATCH_UP`]). Returns how many events it handled. Tests and the CLI call
@@ -185,11 +185,12 @@ pub async fn run_once(
     bus: &CommandBus,
     crm: Option<&dyn CrmContacts>,
 ) -> anyhow::Result<usize> {
-    let head = event::head(pool).await?;
     let deadline = tokio::time::Instant::now() + CATCH_UP;
     let mut handled = 0;
     loop {
         handled += pass(pool, bus, crm, true).await?;
+        // What it wrote itself (an absorb it completed, …) is followed too.
+        let head = event::head(pool).await?;
         let row = sqlx::query(
             "select checkpoint_tx::text::bigint as tx, checkpoint_position, last_error \
              from reactor_checkpoints where name = $1",
