@@ -500,7 +500,7 @@ impl Aggregate for CrmMerge {
                 requested_at: r.at,
                 updated_at: r.at,
             };
-            let merge = self.merge.get_or_insert_with(|| CrmMergeView {
+            let merge = self.merge.get_or_insert(CrmMergeView {
                 merge_id: r.merge_id,
                 primary: r.primary,
                 secondary: r.secondary,
