@@ -17,6 +17,7 @@ pub mod agent_run;
 pub mod aggregate;
 pub mod api;
 pub mod contacts;
+pub mod crm_merges;
 pub mod duplicates;
 pub mod hygiene;
 pub mod kernel;

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::agent_run::AgentRun;
 use crate::aggregate::{fold_one, Aggregate, DecodeError, Ownership, RecordedEvent};
 use crate::contacts::Contact;
+use crate::crm_merges::CrmMerge;
 use crate::duplicates::DuplicatePair;
 use crate::queue::QueueItem;
 
@@ -68,6 +69,7 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<AgentRun>(),
     AggregateType::of::<Contact>(),
     AggregateType::of::<DuplicatePair>(),
+    AggregateType::of::<CrmMerge>(),
 ];
 
 /// The registered type with this stored name.

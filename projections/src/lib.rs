@@ -14,6 +14,7 @@
 
 pub mod agent_runs;
 pub mod cursor;
+pub mod duplicates;
 pub mod projector;
 pub mod queue;
 pub mod runner;
@@ -30,6 +31,7 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
     vec![
         Arc::new(queue::QueueProjector),
         Arc::new(agent_runs::AgentRunsProjector),
+        Arc::new(duplicates::DuplicatePairsProjector),
     ]
 }
 

@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub mod agent_runs;
 pub mod audit;
 mod document;
+pub mod duplicates;
 pub mod health;
 pub mod live;
 pub mod queue;
@@ -36,6 +37,7 @@ pub mod tokens;
         (name = "queue", description = "Today's Moves: proposed moves awaiting a decision"),
         (name = "agents", description = "Agents, their runs, and run history"),
         (name = "schedules", description = "Stored agent schedules: cadence, next run, last run"),
+        (name = "duplicates", description = "Duplicate review: pairs side by side, merge (with a dry run), not a duplicate, ignore, unmerge. HubSpot merges are permanent."),
         (name = "audit", description = "History and time travel of any aggregate"),
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
         (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
@@ -79,6 +81,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(queue::router())
         .merge(agent_runs::router())
         .merge(schedules::router())
+        .merge(duplicates::router())
         .merge(audit::router())
         .merge(session::router())
         .merge(tokens::router())

@@ -2,3 +2,4 @@
 //! on the event store's command bus (`caseyos_store`).
 
 pub mod agent_runs;
+pub mod contacts;

@@ -77,6 +77,8 @@ pub const CONTACT_PROPERTIES: &[&str] = &[
     "lastmodifieddate",
     "notes_last_contacted",
 ];
+/// The property listing the ids merged into a contact, `;`-separated.
+pub const MERGED_OBJECT_IDS: &str = "hs_merged_object_ids";
 /// The company properties [`HubSpotClient::search_companies_by_domain`] reads.
 pub const COMPANY_PROPERTIES: &[&str] = &[
     "name",
@@ -795,6 +797,80 @@ impl HubSpotClient {
             )
             .await?;
         Ok(merged.into())
+    }
+
+    /// The record `primary` names now and the ids merged into it (HubSpot's
+    /// `hs_merged_object_ids`), to find out whether a merge whose answer was lost happened:
+    /// `None` when HubSpot does not know the id.
+    pub async fn merged_object_ids(
+        &self,
+        primary: &CrmId,
+    ) -> Result<Option<(CrmId, Vec<String>)>, ConnectorError> {
+        let contacts = self
+            .batch_read_contacts(std::slice::from_ref(primary), &[MERGED_OBJECT_IDS])
+            .await?;
+        Ok(contacts.into_iter().next().map(|contact| {
+            let merged = contact
+                .property(MERGED_OBJECT_IDS)
+                .map(|ids| {
+                    ids.split(';')
+                        .map(str::trim)
+                        .filter(|id| !id.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (contact.id, merged)
+        }))
+    }
+
+    /// Creates a contact with these properties (`email`, `firstname`, …) and answers it.
+    /// Not idempotent: sent again only when HubSpot cannot have acted on it; after a timeout
+    /// or a 5xx the caller must look for it (e.g. [`find_contact_by_email`]) first.
+    ///
+    /// [`find_contact_by_email`]: Self::find_contact_by_email
+    pub async fn create_contact(
+        &self,
+        properties: &BTreeMap<String, String>,
+    ) -> Result<HubSpotContact, ConnectorError> {
+        let body = json!({ "properties": properties });
+        let created: RawObject = self
+            .call(
+                "contacts.create",
+                Method::POST,
+                &objects_path("contacts", ""),
+                &[],
+                Some(&body),
+                Limiter::General,
+                Replay::OnlyIfUnsent,
+            )
+            .await?;
+        Ok(created.into())
+    }
+
+    /// The contact with this email address (HubSpot's unique `email` property, read by
+    /// batch read with `idProperty: email`), if HubSpot has one.
+    pub async fn find_contact_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<HubSpotContact>, ConnectorError> {
+        let body = json!({
+            "idProperty": "email",
+            "inputs": [{"id": email}],
+            "properties": ["email"],
+        });
+        let answer: BatchAnswer = self
+            .call(
+                "contacts.batch_read_by_email",
+                Method::POST,
+                &objects_path("contacts", "/batch/read"),
+                &[],
+                Some(&body),
+                Limiter::General,
+                Replay::Safe,
+            )
+            .await?;
+        Ok(answer.results.into_iter().next().map(HubSpotContact::from))
     }
 
     /// The company with this domain (compared lower-case, without scheme or `www.`), the

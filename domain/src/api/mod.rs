@@ -4,6 +4,7 @@
 mod agent_runs;
 mod audit;
 mod auth;
+mod duplicates;
 mod errors;
 mod live;
 mod queue;
@@ -13,6 +14,7 @@ mod tokens;
 pub use agent_runs::*;
 pub use audit::*;
 pub use auth::*;
+pub use duplicates::*;
 pub use errors::*;
 pub use live::*;
 pub use queue::*;

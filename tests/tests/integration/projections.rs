@@ -631,6 +631,47 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
     app.queue_command_ok(id, "edit", json!({"title": "long-lived, edited"}))
         .await;
     app.queue_command_ok(id, "approve", json!({})).await;
+    // Duplicate pairs: found, marked not a duplicate, found again changed (reopened).
+    let bus = command_bus(&app.pool, 5);
+    for n in 0..5u128 {
+        let (a, b) = (Uuid::from_u128(2 * n + 1), Uuid::from_u128(2 * n + 2));
+        let pair = caseyos_domain::duplicates::pair_id(a, b);
+        let detect = |fingerprint: &str| caseyos_domain::duplicates::DuplicatePairCommand::Detect {
+            finding: caseyos_domain::duplicates::Finding {
+                a,
+                b,
+                score: 0.5 + n as f64 / 10.0,
+                reasons: vec![caseyos_domain::duplicates::MatchReason {
+                    code: "phone.same".into(),
+                    detail: "+14155550100".into(),
+                }],
+                criteria_version: 1,
+                fingerprints: ["fa".into(), fingerprint.into()],
+            },
+            run_id: None,
+            by: Actor::agent("DuplicateWatcher"),
+            at: now(),
+        };
+        let meta = CommandMeta::system("test");
+        bus.execute::<caseyos_domain::duplicates::DuplicatePair>(pair, detect("fb"), &meta)
+            .await
+            .unwrap();
+        if n % 2 == 0 {
+            bus.execute::<caseyos_domain::duplicates::DuplicatePair>(
+                pair,
+                caseyos_domain::duplicates::DuplicatePairCommand::MarkNotDuplicate {
+                    by: Actor::user("casey"),
+                    at: now(),
+                },
+                &meta,
+            )
+            .await
+            .unwrap();
+            bus.execute::<caseyos_domain::duplicates::DuplicatePair>(pair, detect("fb2"), &meta)
+                .await
+                .unwrap();
+        }
+    }
     settle_all(&app.pool).await;
 
     // The default limits fold everything at once; the tiny ones flush after every few
