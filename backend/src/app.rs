@@ -29,6 +29,7 @@ use tower_http::trace::TraceLayer;
 use crate::api::routes_and_document;
 use crate::auth::Principal;
 use crate::config::Config;
+use crate::connectors::hubspot::HubSpotClient;
 use crate::http::error::{envelope_middleware, method_not_allowed, route_not_found, ApiError};
 use crate::http::response::json_headers;
 use crate::http::trace::request_span;
@@ -39,7 +40,7 @@ use crate::infra::web::WebApp;
 use crate::state::{AppState, Shared};
 use crate::workers::agent_runs::Workers;
 use crate::workers::schedules::{self, Scheduler};
-use crate::workers::{live, scheduler};
+use crate::workers::{contact_merges, live, scheduler};
 
 /// What compression is for: text, JSON and wasm. Never `text/event-stream`: a compressor
 /// would hold live updates back until its buffer fills.
@@ -197,6 +198,19 @@ impl Application {
                 Scheduler::new(pool.clone(), bus.clone(), config.clone(), agents.clone());
             background.push(Arc::new(scheduler).spawn(shutdown.clone()));
         }
+        // One HubSpot client for every worker that calls it (`None`: not connected).
+        let hubspot = match config.hubspot() {
+            Some(hubspot) => Some(HubSpotClient::new(hubspot).map_err(|e| anyhow::anyhow!("{e}"))?),
+            None => None,
+        };
+        background.push(contact_merges::spawn(
+            pool.clone(),
+            bus.clone(),
+            hubspot
+                .clone()
+                .map(|client| Arc::new(client) as Arc<dyn contact_merges::CrmContacts>),
+            shutdown.clone(),
+        ));
         let workers = Workers::new(
             pool.clone(),
             bus.clone(),
