@@ -9,6 +9,11 @@
 use caseyos_domain::agent_run::MAX_REASON_CHARS;
 use caseyos_domain::agent_run::{AgentRun, RunStatus, RunTrigger};
 use caseyos_domain::aggregate::Aggregate;
+use caseyos_domain::api::MAX_PHONE_CHARS;
+use caseyos_domain::contacts::{
+    ContactSource, ContactStatus, LifecycleStage, MAX_LIST_ITEMS, MAX_NAME_CHARS,
+    MAX_TEXT_CHARS as CONTACT_TEXT_CHARS,
+};
 use caseyos_domain::kernel::{CrmId, EmailAddress, UserName, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
 use caseyos_domain::queue::{
     ActionType, QueueDomain, QueueItem, QueueStatus, ACTION_TYPE_ALIASES, MAX_TEXT_CHARS,
@@ -154,6 +159,30 @@ fn add_request_examples(doc: &mut Value) {
             }),
         ),
         ("/api/queue/{id}/approve", json!({"note": "Looks right"})),
+        (
+            "/api/contacts",
+            json!({
+                "first_name": "Dana",
+                "last_name": "Lee",
+                "emails": ["dana@acme.io"],
+                "phones": ["(415) 555-0100"],
+                "job_title": "VP Sales",
+                "company_name": "Acme",
+                "company_domain": "acme.io",
+                "lifecycle_stage": "salesqualifiedlead",
+                "owner": "casey",
+                "crm_id": "501",
+                "custom": {"lead_source": "webinar"},
+            }),
+        ),
+        (
+            "/api/contacts/{id}/edit",
+            json!({"job_title": "CRO", "phones": null, "custom": {"lead_source": null}}),
+        ),
+        (
+            "/api/contacts/{id}/archive",
+            json!({"reason": "Left the company"}),
+        ),
         ("/api/queue/{id}/reject", json!({"reason": "Not this week"})),
         (
             "/api/queue/{id}/snooze",
@@ -244,7 +273,27 @@ fn request_rules(doc: &mut Value) {
             "reason",
             optional_text(MAX_REASON_CHARS),
         ),
+        (
+            "ArchiveContactRequest",
+            "reason",
+            optional_text(CONTACT_TEXT_CHARS),
+        ),
     ];
+    let mut rules = rules.to_vec();
+    let email = json!({"type": "string", "format": "email", "pattern": EmailAddress::PATTERN});
+    let phones = json!({"maxItems": MAX_LIST_ITEMS, "items": {"type": "string", "pattern": TEXT_PATTERN, "maxLength": MAX_PHONE_CHARS}});
+    for schema in ["CreateContactRequest", "EditContactRequest"] {
+        for field in ["first_name", "last_name", "job_title", "company_name"] {
+            rules.push((schema, field, optional_text(MAX_NAME_CHARS)));
+        }
+        rules.push((schema, "email", email.clone()));
+        rules.push((
+            schema,
+            "emails",
+            json!({"maxItems": MAX_LIST_ITEMS, "items": email.clone()}),
+        ));
+        rules.push((schema, "phones", phones.clone()));
+    }
     let mut action_types: Vec<&str> = ActionType::ALL.iter().map(|t| t.as_str()).collect();
     action_types.extend(ACTION_TYPE_ALIASES.iter().map(|(alias, _)| *alias));
     let schemas = &mut doc["components"]["schemas"];
@@ -359,6 +408,35 @@ fn list_filters() -> Vec<(String, &'static str, Vec<String>)> {
             names(QueueDomain::ALL, QueueDomain::as_str),
         ),
     ];
+    for path in ["/api/queue/export.csv"] {
+        for (parameter, values) in [
+            ("status", names(QueueStatus::ALL, QueueStatus::as_str)),
+            ("action_type", names(ActionType::ALL, ActionType::as_str)),
+            ("domain", names(QueueDomain::ALL, QueueDomain::as_str)),
+        ] {
+            filters.push((path.to_string(), parameter, values));
+        }
+    }
+    let sources = [
+        ContactSource::Manual,
+        ContactSource::Import,
+        ContactSource::Hubspot,
+    ];
+    for path in ["/api/contacts", "/api/contacts/export.csv"] {
+        let mut statuses = names(ContactStatus::ALL, ContactStatus::as_str);
+        statuses.push("all".into());
+        filters.push((path.to_string(), "status", statuses));
+        filters.push((
+            path.to_string(),
+            "lifecycle_stage",
+            names(LifecycleStage::ALL, LifecycleStage::as_str),
+        ));
+        filters.push((
+            path.to_string(),
+            "source",
+            names(&sources, ContactSource::as_str),
+        ));
+    }
     let run_lists = [
         "/api/agent-runs".to_string(),
         "/api/agents/{name}/runs".to_string(),

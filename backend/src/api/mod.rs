@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 pub mod agent_runs;
 pub mod audit;
+pub mod contacts;
 mod document;
 pub mod duplicates;
 pub mod health;
@@ -35,6 +36,7 @@ pub mod tokens;
     modifiers(&SecuritySchemes),
     tags(
         (name = "queue", description = "Today's Moves: proposed moves awaiting a decision"),
+        (name = "contacts", description = "The contact base: create, edit, archive, restore, search, export"),
         (name = "agents", description = "Agents, their runs, and run history"),
         (name = "schedules", description = "Stored agent schedules: cadence, next run, last run"),
         (name = "duplicates", description = "Duplicate review: pairs side by side, merge (with a dry run), not a duplicate, ignore, unmerge. HubSpot merges are permanent."),
@@ -79,6 +81,7 @@ impl Modify for SecuritySchemes {
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(queue::router())
+        .merge(contacts::router())
         .merge(agent_runs::router())
         .merge(schedules::router())
         .merge(duplicates::router())

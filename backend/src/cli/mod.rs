@@ -21,6 +21,7 @@ use crate::auth::{sessions, Role};
 use crate::config::Config;
 use crate::infra::db::Database;
 
+mod contacts_export;
 mod demo;
 mod demo_contacts;
 
@@ -104,6 +105,18 @@ enum Command {
         #[command(subcommand)]
         command: AgentsCommand,
     },
+    /// Contacts: export them as CSV.
+    Contacts {
+        #[command(subcommand)]
+        command: ContactsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ContactsCommand {
+    /// Write the contacts the filters match as CSV (the columns of GET
+    /// /api/contacts/export.csv, which the CSV import reads back), to a file or stdout.
+    Export(contacts_export::ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -294,6 +307,9 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
             println!("Migrations applied to {}.", database.description);
             Ok(())
         }
+        Command::Contacts { command } => match command {
+            ContactsCommand::Export(args) => contacts_export::export(pool, args).await,
+        },
         Command::Projections { command } => match command {
             ProjectionsCommand::Status { json } => projections_status(pool, json).await,
             ProjectionsCommand::Rebuild { name } => projections_rebuild(pool, name).await,

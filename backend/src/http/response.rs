@@ -1,10 +1,17 @@
 //! What command handlers answer with, and the headers every JSON answer carries.
 
+use axum::body::Body;
 use axum::extract::Request;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use caseyos_projections::export::csv_record;
+use caseyos_store::now;
+use futures::StreamExt;
 use serde::Serialize;
 
 /// A command's HTTP answer: `status` and the body, with `Location` when the command
@@ -54,4 +61,48 @@ pub async fn json_headers(request: Request, next: Next) -> Response {
             .or_insert(HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Records sent to the client at a time.
+const RECORDS_PER_CHUNK: usize = 128;
+
+/// A CSV download named `<name>-<today>.csv`, streamed from `records` (each a finished
+/// record) after `header`: the rows go out as the read model yields them, a chunk at a
+/// time. A failure midway cuts the body off (the status has been sent) and is logged.
+pub fn csv_download(
+    name: &str,
+    header: &[&str],
+    records: futures::stream::BoxStream<'static, anyhow::Result<String>>,
+) -> Response {
+    let header = csv_record(header);
+    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(header) }).chain(
+        records.ready_chunks(RECORDS_PER_CHUNK).map(|chunk| {
+            let mut text = String::new();
+            for record in chunk {
+                match record {
+                    Ok(record) => text.push_str(&record),
+                    Err(error) => {
+                        // The status is sent; the cut-off body is how the client learns.
+                        tracing::error!(error = %format!("{error:#}"), "a CSV export failed");
+                        return Err(std::io::Error::other("the export failed"));
+                    }
+                }
+            }
+            Ok(text)
+        }),
+    );
+    let file = format!("{name}-{}.csv", now().format("%Y-%m-%d"));
+    (
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+            (CACHE_CONTROL, "no-store".to_string()),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
 }

@@ -4,6 +4,7 @@
 mod agent_runs;
 mod audit;
 mod auth;
+mod contacts;
 mod duplicates;
 mod errors;
 mod live;
@@ -14,6 +15,7 @@ mod tokens;
 pub use agent_runs::*;
 pub use audit::*;
 pub use auth::*;
+pub use contacts::*;
 pub use duplicates::*;
 pub use errors::*;
 pub use live::*;

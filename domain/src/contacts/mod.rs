@@ -18,7 +18,7 @@ mod types;
 mod tests;
 
 pub use command::*;
-pub use decide::{MAX_CUSTOM_PROPERTIES, MAX_NAME_CHARS, MAX_TEXT_CHARS};
+pub use decide::{MAX_CUSTOM_PROPERTIES, MAX_LIST_ITEMS, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 pub use error::ContactError;
 pub use event::*;
 pub use fields::{diff, ContactField, ContactFields, FieldChange};

@@ -379,6 +379,87 @@ pub async fn list(
     Ok(Page { items, next, total })
 }
 
+/// One move as the CSV export reads it: its document.
+#[derive(sqlx::FromRow)]
+struct ExportDoc {
+    doc: Json<QueueItemView>,
+}
+
+/// Every move the filter matches, in `sort`'s order, streamed (see
+/// [`crate::export::rows`]): one statement, one snapshot, rows read as the consumer takes
+/// them.
+pub fn export(
+    pool: PgPool,
+    filter: ListFilter,
+    sort: Sort,
+) -> futures::stream::BoxStream<'static, anyhow::Result<QueueItemView>> {
+    use futures::StreamExt;
+
+    let expr = sort.key.expr();
+    let dir = if sort.descending { "desc" } else { "asc" };
+    let mut qb = QueryBuilder::<Postgres>::new("select doc from queue_items");
+    push_filter(&mut qb, &filter);
+    qb.push(format_args!(" order by {expr} {dir}, id {dir}"));
+    crate::export::rows::<ExportDoc>(pool, qb)
+        .map(|row| row.map(|r| r.doc.0))
+        .boxed()
+}
+
+/// A move's cells in the order of `caseyos_domain::api::QUEUE_EXPORT_COLUMNS`.
+pub fn csv_cells(item: &QueueItemView) -> Vec<String> {
+    use caseyos_domain::queue::Source;
+
+    use crate::export::csv_instant;
+
+    let centi = item.aps.score.centi();
+    let (source, decision) = (
+        match &item.source {
+            Source::Manual => "manual".to_string(),
+            Source::AgentRun { run_id } => format!("agent_run:{run_id}"),
+            Source::Signal { provider, .. } => format!("signal:{provider}"),
+        },
+        item.decision.as_ref(),
+    );
+    let target = &item.target;
+    vec![
+        item.id.to_string(),
+        item.status.as_str().to_string(),
+        item.title.clone(),
+        item.action_type.as_str().to_string(),
+        item.domain.as_str().to_string(),
+        item.owner.clone(),
+        format!("{}.{:02}", centi / 100, centi % 100),
+        csv_instant(item.due_by),
+        csv_instant(item.snoozed_until),
+        csv_instant(item.expires_at),
+        target
+            .contact
+            .as_ref()
+            .map(|c| c.id.as_str().to_string())
+            .unwrap_or_default(),
+        target
+            .deal
+            .as_ref()
+            .map(|d| d.id.as_str().to_string())
+            .unwrap_or_default(),
+        target
+            .company
+            .as_ref()
+            .map(|c| c.id.as_str().to_string())
+            .unwrap_or_default(),
+        source,
+        item.rationale.clone().unwrap_or_default(),
+        decision.map(|d| d.by.to_string()).unwrap_or_default(),
+        csv_instant(decision.map(|d| d.at)),
+        decision
+            .and_then(|d| d.reason.clone().or_else(|| d.note.clone()))
+            .unwrap_or_default(),
+        csv_instant(Some(item.proposed_at)),
+        csv_instant(Some(item.updated_at)),
+        item.demo.to_string(),
+    ]
+}
+
 /// Counts by status, for one owner or everyone.
 pub async fn counts(pool: &PgPool, owner: Option<&str>) -> anyhow::Result<QueueCountsResponse> {
     let rows = sqlx::query(

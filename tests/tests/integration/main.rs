@@ -9,6 +9,7 @@ mod audit_pages;
 mod auth_and_errors;
 mod browser;
 mod cli;
+mod contacts;
 mod duplicates;
 mod event_store;
 mod hostile_input;

@@ -624,6 +624,32 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
             assert!(status < 300, "{what}: {status} {body}");
         }
     }
+    // Contacts created, edited, archived and restored.
+    for i in 0..5 {
+        let (status, body) = app
+            .post_json(
+                "/api/contacts",
+                &app.admin,
+                &json!({"first_name": format!("C{i}"), "email": format!("c{i}@acme.io"), "phones": ["4155550100", "n/a"]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["contact"]["id"].as_str().unwrap().to_string();
+        let steps = [
+            (
+                "edit",
+                json!({"job_title": "CRO", "emails": ["x@acme.io", "y@acme.io"]}),
+            ),
+            ("archive", json!({"reason": "gone"})),
+            ("restore", json!({})),
+        ];
+        for (what, body) in steps.into_iter().take(i % 4) {
+            let (status, answer) = app
+                .post_json(&format!("/api/contacts/{id}/{what}"), &app.admin, &body)
+                .await;
+            assert_eq!(status, 200, "{what}: {answer}");
+        }
+    }
     // A move edited after a snooze, then approved: several events per row across flushes.
     let id = app.propose_simple("long-lived").await.item.id;
     app.queue_command_ok(id, "snooze", json!({"preset": "tomorrow"}))

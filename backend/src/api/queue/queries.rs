@@ -10,13 +10,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use caseyos_domain::api::{
     ErrorEnvelope, QueueCountsResponse, QueueItemResponse, QueueListResponse, QueueStatsResponse,
+    QUEUE_EXPORT_COLUMNS,
 };
 use caseyos_domain::queue::{ActionType, QueueDomain, QueueStatus};
+use caseyos_projections::export::csv_record;
 use caseyos_projections::queue::stats::{self as queue_stats, StatsWindow};
 use caseyos_projections::queue::{self as views, Cursor, ListFilter, Sort, TodayCursor};
 use caseyos_store::now;
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use futures::StreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,6 +31,7 @@ use crate::http::consistency::{read_token, ReadQuery};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::pagination::{limit, parse_list};
+use crate::http::response::csv_download;
 use crate::state::AppState;
 
 /// The read models these queries depend on.
@@ -38,6 +42,7 @@ const DEFAULT_PAGE: i64 = 25;
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_queue_items))
+        .routes(routes!(export_queue_items))
         .routes(routes!(todays_moves))
         .routes(routes!(queue_counts))
         .routes(routes!(queue_stats))
@@ -187,6 +192,32 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
+/// The filter and sort a list (or its export) asks for.
+fn list_filter(principal: &Principal, query: &ListQuery) -> Result<(ListFilter, Sort), ApiError> {
+    let filter = ListFilter {
+        statuses: parse_list(query.status.as_deref(), "status", |v| {
+            QueueStatus::ALL.iter().copied().find(|s| s.as_str() == v)
+        })?,
+        action_types: parse_list(query.action_type.as_deref(), "action_type", |v| {
+            ActionType::ALL.iter().copied().find(|t| t.as_str() == v)
+        })?,
+        domains: parse_list(query.domain.as_deref(), "domain", |v| {
+            QueueDomain::ALL.iter().copied().find(|d| d.as_str() == v)
+        })?,
+        owner: owner_scope(principal, query.owner.as_deref())?,
+    };
+    let sort = match query.sort.as_deref() {
+        Some(raw) => Sort::parse(raw).ok_or_else(|| {
+            ApiError::bad_request(
+                "request.invalid_query",
+                "sort must be aps, due_by, created_at or updated_at, optionally prefixed with -",
+            )
+        })?,
+        None => Sort::default(),
+    };
+    Ok((filter, sort))
+}
+
 /// All moves, filtered, sorted and paginated (stable keyset cursors).
 #[utoipa::path(
     get,
@@ -205,27 +236,7 @@ async fn list_queue_items(
     ApiQuery(query): ApiQuery<ListQuery>,
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Json<QueueListResponse>, ApiError> {
-    let filter = ListFilter {
-        statuses: parse_list(query.status.as_deref(), "status", |v| {
-            QueueStatus::ALL.iter().copied().find(|s| s.as_str() == v)
-        })?,
-        action_types: parse_list(query.action_type.as_deref(), "action_type", |v| {
-            ActionType::ALL.iter().copied().find(|t| t.as_str() == v)
-        })?,
-        domains: parse_list(query.domain.as_deref(), "domain", |v| {
-            QueueDomain::ALL.iter().copied().find(|d| d.as_str() == v)
-        })?,
-        owner: owner_scope(&principal, query.owner.as_deref())?,
-    };
-    let sort = match query.sort.as_deref() {
-        Some(raw) => Sort::parse(raw).ok_or_else(|| {
-            ApiError::bad_request(
-                "request.invalid_query",
-                "sort must be aps, due_by, created_at or updated_at, optionally prefixed with -",
-            )
-        })?,
-        None => Sort::default(),
-    };
+    let (filter, sort) = list_filter(&principal, &query)?;
     let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(raw) => Some(
             Cursor::decode(raw, sort)
@@ -241,6 +252,42 @@ async fn list_queue_items(
         next_cursor: page.next.map(|c| c.encode()),
         total: page.total,
     }))
+}
+
+/// Every move the filters match, as CSV (`text/csv`, UTF-8, CRLF records, RFC 4180
+/// quoting), streamed from the read model in the list's sort order. Takes every filter and
+/// the sort of `GET /api/queue` (operators export their own moves only); `cursor` and
+/// `limit` are not used (the file has every matching move). Cells that a spreadsheet would
+/// run as a formula (starting with `=`, `+`, `-` or `@`) are prefixed with `'`.
+#[utoipa::path(
+    get,
+    path = "/api/queue/export.csv",
+    tag = "queue",
+    params(ListQuery, ReadQuery),
+    responses(
+        (status = 200, description = "The moves as CSV (`Content-Disposition: attachment; filename=\"queue-<date>.csv\"`)",
+         content_type = "text/csv", body = String,
+         example = json!("id,status,title,action_type,domain,owner,aps,due_by,snoozed_until,expires_at,contact_id,deal_id,company_id,source,rationale,decided_by,decided_at,decision_note,created_at,updated_at,demo\r\n0193a8c0-0000-7000-8000-000000000001,pending,Send Dana the proposal,send_email,sales,casey,63.00,,,,c-101,,,manual,She asked for it,,,,2026-11-30T09:00:00Z,2026-11-30T09:00:00Z,false\r\n")),
+        (status = 400, description = "Unknown filter value or sort (`request.invalid_query`)", body = ErrorEnvelope,
+         example = json!({"error": {"code": "request.invalid_query", "message": "status: `gone` is not a known value", "request_id": "req-1"}})),
+        (status = 403, description = "Operators see their own moves only (`auth.forbidden`)", body = ErrorEnvelope,
+         example = json!({"error": {"code": "auth.forbidden", "message": "operators see their own moves only", "request_id": "req-1"}})),
+        (status = 503, description = "`after` not reached in time (`consistency.timeout`)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn export_queue_items(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(read): ApiQuery<ReadQuery>,
+) -> Result<Response, ApiError> {
+    let (filter, sort) = list_filter(&principal, &query)?;
+    read.settle(&state, QUEUE_VIEWS).await?;
+    let records = views::export(state.pool.clone(), filter, sort)
+        .map(|item| item.map(|item| csv_record(&views::csv_cells(&item))))
+        .boxed();
+    Ok(csv_download("queue", QUEUE_EXPORT_COLUMNS, records))
 }
 
 /// One move.
