@@ -791,11 +791,11 @@ async fn a_five_thousand_contact_export_streams_every_row() {
         None,
         "the body is streamed (chunked), not sized up front"
     );
-    let mut bytes = response.bytes_stream();
+    let mut response = response;
     let mut text = String::new();
     let mut chunks = 0;
-    while let Some(chunk) = bytes.next().await {
-        text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
         chunks += 1;
     }
     let records = parse_csv(&text);

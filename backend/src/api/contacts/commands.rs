@@ -280,6 +280,11 @@ pub(super) fn example_contact() -> serde_json::Value {
     })
 }
 
-fn example_contact_response() -> serde_json::Value {
-    json!({"contact": example_contact(), "consistency": "7731.42"})
+/// A command's or a read's answer as the document's examples show it.
+pub(super) fn example_contact_response() -> serde_json::Value {
+    let example = ContactResponse {
+        contact: serde_json::from_value(example_contact()).expect("the example is a contact"),
+        consistency: "7731.42".into(),
+    };
+    serde_json::to_value(example).expect("the example serializes")
 }

@@ -94,7 +94,7 @@ async fn list_contacts(
     params(("id" = Uuid, Path), ReadQuery),
     responses(
         (status = 200, description = "The contact", body = ContactResponse,
-         example = json!({"contact": super::commands::example_contact(), "consistency": "7731.42"})),
+         example = json!(super::commands::example_contact_response())),
         (status = 404, description = "No such contact (`contact.not_found`)", body = ErrorEnvelope,
          example = json!({"error": {"code": "contact.not_found", "message": "contact not found", "request_id": "req-1"}})),
         (status = 503, description = "`after` not reached in time (`consistency.timeout`)", body = ErrorEnvelope),
