@@ -16,13 +16,7 @@ use crate::contacts::{
     CompanyDomain, ContactField, ContactSource, ContactStatus, ContactView, FieldEdit,
     LifecycleStage, Phone, MAX_NAME_CHARS, MAX_TEXT_CHARS,
 };
-use crate::hygiene::normalise_phone;
 use crate::kernel::{present, CrmId, EmailAddress, Text, UserName};
-
-/// The country calling code a phone number without one is read in (`(415) 555-0100` is
-/// `+14155550100`). A default, not a fact about the contact: numbers written with `+` keep
-/// their own.
-pub const DEFAULT_PHONE_COUNTRY: &str = "1";
 
 /// Longest phone number as written, in characters.
 pub const MAX_PHONE_CHARS: usize = 64;
@@ -393,14 +387,11 @@ fn name_text(raw: Option<&str>) -> Result<Option<Text>, String> {
     Text::parse_optional(raw, MAX_NAME_CHARS)
 }
 
-/// A phone number as written, with its E.164 form when it parses.
+/// A phone number as written (at most [`MAX_PHONE_CHARS`], not blank), with its E.164 form
+/// when it parses ([`Phone::read`]); one that does not parse is kept, never refused.
 pub fn parse_contact_phone(raw: &str) -> Result<Phone, String> {
     let text = Text::parse(raw, MAX_PHONE_CHARS)?;
-    let e164 = normalise_phone(text.as_str(), DEFAULT_PHONE_COUNTRY).ok();
-    Ok(Phone {
-        raw: text.into_string(),
-        e164,
-    })
+    Ok(Phone::read(text.as_str()))
 }
 
 fn blank_is_none(raw: Option<&str>) -> Option<&str> {
