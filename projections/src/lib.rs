@@ -13,6 +13,7 @@
 //! line in [`all_projectors`].
 
 pub mod agent_runs;
+pub mod crm_sync;
 pub mod cursor;
 pub mod duplicates;
 pub mod projector;
@@ -32,6 +33,7 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(queue::QueueProjector),
         Arc::new(agent_runs::AgentRunsProjector),
         Arc::new(duplicates::DuplicatePairsProjector),
+        Arc::new(crm_sync::CrmSyncProjector),
     ]
 }
 
