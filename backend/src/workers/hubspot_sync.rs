@@ -9,7 +9,8 @@
 //!   again never creates twice;
 //! - an existing contact gets `ContactCommand::Edit` with source `hubspot` and only the
 //!   fields HubSpot has (HubSpot's email becomes the primary, the others stay; its phones
-//!   come first, the others stay); owner and custom properties are left alone;
+//!   come first, the others stay; phones read to E.164 as `Phone::read` does); owner and
+//!   custom properties are left alone;
 //! - a contact that does not map (an address that does not parse, a name too long) fails
 //!   alone: counted, logged with its CRM id and the field, never its values.
 //!
@@ -388,10 +389,7 @@ fn map_contact(contact: &HubSpotContact) -> Result<Mapped, &'static str> {
     let phones = [contact.phone(), contact.mobile_phone()]
         .into_iter()
         .flatten()
-        .map(|raw| Phone {
-            raw: raw.to_string(),
-            e164: None,
-        })
+        .map(Phone::read)
         .collect();
     Ok(Mapped {
         fields,

@@ -205,6 +205,21 @@ async fn contact_events(pool: &sqlx::PgPool, crm_id: u32) -> Vec<ContactEvent> {
         .collect()
 }
 
+/// Waits (at most 10 s) until the `crm_sync` read model has applied the whole log.
+async fn settle_sync(pool: &sqlx::PgPool) {
+    let head = caseyos_store::event::head(pool).await.expect("the head");
+    for _ in 0..1_000 {
+        let at = caseyos_projections::runner::checkpoints(pool, &["crm_sync"])
+            .await
+            .expect("checkpoints");
+        if at[0] >= head {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the crm_sync read model did not catch up");
+}
+
 #[tokio::test]
 async fn three_pages_of_hubspot_contacts_become_contacts_and_a_recorded_run_and_the_next_run_creates_nothing(
 ) {
@@ -346,7 +361,7 @@ async fn a_500_mid_run_is_recorded_as_a_failure_and_the_next_run_recovers() {
         .collect();
     assert_eq!(names, ["CrmSyncStarted", "CrmSyncFailed"]);
 
-    app.settle().await;
+    settle_sync(&app.pool).await;
     let health = caseyos_projections::crm_sync::sync_health(&app.pool, caseyos_store::now(), true)
         .await
         .unwrap();
@@ -368,7 +383,7 @@ async fn a_500_mid_run_is_recorded_as_a_failure_and_the_next_run_recovers() {
         counts(7, 4, 0, 3, 0),
         "the first page was already in"
     );
-    app.settle().await;
+    settle_sync(&app.pool).await;
     let health = caseyos_projections::crm_sync::sync_health(&app.pool, caseyos_store::now(), true)
         .await
         .unwrap();
