@@ -40,7 +40,7 @@ use crate::infra::web::WebApp;
 use crate::state::{AppState, Shared};
 use crate::workers::agent_runs::Workers;
 use crate::workers::schedules::{self, Scheduler};
-use crate::workers::{contact_merges, live, scheduler};
+use crate::workers::{contact_merges, hubspot_sync, live, scheduler};
 
 /// What compression is for: text, JSON and wasm. Never `text/event-stream`: a compressor
 /// would hold live updates back until its buffer fills.
@@ -203,6 +203,13 @@ impl Application {
             Some(hubspot) => Some(HubSpotClient::new(hubspot).map_err(|e| anyhow::anyhow!("{e}"))?),
             None => None,
         };
+        background.extend(hubspot_sync::spawn(
+            pool.clone(),
+            bus.clone(),
+            hubspot.clone(),
+            hubspot_sync::SyncSettings::from_config(&config),
+            shutdown.clone(),
+        ));
         background.push(contact_merges::spawn(
             pool.clone(),
             bus.clone(),

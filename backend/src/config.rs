@@ -77,6 +77,12 @@ pub struct Config {
     /// The time zone of the default daily schedules (`CASEYOS_SCHEDULE_TIME_ZONE`; default
     /// UTC), e.g. `America/New_York` for DuplicateWatcher at 06:00 New York time.
     pub schedule_time_zone: String,
+    /// Seconds between two HubSpot contact syncs (`CASEYOS_HUBSPOT_SYNC_INTERVAL_SECS`,
+    /// default 300).
+    pub hubspot_sync_interval_secs: u64,
+    /// Where the first sync starts (RFC 3339, `CASEYOS_HUBSPOT_SYNC_START`): contacts
+    /// modified before it are not read. Default: the epoch (every contact).
+    pub hubspot_sync_start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for Config {
@@ -113,6 +119,8 @@ impl Default for Config {
             hubspot_base_url: DEFAULT_HUBSPOT_BASE_URL.into(),
             schedules_enabled: true,
             schedule_time_zone: "UTC".into(),
+            hubspot_sync_interval_secs: 300,
+            hubspot_sync_start: None,
         }
     }
 }
@@ -313,6 +321,12 @@ impl Config {
                     "must be printable ASCII without spaces".into(),
                 ));
             }
+        }
+        if self.hubspot_sync_interval_secs == 0 {
+            return Err(invalid(
+                "hubspot_sync_interval_secs",
+                "must be at least 1".into(),
+            ));
         }
         if self.llm_model.trim().is_empty() {
             return Err(invalid("llm_model", "must not be empty".into()));

@@ -18,6 +18,7 @@ pub mod aggregate;
 pub mod api;
 pub mod contacts;
 pub mod crm_merges;
+pub mod crm_sync;
 pub mod duplicates;
 pub mod hygiene;
 pub mod kernel;

@@ -8,6 +8,7 @@ use crate::agent_run::AgentRun;
 use crate::aggregate::{fold_one, Aggregate, DecodeError, Ownership, RecordedEvent};
 use crate::contacts::Contact;
 use crate::crm_merges::CrmMerge;
+use crate::crm_sync::CrmSync;
 use crate::duplicates::DuplicatePair;
 use crate::queue::QueueItem;
 
@@ -70,6 +71,7 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<Contact>(),
     AggregateType::of::<DuplicatePair>(),
     AggregateType::of::<CrmMerge>(),
+    AggregateType::of::<CrmSync>(),
 ];
 
 /// The registered type with this stored name.
@@ -95,7 +97,14 @@ mod tests {
         names.dedup();
         assert_eq!(
             names,
-            ["queue_item", "agent_run", "contact", "duplicate_pair"]
+            [
+                "queue_item",
+                "agent_run",
+                "contact",
+                "duplicate_pair",
+                "crm_merge",
+                "crm_sync"
+            ]
         );
         assert!(aggregate_type("deal").is_none());
     }

@@ -14,6 +14,7 @@
 
 pub mod agent_runs;
 pub mod contacts;
+pub mod crm_sync;
 pub mod cursor;
 pub mod duplicates;
 pub mod export;
@@ -35,6 +36,7 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(agent_runs::AgentRunsProjector),
         Arc::new(duplicates::DuplicatePairsProjector),
         Arc::new(contacts::ContactsProjector),
+        Arc::new(crm_sync::CrmSyncProjector),
     ]
 }
 

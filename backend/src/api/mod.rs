@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub mod agent_runs;
 pub mod audit;
 pub mod contacts;
+pub mod crm_sync;
 mod document;
 pub mod duplicates;
 pub mod health;
@@ -40,6 +41,7 @@ pub mod tokens;
         (name = "agents", description = "Agents, their runs, and run history"),
         (name = "schedules", description = "Stored agent schedules: cadence, next run, last run"),
         (name = "duplicates", description = "Duplicate review: pairs side by side, merge (with a dry run), not a duplicate, ignore, unmerge. HubSpot merges are permanent."),
+        (name = "hygiene", description = "Data hygiene: the CRM sync's health"),
         (name = "audit", description = "History and time travel of any aggregate"),
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
         (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
@@ -86,6 +88,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(schedules::router())
         .merge(duplicates::router())
         .merge(audit::router())
+        .merge(crm_sync::router())
         .merge(session::router())
         .merge(tokens::router())
         .merge(live::router())

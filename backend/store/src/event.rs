@@ -218,6 +218,20 @@ pub async fn read_history<'e, A: Aggregate>(
     read_aggregate(executor, A::TYPE, aggregate_id).await
 }
 
+/// The id of the aggregate of type `A` that recorded the latest event, if any (e.g. the
+/// last CRM sync run, which a worker resumes when it did not finish).
+pub async fn latest_aggregate_id<'e, A: Aggregate>(
+    executor: impl PgExecutor<'e>,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select aggregate_id from events where aggregate_type = $1 \
+         order by global_position desc limit 1",
+    )
+    .bind(A::TYPE)
+    .fetch_optional(executor)
+    .await
+}
+
 /// Every event of one aggregate, in sequence order.
 pub async fn read_aggregate<'e>(
     executor: impl PgExecutor<'e>,

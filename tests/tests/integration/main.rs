@@ -14,6 +14,7 @@ mod duplicates;
 mod event_store;
 mod hostile_input;
 mod hubspot;
+mod hubspot_sync;
 mod live;
 mod metrics;
 mod openapi;

@@ -583,6 +583,69 @@ async fn rows_as_text(pool: &PgPool, table: &str) -> Vec<String> {
         .unwrap()
 }
 
+/// Three CRM sync runs through the bus: one completed after two windows, one failed after
+/// one, one still running.
+async fn sync_history(pool: &PgPool) {
+    use caseyos_domain::crm_sync::{
+        Complete, CrmSync, CrmSyncCommand, Fail, RecordProgress, SyncCounts, SyncObject, SyncWindow,
+    };
+    let bus = command_bus(pool, 16);
+    let meta = CommandMeta::system("hubspot_sync");
+    let t = |secs: i64| chrono::DateTime::from_timestamp(1_790_000_000 + secs, 0).unwrap();
+    for (run, windows, end) in [(0, 2, "complete"), (1, 1, "fail"), (2, 1, "running")] {
+        let id = Uuid::now_v7();
+        let base = run * 1_000;
+        let start = CrmSyncCommand::Start {
+            id,
+            object: SyncObject::Contacts,
+            from: t(base),
+            to: t(base + 1_000),
+            by: Actor::system("hubspot_sync"),
+            at: t(base + 1_000),
+        };
+        let mut commands = vec![start];
+        for w in 0..windows {
+            commands.push(CrmSyncCommand::RecordProgress(RecordProgress {
+                window: SyncWindow {
+                    from: t(base + w * 500),
+                    to: t(base + (w + 1) * 500),
+                },
+                counts: SyncCounts {
+                    fetched: 3,
+                    created: 2,
+                    updated: 1,
+                    unchanged: 0,
+                    failed: 0,
+                },
+                highest_modified_at: Some(t(base + (w + 1) * 500 - 1)),
+                calls: 2,
+                failed_calls: 0,
+                at: t(base + 1_001),
+            }));
+        }
+        match end {
+            "complete" => commands.push(CrmSyncCommand::Complete(Complete {
+                calls: 0,
+                failed_calls: 0,
+                rate_limits: None,
+                at: t(base + 1_002),
+            })),
+            "fail" => commands.push(CrmSyncCommand::Fail(Fail {
+                code: "hubspot.server_error".into(),
+                message: "HubSpot answered 500 after 4 attempt(s)".into(),
+                retryable: true,
+                calls: 2,
+                failed_calls: 2,
+                at: t(base + 1_002),
+            })),
+            _ => {}
+        }
+        for command in commands {
+            bus.execute::<CrmSync>(id, command, &meta).await.unwrap();
+        }
+    }
+}
+
 /// Waits until every projector has applied the whole log.
 async fn settle_all(pool: &PgPool) {
     let head = caseyos_store::event::head(pool).await.unwrap();
@@ -698,6 +761,8 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
                 .unwrap();
         }
     }
+    // CRM sync runs: completed after two windows, failed, and one still running.
+    sync_history(&app.pool).await;
     settle_all(&app.pool).await;
 
     // The default limits fold everything at once; the tiny ones flush after every few
