@@ -14,6 +14,7 @@
 //! builds for WebAssembly. OpenAPI schemas sit behind the `server` feature.
 
 pub mod agent_run;
+pub mod alerts;
 pub mod aggregate;
 pub mod api;
 pub mod contacts;

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::agent_run::AgentRun;
+use crate::alerts::Alert;
 use crate::aggregate::{fold_one, Aggregate, DecodeError, Ownership, RecordedEvent};
 use crate::contacts::Contact;
 use crate::crm_merges::CrmMerge;
@@ -70,6 +71,7 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<Contact>(),
     AggregateType::of::<DuplicatePair>(),
     AggregateType::of::<CrmMerge>(),
+    AggregateType::of::<Alert>(),
 ];
 
 /// The registered type with this stored name.
@@ -95,7 +97,7 @@ mod tests {
         names.dedup();
         assert_eq!(
             names,
-            ["queue_item", "agent_run", "contact", "duplicate_pair"]
+            ["queue_item", "agent_run", "contact", "duplicate_pair", "crm_merge", "alert"]
         );
         assert!(aggregate_type("deal").is_none());
     }
