@@ -14,8 +14,8 @@
 //! builds for WebAssembly. OpenAPI schemas sit behind the `server` feature.
 
 pub mod agent_run;
-pub mod alerts;
 pub mod aggregate;
+pub mod alerts;
 pub mod api;
 pub mod contacts;
 pub mod crm_merges;

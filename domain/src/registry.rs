@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use crate::agent_run::AgentRun;
-use crate::alerts::Alert;
 use crate::aggregate::{fold_one, Aggregate, DecodeError, Ownership, RecordedEvent};
+use crate::alerts::Alert;
 use crate::contacts::Contact;
 use crate::crm_merges::CrmMerge;
 use crate::duplicates::DuplicatePair;
@@ -97,7 +97,14 @@ mod tests {
         names.dedup();
         assert_eq!(
             names,
-            ["queue_item", "agent_run", "contact", "duplicate_pair", "crm_merge", "alert"]
+            [
+                "queue_item",
+                "agent_run",
+                "contact",
+                "duplicate_pair",
+                "crm_merge",
+                "alert"
+            ]
         );
         assert!(aggregate_type("deal").is_none());
     }

@@ -113,7 +113,10 @@ impl AlertSeverity {
     }
 
     pub fn parse(raw: &str) -> Option<AlertSeverity> {
-        AlertSeverity::ALL.iter().copied().find(|s| s.as_str() == raw)
+        AlertSeverity::ALL
+            .iter()
+            .copied()
+            .find(|s| s.as_str() == raw)
     }
 }
 
@@ -179,7 +182,10 @@ pub struct RaiseAlert {
 pub enum AlertCommand {
     Raise(Box<RaiseAlert>),
     /// A person saw it and put it away.
-    Dismiss { by: Actor, at: DateTime<Utc> },
+    Dismiss {
+        by: Actor,
+        at: DateTime<Utc>,
+    },
     /// The condition cleared (`run_id`: the run that saw it clear).
     Resolve {
         run_id: Option<Uuid>,
