@@ -13,8 +13,10 @@
 //! line in [`all_projectors`].
 
 pub mod agent_runs;
+pub mod alerts;
 pub mod cursor;
 pub mod duplicates;
+pub mod hygiene_reports;
 pub mod projector;
 pub mod queue;
 pub mod runner;
@@ -32,6 +34,8 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(queue::QueueProjector),
         Arc::new(agent_runs::AgentRunsProjector),
         Arc::new(duplicates::DuplicatePairsProjector),
+        Arc::new(alerts::AlertsProjector),
+        Arc::new(hygiene_reports::HygieneReportsProjector),
     ]
 }
 

@@ -5,6 +5,7 @@
 
 pub mod agent_runs;
 pub mod contact_merges;
+pub mod hygiene;
 pub mod live;
 pub mod scheduler;
 pub mod schedules;
