@@ -77,6 +77,38 @@ pub struct Config {
     /// The time zone of the default daily schedules (`CASEYOS_SCHEDULE_TIME_ZONE`; default
     /// UTC), e.g. `America/New_York` for DuplicateWatcher at 06:00 New York time.
     pub schedule_time_zone: String,
+    /// Where the dashboard's hygiene card turns yellow and red (`[hygiene_thresholds]`).
+    pub hygiene_thresholds: HygieneThresholds,
+}
+
+/// Where each check of the dashboard's hygiene card turns yellow and red: at or above each
+/// value. The defaults are defaults, not measurements; set them in the configuration file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HygieneThresholds {
+    /// Open duplicate pairs awaiting review (default 10 / 50).
+    pub open_duplicates_yellow: i64,
+    pub open_duplicates_red: i64,
+    /// Percent of validated active contacts that are invalid (default 5 / 15).
+    pub invalid_percent_yellow: i64,
+    pub invalid_percent_red: i64,
+    /// Percent of active contacts untouched 90+ days, from the last DataDecay run
+    /// (default 25 / 50).
+    pub stale_percent_yellow: i64,
+    pub stale_percent_red: i64,
+}
+
+impl Default for HygieneThresholds {
+    fn default() -> Self {
+        HygieneThresholds {
+            open_duplicates_yellow: 10,
+            open_duplicates_red: 50,
+            invalid_percent_yellow: 5,
+            invalid_percent_red: 15,
+            stale_percent_yellow: 25,
+            stale_percent_red: 50,
+        }
+    }
 }
 
 impl Default for Config {
@@ -113,6 +145,7 @@ impl Default for Config {
             hubspot_base_url: DEFAULT_HUBSPOT_BASE_URL.into(),
             schedules_enabled: true,
             schedule_time_zone: "UTC".into(),
+            hygiene_thresholds: HygieneThresholds::default(),
         }
     }
 }
@@ -311,6 +344,27 @@ impl Config {
                 return Err(invalid(
                     "hubspot_token",
                     "must be printable ASCII without spaces".into(),
+                ));
+            }
+        }
+        let t = &self.hygiene_thresholds;
+        for (name, yellow, red) in [
+            (
+                "open_duplicates",
+                t.open_duplicates_yellow,
+                t.open_duplicates_red,
+            ),
+            (
+                "invalid_percent",
+                t.invalid_percent_yellow,
+                t.invalid_percent_red,
+            ),
+            ("stale_percent", t.stale_percent_yellow, t.stale_percent_red),
+        ] {
+            if !(0 < yellow && yellow <= red) {
+                return Err(invalid(
+                    &format!("hygiene_thresholds.{name}"),
+                    "needs 0 < yellow <= red".into(),
                 ));
             }
         }

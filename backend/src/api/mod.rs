@@ -14,10 +14,12 @@ use crate::http::auth::SESSION_COOKIE;
 use crate::state::AppState;
 
 pub mod agent_runs;
+pub mod alerts;
 pub mod audit;
 mod document;
 pub mod duplicates;
 pub mod health;
+pub mod hygiene_reports;
 pub mod live;
 pub mod queue;
 pub mod schedules;
@@ -38,6 +40,7 @@ pub mod tokens;
         (name = "agents", description = "Agents, their runs, and run history"),
         (name = "schedules", description = "Stored agent schedules: cadence, next run, last run"),
         (name = "duplicates", description = "Duplicate review: pairs side by side, merge (with a dry run), not a duplicate, ignore, unmerge. HubSpot merges are permanent."),
+        (name = "hygiene", description = "Data hygiene: alerts, the daily report, the dashboard card"),
         (name = "audit", description = "History and time travel of any aggregate"),
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
         (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
@@ -82,6 +85,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(agent_runs::router())
         .merge(schedules::router())
         .merge(duplicates::router())
+        .merge(alerts::router())
+        .merge(hygiene_reports::router())
         .merge(audit::router())
         .merge(session::router())
         .merge(tokens::router())
