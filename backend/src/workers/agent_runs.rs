@@ -418,7 +418,10 @@ impl Workers {
 
         let owner = owner_of(&run, &self.inner.config.operator);
         let queue = QueueModel(self.inner.pool.clone());
-        let contacts = ContactModel::new(self.inner.pool.clone());
+        let contacts = ContactModel::new(
+            self.inner.pool.clone(),
+            self.inner.config.hubspot().is_some(),
+        );
         let voice: &VoiceProfile = &self.inner.config.voice;
         let ctx =
             Ctx::new(&owner, now(), voice, &self.inner.writer, &queue).with_contacts(&contacts);

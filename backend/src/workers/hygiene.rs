@@ -38,16 +38,16 @@ const PAIR_READS: usize = 8;
 /// Reads contacts, duplicate pairs and the sync's state for hygiene runs.
 pub struct ContactModel {
     pool: PgPool,
-    /// Whether a CRM connector is configured. This build has none, so the sync is "not
-    /// connected" and nothing about it is judged.
+    /// Whether HubSpot is configured (a token): without it the sync is "not connected" and
+    /// nothing about it is judged.
     crm_connected: bool,
 }
 
 impl ContactModel {
-    pub fn new(pool: PgPool) -> ContactModel {
+    pub fn new(pool: PgPool, crm_connected: bool) -> ContactModel {
         ContactModel {
             pool,
-            crm_connected: false,
+            crm_connected,
         }
     }
 }
@@ -131,6 +131,8 @@ impl ContactReader for ContactModel {
         Ok(pairs.into_iter().flatten().collect())
     }
 
+    /// HubSpot's configuration; no sync run is recorded yet (the sync runs and their
+    /// read model come with the sync itself), so a connected CRM has no good sync to show.
     async fn sync_state(&self) -> Result<SyncState, String> {
         Ok(SyncState {
             connected: self.crm_connected,
