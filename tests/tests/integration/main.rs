@@ -13,6 +13,7 @@ mod duplicates;
 mod event_store;
 mod hostile_input;
 mod hubspot;
+mod hygiene;
 mod live;
 mod metrics;
 mod openapi;
