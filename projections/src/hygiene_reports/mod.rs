@@ -37,9 +37,6 @@ pub const DECAY_AGENT: &str = "DataDecay";
 /// The agent whose output gives a day's sync status.
 pub const SYNC_AGENT: &str = "SyncHealth";
 
-/// Why `enriched` is 0: no event records an enrichment yet.
-pub const ENRICHED_NOTE: &str = "No enrichment is executed yet: EnrichmentOrchestrator only plans, so no event records an enriched contact.";
-
 /// Writes the hygiene report's tables.
 pub struct HygieneReportsProjector;
 

@@ -7,7 +7,8 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
-use super::ENRICHED_NOTE;
+/// Why `enriched` is 0: no event records an enrichment yet.
+pub const ENRICHED_NOTE: &str = "No enrichment is executed yet: EnrichmentOrchestrator only plans, so no event records an enriched contact.";
 
 const REPORT_COLUMNS: &str = "r.date, r.duplicates_found, r.merged, r.stale, r.stale_of, \
      r.stale_run, r.sync_status, r.sync_run, r.updated_at, \
