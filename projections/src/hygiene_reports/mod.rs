@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 use caseyos_store::StoredEvent;
 
-use crate::projector::{decode_batch, Projector, Tables};
+use caseyos_store::event::{LogEvent, Recorded};
+
+use crate::projector::{decode_batch, Fold, InFlight, Projector, RowsWrite, Tables};
 
 mod queries;
 
@@ -65,6 +67,7 @@ impl Day {
 struct Standing {
     active: Option<bool>,
     valid: Option<bool>,
+    first_at: Option<DateTime<Utc>>,
     at: Option<DateTime<Utc>>,
 }
 
@@ -74,6 +77,181 @@ fn date_of(at: DateTime<Utc>) -> NaiveDate {
 
 fn as_count(value: &Value) -> Option<i32> {
     value.as_i64().and_then(|n| i32::try_from(n).ok())
+}
+
+/// What a batch (live) or many pages (a rebuild) change, held until written; every write
+/// adds to or replaces what the tables hold in event order, so a rebuild that writes after
+/// any page leaves the rows a live batch leaves.
+#[derive(Default)]
+struct Pending {
+    days: HashMap<NaiveDate, Day>,
+    /// `(valid at the last validation, first validation's time)` per day and contact.
+    validations: HashMap<(NaiveDate, Uuid), (bool, DateTime<Utc>)>,
+    standings: HashMap<Uuid, Standing>,
+    /// `(status, first event's time, last event's time)` per pair.
+    pairs: HashMap<Uuid, (PairStatus, DateTime<Utc>, DateTime<Utc>)>,
+    new_runs: Vec<(Uuid, String, DateTime<Utc>)>,
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        self.days.len()
+            + self.validations.len()
+            + self.standings.len()
+            + self.pairs.len()
+            + self.new_runs.len()
+    }
+
+    /// Folds `events` in; the agent of a run is looked up in `tables` when an earlier
+    /// write holds it (after `settle`).
+    async fn absorb<E: Recorded>(
+        &mut self,
+        conn: &mut PgConnection,
+        tables: &Tables,
+        events: &[E],
+        in_flight: &mut InFlight,
+    ) -> anyhow::Result<()> {
+        for (id, event) in decode_batch::<Contact>(events)? {
+            let (active, valid, at) = match event {
+                ContactEvent::ContactCreated(e) => (Some(true), None, e.at),
+                ContactEvent::ContactValidated(e) => {
+                    self.validations
+                        .entry((date_of(e.at), id))
+                        .and_modify(|v| v.0 = e.report.valid)
+                        .or_insert((e.report.valid, e.at));
+                    (None, Some(e.report.valid), e.at)
+                }
+                ContactEvent::ContactAbsorbed(e) => {
+                    let day = self.days.entry(date_of(e.at)).or_default();
+                    day.merged += 1;
+                    day.touch(e.at);
+                    continue;
+                }
+                ContactEvent::ContactMergedInto(e) => (Some(false), None, e.at),
+                ContactEvent::ContactArchived(e) => (Some(false), None, e.at),
+                ContactEvent::ContactUnmerged(e) => (Some(true), None, e.at),
+                ContactEvent::ContactRestored(e) => (Some(true), None, e.at),
+                ContactEvent::ContactFieldsChanged(_) | ContactEvent::ContactUnabsorbed(_) => {
+                    continue
+                }
+            };
+            let s = self.standings.entry(id).or_default();
+            s.active = active.or(s.active);
+            s.valid = valid.or(s.valid);
+            s.first_at = Some(s.first_at.unwrap_or(at));
+            s.at = Some(at);
+        }
+
+        for (id, event) in decode_batch::<DuplicatePair>(events)? {
+            use DuplicatePairEvent as E;
+            let (status, at, found) = match &event {
+                E::DuplicatePairDetected(e) | E::DuplicatePairReopened(e) => {
+                    (PairStatus::Open, e.at, true)
+                }
+                E::DuplicatePairRescored(e) => (PairStatus::Open, e.at, false),
+                E::DuplicatePairMerged(e) => (PairStatus::Merged, e.at, false),
+                E::DuplicatePairUnmerged(e) => (PairStatus::Unmerged, e.at, false),
+                E::DuplicatePairMarkedNotDuplicate(e) => (PairStatus::NotDuplicate, e.at, false),
+                E::DuplicatePairIgnored(e) => (PairStatus::Ignored, e.at, false),
+            };
+            if found {
+                let day = self.days.entry(date_of(at)).or_default();
+                day.duplicates_found += 1;
+                day.touch(at);
+            }
+            self.pairs
+                .entry(id)
+                .and_modify(|p| {
+                    p.0 = status;
+                    p.2 = at;
+                })
+                .or_insert((status, at, at));
+        }
+
+        let mut outputs: Vec<(Uuid, DateTime<Utc>, Value)> = Vec::new();
+        for (id, event) in decode_batch::<AgentRun>(events)? {
+            match event {
+                AgentRunEvent::AgentRunRequested(e)
+                    if e.agent == DECAY_AGENT || e.agent == SYNC_AGENT =>
+                {
+                    self.new_runs.push((id, e.agent.clone(), e.requested_at));
+                }
+                AgentRunEvent::AgentRunSucceeded(e) => {
+                    outputs.push((id, e.finished_at, e.output));
+                }
+                _ => {}
+            }
+        }
+        if outputs.is_empty() {
+            return Ok(());
+        }
+        let mut known: Vec<(Uuid, String)> = self
+            .new_runs
+            .iter()
+            .map(|(id, agent, _)| (*id, agent.clone()))
+            .collect();
+        let unknown: Vec<Uuid> = outputs
+            .iter()
+            .map(|o| o.0)
+            .filter(|id| !known.iter().any(|(k, _)| k == id))
+            .collect();
+        if !unknown.is_empty() {
+            in_flight.settle().await?;
+            let stored: Vec<(Uuid, String)> = sqlx::query_as(&format!(
+                "select run_id, agent from {} where run_id = any($1)",
+                tables.name(RUNS)
+            ))
+            .bind(&unknown)
+            .fetch_all(&mut *conn)
+            .await?;
+            known.extend(stored);
+        }
+        for (run, at, output) in outputs {
+            let Some((_, agent)) = known.iter().find(|(id, _)| *id == run) else {
+                continue;
+            };
+            let day = self.days.entry(date_of(at)).or_default();
+            day.touch(at);
+            if agent == DECAY_AGENT {
+                if day.stale.as_ref().is_none_or(|(_, _, _, last)| at >= *last) {
+                    day.stale = Some((
+                        as_count(&output["stale_90_plus"]),
+                        as_count(&output["contacts"]),
+                        run,
+                        at,
+                    ));
+                }
+            } else if day.sync.as_ref().is_none_or(|(_, _, last)| at >= *last) {
+                let status = output["status"].as_str().map(str::to_string);
+                day.sync = Some((status, run, at));
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(self, conn: &mut PgConnection, tables: &Tables) -> anyhow::Result<()> {
+        if !self.new_runs.is_empty() {
+            let ids: Vec<Uuid> = self.new_runs.iter().map(|r| r.0).collect();
+            let agents: Vec<&str> = self.new_runs.iter().map(|r| r.1.as_str()).collect();
+            let ats: Vec<DateTime<Utc>> = self.new_runs.iter().map(|r| r.2).collect();
+            sqlx::query(&format!(
+                "insert into {} (run_id, agent, created_at) \
+                 select * from unnest($1::uuid[], $2::text[], $3::timestamptz[]) \
+                 on conflict (run_id) do nothing",
+                tables.name(RUNS)
+            ))
+            .bind(&ids)
+            .bind(&agents)
+            .bind(&ats)
+            .execute(&mut *conn)
+            .await?;
+        }
+        write_days(conn, &tables.name(REPORTS), self.days).await?;
+        write_validations(conn, tables, self.validations).await?;
+        write_pairs(conn, &tables.name(PAIRS), self.pairs).await?;
+        write_standings(conn, &tables.name(CONTACTS), self.standings).await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -92,143 +270,53 @@ impl Projector for HygieneReportsProjector {
         tables: &Tables,
         events: &[StoredEvent],
     ) -> anyhow::Result<()> {
-        let mut days: HashMap<NaiveDate, Day> = HashMap::new();
-        let mut validations: HashMap<(NaiveDate, Uuid), (bool, DateTime<Utc>)> = HashMap::new();
-        let mut standings: HashMap<Uuid, Standing> = HashMap::new();
-        let mut pairs: HashMap<Uuid, (PairStatus, DateTime<Utc>)> = HashMap::new();
-
-        for (id, event) in decode_batch::<Contact>(events)? {
-            let standing = |standings: &mut HashMap<Uuid, Standing>, at: DateTime<Utc>| {
-                let s = standings.entry(id).or_default();
-                s.at = Some(at);
-                *s
-            };
-            match event {
-                ContactEvent::ContactCreated(e) => {
-                    standing(&mut standings, e.at);
-                    standings.entry(id).or_default().active = Some(true);
-                }
-                ContactEvent::ContactValidated(e) => {
-                    let s = standings.entry(id).or_default();
-                    s.valid = Some(e.report.valid);
-                    s.at = Some(e.at);
-                    validations.insert((date_of(e.at), id), (e.report.valid, e.at));
-                }
-                ContactEvent::ContactAbsorbed(e) => {
-                    let day = days.entry(date_of(e.at)).or_default();
-                    day.merged += 1;
-                    day.touch(e.at);
-                }
-                ContactEvent::ContactMergedInto(e) => {
-                    let s = standings.entry(id).or_default();
-                    s.active = Some(false);
-                    s.at = Some(e.at);
-                }
-                ContactEvent::ContactArchived(e) => {
-                    let s = standings.entry(id).or_default();
-                    s.active = Some(false);
-                    s.at = Some(e.at);
-                }
-                ContactEvent::ContactUnmerged(e) => {
-                    let s = standings.entry(id).or_default();
-                    s.active = Some(true);
-                    s.at = Some(e.at);
-                }
-                ContactEvent::ContactRestored(e) => {
-                    let s = standings.entry(id).or_default();
-                    s.active = Some(true);
-                    s.at = Some(e.at);
-                }
-                ContactEvent::ContactFieldsChanged(_) | ContactEvent::ContactUnabsorbed(_) => {}
-            }
-        }
-
-        for (id, event) in decode_batch::<DuplicatePair>(events)? {
-            use DuplicatePairEvent as E;
-            let (status, at, found) = match &event {
-                E::DuplicatePairDetected(e) | E::DuplicatePairReopened(e) => {
-                    (PairStatus::Open, e.at, true)
-                }
-                E::DuplicatePairRescored(e) => (PairStatus::Open, e.at, false),
-                E::DuplicatePairMerged(e) => (PairStatus::Merged, e.at, false),
-                E::DuplicatePairUnmerged(e) => (PairStatus::Unmerged, e.at, false),
-                E::DuplicatePairMarkedNotDuplicate(e) => (PairStatus::NotDuplicate, e.at, false),
-                E::DuplicatePairIgnored(e) => (PairStatus::Ignored, e.at, false),
-            };
-            if found {
-                let day = days.entry(date_of(at)).or_default();
-                day.duplicates_found += 1;
-                day.touch(at);
-            }
-            pairs.insert(id, (status, at));
-        }
-
-        let runs_table = tables.name(RUNS);
-        let mut new_runs: Vec<(Uuid, String, DateTime<Utc>)> = Vec::new();
-        let mut outputs: Vec<(Uuid, DateTime<Utc>, Value)> = Vec::new();
-        for (id, event) in decode_batch::<AgentRun>(events)? {
-            match event {
-                AgentRunEvent::AgentRunRequested(e)
-                    if e.agent == DECAY_AGENT || e.agent == SYNC_AGENT =>
-                {
-                    new_runs.push((id, e.agent.clone(), e.requested_at));
-                }
-                AgentRunEvent::AgentRunSucceeded(e) => {
-                    outputs.push((id, e.finished_at, e.output));
-                }
-                _ => {}
-            }
-        }
-        if !new_runs.is_empty() {
-            let ids: Vec<Uuid> = new_runs.iter().map(|r| r.0).collect();
-            let agents: Vec<&str> = new_runs.iter().map(|r| r.1.as_str()).collect();
-            let ats: Vec<DateTime<Utc>> = new_runs.iter().map(|r| r.2).collect();
-            sqlx::query(&format!(
-                "insert into {runs_table} (run_id, agent, created_at) \
-                 select * from unnest($1::uuid[], $2::text[], $3::timestamptz[]) \
-                 on conflict (run_id) do nothing"
-            ))
-            .bind(&ids)
-            .bind(&agents)
-            .bind(&ats)
-            .execute(&mut *conn)
+        let mut pending = Pending::default();
+        pending
+            .absorb(conn, tables, events, &mut InFlight::default())
             .await?;
-        }
-        if !outputs.is_empty() {
-            let ids: Vec<Uuid> = outputs.iter().map(|o| o.0).collect();
-            let known: Vec<(Uuid, String)> = sqlx::query_as(&format!(
-                "select run_id, agent from {runs_table} where run_id = any($1)"
-            ))
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await?;
-            for (run, at, output) in outputs {
-                let Some((_, agent)) = known.iter().find(|(id, _)| *id == run) else {
-                    continue;
-                };
-                let day = days.entry(date_of(at)).or_default();
-                day.touch(at);
-                if agent == DECAY_AGENT {
-                    if day.stale.as_ref().is_none_or(|(_, _, _, last)| at >= *last) {
-                        day.stale = Some((
-                            as_count(&output["stale_90_plus"]),
-                            as_count(&output["contacts"]),
-                            run,
-                            at,
-                        ));
-                    }
-                } else if day.sync.as_ref().is_none_or(|(_, _, last)| at >= *last) {
-                    let status = output["status"].as_str().map(str::to_string);
-                    day.sync = Some((status, run, at));
-                }
-            }
-        }
+        pending.write(conn, tables).await
+    }
 
-        write_days(conn, &tables.name(REPORTS), days).await?;
-        write_validations(conn, tables, validations).await?;
-        write_pairs(conn, &tables.name(PAIRS), pairs).await?;
-        write_standings(conn, &tables.name(CONTACTS), standings).await?;
-        Ok(())
+    fn fold(&self, _fresh: bool) -> Option<Box<dyn Fold>> {
+        Some(Box::new(ReportsFold(Pending::default())))
+    }
+}
+
+/// A rebuild's fold: many pages held as one [`Pending`], written when taken.
+struct ReportsFold(Pending);
+
+#[async_trait]
+impl Fold for ReportsFold {
+    async fn apply(
+        &mut self,
+        conn: &mut PgConnection,
+        tables: &Tables,
+        events: &[LogEvent],
+        in_flight: &mut InFlight,
+    ) -> anyhow::Result<()> {
+        self.0.absorb(conn, tables, events, in_flight).await
+    }
+
+    fn held(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Everything held (the counts are additive, so nothing is worth keeping back).
+    fn take(&mut self, _keep: usize) -> Box<dyn RowsWrite> {
+        Box::new(PendingWrite(std::mem::take(&mut self.0)))
+    }
+}
+
+struct PendingWrite(Pending);
+
+#[async_trait]
+impl RowsWrite for PendingWrite {
+    async fn write(
+        self: Box<Self>,
+        conn: &mut PgConnection,
+        tables: &Tables,
+    ) -> anyhow::Result<()> {
+        self.0.write(conn, tables).await
     }
 }
 
@@ -352,23 +440,26 @@ async fn write_validations(
 async fn write_pairs(
     conn: &mut PgConnection,
     table: &str,
-    pairs: HashMap<Uuid, (PairStatus, DateTime<Utc>)>,
+    pairs: HashMap<Uuid, (PairStatus, DateTime<Utc>, DateTime<Utc>)>,
 ) -> anyhow::Result<()> {
     if pairs.is_empty() {
         return Ok(());
     }
     let ids: Vec<Uuid> = pairs.keys().copied().collect();
     let statuses: Vec<&str> = ids.iter().map(|id| pairs[id].0.as_str()).collect();
-    let ats: Vec<DateTime<Utc>> = ids.iter().map(|id| pairs[id].1).collect();
+    let firsts: Vec<DateTime<Utc>> = ids.iter().map(|id| pairs[id].1).collect();
+    let ats: Vec<DateTime<Utc>> = ids.iter().map(|id| pairs[id].2).collect();
     sqlx::query(&format!(
         "insert into {table} (pair_id, status, created_at, updated_at) \
-         select id, status, at, at from unnest($1::uuid[], $2::text[], $3::timestamptz[]) \
-           as t(id, status, at) \
+         select id, status, first, at \
+           from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[]) \
+           as t(id, status, first, at) \
          on conflict (pair_id) do update set status = excluded.status, \
            updated_at = excluded.updated_at"
     ))
     .bind(&ids)
     .bind(&statuses)
+    .bind(&firsts)
     .bind(&ats)
     .execute(&mut *conn)
     .await?;
@@ -380,9 +471,9 @@ async fn write_standings(
     table: &str,
     standings: HashMap<Uuid, Standing>,
 ) -> anyhow::Result<()> {
-    let standings: Vec<(Uuid, Standing, DateTime<Utc>)> = standings
+    let standings: Vec<(Uuid, Standing, DateTime<Utc>, DateTime<Utc>)> = standings
         .into_iter()
-        .filter_map(|(id, s)| Some((id, s, s.at?)))
+        .filter_map(|(id, s)| Some((id, s, s.first_at?, s.at?)))
         .collect();
     if standings.is_empty() {
         return Ok(());
@@ -390,19 +481,21 @@ async fn write_standings(
     let ids: Vec<Uuid> = standings.iter().map(|s| s.0).collect();
     let active: Vec<Option<bool>> = standings.iter().map(|s| s.1.active).collect();
     let valid: Vec<Option<bool>> = standings.iter().map(|s| s.1.valid).collect();
-    let ats: Vec<DateTime<Utc>> = standings.iter().map(|s| s.2).collect();
+    let firsts: Vec<DateTime<Utc>> = standings.iter().map(|s| s.2).collect();
+    let ats: Vec<DateTime<Utc>> = standings.iter().map(|s| s.3).collect();
     // A contact's first event creates it, so the insert adds the new ones; the update then
     // sets what the batch changed (`null`: unchanged) on every one.
     sqlx::query(&format!(
         "insert into {table} (contact_id, active, valid, created_at, updated_at) \
-         select id, coalesce(active, true), valid, at, at \
-           from unnest($1::uuid[], $2::bool[], $3::bool[], $4::timestamptz[]) \
-           as t(id, active, valid, at) \
+         select id, coalesce(active, true), valid, first, at \
+           from unnest($1::uuid[], $2::bool[], $3::bool[], $4::timestamptz[], \
+                       $5::timestamptz[]) as t(id, active, valid, first, at) \
          on conflict (contact_id) do nothing"
     ))
     .bind(&ids)
     .bind(&active)
     .bind(&valid)
+    .bind(&firsts)
     .bind(&ats)
     .execute(&mut *conn)
     .await?;
