@@ -602,7 +602,6 @@ async fn settle_all(pool: &PgPool) {
     }
 }
 
-#[tokio::test]
 /// Contacts validated (one invalid), a duplicate pair found and closed, an alert raised and
 /// dismissed, a SyncHealth run requested: rows for the alerts and hygiene read models.
 async fn hygiene_history(app: &TestApp) {
