@@ -42,13 +42,16 @@ pub const SYNC_AGENT: &str = "SyncHealth";
 /// Writes the hygiene report's tables.
 pub struct HygieneReportsProjector;
 
+/// A DataDecay run's stale count, of how many contacts, the run, and when it finished.
+type StaleReading = (Option<i32>, Option<i32>, Uuid, DateTime<Utc>);
+
 /// A day's counts from one batch.
 #[derive(Default)]
 struct Day {
     duplicates_found: i32,
     merged: i32,
     /// `(count, of, run, at)` from the latest DataDecay run.
-    stale: Option<(Option<i32>, Option<i32>, Uuid, DateTime<Utc>)>,
+    stale: Option<StaleReading>,
     /// `(status, run, at)` from the latest SyncHealth run.
     sync: Option<(Option<String>, Uuid, DateTime<Utc>)>,
     first_at: Option<DateTime<Utc>>,
