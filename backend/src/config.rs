@@ -83,6 +83,38 @@ pub struct Config {
     /// Where the first sync starts (RFC 3339, `CASEYOS_HUBSPOT_SYNC_START`): contacts
     /// modified before it are not read. Default: the epoch (every contact).
     pub hubspot_sync_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Where the dashboard's hygiene card turns yellow and red (`[hygiene_thresholds]`).
+    pub hygiene_thresholds: HygieneThresholds,
+}
+
+/// Where each check of the dashboard's hygiene card turns yellow and red: at or above each
+/// value. The defaults are defaults, not measurements; set them in the configuration file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HygieneThresholds {
+    /// Open duplicate pairs awaiting review (default 10 / 50).
+    pub open_duplicates_yellow: i64,
+    pub open_duplicates_red: i64,
+    /// Percent of validated active contacts that are invalid (default 5 / 15).
+    pub invalid_percent_yellow: i64,
+    pub invalid_percent_red: i64,
+    /// Percent of active contacts untouched 90+ days, from the last DataDecay run
+    /// (default 25 / 50).
+    pub stale_percent_yellow: i64,
+    pub stale_percent_red: i64,
+}
+
+impl Default for HygieneThresholds {
+    fn default() -> Self {
+        HygieneThresholds {
+            open_duplicates_yellow: 10,
+            open_duplicates_red: 50,
+            invalid_percent_yellow: 5,
+            invalid_percent_red: 15,
+            stale_percent_yellow: 25,
+            stale_percent_red: 50,
+        }
+    }
 }
 
 impl Default for Config {
@@ -121,6 +153,7 @@ impl Default for Config {
             schedule_time_zone: "UTC".into(),
             hubspot_sync_interval_secs: 300,
             hubspot_sync_start: None,
+            hygiene_thresholds: HygieneThresholds::default(),
         }
     }
 }
@@ -327,6 +360,27 @@ impl Config {
                 "hubspot_sync_interval_secs",
                 "must be at least 1".into(),
             ));
+        }
+        let t = &self.hygiene_thresholds;
+        for (name, yellow, red) in [
+            (
+                "open_duplicates",
+                t.open_duplicates_yellow,
+                t.open_duplicates_red,
+            ),
+            (
+                "invalid_percent",
+                t.invalid_percent_yellow,
+                t.invalid_percent_red,
+            ),
+            ("stale_percent", t.stale_percent_yellow, t.stale_percent_red),
+        ] {
+            if !(0 < yellow && yellow <= red) {
+                return Err(invalid(
+                    &format!("hygiene_thresholds.{name}"),
+                    "needs 0 < yellow <= red".into(),
+                ));
+            }
         }
         if self.llm_model.trim().is_empty() {
             return Err(invalid("llm_model", "must not be empty".into()));

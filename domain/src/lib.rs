@@ -15,6 +15,7 @@
 
 pub mod agent_run;
 pub mod aggregate;
+pub mod alerts;
 pub mod api;
 pub mod contacts;
 pub mod crm_merges;

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::agent_run::AgentRun;
 use crate::aggregate::{fold_one, Aggregate, DecodeError, Ownership, RecordedEvent};
+use crate::alerts::Alert;
 use crate::contacts::Contact;
 use crate::crm_merges::CrmMerge;
 use crate::crm_sync::CrmSync;
@@ -72,6 +73,7 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<DuplicatePair>(),
     AggregateType::of::<CrmMerge>(),
     AggregateType::of::<CrmSync>(),
+    AggregateType::of::<Alert>(),
 ];
 
 /// The registered type with this stored name.
@@ -103,7 +105,8 @@ mod tests {
                 "contact",
                 "duplicate_pair",
                 "crm_merge",
-                "crm_sync"
+                "crm_sync",
+                "alert"
             ]
         );
         assert!(aggregate_type("deal").is_none());

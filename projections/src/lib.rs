@@ -13,11 +13,13 @@
 //! line in [`all_projectors`].
 
 pub mod agent_runs;
+pub mod alerts;
 pub mod contacts;
 pub mod crm_sync;
 pub mod cursor;
 pub mod duplicates;
 pub mod export;
+pub mod hygiene_reports;
 pub mod projector;
 pub mod queue;
 pub mod runner;
@@ -37,6 +39,8 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(duplicates::DuplicatePairsProjector),
         Arc::new(contacts::ContactsProjector),
         Arc::new(crm_sync::CrmSyncProjector),
+        Arc::new(alerts::AlertsProjector),
+        Arc::new(hygiene_reports::HygieneReportsProjector),
     ]
 }
 

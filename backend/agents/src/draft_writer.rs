@@ -179,6 +179,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
             written.offline,
         )),
         proposals: vec![proposal],
+        effects: Vec::new(),
     })
 }
 

@@ -11,6 +11,7 @@
 //! Workers run an [`Agents`] value: the registry, plus any [`ExtraAgent`]s the application
 //! adds (the integration tests add agents that panic or sleep; the registry holds none).
 
+pub mod hygiene;
 pub mod llm;
 pub mod voice;
 pub mod words;
@@ -33,6 +34,12 @@ mod prospecting;
 mod repurpose;
 mod validation;
 
+mod contact_validation;
+mod data_decay;
+mod duplicate_watcher;
+mod enrichment_orchestrator;
+mod sync_health;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -47,6 +54,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use hygiene::{
+    AlertSpec, ContactReader, ContactRecord, ContactSelection, Effect, NoContacts, SyncState,
+};
 pub use llm::{ChatMessage, LlmClient, LlmConfig, LlmError};
 pub use voice::VoiceProfile;
 
@@ -103,6 +113,9 @@ pub struct Outcome {
     /// Text for people (markdown), when the agent writes any.
     pub text: Option<String>,
     pub proposals: Vec<Proposal>,
+    /// Changes it asks the worker to make (hygiene agents: validations, duplicate pairs,
+    /// alerts), executed as commands in order.
+    pub effects: Vec<Effect>,
 }
 
 impl Outcome {
@@ -114,6 +127,7 @@ impl Outcome {
             output,
             text: Some(text),
             proposals: Vec::new(),
+            effects: Vec::new(),
         })
     }
 }
@@ -213,6 +227,9 @@ pub struct Ctx<'a> {
     pub voice: &'a VoiceProfile,
     pub writer: &'a Writer,
     pub queue: &'a dyn QueueReader,
+    /// Contacts, duplicate pairs and the CRM sync (the hygiene agents); [`NoContacts`]
+    /// unless the run was given a reader ([`Ctx::with_contacts`]).
+    pub contacts: &'a dyn ContactReader,
     usage: Mutex<LlmUsage>,
 }
 
@@ -230,8 +247,15 @@ impl<'a> Ctx<'a> {
             voice,
             writer,
             queue,
+            contacts: &NoContacts,
             usage: Mutex::new(LlmUsage::default()),
         }
+    }
+
+    /// This context, reading contacts from `contacts`.
+    pub fn with_contacts(mut self, contacts: &'a dyn ContactReader) -> Self {
+        self.contacts = contacts;
+        self
     }
 
     /// Tokens used so far by this run.
@@ -405,6 +429,11 @@ registry!(
     proposal_generator,
     client_health,
     repurpose,
+    contact_validation,
+    duplicate_watcher,
+    enrichment_orchestrator,
+    data_decay,
+    sync_health,
 );
 
 /// The future of one run of an [`ExtraAgent`].
@@ -575,11 +604,11 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_holds_twelve_distinct_agents() {
+    fn the_registry_holds_seventeen_distinct_agents() {
         let mut names: Vec<_> = REGISTRY.iter().map(|s| normalise(s.name)).collect();
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), 12);
+        assert_eq!(names.len(), 17);
     }
 
     #[test]

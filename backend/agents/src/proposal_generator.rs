@@ -503,6 +503,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
         }),
         text: Some(markdown),
         proposals: Vec::new(),
+        effects: Vec::new(),
     })
 }
 

@@ -431,6 +431,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
                 no.evidence.join("\", \"")
             )),
             proposals: Vec::new(),
+            effects: Vec::new(),
         });
     }
 
@@ -488,6 +489,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
         output,
         text: Some(text),
         proposals: vec![proposal],
+        effects: Vec::new(),
     })
 }
 

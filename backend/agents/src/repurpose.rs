@@ -272,6 +272,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
         output: json!({"formats": out, "writer": writer}),
         text: Some(markdown),
         proposals: Vec::new(),
+        effects: Vec::new(),
     })
 }
 

@@ -14,12 +14,14 @@ use crate::http::auth::SESSION_COOKIE;
 use crate::state::AppState;
 
 pub mod agent_runs;
+pub mod alerts;
 pub mod audit;
 pub mod contacts;
 pub mod crm_sync;
 mod document;
 pub mod duplicates;
 pub mod health;
+pub mod hygiene_reports;
 pub mod live;
 pub mod queue;
 pub mod schedules;
@@ -41,7 +43,7 @@ pub mod tokens;
         (name = "agents", description = "Agents, their runs, and run history"),
         (name = "schedules", description = "Stored agent schedules: cadence, next run, last run"),
         (name = "duplicates", description = "Duplicate review: pairs side by side, merge (with a dry run), not a duplicate, ignore, unmerge. HubSpot merges are permanent."),
-        (name = "hygiene", description = "Data hygiene: the CRM sync's health"),
+        (name = "hygiene", description = "Data hygiene: alerts, the daily report, the dashboard card, the CRM sync's health"),
         (name = "audit", description = "History and time travel of any aggregate"),
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
         (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
@@ -87,6 +89,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(agent_runs::router())
         .merge(schedules::router())
         .merge(duplicates::router())
+        .merge(alerts::router())
+        .merge(hygiene_reports::router())
         .merge(audit::router())
         .merge(crm_sync::router())
         .merge(session::router())

@@ -47,6 +47,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::infra::metrics::Liveness;
+use crate::workers::hygiene::{execute_effects, ContactModel};
 use crate::workers::supervisor::{panic_message, supervise};
 
 /// How often an idle worker looks for work when no event wakes it.
@@ -417,8 +418,13 @@ impl Workers {
 
         let owner = owner_of(&run, &self.inner.config.operator);
         let queue = QueueModel(self.inner.pool.clone());
+        let contacts = ContactModel::new(
+            self.inner.pool.clone(),
+            self.inner.config.hubspot().is_some(),
+        );
         let voice: &VoiceProfile = &self.inner.config.voice;
-        let ctx = Ctx::new(&owner, now(), voice, &self.inner.writer, &queue);
+        let ctx =
+            Ctx::new(&owner, now(), voice, &self.inner.writer, &queue).with_contacts(&contacts);
         let elapsed = (now() - started_at).to_std().unwrap_or_default();
         let limit = Duration::from_millis(run.timeout_ms).saturating_sub(elapsed);
         let ended = {
@@ -488,19 +494,25 @@ impl Workers {
         };
         let usage = ctx.usage();
         let command = match ended {
-            Ended::Done(Ok(outcome)) => match self
-                .propose(spec, &run, &owner, &outcome, correlation.as_deref())
+            Ended::Done(Ok(mut outcome)) => match self
+                .effects(spec, &run, &mut outcome, correlation.as_deref())
                 .await
             {
-                Ok(items) => AgentRunCommand::Succeed {
-                    attempt,
-                    output: outcome.output,
-                    text: outcome.text,
-                    proposed_items: items,
-                    usage,
-                    at: now(),
-                },
                 Err(error) => failed(attempt, error, usage),
+                Ok(()) => match self
+                    .propose(spec, &run, &owner, &outcome, correlation.as_deref())
+                    .await
+                {
+                    Ok(items) => AgentRunCommand::Succeed {
+                        attempt,
+                        output: outcome.output,
+                        text: outcome.text,
+                        proposed_items: items,
+                        usage,
+                        at: now(),
+                    },
+                    Err(error) => failed(attempt, error, usage),
+                },
             },
             Ended::Done(Err(error)) => failed(attempt, error, usage),
             Ended::TimedOut => AgentRunCommand::TimeOut { attempt, at: now() },
@@ -539,6 +551,48 @@ impl Workers {
             Err(error) => tracing::warn!(error = %error, "the run's end was not recorded"),
         }
         self.release(worker, run_id, FINISHED_LEASE_SECS).await;
+    }
+
+    /// Executes the outcome's effects (each idempotent by its aggregate's rule, so a retried
+    /// attempt repeats none) and adds what they did to its output as `effects`.
+    async fn effects(
+        &self,
+        spec: &AgentSpec,
+        run: &AgentRunView,
+        outcome: &mut Outcome,
+        correlation: Option<&str>,
+    ) -> Result<(), caseyos_agents::AgentError> {
+        if outcome.effects.is_empty() {
+            return Ok(());
+        }
+        let agent = Actor::agent(spec.name);
+        let meta = command_meta(run.id, correlation, agent.clone());
+        let done = execute_effects(
+            &self.inner.pool,
+            &self.inner.bus,
+            &agent,
+            run.id,
+            &meta,
+            &outcome.effects,
+        )
+        // Boxed: the effects' stream of borrowed futures is Send, which the compiler
+        // cannot prove for every lifetime inside the worker's own future.
+        .boxed()
+        .await?;
+        tracing::info!(
+            validations = done.validations.recorded,
+            duplicate_pairs = done.duplicate_pairs.recorded,
+            alerts_raised = done.alerts_raised.recorded,
+            alerts_resolved = done.alerts_resolved.recorded,
+            "agent effects executed"
+        );
+        if let serde_json::Value::Object(output) = &mut outcome.output {
+            output.insert(
+                "effects".into(),
+                serde_json::to_value(&done).unwrap_or_default(),
+            );
+        }
+        Ok(())
     }
 
     /// Proposes the outcome's moves, each with an id derived from the run so a retried

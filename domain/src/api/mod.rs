@@ -2,24 +2,28 @@
 //! server and the SPA.
 
 mod agent_runs;
+mod alerts;
 mod audit;
 mod auth;
 mod contacts;
 mod crm_sync;
 mod duplicates;
 mod errors;
+mod hygiene_reports;
 mod live;
 mod queue;
 mod schedules;
 mod tokens;
 
 pub use agent_runs::*;
+pub use alerts::*;
 pub use audit::*;
 pub use auth::*;
 pub use contacts::*;
 pub use crm_sync::*;
 pub use duplicates::*;
 pub use errors::*;
+pub use hygiene_reports::*;
 pub use live::*;
 pub use queue::*;
 pub use schedules::*;

@@ -119,7 +119,11 @@ async fn every_agent_in_the_registry_runs_end_to_end_with_its_example() {
         }
     }
     let agents = dto::<AgentsResponse>(&body).agents;
-    assert_eq!(agents.len(), 12, "the first twelve agents are registered");
+    assert_eq!(
+        agents.len(),
+        17,
+        "twelve agents and the five hygiene agents are registered"
+    );
     let mut runs = Vec::new();
     for agent in &agents {
         let name = &agent.name;

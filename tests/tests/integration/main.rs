@@ -15,6 +15,7 @@ mod event_store;
 mod hostile_input;
 mod hubspot;
 mod hubspot_sync;
+mod hygiene;
 mod live;
 mod metrics;
 mod openapi;

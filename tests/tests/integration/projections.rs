@@ -665,6 +665,95 @@ async fn settle_all(pool: &PgPool) {
     }
 }
 
+/// Contacts validated (one invalid), a duplicate pair found and closed, an alert raised and
+/// dismissed, a SyncHealth run requested: rows for the alerts and hygiene read models.
+async fn hygiene_history(app: &TestApp) {
+    use caseyos_domain::alerts::{
+        Alert, AlertCommand, AlertKind, AlertSeverity, AlertSubject, RaiseAlert,
+    };
+    use caseyos_domain::contacts::{
+        Contact, ContactCommand, ContactSource, CreateContact, FieldEdit,
+    };
+    use caseyos_domain::duplicates::{pair_id, DuplicatePair, DuplicatePairCommand, Finding};
+    use caseyos_domain::hygiene::ValidationReport;
+    use caseyos_domain::kernel::EmailAddress;
+
+    let bus = command_bus(&app.pool, 16);
+    let meta = CommandMeta::system("test");
+    let mut ids = [Uuid::now_v7(), Uuid::now_v7()];
+    ids.sort();
+    for (n, id) in ids.iter().enumerate() {
+        let create = ContactCommand::Create(Box::new(CreateContact {
+            id: *id,
+            fields: vec![
+                FieldEdit::FirstName(Some(Text::parse("Ada", 50).unwrap())),
+                FieldEdit::Emails(vec![EmailAddress::parse("ada@analytical.example").unwrap()]),
+            ],
+            source: ContactSource::Manual,
+            import_id: None,
+            demo: false,
+            by: Actor::user("admin"),
+            at: now(),
+        }));
+        bus.execute::<Contact>(*id, create, &meta).await.unwrap();
+        let validate = ContactCommand::RecordValidation {
+            report: ValidationReport {
+                valid: n == 0,
+                issues: Vec::new(),
+                rules_version: 1,
+            },
+            by: Actor::agent("ContactValidation"),
+            at: now(),
+        };
+        bus.execute::<Contact>(*id, validate, &meta).await.unwrap();
+    }
+    let pair = pair_id(ids[0], ids[1]);
+    let detect = DuplicatePairCommand::Detect {
+        finding: Finding {
+            a: ids[0],
+            b: ids[1],
+            score: 1.0,
+            reasons: Vec::new(),
+            criteria_version: 1,
+            fingerprints: ["a".into(), "b".into()],
+        },
+        run_id: None,
+        by: Actor::agent("DuplicateWatcher"),
+        at: now(),
+    };
+    bus.execute::<DuplicatePair>(pair, detect, &meta)
+        .await
+        .unwrap();
+    let decide = DuplicatePairCommand::MarkNotDuplicate {
+        by: Actor::user("admin"),
+        at: now(),
+    };
+    bus.execute::<DuplicatePair>(pair, decide, &meta)
+        .await
+        .unwrap();
+    let key = "contact.stale/2026-11-30";
+    let raise = AlertCommand::Raise(Box::new(RaiseAlert {
+        key: Text::parse(key, 200).unwrap(),
+        kind: AlertKind::ContactStale,
+        severity: AlertSeverity::Normal,
+        title: Text::parse("2 contacts untouched for 90+ days", 200).unwrap(),
+        message: Text::parse("Ada (120 days), Ada (100 days).", 200).unwrap(),
+        subjects: ids.iter().map(|id| AlertSubject::Contact(*id)).collect(),
+        run_id: None,
+        by: Actor::agent("DataDecay"),
+        at: now(),
+    }));
+    let alert = caseyos_domain::alerts::alert_id(key);
+    bus.execute::<Alert>(alert, raise, &meta).await.unwrap();
+    let dismiss = AlertCommand::Dismiss {
+        by: Actor::user("admin"),
+        at: now(),
+    };
+    bus.execute::<Alert>(alert, dismiss, &meta).await.unwrap();
+    app.request_run_ok(&app.admin, "SyncHealth", json!({}))
+        .await;
+}
+
 #[tokio::test]
 async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
     let app = spawn_app_with(|c| c.agent_workers = 0).await;
@@ -763,6 +852,7 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
     }
     // CRM sync runs: completed after two windows, failed, and one still running.
     sync_history(&app.pool).await;
+    hygiene_history(&app).await;
     settle_all(&app.pool).await;
 
     // The default limits fold everything at once; the tiny ones flush after every few

@@ -323,6 +323,15 @@ fn probe_strings() -> Vec<String> {
         " https://x.y",
         "https://x.y ",
         "https://\u{0}",
+        // Contact ids (UUIDs): hyphenated, upper case, and the other forms the uuid crate
+        // reads that the schema refuses.
+        "0190c6b2-6c1e-7a2b-9c1d-2e3f4a5b6c7d",
+        "0190C6B2-6C1E-7A2B-9C1D-2E3F4A5B6C7D",
+        "0190c6b26c1e7a2b9c1d2e3f4a5b6c7d",
+        "{0190c6b2-6c1e-7a2b-9c1d-2e3f4a5b6c7d}",
+        "urn:uuid:0190c6b2-6c1e-7a2b-9c1d-2e3f4a5b6c7d",
+        "0190c6b2-6c1e-7a2b-9c1d-2e3f4a5b6c7g",
+        "0190c6b2-6c1e-7a2b-9c1d-2e3f4a5b6c7",
     ]
     .map(String::from)
     .to_vec();
@@ -614,8 +623,12 @@ fn every_agent_accepts_exactly_the_inputs_its_schema_accepts() {
                 refused += 1;
             }
         }
+        // An input with no fields (`{}` only) has few ways to be wrong.
+        let fieldless = schema["properties"]
+            .as_object()
+            .is_some_and(|p| p.is_empty());
         assert!(
-            accepted > 1 && refused > 1,
+            accepted > 1 && (refused > 1 || (fieldless && refused == 1)),
             "{}: {accepted} accepted, {refused} refused",
             spec.name
         );
