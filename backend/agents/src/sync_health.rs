@@ -7,6 +7,7 @@
 use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::alerts::{AlertKind, AlertSeverity, AlertSubject};
 use caseyos_domain::api::FieldError;
+use caseyos_domain::crm_sync::{sync_status, too_many_failures, SyncStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,12 +22,11 @@ pub const DESCRIPTION: &str = "Judges the CRM sync healthy, degraded or unhealth
 pub const USES_LLM: bool = false;
 pub const PROPOSES_MOVES: bool = false;
 
-/// At most this long since the last good sync is healthy.
-pub const HEALTHY_MAX_LAG_SECS: i64 = 300;
-/// At most this long is degraded; beyond it, unhealthy.
-pub const DEGRADED_MAX_LAG_SECS: i64 = 900;
-/// More than this share of the last hour's sync calls failing is unhealthy.
-pub const MAX_FAILED_PERCENT: u64 = 5;
+// The rule's thresholds are the sync read model's (one rule: `crm_sync::sync_status`).
+pub use caseyos_domain::crm_sync::{
+    DEGRADED_SECS as DEGRADED_MAX_LAG_SECS, HEALTHY_SECS as HEALTHY_MAX_LAG_SECS,
+    MAX_FAILED_PERCENT,
+};
 /// The stable code of an unconfigured connector.
 pub const NOT_CONNECTED: &str = "connector.not_connected";
 
@@ -70,38 +70,39 @@ impl Health {
 
 /// The health of a connected sync at `now`, and why.
 pub fn judge(state: &SyncState, now: DateTime<Utc>) -> (Health, Vec<String>) {
-    let mut reasons = Vec::new();
     let lag = state
         .last_good_sync
         .map(|(_, at)| (now - at).num_seconds().max(0));
-    let mut health = match lag {
-        None => {
-            reasons.push("no sync has completed yet".to_string());
-            Health::Unhealthy
-        }
-        Some(lag) if lag <= HEALTHY_MAX_LAG_SECS => Health::Healthy,
-        Some(lag) if lag <= DEGRADED_MAX_LAG_SECS => {
-            reasons.push(format!(
-                "the last good sync was {lag} s ago (healthy: at most {HEALTHY_MAX_LAG_SECS} s)"
-            ));
-            Health::Degraded
-        }
-        Some(lag) => {
-            reasons.push(format!(
-                "the last good sync was {lag} s ago (unhealthy beyond {DEGRADED_MAX_LAG_SECS} s)"
-            ));
-            Health::Unhealthy
-        }
-    };
-    if state.calls_last_hour > 0
-        && state.failed_calls_last_hour * 100 > MAX_FAILED_PERCENT * state.calls_last_hour
-    {
+    let mut reasons = Vec::new();
+    match lag {
+        None => reasons.push("no sync has completed yet".to_string()),
+        Some(lag) if lag > DEGRADED_MAX_LAG_SECS => reasons.push(format!(
+            "the last good sync was {lag} s ago (unhealthy beyond {DEGRADED_MAX_LAG_SECS} s)"
+        )),
+        Some(lag) if lag > HEALTHY_MAX_LAG_SECS => reasons.push(format!(
+            "the last good sync was {lag} s ago (healthy: at most {HEALTHY_MAX_LAG_SECS} s)"
+        )),
+        Some(_) => {}
+    }
+    if too_many_failures(state.calls_last_hour, state.failed_calls_last_hour) {
         reasons.push(format!(
             "{} of the last hour's {} sync calls failed (more than {MAX_FAILED_PERCENT}%)",
             state.failed_calls_last_hour, state.calls_last_hour
         ));
-        health = Health::Unhealthy;
     }
+    let health = match sync_status(
+        true,
+        lag,
+        state.calls_last_hour,
+        state.failed_calls_last_hour,
+    ) {
+        SyncStatus::Healthy => Health::Healthy,
+        SyncStatus::Degraded => Health::Degraded,
+        // No completed sync is as bad as a stale one for alerting (the API says
+        // `never_synced`; the reasons say the same).
+        SyncStatus::Unhealthy | SyncStatus::NeverSynced => Health::Unhealthy,
+        SyncStatus::NotConnected => Health::NotConnected,
+    };
     (health, reasons)
 }
 

@@ -131,12 +131,20 @@ impl ContactReader for ContactModel {
         Ok(pairs.into_iter().flatten().collect())
     }
 
-    /// HubSpot's configuration; no sync run is recorded yet (the sync runs and their
-    /// read model come with the sync itself), so a connected CRM has no good sync to show.
+    /// The sync's recorded state, from the CRM sync read model.
     async fn sync_state(&self) -> Result<SyncState, String> {
+        let health =
+            caseyos_projections::crm_sync::sync_health(&self.pool, now(), self.crm_connected)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
         Ok(SyncState {
-            connected: self.crm_connected,
-            ..SyncState::default()
+            connected: health.connected,
+            last_good_sync: health.last_good_sync.map(|run| (run.id, run.at)),
+            last_failure: health
+                .last_error
+                .map(|e| (e.run_id, e.at, format!("{}: {}", e.code, e.message))),
+            calls_last_hour: health.calls_last_hour,
+            failed_calls_last_hour: health.failed_calls_last_hour,
         })
     }
 }
