@@ -1,7 +1,8 @@
 //! The CSV import worker: takes a running import (a lease over the `contact_imports` read
 //! model, as agent runs are taken), reads its spooled file piece by piece with the
 //! streaming reader, and imports it batch by batch: each batch's rows are matched to
-//! contacts (CRM id first, then each email, through the ids imports give contacts), new
+//! contacts (CRM id first, then each email: any contact the contacts read model has with
+//! it, else the one an import made with that key's id), new
 //! contacts are created in one append ([`CommandBus::execute_new_many`]), matched ones are
 //! edited where the row changes something, and the batch's counts, failed rows and resume
 //! point are recorded as the import's event. A worker that dies loses its lease; the next
@@ -437,10 +438,40 @@ impl ContactImports {
         meta: &CommandMeta,
         outcome: &mut Outcome,
     ) -> anyhow::Result<()> {
+        // Each key's contact: the read model's (any contact, however it was made; the
+        // first by status and age), else the one an import made with the key's own id.
+        let mut crm_ids = Vec::new();
+        let mut emails = Vec::new();
+        for key in rows.iter().flat_map(keys_of) {
+            match key {
+                ContactKey::CrmId(id) => crm_ids.push(id),
+                ContactKey::Email(email) => emails.push(email),
+            }
+        }
+        let mut known: HashMap<ContactKey, Uuid> = HashMap::new();
+        for (id, crm_id, addresses) in
+            caseyos_projections::contacts::find_by_keys(&self.pool, &crm_ids, &emails).await?
+        {
+            let keys = crm_id
+                .map(ContactKey::CrmId)
+                .into_iter()
+                .chain(addresses.into_iter().map(ContactKey::Email));
+            for key in keys {
+                known.entry(key).or_insert(id);
+            }
+        }
+        let candidates = |key: &ContactKey| {
+            known
+                .get(key)
+                .copied()
+                .into_iter()
+                .chain(std::iter::once(contact_id_for(key)))
+        };
         let ids: Vec<String> = rows
             .iter()
             .flat_map(keys_of)
-            .map(|k| contact_id_for(&k).to_string())
+            .flat_map(|k| candidates(&k).collect::<Vec<_>>())
+            .map(|id| id.to_string())
             .collect();
         let existing: HashMap<String, Contact> = states_of::<Contact>(&self.pool, &ids).await?;
         let at = now();
@@ -448,8 +479,7 @@ impl ContactImports {
         let mut create_lines: Vec<u64> = Vec::new();
         for row in rows {
             let keys = keys_of(&row);
-            let matched = keys.iter().find_map(|k| {
-                let id = contact_id_for(k);
+            let matched = keys.iter().flat_map(&candidates).find_map(|id| {
                 existing
                     .get(&id.to_string())
                     .and_then(|c| c.contact.as_ref())

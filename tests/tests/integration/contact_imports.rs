@@ -472,3 +472,44 @@ async fn the_cli_imports_a_file_with_a_summary_and_again_creates_nothing() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn a_row_matches_a_contact_made_by_hand_on_its_email_and_updates_it() {
+    use caseyos_domain::contacts::{ContactCommand, ContactSource, CreateContact, FieldEdit};
+    use caseyos_domain::kernel::{EmailAddress, Text};
+    let app = caseyos_tests::spawn_app().await;
+    let id = Uuid::now_v7();
+    let create = ContactCommand::Create(Box::new(CreateContact {
+        id,
+        fields: vec![
+            FieldEdit::FirstName(Some(Text::parse("Dana", 100).unwrap())),
+            FieldEdit::Emails(vec![EmailAddress::parse("dana@example.com").unwrap()]),
+        ],
+        source: ContactSource::Manual,
+        import_id: None,
+        demo: false,
+        by: Actor::user("admin"),
+        at: caseyos_store::now(),
+    }));
+    caseyos_tests::command_bus(&app.pool, 3)
+        .execute::<Contact>(id, create, &CommandMeta::system("test"))
+        .await
+        .unwrap();
+    // The import matches against the contacts read model: wait until it has her.
+    for _ in 0..500 {
+        let sql = format!("select count(*) from contacts where id = '{id}'");
+        if query_i64(&app.pool, &sql).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let done = import(&app, "email,job_title\nDANA@example.com,VP Sales\n").await;
+    assert_eq!((done.created, done.updated), (0, 1), "{done:?}");
+    let dana = state_at::<Contact>(&app.pool, &id.to_string(), i64::MAX)
+        .await
+        .unwrap()
+        .contact
+        .unwrap();
+    assert_eq!(dana.fields.job_title.as_deref(), Some("VP Sales"));
+    assert_eq!(contact_events(&app.pool).await, 2);
+}
