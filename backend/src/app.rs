@@ -39,6 +39,7 @@ use crate::infra::metrics::Metrics;
 use crate::infra::web::WebApp;
 use crate::state::{AppState, Shared};
 use crate::workers::agent_runs::Workers;
+use crate::workers::contact_imports::ContactImports;
 use crate::workers::schedules::{self, Scheduler};
 use crate::workers::{contact_merges, hubspot_sync, live, scheduler};
 
@@ -226,6 +227,9 @@ impl Application {
             &instance,
         )?;
         background.extend(workers.spawn(&live, shutdown.clone(), metrics.agent_workers.clone()));
+        background.push(
+            ContactImports::new(pool.clone(), bus.clone(), &instance).spawn(shutdown.clone()),
+        );
         let web = Arc::new(WebApp::locate(&config.web_dir));
         if web.is_built() {
             tracing::info!(web.dir = %web.dir.display(), "serving the web app");

@@ -32,6 +32,9 @@ pub struct Config {
     pub consistency_timeout_ms: u64,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Largest CSV file a contact import accepts (spooled to the database as it arrives,
+    /// so this bounds storage, not memory).
+    pub contact_import_max_bytes: u64,
     /// Optimistic-concurrency conflicts retried server-side before a 409.
     pub command_retries: u32,
     /// Events between aggregate snapshots.
@@ -131,6 +134,7 @@ impl Default for Config {
             // The largest valid request — a 200,000-character contract for ContractReview —
             // fits even with every character escaped as a JSON surrogate pair (12 bytes).
             max_body_bytes: 4 * 1024 * 1024,
+            contact_import_max_bytes: 256 * 1024 * 1024,
             command_retries: 16,
             snapshot_every: 100,
             log_format: "text".into(),

@@ -17,6 +17,7 @@ pub mod agent_run;
 pub mod aggregate;
 pub mod alerts;
 pub mod api;
+pub mod contact_import;
 pub mod contacts;
 pub mod crm_merges;
 pub mod crm_sync;

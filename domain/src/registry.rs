@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::agent_run::AgentRun;
 use crate::aggregate::{fold_one, Aggregate, DecodeError, Ownership, RecordedEvent};
 use crate::alerts::Alert;
+use crate::contact_import::ContactImport;
 use crate::contacts::Contact;
 use crate::crm_merges::CrmMerge;
 use crate::crm_sync::CrmSync;
@@ -74,6 +75,7 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<CrmMerge>(),
     AggregateType::of::<CrmSync>(),
     AggregateType::of::<Alert>(),
+    AggregateType::of::<ContactImport>(),
 ];
 
 /// The registered type with this stored name.

@@ -14,6 +14,7 @@
 
 pub mod agent_runs;
 pub mod alerts;
+pub mod contact_imports;
 pub mod contacts;
 pub mod crm_sync;
 pub mod cursor;
@@ -41,6 +42,7 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(crm_sync::CrmSyncProjector),
         Arc::new(alerts::AlertsProjector),
         Arc::new(hygiene_reports::HygieneReportsProjector),
+        Arc::new(contact_imports::ContactImportsProjector),
     ]
 }
 

@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub mod agent_runs;
 pub mod alerts;
 pub mod audit;
+pub mod contact_imports;
 pub mod contacts;
 pub mod crm_sync;
 mod document;
@@ -39,7 +40,7 @@ pub mod tokens;
     modifiers(&SecuritySchemes),
     tags(
         (name = "queue", description = "Today's Moves: proposed moves awaiting a decision"),
-        (name = "contacts", description = "The contact base: create, edit, archive, restore, search, export"),
+        (name = "contacts", description = "The contact base: create, edit, archive, restore, search, export, CSV import"),
         (name = "agents", description = "Agents, their runs, and run history"),
         (name = "schedules", description = "Stored agent schedules: cadence, next run, last run"),
         (name = "duplicates", description = "Duplicate review: pairs side by side, merge (with a dry run), not a duplicate, ignore, unmerge. HubSpot merges are permanent."),
@@ -91,6 +92,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(duplicates::router())
         .merge(alerts::router())
         .merge(hygiene_reports::router())
+        .merge(contact_imports::router())
         .merge(audit::router())
         .merge(crm_sync::router())
         .merge(session::router())

@@ -21,6 +21,7 @@ use crate::auth::{sessions, Role};
 use crate::config::Config;
 use crate::infra::db::Database;
 
+mod contacts;
 mod contacts_export;
 mod demo;
 mod demo_contacts;
@@ -105,7 +106,7 @@ enum Command {
         #[command(subcommand)]
         command: AgentsCommand,
     },
-    /// Contacts: export them as CSV.
+    /// Contacts: import them from a CSV file, export them as CSV.
     Contacts {
         #[command(subcommand)]
         command: ContactsCommand,
@@ -113,10 +114,20 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of the export's filters does not matter.
+#[allow(clippy::large_enum_variant)]
 enum ContactsCommand {
     /// Write the contacts the filters match as CSV (the columns of GET
     /// /api/contacts/export.csv, which the CSV import reads back), to a file or stdout.
     Export(contacts_export::ExportArgs),
+    /// Import contacts from a CSV file (the header aliases of `POST /api/contacts/imports`),
+    /// with a progress bar and a summary; re-importing a file creates nothing new.
+    Import {
+        file: PathBuf,
+        /// Also print the import as GET /api/contacts/imports/{id} shows it.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,6 +320,9 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
         }
         Command::Contacts { command } => match command {
             ContactsCommand::Export(args) => contacts_export::export(pool, args).await,
+            ContactsCommand::Import { file, json } => {
+                contacts::import(pool, config, &file, json).await
+            }
         },
         Command::Projections { command } => match command {
             ProjectionsCommand::Status { json } => projections_status(pool, json).await,

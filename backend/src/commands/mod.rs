@@ -2,4 +2,5 @@
 //! on the event store's command bus (`caseyos_store`).
 
 pub mod agent_runs;
+pub mod contact_imports;
 pub mod contacts;

@@ -4,6 +4,7 @@
 //! and the supervisor that keeps worker tasks alive.
 
 pub mod agent_runs;
+pub mod contact_imports;
 pub mod contact_merges;
 pub mod hubspot_sync;
 pub mod hygiene;

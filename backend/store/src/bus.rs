@@ -78,6 +78,9 @@ pub struct Committed<A> {
     pub token: Option<Checkpoint>,
 }
 
+/// What one command of a batch came to.
+pub type Outcome<A> = Result<Committed<A>, CommandError<<A as Aggregate>::Error>>;
+
 /// A guard's refusal: the caller may not act on this aggregate (authorization that depends
 /// on its state, such as its owner).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -314,22 +317,18 @@ impl CommandBus {
         events: Vec<A::Event>,
         metadata: &Value,
     ) -> Result<Committed<A>, Append> {
-        let token =
-            append::<A>(&self.pool, aggregate_id, loaded.sequence, &events, metadata).await?;
+        let appending = Appending::<A> {
+            aggregate_id,
+            after: loaded.sequence,
+            events: &events,
+            metadata,
+        };
+        let token = append::<A>(&self.pool, &[appending]).await?[0];
         self.appended.wake();
-        let mut state = loaded.state;
-        for event in &events {
-            state.apply(event.clone());
-        }
+        let state = self
+            .after_append(aggregate_id, loaded.sequence, loaded.state, &events)
+            .await;
         let last = loaded.sequence + events.len() as i64;
-        let every = self.snapshot_every.max(1) as i64;
-        if loaded.sequence / every != last / every {
-            // A snapshot is only a shortcut for loading: if writing it fails, the next load
-            // folds a few more events.
-            if let Err(error) = save_snapshot(&self.pool, aggregate_id, last, &state).await {
-                tracing::warn!(aggregate.type = A::TYPE, aggregate.id = aggregate_id, error = %error, "writing a snapshot failed");
-            }
-        }
         self.recent.put(
             aggregate_id,
             Loaded {
@@ -343,6 +342,150 @@ impl CommandBus {
             events: events.len(),
             token: Some(token),
         })
+    }
+
+    /// The state after an append of `events` after `sequence`; writes a snapshot when they
+    /// crossed a multiple of `snapshot_every`.
+    async fn after_append<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        sequence: i64,
+        mut state: A,
+        events: &[A::Event],
+    ) -> A {
+        for event in events {
+            state.apply(event.clone());
+        }
+        let last = sequence + events.len() as i64;
+        let every = self.snapshot_every.max(1) as i64;
+        if sequence / every != last / every {
+            // A snapshot is only a shortcut for loading: if writing it fails, the next load
+            // folds a few more events.
+            if let Err(error) = save_snapshot(&self.pool, aggregate_id, last, &state).await {
+                tracing::warn!(aggregate.type = A::TYPE, aggregate.id = aggregate_id, error = %error, "writing a snapshot failed");
+            }
+        }
+        state
+    }
+
+    /// Runs many commands, each on its own aggregate of type `A` whose id the caller made up
+    /// or expects to be new (a deterministic id of an imported record), with the events of
+    /// all of them appended in **one statement** and one wake-up of the projectors.
+    ///
+    /// Each command is decided on the empty state. A batch statement is atomic: either
+    /// every command in it has its events written or none has. When it meets a taken
+    /// sequence (an id that has events after all), nothing of it is written; one look finds
+    /// the ids that have events, their commands run one by one through the ordinary path of
+    /// [`execute_new`](Self::execute_new) (a load and a decision on the stored state, so a
+    /// record imported before yields what its command yields on its own, typically a
+    /// rejection or a no-op), and the rest are appended again in one statement (after
+    /// `max_retries` such conflicts, they too run one by one). A command whose decision on
+    /// the empty state is a rejection or a no-op, and a second command on an id already in
+    /// the batch, is never batched: it runs on its own after the batch, in the order given,
+    /// so its answer comes from the stored state. So the batch as a whole is not
+    /// all-or-nothing; each command is, as with [`execute`](Self::execute).
+    ///
+    /// The answer has one result per command, in the order given. `Err` only when a batch
+    /// statement itself failed (not a conflict): then nothing of that statement was
+    /// written, though an earlier round's may have been. Batched states are not remembered as guesses for later commands (an import
+    /// would push out every interactive aggregate's). No guard: callers authorize the
+    /// batch as a whole.
+    pub async fn execute_new_many<A: Aggregate>(
+        &self,
+        commands: Vec<(Uuid, A::Command)>,
+        meta: &CommandMeta,
+    ) -> Result<Vec<Outcome<A>>, StoreError> {
+        struct Decided<A: Aggregate> {
+            index: usize,
+            id: String,
+            command: A::Command,
+            events: Vec<A::Event>,
+            metadata: Value,
+        }
+        let mut answers: Vec<Option<Outcome<A>>> = Vec::with_capacity(commands.len());
+        let mut batched: Vec<Decided<A>> = Vec::with_capacity(commands.len());
+        let mut alone: Vec<(usize, String, A::Command)> = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(commands.len());
+        let empty = A::default();
+        for (index, (id, command)) in commands.into_iter().enumerate() {
+            answers.push(None);
+            let id = id.to_string();
+            if !seen.insert(id.clone()) {
+                alone.push((index, id, command));
+                continue;
+            }
+            match empty.decide(command.clone()) {
+                Ok(events) if !events.is_empty() => batched.push(Decided {
+                    index,
+                    id,
+                    command,
+                    events,
+                    metadata: meta.to_json(Uuid::now_v7()),
+                }),
+                _ => alone.push((index, id, command)),
+            }
+        }
+        // Each round appends what is still batched in one statement. A conflict names no id:
+        // one look finds the ids that have events by now, those run alone, and the rest
+        // are batched again (a bounded number of times, then everything runs alone).
+        let mut rounds = 0;
+        while !batched.is_empty() {
+            let appending: Vec<Appending<'_, A>> = batched
+                .iter()
+                .map(|d| Appending {
+                    aggregate_id: &d.id,
+                    after: 0,
+                    events: &d.events,
+                    metadata: &d.metadata,
+                })
+                .collect();
+            match append::<A>(&self.pool, &appending).await {
+                Ok(tokens) => {
+                    drop(appending);
+                    self.appended.wake();
+                    for (decided, token) in std::mem::take(&mut batched).into_iter().zip(tokens) {
+                        let state = self
+                            .after_append(&decided.id, 0, A::default(), &decided.events)
+                            .await;
+                        self.observer
+                            .command(A::TYPE, A::command_name(&decided.command), "ok");
+                        answers[decided.index] = Some(Ok(Committed {
+                            state,
+                            events: decided.events.len(),
+                            token: Some(token),
+                        }));
+                    }
+                }
+                Err(Append::Conflict) => {
+                    drop(appending);
+                    self.observer.conflict_retry();
+                    rounds += 1;
+                    let taken = if rounds > self.max_retries {
+                        None
+                    } else {
+                        let ids: Vec<&str> = batched.iter().map(|d| d.id.as_str()).collect();
+                        Some(existing::<A>(&self.pool, &ids).await?)
+                    };
+                    let (stay, go): (Vec<_>, Vec<_>) = std::mem::take(&mut batched)
+                        .into_iter()
+                        .partition(|d| taken.as_ref().is_some_and(|t| !t.contains(&d.id)));
+                    batched = stay;
+                    alone.extend(go.into_iter().map(|d| (d.index, d.id, d.command)));
+                }
+                Err(Append::Failed(error)) => return Err(error),
+            }
+        }
+        alone.sort_by_key(|(index, _, _)| *index);
+        for (index, id, command) in alone {
+            answers[index] = Some(
+                self.observed(&id, command, meta, |_: &A| Ok(()), true)
+                    .await,
+            );
+        }
+        answers
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| StoreError::EventStore("a command of the batch was not answered".into()))
     }
 }
 
@@ -513,57 +656,106 @@ enum Append {
     Failed(StoreError),
 }
 
-/// Appends a command's events after `after`, all in one statement (so atomically, without
-/// a transaction of several round trips), and returns the position of the last one. A
-/// sequence already taken is a conflict: the primary key refuses the whole statement.
+/// One aggregate's part of an append: its events after its sequence `after`, with the
+/// metadata of the command that decided them.
+struct Appending<'a, A: Aggregate> {
+    aggregate_id: &'a str,
+    after: i64,
+    events: &'a [A::Event],
+    metadata: &'a Value,
+}
+
+/// Appends the events of one or many commands (each on its own aggregate of one type), all
+/// in one statement — so atomically, without a transaction of several round trips — and
+/// returns the position of each one's last event, in the order given. A sequence already
+/// taken is a conflict: the primary key refuses the whole statement, so nothing of it is
+/// written.
 const APPEND: &str = "\
     insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
                         payload, metadata) \
-    select $1, $2, $3 + e.n, e.event_type, $4, e.payload, $5 \
-    from unnest($6::text[], $7::jsonb[]) with ordinality as e(event_type, payload, n) \
+    select $1, e.aggregate_id, e.sequence, e.event_type, $2, e.payload, e.metadata \
+    from unnest($3::text[], $4::bigint[], $5::text[], $6::jsonb[], $7::jsonb[]) \
+         with ordinality as e(aggregate_id, sequence, event_type, payload, metadata, n) \
     order by e.n \
-    returning sequence, tx_id::text::bigint as tx, global_position";
+    returning aggregate_id, sequence, tx_id::text::bigint as tx, global_position";
 
 async fn append<A: Aggregate>(
     pool: &PgPool,
-    aggregate_id: &str,
-    after: i64,
-    events: &[A::Event],
-    metadata: &Value,
-) -> Result<Checkpoint, Append> {
-    let types: Vec<&str> = events.iter().map(A::event_name).collect();
-    let payloads: Vec<Json<&A::Event>> = events.iter().map(Json).collect();
+    batch: &[Appending<'_, A>],
+) -> Result<Vec<Checkpoint>, Append> {
+    let count: usize = batch.iter().map(|a| a.events.len()).sum();
+    let mut ids: Vec<&str> = Vec::with_capacity(count);
+    let mut sequences: Vec<i64> = Vec::with_capacity(count);
+    let mut types: Vec<&str> = Vec::with_capacity(count);
+    let mut payloads: Vec<Json<&A::Event>> = Vec::with_capacity(count);
+    let mut metadata: Vec<Json<&Value>> = Vec::with_capacity(count);
+    for appending in batch {
+        for (n, event) in appending.events.iter().enumerate() {
+            ids.push(appending.aggregate_id);
+            sequences.push(appending.after + 1 + n as i64);
+            types.push(A::event_name(event));
+            payloads.push(Json(event));
+            metadata.push(Json(appending.metadata));
+        }
+    }
     let rows = sqlx::query(APPEND)
         .bind(A::TYPE)
-        .bind(aggregate_id)
-        .bind(after)
         .bind(A::EVENT_VERSION)
-        .bind(metadata)
+        .bind(&ids)
+        .bind(&sequences)
         .bind(&types)
         .bind(&payloads)
+        .bind(&metadata)
         .fetch_all(pool)
         .await
         .map_err(|error| match &error {
             sqlx::Error::Database(db) if db.is_unique_violation() => Append::Conflict,
             _ => Append::Failed(error.into()),
         })?;
-    let mut last: Option<(i64, Checkpoint)> = None;
+    let failed = |e: sqlx::Error| Append::Failed(e.into());
+    let mut positions: HashMap<(String, i64), Checkpoint> = HashMap::with_capacity(rows.len());
     for row in rows {
-        let sequence: i64 = row
-            .try_get("sequence")
-            .map_err(|e| Append::Failed(e.into()))?;
         let checkpoint = Checkpoint {
-            tx_id: row.try_get("tx").map_err(|e| Append::Failed(e.into()))?,
-            position: row
-                .try_get("global_position")
-                .map_err(|e| Append::Failed(e.into()))?,
+            tx_id: row.try_get("tx").map_err(failed)?,
+            position: row.try_get("global_position").map_err(failed)?,
         };
-        if last.is_none_or(|(s, _)| sequence > s) {
-            last = Some((sequence, checkpoint));
-        }
+        positions.insert(
+            (
+                row.try_get("aggregate_id").map_err(failed)?,
+                row.try_get("sequence").map_err(failed)?,
+            ),
+            checkpoint,
+        );
     }
-    last.map(|(_, checkpoint)| checkpoint)
-        .ok_or_else(|| Append::Failed(StoreError::EventStore("the append returned no rows".into())))
+    batch
+        .iter()
+        .map(|appending| {
+            let last = appending.after + appending.events.len() as i64;
+            positions
+                .remove(&(appending.aggregate_id.to_string(), last))
+                .ok_or_else(|| {
+                    Append::Failed(StoreError::EventStore(
+                        "the append did not return an aggregate's last event".into(),
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Which of these aggregates of type `A` have events.
+async fn existing<A: Aggregate>(
+    pool: &PgPool,
+    ids: &[&str],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "select aggregate_id from events \
+         where aggregate_type = $1 and aggregate_id = any($2) and sequence = 1",
+    )
+    .bind(A::TYPE)
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Records the state after `sequence` as the aggregate's snapshot, unless a newer one is

@@ -515,6 +515,36 @@ pub async fn find_by_email(pool: &PgPool, email: &str) -> anyhow::Result<Vec<Con
     docs(rows)
 }
 
+/// For a batch of import rows: the contacts (not merged away) with any of these CRM ids or
+/// emails, as `(id, crm_id, emails)`, active ones first, then oldest first.
+pub async fn find_by_keys(
+    pool: &PgPool,
+    crm_ids: &[String],
+    emails: &[String],
+) -> anyhow::Result<Vec<(Uuid, Option<String>, Vec<String>)>> {
+    if crm_ids.is_empty() && emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(&format!(
+        "select id, crm_id, emails from contacts \
+         where (crm_id = any($1) or emails && $2::text[]) and status <> 'merged' \
+         order by {STATUS_RANK}, created_at, id"
+    ))
+    .bind(crm_ids)
+    .bind(emails)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok((
+                row.try_get("id")?,
+                row.try_get("crm_id")?,
+                row.try_get("emails")?,
+            ))
+        })
+        .collect()
+}
+
 /// The contacts with this phone among theirs (E.164, or the text as written for numbers
 /// that did not parse): not merged away first, then oldest first.
 pub async fn find_by_phone(pool: &PgPool, phone: &str) -> anyhow::Result<Vec<ContactView>> {

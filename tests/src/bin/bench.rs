@@ -4,10 +4,11 @@
 //! cargo run --release -p caseyos-tests --bin caseyos-bench            # full sizes
 //! cargo run --release -p caseyos-tests --bin caseyos-bench -- --quick # a small smoke run
 //! cargo run --release -p caseyos-tests --bin caseyos-bench -- --only duplicates
+//! cargo run --release -p caseyos-tests --bin caseyos-bench -- --only import
 //! ```
 //!
 //! `--only SECTION[,SECTION]` runs some sections: `server` (phases 0–5 and 7), `rebuild`
-//! (phase 6), `duplicates` (phase 8).
+//! (phase 6), `duplicates` (phase 8), `import` (phase 9).
 //!
 //! It creates its own databases on `CASEYOS_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`; connections to a loopback server skip TLS,
@@ -36,7 +37,11 @@
 //!    (`hygiene::find_candidates`) over 100,000 synthetic contacts with known duplicates
 //!    (`caseyos_tests::contacts_data`): seconds (and the CPU seconds of the thread, which a
 //!    busy machine does not inflate), pairs compared, candidates, precision and recall
-//!    against the generator's truth, recall per kind of duplicate.
+//!    against the generator's truth, recall per kind of duplicate;
+//! 9. on a database of its own, a CSV import of 100,000 of the same synthetic contacts
+//!    (`contacts_data::write_csv`) through the spool and the import worker — every contact
+//!    created by a command, 1,000 per append — in rows/s, then the same file again (nothing
+//!    created).
 //!
 //! Progress goes to stderr, the table to stdout. Every number is measured; percentiles are
 //! nearest-rank over every recorded latency. Every loop is bounded by a count or a time.
@@ -91,6 +96,7 @@ struct Sizes {
     replay_events: usize,
     bus_edits: usize,
     duplicate_contacts: usize,
+    import_rows: usize,
 }
 
 impl Sizes {
@@ -107,6 +113,7 @@ impl Sizes {
             replay_events: 10_000,
             bus_edits: 500,
             duplicate_contacts: 100_000,
+            import_rows: 100_000,
         }
     }
 
@@ -123,6 +130,7 @@ impl Sizes {
             replay_events: 1_000,
             bus_edits: 100,
             duplicate_contacts: 10_000,
+            import_rows: 5_000,
         }
     }
 }
@@ -1551,14 +1559,105 @@ async fn header() -> String {
     format!("CaseyOS benchmark — {cores} cores, {postgres}, {build}")
 }
 
+/// 9. A CSV import through the spool and the worker, as the API and the CLI run it.
+async fn import_phase(
+    sizes: Sizes,
+    report: &mut Report,
+    databases: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    use caseyos_backend::commands::contact_imports::{start_import, Spool};
+    use caseyos_backend::workers::contact_imports::ContactImports;
+    use caseyos_domain::contact_import::ContactImport;
+
+    eprintln!(
+        "phase 9: CSV import of {} contacts through commands",
+        int(sizes.import_rows as f64)
+    );
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    databases.push(database_name(&url));
+    let data = caseyos_tests::contacts_data::generate(sizes.import_rows, DUPLICATES_SEED);
+    let mut csv = Vec::new();
+    caseyos_tests::contacts_data::write_csv(&data.contacts, &mut csv)?;
+    drop(data);
+    let bus = Arc::new(caseyos_tests::command_bus(&pool, 16));
+    let meta = CommandMeta::system("bench");
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let started = Instant::now();
+        let mut spool = Spool::new(pool.clone(), u64::MAX);
+        for piece in csv.chunks(64 * 1024) {
+            spool.write(piece).await?;
+        }
+        let id = spool.import_id();
+        let size = spool.finish().await?;
+        let spooled = started.elapsed();
+        start_import(
+            &bus,
+            id,
+            Some("bench.csv"),
+            size,
+            Actor::user("admin"),
+            &meta,
+        )
+        .await
+        .map_err(|e| anyhow!("{}: {e}", e.code()))?;
+        let worker = ContactImports::new(pool.clone(), bus.clone(), "bench");
+        if !worker.claim(id).await? {
+            bail!("the import's lease was taken");
+        }
+        let run = worker.run(id, &CancellationToken::new(), |_| {}).await?;
+        let elapsed = started.elapsed();
+        let import = state_of::<ContactImport>(
+            &read_history::<ContactImport>(&pool, &id.to_string()).await?,
+        )?
+        .import
+        .context("the import was not recorded")?;
+        runs.push((import, elapsed, spooled, run.most_records_held));
+    }
+    let (first, elapsed, spooled, held) = &runs[0];
+    let c = &first.counts;
+    report.add(
+        format!("CSV import, {} rows (1,000 per append)", int(c.rows as f64)),
+        int(per_second(c.rows as usize, *elapsed)),
+        "rows/s",
+        format!(
+            "{} created, {} updated, {} skipped (same email in the file), {} failed; {:.1} s in all \
+             ({} ms spooling {} MB); at most {} rows held; goal ≥ 10,000 rows/s",
+            int(c.created as f64),
+            int(c.updated as f64),
+            int(c.skipped as f64),
+            int(c.failed as f64),
+            elapsed.as_secs_f64(),
+            int(spooled.as_secs_f64() * 1000.0),
+            first.size / 1_000_000,
+            int(*held as f64)
+        ),
+    );
+    let (again, elapsed, _, _) = &runs[1];
+    let c = &again.counts;
+    report.add(
+        "CSV import, the same file again (matched, nothing new)",
+        int(per_second(c.rows as usize, *elapsed)),
+        "rows/s",
+        format!(
+            "{} created, {} updated, {} skipped, {} failed",
+            int(c.created as f64),
+            int(c.updated as f64),
+            int(c.skipped as f64),
+            int(c.failed as f64)
+        ),
+    );
+    Ok(())
+}
+
 /// What `--only` accepts.
-const SECTIONS: &[&str] = &["server", "rebuild", "duplicates"];
+const SECTIONS: &[&str] = &["server", "rebuild", "duplicates", "import"];
 
 fn usage() -> ! {
     eprintln!(
         "usage: caseyos-bench [--quick] [--only SECTION[,SECTION]]\n\n  \
          --quick  a small smoke run (reduced sizes)\n  \
-         --only   run these sections only: server, rebuild, duplicates\n\n\
+         --only   run these sections only: server, rebuild, duplicates, import\n\n\
          Uses CASEYOS_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)."
     );
     std::process::exit(2)
@@ -1604,6 +1703,9 @@ async fn main() {
     }
     if outcome.is_ok() && runs("rebuild") {
         outcome = rebuild_phase(sizes, &mut report, &mut databases).await;
+    }
+    if outcome.is_ok() && runs("import") {
+        outcome = import_phase(sizes, &mut report, &mut databases).await;
     }
     for name in &databases {
         drop_database(name).await;

@@ -346,3 +346,181 @@ async fn a_state_remembered_by_one_instance_is_never_decided_on_after_another_ch
         caseyos_domain::queue::QueueStatus::Rejected
     );
 }
+
+// -- Batches of new aggregates: one statement, a fallback for ids taken after all ---------
+
+/// Every event of the aggregate type, in global order: (id, sequence, tx, position).
+async fn all_events(pool: &PgPool, aggregate_type: &str) -> Vec<(String, i64, i64, i64)> {
+    sqlx::query_as(
+        "select aggregate_id, sequence, tx_id::text::bigint, global_position from events \
+         where aggregate_type = $1 order by global_position",
+    )
+    .bind(aggregate_type)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_of_a_thousand_new_aggregates_is_appended_in_one_statement_and_folds_back() {
+    let (pool, _) = caseyos_tests::fresh_database().await;
+    // Snapshots every 2 events: each aggregate's second event crosses a boundary.
+    let bus = bus(&pool, 2);
+    let meta = CommandMeta::system("test");
+    let commands: Vec<(Uuid, AddMany)> = (0..1000u32)
+        .map(|n| (Uuid::now_v7(), AddMany(vec![n, n + 1])))
+        .collect();
+    let answers = bus
+        .execute_new_many::<Tally>(commands.clone(), &meta)
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 1000);
+    let events = all_events(&pool, Tally::TYPE).await;
+    assert_eq!(events.len(), 2000);
+    // One statement: one transaction wrote every event...
+    let first_tx = events[0].2;
+    assert!(events.iter().all(|e| e.2 == first_tx), "one transaction");
+    // ...in the order given, each aggregate's two events one after the other.
+    for (n, ((id, command), answer)) in commands.iter().zip(&answers).enumerate() {
+        let committed = answer.as_ref().unwrap();
+        assert_eq!(committed.events, 2, "command {n}");
+        assert_eq!(committed.state.values, command.0, "command {n}");
+        assert_eq!(events[2 * n].0, id.to_string(), "command {n}");
+        assert_eq!(
+            (events[2 * n].1, events[2 * n + 1].1),
+            (1, 2),
+            "command {n}"
+        );
+        assert_eq!(
+            committed.token.map(|t| t.position),
+            Some(events[2 * n + 1].3),
+            "the token of command {n} is its last event's position"
+        );
+        assert_eq!(
+            folded::<Tally>(&pool, &id.to_string()).await,
+            committed.state
+        );
+    }
+    // Every event carries the command's metadata; each command has its own command id.
+    let history = read_history::<Tally>(&pool, &commands[7].0.to_string())
+        .await
+        .unwrap();
+    assert_eq!(json!(history[0].meta("actor")), json!("system:test"));
+    assert_eq!(history[0].meta("command_id"), history[1].meta("command_id"));
+    let other = read_history::<Tally>(&pool, &commands[8].0.to_string())
+        .await
+        .unwrap();
+    assert_ne!(history[0].meta("command_id"), other[0].meta("command_id"));
+    // The snapshot written after the batch is read by the next command's load.
+    assert_eq!(
+        snapshot_sequence(&pool, Tally::TYPE, &commands[3].0.to_string()).await,
+        Some(2)
+    );
+    let next = bus
+        .execute::<Tally>(commands[3].0, AddMany(vec![99]), &meta)
+        .await
+        .unwrap();
+    assert_eq!(next.state.values, vec![3, 4, 99]);
+}
+
+#[tokio::test]
+async fn a_batch_with_a_taken_id_runs_that_command_on_the_stored_state_and_batches_the_rest() {
+    let (pool, _) = caseyos_tests::fresh_database().await;
+    let bus = bus(&pool, 100);
+    let meta = CommandMeta::system("test");
+    let taken = Uuid::now_v7();
+    bus.execute::<Tally>(taken, AddMany(vec![1]), &meta)
+        .await
+        .unwrap();
+    let twice = Uuid::now_v7();
+    let fresh: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    let mut commands: Vec<(Uuid, AddMany)> = fresh
+        .iter()
+        .enumerate()
+        .map(|(n, id)| (*id, AddMany(vec![n as u32])))
+        .collect();
+    commands.insert(5, (taken, AddMany(vec![7])));
+    commands.insert(9, (twice, AddMany(vec![10])));
+    commands.push((twice, AddMany(vec![11])));
+    let answers = bus
+        .execute_new_many::<Tally>(commands.clone(), &meta)
+        .await
+        .unwrap();
+    // The taken id was decided again on its stored state, the second command on `twice`
+    // after the first.
+    assert_eq!(answers[5].as_ref().unwrap().state.values, vec![1, 7]);
+    assert_eq!(answers[9].as_ref().unwrap().state.values, vec![10]);
+    assert_eq!(answers[22].as_ref().unwrap().state.values, vec![10, 11]);
+    assert_eq!(
+        folded::<Tally>(&pool, &taken.to_string()).await.values,
+        vec![1, 7]
+    );
+    assert_eq!(
+        folded::<Tally>(&pool, &twice.to_string()).await.values,
+        vec![10, 11]
+    );
+    for (n, (id, command)) in commands.iter().enumerate() {
+        if *id == taken || *id == twice {
+            continue;
+        }
+        assert_eq!(
+            answers[n].as_ref().unwrap().state.values,
+            command.0,
+            "command {n}"
+        );
+        assert_eq!(
+            folded::<Tally>(&pool, &id.to_string()).await.values,
+            command.0
+        );
+    }
+    // The fresh ones and the first on `twice` went in one later statement together.
+    let events = all_events(&pool, Tally::TYPE).await;
+    let tx_of = |id: Uuid| {
+        events
+            .iter()
+            .find(|e| e.0 == id.to_string() && e.1 == 1)
+            .unwrap()
+            .2
+    };
+    let batch_tx = tx_of(fresh[0]);
+    assert!(fresh.iter().all(|id| tx_of(*id) == batch_tx));
+    assert_eq!(tx_of(twice), batch_tx);
+    assert_ne!(tx_of(taken), batch_tx);
+    // Each aggregate's sequences run 1, 2, … in global order, with nothing written twice.
+    assert_eq!(events.len(), 1 + 1 + 20 + 2);
+    let mut last: std::collections::HashMap<&str, i64> = Default::default();
+    for (id, sequence, _, _) in &events {
+        let previous = last.insert(id.as_str(), *sequence).unwrap_or(0);
+        assert_eq!(*sequence, previous + 1, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_imported_again_writes_nothing_and_answers_each_command_as_alone() {
+    let (pool, _) = caseyos_tests::fresh_database().await;
+    let bus = bus(&pool, 100);
+    let meta = CommandMeta::system("test");
+    let commands: Vec<(Uuid, QueueItemCommand)> = (0..50)
+        .map(|n| {
+            let id = Uuid::now_v7();
+            (id, caseyos_tests::propose_command(id, &format!("Move {n}")))
+        })
+        .collect();
+    let first = bus
+        .execute_new_many::<QueueItem>(commands.clone(), &meta)
+        .await
+        .unwrap();
+    assert!(first
+        .iter()
+        .all(|a| a.as_ref().is_ok_and(|c| c.events == 1)));
+    let before = all_events(&pool, QueueItem::TYPE).await;
+    let again = bus
+        .execute_new_many::<QueueItem>(commands, &meta)
+        .await
+        .unwrap();
+    for answer in &again {
+        let error = answer.as_ref().unwrap_err();
+        assert_eq!(error.code(), "queue.already_exists", "{error}");
+    }
+    assert_eq!(all_events(&pool, QueueItem::TYPE).await, before);
+}

@@ -9,6 +9,7 @@ mod audit_pages;
 mod auth_and_errors;
 mod browser;
 mod cli;
+mod contact_imports;
 mod contacts;
 mod duplicates;
 mod event_store;
