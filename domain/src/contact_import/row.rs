@@ -80,10 +80,7 @@ pub fn read_row(header: &Header, line: u64, cells: &[String]) -> Result<ImportRo
                     .split(';')
                     .map(str::trim)
                     .filter(|p| !p.is_empty())
-                    .map(|raw| Phone {
-                        raw: raw.to_string(),
-                        e164: international(raw),
-                    })
+                    .map(Phone::read)
                     .collect();
                 row.fields.push(FieldEdit::Phones(phones));
             }
@@ -158,22 +155,6 @@ pub fn read_row(header: &Header, line: u64, cells: &[String]) -> Result<ImportRo
     } else {
         Err(RowError { line, problems })
     }
-}
-
-/// The E.164 form of a number written internationally (`+`, then 8–15 digits among spaces,
-/// dots, dashes and parentheses); `None` for anything else, which needs a country to read
-/// (the ContactValidation agent's phone rules normalise those).
-fn international(raw: &str) -> Option<String> {
-    let rest = raw.strip_prefix('+')?;
-    let mut digits = String::from("+");
-    for c in rest.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '.' | '-' | '(' | ')' => {}
-            _ => return None,
-        }
-    }
-    ((9..=16).contains(&digits.len()) && !digits.starts_with("+0")).then_some(digits)
 }
 
 /// An instant as files write them: RFC 3339 (`Z` or an offset; a space for the `T` too),
@@ -316,17 +297,15 @@ mod tests {
     }
 
     #[test]
-    fn only_international_numbers_get_an_e164_form_here() {
+    fn phones_read_with_the_one_phone_rule() {
         let table = [
             ("+1 415 555 0100", Some("+14155550100")),
             ("+44 (20) 7946-0958", Some("+442079460958")),
-            ("(415) 555-0100", None),
+            ("(415) 555-0100", Some("+14155550100")),
             ("+1 415 CALL NOW", None),
-            ("+0 123 456 789", None),
-            ("+123", None),
         ];
         for (raw, expected) in table {
-            assert_eq!(international(raw).as_deref(), expected, "{raw:?}");
+            assert_eq!(Phone::read(raw).e164.as_deref(), expected, "{raw:?}");
         }
     }
 
