@@ -64,7 +64,8 @@ pub struct HygieneCheck {
     /// A number, a status word, or `null` when nothing measured it yet.
     pub value: Value,
     pub status: HygieneStatus,
-    /// `{"yellow": <at or above>, "red": <at or above>}` (for `sync_status`, the statuses).
+    /// `{"yellow": <at or above>, "red": <at or above>, "default": <true while nobody
+    /// configured them>}` (for `sync_status`, the statuses).
     pub thresholds: Value,
     /// Why the value is what it is, when it needs saying.
     pub note: Option<String>,

@@ -139,19 +139,22 @@ fn numeric(
     value: Option<i64>,
     yellow: i64,
     red: i64,
+    defaults: bool,
     note: Option<String>,
 ) -> HygieneCheck {
     HygieneCheck {
         name: name.into(),
         value: value.map_or(Value::Null, Value::from),
         status: value.map_or(HygieneStatus::Green, |v| light(v, yellow, red)),
-        thresholds: json!({"yellow": yellow, "red": red}),
+        thresholds: json!({"yellow": yellow, "red": red, "default": defaults}),
         note,
     }
 }
 
 /// The card's checks from what the read model counts now.
 fn checks(now: &HygieneNow, t: &HygieneThresholds) -> Vec<HygieneCheck> {
+    // Thresholds nobody configured are marked as the defaults they are.
+    let defaults = *t == HygieneThresholds::default();
     let invalid = percent(now.invalid_contacts, now.validated_contacts);
     let stale = now.stale.and_then(|(_, stale, of)| percent(stale, of));
     let (sync_value, sync_status, sync_note) = match &now.sync {
@@ -179,6 +182,7 @@ fn checks(now: &HygieneNow, t: &HygieneThresholds) -> Vec<HygieneCheck> {
             Some(now.open_duplicates),
             t.open_duplicates_yellow,
             t.open_duplicates_red,
+            defaults,
             None,
         ),
         numeric(
@@ -186,6 +190,7 @@ fn checks(now: &HygieneNow, t: &HygieneThresholds) -> Vec<HygieneCheck> {
             invalid,
             t.invalid_percent_yellow,
             t.invalid_percent_red,
+            defaults,
             Some(match invalid {
                 Some(_) => format!(
                     "{} of {} validated active contacts are invalid",
@@ -199,6 +204,7 @@ fn checks(now: &HygieneNow, t: &HygieneThresholds) -> Vec<HygieneCheck> {
             stale,
             t.stale_percent_yellow,
             t.stale_percent_red,
+            defaults,
             Some(match now.stale {
                 Some((date, stale, of)) => format!(
                     "{stale} of {of} active contacts untouched 90+ days (DataDecay on {date})"
