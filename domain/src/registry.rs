@@ -108,7 +108,8 @@ mod tests {
                 "duplicate_pair",
                 "crm_merge",
                 "crm_sync",
-                "alert"
+                "alert",
+                "contact_import"
             ]
         );
         assert!(aggregate_type("deal").is_none());
