@@ -15,6 +15,10 @@
   out when both are there.
 - A snooze's `until` and a proposal's `expires_at` must be in the future: a rule of the
   clock, not of the schema. In cases meant to be valid, a past one becomes a day from now.
+- A merge names its primary and each field's winner by contact id, and only the pair's two
+  contacts can be named (a 422 otherwise, covered by the integration tests); any uuid
+  matches the schema. In cases meant to be valid, a merge of a pair this run has read names
+  that pair's contacts, as a client picking from the pair it shows would.
 - The run's own admin token (`FUZZ_TOKEN_ID`) is not revoked through `DELETE
   /api/tokens/{id}`: that would end the run, not test the API.
 """
@@ -32,6 +36,8 @@ VALID_KEY = re.compile(r"^[!-~]{1,255}$")
 CURSORS = set()
 FUTURE_ONLY = (("/snooze", "until"), ("/api/queue", "expires_at"))
 TOKENS = set()
+# The two contacts of each duplicate pair read so far, by pair id.
+PAIRS = {}
 
 
 def _cursor_key(case, value):
@@ -46,6 +52,10 @@ def _positive(case):
 
 def _collect(case, value):
     if isinstance(value, dict):
+        a, b = value.get("a"), value.get("b")
+        if isinstance(a, dict) and isinstance(b, dict) and isinstance(value.get("id"), str):
+            if isinstance(a.get("id"), str) and isinstance(b.get("id"), str):
+                PAIRS[value["id"]] = (a["id"], b["id"])
         for key, item in value.items():
             if key == "next_cursor" and isinstance(item, str):
                 CURSORS.add(_cursor_key(case, item))
@@ -79,6 +89,16 @@ def before_call(ctx, case, kwargs):
     body = case.body
     if not isinstance(body, dict):
         return
+    if case.method.upper() == "POST" and case.path.endswith("/merge"):
+        pair = PAIRS.get((case.path_parameters or {}).get("id"))
+        if pair:
+            if body.get("primary") not in pair:
+                body["primary"] = pair[0]
+            fields = body.get("fields")
+            if isinstance(fields, dict):
+                for field, winner in fields.items():
+                    if winner not in pair:
+                        fields[field] = pair[1]
     for suffix, field in FUTURE_ONLY:
         value = body.get(field)
         if not (case.path.endswith(suffix) and case.method.upper() == "POST" and isinstance(value, str)):

@@ -7,7 +7,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -26,4 +26,16 @@ pub fn decode<T: DeserializeOwned>(raw: &str) -> Option<T> {
 /// cursor never reaches PostgreSQL as an out-of-range timestamp.
 pub fn instant(at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     (1..=9999).contains(&at.year()).then_some(at)
+}
+
+/// `at`, or the nearest instant in the years 1–9999.
+pub fn clamp_instant(at: DateTime<Utc>) -> DateTime<Utc> {
+    let first = NaiveDate::from_ymd_opt(1, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_micro_opt(23, 59, 59, 999_999));
+    match (first, last) {
+        (Some(first), _) if at < first.and_utc() => first.and_utc(),
+        (_, Some(last)) if at > last.and_utc() => last.and_utc(),
+        _ => at,
+    }
 }

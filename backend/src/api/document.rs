@@ -9,11 +9,13 @@
 use caseyos_domain::agent_run::MAX_REASON_CHARS;
 use caseyos_domain::agent_run::{AgentRun, RunStatus, RunTrigger};
 use caseyos_domain::aggregate::Aggregate;
+use caseyos_domain::alerts::{AlertKind, AlertSeverity, AlertStatus};
 use caseyos_domain::api::MAX_PHONE_CHARS;
 use caseyos_domain::contacts::{
-    ContactSource, ContactStatus, LifecycleStage, MAX_LIST_ITEMS, MAX_NAME_CHARS,
-    MAX_TEXT_CHARS as CONTACT_TEXT_CHARS,
+    CompanyDomain, ContactField, ContactSource, ContactStatus, LifecycleStage,
+    MAX_CUSTOM_PROPERTIES, MAX_LIST_ITEMS, MAX_NAME_CHARS, MAX_TEXT_CHARS as CONTACT_TEXT_CHARS,
 };
+use caseyos_domain::duplicates::PairStatus;
 use caseyos_domain::kernel::{CrmId, EmailAddress, UserName, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
 use caseyos_domain::queue::{
     ActionType, QueueDomain, QueueItem, QueueStatus, ACTION_TYPE_ALIASES, MAX_TEXT_CHARS,
@@ -280,6 +282,16 @@ fn request_rules(doc: &mut Value) {
         ),
     ];
     let mut rules = rules.to_vec();
+    let stages: Vec<&str> = LifecycleStage::ALL.iter().map(|s| s.as_str()).collect();
+    let stage_values = format!("({})", stages.join("|"));
+    let crm_id_inner = "[A-Za-z0-9_-]{1,64}".to_string();
+    // `UserName::PATTERN` without its anchors.
+    let owner_inner = UserName::PATTERN
+        .trim_start_matches('^')
+        .trim_end_matches('$')
+        .to_string();
+    let blank_or_pattern = |inner: &str| format!("^[{WHITESPACE}]*({inner})?[{WHITESPACE}]*$");
+    let blank_or = |inner: &str| json!({"pattern": blank_or_pattern(inner)});
     let email = json!({"type": "string", "format": "email", "pattern": EmailAddress::PATTERN});
     let phones = json!({"maxItems": MAX_LIST_ITEMS, "items": {"type": "string", "pattern": TEXT_PATTERN, "maxLength": MAX_PHONE_CHARS}});
     for schema in ["CreateContactRequest", "EditContactRequest"] {
@@ -293,6 +305,38 @@ fn request_rules(doc: &mut Value) {
             json!({"maxItems": MAX_LIST_ITEMS, "items": email.clone()}),
         ));
         rules.push((schema, "phones", phones.clone()));
+        // Blank is no value for these; otherwise the parsers' own rules.
+        rules.push((schema, "lifecycle_stage", blank_or(&stage_values)));
+        rules.push((schema, "crm_id", blank_or(&crm_id_inner)));
+        rules.push((
+            schema,
+            "owner",
+            json!({"pattern": blank_or_pattern(&owner_inner), "maxLength": UserName::MAX_CHARS}),
+        ));
+        // Years 0002–9998 as written: whatever the offset, the UTC instant is in 1–9999.
+        rules.push((
+            schema,
+            "last_contacted_at",
+            json!({"pattern": "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"}),
+        ));
+        rules.push((
+            schema,
+            "company_domain",
+            json!({"pattern": CompanyDomain::INPUT_PATTERN, "maxLength": CompanyDomain::MAX_INPUT_CHARS}),
+        ));
+        rules.push((
+            schema,
+            "custom",
+            json!({
+                "maxProperties": MAX_CUSTOM_PROPERTIES,
+                "propertyNames": {"pattern": ContactField::CUSTOM_KEY_PATTERN},
+                "additionalProperties": {
+                    "type": if schema == "CreateContactRequest" { json!("string") } else { json!(["string", "null"]) },
+                    "pattern": OPTIONAL_TEXT_PATTERN,
+                    "maxLength": CONTACT_TEXT_CHARS,
+                },
+            }),
+        ));
     }
     let mut action_types: Vec<&str> = ActionType::ALL.iter().map(|t| t.as_str()).collect();
     action_types.extend(ACTION_TYPE_ALIASES.iter().map(|(alias, _)| *alias));
@@ -328,6 +372,45 @@ fn request_rules(doc: &mut Value) {
     ] {
         schemas[schema]["oneOf"] = one_of["oneOf"].clone();
     }
+    // A CSV upload is any bytes but none (empty is `contact_import.empty`); whatever a client
+    // sends as `text/csv` is text, so the body has no JSON type to break.
+    if let Some(csv) =
+        doc.pointer_mut("/paths/~1api~1contacts~1imports/post/requestBody/content/text~1csv/schema")
+    {
+        *csv = json!({
+            "description": "The file's bytes (UTF-8 CSV); not empty",
+            "not": {"const": ""},
+        });
+    }
+    let schemas = &mut doc["components"]["schemas"];
+    schemas["ImportForm"]["properties"]["file"]["minLength"] = json!(1);
+    // A merge's per-field choices are keyed by contact field names.
+    let field_names: Vec<String> = ContactField::NAMED
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
+    schemas["MergePairRequest"]["properties"]["fields"]["propertyNames"] = json!({
+        "type": "string",
+        "pattern": format!("^({}|custom\\.[a-z0-9_]{{1,64}})$", field_names.join("|")),
+    });
+    // `email` is shorthand for `emails`: not both. A create reads a null as absent; an edit
+    // reads a present null as "remove every address", so there even null counts.
+    schemas["CreateContactRequest"]["not"] = json!({
+        "required": ["email", "emails"],
+        "properties": {"email": {"type": "string"}, "emails": {"type": "array"}},
+    });
+    schemas["EditContactRequest"]["not"] = json!({"required": ["email", "emails"]});
+    // A new contact needs a name, an email or a phone (a blank name is none).
+    let filled =
+        |field: &str, schema: Value| json!({"required": [field], "properties": {field: schema}});
+    let named = json!({"type": "string", "pattern": TEXT_PATTERN});
+    schemas["CreateContactRequest"]["anyOf"] = json!([
+        filled("first_name", named.clone()),
+        filled("last_name", named),
+        filled("email", json!({"type": "string"})),
+        filled("emails", json!({"type": "array", "minItems": 1})),
+        filled("phones", json!({"type": "array", "minItems": 1})),
+    ]);
     // A shorthand id and the target's record it stands for are not both given.
     schemas["ProposeQueueItemRequest"]["allOf"] = json!(["contact", "deal", "company"]
         .iter()
@@ -365,6 +448,10 @@ fn request_rules(doc: &mut Value) {
                 continue;
             };
             let schema = &body["content"]["application/json"]["schema"];
+            if schema.is_null() {
+                // Not a JSON body (a CSV upload): there is no `{}` to read it as.
+                continue;
+            }
             let resolved = match schema["$ref"].as_str() {
                 Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
                 None => schema,
@@ -373,6 +460,7 @@ fn request_rules(doc: &mut Value) {
                 .as_array()
                 .is_some_and(|r| !r.is_empty())
                 || resolved.get("oneOf").is_some()
+                || resolved.get("anyOf").is_some()
                 || resolved.get("allOf").is_some();
             if !needs_fields {
                 body["required"] = json!(false);
@@ -437,6 +525,28 @@ fn list_filters() -> Vec<(String, &'static str, Vec<String>)> {
             names(&sources, ContactSource::as_str),
         ));
     }
+    let mut alert_statuses = names(AlertStatus::ALL, AlertStatus::as_str);
+    alert_statuses.push("all".into());
+    let mut pair_statuses = names(PairStatus::ALL, PairStatus::as_str);
+    pair_statuses.push("all".into());
+    filters.extend([
+        ("/api/alerts".to_string(), "status", alert_statuses),
+        (
+            "/api/alerts".to_string(),
+            "kind",
+            names(AlertKind::ALL, AlertKind::as_str),
+        ),
+        (
+            "/api/alerts".to_string(),
+            "severity",
+            names(AlertSeverity::ALL, AlertSeverity::as_str),
+        ),
+        (
+            "/api/hygiene/duplicates".to_string(),
+            "status",
+            pair_statuses,
+        ),
+    ]);
     let run_lists = [
         "/api/agent-runs".to_string(),
         "/api/agents/{name}/runs".to_string(),
@@ -458,10 +568,20 @@ fn list_filters() -> Vec<(String, &'static str, Vec<String>)> {
     filters
 }
 
-/// `a,b,c` of `names`, or empty.
+/// `a,b,c` of `names`, or empty; a name `all` stands alone (it means every value).
 fn list_pattern(names: &[String]) -> String {
-    let one = format!("({})", names.join("|"));
-    format!("^({one}(,{one})*)?$")
+    let values: Vec<String> = names
+        .iter()
+        .filter(|n| *n != "all")
+        .map(|n| n.replace('.', "\\."))
+        .collect();
+    let one = format!("({})", values.join("|"));
+    let list = format!("{one}(,{one})*");
+    if names.iter().any(|n| n == "all") {
+        format!("^(all|{list})?$")
+    } else {
+        format!("^({list})?$")
+    }
 }
 
 /// A path as a JSON pointer segment.

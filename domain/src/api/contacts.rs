@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -48,8 +48,7 @@ pub struct CreateContactRequest {
     /// A web domain or URL (`https://www.Acme.com/about` is stored as `acme.com`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_domain: Option<String>,
-    /// A HubSpot lifecycle stage: its value (`salesqualifiedlead`), its label (`Sales
-    /// Qualified Lead`) or `mql` / `sql`.
+    /// A HubSpot lifecycle stage by its value (`salesqualifiedlead`); blank is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_stage: Option<String>,
     /// The user who owns the relationship.
@@ -58,7 +57,8 @@ pub struct CreateContactRequest {
     /// The record's id in the CRM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crm_id: Option<String>,
-    /// When someone last contacted this person (an RFC 3339 instant).
+    /// When someone last contacted this person (an RFC 3339 instant in the years 1–9999,
+    /// UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_contacted_at: Option<DateTime<Utc>>,
     /// Custom properties: `snake_case` keys (`^[a-z0-9_]{1,64}$`), text values.
@@ -284,7 +284,7 @@ pub struct ContactsQuery {
     /// descending. Default `name`. Contacts never contacted sort last either way.
     #[cfg_attr(
         feature = "server",
-        param(pattern = r"^-?(name|created_at|updated_at|last_contacted_at)$")
+        param(pattern = r"^(-?(name|created_at|updated_at|last_contacted_at))?$")
     )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
@@ -405,13 +405,19 @@ fn company_domain(raw: Option<&str>) -> Result<Option<CompanyDomain>, String> {
         .map_err(String::from)
 }
 
+/// A stage by its value exactly (the API's enum; the CSV import also reads labels and short
+/// names with [`LifecycleStage::parse`]).
 fn lifecycle_stage(raw: Option<&str>) -> Result<Option<LifecycleStage>, String> {
     blank_is_none(raw)
         .map(|raw| {
-            LifecycleStage::parse(raw).ok_or_else(|| {
-                let names: Vec<&str> = LifecycleStage::ALL.iter().map(|s| s.as_str()).collect();
-                format!("must be one of {}", names.join(", "))
-            })
+            LifecycleStage::ALL
+                .iter()
+                .copied()
+                .find(|s| s.as_str() == raw)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = LifecycleStage::ALL.iter().map(|s| s.as_str()).collect();
+                    format!("must be one of {}", names.join(", "))
+                })
         })
         .transpose()
 }
@@ -428,6 +434,15 @@ fn crm_id(raw: Option<&str>) -> Result<Option<CrmId>, String> {
         .map(CrmId::parse)
         .transpose()
         .map_err(String::from)
+}
+
+/// An instant in the years 1–9999 (UTC), the range lists sort and page over.
+fn instant(at: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if (1..=9999).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err("must be an instant in the years 1–9999 (UTC)".into())
+    }
 }
 
 impl Fields {
@@ -525,7 +540,9 @@ impl CreateContactRequest {
         f.push("owner", owner(self.owner.as_deref()), FieldEdit::Owner);
         f.push("crm_id", crm_id(self.crm_id.as_deref()), FieldEdit::CrmId);
         if let Some(at) = self.last_contacted_at {
-            f.edits.push(FieldEdit::LastContactedAt(Some(at)));
+            f.push("last_contacted_at", instant(at), |at| {
+                FieldEdit::LastContactedAt(Some(at))
+            });
         }
         for (key, value) in self.custom.iter().flatten() {
             f.custom(key, Some(value));
@@ -589,7 +606,9 @@ impl EditContactRequest {
             f.push("crm_id", crm_id(raw), FieldEdit::CrmId);
         }
         if let Some(at) = self.last_contacted_at {
-            f.edits.push(FieldEdit::LastContactedAt(at));
+            f.push("last_contacted_at", at.map(instant).transpose(), |at| {
+                FieldEdit::LastContactedAt(at)
+            });
         }
         for (key, value) in self.custom.iter().flatten() {
             f.custom(key, value.as_deref());
@@ -624,7 +643,7 @@ mod tests {
             "email": "Dana@Acme.IO",
             "phones": ["(415) 555-0100", "call the front desk"],
             "company_domain": "https://www.Acme.io/about",
-            "lifecycle_stage": "Sales Qualified Lead",
+            "lifecycle_stage": " salesqualifiedlead ",
             "owner": "casey",
             "crm_id": "501",
             "last_contacted_at": "2026-11-02T09:30:00+01:00",
@@ -680,6 +699,14 @@ mod tests {
             (
                 serde_json::json!({"phones": [" "], "lifecycle_stage": "prospect"}),
                 vec!["phones[0]", "lifecycle_stage"],
+            ),
+            (
+                serde_json::json!({"email": "a@b.io", "lifecycle_stage": "Sales Qualified Lead"}),
+                vec!["lifecycle_stage"],
+            ),
+            (
+                serde_json::json!({"email": "a@b.io", "last_contacted_at": "0000-01-01T00:00:00+06:00"}),
+                vec!["last_contacted_at"],
             ),
             (
                 serde_json::json!({"company_domain": "acme", "owner": "\u{1}"}),

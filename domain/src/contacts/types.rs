@@ -136,6 +136,20 @@ impl CompanyDomain {
     /// What [`CompanyDomain::parse`] accepts after normalising, as a regular expression.
     pub const PATTERN: &'static str = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$";
 
+    /// What [`CompanyDomain::parse`] accepts from a request, as the OpenAPI document's
+    /// regular expression (with `maxLength` 253): blank (no domain), or a domain in any case,
+    /// optionally as a URL with `http://` or `https://`, a trailing dot, a port and a path,
+    /// with whitespace around it.
+    pub const INPUT_PATTERN: &'static str = concat!(
+        r"^[\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*",
+        r"(([Hh][Tt][Tt][Pp][Ss]?://)?",
+        r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?",
+        r"(:[^/?#]*)?([/?#].*)?)?",
+        r"[\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
+    );
+    /// The longest text [`CompanyDomain::INPUT_PATTERN`] is documented with.
+    pub const MAX_INPUT_CHARS: usize = 253;
+
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let mut text = raw.trim().to_ascii_lowercase();
         for scheme in ["https://", "http://"] {
@@ -150,8 +164,12 @@ impl CompanyDomain {
             .split(':')
             .next()
             .unwrap_or_default();
-        let host = host.strip_prefix("www.").unwrap_or(host);
         let host = host.strip_suffix('.').unwrap_or(host);
+        // `www.acme.com` is `acme.com`, but `www.com` is a domain of its own.
+        let host = match host.strip_prefix("www.") {
+            Some(rest) if rest.contains('.') => rest,
+            _ => host,
+        };
         let labels: Vec<&str> = host.split('.').collect();
         let label_ok = |label: &&str| {
             !label.is_empty()
@@ -219,6 +237,8 @@ mod tests {
             ("https://www.Acme.com/about?x=1", Ok("acme.com")),
             ("http://shop.acme.co.uk:8080", Ok("shop.acme.co.uk")),
             ("ACME.IO.", Ok("acme.io")),
+            ("www.com", Ok("www.com")),
+            ("https://www.com/x", Ok("www.com")),
             ("acme", Err(())),
             ("acme..com", Err(())),
             ("-acme.com", Err(())),
@@ -232,6 +252,39 @@ mod tests {
                 Ok(domain) => assert_eq!(got.as_ref().map(|d| d.as_str()), Ok(domain), "{raw:?}"),
                 Err(()) => assert!(got.is_err(), "{raw:?} should be refused, got {got:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn the_documented_input_pattern_accepts_what_the_parser_accepts() {
+        let pattern = regex::Regex::new(CompanyDomain::INPUT_PATTERN).unwrap();
+        let long_label = format!("{}.com", "a".repeat(64));
+        let longest_label = format!("{}.com", "a".repeat(63));
+        // (text, accepted); blank is accepted as "no domain" by the request's parser.
+        let table = [
+            ("acme.com", true),
+            ("  HTTPS://www.Acme.com:8080/about?x=1#top ", true),
+            ("http://acme.io.", true),
+            ("www.com", true),
+            ("www.acme", true),
+            ("sub-1.acme.co.uk/", true),
+            ("", true),
+            (" \u{3000}", true),
+            (longest_label.as_str(), true),
+            (long_label.as_str(), false),
+            ("acme", false),
+            ("acme..com", false),
+            ("-acme.com", false),
+            ("acme-.com", false),
+            ("acme.c0m", false),
+            ("acme .com", false),
+            ("ftp://acme.com", false),
+            ("´", false),
+        ];
+        for (raw, accepted) in table {
+            let parsed = raw.trim().is_empty() || CompanyDomain::parse(raw).is_ok();
+            assert_eq!(parsed, accepted, "parser on {raw:?}");
+            assert_eq!(pattern.is_match(raw), accepted, "pattern on {raw:?}");
         }
     }
 

@@ -116,14 +116,14 @@ impl ContactFilter {
                 .find(|s| s.as_str() == v)
         })?;
         let sources = list_of(query.source.as_deref(), "source", source_of)?;
+        // A filter is lenient: text that is not a domain filters by itself (trimmed, lower
+        // case), which no stored (normalised) domain equals.
         let company_domain = match query.company_domain.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(raw) => Some(
-                CompanyDomain::parse(raw)
-                    .map_err(|m| invalid("company_domain", m))?
-                    .as_str()
-                    .to_string(),
-            ),
+            Some(raw) => Some(match CompanyDomain::parse(raw) {
+                Ok(domain) => domain.as_str().to_string(),
+                Err(_) => raw.to_lowercase(),
+            }),
         };
         let valid = match query.valid.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -144,16 +144,9 @@ impl ContactFilter {
             .map(str::trim)
             .filter(|q| !q.is_empty())
             .map(str::to_string);
-        for (parameter, at) in [
-            ("created_from", query.created_from),
-            ("created_to", query.created_to),
-            ("updated_from", query.updated_from),
-            ("updated_to", query.updated_to),
-        ] {
-            if at.is_some_and(|at| cursor::instant(at).is_none()) {
-                return Err(invalid(parameter, "must be an instant in the years 1–9999"));
-            }
-        }
+        // An instant outside the years 1–9999 (which no row holds) is read as the nearest
+        // one inside: the filter means the same and PostgreSQL gets an instant it stores.
+        let clamp = |at: Option<DateTime<Utc>>| at.map(cursor::clamp_instant);
         Ok(ContactFilter {
             statuses,
             lifecycle_stages,
@@ -163,10 +156,10 @@ impl ContactFilter {
             valid,
             has_crm_id: query.has_crm_id,
             import_id: query.import_id,
-            created_from: query.created_from,
-            created_to: query.created_to,
-            updated_from: query.updated_from,
-            updated_to: query.updated_to,
+            created_from: clamp(query.created_from),
+            created_to: clamp(query.created_to),
+            updated_from: clamp(query.updated_from),
+            updated_to: clamp(query.updated_to),
             q,
         })
     }

@@ -36,18 +36,21 @@ fn report_of(row: &PgRow) -> sqlx::Result<HygieneReport> {
     })
 }
 
-/// The reports of the days from `from` to `to` (inclusive) that have one, newest first.
+/// The reports of the days from `from` to `to` (inclusive) that have one, newest first, at
+/// most `limit` of them.
 pub async fn reports(
     pool: &PgPool,
     from: NaiveDate,
     to: NaiveDate,
+    limit: i64,
 ) -> anyhow::Result<Vec<HygieneReport>> {
     let rows = sqlx::query(&format!(
         "select {REPORT_COLUMNS} from hygiene_reports r left join {VALIDATION_COUNTS} \
-         using (date) where r.date between $1 and $2 order by r.date desc"
+         using (date) where r.date between $1 and $2 order by r.date desc limit $3"
     ))
     .bind(from)
     .bind(to)
+    .bind(limit)
     .fetch_all(pool)
     .await?;
     Ok(rows.iter().map(report_of).collect::<sqlx::Result<_>>()?)
@@ -59,7 +62,7 @@ pub async fn report(
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> anyhow::Result<HygieneReport> {
-    Ok(reports(pool, date, date)
+    Ok(reports(pool, date, date, 1)
         .await?
         .into_iter()
         .next()

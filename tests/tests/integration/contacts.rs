@@ -140,7 +140,7 @@ async fn creating_a_contact_returns_201_with_its_parsed_fields_and_reads_back() 
                 "job_title": "VP Sales",
                 "company_name": "Acme",
                 "company_domain": "https://www.Acme.io/about",
-                "lifecycle_stage": "SQL",
+                "lifecycle_stage": "salesqualifiedlead",
                 "owner": "casey",
                 "crm_id": "501",
                 "last_contacted_at": "2026-11-02T09:30:00+01:00",
@@ -223,6 +223,11 @@ async fn a_missing_contact_is_404_and_invalid_fields_are_422_naming_each() {
         (
             json!({"emails": ["a@b.io", "nope"], "crm_id": "a b", "lifecycle_stage": "prospect"}),
             vec!["emails[1]", "lifecycle_stage", "crm_id"],
+        ),
+        (
+            // The API takes stage values only; labels and `mql`/`sql` are for CSV files.
+            json!({"first_name": "Dana", "lifecycle_stage": "SQL"}),
+            vec!["lifecycle_stage"],
         ),
         (json!({"company_domain": "acme"}), vec!["company_domain"]),
         (json!({"custom": {"Bad Key": "x"}}), vec!["custom.Bad Key"]),
@@ -339,6 +344,8 @@ async fn lists_search_filter_sort_and_page_with_stable_cursors() {
         ("?valid=true", &[]),
         ("?source=import", &[]),
         ("?company_domain=acme.io", &[]),
+        // A filter is lenient: text that is no domain matches nothing, not a 400.
+        ("?company_domain=%C2%B4", &[]),
         (
             "?sort=created_at",
             &["Dana Lee", "Ari Stone", "Bea Kim", "Cy Ng", "Eve Moss"],

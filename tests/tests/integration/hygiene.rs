@@ -271,6 +271,19 @@ async fn hygiene_agents_record_validations_pairs_alerts_and_the_days_report() {
         assert_eq!(counted, expected, "{what}: {today:?}");
     }
     assert_eq!(today.sync_status.as_deref(), Some("not_connected"));
+    // Any range is answered: a long one with its newest 366 reports at most, one that ends
+    // before it starts with none.
+    let long: HygieneReportListResponse = app
+        .get_ok("/api/hygiene/reports?from=2000-01-01", &app.admin)
+        .await;
+    assert_eq!(long.items, reports.items, "a long range");
+    let backwards: HygieneReportListResponse = app
+        .get_ok(
+            "/api/hygiene/reports?from=2026-12-02&to=2026-12-01",
+            &app.admin,
+        )
+        .await;
+    assert_eq!(backwards.total, 0, "{backwards:?}");
 
     let card: HygieneDashboardResponse = app.get_ok("/api/dashboard/hygiene", &app.admin).await;
     let names: Vec<&str> = card.checks.iter().map(|c| c.name.as_str()).collect();
