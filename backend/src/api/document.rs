@@ -384,6 +384,10 @@ fn request_rules(doc: &mut Value) {
     }
     let schemas = &mut doc["components"]["schemas"];
     schemas["ImportForm"]["properties"]["file"]["minLength"] = json!(1);
+    // Other parts are ignored, but their names go into a Content-Disposition header, which
+    // the multipart reader refuses with control characters, quotes or backslashes in it.
+    schemas["ImportForm"]["propertyNames"] =
+        json!({"pattern": "^[^\\u0000-\\u001f\\u007f\"\\\\]*$"});
     // A merge's per-field choices are keyed by contact field names.
     let field_names: Vec<String> = ContactField::NAMED
         .iter()

@@ -298,7 +298,11 @@ async fn hygiene_agents_record_validations_pairs_alerts_and_the_days_report() {
     );
     assert_eq!(card.checks[0].value, json!(1), "one pair is still open");
     assert_eq!(card.checks[1].value, json!(20), "1 of 5 invalid");
-    assert_eq!(card.checks[1].thresholds, json!({"yellow": 5, "red": 15}));
+    assert_eq!(
+        card.checks[1].thresholds,
+        json!({"yellow": 5, "red": 15, "default": true}),
+        "thresholds nobody configured are marked as defaults"
+    );
     assert_eq!(card.checks[2].value, json!(20), "1 of 5 stale");
     assert_eq!(
         serde_json::to_value(card.status).unwrap(),
