@@ -55,7 +55,7 @@ async fn finished(app: &TestApp, id: Uuid) -> ContactImportResponse {
 }
 
 /// Uploads and waits for the import to finish.
-async fn import(app: &TestApp, csv: &str) -> ContactImportResponse {
+pub(crate) async fn import(app: &TestApp, csv: &str) -> ContactImportResponse {
     let (status, body) = upload(app, csv).await;
     assert_eq!(status, 202, "{body}");
     let started: ContactImportResponse = dto(&body);

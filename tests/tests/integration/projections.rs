@@ -853,6 +853,13 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
     // CRM sync runs: completed after two windows, failed, and one still running.
     sync_history(&app.pool).await;
     hygiene_history(&app).await;
+    // A CSV import with a row that fails alone.
+    let imported = crate::contact_imports::import(
+        &app,
+        "email,first_name,last_name\nrow.one@example.com,Row,One\nnot-an-email,Bad,Row\n",
+    )
+    .await;
+    assert_eq!((imported.created, imported.failed), (1, 1), "{imported:?}");
     settle_all(&app.pool).await;
 
     // The default limits fold everything at once; the tiny ones flush after every few
