@@ -384,6 +384,13 @@ fn request_rules(doc: &mut Value) {
     }
     let schemas = &mut doc["components"]["schemas"];
     schemas["ImportForm"]["properties"]["file"]["minLength"] = json!(1);
+    // A field change's values are whatever the field holds: text, a list, null.
+    for side in ["old", "new"] {
+        schemas["FieldChange"]["properties"][side] = json!({
+            "$ref": "#/components/schemas/JsonValue",
+            "description": "The field's value (null when empty; a list for emails and phones)",
+        });
+    }
     // Other parts are ignored, but their names go into a Content-Disposition header, which
     // the multipart reader refuses with control characters, quotes or backslashes in it.
     schemas["ImportForm"]["propertyNames"] =
