@@ -1,5 +1,5 @@
 //! The CaseyOS single-page app: Today's Moves, the queue, each move's history, the agents and
-//! their runs. Yew function components over one typed API client; DTOs come from
+//! their runs, contacts (import, duplicate review, unmerge) and data hygiene. Yew function components over one typed API client; DTOs come from
 //! `caseyos-domain`.
 //!
 //! - [`routes`]: one `Route` enum (deep links) and each list route's query.
@@ -30,6 +30,11 @@ use infra::{live, theme};
 use pages::agent_runs::agents::AgentsPage;
 use pages::agent_runs::run::RunPage;
 use pages::agent_runs::runs::RunsPage;
+use pages::contacts::contact::ContactPage;
+use pages::contacts::import::ImportPage;
+use pages::contacts::list::ContactsPage;
+use pages::hygiene::duplicates::DuplicatesPage;
+use pages::hygiene::overview::HygienePage;
 use pages::queue::item::ItemPage;
 use pages::queue::list::QueuePage;
 use pages::queue::today::TodayPage;
@@ -76,6 +81,14 @@ fn switch(route: Route) -> Html {
         Route::Agents => html! { <Guard><AgentsPage /></Guard> },
         Route::Runs => html! { <Guard><RunsPage /></Guard> },
         Route::Run { id } => html! { <Guard><RunPage id={id} /></Guard> },
+        Route::Contacts => html! { <Guard><ContactsPage /></Guard> },
+        Route::Contact { id } => html! { <Guard><ContactPage id={id} /></Guard> },
+        Route::ContactImport => html! { <Guard><ImportPage /></Guard> },
+        Route::Hygiene => html! { <Guard><HygienePage /></Guard> },
+        Route::Duplicates => html! { <Guard><DuplicatesPage /></Guard> },
+        Route::Duplicate { id } => {
+            html! { <Guard><DuplicatesPage id={Some(AttrValue::from(id))} /></Guard> }
+        }
         Route::NotFound => html! { <Guard><NotFoundPage /></Guard> },
     }
 }

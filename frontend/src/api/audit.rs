@@ -9,6 +9,7 @@ use super::{get, ApiError};
 pub enum Aggregate {
     QueueItem,
     AgentRun,
+    Contact,
 }
 
 impl Aggregate {
@@ -16,6 +17,7 @@ impl Aggregate {
         match self {
             Aggregate::QueueItem => "queue_item",
             Aggregate::AgentRun => "agent_run",
+            Aggregate::Contact => "contact",
         }
     }
 }

@@ -5,6 +5,8 @@
 pub mod agent_runs;
 pub mod audit;
 pub mod auth;
+pub mod contacts;
+pub mod hygiene;
 pub mod queue;
 
 use std::cell::RefCell;
@@ -117,20 +119,43 @@ fn request<T>(
         .transpose()
         .map_err(|e| ApiError::network(e.to_string()));
     async move {
-        let text = send(method, &path, json?).await?;
-        // An empty answer (204) reads as `null`: `()` for the endpoints that answer so.
-        let text = if text.trim().is_empty() {
-            "null"
-        } else {
-            &text
-        };
-        read(text).map_err(|e| ApiError::network(format!("unexpected answer: {e}")))
+        let body = json?.map(|json| ("application/json", json));
+        answer(send(method, &path, body).await?, read)
     }
+}
+
+/// Sends `body` as it is (of type `content_type`, e.g. `text/csv`) to `path`, and reads the
+/// answer as [`request`] does.
+async fn post_text<T>(
+    path: String,
+    content_type: &'static str,
+    body: String,
+    read: Reader<T>,
+) -> Result<T, ApiError> {
+    answer(
+        send(Method::POST, &path, Some((content_type, body))).await?,
+        read,
+    )
+}
+
+/// A 2xx body read with `read`.
+fn answer<T>(text: String, read: Reader<T>) -> Result<T, ApiError> {
+    // An empty answer (204) reads as `null`: `()` for the endpoints that answer so.
+    let text = if text.trim().is_empty() {
+        "null"
+    } else {
+        &text
+    };
+    read(text).map_err(|e| ApiError::network(format!("unexpected answer: {e}")))
 }
 
 /// The part of [`request`] that does not depend on the answer's type (kept apart so that each
 /// endpoint does not carry its own copy): the 2xx body as text, or the mapped error.
-async fn send(method: Method, path: &str, json: Option<String>) -> Result<String, ApiError> {
+async fn send(
+    method: Method,
+    path: &str,
+    body: Option<(&'static str, String)>,
+) -> Result<String, ApiError> {
     let mut builder = RequestBuilder::new(path).method(method.clone());
     if !matches!(method, Method::GET | Method::HEAD) {
         let csrf = CSRF.with(|c| c.borrow().clone());
@@ -138,10 +163,8 @@ async fn send(method: Method, path: &str, json: Option<String>) -> Result<String
             builder = builder.header("X-CSRF-Token", &csrf);
         }
     }
-    let request = match json {
-        Some(json) => builder
-            .header("Content-Type", "application/json")
-            .body(json),
+    let request = match body {
+        Some((content_type, body)) => builder.header("Content-Type", content_type).body(body),
         None => builder.build(),
     }
     .map_err(|e| ApiError::network(e.to_string()))?;

@@ -137,6 +137,15 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     <Link<Route> to={Route::Runs} classes="nav-link">
                         <span aria-current={current(Route::Runs)}>{ "Runs" }</span>
                     </Link<Route>>
+                    <Link<Route> to={Route::Contacts} classes="nav-link">
+                        <span aria-current={current(Route::Contacts)}>{ "Contacts" }</span>
+                    </Link<Route>>
+                    <Link<Route> to={Route::Duplicates} classes="nav-link">
+                        <span aria-current={current(Route::Duplicates)}>{ "Duplicates" }</span>
+                    </Link<Route>>
+                    <Link<Route> to={Route::Hygiene} classes="nav-link">
+                        <span aria-current={current(Route::Hygiene)}>{ "Hygiene" }</span>
+                    </Link<Route>>
                 </nav>
                 <div class="tools">
                     <button class="button ghost" onclick={let o = overlay.clone(); move |_| o.set(Overlay::Palette)}

@@ -3,6 +3,7 @@
 
 pub mod agent_runs;
 pub mod audit_events;
+pub mod contacts;
 pub mod fields;
 pub mod filter_select;
 pub mod layout;

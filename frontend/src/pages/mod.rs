@@ -2,6 +2,8 @@
 //! signing in.
 
 pub mod agent_runs;
+pub mod contacts;
+pub mod hygiene;
 pub mod queue;
 pub mod sign_in;
 

@@ -2,6 +2,7 @@
 //! pages keep their filters, sort and page in the URL's query, one query type per resource.
 
 pub mod agent_runs;
+pub mod contacts;
 pub mod query;
 pub mod queue;
 
@@ -11,7 +12,7 @@ use yew_router::Routable;
 
 /// The pages. `Routable` is written out below rather than derived: the derive matches paths
 /// with a general route recognizer (an NFA built at start-up), about 12 KB of the wasm for
-/// these eight paths.
+/// these paths.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     /// `/`
@@ -26,13 +27,26 @@ pub enum Route {
     Runs,
     /// `/runs/:id`: `?after=` right after a write (see [`agent_runs::After`]).
     Run { id: String },
+    /// `/contacts`: search, filters, sort and page in the query (see
+    /// [`contacts::ContactFilters`]).
+    Contacts,
+    /// `/contacts/:id`
+    Contact { id: String },
+    /// `/contacts/import`: `?id=` once a file is uploaded.
+    ContactImport,
+    /// `/hygiene`: today's report, its history, alerts and schedules.
+    Hygiene,
+    /// `/hygiene/duplicates`: the open pairs, reviewed one by one.
+    Duplicates,
+    /// `/hygiene/duplicates/:id`: the same, that pair in the pane.
+    Duplicate { id: String },
     /// `/sign-in`
     SignIn,
     /// `/404`, and any path that is no page.
     NotFound,
 }
 
-const PATHS: [&str; 8] = [
+const PATHS: [&str; 14] = [
     "/",
     "/queue",
     "/queue/:id",
@@ -41,6 +55,12 @@ const PATHS: [&str; 8] = [
     "/runs/:id",
     "/sign-in",
     "/404",
+    "/contacts",
+    "/contacts/:id",
+    "/contacts/import",
+    "/hygiene",
+    "/hygiene/duplicates",
+    "/hygiene/duplicates/:id",
 ];
 
 impl Routable for Route {
@@ -55,6 +75,12 @@ impl Routable for Route {
             "/runs/:id" => Route::Run { id: id()? },
             "/sign-in" => Route::SignIn,
             "/404" => Route::NotFound,
+            "/contacts" => Route::Contacts,
+            "/contacts/import" => Route::ContactImport,
+            "/contacts/:id" => Route::Contact { id: id()? },
+            "/hygiene" => Route::Hygiene,
+            "/hygiene/duplicates" => Route::Duplicates,
+            "/hygiene/duplicates/:id" => Route::Duplicate { id: id()? },
             _ => return None,
         })
     }
@@ -63,6 +89,8 @@ impl Routable for Route {
         match self {
             Route::Item { id } => format!("/queue/{}", encode(id)),
             Route::Run { id } => format!("/runs/{}", encode(id)),
+            Route::Contact { id } => format!("/contacts/{}", encode(id)),
+            Route::Duplicate { id } => format!("/hygiene/duplicates/{}", encode(id)),
             other => {
                 let at = match other {
                     Route::Today => 0,
@@ -70,6 +98,10 @@ impl Routable for Route {
                     Route::Agents => 3,
                     Route::Runs => 4,
                     Route::SignIn => 6,
+                    Route::Contacts => 8,
+                    Route::ContactImport => 10,
+                    Route::Hygiene => 11,
+                    Route::Duplicates => 12,
                     _ => 7,
                 };
                 PATHS[at].to_string()
@@ -102,6 +134,12 @@ impl Routable for Route {
             ["runs"] => Some(Route::Runs),
             ["runs", id] => one(id).map(|id| Route::Run { id }),
             ["sign-in"] => Some(Route::SignIn),
+            ["contacts"] => Some(Route::Contacts),
+            ["contacts", "import"] => Some(Route::ContactImport),
+            ["contacts", id] => one(id).map(|id| Route::Contact { id }),
+            ["hygiene"] => Some(Route::Hygiene),
+            ["hygiene", "duplicates"] => Some(Route::Duplicates),
+            ["hygiene", "duplicates", id] => one(id).map(|id| Route::Duplicate { id }),
             _ => None,
         };
         route.or(Some(Route::NotFound))
@@ -150,6 +188,17 @@ mod tests {
             ("/Queue", Route::NotFound),
             ("//", Route::NotFound),
             ("queue", Route::NotFound),
+            ("/contacts", Route::Contacts),
+            ("/contacts/import", Route::ContactImport),
+            ("/contacts/c-1", Route::Contact { id: "c-1".into() }),
+            ("/contacts/c-1/x", Route::NotFound),
+            ("/hygiene", Route::Hygiene),
+            ("/hygiene/duplicates/", Route::Duplicates),
+            (
+                "/hygiene/duplicates/p-1",
+                Route::Duplicate { id: "p-1".into() },
+            ),
+            ("/hygiene/elsewhere/p-1", Route::NotFound),
         ];
         for (path, route) in table {
             assert_eq!(Route::recognize(path), Some(route), "{path:?}");
@@ -171,6 +220,12 @@ mod tests {
             },
             Route::SignIn,
             Route::NotFound,
+            Route::Contacts,
+            Route::Contact { id: "c 1".into() },
+            Route::ContactImport,
+            Route::Hygiene,
+            Route::Duplicates,
+            Route::Duplicate { id: "p-1".into() },
         ];
         for route in routes {
             let path = route.to_path();
@@ -179,7 +234,7 @@ mod tests {
         assert_eq!(Route::Item { id: "a b".into() }.to_path(), "/queue/a%20b");
         assert_eq!(Route::Today.to_path(), "/");
         assert_eq!(Route::NotFound.to_path(), "/404");
-        assert_eq!(Route::routes().len(), 8);
+        assert_eq!(Route::routes().len(), 14);
         let params = HashMap::from([("id", "x%20y")]);
         assert_eq!(
             Route::from_path("/runs/:id", &params),

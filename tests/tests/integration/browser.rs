@@ -1091,3 +1091,199 @@ async fn running_an_agent_from_its_card_shows_the_result_and_updates_its_history
     let shot = browser.screenshot("run-detail").await;
     print_screenshot(&shot);
 }
+
+/// The contact id a link on the page points to (`/contacts/{id}`), found by `selector`.
+async fn contact_id_of(browser: &Browser, selector: &str) -> String {
+    let href = browser
+        .wait_for_js(
+            &format!("a contact link at {selector}"),
+            WAIT,
+            "const a = document.querySelector(arguments[0]);
+             return a ? a.getAttribute('href') : null;",
+            vec![json!(selector)],
+        )
+        .await;
+    href.as_str()
+        .and_then(|h| h.strip_prefix("/contacts/"))
+        .unwrap_or_else(|| panic!("{selector} is no contact link: {href}"))
+        .to_string()
+}
+
+/// Waits until no skeleton is left on the page, then runs axe on it and takes a screenshot.
+async fn check_page(browser: &Browser, source: &str, name: &str, found: &mut Vec<Violation>) {
+    browser
+        .wait_for_js(
+            &format!("{name} loaded"),
+            WAIT,
+            "return document.querySelector('.skeleton') === null",
+            vec![],
+        )
+        .await;
+    found.extend(axe(browser, source, name).await);
+    print_screenshot(&browser.screenshot(&format!("contacts-{name}")).await);
+}
+
+#[tokio::test]
+async fn importing_reviewing_a_pair_merging_with_a_per_field_choice_and_unmerging() {
+    let source = axe_source();
+    let app = app().await;
+    let browser = Browser::start(Options::new("contacts-flow")).await;
+    let mut found = Vec::new();
+
+    // Import a small file with one person twice: same phone and company, another address.
+    sign_in(&browser, &app, Some("/contacts/import")).await;
+    browser
+        .wait_for_path("the import page", WAIT, |p| p == "/contacts/import")
+        .await;
+    let csv = "first_name,last_name,email,phone,company,job_title\n\
+               Dana,Lee,dana@acme.io,+1 415 555 0100,Acme,CEO\n\
+               Dana,Lee,dana.lee@acme.io,(415) 555-0100,Acme,Chief Executive\n";
+    let paste = browser.wait_for_visible("#import-text", WAIT).await;
+    browser.type_into(&paste, csv).await;
+    let upload = browser
+        .wait_for_visible("form.import-form button[type=submit]", WAIT)
+        .await;
+    browser.click(&upload).await;
+    browser
+        .wait_for_js(
+            "the import to complete with 2 created",
+            WAIT,
+            "const counts = document.querySelector('.import-counts');
+             const status = document.querySelector('[role=status] .chip');
+             return counts && status && status.textContent.includes('completed')
+                 && counts.textContent.includes('Created2');",
+            vec![],
+        )
+        .await;
+    check_page(&browser, &source, "import-done", &mut found).await;
+
+    // DuplicateWatcher finds the pair.
+    let run = app
+        .request_run_ok(&app.admin, "DuplicateWatcher", json!({}))
+        .await;
+    app.wait_for_run(&app.admin, run.id, WAIT, |r| r.status.is_finished())
+        .await;
+    let (status, pairs) = app.get_json("/api/hygiene/duplicates", &app.admin).await;
+    assert_eq!(status, 200, "{pairs}");
+    assert_eq!(pairs["total"], json!(1), "one open pair: {pairs}");
+
+    // Review it: take record 2's job title, preview, merge.
+    browser
+        .goto(&format!("{}/hygiene/duplicates", app.address))
+        .await;
+    browser
+        .wait_for_visible("table.compare tbody tr", WAIT)
+        .await;
+    check_page(&browser, &source, "duplicates", &mut found).await;
+    let first = contact_id_of(&browser, "table.compare thead th:nth-child(2) a").await;
+    let second = contact_id_of(&browser, "table.compare thead th:nth-child(3) a").await;
+    let take = browser
+        .wait_for_js(
+            "record 2's job title",
+            WAIT,
+            "const row = Array.from(document.querySelectorAll('table.compare tbody tr'))
+                 .find(r => r.querySelector('th').textContent.startsWith('Job title'));
+             return row ? row.querySelector('td:nth-of-type(2) button') : null;",
+            vec![],
+        )
+        .await;
+    let take = crate::support::webdriver::Element(
+        take[crate::support::webdriver::ELEMENT_KEY]
+            .as_str()
+            .expect("an element")
+            .to_string(),
+    );
+    browser.click(&take).await;
+    browser.press("p").await;
+    browser
+        .wait_for_js(
+            "the preview to keep record 2's job title",
+            WAIT,
+            "const row = Array.from(document.querySelectorAll('table.compare tbody tr'))
+                 .find(r => r.querySelector('th').textContent.startsWith('Job title'));
+             return row && row.querySelector('td:nth-of-type(3)').textContent === 'Chief Executive';",
+            vec![],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("contacts-duplicates-preview").await);
+    browser.press("m").await;
+    browser.wait_for_visible("[role=alertdialog]", WAIT).await;
+    found.extend(axe(&browser, &source, "merge-confirm").await);
+    print_screenshot(&browser.screenshot("contacts-merge-confirm").await);
+    let confirm = browser
+        .wait_for_visible("[role=alertdialog] .button.primary", WAIT)
+        .await;
+    browser.click(&confirm).await;
+    browser
+        .wait_for_js(
+            "the merge to be done and the pair gone",
+            WAIT,
+            "const n = document.querySelector('.notice');
+             return n && n.textContent.includes('Merged') && document.querySelector('table.compare') === null;",
+            vec![],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("contacts-merged").await);
+    let (_, primary) = app
+        .get_json(&format!("/api/contacts/{first}"), &app.admin)
+        .await;
+    let primary = primary.get("contact").unwrap_or(&primary).clone();
+    assert_eq!(
+        primary["fields"]["job_title"],
+        json!("Chief Executive"),
+        "{primary}"
+    );
+
+    // Unmerge from the absorbed contact's page.
+    browser
+        .goto(&format!("{}/contacts/{second}", app.address))
+        .await;
+    let unmerge = browser
+        .wait_for_visible(".notice.merged button", WAIT)
+        .await;
+    check_page(&browser, &source, "contact-merged", &mut found).await;
+    browser.click(&unmerge).await;
+    browser
+        .wait_for_visible("[role=alertdialog] input[type=checkbox]", WAIT)
+        .await;
+    found.extend(axe(&browser, &source, "unmerge-confirm").await);
+    print_screenshot(&browser.screenshot("contacts-unmerge-confirm").await);
+    let confirm = browser
+        .wait_for_visible("[role=alertdialog] .button.primary", WAIT)
+        .await;
+    browser.click(&confirm).await;
+    browser.wait_for_absent(".notice.merged", WAIT).await;
+    check_page(&browser, &source, "contact-unmerged", &mut found).await;
+    for (id, title) in [(&first, "CEO"), (&second, "Chief Executive")] {
+        let (_, contact) = app
+            .get_json(&format!("/api/contacts/{id}"), &app.admin)
+            .await;
+        let contact = contact.get("contact").unwrap_or(&contact).clone();
+        assert_eq!(contact["status"], json!("active"), "{contact}");
+        assert_eq!(contact["fields"]["job_title"], json!(title), "{contact}");
+    }
+
+    // The list and the hygiene overview pass too.
+    browser.goto(&format!("{}/contacts", app.address)).await;
+    browser.wait_for_visible("table.contacts", WAIT).await;
+    check_page(&browser, &source, "list", &mut found).await;
+    browser.goto(&format!("{}/hygiene", app.address)).await;
+    browser.wait_for_visible("#hygiene-title", WAIT).await;
+    check_page(&browser, &source, "hygiene", &mut found).await;
+
+    let serious: Vec<String> = found
+        .iter()
+        .filter(|v| v.impact == "serious" || v.impact == "critical")
+        .map(|v| {
+            format!(
+                "[{}] {} on {}: {} — {:?}",
+                v.impact, v.id, v.page, v.help, v.nodes
+            )
+        })
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        serious.join("\n")
+    );
+}

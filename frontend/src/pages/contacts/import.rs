@@ -1,0 +1,189 @@
+//! Importing contacts from a CSV file: choose a file (or paste the text), upload it as
+//! `text/csv`, follow its progress (rows read, created, updated, skipped, failed), and read
+//! the rows that failed with their line numbers once it is done. The import's id is in the
+//! URL (`?id=`), so the page can be reloaded or shared.
+
+use serde::Serialize;
+use wasm_bindgen_futures::JsFuture;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api::contacts::{Import, ImportStatus};
+use crate::api::{self, ApiError};
+use crate::components::fields::field;
+use crate::components::status::{self, error_view};
+use crate::hooks::{use_query, Refresh};
+use crate::infra::app_state::use_app;
+use crate::infra::dom::bind;
+use crate::routes::contacts::ContactFilters;
+use crate::routes::query::query_value;
+use crate::routes::Route;
+
+/// How often a running import is read again.
+const POLL_MS: u32 = 700;
+
+#[derive(Serialize)]
+struct Opened {
+    id: String,
+}
+
+/// The text of the file chosen in `input`, if one is.
+async fn file_text(input: &NodeRef) -> Option<String> {
+    let file = input.cast::<web_sys::HtmlInputElement>()?.files()?.get(0)?;
+    let text = JsFuture::from(file.text()).await.ok()?;
+    text.as_string()
+}
+
+fn progress(import: &Import) -> Html {
+    let (status, tone) = match import.status {
+        ImportStatus::Running => ("running", "active"),
+        ImportStatus::Completed => ("completed", "ok"),
+        ImportStatus::Failed => ("failed", "bad"),
+    };
+    let created = ContactFilters {
+        source: Some("import".into()),
+        ..ContactFilters::default()
+    };
+    html! {
+        <>
+            <p role="status">
+                <span class={classes!("chip", "run-status", tone)}>{ status }</span>
+                if import.status == ImportStatus::Running { { " Reading rows…" } }
+            </p>
+            if let Some(error) = &import.error {
+                <p class="field-error">{ error }</p>
+            }
+            <dl class="fields import-counts">
+                { field("Rows read", html! { { import.rows } }) }
+                { field("Created", html! { { import.created } }) }
+                { field("Updated", html! { { import.updated } }) }
+                { field("Skipped (unchanged)", html! { { import.skipped } }) }
+                { field("Failed", html! { { import.failed } }) }
+            </dl>
+            if import.status != ImportStatus::Running {
+                if import.errors.is_empty() {
+                    <p>{ "No row failed." }</p>
+                } else {
+                    <div class="table-wrap" tabindex="0" role="region" aria-label="Rows that failed">
+                        <table class="data">
+                            <thead><tr><th scope="col">{ "Line" }</th><th scope="col">{ "Why" }</th></tr></thead>
+                            <tbody>
+                                { for import.errors.iter().map(|e| html! {
+                                    <tr><td class="number">{ e.line }</td><td>{ &e.message }</td></tr>
+                                }) }
+                            </tbody>
+                        </table>
+                    </div>
+                    if (import.errors.len() as u64) < import.failed {
+                        <p class="muted">{ format!("The first {} of {} failed rows.", import.errors.len(), import.failed) }</p>
+                    }
+                }
+                <p>
+                    <Link<Route, ContactFilters> to={Route::Contacts} query={Some(created)}>{ "Imported contacts" }</Link<Route, ContactFilters>>
+                    { " · " }<Link<Route> to={Route::Duplicates}>{ "Review duplicates" }</Link<Route>>
+                </p>
+            }
+        </>
+    }
+}
+
+#[component]
+pub fn ImportPage() -> Html {
+    let app = use_app();
+    let location = use_location();
+    let navigator = use_navigator();
+    let file = use_node_ref();
+    let pasted = use_state(String::new);
+    let busy = use_state(|| false);
+    let failed = use_state(|| None::<ApiError>);
+    let id = location
+        .as_ref()
+        .and_then(|l| query_value(l.query_str(), "id"));
+
+    let import = use_query(
+        Refresh::never()
+            .every(POLL_MS)
+            .while_ready(|found: &Option<Import>| {
+                found
+                    .as_ref()
+                    .is_some_and(|i| i.status == ImportStatus::Running)
+            }),
+        id.clone(),
+        |id, _| {
+            let id = id.clone();
+            async move {
+                match id {
+                    Some(id) => api::contacts::import(&id).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+        },
+    );
+
+    let onsubmit = {
+        let (file, pasted, busy, failed) =
+            (file.clone(), pasted.clone(), busy.clone(), failed.clone());
+        let (import, app) = (import.clone(), app.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let (file, pasted, busy, failed) =
+                (file.clone(), pasted.clone(), busy.clone(), failed.clone());
+            let (navigator, import, app) = (navigator.clone(), import.clone(), app.clone());
+            busy.set(true);
+            failed.set(None);
+            wasm_bindgen_futures::spawn_local(async move {
+                let csv = match file_text(&file).await {
+                    Some(text) => text,
+                    None => (*pasted).clone(),
+                };
+                let answer = api::contacts::start_import(csv).await;
+                busy.set(false);
+                match answer {
+                    Ok(started) => {
+                        let opened = Opened {
+                            id: started.id.clone(),
+                        };
+                        import.set(Some(started));
+                        if let Some(nav) = navigator {
+                            let _ = nav.push_with_query(&Route::ContactImport, &opened);
+                        }
+                    }
+                    Err(error) => {
+                        app.check(&error);
+                        failed.set(Some(error));
+                    }
+                }
+            });
+        })
+    };
+
+    html! {
+        <section class="page" aria-labelledby="import-title">
+            <header class="page-header">
+                <h1 id="import-title">{ "Import contacts" }</h1>
+                <p class="muted">{ "A CSV file with a header row (first name, last name, email, phone, company, …). Rows that match a contact by CRM id, then email, update it; importing the same file again creates nothing new." }</p>
+            </header>
+            <form class="import-form" {onsubmit}>
+                <div class="field">
+                    <label for="import-file">{ "CSV file" }</label>
+                    <input id="import-file" type="file" accept=".csv,text/csv" ref={file} />
+                </div>
+                <div class="field">
+                    <label for="import-text">{ "Or paste the CSV text (used when no file is chosen)" }</label>
+                    <textarea id="import-text" rows="6" value={(*pasted).clone()} oninput={bind(&pasted)} />
+                </div>
+                <button type="submit" class="button primary" disabled={*busy}>{ if *busy { "Uploading…" } else { "Upload and import" } }</button>
+            </form>
+            if let Some(error) = &*failed { { error_view(error, None) } }
+            if id.is_some() {
+                <section aria-labelledby="import-progress-title">
+                    <h2 id="import-progress-title">{ "Progress" }</h2>
+                    { status::view(&*import, 3, &import.reload, |found| match found {
+                        Some(import) => progress(import),
+                        None => html! {},
+                    }) }
+                </section>
+            }
+        </section>
+    }
+}

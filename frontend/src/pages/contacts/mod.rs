@@ -1,0 +1,5 @@
+//! The contacts' pages: the list (search, filters), one contact, and importing a CSV file.
+
+pub mod contact;
+pub mod import;
+pub mod list;

@@ -1,0 +1,463 @@
+//! The state of duplicate review: the open pairs by score, the focused one (j/k), and for it
+//! the primary (1/2), the per-field choices (a click on a cell takes that side's value) and
+//! the last preview; and the merge request they make.
+//!
+//! A choice names the contact whose value wins, as the merge request does, so it means the
+//! same whichever record is the primary.
+
+use std::rc::Rc;
+
+use caseyos_domain::contacts::{ContactField, ContactFields};
+use caseyos_domain::duplicates::DuplicatePairView;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+use yew::Reducible;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReviewState {
+    /// The open pairs, highest score first, without the ones decided here.
+    pub pairs: Vec<DuplicatePairView>,
+    pub loaded: bool,
+    /// The focused pair.
+    pub cursor: usize,
+    /// The pair the page was opened on (`/hygiene/duplicates/{id}`), focused once listed.
+    pub wanted: Option<Uuid>,
+    /// The primary picked for the focused pair; its first record when none is.
+    pub primary: Option<Uuid>,
+    /// Per field (its API name), the contact whose value wins, in the order picked.
+    pub choices: Vec<(String, Uuid)>,
+    /// The dry run's merged record for the request it answered.
+    pub preview: Option<(Value, ContactFields)>,
+    /// Pairs decided here: they leave the list at once and stay out of older reads.
+    pub decided: Vec<Uuid>,
+}
+
+#[derive(Clone, Debug)]
+pub enum ReviewAction {
+    Loaded(Vec<DuplicatePairView>),
+    Next,
+    Previous,
+    Focus(usize),
+    /// Make this contact the primary.
+    Primary(Uuid),
+    /// The record whose number (1 or 2) the key names is the primary.
+    PrimaryNumber(usize),
+    /// Take `contact`'s value of `field`; taking the value already taken goes back to the
+    /// default rule.
+    Take {
+        field: String,
+        contact: Uuid,
+    },
+    /// The dry run answered `fields` for `request`.
+    Previewed {
+        request: Value,
+        fields: ContactFields,
+    },
+    /// The pair was merged, marked not a duplicate or ignored here.
+    Decided(Uuid),
+}
+
+impl ReviewState {
+    /// Opened on pair `wanted`, if any.
+    pub fn new(wanted: Option<Uuid>) -> Self {
+        ReviewState {
+            wanted,
+            ..ReviewState::default()
+        }
+    }
+
+    pub fn focused(&self) -> Option<&DuplicatePairView> {
+        self.pairs.get(self.cursor)
+    }
+
+    /// The focused pair's records in order, `(first, second)`.
+    fn records(&self) -> Option<(Uuid, Uuid)> {
+        self.focused().map(|p| (p.finding.a, p.finding.b))
+    }
+
+    /// The primary of the focused pair: the one picked, else its first record.
+    pub fn primary_id(&self) -> Option<Uuid> {
+        let (a, b) = self.records()?;
+        Some(self.primary.filter(|p| *p == a || *p == b).unwrap_or(a))
+    }
+
+    /// The contact picked for `field`, if one was.
+    pub fn choice(&self, field: &str) -> Option<Uuid> {
+        self.choices
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, contact)| *contact)
+    }
+
+    /// The merge request for the focused pair: `{"primary", "fields"?, "dry_run"}`
+    /// (`fields` only when a value was picked, each the contact whose value wins).
+    pub fn merge_request(&self, dry_run: bool) -> Option<Value> {
+        let primary = self.primary_id()?;
+        let mut request = json!({ "primary": primary.to_string(), "dry_run": dry_run });
+        if !self.choices.is_empty() {
+            let fields: Map<String, Value> = self
+                .choices
+                .iter()
+                .map(|(field, contact)| (field.clone(), Value::String(contact.to_string())))
+                .collect();
+            request["fields"] = Value::Object(fields);
+        }
+        Some(request)
+    }
+
+    /// The preview, if it answered the request as it now stands.
+    pub fn current_preview(&self) -> Option<&ContactFields> {
+        let request = self.merge_request(true)?;
+        self.preview
+            .as_ref()
+            .filter(|(asked, _)| *asked == request)
+            .map(|(_, fields)| fields)
+    }
+
+    /// Focuses the pair at `cursor`; what was picked is forgotten unless it is still the
+    /// pair `before` (the one focused before).
+    fn refocus(&mut self, before: Option<Uuid>, cursor: usize) {
+        self.cursor = cursor;
+        if self.focused().map(|p| p.id) != before {
+            self.primary = None;
+            self.choices.clear();
+            self.preview = None;
+        }
+    }
+}
+
+/// Which record's value of `field` the merge keeps, by the merge's rule: the one picked;
+/// else the primary's, unless it has none and the other has one. Lists (emails, phones) keep
+/// both, the winner's first.
+pub fn winner(
+    field: &ContactField,
+    chosen: Option<Uuid>,
+    (primary, primary_fields): (Uuid, &ContactFields),
+    (other, other_fields): (Uuid, &ContactFields),
+) -> Uuid {
+    if let Some(chosen) = chosen.filter(|c| *c == primary || *c == other) {
+        return chosen;
+    }
+    if primary_fields.is_empty(field) && !other_fields.is_empty(field) {
+        other
+    } else {
+        primary
+    }
+}
+
+/// The fields either record has, each with whether the two differ.
+pub fn compared(a: &ContactFields, b: &ContactFields) -> Vec<(ContactField, bool)> {
+    a.fields_with(b)
+        .into_iter()
+        .filter(|f| !(a.is_empty(f) && b.is_empty(f)))
+        .map(|f| {
+            let differs = a.get(&f) != b.get(&f);
+            (f, differs)
+        })
+        .collect()
+}
+
+impl Reducible for ReviewState {
+    type Action = ReviewAction;
+
+    fn reduce(self: Rc<Self>, action: ReviewAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        let before = self.focused().map(|p| p.id);
+        match action {
+            ReviewAction::Loaded(pairs) => {
+                let decided = &next.decided;
+                next.pairs = pairs
+                    .into_iter()
+                    .filter(|p| !decided.contains(&p.id))
+                    .collect();
+                next.loaded = true;
+                next.wanted = None;
+                let last = next.pairs.len().saturating_sub(1);
+                let at = before
+                    .or(self.wanted)
+                    .and_then(|id| next.pairs.iter().position(|p| p.id == id))
+                    .unwrap_or(self.cursor.min(last));
+                next.refocus(before, at);
+            }
+            ReviewAction::Next => {
+                if self.cursor + 1 < self.pairs.len() {
+                    next.refocus(before, self.cursor + 1);
+                }
+            }
+            ReviewAction::Previous => next.refocus(before, self.cursor.saturating_sub(1)),
+            ReviewAction::Focus(at) if at < self.pairs.len() => next.refocus(before, at),
+            ReviewAction::Focus(_) => return self,
+            ReviewAction::Primary(contact) => {
+                if self
+                    .records()
+                    .is_some_and(|(a, b)| contact == a || contact == b)
+                {
+                    next.primary = Some(contact);
+                }
+            }
+            ReviewAction::PrimaryNumber(n) => {
+                if let Some((a, b)) = self.records() {
+                    match n {
+                        1 => next.primary = Some(a),
+                        2 => next.primary = Some(b),
+                        _ => {}
+                    }
+                }
+            }
+            ReviewAction::Take { field, contact } => {
+                if self
+                    .records()
+                    .is_some_and(|(a, b)| contact == a || contact == b)
+                {
+                    let was = self.choice(&field);
+                    next.choices.retain(|(f, _)| *f != field);
+                    if was != Some(contact) {
+                        next.choices.push((field, contact));
+                    }
+                }
+            }
+            ReviewAction::Previewed { request, fields } => {
+                next.preview = Some((request, fields));
+            }
+            ReviewAction::Decided(id) => {
+                next.decided.push(id);
+                next.pairs.retain(|p| p.id != id);
+                let at = self.cursor.min(next.pairs.len().saturating_sub(1));
+                next.refocus(before, at);
+            }
+        }
+        Rc::new(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caseyos_domain::duplicates::{Finding, MatchReason, PairStatus};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    /// Pair `n` of contacts `10n` and `10n + 1`.
+    fn pair(n: u128) -> DuplicatePairView {
+        let at = "2026-11-30T06:00:00Z".parse().unwrap();
+        DuplicatePairView {
+            id: id(n),
+            status: PairStatus::Open,
+            finding: Finding {
+                a: id(10 * n),
+                b: id(10 * n + 1),
+                score: 0.9,
+                reasons: vec![MatchReason {
+                    code: "email.same".into(),
+                    detail: "same email".into(),
+                }],
+                criteria_version: 1,
+                fingerprints: [String::new(), String::new()],
+            },
+            run_id: None,
+            detected_at: at,
+            found_at: at,
+            decision: None,
+            closed_fingerprints: None,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    fn run(actions: Vec<ReviewAction>) -> ReviewState {
+        let mut state = Rc::new(ReviewState::default());
+        for action in actions {
+            state = state.reduce(action);
+        }
+        Rc::try_unwrap(state).unwrap_or_else(|s| (*s).clone())
+    }
+
+    fn take(field: &str, contact: u128) -> ReviewAction {
+        ReviewAction::Take {
+            field: field.into(),
+            contact: id(contact),
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn picks_make_the_merge_request() {
+        use ReviewAction::*;
+        let loaded = || Loaded(vec![pair(1), pair(2)]);
+        // (what was done, the request it makes)
+        let table = [
+            (
+                vec![loaded()],
+                json!({"primary": id(10).to_string(), "dry_run": false}),
+            ),
+            (
+                vec![loaded(), PrimaryNumber(2)],
+                json!({"primary": id(11).to_string(), "dry_run": false}),
+            ),
+            (
+                vec![
+                    loaded(),
+                    PrimaryNumber(2),
+                    take("job_title", 10),
+                    take("emails", 11),
+                ],
+                json!({"primary": id(11).to_string(), "dry_run": false,
+                       "fields": {"job_title": id(10).to_string(), "emails": id(11).to_string()}}),
+            ),
+            // Taking the same value again goes back to the default rule.
+            (
+                vec![loaded(), take("job_title", 11), take("job_title", 11)],
+                json!({"primary": id(10).to_string(), "dry_run": false}),
+            ),
+            // Taking the other side's value replaces the choice.
+            (
+                vec![loaded(), take("job_title", 11), take("job_title", 10)],
+                json!({"primary": id(10).to_string(), "dry_run": false,
+                       "fields": {"job_title": id(10).to_string()}}),
+            ),
+            // A contact of another pair is no choice here.
+            (
+                vec![loaded(), take("job_title", 21), Primary(id(20))],
+                json!({"primary": id(10).to_string(), "dry_run": false}),
+            ),
+            // Moving on forgets the picks of the pair left.
+            (
+                vec![loaded(), PrimaryNumber(2), take("owner", 10), Next],
+                json!({"primary": id(20).to_string(), "dry_run": false}),
+            ),
+            (
+                vec![loaded(), Next, Primary(id(21)), take("owner", 20)],
+                json!({"primary": id(21).to_string(), "dry_run": false,
+                       "fields": {"owner": id(20).to_string()}}),
+            ),
+        ];
+        for (actions, expected) in table {
+            let row = format!("{actions:?}");
+            assert_eq!(run(actions).merge_request(false), Some(expected), "{row}");
+        }
+        assert_eq!(ReviewState::default().merge_request(true), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn j_and_k_move_within_the_list_and_decided_pairs_leave_for_good() {
+        use ReviewAction::*;
+        let focused = |s: &ReviewState| s.focused().map(|p| p.id);
+        let state = run(vec![
+            Loaded(vec![pair(1), pair(2), pair(3)]),
+            Next,
+            Next,
+            Next,
+        ]);
+        assert_eq!(focused(&state), Some(id(3)));
+        let state = run(vec![Loaded(vec![pair(1), pair(2)]), Previous]);
+        assert_eq!(focused(&state), Some(id(1)));
+
+        let state = run(vec![
+            Loaded(vec![pair(1), pair(2), pair(3)]),
+            Next,
+            Decided(id(2)),
+        ]);
+        assert_eq!(
+            focused(&state),
+            Some(id(3)),
+            "the next pair takes its place"
+        );
+        // An older read still lists it: it stays out.
+        let state = run(vec![
+            Loaded(vec![pair(1), pair(2), pair(3)]),
+            Next,
+            Decided(id(2)),
+            Loaded(vec![pair(1), pair(2), pair(3)]),
+        ]);
+        assert_eq!(state.pairs.len(), 2);
+        assert_eq!(focused(&state), Some(id(3)), "a new read keeps the focus");
+        let state = run(vec![Loaded(vec![pair(1)]), Decided(id(1))]);
+        assert_eq!(focused(&state), None);
+        assert_eq!(state.merge_request(false), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_page_opened_on_a_pair_focuses_it_and_a_reread_keeps_the_picks() {
+        let mut state = Rc::new(ReviewState::new(Some(id(2))));
+        state = state.reduce(ReviewAction::Loaded(vec![pair(1), pair(2)]));
+        assert_eq!(state.focused().map(|p| p.id), Some(id(2)));
+        state = state.reduce(take("job_title", 20));
+        state = state.reduce(ReviewAction::Loaded(vec![pair(1), pair(2), pair(3)]));
+        assert_eq!(state.choice("job_title"), Some(id(20)));
+        assert_eq!(state.focused().map(|p| p.id), Some(id(2)));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_preview_holds_only_for_the_request_it_answered() {
+        let fields = ContactFields {
+            job_title: Some("CTO".into()),
+            ..ContactFields::default()
+        };
+        let mut state = Rc::new(ReviewState::default());
+        state = state.reduce(ReviewAction::Loaded(vec![pair(1)]));
+        let request = state.merge_request(true).unwrap();
+        state = state.reduce(ReviewAction::Previewed {
+            request,
+            fields: fields.clone(),
+        });
+        assert_eq!(state.current_preview(), Some(&fields));
+        state = state.reduce(ReviewAction::PrimaryNumber(2));
+        assert_eq!(state.current_preview(), None, "the primary changed");
+    }
+
+    #[wasm_bindgen_test]
+    fn the_merge_keeps_the_picked_value_else_the_primarys_else_the_others() {
+        let (p, o) = (id(1), id(2));
+        let with = |title: Option<&str>| ContactFields {
+            job_title: title.map(str::to_string),
+            ..ContactFields::default()
+        };
+        let title = ContactField::JobTitle;
+        // (primary's title, other's title, picked, winner)
+        let table = [
+            (Some("CEO"), Some("CTO"), None, p),
+            (None, Some("CTO"), None, o),
+            (Some("CEO"), None, None, p),
+            (Some("CEO"), Some("CTO"), Some(o), o),
+            (None, Some("CTO"), Some(p), p),
+            (Some("CEO"), Some("CTO"), Some(id(9)), p),
+        ];
+        for (mine, theirs, picked, expected) in table {
+            let (mine, theirs) = (with(mine), with(theirs));
+            assert_eq!(
+                winner(&title, picked, (p, &mine), (o, &theirs)),
+                expected,
+                "{mine:?} / {theirs:?} picked {picked:?}"
+            );
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn the_comparison_lists_filled_fields_and_marks_the_differing_ones() {
+        let a = ContactFields {
+            first_name: Some("Dana".into()),
+            job_title: Some("CEO".into()),
+            emails: vec!["dana@acme.io".into()],
+            ..ContactFields::default()
+        };
+        let b = ContactFields {
+            first_name: Some("Dana".into()),
+            job_title: Some("CTO".into()),
+            ..ContactFields::default()
+        };
+        let rows: Vec<(String, bool)> = compared(&a, &b)
+            .into_iter()
+            .map(|(f, d)| (f.to_string(), d))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("first_name".to_string(), false),
+                ("emails".to_string(), true),
+                ("job_title".to_string(), true),
+            ]
+        );
+    }
+}
