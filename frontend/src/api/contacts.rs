@@ -5,15 +5,35 @@
 //! types where the domain has them, [`ContactView`] above all); anything else in an answer
 //! is ignored.
 
-use caseyos_domain::contacts::ContactView;
+use caseyos_domain::contacts::{ContactStatus, ContactView};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::{get, get_with, post, post_text, ApiError};
+
+/// A contact in the list (the parts of the API's row the list shows).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ContactRow {
+    pub id: Uuid,
+    pub status: ContactStatus,
+    /// "First Last", empty when it has neither.
+    pub name: String,
+    pub primary_email: Option<String>,
+    pub company_name: Option<String>,
+    /// `None`: never validated.
+    pub valid: Option<bool>,
+    /// The last validation's number of findings.
+    pub issues: i64,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub demo: bool,
+}
 
 /// A page of contacts.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct ContactList {
-    pub items: Vec<ContactView>,
+    pub items: Vec<ContactRow>,
     pub next_cursor: Option<String>,
     pub total: i64,
 }
@@ -81,8 +101,8 @@ pub async fn restore(id: &str) -> Result<Written, ApiError> {
 /// What undoing a merge asks for.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct UnmergeRequest {
-    /// Create the absorbed record again in HubSpot (whose merges are permanent).
-    pub recreate_in_hubspot: bool,
+    /// Create the absorbed record again in the CRM (HubSpot, whose merges are permanent).
+    pub recreate_in_crm: bool,
 }
 
 /// Undoes the merge of the contact `id` (the one that was merged into another).

@@ -6,49 +6,63 @@
 
 use caseyos_domain::agent_run::RunStatus;
 use caseyos_domain::contacts::{ContactFields, ContactView};
-use caseyos_domain::duplicates::DuplicatePairView;
+use caseyos_domain::duplicates::{DuplicatePairView, MatchReason};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::contacts::Written;
-use super::{get, post, post_with, ApiError};
+use super::{get, post, ApiError};
+
+/// One side of a listed pair.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct PairContact {
+    pub id: Uuid,
+    pub name: Option<String>,
+    pub primary_email: Option<String>,
+}
+
+impl PairContact {
+    /// Its name, else its email, else its id.
+    pub fn label(&self) -> String {
+        self.name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| self.primary_email.clone())
+            .unwrap_or_else(|| self.id.to_string())
+    }
+}
+
+/// A pair in the list.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct PairSummary {
+    pub id: Uuid,
+    /// 0–1.
+    pub score: f64,
+    pub reasons: Vec<MatchReason>,
+    pub a: PairContact,
+    pub b: PairContact,
+}
 
 /// A page of duplicate pairs.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct PairList {
-    pub items: Vec<DuplicatePairView>,
+    pub items: Vec<PairSummary>,
     pub next_cursor: Option<String>,
     pub total: i64,
 }
 
-/// One pair with both records.
-#[derive(Clone, Debug, PartialEq)]
+/// One pair with both records (a record that is gone is `None`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct PairDetail {
     pub pair: DuplicatePairView,
     /// The pair's `finding.a` and `finding.b`.
-    pub a: ContactView,
-    pub b: ContactView,
-}
-
-/// A pair with its records, whether the answer nests the pair (`{"pair", "a", "b"}`) or
-/// holds its fields beside the records.
-fn read_pair(text: &str) -> serde_json::Result<PairDetail> {
-    #[derive(Deserialize)]
-    struct Records {
-        #[serde(alias = "contact_a")]
-        a: ContactView,
-        #[serde(alias = "contact_b")]
-        b: ContactView,
-        #[serde(default)]
-        pair: Option<DuplicatePairView>,
-    }
-    let Records { a, b, pair } = serde_json::from_str(text)?;
-    let pair = match pair {
-        Some(pair) => pair,
-        None => serde_json::from_str(text)?,
-    };
-    Ok(PairDetail { pair, a, b })
+    pub a: Option<ContactView>,
+    pub b: Option<ContactView>,
+    /// What a merge does in the CRM (HubSpot merges are permanent), in words.
+    #[serde(default)]
+    pub crm_note: String,
 }
 
 /// An id as one path segment.
@@ -66,42 +80,22 @@ pub async fn duplicates(query: &str, consistency: Option<&str>) -> Result<PairLi
 }
 
 pub async fn duplicate(id: &str, consistency: Option<&str>) -> Result<PairDetail, ApiError> {
-    super::get_with(&pair_path(id, ""), "", consistency, read_pair).await
+    get(&pair_path(id, ""), "", consistency).await
 }
 
-/// The merged record a merge answers with (the dry run's preview), and how far a real one
+/// What a merge answers: the merged record (a dry run's preview), and how far a real one
 /// reached.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Merged {
-    pub fields: Option<ContactFields>,
+    pub merged: ContactFields,
+    #[serde(default)]
     pub consistency: Option<String>,
-}
-
-/// The merged record in a merge's answer: `merged`, `contact` or `primary` (a contact or
-/// its fields), or the answer itself.
-fn read_merged(text: &str) -> serde_json::Result<Merged> {
-    let value: Value = serde_json::from_str(text)?;
-    let consistency = value
-        .get("consistency")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let mut record = &value;
-    for key in ["merged", "contact", "primary", "fields"] {
-        if let Some(inner) = record.get(key).filter(|v| v.is_object()) {
-            record = inner;
-        }
-    }
-    let fields = serde_json::from_value(record.clone()).ok();
-    Ok(Merged {
-        fields,
-        consistency,
-    })
 }
 
 /// Merges the pair as `request` says (a dry run writes nothing and answers the merged
 /// record).
 pub async fn merge(id: &str, request: Value) -> Result<Merged, ApiError> {
-    post_with(&pair_path(id, "/merge"), &request, read_merged).await
+    post(&pair_path(id, "/merge"), &request).await
 }
 
 #[derive(Serialize)]

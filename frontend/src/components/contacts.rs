@@ -1,7 +1,7 @@
 //! How a contact's parts read wherever they show: its name, a field's value as text, a
 //! validation finding's severity badge, and the "demo" and status chips.
 
-use caseyos_domain::contacts::{ContactField, ContactFields, ContactStatus, ContactView};
+use caseyos_domain::contacts::{ContactField, ContactFields, ContactStatus};
 use caseyos_domain::hygiene::Severity;
 use yew::prelude::*;
 
@@ -70,13 +70,13 @@ pub fn severity_badge(severity: Severity) -> Html {
 }
 
 /// The chips after a contact's name: its status when not active, and "demo" for demo data.
-pub fn chips(contact: &ContactView) -> Html {
+pub fn chips(status: ContactStatus, demo: bool) -> Html {
     html! {
         <>
-            if contact.status != ContactStatus::Active {
-                { " " }<span class="chip">{ contact.status.as_str() }</span>
+            if status != ContactStatus::Active {
+                { " " }<span class="chip">{ status.as_str() }</span>
             }
-            if contact.demo {
+            if demo {
                 { " " }<span class="chip demo" title="Demo data from caseyos demo seed">{ "demo" }</span>
             }
         </>

@@ -68,6 +68,26 @@ fn pages() -> Vec<Choice> {
             hint: "page".into(),
             route: Route::Runs,
         },
+        Choice {
+            label: "Contacts".into(),
+            hint: "page".into(),
+            route: Route::Contacts,
+        },
+        Choice {
+            label: "Duplicates — review pairs".into(),
+            hint: "page".into(),
+            route: Route::Duplicates,
+        },
+        Choice {
+            label: "Import contacts from CSV".into(),
+            hint: "page".into(),
+            route: Route::ContactImport,
+        },
+        Choice {
+            label: "Data hygiene".into(),
+            hint: "page".into(),
+            route: Route::Hygiene,
+        },
     ]
 }
 
@@ -169,7 +189,7 @@ mod tests {
         let found = matching("queue", &pages(), &[]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].route, Route::Queue);
-        assert_eq!(matching("", &pages(), &[]).len(), 4);
+        assert_eq!(matching("", &pages(), &[]).len(), 8);
         let runs = matching("runs", &pages(), &[]);
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].route, Route::Runs);

@@ -16,6 +16,12 @@ pub struct ContactFilters {
     /// `manual`, `import` or `hubspot`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// `true`, `false` or `unknown` (never validated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid: Option<String>,
+    /// The contacts one CSV import created or updated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<String>,
     /// `name`, `-created_at`, `-updated_at`, `last_contacted_at`, …
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
@@ -30,6 +36,8 @@ impl UrlQuery for ContactFilters {
             ("q", &mut self.q),
             ("status", &mut self.status),
             ("source", &mut self.source),
+            ("valid", &mut self.valid),
+            ("import_id", &mut self.import_id),
             ("sort", &mut self.sort),
             ("cursor", &mut self.cursor),
         ]
@@ -47,13 +55,16 @@ mod tests {
             q: Some("dana lee".into()),
             status: Some("active".into()),
             source: Some("import".into()),
+            valid: Some("false".into()),
+            import_id: None,
             sort: Some("-updated_at".into()),
             cursor: Some("eyJrIjoxfQ".into()),
         };
         let query = filters.to_query();
         assert_eq!(
             query,
-            "q=dana%20lee&status=active&source=import&sort=-updated_at&cursor=eyJrIjoxfQ"
+            "q=dana%20lee&status=active&source=import&valid=false&sort=-updated_at\
+             &cursor=eyJrIjoxfQ"
         );
         assert_eq!(ContactFilters::from_query(&query), filters);
         assert_eq!(filters.at_page(None).cursor, None);

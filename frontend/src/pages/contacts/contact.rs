@@ -184,7 +184,7 @@ pub fn ContactPage(props: &ContactProps) -> Html {
                 return;
             };
             let request = UnmergeRequest {
-                recreate_in_hubspot: *recreate,
+                recreate_in_crm: *recreate,
             };
             dialog.run(
                 async move { api::contacts::unmerge(&id.to_string(), &request).await },
@@ -226,7 +226,7 @@ pub fn ContactPage(props: &ContactProps) -> Html {
         html! {
             <>
                 <header class="detail-header">
-                    <h1>{ name(&c.fields) }{ chips(c) }</h1>
+                    <h1>{ name(&c.fields) }{ chips(c.status, c.demo) }</h1>
                     <p class="muted">
                         <Link<Route> to={Route::Contacts}>{ "All contacts" }</Link<Route>>
                         { format!(" · version {}", c.version) }

@@ -41,7 +41,7 @@ fn progress(import: &Import) -> Html {
         ImportStatus::Failed => ("failed", "bad"),
     };
     let created = ContactFilters {
-        source: Some("import".into()),
+        import_id: Some(import.id.clone()),
         ..ContactFilters::default()
     };
     html! {
@@ -79,7 +79,7 @@ fn progress(import: &Import) -> Html {
                     }
                 }
                 <p>
-                    <Link<Route, ContactFilters> to={Route::Contacts} query={Some(created)}>{ "Imported contacts" }</Link<Route, ContactFilters>>
+                    <Link<Route, ContactFilters> to={Route::Contacts} query={Some(created)}>{ "The contacts of this import" }</Link<Route, ContactFilters>>
                     { " · " }<Link<Route> to={Route::Duplicates}>{ "Review duplicates" }</Link<Route>>
                 </p>
             }

@@ -6,7 +6,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
-use crate::components::contacts::{chips, name};
+use crate::components::contacts::chips;
 use crate::components::filter_select::{filter_select, with_any, SelectProps};
 use crate::components::pager::pager;
 use crate::components::status::{self, empty};
@@ -17,8 +17,9 @@ use crate::routes::query::UrlQuery;
 use crate::routes::Route;
 
 const SORTS: &[(&str, &str)] = &[
-    ("", "Recently changed (default)"),
+    ("", "The API's default"),
     ("name", "Name"),
+    ("-updated_at", "Recently changed"),
     ("-created_at", "Newest"),
     ("created_at", "Oldest"),
     ("-last_contacted_at", "Last contacted"),
@@ -51,6 +52,12 @@ pub fn ContactsPage() -> Html {
         .iter()
         .map(|s| (s.as_str().to_string(), s.as_str().to_string())),
     );
+    let validity = vec![
+        (String::new(), "Valid or not".to_string()),
+        ("true".to_string(), "Valid".to_string()),
+        ("false".to_string(), "Invalid".to_string()),
+        ("unknown".to_string(), "Not validated".to_string()),
+    ];
     let sorts: Vec<(String, String)> = SORTS
         .iter()
         .map(|(v, l)| (v.to_string(), l.to_string()))
@@ -94,15 +101,16 @@ pub fn ContactsPage() -> Html {
                             { for list.items.iter().map(|c| html! {
                                 <tr key={c.id.to_string()}>
                                     <td>
-                                        <Link<Route> to={Route::Contact { id: c.id.to_string() }}>{ name(&c.fields) }</Link<Route>>
-                                        { chips(c) }
+                                        <Link<Route> to={Route::Contact { id: c.id.to_string() }}>
+                                            { if c.name.is_empty() { c.primary_email.clone().unwrap_or_else(|| "(no name)".into()) } else { c.name.clone() } }
+                                        </Link<Route>>
+                                        { chips(c.status, c.demo) }
                                     </td>
-                                    <td>{ c.fields.primary_email().unwrap_or("—") }</td>
-                                    <td>{ c.fields.company_name.as_deref().unwrap_or("—") }</td>
-                                    <td>{ match &c.validation {
+                                    <td>{ c.primary_email.as_deref().unwrap_or("—") }</td>
+                                    <td>{ c.company_name.as_deref().unwrap_or("—") }</td>
+                                    <td>{ match c.valid {
                                         None => "not validated".to_string(),
-                                        Some(v) if v.report.issues.is_empty() => "none".to_string(),
-                                        Some(v) => format!("{} ({})", v.report.issues.len(), if v.report.valid { "valid" } else { "invalid" }),
+                                        Some(valid) => format!("{} ({})", c.issues, if valid { "valid" } else { "invalid" }),
                                     } }</td>
                                     <td><time datetime={c.updated_at.to_rfc3339()} title={absolute(c.updated_at)}>{ relative(now, c.updated_at) }</time></td>
                                 </tr>
@@ -132,8 +140,15 @@ pub fn ContactsPage() -> Html {
                 <button type="submit" class="button">{ "Search" }</button>
                 { filter_select(&yew::props!(SelectProps { id: "c-status", label: "Status", value: filters.current.status.clone(), options: statuses, on_change: filters.set(|f, v| f.status = v) })) }
                 { filter_select(&yew::props!(SelectProps { id: "c-source", label: "Source", value: filters.current.source.clone(), options: sources, on_change: filters.set(|f, v| f.source = v) })) }
+                { filter_select(&yew::props!(SelectProps { id: "c-valid", label: "Validation", value: filters.current.valid.clone(), options: validity, on_change: filters.set(|f, v| f.valid = v) })) }
                 { filter_select(&yew::props!(SelectProps { id: "c-sort", label: "Sort", value: filters.current.sort.clone(), options: sorts, on_change: filters.set(|f, v| f.sort = v) })) }
             </form>
+            if filters.current.import_id.is_some() {
+                <p class="notice">
+                    { "Only the contacts of one import. " }
+                    <button type="button" class="button" onclick={filters.set(|f, v| f.import_id = v).reform(|_: MouseEvent| None)}>{ "Show every contact" }</button>
+                </p>
+            }
             { body }
         </section>
     }

@@ -49,7 +49,7 @@ fn record_head(n: usize, contact: &ContactView) -> Html {
         <>
             { format!("{n}: ") }
             <Link<Route> to={Route::Contact { id: contact.id.to_string() }}>{ name(&contact.fields) }</Link<Route>>
-            { chips(contact) }
+            { chips(contact.status, contact.demo) }
         </>
     }
 }
@@ -105,15 +105,10 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
                 let answer = api::hygiene::merge(&id, request.clone()).await;
                 busy.set(false);
                 match answer {
-                    Ok(merged) => match merged.fields {
-                        Some(fields) => {
-                            dispatch.dispatch(ReviewAction::Previewed { request, fields })
-                        }
-                        None => notice.set(Some(Notice::Done(
-                            "The preview answered no merged record.".into(),
-                            None,
-                        ))),
-                    },
+                    Ok(answer) => dispatch.dispatch(ReviewAction::Previewed {
+                        request,
+                        fields: answer.merged,
+                    }),
                     Err(error) => notice.set(Some(Notice::Failed(error))),
                 }
             });
@@ -227,11 +222,12 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
                 { for state.pairs.iter().enumerate().map(|(index, pair)| {
                     let focus = { let s = state.dispatcher(); Callback::from(move |_| s.dispatch(ReviewAction::Focus(index))) };
                     let current = index == state.cursor;
-                    let reasons: Vec<&str> = pair.finding.reasons.iter().map(|r| r.detail.as_str()).collect();
+                    let reasons: Vec<&str> = pair.reasons.iter().map(|r| r.detail.as_str()).collect();
                     html! {
                         <li key={pair.id.to_string()} class={classes!("card", current.then_some("focused"))}>
                             <button type="button" class="pair-hit" aria-current={current.then_some("true")} onclick={focus}>
-                                <strong>{ percent(pair.finding.score) }</strong>{ " match: " }{ reasons.join("; ") }
+                                <strong>{ format!("{} and {}", pair.a.label(), pair.b.label()) }</strong>
+                                <span class="muted">{ format!(" · {} match: {}", percent(pair.score), reasons.join("; ")) }</span>
                             </button>
                         </li>
                     }
@@ -258,10 +254,12 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
 
     let confirm = match (dialog.shown(), &ready) {
         (Some(_), Some(found)) => {
-            let crm = found.a.fields.crm_id.is_some() || found.b.fields.crm_id.is_some();
+            let crm = [&found.a, &found.b]
+                .iter()
+                .any(|c| c.as_ref().is_some_and(|c| c.fields.crm_id.is_some()));
             let message = format!(
-                "The other record is merged into the primary with the values chosen; it stays in CaseyOS, marked merged, and the merge can be undone from its page.{}",
-                if crm { " These records have CRM ids: the merge is pushed to HubSpot, where merges are permanent (HubSpot cannot undo them)." } else { "" }
+                "The other record is merged into the primary with the values chosen; it stays in CaseyOS, marked merged, and the merge can be undone from its page. {}",
+                if crm { "These records have CRM ids: the merge is pushed to HubSpot, where merges are permanent (HubSpot cannot undo them)." } else { found.crm_note.as_str() }
             );
             confirm_dialog(&yew::props!(ConfirmProps {
                 title: "Merge these two records?",
@@ -317,7 +315,9 @@ fn comparison(
     decide: &Callback<bool>,
     merge: &Callback<MouseEvent>,
 ) -> Html {
-    let (a, b) = (&found.a, &found.b);
+    let (Some(a), Some(b)) = (&found.a, &found.b) else {
+        return html! { <p>{ "One of the two records no longer exists; the next DuplicateWatcher run closes this pair." }</p> };
+    };
     let primary = state.primary_id().unwrap_or(a.id);
     let (p, o) = if primary == b.id { (b, a) } else { (a, b) };
     let merged = state.current_preview();
@@ -361,6 +361,7 @@ fn comparison(
         <div class="comparison">
             <p>
                 <strong>{ percent(found.pair.finding.score) }</strong>{ " match" }
+                if !found.crm_note.is_empty() { <span class="muted">{ format!(" · {}", found.crm_note) }</span> }
             </p>
             <ul class="reasons">
                 { for found.pair.finding.reasons.iter().map(|r| html! { <li><code>{ &r.code }</code>{ " " }{ &r.detail }</li> }) }

@@ -8,15 +8,16 @@
 use std::rc::Rc;
 
 use caseyos_domain::contacts::{ContactField, ContactFields};
-use caseyos_domain::duplicates::DuplicatePairView;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 use yew::Reducible;
 
+use crate::api::hygiene::PairSummary;
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReviewState {
     /// The open pairs, highest score first, without the ones decided here.
-    pub pairs: Vec<DuplicatePairView>,
+    pub pairs: Vec<PairSummary>,
     pub loaded: bool,
     /// The focused pair.
     pub cursor: usize,
@@ -34,7 +35,7 @@ pub struct ReviewState {
 
 #[derive(Clone, Debug)]
 pub enum ReviewAction {
-    Loaded(Vec<DuplicatePairView>),
+    Loaded(Vec<PairSummary>),
     Next,
     Previous,
     Focus(usize),
@@ -66,13 +67,13 @@ impl ReviewState {
         }
     }
 
-    pub fn focused(&self) -> Option<&DuplicatePairView> {
+    pub fn focused(&self) -> Option<&PairSummary> {
         self.pairs.get(self.cursor)
     }
 
     /// The focused pair's records in order, `(first, second)`.
     fn records(&self) -> Option<(Uuid, Uuid)> {
-        self.focused().map(|p| (p.finding.a, p.finding.b))
+        self.focused().map(|p| (p.a.id, p.b.id))
     }
 
     /// The primary of the focused pair: the one picked, else its first record.
@@ -233,7 +234,8 @@ impl Reducible for ReviewState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use caseyos_domain::duplicates::{Finding, MatchReason, PairStatus};
+    use crate::api::hygiene::PairContact;
+    use caseyos_domain::duplicates::MatchReason;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn id(n: u128) -> Uuid {
@@ -241,29 +243,21 @@ mod tests {
     }
 
     /// Pair `n` of contacts `10n` and `10n + 1`.
-    fn pair(n: u128) -> DuplicatePairView {
-        let at = "2026-11-30T06:00:00Z".parse().unwrap();
-        DuplicatePairView {
+    fn pair(n: u128) -> PairSummary {
+        let side = |id: Uuid| PairContact {
+            id,
+            name: Some("Dana Lee".into()),
+            primary_email: None,
+        };
+        PairSummary {
             id: id(n),
-            status: PairStatus::Open,
-            finding: Finding {
-                a: id(10 * n),
-                b: id(10 * n + 1),
-                score: 0.9,
-                reasons: vec![MatchReason {
-                    code: "email.same".into(),
-                    detail: "same email".into(),
-                }],
-                criteria_version: 1,
-                fingerprints: [String::new(), String::new()],
-            },
-            run_id: None,
-            detected_at: at,
-            found_at: at,
-            decision: None,
-            closed_fingerprints: None,
-            updated_at: at,
-            version: 1,
+            score: 0.9,
+            reasons: vec![MatchReason {
+                code: "email.same".into(),
+                detail: "same email".into(),
+            }],
+            a: side(id(10 * n)),
+            b: side(id(10 * n + 1)),
         }
     }
 
