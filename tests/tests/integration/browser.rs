@@ -1163,9 +1163,19 @@ async fn importing_reviewing_a_pair_merging_with_a_per_field_choice_and_unmergin
         .await;
     app.wait_for_run(&app.admin, run.id, WAIT, |r| r.status.is_finished())
         .await;
-    let (status, pairs) = app.get_json("/api/hygiene/duplicates", &app.admin).await;
-    assert_eq!(status, 200, "{pairs}");
-    assert_eq!(pairs["total"], json!(1), "one open pair: {pairs}");
+    let started = Instant::now();
+    loop {
+        let (status, pairs) = app.get_json("/api/hygiene/duplicates", &app.admin).await;
+        assert_eq!(status, 200, "{pairs}");
+        if pairs["total"] == json!(1) {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "DuplicateWatcher's pair is not listed within {WAIT:?}: {pairs}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Review it: take record 2's job title, preview, merge.
     browser
