@@ -34,7 +34,6 @@ use pages::contacts::contact::ContactPage;
 use pages::contacts::import::ImportPage;
 use pages::contacts::list::ContactsPage;
 use pages::hygiene::duplicates::DuplicatesPage;
-use pages::hygiene::overview::HygienePage;
 use pages::queue::item::ItemPage;
 use pages::queue::list::QueuePage;
 use pages::queue::today::TodayPage;
@@ -84,7 +83,6 @@ fn switch(route: Route) -> Html {
         Route::Contacts => html! { <Guard><ContactsPage /></Guard> },
         Route::Contact { id } => html! { <Guard><ContactPage id={id} /></Guard> },
         Route::ContactImport => html! { <Guard><ImportPage /></Guard> },
-        Route::Hygiene => html! { <Guard><HygienePage /></Guard> },
         Route::Duplicates => html! { <Guard><DuplicatesPage /></Guard> },
         Route::Duplicate { id } => {
             html! { <Guard><DuplicatesPage id={Some(AttrValue::from(id))} /></Guard> }

@@ -143,9 +143,6 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     <Link<Route> to={Route::Duplicates} classes="nav-link">
                         <span aria-current={current(Route::Duplicates)}>{ "Duplicates" }</span>
                     </Link<Route>>
-                    <Link<Route> to={Route::Hygiene} classes="nav-link">
-                        <span aria-current={current(Route::Hygiene)}>{ "Hygiene" }</span>
-                    </Link<Route>>
                 </nav>
                 <div class="tools">
                     <button class="button ghost" onclick={let o = overlay.clone(); move |_| o.set(Overlay::Palette)}

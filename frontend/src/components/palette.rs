@@ -83,11 +83,6 @@ fn pages() -> Vec<Choice> {
             hint: "page".into(),
             route: Route::ContactImport,
         },
-        Choice {
-            label: "Data hygiene".into(),
-            hint: "page".into(),
-            route: Route::Hygiene,
-        },
     ]
 }
 
@@ -189,7 +184,7 @@ mod tests {
         let found = matching("queue", &pages(), &[]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].route, Route::Queue);
-        assert_eq!(matching("", &pages(), &[]).len(), 8);
+        assert_eq!(matching("", &pages(), &[]).len(), 7);
         let runs = matching("runs", &pages(), &[]);
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].route, Route::Runs);

@@ -34,8 +34,6 @@ pub enum Route {
     Contact { id: String },
     /// `/contacts/import`: `?id=` once a file is uploaded.
     ContactImport,
-    /// `/hygiene`: today's report, its history, alerts and schedules.
-    Hygiene,
     /// `/hygiene/duplicates`: the open pairs, reviewed one by one.
     Duplicates,
     /// `/hygiene/duplicates/:id`: the same, that pair in the pane.
@@ -46,7 +44,7 @@ pub enum Route {
     NotFound,
 }
 
-const PATHS: [&str; 14] = [
+const PATHS: [&str; 13] = [
     "/",
     "/queue",
     "/queue/:id",
@@ -58,7 +56,6 @@ const PATHS: [&str; 14] = [
     "/contacts",
     "/contacts/:id",
     "/contacts/import",
-    "/hygiene",
     "/hygiene/duplicates",
     "/hygiene/duplicates/:id",
 ];
@@ -78,7 +75,6 @@ impl Routable for Route {
             "/contacts" => Route::Contacts,
             "/contacts/import" => Route::ContactImport,
             "/contacts/:id" => Route::Contact { id: id()? },
-            "/hygiene" => Route::Hygiene,
             "/hygiene/duplicates" => Route::Duplicates,
             "/hygiene/duplicates/:id" => Route::Duplicate { id: id()? },
             _ => return None,
@@ -100,8 +96,7 @@ impl Routable for Route {
                     Route::SignIn => 6,
                     Route::Contacts => 8,
                     Route::ContactImport => 10,
-                    Route::Hygiene => 11,
-                    Route::Duplicates => 12,
+                    Route::Duplicates => 11,
                     _ => 7,
                 };
                 PATHS[at].to_string()
@@ -137,7 +132,6 @@ impl Routable for Route {
             ["contacts"] => Some(Route::Contacts),
             ["contacts", "import"] => Some(Route::ContactImport),
             ["contacts", id] => one(id).map(|id| Route::Contact { id }),
-            ["hygiene"] => Some(Route::Hygiene),
             ["hygiene", "duplicates"] => Some(Route::Duplicates),
             ["hygiene", "duplicates", id] => one(id).map(|id| Route::Duplicate { id }),
             _ => None,
@@ -192,7 +186,7 @@ mod tests {
             ("/contacts/import", Route::ContactImport),
             ("/contacts/c-1", Route::Contact { id: "c-1".into() }),
             ("/contacts/c-1/x", Route::NotFound),
-            ("/hygiene", Route::Hygiene),
+            ("/hygiene", Route::NotFound),
             ("/hygiene/duplicates/", Route::Duplicates),
             (
                 "/hygiene/duplicates/p-1",
@@ -223,7 +217,6 @@ mod tests {
             Route::Contacts,
             Route::Contact { id: "c 1".into() },
             Route::ContactImport,
-            Route::Hygiene,
             Route::Duplicates,
             Route::Duplicate { id: "p-1".into() },
         ];
@@ -234,7 +227,7 @@ mod tests {
         assert_eq!(Route::Item { id: "a b".into() }.to_path(), "/queue/a%20b");
         assert_eq!(Route::Today.to_path(), "/");
         assert_eq!(Route::NotFound.to_path(), "/404");
-        assert_eq!(Route::routes().len(), 14);
+        assert_eq!(Route::routes().len(), 13);
         let params = HashMap::from([("id", "x%20y")]);
         assert_eq!(
             Route::from_path("/runs/:id", &params),

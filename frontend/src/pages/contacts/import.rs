@@ -4,13 +4,13 @@
 //! URL (`?id=`), so the page can be reloaded or shared.
 
 use serde::Serialize;
+use serde_json::Value;
 use wasm_bindgen_futures::JsFuture;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::api::contacts::{Import, ImportStatus};
 use crate::api::{self, ApiError};
-use crate::components::fields::field;
+use crate::components::contacts::{fields_table, items, list_table, str_at};
 use crate::components::status::{self, error_view};
 use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::use_app;
@@ -34,48 +34,45 @@ async fn file_text(input: &NodeRef) -> Option<String> {
     text.as_string()
 }
 
-fn progress(import: &Import) -> Html {
-    let (status, tone) = match import.status {
-        ImportStatus::Running => ("running", "active"),
-        ImportStatus::Completed => ("completed", "ok"),
-        ImportStatus::Failed => ("failed", "bad"),
+/// Whether the import is still reading rows.
+fn running(import: &Option<Value>) -> bool {
+    import
+        .as_ref()
+        .is_some_and(|i| str_at(i, "status") == Some("running"))
+}
+
+fn progress(import: &Value) -> Html {
+    let status = str_at(import, "status").unwrap_or("running");
+    let tone = match status {
+        "completed" => "ok",
+        "failed" => "bad",
+        _ => "active",
     };
     let created = ContactFilters {
-        import_id: Some(import.id.clone()),
+        import_id: str_at(import, "id").map(str::to_string),
         ..ContactFilters::default()
     };
+    let errors = items(&import["errors"]);
+    let failed = import["failed"].as_u64().unwrap_or(0);
     html! {
         <>
             <p role="status">
-                <span class={classes!("chip", "run-status", tone)}>{ status }</span>
-                if import.status == ImportStatus::Running { { " Reading rows…" } }
+                <span class={classes!("chip", "run-status", tone)}>{ status.to_string() }</span>
+                if status == "running" { { " Reading rows…" } }
             </p>
-            if let Some(error) = &import.error {
-                <p class="field-error">{ error }</p>
+            if let Some(error) = str_at(import, "error") {
+                <p class="field-error">{ error.to_string() }</p>
             }
-            <dl class="fields import-counts">
-                { field("Rows read", html! { { import.rows } }) }
-                { field("Created", html! { { import.created } }) }
-                { field("Updated", html! { { import.updated } }) }
-                { field("Skipped (unchanged)", html! { { import.skipped } }) }
-                { field("Failed", html! { { import.failed } }) }
-            </dl>
-            if import.status != ImportStatus::Running {
-                if import.errors.is_empty() {
+            <div class="import-counts">
+                { fields_table(import, &[("Rows read", "rows"), ("Created", "created"), ("Updated", "updated"), ("Skipped (unchanged)", "skipped"), ("Failed", "failed")]) }
+            </div>
+            if status != "running" {
+                if errors.is_empty() {
                     <p>{ "No row failed." }</p>
                 } else {
-                    <div class="table-wrap" tabindex="0" role="region" aria-label="Rows that failed">
-                        <table class="data">
-                            <thead><tr><th scope="col">{ "Line" }</th><th scope="col">{ "Why" }</th></tr></thead>
-                            <tbody>
-                                { for import.errors.iter().map(|e| html! {
-                                    <tr><td class="number">{ e.line }</td><td>{ &e.message }</td></tr>
-                                }) }
-                            </tbody>
-                        </table>
-                    </div>
-                    if (import.errors.len() as u64) < import.failed {
-                        <p class="muted">{ format!("The first {} of {} failed rows.", import.errors.len(), import.failed) }</p>
+                    { list_table("Rows that failed", errors, &[("Line", "line"), ("Why", "message")], None) }
+                    if (errors.len() as u64) < failed {
+                        <p class="muted">{ format!("The first {} of {} failed rows.", errors.len(), failed) }</p>
                     }
                 }
                 <p>
@@ -101,13 +98,7 @@ pub fn ImportPage() -> Html {
         .and_then(|l| query_value(l.query_str(), "id"));
 
     let import = use_query(
-        Refresh::never()
-            .every(POLL_MS)
-            .while_ready(|found: &Option<Import>| {
-                found
-                    .as_ref()
-                    .is_some_and(|i| i.status == ImportStatus::Running)
-            }),
+        Refresh::never().every(POLL_MS).while_ready(running),
         id.clone(),
         |id, _| {
             let id = id.clone();
@@ -141,7 +132,7 @@ pub fn ImportPage() -> Html {
                 match answer {
                     Ok(started) => {
                         let opened = Opened {
-                            id: started.id.clone(),
+                            id: str_at(&started, "id").unwrap_or_default().to_string(),
                         };
                         import.set(Some(started));
                         if let Some(nav) = navigator {

@@ -3,15 +3,16 @@
 //! cell), preview the merge (p), then merge (m, after a confirmation), not a duplicate (n)
 //! or ignore (i); j/k move between pairs. A decided pair leaves at once.
 
-use caseyos_domain::contacts::{ContactField, ContactView};
+use serde_json::Value;
 use uuid::Uuid;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::review_state::{compared, winner, ReviewAction, ReviewState};
-use crate::api::hygiene::PairDetail;
+use crate::api::contacts::consistency;
+use crate::api::hygiene::PairSummary;
 use crate::api::{self, ApiError};
-use crate::components::contacts::{chips, label, name, percent, value};
+use crate::components::contacts::{at, items, name, page, percent, str_at, text, FIELDS};
 use crate::components::modal::{confirm_dialog, ConfirmProps};
 use crate::components::status::{empty, error_view, skeleton, Load};
 use crate::hooks::{use_dialog, use_query, Refresh};
@@ -25,35 +26,43 @@ pub struct DuplicatesProps {
     pub id: Option<AttrValue>,
 }
 
+/// What the pane's buttons and keys do to the focused pair.
+#[derive(Clone, Copy, PartialEq)]
+enum Act {
+    Preview,
+    Merge,
+    NotDuplicate,
+    Ignore,
+}
+
+const ACTIONS: &[(Act, &str)] = &[
+    (Act::Preview, "Preview (p)"),
+    (Act::Merge, "Merge… (m)"),
+    (Act::NotDuplicate, "Not a duplicate (n)"),
+    (Act::Ignore, "Ignore (i)"),
+];
+
 #[derive(Clone, Debug, PartialEq)]
 enum Notice {
-    Done(String, Option<Uuid>),
+    Done(&'static str, Option<Uuid>),
     Failed(ApiError),
 }
 
-/// The keys this page answers, shown above the list.
-fn keys_hint() -> Html {
-    let key =
-        |k: &str, what: &str| html! { <><kbd>{ k.to_string() }</kbd>{ format!(" {what} · ") }</> };
-    html! {
-        <p class="hint">
-            { key("j/k", "next/previous pair") }{ key("1/2", "primary") }{ key("p", "preview") }
-            { key("m", "merge") }{ key("n", "not a duplicate") }<kbd>{ "i" }</kbd>{ " ignore. Click a value to keep it." }
-        </p>
-    }
+/// A field's label: the named ones', else its key (`custom.plan`).
+fn label(key: &str) -> String {
+    FIELDS
+        .iter()
+        .find(|(_, k)| *k == key)
+        .map_or(key, |(l, _)| l)
+        .to_string()
 }
 
-/// A record's heading in the comparison: its number, name and chips, and a link to it.
-fn record_head(n: usize, contact: &ContactView) -> Html {
-    html! {
-        <>
-            { format!("{n}: ") }
-            <Link<Route> to={Route::Contact { id: contact.id.to_string() }}>{ name(&contact.fields) }</Link<Route>>
-            { chips(contact.status, contact.demo) }
-        </>
-    }
+fn record_id(record: &Value) -> Option<Uuid> {
+    Uuid::parse_str(str_at(record, "id")?).ok()
 }
 
+/// The open pairs with, for the focused one, its detail (`None` until read or when none is
+/// focused), read in one query: the list, then the pair the list focuses.
 #[component]
 pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
     let wanted = props.id.as_ref().and_then(|id| Uuid::parse_str(id).ok());
@@ -67,10 +76,10 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
         move |_, consistency| {
             let state = state.clone();
             async move {
-                let list = api::hygiene::duplicates("", consistency.as_deref()).await?;
-                let total = list.total;
-                state.dispatch(ReviewAction::Loaded(list.items));
-                Ok(total)
+                let list = api::hygiene::duplicates(consistency.as_deref()).await?;
+                let pairs = items(&list).iter().filter_map(PairSummary::read).collect();
+                state.dispatch(ReviewAction::Loaded(pairs));
+                Ok(at(&list, "total").clone())
             }
         }
     });
@@ -79,74 +88,72 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
         let id = id.clone();
         async move {
             match id {
-                Some(id) => api::hygiene::duplicate(&id, consistency.as_deref())
-                    .await
-                    .map(Some),
-                None => Ok(None),
+                Some(id) => api::hygiene::duplicate(&id, consistency.as_deref()).await,
+                None => Ok(Value::Null),
             }
         }
     });
-    let ready: Option<PairDetail> = match &*detail {
-        Load::Ready(Some(d)) if Some(d.pair.id.to_string()) == focused => Some(d.clone()),
+    let ready: Option<Value> = match &*detail {
+        Load::Ready(d) if str_at(d, "pair.id").map(str::to_string) == focused => Some(d.clone()),
         _ => None,
     };
 
-    // Preview: the dry run of the request as it stands.
-    let preview = {
-        let (state, notice, busy) = (state.clone(), notice.clone(), busy.clone());
-        Callback::from(move |_: ()| {
-            let (Some(pair), Some(request)) = (state.focused(), state.merge_request(true)) else {
-                return;
-            };
-            let (id, dispatch) = (pair.id.to_string(), state.dispatcher());
-            let (notice, busy) = (notice.clone(), busy.clone());
-            busy.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
-                let answer = api::hygiene::merge(&id, request.clone()).await;
-                busy.set(false);
-                match answer {
-                    Ok(answer) => dispatch.dispatch(ReviewAction::Previewed {
-                        request,
-                        fields: answer.merged,
-                    }),
-                    Err(error) => notice.set(Some(Notice::Failed(error))),
-                }
-            });
-        })
-    };
-    // Not a duplicate, ignore: the pair leaves at once.
-    let decide = {
-        let (state, notice, busy, list) =
-            (state.clone(), notice.clone(), busy.clone(), list.clone());
-        Callback::from(move |ignore: bool| {
+    // Preview (the dry run of the request as it stands), not a duplicate, ignore (the pair
+    // leaves at once); Merge opens the confirmation.
+    let act = {
+        let (state, notice, busy, list, dialog) = (
+            state.clone(),
+            notice.clone(),
+            busy.clone(),
+            list.clone(),
+            dialog.clone(),
+        );
+        Callback::from(move |act: Act| {
             let Some(pair) = state.focused() else {
                 return;
             };
-            let (id, dispatch) = (pair.id, state.dispatcher());
-            let (notice, busy, list) = (notice.clone(), busy.clone(), list.clone());
+            let id = pair.id;
+            if act == Act::Merge {
+                dialog.show(id);
+                return;
+            }
+            let request = state.merge_request(true);
+            let (dispatch, notice, busy, list) = (
+                state.dispatcher(),
+                notice.clone(),
+                busy.clone(),
+                list.clone(),
+            );
             busy.set(true);
             wasm_bindgen_futures::spawn_local(async move {
                 let key = id.to_string();
-                let answer = if ignore {
-                    api::hygiene::ignore(&key).await
-                } else {
-                    api::hygiene::not_duplicate(&key).await
+                let answer = match (act, request.clone()) {
+                    (Act::Preview, Some(request)) => api::hygiene::merge(&key, request).await,
+                    (act, _) => api::hygiene::decide(&key, act == Act::Ignore).await,
                 };
                 busy.set(false);
-                match answer {
-                    Ok(written) => {
+                match (answer, request) {
+                    (Ok(answer), Some(request)) if act == Act::Preview => {
+                        dispatch.dispatch(ReviewAction::Previewed {
+                            request,
+                            fields: at(&answer, "merged").clone(),
+                        })
+                    }
+                    (Ok(written), _) => {
                         dispatch.dispatch(ReviewAction::Decided(id));
-                        let what = if ignore {
-                            "Ignored the pair."
-                        } else {
-                            "Marked not a duplicate; it will not be proposed again unless one of the records changes."
-                        };
-                        notice.set(Some(Notice::Done(what.into(), None)));
-                        if let Some(token) = written.consistency {
+                        notice.set(Some(Notice::Done(
+                            if act == Act::Ignore {
+                                "Ignored the pair."
+                            } else {
+                                "Marked not a duplicate; it will not be proposed again unless one of the records changes."
+                            },
+                            None,
+                        )));
+                        if let Some(token) = consistency(&written) {
                             list.read_after(token);
                         }
                     }
-                    Err(error) => notice.set(Some(Notice::Failed(error))),
+                    (Err(error), _) => notice.set(Some(Notice::Failed(error))),
                 }
             });
         })
@@ -164,8 +171,8 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
                 async move { api::hygiene::merge(&id.to_string(), request).await },
                 move |merged| {
                     dispatch.dispatch(ReviewAction::Decided(id));
-                    notice.set(Some(Notice::Done("Merged.".into(), primary)));
-                    if let Some(token) = merged.consistency {
+                    notice.set(Some(Notice::Done("Merged.", primary)));
+                    if let Some(token) = consistency(&merged) {
                         list.read_after(token);
                     }
                 },
@@ -175,12 +182,7 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
 
     // Keyboard: j/k, 1/2, p, m, n, i.
     {
-        let (state, dialog, preview, decide) = (
-            state.clone(),
-            dialog.clone(),
-            preview.clone(),
-            decide.clone(),
-        );
+        let (state, act) = (state.clone(), act.clone());
         let open = dialog.shown().is_some();
         let (loaded, working) = (ready.is_some(), *busy);
         use_effect_with((state.clone(), open, loaded, working), move |_| {
@@ -188,17 +190,16 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
                 if open {
                     return false;
                 }
-                let pair = state.focused().map(|p| p.id);
-                let ready = loaded && !working && pair.is_some();
+                let ready = loaded && !working;
                 match shortcut {
                     Shortcut::Next => state.dispatch(ReviewAction::Next),
                     Shortcut::Previous => state.dispatch(ReviewAction::Previous),
                     Shortcut::First => state.dispatch(ReviewAction::PrimaryNumber(1)),
                     Shortcut::Second => state.dispatch(ReviewAction::PrimaryNumber(2)),
-                    Shortcut::Preview if ready => preview.emit(()),
-                    Shortcut::Merge if ready => dialog.show(pair.unwrap_or_default()),
-                    Shortcut::NotDuplicate if ready => decide.emit(false),
-                    Shortcut::Ignore if ready => decide.emit(true),
+                    Shortcut::Preview if ready => act.emit(Act::Preview),
+                    Shortcut::Merge if ready => act.emit(Act::Merge),
+                    Shortcut::NotDuplicate if ready => act.emit(Act::NotDuplicate),
+                    Shortcut::Ignore if ready => act.emit(Act::Ignore),
                     _ => return false,
                 }
                 true
@@ -222,12 +223,11 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
                 { for state.pairs.iter().enumerate().map(|(index, pair)| {
                     let focus = { let s = state.dispatcher(); Callback::from(move |_| s.dispatch(ReviewAction::Focus(index))) };
                     let current = index == state.cursor;
-                    let reasons: Vec<&str> = pair.reasons.iter().map(|r| r.detail.as_str()).collect();
                     html! {
                         <li key={pair.id.to_string()} class={classes!("card", current.then_some("focused"))}>
                             <button type="button" class="pair-hit" aria-current={current.then_some("true")} onclick={focus}>
-                                <strong>{ format!("{} and {}", pair.a.label(), pair.b.label()) }</strong>
-                                <span class="muted">{ format!(" · {} match: {}", percent(pair.score), reasons.join("; ")) }</span>
+                                <strong>{ format!("{} and {}", pair.a.label, pair.b.label) }</strong>
+                                <span class="muted">{ format!(" · {} match: {}", percent(pair.score), pair.reasons.join("; ")) }</span>
                             </button>
                         </li>
                     }
@@ -236,30 +236,21 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
         }
     };
 
-    let pane = match (state.focused(), &*detail) {
-        (None, _) => html! {},
-        (Some(_), Load::Failed(error)) => error_view(error, Some(&detail.reload)),
-        (Some(_), _) => match &ready {
-            None => skeleton(6),
-            Some(found) => comparison(
-                &state,
-                found,
-                *busy,
-                &preview,
-                &decide,
-                &dialog.opener(found.pair.id),
-            ),
-        },
+    let pane = match (state.focused(), &*detail, &ready) {
+        (None, _, _) => html! {},
+        (Some(_), Load::Failed(error), _) => error_view(error, Some(&detail.reload)),
+        (Some(_), _, None) => skeleton(6),
+        (Some(_), _, Some(found)) => comparison(&state, found, *busy, &act),
     };
 
     let confirm = match (dialog.shown(), &ready) {
         (Some(_), Some(found)) => {
-            let crm = [&found.a, &found.b]
+            let crm = ["a", "b"]
                 .iter()
-                .any(|c| c.as_ref().is_some_and(|c| c.fields.crm_id.is_some()));
+                .any(|k| str_at(found, &format!("{k}.fields.crm_id")).is_some());
             let message = format!(
                 "The other record is merged into the primary with the values chosen; it stays in CaseyOS, marked merged, and the merge can be undone from its page. {}",
-                if crm { "These records have CRM ids: the merge is pushed to HubSpot, where merges are permanent (HubSpot cannot undo them)." } else { found.crm_note.as_str() }
+                if crm { "These records have CRM ids: the merge is pushed to HubSpot, where merges are permanent (HubSpot cannot undo them)." } else { str_at(found, "crm_note").unwrap_or_default() }
             );
             confirm_dialog(&yew::props!(ConfirmProps {
                 title: "Merge these two records?",
@@ -275,73 +266,62 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
     };
 
     let total = match &*list {
-        Load::Ready(total) => format!("{total} open pairs."),
+        Load::Ready(total) => format!("{} open pairs. ", text(total)),
         _ => String::new(),
     };
-    html! {
-        <section class="page wide" aria-labelledby="dupes-title">
-            <header class="page-header">
-                <h1 id="dupes-title">{ "Duplicates" }</h1>
-                <p class="muted">{ total }{ " " }<Link<Route> to={Route::Hygiene}>{ "Data hygiene" }</Link<Route>></p>
-                { keys_hint() }
-            </header>
-            { match &*notice {
-                None => html! {},
-                Some(Notice::Done(text, primary)) => html! {
-                    <p class="notice" role="status">{ text.clone() }
-                        if let Some(primary) = primary {
-                            { " " }<Link<Route> to={Route::Contact { id: primary.to_string() }}>{ "Open the merged contact" }</Link<Route>>
-                        }
-                    </p>
-                },
-                Some(Notice::Failed(error)) => error_view(error, None),
-            } }
-            <div class="review">
-                <div class="review-list">{ pairs }</div>
-                <div class="review-pane" aria-live="polite">{ pane }</div>
-            </div>
-            { confirm }
-        </section>
-    }
+    page(
+        "dupes-title",
+        "Duplicates",
+        html! { { total } },
+        html! {
+            <>
+                <p class="hint">{ "Keys: j/k next/previous pair · 1/2 primary · p preview · m merge · n not a duplicate · i ignore (? lists them). Click a value to keep it." }</p>
+                { match &*notice {
+                    None => html! {},
+                    Some(Notice::Done(text, primary)) => html! {
+                        <p class="notice" role="status">{ *text }
+                            if let Some(primary) = primary {
+                                { " " }<Link<Route> to={Route::Contact { id: primary.to_string() }}>{ "Open the merged contact" }</Link<Route>>
+                            }
+                        </p>
+                    },
+                    Some(Notice::Failed(error)) => error_view(error, None),
+                } }
+                <div class="review">
+                    <div class="review-list">{ pairs }</div>
+                    <div class="review-pane" aria-live="polite">{ pane }</div>
+                </div>
+                { confirm }
+            </>
+        },
+    )
 }
 
 /// The focused pair side by side: the primary's radios, each field with both values (the
 /// differing ones marked; a click takes a value), the merged preview, and the actions.
 fn comparison(
     state: &UseReducerHandle<ReviewState>,
-    found: &PairDetail,
+    found: &Value,
     busy: bool,
-    preview: &Callback<()>,
-    decide: &Callback<bool>,
-    merge: &Callback<MouseEvent>,
+    act: &Callback<Act>,
 ) -> Html {
-    let (Some(a), Some(b)) = (&found.a, &found.b) else {
+    let (a, b) = (at(found, "a"), at(found, "b"));
+    let (Some(a_id), Some(b_id)) = (record_id(a), record_id(b)) else {
         return html! { <p>{ "One of the two records no longer exists; the next DuplicateWatcher run closes this pair." }</p> };
     };
-    let primary = state.primary_id().unwrap_or(a.id);
-    let (p, o) = if primary == b.id { (b, a) } else { (a, b) };
+    let (af, bf) = (at(a, "fields"), at(b, "fields"));
+    let primary = state.primary_id().unwrap_or(a_id);
+    let (p, o) = if primary == b_id {
+        ((b_id, bf), (a_id, af))
+    } else {
+        ((a_id, af), (b_id, bf))
+    };
     let merged = state.current_preview();
-    let pick = |contact: Uuid| {
-        let s = state.dispatcher();
-        Callback::from(move |_: Event| s.dispatch(ReviewAction::Primary(contact)))
-    };
-    let radio = |n: usize, contact: &ContactView| {
-        html! {
-            <label class="radio">
-                <input type="radio" name="primary" checked={primary == contact.id} onchange={pick(contact.id)} />
-                { format!("{n}: {}", name(&contact.fields)) }
-            </label>
-        }
-    };
-    let cell = |field: &ContactField, contact: &ContactView| {
-        let kept = winner(
-            field,
-            state.choice(&field.to_string()),
-            (p.id, &p.fields),
-            (o.id, &o.fields),
-        ) == contact.id;
+    let records = [(1, a_id, a), (2, b_id, b)];
+    let cell = |key: &str, id: Uuid, fields: &Value| {
+        let kept = winner(key, state.choice(key), p, o) == id;
         let take = {
-            let (s, field, id) = (state.dispatcher(), field.to_string(), contact.id);
+            let (s, field) = (state.dispatcher(), key.to_string());
             Callback::from(move |_: MouseEvent| {
                 s.dispatch(ReviewAction::Take {
                     field: field.clone(),
@@ -352,44 +332,56 @@ fn comparison(
         html! {
             <td class={classes!(kept.then_some("kept"))}>
                 <button type="button" class="cell" aria-pressed={kept.to_string()} onclick={take}>
-                    { value(field, &contact.fields) }
+                    { text(at(fields, key)) }
                 </button>
             </td>
         }
     };
+    let crm_note = str_at(found, "crm_note").unwrap_or_default();
     html! {
         <div class="comparison">
             <p>
-                <strong>{ percent(found.pair.finding.score) }</strong>{ " match" }
-                if !found.crm_note.is_empty() { <span class="muted">{ format!(" · {}", found.crm_note) }</span> }
+                <strong>{ percent(at(found, "pair.finding.score").as_f64().unwrap_or(0.0)) }</strong>{ " match" }
+                if !crm_note.is_empty() { <span class="muted">{ format!(" · {crm_note}") }</span> }
             </p>
             <ul class="reasons">
-                { for found.pair.finding.reasons.iter().map(|r| html! { <li><code>{ &r.code }</code>{ " " }{ &r.detail }</li> }) }
+                { for items(at(found, "pair.finding.reasons")).iter().map(|r| html! { <li><code>{ text(at(r, "code")) }</code>{ " " }{ text(at(r, "detail")) }</li> }) }
             </ul>
             <fieldset class="primary-pick">
                 <legend>{ "Primary record (keys 1 and 2)" }</legend>
-                { radio(1, a) }{ radio(2, b) }
+                { for records.iter().map(|(n, id, record)| {
+                    let (s, id) = (state.dispatcher(), *id);
+                    html! {
+                        <label class="radio">
+                            <input type="radio" name="primary" checked={primary == id} onchange={Callback::from(move |_: Event| s.dispatch(ReviewAction::Primary(id)))} />
+                            { format!("{n}: {}", name(at(record, "fields"))) }
+                        </label>
+                    }
+                }) }
             </fieldset>
             <div class="table-wrap" tabindex="0" role="region" aria-label="The two records side by side">
                 <table class="data compare">
                     <thead>
                         <tr>
                             <th scope="col">{ "Field" }</th>
-                            <th scope="col">{ record_head(1, a) }</th>
-                            <th scope="col">{ record_head(2, b) }</th>
+                            { for records.iter().map(|(n, id, record)| html! {
+                                <th scope="col">
+                                    { format!("{n}: ") }
+                                    <Link<Route> to={Route::Contact { id: id.to_string() }}>{ name(at(record, "fields")) }</Link<Route>>
+                                </th>
+                            }) }
                             <th scope="col">{ "Merged (preview)" }</th>
                         </tr>
                     </thead>
                     <tbody>
-                        { for compared(&a.fields, &b.fields).into_iter().map(|(field, differs)| html! {
+                        { for compared(af, bf).into_iter().map(|(key, differs)| html! {
                             <tr class={classes!(differs.then_some("differs"))}>
                                 <th scope="row">
-                                    { label(&field) }
+                                    { label(&key) }
                                     if differs { <span class="chip">{ "differs" }</span> }
                                 </th>
-                                { cell(&field, a) }
-                                { cell(&field, b) }
-                                <td>{ merged.map(|m| value(&field, m)).unwrap_or_default() }</td>
+                                { for [(a_id, af), (b_id, bf)].into_iter().map(|(id, fields)| cell(&key, id, fields)) }
+                                <td>{ merged.map(|m| text(at(m, &key))).unwrap_or_default() }</td>
                             </tr>
                         }) }
                     </tbody>
@@ -397,10 +389,10 @@ fn comparison(
             </div>
             <p class="muted">{ "Highlighted values are kept: the primary's, unless empty or you click the other. Emails and phones of both are kept, the chosen side's first." }</p>
             <div class="actions">
-                <button type="button" class="button" disabled={busy} onclick={preview.reform(|_| ())}>{ "Preview (p)" }</button>
-                <button type="button" class="button primary" disabled={busy} onclick={merge.clone()}>{ "Merge… (m)" }</button>
-                <button type="button" class="button" disabled={busy} onclick={decide.reform(|_| false)}>{ "Not a duplicate (n)" }</button>
-                <button type="button" class="button" disabled={busy} onclick={decide.reform(|_| true)}>{ "Ignore (i)" }</button>
+                { for ACTIONS.iter().map(|(what, label)| {
+                    let what = *what;
+                    html! { <button type="button" class="button" disabled={busy} onclick={act.reform(move |_| what)}>{ *label }</button> }
+                }) }
             </div>
         </div>
     }

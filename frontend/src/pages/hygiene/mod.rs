@@ -1,5 +1,4 @@
-//! Data hygiene: duplicate review (and its state) and the hygiene overview.
+//! Data hygiene: duplicate review and its state.
 
 pub mod duplicates;
-pub mod overview;
 pub mod review_state;

@@ -7,12 +7,12 @@
 
 use std::rc::Rc;
 
-use caseyos_domain::contacts::{ContactField, ContactFields};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 use yew::Reducible;
 
 use crate::api::hygiene::PairSummary;
+use crate::components::contacts::{at, is_empty, FIELDS};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReviewState {
@@ -28,7 +28,7 @@ pub struct ReviewState {
     /// Per field (its API name), the contact whose value wins, in the order picked.
     pub choices: Vec<(String, Uuid)>,
     /// The dry run's merged record for the request it answered.
-    pub preview: Option<(Value, ContactFields)>,
+    pub preview: Option<(Value, Value)>,
     /// Pairs decided here: they leave the list at once and stay out of older reads.
     pub decided: Vec<Uuid>,
 }
@@ -52,7 +52,7 @@ pub enum ReviewAction {
     /// The dry run answered `fields` for `request`.
     Previewed {
         request: Value,
-        fields: ContactFields,
+        fields: Value,
     },
     /// The pair was merged, marked not a duplicate or ignored here.
     Decided(Uuid),
@@ -96,18 +96,17 @@ impl ReviewState {
         let primary = self.primary_id()?;
         let mut request = json!({ "primary": primary.to_string(), "dry_run": dry_run });
         if !self.choices.is_empty() {
-            let fields: Map<String, Value> = self
-                .choices
-                .iter()
-                .map(|(field, contact)| (field.clone(), Value::String(contact.to_string())))
-                .collect();
+            let mut fields = Map::new();
+            for (field, contact) in &self.choices {
+                fields.insert(field.clone(), Value::String(contact.to_string()));
+            }
             request["fields"] = Value::Object(fields);
         }
         Some(request)
     }
 
     /// The preview, if it answered the request as it now stands.
-    pub fn current_preview(&self) -> Option<&ContactFields> {
+    pub fn current_preview(&self) -> Option<&Value> {
         let request = self.merge_request(true)?;
         self.preview
             .as_ref()
@@ -127,33 +126,44 @@ impl ReviewState {
     }
 }
 
-/// Which record's value of `field` the merge keeps, by the merge's rule: the one picked;
-/// else the primary's, unless it has none and the other has one. Lists (emails, phones) keep
-/// both, the winner's first.
+/// Which record's value of `field` (a key of the records' `fields`) the merge keeps, by
+/// the merge's rule: the one picked; else the primary's, unless it has none and the other
+/// has one. Lists (emails, phones) keep both, the winner's first.
 pub fn winner(
-    field: &ContactField,
+    field: &str,
     chosen: Option<Uuid>,
-    (primary, primary_fields): (Uuid, &ContactFields),
-    (other, other_fields): (Uuid, &ContactFields),
+    (primary, primary_fields): (Uuid, &Value),
+    (other, other_fields): (Uuid, &Value),
 ) -> Uuid {
     if let Some(chosen) = chosen.filter(|c| *c == primary || *c == other) {
         return chosen;
     }
-    if primary_fields.is_empty(field) && !other_fields.is_empty(field) {
+    if is_empty(at(primary_fields, field)) && !is_empty(at(other_fields, field)) {
         other
     } else {
         primary
     }
 }
 
-/// The fields either record has, each with whether the two differ.
-pub fn compared(a: &ContactFields, b: &ContactFields) -> Vec<(ContactField, bool)> {
-    a.fields_with(b)
-        .into_iter()
-        .filter(|f| !(a.is_empty(f) && b.is_empty(f)))
-        .map(|f| {
-            let differs = a.get(&f) != b.get(&f);
-            (f, differs)
+/// The fields either record has (the named ones in order, then `custom.<key>`), each with
+/// whether the two differ.
+pub fn compared(a: &Value, b: &Value) -> Vec<(String, bool)> {
+    let mut keys: Vec<String> = FIELDS.iter().map(|(_, k)| k.to_string()).collect();
+    for record in [a, b] {
+        if let Some(custom) = record.get("custom").and_then(Value::as_object) {
+            for key in custom.keys() {
+                let key = format!("custom.{key}");
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+    }
+    keys.into_iter()
+        .filter(|k| !(is_empty(at(a, k)) && is_empty(at(b, k))))
+        .map(|k| {
+            let differs = at(a, &k) != at(b, &k);
+            (k, differs)
         })
         .collect()
 }
@@ -235,7 +245,6 @@ impl Reducible for ReviewState {
 mod tests {
     use super::*;
     use crate::api::hygiene::PairContact;
-    use caseyos_domain::duplicates::MatchReason;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn id(n: u128) -> Uuid {
@@ -246,16 +255,12 @@ mod tests {
     fn pair(n: u128) -> PairSummary {
         let side = |id: Uuid| PairContact {
             id,
-            name: Some("Dana Lee".into()),
-            primary_email: None,
+            label: "Dana Lee".into(),
         };
         PairSummary {
             id: id(n),
             score: 0.9,
-            reasons: vec![MatchReason {
-                code: "email.same".into(),
-                detail: "same email".into(),
-            }],
+            reasons: vec!["same email".into()],
             a: side(id(10 * n)),
             b: side(id(10 * n + 1)),
         }
@@ -385,10 +390,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn a_preview_holds_only_for_the_request_it_answered() {
-        let fields = ContactFields {
-            job_title: Some("CTO".into()),
-            ..ContactFields::default()
-        };
+        let fields = json!({"job_title": "CTO"});
         let mut state = Rc::new(ReviewState::default());
         state = state.reduce(ReviewAction::Loaded(vec![pair(1)]));
         let request = state.merge_request(true).unwrap();
@@ -404,11 +406,8 @@ mod tests {
     #[wasm_bindgen_test]
     fn the_merge_keeps_the_picked_value_else_the_primarys_else_the_others() {
         let (p, o) = (id(1), id(2));
-        let with = |title: Option<&str>| ContactFields {
-            job_title: title.map(str::to_string),
-            ..ContactFields::default()
-        };
-        let title = ContactField::JobTitle;
+        let with = |title: Option<&str>| json!({ "job_title": title });
+        let title = "job_title";
         // (primary's title, other's title, picked, winner)
         let table = [
             (Some("CEO"), Some("CTO"), None, p),
@@ -421,7 +420,7 @@ mod tests {
         for (mine, theirs, picked, expected) in table {
             let (mine, theirs) = (with(mine), with(theirs));
             assert_eq!(
-                winner(&title, picked, (p, &mine), (o, &theirs)),
+                winner(title, picked, (p, &mine), (o, &theirs)),
                 expected,
                 "{mine:?} / {theirs:?} picked {picked:?}"
             );
@@ -430,27 +429,18 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn the_comparison_lists_filled_fields_and_marks_the_differing_ones() {
-        let a = ContactFields {
-            first_name: Some("Dana".into()),
-            job_title: Some("CEO".into()),
-            emails: vec!["dana@acme.io".into()],
-            ..ContactFields::default()
-        };
-        let b = ContactFields {
-            first_name: Some("Dana".into()),
-            job_title: Some("CTO".into()),
-            ..ContactFields::default()
-        };
-        let rows: Vec<(String, bool)> = compared(&a, &b)
-            .into_iter()
-            .map(|(f, d)| (f.to_string(), d))
-            .collect();
+        let a = json!({"first_name": "Dana", "job_title": "CEO", "emails": ["dana@acme.io"],
+                       "phones": [], "custom": {"plan": "pro"}});
+        let b = json!({"first_name": "Dana", "job_title": "CTO", "emails": [], "owner": null,
+                       "custom": {"plan": "pro", "tier": ""}});
+        let rows = compared(&a, &b);
         assert_eq!(
             rows,
             vec![
                 ("first_name".to_string(), false),
                 ("emails".to_string(), true),
                 ("job_title".to_string(), true),
+                ("custom.plan".to_string(), false),
             ]
         );
     }
