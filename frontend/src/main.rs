@@ -32,7 +32,6 @@ use pages::agent_runs::run::RunPage;
 use pages::agent_runs::runs::RunsPage;
 use pages::contacts::contact::ContactPage;
 use pages::contacts::import::ImportPage;
-use pages::contacts::list::ContactsPage;
 use pages::hygiene::duplicates::DuplicatesPage;
 use pages::queue::item::ItemPage;
 use pages::queue::list::QueuePage;
@@ -80,7 +79,6 @@ fn switch(route: Route) -> Html {
         Route::Agents => html! { <Guard><AgentsPage /></Guard> },
         Route::Runs => html! { <Guard><RunsPage /></Guard> },
         Route::Run { id } => html! { <Guard><RunPage id={id} /></Guard> },
-        Route::Contacts => html! { <Guard><ContactsPage /></Guard> },
         Route::Contact { id } => html! { <Guard><ContactPage id={id} /></Guard> },
         Route::ContactImport => html! { <Guard><ImportPage /></Guard> },
         Route::Duplicates => html! { <Guard><DuplicatesPage /></Guard> },

@@ -137,8 +137,8 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     <Link<Route> to={Route::Runs} classes="nav-link">
                         <span aria-current={current(Route::Runs)}>{ "Runs" }</span>
                     </Link<Route>>
-                    <Link<Route> to={Route::Contacts} classes="nav-link">
-                        <span aria-current={current(Route::Contacts)}>{ "Contacts" }</span>
+                    <Link<Route> to={Route::ContactImport} classes="nav-link">
+                        <span aria-current={current(Route::ContactImport)}>{ "Import" }</span>
                     </Link<Route>>
                     <Link<Route> to={Route::Duplicates} classes="nav-link">
                         <span aria-current={current(Route::Duplicates)}>{ "Duplicates" }</span>

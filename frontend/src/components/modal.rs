@@ -152,6 +152,9 @@ pub struct ConfirmProps {
     pub busy: bool,
     #[prop_or_default]
     pub error: Option<ApiError>,
+    /// What the dialog shows under the message (a checkbox), if anything.
+    #[prop_or_default]
+    pub extra: Html,
     pub on_confirm: Callback<()>,
     pub on_close: Callback<()>,
 }
@@ -160,6 +163,7 @@ pub fn confirm_dialog(props: &ConfirmProps) -> Html {
     html! {
         <Modal title={props.title.clone()} on_close={props.on_close.clone()} role="alertdialog">
             <p>{ props.message.clone() }</p>
+            { props.extra.clone() }
             if let Some(error) = &props.error {
                 { error_view(error, None) }
             }

@@ -69,11 +69,6 @@ fn pages() -> Vec<Choice> {
             route: Route::Runs,
         },
         Choice {
-            label: "Contacts".into(),
-            hint: "page".into(),
-            route: Route::Contacts,
-        },
-        Choice {
             label: "Duplicates — review pairs".into(),
             hint: "page".into(),
             route: Route::Duplicates,
@@ -184,7 +179,7 @@ mod tests {
         let found = matching("queue", &pages(), &[]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].route, Route::Queue);
-        assert_eq!(matching("", &pages(), &[]).len(), 7);
+        assert_eq!(matching("", &pages(), &[]).len(), 6);
         let runs = matching("runs", &pages(), &[]);
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].route, Route::Runs);

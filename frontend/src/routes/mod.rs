@@ -2,7 +2,6 @@
 //! pages keep their filters, sort and page in the URL's query, one query type per resource.
 
 pub mod agent_runs;
-pub mod contacts;
 pub mod query;
 pub mod queue;
 
@@ -27,9 +26,6 @@ pub enum Route {
     Runs,
     /// `/runs/:id`: `?after=` right after a write (see [`agent_runs::After`]).
     Run { id: String },
-    /// `/contacts`: search, filters, sort and page in the query (see
-    /// [`contacts::ContactFilters`]).
-    Contacts,
     /// `/contacts/:id`
     Contact { id: String },
     /// `/contacts/import`: `?id=` once a file is uploaded.
@@ -44,7 +40,7 @@ pub enum Route {
     NotFound,
 }
 
-const PATHS: [&str; 13] = [
+const PATHS: [&str; 12] = [
     "/",
     "/queue",
     "/queue/:id",
@@ -53,7 +49,6 @@ const PATHS: [&str; 13] = [
     "/runs/:id",
     "/sign-in",
     "/404",
-    "/contacts",
     "/contacts/:id",
     "/contacts/import",
     "/hygiene/duplicates",
@@ -72,7 +67,6 @@ impl Routable for Route {
             "/runs/:id" => Route::Run { id: id()? },
             "/sign-in" => Route::SignIn,
             "/404" => Route::NotFound,
-            "/contacts" => Route::Contacts,
             "/contacts/import" => Route::ContactImport,
             "/contacts/:id" => Route::Contact { id: id()? },
             "/hygiene/duplicates" => Route::Duplicates,
@@ -94,9 +88,8 @@ impl Routable for Route {
                     Route::Agents => 3,
                     Route::Runs => 4,
                     Route::SignIn => 6,
-                    Route::Contacts => 8,
-                    Route::ContactImport => 10,
-                    Route::Duplicates => 11,
+                    Route::ContactImport => 9,
+                    Route::Duplicates => 10,
                     _ => 7,
                 };
                 PATHS[at].to_string()
@@ -129,7 +122,6 @@ impl Routable for Route {
             ["runs"] => Some(Route::Runs),
             ["runs", id] => one(id).map(|id| Route::Run { id }),
             ["sign-in"] => Some(Route::SignIn),
-            ["contacts"] => Some(Route::Contacts),
             ["contacts", "import"] => Some(Route::ContactImport),
             ["contacts", id] => one(id).map(|id| Route::Contact { id }),
             ["hygiene", "duplicates"] => Some(Route::Duplicates),
@@ -182,7 +174,7 @@ mod tests {
             ("/Queue", Route::NotFound),
             ("//", Route::NotFound),
             ("queue", Route::NotFound),
-            ("/contacts", Route::Contacts),
+            ("/contacts", Route::NotFound),
             ("/contacts/import", Route::ContactImport),
             ("/contacts/c-1", Route::Contact { id: "c-1".into() }),
             ("/contacts/c-1/x", Route::NotFound),
@@ -214,7 +206,6 @@ mod tests {
             },
             Route::SignIn,
             Route::NotFound,
-            Route::Contacts,
             Route::Contact { id: "c 1".into() },
             Route::ContactImport,
             Route::Duplicates,
@@ -227,7 +218,7 @@ mod tests {
         assert_eq!(Route::Item { id: "a b".into() }.to_path(), "/queue/a%20b");
         assert_eq!(Route::Today.to_path(), "/");
         assert_eq!(Route::NotFound.to_path(), "/404");
-        assert_eq!(Route::routes().len(), 13);
+        assert_eq!(Route::routes().len(), 12);
         let params = HashMap::from([("id", "x%20y")]);
         assert_eq!(
             Route::from_path("/runs/:id", &params),

@@ -13,8 +13,8 @@ use crate::components::audit_events::{event_list, NewerEvents};
 use crate::components::contacts::{
     at, chips, fields_table, items, list_table, name, part, str_at, text, FIELDS,
 };
-use crate::components::modal::Modal;
-use crate::components::status::{self, error_view};
+use crate::components::modal::{confirm_dialog, ConfirmProps};
+use crate::components::status;
 use crate::hooks::{use_dialog, use_query, Refresh};
 use crate::routes::Route;
 
@@ -148,8 +148,7 @@ pub fn ContactPage(props: &ContactProps) -> Html {
                 <header class="detail-header">
                     <h1>{ name(fields) }{ chips(c) }</h1>
                     <p class="muted">
-                        <Link<Route> to={Route::Contacts}>{ "All contacts" }</Link<Route>>
-                        { format!(" · {} · version {}", text(at(c, "id")), text(at(c, "version"))) }
+                        { format!("{} · version {}", text(at(c, "id")), text(at(c, "version"))) }
                     </p>
                 </header>
                 { part("Merges", lineage(c, &open_unmerge)) }
@@ -172,28 +171,24 @@ pub fn ContactPage(props: &ContactProps) -> Html {
             let recreate = recreate.clone();
             Callback::from(move |_: Event| recreate.set(!*recreate))
         };
-        html! {
-            <Modal title="Undo this merge?" on_close={dialog.close()} role="alertdialog">
-                <ul>
-                    <li>{ "Both records come back as they were before the merge: the absorbed contact is active again with its own fields." }</li>
-                    <li>{ "Edits made to the primary since the merge are kept; only the values the merge brought in are taken back." }</li>
-                    <li>{ "HubSpot merges are permanent: if the merge reached HubSpot, HubSpot keeps one record there." }
-                        if !crm { { " (This contact has no CRM id.)" } }
-                    </li>
-                </ul>
+        confirm_dialog(&yew::props!(ConfirmProps {
+            title: "Undo this merge?",
+            message: format!(
+                "Both records come back as they were before the merge: the absorbed contact is active again with its own fields. Edits made to the primary since the merge are kept; only the values the merge brought in are taken back. HubSpot merges are permanent: if the merge reached HubSpot, HubSpot keeps one record there.{}",
+                if crm { "" } else { " (This contact has no CRM id.)" }
+            ),
+            confirm: "Unmerge",
+            busy: dialog.busy(),
+            error: dialog.error(),
+            extra: html! {
                 <label class="checkbox">
                     <input type="checkbox" checked={*recreate} onchange={toggle} />
                     { " Re-create the absorbed record in HubSpot" }
                 </label>
-                if let Some(error) = dialog.error() { { error_view(&error, None) } }
-                <div class="dialog-actions">
-                    <button type="button" class="button" onclick={dialog.close().reform(|_| ())}>{ "Cancel" }</button>
-                    <button type="button" class="button primary" disabled={dialog.busy()} onclick={on_unmerge.reform(|_| ())}>
-                        { if dialog.busy() { "Unmerging…" } else { "Unmerge" } }
-                    </button>
-                </div>
-            </Modal>
-        }
+            },
+            on_confirm: on_unmerge,
+            on_close: dialog.close(),
+        }))
     } else {
         html! {}
     };

@@ -15,7 +15,6 @@ use crate::components::status::{self, error_view};
 use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::use_app;
 use crate::infra::dom::bind;
-use crate::routes::contacts::ContactFilters;
 use crate::routes::query::query_value;
 use crate::routes::Route;
 
@@ -48,10 +47,6 @@ fn progress(import: &Value) -> Html {
         "failed" => "bad",
         _ => "active",
     };
-    let created = ContactFilters {
-        import_id: str_at(import, "id").map(str::to_string),
-        ..ContactFilters::default()
-    };
     let errors = items(&import["errors"]);
     let failed = import["failed"].as_u64().unwrap_or(0);
     html! {
@@ -76,8 +71,7 @@ fn progress(import: &Value) -> Html {
                     }
                 }
                 <p>
-                    <Link<Route, ContactFilters> to={Route::Contacts} query={Some(created)}>{ "The contacts of this import" }</Link<Route, ContactFilters>>
-                    { " · " }<Link<Route> to={Route::Duplicates}>{ "Review duplicates" }</Link<Route>>
+                    <Link<Route> to={Route::Duplicates}>{ "Review duplicates" }</Link<Route>>
                 </p>
             }
         </>
@@ -152,7 +146,7 @@ pub fn ImportPage() -> Html {
         <section class="page" aria-labelledby="import-title">
             <header class="page-header">
                 <h1 id="import-title">{ "Import contacts" }</h1>
-                <p class="muted">{ "A CSV file with a header row (first name, last name, email, phone, company, …). Rows that match a contact by CRM id, then email, update it; importing the same file again creates nothing new." }</p>
+                <p class="muted">{ "A CSV file with a header row. Rows matching a contact by CRM id or email update it." }</p>
             </header>
             <form class="import-form" {onsubmit}>
                 <div class="field">

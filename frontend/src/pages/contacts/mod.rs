@@ -1,5 +1,4 @@
-//! The contacts' pages: the list (search, filters), one contact, and importing a CSV file.
+//! The contacts' pages: one contact, and importing a CSV file.
 
 pub mod contact;
 pub mod import;
-pub mod list;

@@ -275,7 +275,7 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
         html! { { total } },
         html! {
             <>
-                <p class="hint">{ "Keys: j/k next/previous pair · 1/2 primary · p preview · m merge · n not a duplicate · i ignore (? lists them). Click a value to keep it." }</p>
+                <p class="hint">{ "Keys: j/k pair · 1/2 primary · p preview · m merge · n not a duplicate · i ignore. Click a value to keep it." }</p>
                 { match &*notice {
                     None => html! {},
                     Some(Notice::Done(text, primary)) => html! {
@@ -297,7 +297,7 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
     )
 }
 
-/// The focused pair side by side: the primary's radios, each field with both values (the
+/// The focused pair side by side: each record with its primary button, each field with both values (the
 /// differing ones marked; a click takes a value), the merged preview, and the actions.
 fn comparison(
     state: &UseReducerHandle<ReviewState>,
@@ -344,31 +344,19 @@ fn comparison(
                 <strong>{ percent(at(found, "pair.finding.score").as_f64().unwrap_or(0.0)) }</strong>{ " match" }
                 if !crm_note.is_empty() { <span class="muted">{ format!(" · {crm_note}") }</span> }
             </p>
-            <ul class="reasons">
-                { for items(at(found, "pair.finding.reasons")).iter().map(|r| html! { <li><code>{ text(at(r, "code")) }</code>{ " " }{ text(at(r, "detail")) }</li> }) }
-            </ul>
-            <fieldset class="primary-pick">
-                <legend>{ "Primary record (keys 1 and 2)" }</legend>
-                { for records.iter().map(|(n, id, record)| {
-                    let (s, id) = (state.dispatcher(), *id);
-                    html! {
-                        <label class="radio">
-                            <input type="radio" name="primary" checked={primary == id} onchange={Callback::from(move |_: Event| s.dispatch(ReviewAction::Primary(id)))} />
-                            { format!("{n}: {}", name(at(record, "fields"))) }
-                        </label>
-                    }
-                }) }
-            </fieldset>
             <div class="table-wrap" tabindex="0" role="region" aria-label="The two records side by side">
                 <table class="data compare">
                     <thead>
                         <tr>
                             <th scope="col">{ "Field" }</th>
-                            { for records.iter().map(|(n, id, record)| html! {
-                                <th scope="col">
-                                    { format!("{n}: ") }
-                                    <Link<Route> to={Route::Contact { id: id.to_string() }}>{ name(at(record, "fields")) }</Link<Route>>
-                                </th>
+                            { for records.iter().map(|(n, id, record)| {
+                                let (s, id) = (state.dispatcher(), *id);
+                                html! {
+                                    <th scope="col">
+                                        <button type="button" class="button" aria-pressed={(primary == id).to_string()} onclick={Callback::from(move |_: MouseEvent| s.dispatch(ReviewAction::Primary(id)))}>{ format!("Primary ({n})") }</button>
+                                        { " " }<Link<Route> to={Route::Contact { id: id.to_string() }}>{ name(at(record, "fields")) }</Link<Route>>
+                                    </th>
+                                }
                             }) }
                             <th scope="col">{ "Merged (preview)" }</th>
                         </tr>
@@ -387,7 +375,7 @@ fn comparison(
                     </tbody>
                 </table>
             </div>
-            <p class="muted">{ "Highlighted values are kept: the primary's, unless empty or you click the other. Emails and phones of both are kept, the chosen side's first." }</p>
+            <p class="muted">{ "Highlighted values are kept; emails and phones of both are kept." }</p>
             <div class="actions">
                 { for ACTIONS.iter().map(|(what, label)| {
                     let what = *what;
