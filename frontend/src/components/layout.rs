@@ -84,6 +84,12 @@ pub fn Layout(props: &LayoutProps) -> Html {
         });
     }
 
+    // The button's name says what it shows (axe: label-content-name-mismatch).
+    let (mark, theme) = match appearance.theme {
+        Theme::System => ("◐ ", "Auto"),
+        Theme::Light => ("☀ ", "Light"),
+        Theme::Dark => ("☾ ", "Dark"),
+    };
     let toggle_theme = {
         let appearance = appearance.clone();
         Callback::from(move |_| {
@@ -147,8 +153,8 @@ pub fn Layout(props: &LayoutProps) -> Html {
                 <div class="tools">
                     <button class="button ghost" onclick={let o = overlay.clone(); move |_| o.set(Overlay::Palette)}
                             aria-keyshortcuts="Control+K Meta+K">{ "Go to… ⌘K" }</button>
-                    <button class="button ghost" onclick={toggle_theme} aria-label={format!("Theme: {}", appearance.theme.as_str())}>
-                        { match appearance.theme { Theme::System => "◐ Auto", Theme::Light => "☀ Light", Theme::Dark => "☾ Dark" } }
+                    <button class="button ghost" onclick={toggle_theme} aria-label={format!("Theme: {theme}")}>
+                        <span aria-hidden="true">{ mark }</span>{ theme }
                     </button>
                     <button class="button ghost" onclick={toggle_contrast} aria-pressed={appearance.high_contrast.to_string()}>
                         { "High contrast" }

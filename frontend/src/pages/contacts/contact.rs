@@ -126,19 +126,15 @@ pub fn ContactPage(props: &ContactProps) -> Html {
 
     let body = status::view(&*query, 6, &query.reload, |(c, history)| {
         let fields = at(c, "fields");
-        let mut custom: Vec<(String, String)> = at(fields, "custom")
+        // One table: the named fields, then the custom properties.
+        let custom: Vec<(String, String)> = at(fields, "custom")
             .as_object()
-            .map(|m| {
-                m.keys()
-                    .map(|k| (format!("Custom: {k}"), format!("custom.{k}")))
-                    .collect()
-            })
-            .unwrap_or_default();
-        custom.push(("Source".into(), "source".into()));
-        let custom: Vec<(&str, &str)> = custom
-            .iter()
-            .map(|(l, k)| (l.as_str(), k.as_str()))
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| (format!("Custom: {k}"), format!("custom.{k}")))
             .collect();
+        let mut rows = FIELDS.to_vec();
+        rows.extend(custom.iter().map(|(l, k)| (l.as_str(), k.as_str())));
         let on_loaded = {
             let (query, c) = (query.clone(), c.clone());
             Callback::from(move |h| query.set((c.clone(), h)))
@@ -148,11 +144,11 @@ pub fn ContactPage(props: &ContactProps) -> Html {
                 <header class="detail-header">
                     <h1>{ name(fields) }{ chips(c) }</h1>
                     <p class="muted">
-                        { format!("{} · version {}", text(at(c, "id")), text(at(c, "version"))) }
+                        { format!("{} · version {} · from {}", text(at(c, "id")), text(at(c, "version")), text(at(c, "source"))) }
                     </p>
                 </header>
                 { part("Merges", lineage(c, &open_unmerge)) }
-                { part("Fields", html! { <>{ fields_table(fields, FIELDS) }{ fields_table(c, &custom) }</> }) }
+                { part("Fields", fields_table(fields, &rows)) }
                 { part("Validation", findings(c)) }
                 { part("History", html! {
                     <>
