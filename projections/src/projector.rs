@@ -154,6 +154,47 @@ pub trait RowFold: Send + 'static {
     fn take(&mut self, keep: usize, how: Write) -> Box<dyn RowsWrite>;
 }
 
+/// A read model that is one [`RowFold`] over a [`Window`]: its name and tables are its own,
+/// the rest of its [`Projector`] (a live batch over a live window, a rebuild over a
+/// rebuild's window) is the same for all such read models.
+pub trait RowProjector: Send + Sync + 'static {
+    /// The projector's name (its checkpoint's).
+    const NAME: &'static str;
+    /// The tables it writes.
+    const TABLES: &'static [&'static str];
+    /// What each row is while held.
+    type Held: Default + Send + 'static;
+    /// The fold of its events into rows.
+    type Fold: RowFold;
+
+    /// The fold over `window`.
+    fn fold_over(window: Window<Self::Held>) -> Self::Fold;
+}
+
+#[async_trait]
+impl<P: RowProjector> Projector for P {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        P::TABLES
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        tables: &Tables,
+        events: &[StoredEvent],
+    ) -> anyhow::Result<()> {
+        apply_batch(P::fold_over(Window::live()), conn, tables, events).await
+    }
+
+    fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
+        fold_of(P::fold_over(Window::rebuild(fresh)))
+    }
+}
+
 /// Applies one live batch with a fold over a live window: reads the rows the batch
 /// changes, folds, upserts them.
 pub async fn apply_batch<F: RowFold>(

@@ -12,11 +12,10 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use caseyos_domain::aggregate::Aggregate;
-use caseyos_store::StoredEvent;
 
 use crate::projector::{
-    apply_batch, fold_of, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowFold,
-    RowsWrite, Tables, Window, Write,
+    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
+    Write,
 };
 
 mod queries;
@@ -28,42 +27,19 @@ const RUNS: &str = "agent_runs";
 /// Writes `agent_runs`.
 pub struct AgentRunsProjector;
 
-#[async_trait]
-impl Projector for AgentRunsProjector {
-    fn name(&self) -> &'static str {
-        "agent_runs"
-    }
+impl RowProjector for AgentRunsProjector {
+    const NAME: &'static str = "agent_runs";
+    const TABLES: &'static [&'static str] = &[RUNS];
+    type Held = AgentRun;
+    type Fold = RunsFold;
 
-    fn tables(&self) -> &'static [&'static str] {
-        &[RUNS]
-    }
-
-    async fn apply(
-        &self,
-        conn: &mut PgConnection,
-        tables: &Tables,
-        events: &[StoredEvent],
-    ) -> anyhow::Result<()> {
-        apply_batch(
-            RunsFold {
-                window: Window::live(),
-            },
-            conn,
-            tables,
-            events,
-        )
-        .await
-    }
-
-    fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
-        fold_of(RunsFold {
-            window: Window::rebuild(fresh),
-        })
+    fn fold_over(window: Window<AgentRun>) -> RunsFold {
+        RunsFold { window }
     }
 }
 
 /// The one fold of agent run events into rows, for a live batch and for a rebuild alike.
-struct RunsFold {
+pub struct RunsFold {
     window: Window<AgentRun>,
 }
 

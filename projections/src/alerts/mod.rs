@@ -9,11 +9,9 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use caseyos_store::StoredEvent;
-
 use crate::projector::{
-    apply_batch, fold_of, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowFold,
-    RowsWrite, Tables, Window, Write,
+    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
+    Write,
 };
 
 mod queries;
@@ -25,42 +23,19 @@ const ALERTS: &str = "alerts";
 /// Writes `alerts`.
 pub struct AlertsProjector;
 
-#[async_trait]
-impl Projector for AlertsProjector {
-    fn name(&self) -> &'static str {
-        "alerts"
-    }
+impl RowProjector for AlertsProjector {
+    const NAME: &'static str = "alerts";
+    const TABLES: &'static [&'static str] = &[ALERTS];
+    type Held = Alert;
+    type Fold = AlertsFold;
 
-    fn tables(&self) -> &'static [&'static str] {
-        &[ALERTS]
-    }
-
-    async fn apply(
-        &self,
-        conn: &mut PgConnection,
-        tables: &Tables,
-        events: &[StoredEvent],
-    ) -> anyhow::Result<()> {
-        apply_batch(
-            AlertsFold {
-                window: Window::live(),
-            },
-            conn,
-            tables,
-            events,
-        )
-        .await
-    }
-
-    fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
-        fold_of(AlertsFold {
-            window: Window::rebuild(fresh),
-        })
+    fn fold_over(window: Window<Alert>) -> AlertsFold {
+        AlertsFold { window }
     }
 }
 
 /// The one fold of alert events into rows, live and in a rebuild.
-struct AlertsFold {
+pub struct AlertsFold {
     window: Window<Alert>,
 }
 

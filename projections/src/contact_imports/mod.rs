@@ -11,11 +11,9 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use caseyos_store::StoredEvent;
-
 use crate::projector::{
-    apply_batch, fold_of, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowFold,
-    RowsWrite, Tables, Window, Write,
+    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
+    Write,
 };
 
 mod queries;
@@ -27,42 +25,19 @@ const IMPORTS: &str = "contact_imports";
 /// Writes `contact_imports`.
 pub struct ContactImportsProjector;
 
-#[async_trait]
-impl Projector for ContactImportsProjector {
-    fn name(&self) -> &'static str {
-        "contact_imports"
-    }
+impl RowProjector for ContactImportsProjector {
+    const NAME: &'static str = "contact_imports";
+    const TABLES: &'static [&'static str] = &[IMPORTS];
+    type Held = ContactImport;
+    type Fold = ImportsFold;
 
-    fn tables(&self) -> &'static [&'static str] {
-        &[IMPORTS]
-    }
-
-    async fn apply(
-        &self,
-        conn: &mut PgConnection,
-        tables: &Tables,
-        events: &[StoredEvent],
-    ) -> anyhow::Result<()> {
-        apply_batch(
-            ImportsFold {
-                window: Window::live(),
-            },
-            conn,
-            tables,
-            events,
-        )
-        .await
-    }
-
-    fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
-        fold_of(ImportsFold {
-            window: Window::rebuild(fresh),
-        })
+    fn fold_over(window: Window<ContactImport>) -> ImportsFold {
+        ImportsFold { window }
     }
 }
 
 /// The one fold of import events into rows, for a live batch and for a rebuild alike.
-struct ImportsFold {
+pub struct ImportsFold {
     window: Window<ContactImport>,
 }
 

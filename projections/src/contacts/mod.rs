@@ -6,14 +6,13 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::contacts::{Contact, ContactEvent, ContactView};
-use caseyos_store::StoredEvent;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::projector::{
-    apply_batch, fold_of, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowFold,
-    RowsWrite, Tables, Window, Write,
+    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
+    Write,
 };
 
 mod queries;
@@ -25,42 +24,19 @@ const CONTACTS: &str = "contacts";
 /// Writes `contacts`.
 pub struct ContactsProjector;
 
-#[async_trait]
-impl Projector for ContactsProjector {
-    fn name(&self) -> &'static str {
-        "contacts"
-    }
+impl RowProjector for ContactsProjector {
+    const NAME: &'static str = "contacts";
+    const TABLES: &'static [&'static str] = &[CONTACTS];
+    type Held = Contact;
+    type Fold = ContactsFold;
 
-    fn tables(&self) -> &'static [&'static str] {
-        &[CONTACTS]
-    }
-
-    async fn apply(
-        &self,
-        conn: &mut PgConnection,
-        tables: &Tables,
-        events: &[StoredEvent],
-    ) -> anyhow::Result<()> {
-        apply_batch(
-            ContactsFold {
-                window: Window::live(),
-            },
-            conn,
-            tables,
-            events,
-        )
-        .await
-    }
-
-    fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
-        fold_of(ContactsFold {
-            window: Window::rebuild(fresh),
-        })
+    fn fold_over(window: Window<Contact>) -> ContactsFold {
+        ContactsFold { window }
     }
 }
 
 /// The one fold of contact events into rows, for a live batch and for a rebuild alike.
-struct ContactsFold {
+pub struct ContactsFold {
     window: Window<Contact>,
 }
 

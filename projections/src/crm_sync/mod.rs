@@ -11,10 +11,9 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::projector::{
-    apply_batch, fold_of, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowFold,
-    RowsWrite, Tables, Window, Write,
+    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
+    Write,
 };
-use caseyos_store::StoredEvent;
 
 mod queries;
 
@@ -25,42 +24,19 @@ const RUNS: &str = "crm_sync_runs";
 /// Writes `crm_sync_runs`.
 pub struct CrmSyncProjector;
 
-#[async_trait]
-impl Projector for CrmSyncProjector {
-    fn name(&self) -> &'static str {
-        "crm_sync"
-    }
+impl RowProjector for CrmSyncProjector {
+    const NAME: &'static str = "crm_sync";
+    const TABLES: &'static [&'static str] = &[RUNS];
+    type Held = CrmSync;
+    type Fold = SyncFold;
 
-    fn tables(&self) -> &'static [&'static str] {
-        &[RUNS]
-    }
-
-    async fn apply(
-        &self,
-        conn: &mut PgConnection,
-        tables: &Tables,
-        events: &[StoredEvent],
-    ) -> anyhow::Result<()> {
-        apply_batch(
-            SyncFold {
-                window: Window::live(),
-            },
-            conn,
-            tables,
-            events,
-        )
-        .await
-    }
-
-    fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
-        fold_of(SyncFold {
-            window: Window::rebuild(fresh),
-        })
+    fn fold_over(window: Window<CrmSync>) -> SyncFold {
+        SyncFold { window }
     }
 }
 
 /// The one fold of sync run events into rows, for a live batch and a rebuild alike.
-struct SyncFold {
+pub struct SyncFold {
     window: Window<CrmSync>,
 }
 

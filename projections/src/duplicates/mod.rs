@@ -12,11 +12,9 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use caseyos_store::StoredEvent;
-
 use crate::projector::{
-    apply_batch, fold_of, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowFold,
-    RowsWrite, Tables, Window, Write,
+    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
+    Write,
 };
 
 mod queries;
@@ -28,42 +26,19 @@ const PAIRS: &str = "duplicate_pairs";
 /// Writes `duplicate_pairs`.
 pub struct DuplicatePairsProjector;
 
-#[async_trait]
-impl Projector for DuplicatePairsProjector {
-    fn name(&self) -> &'static str {
-        "duplicate_pairs"
-    }
+impl RowProjector for DuplicatePairsProjector {
+    const NAME: &'static str = "duplicate_pairs";
+    const TABLES: &'static [&'static str] = &[PAIRS];
+    type Held = DuplicatePair;
+    type Fold = PairsFold;
 
-    fn tables(&self) -> &'static [&'static str] {
-        &[PAIRS]
-    }
-
-    async fn apply(
-        &self,
-        conn: &mut PgConnection,
-        tables: &Tables,
-        events: &[StoredEvent],
-    ) -> anyhow::Result<()> {
-        apply_batch(
-            PairsFold {
-                window: Window::live(),
-            },
-            conn,
-            tables,
-            events,
-        )
-        .await
-    }
-
-    fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
-        fold_of(PairsFold {
-            window: Window::rebuild(fresh),
-        })
+    fn fold_over(window: Window<DuplicatePair>) -> PairsFold {
+        PairsFold { window }
     }
 }
 
 /// The one fold of duplicate pair events into rows, for a live batch and a rebuild alike.
-struct PairsFold {
+pub struct PairsFold {
     window: Window<DuplicatePair>,
 }
 

@@ -10,11 +10,10 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use caseyos_domain::aggregate::Aggregate;
-use caseyos_store::StoredEvent;
 
 use crate::projector::{
-    apply_batch, fold_of, load_docs, CopyIn, Fold, Held, InFlight, Jsonb, Projector, RowFold,
-    RowsWrite, Tables, Window, Write,
+    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
+    Write,
 };
 
 mod queries;
@@ -28,51 +27,28 @@ const COUNTERS: &str = "queue_counters";
 /// Writes `queue_items` and `queue_counters`.
 pub struct QueueProjector;
 
-#[async_trait]
-impl Projector for QueueProjector {
-    fn name(&self) -> &'static str {
-        "queue"
-    }
+impl RowProjector for QueueProjector {
+    const NAME: &'static str = "queue";
+    const TABLES: &'static [&'static str] = &[ITEMS, COUNTERS];
+    type Held = HeldItem;
+    type Fold = QueueFold;
 
-    fn tables(&self) -> &'static [&'static str] {
-        &[ITEMS, COUNTERS]
-    }
-
-    async fn apply(
-        &self,
-        conn: &mut PgConnection,
-        tables: &Tables,
-        events: &[StoredEvent],
-    ) -> anyhow::Result<()> {
-        apply_batch(
-            QueueFold {
-                window: Window::live(),
-            },
-            conn,
-            tables,
-            events,
-        )
-        .await
-    }
-
-    fn fold(&self, fresh: bool) -> Option<Box<dyn Fold>> {
-        fold_of(QueueFold {
-            window: Window::rebuild(fresh),
-        })
+    fn fold_over(window: Window<HeldItem>) -> QueueFold {
+        QueueFold { window }
     }
 }
 
 /// One item as a fold holds it: its state, and its `(owner, status)` as the table has it
 /// (for the counters), when the table has it.
 #[derive(Default)]
-struct Item {
+pub struct HeldItem {
     state: QueueItem,
     counted: Option<(String, QueueStatus)>,
 }
 
 /// The one fold of queue events into rows, for a live batch and for a rebuild alike.
-struct QueueFold {
-    window: Window<Item>,
+pub struct QueueFold {
+    window: Window<HeldItem>,
 }
 
 #[async_trait]
@@ -97,7 +73,7 @@ impl RowFold for QueueFold {
                 let counted = Some((view.owner.clone(), view.status));
                 self.window.hold_stored(
                     view.id,
-                    Item {
+                    HeldItem {
                         state: QueueItem { item: Some(view) },
                         counted,
                     },
@@ -124,7 +100,7 @@ impl RowFold for QueueFold {
 
 /// Items taken out of the fold, and how to write them.
 struct QueueWrite {
-    held: HashMap<Uuid, Held<Item>>,
+    held: HashMap<Uuid, Held<HeldItem>>,
     how: Write,
 }
 
