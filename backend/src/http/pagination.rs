@@ -14,6 +14,22 @@ pub fn limit(raw: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> 
     }
 }
 
+/// What a cursor decoder that knows only "not ours" answers.
+pub const NOT_OUR_CURSOR: &str = "the cursor is not one this API issued";
+
+/// The page cursor in `raw` (none when absent or empty), read by `decode`; one it refuses is
+/// `400 request.invalid_cursor` with its reason.
+pub fn cursor<C, E: std::fmt::Display>(
+    raw: Option<&str>,
+    decode: impl FnOnce(&str) -> Result<C, E>,
+) -> Result<Option<C>, ApiError> {
+    raw.filter(|c| !c.is_empty())
+        .map(|raw| {
+            decode(raw).map_err(|e| ApiError::bad_request("request.invalid_cursor", e.to_string()))
+        })
+        .transpose()
+}
+
 /// Comma-separated values, each parsed exactly as written (empty means none), naming the
 /// parameter on failure.
 pub fn parse_list<T>(

@@ -22,7 +22,7 @@ use crate::auth::Principal;
 use crate::http::consistency::{read_token, ReadQuery};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::pagination::{limit, parse_list};
+use crate::http::pagination::{cursor, limit, parse_list, NOT_OUR_CURSOR};
 use crate::state::AppState;
 
 /// The read models these queries depend on.
@@ -137,15 +137,9 @@ async fn runs_page(
         requested_by: principal.read_scope(),
     };
     let limit = limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(raw) => Some(RunCursor::decode(raw).ok_or_else(|| {
-            ApiError::bad_request(
-                "request.invalid_cursor",
-                "the cursor is not one this API issued",
-            )
-        })?),
-        None => None,
-    };
+    let cursor = cursor(query.cursor.as_deref(), |raw| {
+        RunCursor::decode(raw).ok_or(NOT_OUR_CURSOR)
+    })?;
     read.settle(state, RUN_VIEWS).await?;
     let (runs, next) = views::list(&state.pool, &filter, limit, cursor.as_ref()).await?;
     Ok(AgentRunListResponse {

@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::http::consistency::ReadQuery;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
-use crate::http::pagination::{limit, parse_list};
+use crate::http::pagination::{cursor, limit, parse_list, NOT_OUR_CURSOR};
 use crate::state::AppState;
 
 /// The read models these queries depend on.
@@ -71,15 +71,9 @@ async fn list_alerts(
         severities: parse_list(query.severity.as_deref(), "severity", AlertSeverity::parse)?,
     };
     let limit = limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(raw) => Some(AlertCursor::decode(raw).ok_or_else(|| {
-            ApiError::bad_request(
-                "request.invalid_cursor",
-                "the cursor is not one this API issued",
-            )
-        })?),
-        None => None,
-    };
+    let cursor = cursor(query.cursor.as_deref(), |raw| {
+        AlertCursor::decode(raw).ok_or(NOT_OUR_CURSOR)
+    })?;
     read.settle(&state, ALERT_VIEWS).await?;
     let (items, next, total) = views::list(&state.pool, &filter, limit, cursor.as_ref()).await?;
     Ok(Json(AlertListResponse {

@@ -18,7 +18,7 @@ use crate::auth::Principal;
 use crate::http::consistency::{read_token, ReadQuery};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::pagination::limit;
+use crate::http::pagination::{cursor, limit};
 use crate::http::response::csv_download;
 use crate::state::AppState;
 
@@ -69,13 +69,7 @@ async fn list_contacts(
 ) -> Result<Json<ContactListResponse>, ApiError> {
     let filter = ContactFilter::from_query(&query).map_err(invalid_query)?;
     let sort = views::sort_of(&query).map_err(invalid_query)?;
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(raw) => Some(
-            Cursor::decode(raw, sort)
-                .map_err(|e| ApiError::bad_request("request.invalid_cursor", e.to_string()))?,
-        ),
-        None => None,
-    };
+    let cursor = cursor(query.cursor.as_deref(), |raw| Cursor::decode(raw, sort))?;
     let limit = limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
     read.settle(&state, CONTACT_VIEWS).await?;
     let page = views::list(&state.pool, &filter, sort, cursor.as_ref(), limit).await?;

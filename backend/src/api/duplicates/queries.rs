@@ -23,7 +23,7 @@ use crate::commands::contacts::HUBSPOT_MERGES_ARE_PERMANENT;
 use crate::http::consistency::ReadQuery;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::pagination::{limit, parse_list};
+use crate::http::pagination::{cursor, limit, parse_list, NOT_OUR_CURSOR};
 use crate::state::AppState;
 
 /// The read models these queries depend on (the queue joins `contacts` for names).
@@ -107,15 +107,9 @@ async fn list_duplicate_pairs(
         contact: query.contact,
     };
     let limit = limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(raw) => Some(PairCursor::decode(raw).ok_or_else(|| {
-            ApiError::bad_request(
-                "request.invalid_cursor",
-                "the cursor is not one this API issued",
-            )
-        })?),
-        None => None,
-    };
+    let cursor = cursor(query.cursor.as_deref(), |raw| {
+        PairCursor::decode(raw).ok_or(NOT_OUR_CURSOR)
+    })?;
     read.settle(&state, PAIR_VIEWS).await?;
     let (items, total, next) = views::list(&state.pool, &filter, limit, cursor.as_ref()).await?;
     Ok(Json(DuplicatePairListResponse {

@@ -30,7 +30,7 @@ use crate::auth::{Principal, Role};
 use crate::http::consistency::{read_token, ReadQuery};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::pagination::{limit, parse_list};
+use crate::http::pagination::{cursor, limit, parse_list};
 use crate::http::response::csv_download;
 use crate::state::AppState;
 
@@ -124,13 +124,7 @@ async fn todays_moves(
         ),
         None => None,
     };
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(raw) => Some(
-            TodayCursor::decode(raw)
-                .map_err(|e| ApiError::bad_request("request.invalid_cursor", e.to_string()))?,
-        ),
-        None => None,
-    };
+    let cursor = cursor(query.cursor.as_deref(), TodayCursor::decode)?;
     let limit = limit(query.limit, 50, MAX_PAGE)?;
     let version = read.settle_versioned(&state, QUEUE_VIEWS).await?;
     let now = now();
@@ -237,13 +231,7 @@ async fn list_queue_items(
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Json<QueueListResponse>, ApiError> {
     let (filter, sort) = list_filter(&principal, &query)?;
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(raw) => Some(
-            Cursor::decode(raw, sort)
-                .map_err(|e| ApiError::bad_request("request.invalid_cursor", e.to_string()))?,
-        ),
-        None => None,
-    };
+    let cursor = cursor(query.cursor.as_deref(), |raw| Cursor::decode(raw, sort))?;
     let limit = limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
     read.settle(&state, QUEUE_VIEWS).await?;
     let page = views::list(&state.pool, &filter, sort, cursor.as_ref(), limit).await?;

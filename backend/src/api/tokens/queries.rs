@@ -14,7 +14,7 @@ use crate::auth::tokens::list_tokens;
 use crate::auth::{Principal, Role};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
-use crate::http::pagination::limit;
+use crate::http::pagination::{cursor, limit, NOT_OUR_CURSOR};
 use crate::state::AppState;
 
 const MAX_PAGE: i64 = 100;
@@ -72,15 +72,9 @@ async fn list_api_tokens(
     ApiQuery(query): ApiQuery<TokensQuery>,
 ) -> Result<Json<ApiTokenListResponse>, ApiError> {
     let limit = limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
-    let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(raw) => Some(Uuid::parse_str(raw).map_err(|_| {
-            ApiError::bad_request(
-                "request.invalid_cursor",
-                "the cursor is not one this API issued",
-            )
-        })?),
-        None => None,
-    };
+    let after = cursor(query.cursor.as_deref(), |raw| {
+        Uuid::parse_str(raw).map_err(|_| NOT_OUR_CURSOR)
+    })?;
     // One more than the page tells whether another page follows.
     let (mut items, total) = list_tokens(&state.pool, after, limit + 1).await?;
     let next_cursor = if items.len() as i64 > limit {
