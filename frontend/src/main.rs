@@ -32,7 +32,9 @@ use pages::agent_runs::run::RunPage;
 use pages::agent_runs::runs::RunsPage;
 use pages::contacts::contact::ContactPage;
 use pages::contacts::import::ImportPage;
+use pages::contacts::list::ContactsPage;
 use pages::hygiene::duplicates::DuplicatesPage;
+use pages::hygiene::overview::HygienePage;
 use pages::queue::item::ItemPage;
 use pages::queue::list::QueuePage;
 use pages::queue::today::TodayPage;
@@ -79,6 +81,8 @@ fn switch(route: Route) -> Html {
         Route::Agents => html! { <Guard><AgentsPage /></Guard> },
         Route::Runs => html! { <Guard><RunsPage /></Guard> },
         Route::Run { id } => html! { <Guard><RunPage id={id} /></Guard> },
+        Route::Contacts => html! { <Guard><ContactsPage /></Guard> },
+        Route::Hygiene => html! { <Guard><HygienePage /></Guard> },
         Route::Contact { id } => html! { <Guard><ContactPage id={id} /></Guard> },
         Route::ContactImport => html! { <Guard><ImportPage /></Guard> },
         Route::Duplicates => html! { <Guard><DuplicatesPage /></Guard> },

@@ -23,6 +23,11 @@ pub fn consistency(answer: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A page of contacts; `query` is the API query string (search, cursor).
+pub async fn list(query: &str, consistency: Option<&str>) -> Result<Value, ApiError> {
+    get("/api/contacts", query, consistency).await
+}
+
 /// A contact, whether the answer is the contact itself or `{"contact": …}` beside its
 /// consistency token.
 pub async fn contact(id: &str, consistency: Option<&str>) -> Result<Value, ApiError> {

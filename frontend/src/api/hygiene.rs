@@ -1,5 +1,6 @@
 //! Data hygiene: duplicate pairs (the open ones, one side by side, merging with a dry run,
-//! not a duplicate, ignore).
+//! not a duplicate, ignore); the dashboard's hygiene card, the daily reports and the open
+//! alerts.
 //!
 //! Answers are read as JSON [`Value`]s and shown field by field.
 
@@ -98,4 +99,29 @@ struct NoArguments {}
 pub async fn decide(id: &str, ignore: bool) -> Result<Value, ApiError> {
     let action = if ignore { "/ignore" } else { "/not-duplicate" };
     post(&pair_path(id, action), &NoArguments {}).await
+}
+
+/// The hygiene card: `status`, `checks` (each with `value`, `status`, `thresholds`, `note`)
+/// and today's `report`.
+pub async fn dashboard(consistency: Option<&str>) -> Result<Value, ApiError> {
+    get("/api/dashboard/hygiene", "", consistency).await
+}
+
+/// The daily reports of the last 30 days (days with activity), newest first.
+pub async fn reports(consistency: Option<&str>) -> Result<Value, ApiError> {
+    get("/api/hygiene/reports", "", consistency).await
+}
+
+/// The open alerts.
+pub async fn open_alerts(consistency: Option<&str>) -> Result<Value, ApiError> {
+    get("/api/alerts", "status=open", consistency).await
+}
+
+/// Dismisses an open alert.
+pub async fn dismiss_alert(id: &str) -> Result<Value, ApiError> {
+    post(
+        &format!("/api/alerts/{}/dismiss", segment(id)),
+        &NoArguments {},
+    )
+    .await
 }

@@ -143,11 +143,11 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     <Link<Route> to={Route::Runs} classes="nav-link">
                         <span aria-current={current(Route::Runs)}>{ "Runs" }</span>
                     </Link<Route>>
-                    <Link<Route> to={Route::ContactImport} classes="nav-link">
-                        <span aria-current={current(Route::ContactImport)}>{ "Import" }</span>
+                    <Link<Route> to={Route::Contacts} classes="nav-link">
+                        <span aria-current={current(Route::Contacts)}>{ "Contacts" }</span>
                     </Link<Route>>
-                    <Link<Route> to={Route::Duplicates} classes="nav-link">
-                        <span aria-current={current(Route::Duplicates)}>{ "Duplicates" }</span>
+                    <Link<Route> to={Route::Hygiene} classes="nav-link">
+                        <span aria-current={current(Route::Hygiene)}>{ "Hygiene" }</span>
                     </Link<Route>>
                 </nav>
                 <div class="tools">

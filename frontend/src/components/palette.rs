@@ -78,6 +78,16 @@ fn pages() -> Vec<Choice> {
             hint: "page".into(),
             route: Route::ContactImport,
         },
+        Choice {
+            label: "Contacts — search".into(),
+            hint: "page".into(),
+            route: Route::Contacts,
+        },
+        Choice {
+            label: "Hygiene — checks, reports, alerts".into(),
+            hint: "page".into(),
+            route: Route::Hygiene,
+        },
     ]
 }
 
@@ -179,7 +189,7 @@ mod tests {
         let found = matching("queue", &pages(), &[]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].route, Route::Queue);
-        assert_eq!(matching("", &pages(), &[]).len(), 6);
+        assert_eq!(matching("", &pages(), &[]).len(), 8);
         let runs = matching("runs", &pages(), &[]);
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].route, Route::Runs);

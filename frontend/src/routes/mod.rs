@@ -26,10 +26,15 @@ pub enum Route {
     Runs,
     /// `/runs/:id`: `?after=` right after a write (see [`agent_runs::After`]).
     Run { id: String },
+    /// `/contacts`: the search and page in the query (see
+    /// [`ContactsQuery`](crate::pages::contacts::list::ContactsQuery)).
+    Contacts,
     /// `/contacts/:id`
     Contact { id: String },
     /// `/contacts/import`: `?id=` once a file is uploaded.
     ContactImport,
+    /// `/hygiene`: checks, daily reports, open alerts.
+    Hygiene,
     /// `/hygiene/duplicates`: the open pairs, reviewed one by one.
     Duplicates,
     /// `/hygiene/duplicates/:id`: the same, that pair in the pane.
@@ -40,7 +45,7 @@ pub enum Route {
     NotFound,
 }
 
-const PATHS: [&str; 12] = [
+const PATHS: [&str; 14] = [
     "/",
     "/queue",
     "/queue/:id",
@@ -53,6 +58,8 @@ const PATHS: [&str; 12] = [
     "/contacts/import",
     "/hygiene/duplicates",
     "/hygiene/duplicates/:id",
+    "/contacts",
+    "/hygiene",
 ];
 
 impl Routable for Route {
@@ -67,6 +74,8 @@ impl Routable for Route {
             "/runs/:id" => Route::Run { id: id()? },
             "/sign-in" => Route::SignIn,
             "/404" => Route::NotFound,
+            "/contacts" => Route::Contacts,
+            "/hygiene" => Route::Hygiene,
             "/contacts/import" => Route::ContactImport,
             "/contacts/:id" => Route::Contact { id: id()? },
             "/hygiene/duplicates" => Route::Duplicates,
@@ -90,6 +99,8 @@ impl Routable for Route {
                     Route::SignIn => 6,
                     Route::ContactImport => 9,
                     Route::Duplicates => 10,
+                    Route::Contacts => 12,
+                    Route::Hygiene => 13,
                     _ => 7,
                 };
                 PATHS[at].to_string()
@@ -122,6 +133,8 @@ impl Routable for Route {
             ["runs"] => Some(Route::Runs),
             ["runs", id] => one(id).map(|id| Route::Run { id }),
             ["sign-in"] => Some(Route::SignIn),
+            ["contacts"] => Some(Route::Contacts),
+            ["hygiene"] => Some(Route::Hygiene),
             ["contacts", "import"] => Some(Route::ContactImport),
             ["contacts", id] => one(id).map(|id| Route::Contact { id }),
             ["hygiene", "duplicates"] => Some(Route::Duplicates),
@@ -174,11 +187,13 @@ mod tests {
             ("/Queue", Route::NotFound),
             ("//", Route::NotFound),
             ("queue", Route::NotFound),
-            ("/contacts", Route::NotFound),
+            ("/contacts", Route::Contacts),
+            ("/contacts/", Route::Contacts),
             ("/contacts/import", Route::ContactImport),
             ("/contacts/c-1", Route::Contact { id: "c-1".into() }),
             ("/contacts/c-1/x", Route::NotFound),
-            ("/hygiene", Route::NotFound),
+            ("/hygiene", Route::Hygiene),
+            ("/hygiene/x", Route::NotFound),
             ("/hygiene/duplicates/", Route::Duplicates),
             (
                 "/hygiene/duplicates/p-1",
@@ -210,6 +225,8 @@ mod tests {
             Route::ContactImport,
             Route::Duplicates,
             Route::Duplicate { id: "p-1".into() },
+            Route::Contacts,
+            Route::Hygiene,
         ];
         for route in routes {
             let path = route.to_path();
@@ -218,7 +235,7 @@ mod tests {
         assert_eq!(Route::Item { id: "a b".into() }.to_path(), "/queue/a%20b");
         assert_eq!(Route::Today.to_path(), "/");
         assert_eq!(Route::NotFound.to_path(), "/404");
-        assert_eq!(Route::routes().len(), 12);
+        assert_eq!(Route::routes().len(), 14);
         let params = HashMap::from([("id", "x%20y")]);
         assert_eq!(
             Route::from_path("/runs/:id", &params),

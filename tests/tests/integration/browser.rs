@@ -1252,6 +1252,32 @@ async fn importing_reviewing_a_pair_merging_with_a_per_field_choice_and_unmergin
         assert_eq!(contact["fields"]["job_title"], titles[id], "{contact}");
     }
 
+    // The list finds both by a search, and the hygiene page counts the day's pair and merge.
+    browser
+        .goto(&format!("{}/contacts?q=dana", app.address))
+        .await;
+    browser
+        .wait_for_js(
+            "two contacts listed",
+            WAIT,
+            "return document.querySelectorAll('table.data tbody tr').length === 2",
+            vec![],
+        )
+        .await;
+    check_page(&browser, &source, "list", &mut found).await;
+    browser.goto(&format!("{}/hygiene", app.address)).await;
+    browser
+        .wait_for_js(
+            "today's report with one pair found and one merge",
+            WAIT,
+            "const rows = Array.from(document.querySelectorAll('table.data tbody tr'));
+             return rows.some(r => Array.from(r.cells).map(c => c.textContent).slice(1, 3).join() === '1,1')
+                 && document.querySelector('svg.chart') !== null;",
+            vec![],
+        )
+        .await;
+    check_page(&browser, &source, "hygiene", &mut found).await;
+
     assert_no_serious_violations(&found);
 }
 

@@ -1,4 +1,5 @@
-//! Data hygiene: duplicate review and its state.
+//! Data hygiene: the overview, duplicate review and its state.
 
 pub mod duplicates;
+pub mod overview;
 pub mod review_state;
