@@ -317,7 +317,7 @@ fn value_of<Tz: TimeZone>(kind: &FieldKind, text: &str, tz: &Tz) -> Result<Value
                 .collect(),
         )),
         FieldKind::Json => {
-            serde_json::from_str(trimmed).map_err(|e| format!("is not valid JSON: {e}"))
+            crate::api::json::from_str(trimmed).map_err(|e| format!("is not valid JSON: {e}"))
         }
     }
 }
