@@ -316,4 +316,23 @@ mod tests {
             0
         );
     }
+
+    #[wasm_bindgen_test]
+    fn unit_enums_read_their_names_and_name_the_others_in_errors() {
+        use caseyos_domain::queue::QueueStatus;
+        for status in QueueStatus::ALL {
+            let text = serde_json::to_string(status).unwrap();
+            assert_eq!(from_str::<QueueStatus>(&text).unwrap(), *status);
+        }
+        assert_eq!(
+            from_str::<QueueStatus>(r#""lost""#)
+                .unwrap_err()
+                .to_string(),
+            "unknown variant `lost`, expected one of `pending`, `snoozed`, `approved`, \
+             `rejected`, `expired` at line 1 column 6"
+        );
+        for refused in [r#"{"pending": null}"#, "1", "null", r#""Pending""#] {
+            assert!(from_str::<QueueStatus>(refused).is_err(), "{refused}");
+        }
+    }
 }
