@@ -1,10 +1,12 @@
 //! Value types of agent runs: domains, triggers, statuses, errors, usage and attempts.
 
+use crate::kernel::unit_enum::read_unit_enum;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The seven areas agents work in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentDomain {
@@ -16,6 +18,16 @@ pub enum AgentDomain {
     Ops,
     DataHygiene,
 }
+
+read_unit_enum!(AgentDomain {
+    Sales = "sales",
+    Content = "content",
+    Research = "research",
+    Fulfillment = "fulfillment",
+    Contracts = "contracts",
+    Ops = "ops",
+    DataHygiene = "data_hygiene",
+});
 
 impl AgentDomain {
     pub const ALL: &'static [AgentDomain] = &[
@@ -58,7 +70,8 @@ impl AgentDomain {
 }
 
 /// What asked for a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunTrigger {
@@ -71,6 +84,13 @@ pub enum RunTrigger {
     /// Another agent.
     Agent,
 }
+
+read_unit_enum!(RunTrigger {
+    Manual = "manual",
+    Api = "api",
+    Schedule = "schedule",
+    Agent = "agent",
+});
 
 impl RunTrigger {
     pub const ALL: &'static [RunTrigger] = &[
@@ -95,7 +115,8 @@ impl RunTrigger {
 }
 
 /// Where a run stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -109,6 +130,16 @@ pub enum RunStatus {
     TimedOut,
     Cancelled,
 }
+
+read_unit_enum!(RunStatus {
+    Queued = "queued",
+    Running = "running",
+    Cancelling = "cancelling",
+    Succeeded = "succeeded",
+    Failed = "failed",
+    TimedOut = "timed_out",
+    Cancelled = "cancelled",
+});
 
 impl RunStatus {
     pub const ALL: &'static [RunStatus] = &[
@@ -206,7 +237,8 @@ impl LlmUsage {
 }
 
 /// How one attempt ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptOutcome {
@@ -218,6 +250,15 @@ pub enum AttemptOutcome {
     /// Its worker stopped answering (lease expired).
     Abandoned,
 }
+
+read_unit_enum!(AttemptOutcome {
+    Running = "running",
+    Succeeded = "succeeded",
+    Failed = "failed",
+    TimedOut = "timed_out",
+    Cancelled = "cancelled",
+    Abandoned = "abandoned",
+});
 
 /// One start of the run on a worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,10 +3,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::kernel::unit_enum::read_unit_enum;
 use crate::kernel::{Actor, ActorKind};
 
 /// What a signed-in user may do, in increasing order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -17,6 +19,12 @@ pub enum Role {
     /// Everything, for every owner.
     Admin,
 }
+
+read_unit_enum!(Role {
+    Viewer = "viewer",
+    Operator = "operator",
+    Admin = "admin",
+});
 
 impl Role {
     pub fn parse(raw: &str) -> Option<Role> {

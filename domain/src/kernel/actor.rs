@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::unit_enum::read_unit_enum;
+
 /// Who did something: a person, an agent run, or CaseyOS itself.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -12,7 +14,8 @@ pub struct Actor {
     pub id: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
@@ -20,6 +23,12 @@ pub enum ActorKind {
     Agent,
     System,
 }
+
+read_unit_enum!(ActorKind {
+    User = "user",
+    Agent = "agent",
+    System = "system",
+});
 
 impl Actor {
     pub fn user(id: impl Into<String>) -> Self {

@@ -12,6 +12,7 @@ mod names;
 mod object;
 mod parsed;
 mod text;
+pub(crate) mod unit_enum;
 
 pub use actor::{Actor, ActorKind};
 pub use consistency::{Checkpoint, ConsistencyToken, InvalidToken};

@@ -10,6 +10,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::types::ActionType;
+use crate::kernel::unit_enum::read_unit_enum;
 
 /// Weights of the four inputs, in hundredths. They sum to 100.
 pub const WEIGHT_REVENUE: u32 = 40;
@@ -264,7 +265,8 @@ impl ApsInputs {
 }
 
 /// Where an APS input's value comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InputBasis {
@@ -273,6 +275,11 @@ pub enum InputBasis {
     /// The action type's default: nobody assessed it for this move.
     Default,
 }
+
+read_unit_enum!(InputBasis {
+    Assessed = "assessed",
+    Default = "default",
+});
 
 /// The basis of each of the four APS inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

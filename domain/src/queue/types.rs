@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::kernel::unit_enum::read_unit_enum;
 use crate::kernel::{CrmId, EmailAddress};
 
 macro_rules! action_types {
@@ -156,7 +157,8 @@ impl<'de> Deserialize<'de> for ActionType {
 }
 
 /// The part of the business a move serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QueueDomain {
@@ -164,6 +166,12 @@ pub enum QueueDomain {
     Marketing,
     Cs,
 }
+
+read_unit_enum!(QueueDomain {
+    Sales = "sales",
+    Marketing = "marketing",
+    Cs = "cs",
+});
 
 impl QueueDomain {
     pub const ALL: &'static [QueueDomain] =
@@ -186,7 +194,8 @@ impl QueueDomain {
 }
 
 /// Where a move stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QueueStatus {
@@ -196,6 +205,14 @@ pub enum QueueStatus {
     Rejected,
     Expired,
 }
+
+read_unit_enum!(QueueStatus {
+    Pending = "pending",
+    Snoozed = "snoozed",
+    Approved = "approved",
+    Rejected = "rejected",
+    Expired = "expired",
+});
 
 impl QueueStatus {
     pub const ALL: &'static [QueueStatus] = &[
@@ -416,7 +433,8 @@ mod wasm_source {
 
 /// Who wrote a move's draft (its payload's text). People review drafts before they are
 /// sent; they need to know whether a model wrote one or code filled in a template.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DraftOrigin {
@@ -427,6 +445,11 @@ pub enum DraftOrigin {
     /// Written by a language model.
     Llm,
 }
+
+read_unit_enum!(DraftOrigin {
+    OfflineTemplate = "offline_template",
+    Llm = "llm",
+});
 
 /// How a move's draft was written. Absent on moves whose payload a person wrote (or that
 /// carry no draft) and on moves proposed before this was recorded.

@@ -19,8 +19,8 @@ fn read_run(text: &str) -> serde_json::Result<AgentRunResponse> {
     struct Token {
         consistency: String,
     }
-    let run: AgentRunView = serde_json::from_str(text)?;
-    let Token { consistency } = serde_json::from_str(text)?;
+    let run: AgentRunView = super::json::from_str(text)?;
+    let Token { consistency } = super::json::from_str(text)?;
     Ok(AgentRunResponse { run, consistency })
 }
 

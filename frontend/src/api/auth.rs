@@ -3,7 +3,7 @@
 use caseyos_domain::api::{SessionResponse, SignInRequest};
 use gloo_net::http::Method;
 
-use super::{get, post, request, ApiError, NO_BODY};
+use super::{get, json, post, request, ApiError, NO_BODY};
 
 pub async fn sign_in(body: &SignInRequest) -> Result<SessionResponse, ApiError> {
     post("/api/session", body).await
@@ -14,8 +14,11 @@ pub async fn session() -> Result<SessionResponse, ApiError> {
 }
 
 pub async fn sign_out() -> Result<(), ApiError> {
-    request(Method::DELETE, "/api/session".into(), NO_BODY, |text| {
-        serde_json::from_str(text)
-    })
+    request(
+        Method::DELETE,
+        "/api/session".into(),
+        NO_BODY,
+        json::from_str,
+    )
     .await
 }

@@ -8,7 +8,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{get, post, post_text, ApiError};
+use super::{get, json, post, post_text, ApiError};
 
 /// An id as one path segment.
 pub(super) fn segment(id: &str) -> String {
@@ -53,9 +53,12 @@ pub async fn unmerge(id: &str, request: &UnmergeRequest) -> Result<Value, ApiErr
 /// Uploads a CSV file's text; the answer is the import, just started (`id`, `status`,
 /// `rows`, `created`, `updated`, `skipped`, `failed`, `errors`, `error`).
 pub async fn start_import(csv: String) -> Result<Value, ApiError> {
-    post_text("/api/contacts/imports".into(), "text/csv", csv, |text| {
-        serde_json::from_str(text)
-    })
+    post_text(
+        "/api/contacts/imports".into(),
+        "text/csv",
+        csv,
+        json::from_str,
+    )
     .await
 }
 

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod contacts;
 pub mod hygiene;
+pub mod json;
 pub mod queue;
 
 use std::cell::RefCell;
@@ -62,7 +63,7 @@ impl std::fmt::Display for ApiError {
 
 /// Maps a non-2xx body to an error, whatever it holds.
 pub fn error_from(status: u16, body: &str) -> ApiError {
-    match serde_json::from_str::<ErrorEnvelope>(body) {
+    match json::from_str::<ErrorEnvelope>(body) {
         Ok(envelope) => {
             let fields = envelope
                 .error
@@ -188,7 +189,7 @@ fn get<T: DeserializeOwned>(
     query: &str,
     consistency: Option<&str>,
 ) -> impl Future<Output = Result<T, ApiError>> {
-    get_with(path, query, consistency, |text| serde_json::from_str(text))
+    get_with(path, query, consistency, json::from_str)
 }
 
 /// [`get`], its answer read with `read`.
@@ -219,7 +220,7 @@ fn post<T: DeserializeOwned>(
     path: &str,
     body: &impl Serialize,
 ) -> impl Future<Output = Result<T, ApiError>> {
-    post_with(path, body, |text| serde_json::from_str(text))
+    post_with(path, body, json::from_str)
 }
 
 /// [`post`], its answer read with `read`.

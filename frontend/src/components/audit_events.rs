@@ -9,7 +9,7 @@ use crate::api::audit::Aggregate;
 use crate::api::{self, ApiError};
 use crate::components::status::error_view;
 use crate::infra::app_state::use_app;
-use crate::infra::format::{now, relative};
+use crate::infra::format::{json, now, relative};
 
 /// One field that changed: its name and its value before and after, as text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,8 +26,8 @@ fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Null => "—".to_string(),
-        Value::Object(map) if map.contains_key("score") => map["score"].to_string(),
-        other => other.to_string(),
+        Value::Object(map) if map.contains_key("score") => json(&map["score"]),
+        other => json(other),
     }
 }
 

@@ -58,7 +58,7 @@ pub fn text(value: &Value) -> String {
                 None => format!("{raw} (not a valid number)"),
             }
         }
-        other => other.to_string(),
+        other => crate::infra::format::json(other),
     }
 }
 

@@ -8,6 +8,12 @@ use caseyos_domain::kernel::{Actor, ActorKind};
 use caseyos_domain::queue::aps::ApsScore;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 
+/// A JSON value as compact JSON text, the same as its `to_string()`, through serde_json's
+/// writer to a `String` (which requests use too) rather than a second one to a formatter.
+pub fn json(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// "in 2 h", "3 d ago", "now": the distance from `now`, rounded to its largest unit.
 pub fn relative(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     let seconds = (at - now).num_seconds();

@@ -164,7 +164,7 @@ async fn follow(dispatch: UseReducerDispatcher<LiveState>, stopped: oneshot::Rec
                                 dispatch.dispatch(LiveAction::Connected(true));
                                 let data = message.data().as_string().unwrap_or_default();
                                 if kind == "projection" {
-                                    if let Ok(event) = serde_json::from_str::<LiveEvent>(&data) {
+                                    if let Ok(event) = crate::api::json::from_str::<LiveEvent>(&data) {
                                         dispatch.dispatch(LiveAction::Moved(event));
                                     }
                                 }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
-use crate::infra::format::{humanize, local_minutes, read_local_datetime, read_number};
+use crate::infra::format::{humanize, json, local_minutes, read_local_datetime, read_number};
 
 /// How a field is edited.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -317,7 +317,7 @@ fn value_of<Tz: TimeZone>(kind: &FieldKind, text: &str, tz: &Tz) -> Result<Value
                 .collect(),
         )),
         FieldKind::Json => {
-            serde_json::from_str(trimmed).map_err(|e| format!("is not valid JSON: {e}"))
+            crate::api::json::from_str(trimmed).map_err(|e| format!("is not valid JSON: {e}"))
         }
     }
 }
@@ -366,16 +366,12 @@ fn text_of<Tz: TimeZone>(kind: &FieldKind, value: &Value, tz: &Tz) -> String {
         (FieldKind::Boolean, Value::Bool(b)) => if *b { "true" } else { "" }.to_string(),
         (FieldKind::Lines, Value::Array(items)) => items
             .iter()
-            .map(|i| {
-                i.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| i.to_string())
-            })
+            .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| json(i)))
             .collect::<Vec<_>>()
             .join("\n"),
         (FieldKind::Json, other) => serde_json::to_string_pretty(other).unwrap_or_default(),
         (_, Value::String(s)) => s.clone(),
-        (_, other) => other.to_string(),
+        (_, other) => json(other),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::components::queue::queue_card::{aps_badge, move_marks, target_line};
 use crate::components::status;
 use crate::hooks::{reload_all, use_query, Refresh};
 use crate::infra::dom::value_of;
-use crate::infra::format::{humanize, now, relative};
+use crate::infra::format::{humanize, json, now, relative};
 use crate::infra::live::Feed;
 use crate::routes::Route;
 
@@ -139,10 +139,10 @@ pub fn ItemPage(props: &ItemProps) -> Html {
                     <h3>{ format!("As it was after “{}”", entry.event_type) }</h3>
                     <dl class="fields">
                         { for ["status", "title", "owner", "due_by", "snoozed_until"].iter().map(|k| {
-                            let v = state.get(*k).map(|v| match v { serde_json::Value::String(s) => s.clone(), serde_json::Value::Null => "—".into(), o => o.to_string() }).unwrap_or_default();
+                            let v = state.get(*k).map(|v| match v { serde_json::Value::String(s) => s.clone(), serde_json::Value::Null => "—".into(), o => json(o) }).unwrap_or_default();
                             field(&humanize(k), html! { { v } })
                         }) }
-                        { field("APS", html! { { state.get("aps").and_then(|a| a.get("score")).map(|s| s.to_string()).unwrap_or_default() } }) }
+                        { field("APS", html! { { state.get("aps").and_then(|a| a.get("score")).map(json).unwrap_or_default() } }) }
                     </dl>
                 </div>
                 { event_list(&history.events, Some(selected), Some(&pick)) }
