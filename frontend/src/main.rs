@@ -42,6 +42,12 @@ use pages::sign_in::SignInPage;
 use pages::NotFoundPage;
 use routes::Route;
 
+/// Talc rather than the default dlmalloc: about 3 KB less of the wasm (gzip), and faster by
+/// talc's own benchmarks.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// Sends signed-out visitors to sign in, remembering where they were going.
 #[component]
 fn Guard(props: &GuardProps) -> Html {
