@@ -206,8 +206,8 @@ pub fn Layout(props: &LayoutProps) -> Html {
 #[component]
 fn SignOut() -> Html {
     let app = use_app();
-    let busy = use_state(|| false);
-    let failed = use_state(|| None::<ApiError>);
+    let busy = use_state(bool::default);
+    let failed = use_state(Option::<ApiError>::default);
     let onclick = {
         let (app, busy, failed) = (app.clone(), busy.clone(), failed.clone());
         Callback::from(move |_| {

@@ -32,9 +32,9 @@ impl<D> Clone for DialogHandle<D> {
 #[hook]
 pub fn use_dialog<D: 'static>() -> DialogHandle<D> {
     DialogHandle {
-        open: use_state(|| None),
-        busy: use_state(|| false),
-        error: use_state(|| None),
+        open: use_state(Option::default),
+        busy: use_state(bool::default),
+        error: use_state(Option::default),
         app: use_app(),
     }
 }

@@ -160,8 +160,8 @@ pub fn RunPage(props: &RunProps) -> Html {
     let navigator = use_navigator();
     let location = use_location();
     let dialog = use_dialog::<Dialog>();
-    let retrying = use_state(|| false);
-    let notice = use_state(|| None::<ApiError>);
+    let retrying = use_state(bool::default);
+    let notice = use_state(Option::<ApiError>::default);
 
     // The run, read again whenever runs move and, until it ends, every moment; at least as
     // far as the retry that opened this page (`?after=`) and any write made here.

@@ -87,7 +87,7 @@ fn lineage(contact: &Value, unmerge: &Callback<String>) -> Html {
 pub fn ContactPage(props: &ContactProps) -> Html {
     // The contact whose merge the dialog undoes.
     let dialog = use_dialog::<String>();
-    let recreate = use_state(|| false);
+    let recreate = use_state(bool::default);
     let query = use_query(Refresh::never(), props.id.clone(), |id, consistency| {
         let id = id.clone();
         async move {

@@ -85,8 +85,8 @@ pub fn ImportPage() -> Html {
     let navigator = use_navigator();
     let file = use_node_ref();
     let pasted = use_state(String::new);
-    let busy = use_state(|| false);
-    let failed = use_state(|| None::<ApiError>);
+    let busy = use_state(bool::default);
+    let failed = use_state(Option::<ApiError>::default);
     let id = location
         .as_ref()
         .and_then(|l| query_value(l.query_str(), "id"));

@@ -69,7 +69,7 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
     let state = use_reducer(move || ReviewState::new(wanted));
     let dialog = use_dialog::<Uuid>();
     let notice = use_state(|| None::<Notice>);
-    let busy = use_state(|| false);
+    let busy = use_state(bool::default);
 
     let list = use_query(Refresh::never(), (), {
         let state = state.dispatcher();
