@@ -26,6 +26,29 @@ pub struct LayoutProps {
 /// How often the stats are read again, live updates or not.
 const STATS_MS: u32 = 60_000;
 
+/// The navigation's links after Today (which has the badge), in order.
+const NAV: [(Route, &str); 5] = [
+    (Route::Queue, "Queue"),
+    (Route::Agents, "Agents"),
+    (Route::Runs, "Runs"),
+    (Route::ContactImport, "Import"),
+    (Route::Duplicates, "Duplicates"),
+];
+
+/// A navigation link, marked as the current page when it leads to `current`.
+fn nav_link(to: &Route, label: &'static str, current: Option<&Route>) -> Html {
+    html! {
+        <Link<Route> to={to.clone()} classes="nav-link">
+            <span aria-current={(current == Some(to)).then_some("page")}>{ label }</span>
+        </Link<Route>>
+    }
+}
+
+/// One of the quick stats: its number in bold, then what it counts.
+fn stat(value: String, what: &'static str) -> Html {
+    html! { <span class="stat"><strong>{ value }</strong>{ what }</span> }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Overlay {
     None,
@@ -134,21 +157,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                             <span class="badge" aria-label={format!("{n} waiting")}>{ n }</span>
                         }
                     </Link<Route>>
-                    <Link<Route> to={Route::Queue} classes="nav-link">
-                        <span aria-current={current(Route::Queue)}>{ "Queue" }</span>
-                    </Link<Route>>
-                    <Link<Route> to={Route::Agents} classes="nav-link">
-                        <span aria-current={current(Route::Agents)}>{ "Agents" }</span>
-                    </Link<Route>>
-                    <Link<Route> to={Route::Runs} classes="nav-link">
-                        <span aria-current={current(Route::Runs)}>{ "Runs" }</span>
-                    </Link<Route>>
-                    <Link<Route> to={Route::ContactImport} classes="nav-link">
-                        <span aria-current={current(Route::ContactImport)}>{ "Import" }</span>
-                    </Link<Route>>
-                    <Link<Route> to={Route::Duplicates} classes="nav-link">
-                        <span aria-current={current(Route::Duplicates)}>{ "Duplicates" }</span>
-                    </Link<Route>>
+                    { for NAV.iter().map(|(to, label)| nav_link(to, label, route.as_ref())) }
                 </nav>
                 <div class="tools">
                     <button class="button ghost" onclick={let o = overlay.clone(); move |_| o.set(Overlay::Palette)}
@@ -168,9 +177,9 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     Load::Loading | Load::Failed(_) => html! { <span class="muted">{ "Loading stats…" }</span> },
                     Load::Ready(s) => html! {
                         <>
-                            <span class="stat"><strong>{ s.pending }</strong>{ " waiting" }</span>
-                            <span class="stat"><strong>{ s.decided_today }</strong>{ " decided today" }</span>
-                            <span class="stat"><strong>{ s.approval_rate_7d.map(|r| format!("{r}%")).unwrap_or_else(|| "—".into()) }</strong>{ " approved (7 days)" }</span>
+                            { stat(s.pending.to_string(), " waiting") }
+                            { stat(s.decided_today.to_string(), " decided today") }
+                            { stat(s.approval_rate_7d.map(|r| format!("{r}%")).unwrap_or_else(|| "—".into()), " approved (7 days)") }
                             { run_stats_view(&run_stats) }
                             <span class={classes!("live", app.live.connected.then_some("on"))}
                                   title={if app.live.connected { "Live updates on" } else { "Reconnecting…" }}>
