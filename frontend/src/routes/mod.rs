@@ -7,6 +7,8 @@ pub mod queue;
 
 use std::collections::HashMap;
 
+use yew::{html, Html};
+use yew_router::components::Link;
 use yew_router::Routable;
 
 /// The pages. `Routable` is written out below rather than derived: the derive matches paths
@@ -38,6 +40,11 @@ pub enum Route {
     SignIn,
     /// `/404`, and any path that is no page.
     NotFound,
+}
+
+/// A plain link to the page `to`, showing `children`: one copy of a link's code for all of them.
+pub fn link(to: Route, children: Html) -> Html {
+    html! { <Link<Route> {to}>{ children }</Link<Route>> }
 }
 
 const PATHS: [&str; 12] = [

@@ -15,7 +15,7 @@ use crate::api;
 use crate::hooks::{poll, use_dialog};
 use crate::infra::app_state::use_app;
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 /// The run this card started.
 #[derive(Clone, Debug, PartialEq)]
@@ -141,7 +141,7 @@ pub fn AgentCard(props: &AgentCardProps) -> Html {
                         Some(run) => html! {
                             <span class="run-result">
                                 { run_status_badge(run.status) }
-                                <Link<Route> to={Route::Run { id: run.id.to_string() }}>{ "View run" }</Link<Route>>
+                                { link(Route::Run { id: run.id.to_string() }, html! { "View run" }) }
                             </span>
                         },
                     } }

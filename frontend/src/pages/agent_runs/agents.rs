@@ -12,7 +12,7 @@ use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::use_app;
 use crate::infra::live::Feed;
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 #[component]
 pub fn AgentsPage() -> Html {
@@ -66,7 +66,7 @@ pub fn AgentsPage() -> Html {
                 <h1 id="agents-title">{ "Agents" }</h1>
                 <p class="muted">
                     { "Run an agent by hand and follow it to the end. Each card shows its last runs, older to newer; " }
-                    <Link<Route> to={Route::Runs}>{ "all runs" }</Link<Route>>{ " and " }
+                    { link(Route::Runs, html! { "all runs" }) }{ " and " }
                     <Link<Route, RunFilters> to={Route::Runs} query={Some(failed)}>{ "failed runs" }</Link<Route, RunFilters>>
                     { " have their own page." }
                 </p>

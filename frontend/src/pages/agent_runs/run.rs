@@ -25,7 +25,7 @@ use crate::infra::format::{absolute, actor, duration, humanize, now, relative};
 use crate::infra::live::Feed;
 use crate::routes::agent_runs::{After, RunFilters};
 use crate::routes::query::query_value;
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct RunProps {
@@ -43,9 +43,7 @@ fn short(id: &Uuid) -> String {
 }
 
 fn run_link(id: &Uuid) -> Html {
-    html! {
-        <Link<Route> to={Route::Run { id: id.to_string() }}>{ format!("run {}", short(id)) }</Link<Route>>
-    }
+    link(Route::Run { id: id.to_string() }, html! { { format!("run {}", short(id)) } })
 }
 
 fn when(at: chrono::DateTime<chrono::Utc>) -> Html {
@@ -333,7 +331,7 @@ pub fn RunPage(props: &RunProps) -> Html {
                     { part("moves", "Moves it proposed", html! {
                         <ul class="link-list">
                             { for view.proposed_items.iter().map(|id| html! {
-                                <li><Link<Route> to={Route::Item { id: id.to_string() }}>{ format!("Move {}", short(id)) }</Link<Route>></li>
+                                <li>{ link(Route::Item { id: id.to_string() }, html! { { format!("Move {}", short(id)) } }) }</li>
                             }) }
                         </ul>
                     }) }
@@ -374,7 +372,7 @@ pub fn RunPage(props: &RunProps) -> Html {
 
     html! {
         <section class="page">
-            <p><Link<Route> to={Route::Runs}>{ "← Runs" }</Link<Route>></p>
+            <p>{ link(Route::Runs, html! { "← Runs" }) }</p>
             { details }
             { history }
             { match dialog.shown() {

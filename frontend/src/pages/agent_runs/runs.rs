@@ -16,7 +16,7 @@ use crate::infra::format::{absolute, actor, duration, humanize, now, relative};
 use crate::infra::live::Feed;
 use crate::routes::agent_runs::RunFilters;
 use crate::routes::query::UrlQuery;
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 #[component]
 pub fn RunsPage() -> Html {
@@ -81,7 +81,7 @@ pub fn RunsPage() -> Html {
             return empty(
                 "No runs match these filters.",
                 html! {
-                    <p class="muted">{ "Start one from " }<Link<Route> to={Route::Agents}>{ "Agents" }</Link<Route>>{ "." }</p>
+                    <p class="muted">{ "Start one from " }{ link(Route::Agents, html! { "Agents" }) }{ "." }</p>
                 },
             );
         }
@@ -108,9 +108,7 @@ pub fn RunsPage() -> Html {
                                 html! {
                                     <tr key={run.id.to_string()}>
                                         <td>
-                                            <Link<Route> to={Route::Run { id: run.id.to_string() }}>
-                                                { &run.agent }<span class="visually-hidden">{ format!(" run, requested {when}") }</span>
-                                            </Link<Route>>
+                                            { link(Route::Run { id: run.id.to_string() }, html! { <>{ &run.agent }<span class="visually-hidden">{ format!(" run, requested {when}") }</span></> }) }
                                             if run.retry_of.is_some() { { " " }<span class="chip">{ "retry" }</span> }
                                             if run.dismissed { { " " }<span class="chip">{ "dismissed" }</span> }
                                         </td>

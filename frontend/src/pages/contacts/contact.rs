@@ -16,7 +16,7 @@ use crate::components::contacts::{
 use crate::components::modal::{confirm_dialog, ConfirmProps};
 use crate::components::status;
 use crate::hooks::{use_dialog, use_query, Refresh};
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct ContactProps {
@@ -25,7 +25,7 @@ pub struct ContactProps {
 
 fn contact_link(id: &str) -> Html {
     let short: String = id.chars().take(8).collect();
-    html! { <Link<Route> to={Route::Contact { id: id.to_string() }}>{ format!("contact {short}") }</Link<Route>> }
+    link(Route::Contact { id: id.to_string() }, html! { { format!("contact {short}") } })
 }
 
 /// What validation found: valid or not, and the findings as a table.

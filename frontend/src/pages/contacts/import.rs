@@ -16,7 +16,7 @@ use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::use_app;
 use crate::infra::dom::bind;
 use crate::routes::query::query_value;
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 /// How often a running import is read again.
 const POLL_MS: u32 = 700;
@@ -71,7 +71,7 @@ fn progress(import: &Value) -> Html {
                     }
                 }
                 <p>
-                    <Link<Route> to={Route::Duplicates}>{ "Review duplicates" }</Link<Route>>
+                    { link(Route::Duplicates, html! { "Review duplicates" }) }
                 </p>
             }
         </>
