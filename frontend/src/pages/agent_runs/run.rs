@@ -19,6 +19,7 @@ use crate::components::fields::field;
 use crate::components::markdown::Markdown;
 use crate::components::modal::{confirm_dialog, ConfirmProps};
 use crate::components::status::{self, error_view, Load};
+use crate::components::table;
 use crate::hooks::{reload_all, use_dialog, use_query, Refresh};
 use crate::infra::app_state::use_app;
 use crate::infra::format::{absolute, actor, duration, humanize, now, relative};
@@ -122,16 +123,7 @@ fn attempts(run: &AgentRunView) -> Html {
     html! {
         <div class="table-wrap" tabindex="0" role="region" aria-label="Attempts table">
             <table class="data">
-                <thead>
-                    <tr>
-                        <th scope="col">{ "Attempt" }</th>
-                        <th scope="col">{ "Worker" }</th>
-                        <th scope="col">{ "Started" }</th>
-                        <th scope="col">{ "Duration" }</th>
-                        <th scope="col">{ "Outcome" }</th>
-                        <th scope="col">{ "Error" }</th>
-                    </tr>
-                </thead>
+                { table::head(&["Attempt", "Worker", "Started", "Duration", "Outcome", "Error"]) }
                 <tbody>
                     { for run.attempts.iter().map(|a| html! {
                         <tr key={a.attempt}>

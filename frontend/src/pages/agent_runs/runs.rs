@@ -10,6 +10,7 @@ use crate::api;
 use crate::components::agent_runs::run_status::{label, run_status_badge};
 use crate::components::filter_select::{day_filter, filter_select, with_any, SelectProps};
 use crate::components::pager::pager;
+use crate::components::table;
 use crate::components::status::{self, empty, Load};
 use crate::hooks::{use_filters, use_query, Refresh};
 use crate::infra::format::{absolute, actor, duration, humanize, now, relative};
@@ -90,18 +91,7 @@ pub fn RunsPage() -> Html {
             <>
                 <div class="table-wrap" tabindex="0" role="region" aria-label="Runs, newest first">
                     <table class="data runs">
-                        <thead>
-                            <tr>
-                                <th scope="col">{ "Agent" }</th>
-                                <th scope="col">{ "Status" }</th>
-                                <th scope="col">{ "Trigger" }</th>
-                                <th scope="col">{ "Requested by" }</th>
-                                <th scope="col">{ "Requested" }</th>
-                                <th scope="col">{ "Duration" }</th>
-                                <th scope="col">{ "Attempts" }</th>
-                                <th scope="col">{ "Error" }</th>
-                            </tr>
-                        </thead>
+                        { table::head(&["Agent", "Status", "Trigger", "Requested by", "Requested", "Duration", "Attempts", "Error"]) }
                         <tbody>
                             { for list.runs.iter().map(|run| {
                                 let when = relative(now, run.requested_at);
