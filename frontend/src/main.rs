@@ -37,7 +37,7 @@ use pages::queue::item::ItemPage;
 use pages::queue::list::QueuePage;
 use pages::queue::today::TodayPage;
 use pages::sign_in::SignInPage;
-use pages::NotFoundPage;
+use pages::not_found_page;
 use routes::Route;
 
 /// Sends signed-out visitors to sign in, remembering where they were going.
@@ -71,22 +71,22 @@ struct GuardProps {
 }
 
 fn switch(route: Route) -> Html {
-    match route {
-        Route::SignIn => html! { <SignInPage /> },
-        Route::Today => html! { <Guard><TodayPage /></Guard> },
-        Route::Queue => html! { <Guard><QueuePage /></Guard> },
-        Route::Item { id } => html! { <Guard><ItemPage id={id} /></Guard> },
-        Route::Agents => html! { <Guard><AgentsPage /></Guard> },
-        Route::Runs => html! { <Guard><RunsPage /></Guard> },
-        Route::Run { id } => html! { <Guard><RunPage id={id} /></Guard> },
-        Route::Contact { id } => html! { <Guard><ContactPage id={id} /></Guard> },
-        Route::ContactImport => html! { <Guard><ImportPage /></Guard> },
-        Route::Duplicates => html! { <Guard><DuplicatesPage /></Guard> },
-        Route::Duplicate { id } => {
-            html! { <Guard><DuplicatesPage id={Some(AttrValue::from(id))} /></Guard> }
-        }
-        Route::NotFound => html! { <Guard><NotFoundPage /></Guard> },
-    }
+    let page = match route {
+        Route::SignIn => return html! { <SignInPage /> },
+        Route::Today => html! { <TodayPage /> },
+        Route::Queue => html! { <QueuePage /> },
+        Route::Item { id } => html! { <ItemPage id={id} /> },
+        Route::Agents => html! { <AgentsPage /> },
+        Route::Runs => html! { <RunsPage /> },
+        Route::Run { id } => html! { <RunPage id={id} /> },
+        Route::Contact { id } => html! { <ContactPage id={id} /> },
+        Route::ContactImport => html! { <ImportPage /> },
+        Route::Duplicates => html! { <DuplicatesPage /> },
+        Route::Duplicate { id } => html! { <DuplicatesPage id={Some(AttrValue::from(id))} /> },
+        Route::NotFound => not_found_page(),
+    };
+    // Every other page is for the signed-in.
+    html! { <Guard>{ page }</Guard> }
 }
 
 #[component]

@@ -12,8 +12,8 @@ use yew_router::prelude::*;
 
 use crate::routes::{link, Route};
 
-#[component]
-pub fn NotFoundPage() -> Html {
+/// What `/404`, and any path that is no page, shows.
+pub fn not_found_page() -> Html {
     html! {
         <section class="page">
             <h1>{ "Nothing here" }</h1>
