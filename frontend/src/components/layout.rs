@@ -16,7 +16,7 @@ use crate::infra::keys::{on_shortcut, Shortcut, HELP};
 use crate::infra::live::Feed;
 use crate::infra::theme::{Appearance, Theme};
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::Route;
+use crate::routes::{AppLink, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct LayoutProps {
@@ -38,9 +38,9 @@ const NAV: [(Route, &str); 5] = [
 /// A navigation link, marked as the current page when it leads to `current`.
 fn nav_link(to: &Route, label: &'static str, current: Option<&Route>) -> Html {
     html! {
-        <Link<Route> to={to.clone()} classes="nav-link">
+        <AppLink to={to.clone()} classes="nav-link">
             <span aria-current={(current == Some(to)).then_some("page")}>{ label }</span>
-        </Link<Route>>
+        </AppLink>
     }
 }
 
@@ -150,13 +150,13 @@ pub fn Layout(props: &LayoutProps) -> Html {
             <a class="skip-link" href="#main">{ "Skip to content" }</a>
             <header class="top">
                 <nav class="nav" aria-label="Main">
-                    <Link<Route> to={Route::Today} classes="brand">{ "CaseyOS" }</Link<Route>>
-                    <Link<Route> to={Route::Today} classes="nav-link">
+                    <AppLink to={Route::Today} classes="brand">{ "CaseyOS" }</AppLink>
+                    <AppLink to={Route::Today} classes="nav-link">
                         <span aria-current={current(Route::Today)}>{ "Today" }</span>
                         if let Some(n) = pending {
                             <span class="badge" aria-label={format!("{n} waiting")}>{ n }</span>
                         }
-                    </Link<Route>>
+                    </AppLink>
                     { for NAV.iter().map(|(to, label)| nav_link(to, label, route.as_ref())) }
                 </nav>
                 <div class="tools">
@@ -276,22 +276,22 @@ fn run_stats_view(stats: &Load<AgentRunStatsResponse>) -> Html {
     };
     html! {
         <>
-            <Link<Route, RunFilters> to={Route::Runs} query={Some(failed)}
+            <AppLink to={Route::Runs} query={Some(failed)}
                 classes={classes!("stat", "stat-link", (stats.failed > 0).then_some("warn"))}>
                 if stats.failed > 0 { <span aria-hidden="true">{ "⚠ " }</span> }
                 <strong>{ stats.failed }</strong>{ if stats.failed == 1 { " failed run" } else { " failed runs" } }
-            </Link<Route, RunFilters>>
+            </AppLink>
             if stats.running > 0 {
-                <Link<Route, RunFilters> to={Route::Runs} query={Some(with_status("running,cancelling"))}
+                <AppLink to={Route::Runs} query={Some(with_status("running,cancelling"))}
                     classes="stat stat-link">
                     <strong>{ stats.running }</strong>{ " running" }
-                </Link<Route, RunFilters>>
+                </AppLink>
             }
             if stats.queued > 0 {
-                <Link<Route, RunFilters> to={Route::Runs} query={Some(with_status("queued"))}
+                <AppLink to={Route::Runs} query={Some(with_status("queued"))}
                     classes="stat stat-link">
                     <strong>{ stats.queued }</strong>{ " queued" }
-                </Link<Route, RunFilters>>
+                </AppLink>
             }
         </>
     }

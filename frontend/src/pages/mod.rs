@@ -8,7 +8,6 @@ pub mod queue;
 pub mod sign_in;
 
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::routes::{link, Route};
 

@@ -42,9 +42,13 @@ pub enum Route {
     NotFound,
 }
 
+/// The app's links: yew_router's `Link` with the one query a link may carry, a run list's
+/// filters (`query`, none by default). One link type for all keeps one copy of its code.
+pub type AppLink = Link<Route, agent_runs::RunFilters>;
+
 /// A plain link to the page `to`, showing `children`: one copy of a link's code for all of them.
 pub fn link(to: Route, children: Html) -> Html {
-    html! { <Link<Route> {to}>{ children }</Link<Route>> }
+    html! { <AppLink {to}>{ children }</AppLink> }
 }
 
 const PATHS: [&str; 12] = [

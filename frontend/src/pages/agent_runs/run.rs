@@ -26,7 +26,7 @@ use crate::infra::format::{absolute, actor, duration, humanize, now, relative};
 use crate::infra::live::Feed;
 use crate::routes::agent_runs::{After, RunFilters};
 use crate::routes::query::query_value;
-use crate::routes::{link, Route};
+use crate::routes::{link, AppLink, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct RunProps {
@@ -87,9 +87,9 @@ fn facts(run: &AgentRunView) -> Html {
     html! {
         <dl class="fields">
             { field("Agent", html! {
-                <Link<Route, RunFilters> to={Route::Runs} query={Some(agent_runs)}>
+                <AppLink to={Route::Runs} query={Some(agent_runs)}>
                     { &run.agent }<span class="visually-hidden">{ ": all its runs" }</span>
-                </Link<Route, RunFilters>>
+                </AppLink>
             }) }
             { field("Requested", html! { <>{ when(run.requested_at) }{ format!(" by {}", actor(&run.requested_by)) }</> }) }
             { for run.started_at.map(|at| field("Started", when(at))) }

@@ -4,7 +4,6 @@
 use caseyos_domain::agent_run::{RunStatus, RunTrigger};
 use chrono::Local;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api;
 use crate::components::agent_runs::run_status::{label, run_status_badge};

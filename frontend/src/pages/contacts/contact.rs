@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api::audit::Aggregate;
 use crate::api::contacts::{consistency, UnmergeRequest};

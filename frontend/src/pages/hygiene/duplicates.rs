@@ -6,7 +6,6 @@
 use serde_json::Value;
 use uuid::Uuid;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use super::review_state::{compared, winner, ReviewAction, ReviewState};
 use crate::api::contacts::consistency;

@@ -3,7 +3,6 @@
 //! event read so far.
 
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api;
 use crate::api::audit::Aggregate;
