@@ -59,6 +59,7 @@ enum Overlay {
 #[component]
 pub fn Layout(props: &LayoutProps) -> Html {
     let app = use_app();
+    let signing_out = use_sign_out();
     let appearance = use_state(Appearance::load);
     let overlay = use_state(|| Overlay::None);
     let route = use_route::<Route>();
@@ -169,7 +170,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                         { "High contrast" }
                     </button>
                     <span class="user muted">{ user }</span>
-                    <SignOut />
+                    { sign_out(&signing_out) }
                 </div>
             </header>
             <section class="stats" aria-label="Quick stats">
@@ -210,10 +211,18 @@ pub fn Layout(props: &LayoutProps) -> Html {
     }
 }
 
-/// The sign-out button. The user counts as signed out only once the server has ended the
-/// session (or says there is none); if signing out fails they stay signed in, and are told.
-#[component]
-fn SignOut() -> Html {
+/// The sign-out button's state: whether signing out runs, why it failed, and the click that
+/// starts it.
+struct SigningOut {
+    busy: UseStateHandle<bool>,
+    failed: UseStateHandle<Option<ApiError>>,
+    onclick: Callback<MouseEvent>,
+}
+
+/// Signing out. The user counts as signed out only once the server has ended the session (or
+/// says there is none); if signing out fails they stay signed in, and are told.
+#[hook]
+fn use_sign_out() -> SigningOut {
     let app = use_app();
     let busy = use_state(bool::default);
     let failed = use_state(Option::<ApiError>::default);
@@ -236,12 +245,22 @@ fn SignOut() -> Html {
             });
         })
     };
+    SigningOut {
+        busy,
+        failed,
+        onclick,
+    }
+}
+
+/// The sign-out button, and why signing out failed if it did.
+fn sign_out(state: &SigningOut) -> Html {
+    let busy = *state.busy;
     html! {
         <>
-            <button class="button ghost" {onclick} disabled={*busy}>
-                { if *busy { "Signing out…" } else { "Sign out" } }
+            <button class="button ghost" onclick={state.onclick.clone()} disabled={busy}>
+                { if busy { "Signing out…" } else { "Sign out" } }
             </button>
-            if let Some(error) = &*failed {
+            if let Some(error) = &*state.failed {
                 <div class="sign-out-failed">
                     <p role="status"><strong>{ "Signing out failed: you are still signed in." }</strong>{ " Try again." }</p>
                     { error_view(error, None) }
@@ -314,6 +333,13 @@ mod sign_out_tests {
     #[derive(Properties, PartialEq)]
     struct HostProps {
         emitted: Rc<RefCell<Vec<Auth>>>,
+    }
+
+    /// The sign-out button on its own, inside the host's context.
+    #[component]
+    fn SignOut() -> Html {
+        let state = use_sign_out();
+        sign_out(&state)
     }
 
     #[component]
