@@ -16,7 +16,7 @@ use crate::components::agent_runs::run_status::run_status_badge;
 use crate::components::agent_runs::POLL_MS;
 use crate::components::audit_events::{event_list, NewerEvents};
 use crate::components::fields::field;
-use crate::components::markdown::Markdown;
+use crate::components::markdown::{markdown, parse};
 use crate::components::modal::{confirm_dialog, ConfirmProps};
 use crate::components::status::{self, error_view, Load};
 use crate::components::table;
@@ -272,6 +272,15 @@ pub fn RunPage(props: &RunProps) -> Html {
         })
     };
 
+    // What the run wrote, parsed once for as long as it stays the same.
+    let written = use_memo(
+        match &*run {
+            Load::Ready(found) => found.run.text.clone(),
+            _ => None,
+        },
+        |text| text.as_deref().map(parse),
+    );
+
     let details = status::view(&*run, 3, &run.reload, |found| {
         let view = &found.run;
         let status = view.status;
@@ -313,8 +322,8 @@ pub fn RunPage(props: &RunProps) -> Html {
                         </p>
                     </section>
                 }
-                if let Some(text) = &view.text {
-                    { part("text", "What it wrote", html! { <Markdown text={text.clone()} /> }) }
+                if let Some(blocks) = &*written {
+                    { part("text", "What it wrote", markdown(blocks)) }
                 }
                 if let Some(output) = &view.output {
                     { part("output", "Output", pretty(output)) }
