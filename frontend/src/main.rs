@@ -33,11 +33,11 @@ use pages::agent_runs::runs::RunsPage;
 use pages::contacts::contact::ContactPage;
 use pages::contacts::import::ImportPage;
 use pages::hygiene::duplicates::DuplicatesPage;
+use pages::not_found_page;
 use pages::queue::item::ItemPage;
 use pages::queue::list::QueuePage;
 use pages::queue::today::TodayPage;
 use pages::sign_in::SignInPage;
-use pages::not_found_page;
 use routes::Route;
 
 /// Sends signed-out visitors to sign in, remembering where they were going.

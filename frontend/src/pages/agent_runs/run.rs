@@ -44,7 +44,10 @@ fn short(id: &Uuid) -> String {
 }
 
 fn run_link(id: &Uuid) -> Html {
-    link(Route::Run { id: id.to_string() }, html! { { format!("run {}", short(id)) } })
+    link(
+        Route::Run { id: id.to_string() },
+        html! { { format!("run {}", short(id)) } },
+    )
 }
 
 fn when(at: chrono::DateTime<chrono::Utc>) -> Html {

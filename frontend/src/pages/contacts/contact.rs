@@ -24,7 +24,10 @@ pub struct ContactProps {
 
 fn contact_link(id: &str) -> Html {
     let short: String = id.chars().take(8).collect();
-    link(Route::Contact { id: id.to_string() }, html! { { format!("contact {short}") } })
+    link(
+        Route::Contact { id: id.to_string() },
+        html! { { format!("contact {short}") } },
+    )
 }
 
 /// What validation found: valid or not, and the findings as a table.
