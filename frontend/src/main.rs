@@ -35,11 +35,11 @@ use pages::contacts::import::ImportPage;
 use pages::contacts::list::ContactsPage;
 use pages::hygiene::duplicates::DuplicatesPage;
 use pages::hygiene::overview::HygienePage;
+use pages::not_found_page;
 use pages::queue::item::ItemPage;
 use pages::queue::list::QueuePage;
 use pages::queue::today::TodayPage;
 use pages::sign_in::SignInPage;
-use pages::NotFoundPage;
 use routes::Route;
 
 /// Talc rather than the default dlmalloc: about 3 KB less of the wasm (gzip), and faster by
@@ -79,24 +79,24 @@ struct GuardProps {
 }
 
 fn switch(route: Route) -> Html {
-    match route {
-        Route::SignIn => html! { <SignInPage /> },
-        Route::Today => html! { <Guard><TodayPage /></Guard> },
-        Route::Queue => html! { <Guard><QueuePage /></Guard> },
-        Route::Item { id } => html! { <Guard><ItemPage id={id} /></Guard> },
-        Route::Agents => html! { <Guard><AgentsPage /></Guard> },
-        Route::Runs => html! { <Guard><RunsPage /></Guard> },
-        Route::Run { id } => html! { <Guard><RunPage id={id} /></Guard> },
-        Route::Contacts => html! { <Guard><ContactsPage /></Guard> },
-        Route::Hygiene => html! { <Guard><HygienePage /></Guard> },
-        Route::Contact { id } => html! { <Guard><ContactPage id={id} /></Guard> },
-        Route::ContactImport => html! { <Guard><ImportPage /></Guard> },
-        Route::Duplicates => html! { <Guard><DuplicatesPage /></Guard> },
-        Route::Duplicate { id } => {
-            html! { <Guard><DuplicatesPage id={Some(AttrValue::from(id))} /></Guard> }
-        }
-        Route::NotFound => html! { <Guard><NotFoundPage /></Guard> },
-    }
+    let page = match route {
+        Route::SignIn => return html! { <SignInPage /> },
+        Route::Today => html! { <TodayPage /> },
+        Route::Queue => html! { <QueuePage /> },
+        Route::Item { id } => html! { <ItemPage id={id} /> },
+        Route::Agents => html! { <AgentsPage /> },
+        Route::Runs => html! { <RunsPage /> },
+        Route::Run { id } => html! { <RunPage id={id} /> },
+        Route::Contacts => html! { <ContactsPage /> },
+        Route::Hygiene => html! { <HygienePage /> },
+        Route::Contact { id } => html! { <ContactPage id={id} /> },
+        Route::ContactImport => html! { <ImportPage /> },
+        Route::Duplicates => html! { <DuplicatesPage /> },
+        Route::Duplicate { id } => html! { <DuplicatesPage id={Some(AttrValue::from(id))} /> },
+        Route::NotFound => not_found_page(),
+    };
+    // Every other page is for the signed-in.
+    html! { <Guard>{ page }</Guard> }
 }
 
 #[component]

@@ -120,8 +120,8 @@ pub struct NewerEventsProps {
 #[component]
 pub fn NewerEvents(props: &NewerEventsProps) -> Html {
     let app = use_app();
-    let busy = use_state(|| false);
-    let failed = use_state(|| None::<ApiError>);
+    let busy = use_state(bool::default);
+    let failed = use_state(Option::<ApiError>::default);
     let Some(cursor) = props.history.next_cursor.clone() else {
         return html! {};
     };

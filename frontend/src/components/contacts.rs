@@ -4,6 +4,8 @@
 use serde_json::Value;
 use yew::prelude::*;
 
+use super::table::column;
+
 /// A contact's named fields, in display order: (label, key in `fields`).
 pub const FIELDS: &[(&str, &str)] = &[
     ("First name", "first_name"),
@@ -90,8 +92,8 @@ pub fn list_table(
         <div class="table-wrap" tabindex="0" role="region" aria-label={label.to_string()}>
             <table class="data">
                 <thead><tr>
-                    if let Some((heading, _)) = lead { <th scope="col">{ heading }</th> }
-                    { for columns.iter().map(|(heading, _)| html! { <th scope="col">{ *heading }</th> }) }
+                    if let Some((heading, _)) = lead { { column(heading) } }
+                    { for columns.iter().map(|(heading, _)| column(heading)) }
                 </tr></thead>
                 <tbody>
                     { for items.iter().map(|item| html! {

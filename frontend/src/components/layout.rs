@@ -16,7 +16,7 @@ use crate::infra::keys::{on_shortcut, Shortcut, HELP};
 use crate::infra::live::Feed;
 use crate::infra::theme::{Appearance, Theme};
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::Route;
+use crate::routes::{AppLink, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct LayoutProps {
@@ -25,6 +25,29 @@ pub struct LayoutProps {
 
 /// How often the stats are read again, live updates or not.
 const STATS_MS: u32 = 60_000;
+
+/// The navigation's links after Today (which has the badge), in order.
+const NAV: [(Route, &str); 5] = [
+    (Route::Queue, "Queue"),
+    (Route::Agents, "Agents"),
+    (Route::Runs, "Runs"),
+    (Route::Contacts, "Contacts"),
+    (Route::Hygiene, "Hygiene"),
+];
+
+/// A navigation link, marked as the current page when it leads to `current`.
+fn nav_link(to: &Route, label: &'static str, current: Option<&Route>) -> Html {
+    html! {
+        <AppLink to={to.clone()} classes="nav-link">
+            <span aria-current={(current == Some(to)).then_some("page")}>{ label }</span>
+        </AppLink>
+    }
+}
+
+/// One of the quick stats: its number in bold, then what it counts.
+fn stat(value: String, what: &'static str) -> Html {
+    html! { <span class="stat"><strong>{ value }</strong>{ what }</span> }
+}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Overlay {
@@ -36,6 +59,7 @@ enum Overlay {
 #[component]
 pub fn Layout(props: &LayoutProps) -> Html {
     let app = use_app();
+    let signing_out = use_sign_out();
     let appearance = use_state(Appearance::load);
     let overlay = use_state(|| Overlay::None);
     let route = use_route::<Route>();
@@ -127,28 +151,14 @@ pub fn Layout(props: &LayoutProps) -> Html {
             <a class="skip-link" href="#main">{ "Skip to content" }</a>
             <header class="top">
                 <nav class="nav" aria-label="Main">
-                    <Link<Route> to={Route::Today} classes="brand">{ "CaseyOS" }</Link<Route>>
-                    <Link<Route> to={Route::Today} classes="nav-link">
+                    <AppLink to={Route::Today} classes="brand">{ "CaseyOS" }</AppLink>
+                    <AppLink to={Route::Today} classes="nav-link">
                         <span aria-current={current(Route::Today)}>{ "Today" }</span>
                         if let Some(n) = pending {
                             <span class="badge" aria-label={format!("{n} waiting")}>{ n }</span>
                         }
-                    </Link<Route>>
-                    <Link<Route> to={Route::Queue} classes="nav-link">
-                        <span aria-current={current(Route::Queue)}>{ "Queue" }</span>
-                    </Link<Route>>
-                    <Link<Route> to={Route::Agents} classes="nav-link">
-                        <span aria-current={current(Route::Agents)}>{ "Agents" }</span>
-                    </Link<Route>>
-                    <Link<Route> to={Route::Runs} classes="nav-link">
-                        <span aria-current={current(Route::Runs)}>{ "Runs" }</span>
-                    </Link<Route>>
-                    <Link<Route> to={Route::Contacts} classes="nav-link">
-                        <span aria-current={current(Route::Contacts)}>{ "Contacts" }</span>
-                    </Link<Route>>
-                    <Link<Route> to={Route::Hygiene} classes="nav-link">
-                        <span aria-current={current(Route::Hygiene)}>{ "Hygiene" }</span>
-                    </Link<Route>>
+                    </AppLink>
+                    { for NAV.iter().map(|(to, label)| nav_link(to, label, route.as_ref())) }
                 </nav>
                 <div class="tools">
                     <button class="button ghost" onclick={let o = overlay.clone(); move |_| o.set(Overlay::Palette)}
@@ -160,7 +170,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                         { "High contrast" }
                     </button>
                     <span class="user muted">{ user }</span>
-                    <SignOut />
+                    { sign_out(&signing_out) }
                 </div>
             </header>
             <section class="stats" aria-label="Quick stats">
@@ -168,9 +178,9 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     Load::Loading | Load::Failed(_) => html! { <span class="muted">{ "Loading stats…" }</span> },
                     Load::Ready(s) => html! {
                         <>
-                            <span class="stat"><strong>{ s.pending }</strong>{ " waiting" }</span>
-                            <span class="stat"><strong>{ s.decided_today }</strong>{ " decided today" }</span>
-                            <span class="stat"><strong>{ s.approval_rate_7d.map(|r| format!("{r}%")).unwrap_or_else(|| "—".into()) }</strong>{ " approved (7 days)" }</span>
+                            { stat(s.pending.to_string(), " waiting") }
+                            { stat(s.decided_today.to_string(), " decided today") }
+                            { stat(s.approval_rate_7d.map(|r| format!("{r}%")).unwrap_or_else(|| "—".into()), " approved (7 days)") }
                             { run_stats_view(&run_stats) }
                             <span class={classes!("live", app.live.connected.then_some("on"))}
                                   title={if app.live.connected { "Live updates on" } else { "Reconnecting…" }}>
@@ -201,13 +211,21 @@ pub fn Layout(props: &LayoutProps) -> Html {
     }
 }
 
-/// The sign-out button. The user counts as signed out only once the server has ended the
-/// session (or says there is none); if signing out fails they stay signed in, and are told.
-#[component]
-fn SignOut() -> Html {
+/// The sign-out button's state: whether signing out runs, why it failed, and the click that
+/// starts it.
+struct SigningOut {
+    busy: UseStateHandle<bool>,
+    failed: UseStateHandle<Option<ApiError>>,
+    onclick: Callback<MouseEvent>,
+}
+
+/// Signing out. The user counts as signed out only once the server has ended the session (or
+/// says there is none); if signing out fails they stay signed in, and are told.
+#[hook]
+fn use_sign_out() -> SigningOut {
     let app = use_app();
-    let busy = use_state(|| false);
-    let failed = use_state(|| None::<ApiError>);
+    let busy = use_state(bool::default);
+    let failed = use_state(Option::<ApiError>::default);
     let onclick = {
         let (app, busy, failed) = (app.clone(), busy.clone(), failed.clone());
         Callback::from(move |_| {
@@ -227,12 +245,22 @@ fn SignOut() -> Html {
             });
         })
     };
+    SigningOut {
+        busy,
+        failed,
+        onclick,
+    }
+}
+
+/// The sign-out button, and why signing out failed if it did.
+fn sign_out(state: &SigningOut) -> Html {
+    let busy = *state.busy;
     html! {
         <>
-            <button class="button ghost" {onclick} disabled={*busy}>
-                { if *busy { "Signing out…" } else { "Sign out" } }
+            <button class="button ghost" onclick={state.onclick.clone()} disabled={busy}>
+                { if busy { "Signing out…" } else { "Sign out" } }
             </button>
-            if let Some(error) = &*failed {
+            if let Some(error) = &*state.failed {
                 <div class="sign-out-failed">
                     <p role="status"><strong>{ "Signing out failed: you are still signed in." }</strong>{ " Try again." }</p>
                     { error_view(error, None) }
@@ -267,22 +295,22 @@ fn run_stats_view(stats: &Load<AgentRunStatsResponse>) -> Html {
     };
     html! {
         <>
-            <Link<Route, RunFilters> to={Route::Runs} query={Some(failed)}
+            <AppLink to={Route::Runs} query={Some(failed)}
                 classes={classes!("stat", "stat-link", (stats.failed > 0).then_some("warn"))}>
                 if stats.failed > 0 { <span aria-hidden="true">{ "⚠ " }</span> }
                 <strong>{ stats.failed }</strong>{ if stats.failed == 1 { " failed run" } else { " failed runs" } }
-            </Link<Route, RunFilters>>
+            </AppLink>
             if stats.running > 0 {
-                <Link<Route, RunFilters> to={Route::Runs} query={Some(with_status("running,cancelling"))}
+                <AppLink to={Route::Runs} query={Some(with_status("running,cancelling"))}
                     classes="stat stat-link">
                     <strong>{ stats.running }</strong>{ " running" }
-                </Link<Route, RunFilters>>
+                </AppLink>
             }
             if stats.queued > 0 {
-                <Link<Route, RunFilters> to={Route::Runs} query={Some(with_status("queued"))}
+                <AppLink to={Route::Runs} query={Some(with_status("queued"))}
                     classes="stat stat-link">
                     <strong>{ stats.queued }</strong>{ " queued" }
-                </Link<Route, RunFilters>>
+                </AppLink>
             }
         </>
     }
@@ -305,6 +333,13 @@ mod sign_out_tests {
     #[derive(Properties, PartialEq)]
     struct HostProps {
         emitted: Rc<RefCell<Vec<Auth>>>,
+    }
+
+    /// The sign-out button on its own, inside the host's context.
+    #[component]
+    fn SignOut() -> Html {
+        let state = use_sign_out();
+        sign_out(&state)
     }
 
     #[component]

@@ -416,15 +416,9 @@ fn render_block(block: &Block, levels: &[u8]) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct MarkdownProps {
-    pub text: AttrValue,
-}
-
-/// A markdown document, rendered.
-#[component]
-pub fn Markdown(props: &MarkdownProps) -> Html {
-    let blocks = use_memo(props.text.clone(), |text| parse(text));
+/// A markdown document, rendered from its [`parse`]d blocks (the caller keeps them, with
+/// `use_memo`, so that a document is parsed once).
+pub fn markdown(blocks: &[Block]) -> Html {
     // The levels in use, in order (`heading` reads levels 1 to 6).
     let levels: Vec<u8> = (1..=6)
         .filter(|level| {
@@ -576,7 +570,8 @@ mod tests {
 
     #[component]
     fn Host(props: &HostProps) -> Html {
-        html! { <Markdown text={props.text.clone()} /> }
+        let blocks = use_memo(props.text.clone(), |text| parse(text));
+        markdown(&blocks)
     }
 
     async fn render(text: &str) -> web_sys::Element {

@@ -13,3 +13,4 @@ pub mod pager;
 pub mod palette;
 pub mod queue;
 pub mod status;
+pub mod table;

@@ -32,9 +32,9 @@ impl<D> Clone for DialogHandle<D> {
 #[hook]
 pub fn use_dialog<D: 'static>() -> DialogHandle<D> {
     DialogHandle {
-        open: use_state(|| None),
-        busy: use_state(|| false),
-        error: use_state(|| None),
+        open: use_state(Option::default),
+        busy: use_state(bool::default),
+        error: use_state(Option::default),
         app: use_app(),
     }
 }
@@ -90,13 +90,21 @@ impl<D> DialogHandle<D> {
             self.error.clone(),
             self.close(),
             self.app.clone(),
-            Box::pin(async move {
-                request
-                    .await
-                    .map(|answer| Box::new(move || done(answer)) as Box<dyn FnOnce()>)
-            }),
+            answered(Box::pin(request), Box::new(done)),
         );
     }
+}
+
+/// `request`, whose answer goes to `done`: one copy per answer type, not one per request.
+fn answered<T: 'static>(
+    request: LocalBoxFuture<'static, Result<T, ApiError>>,
+    done: Box<dyn FnOnce(T)>,
+) -> LocalBoxFuture<'static, Result<Box<dyn FnOnce()>, ApiError>> {
+    Box::pin(async move {
+        request
+            .await
+            .map(|answer| Box::new(move || done(answer)) as Box<dyn FnOnce()>)
+    })
 }
 
 /// [`DialogHandle::run`] once the answer's type is out of the way.

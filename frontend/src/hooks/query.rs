@@ -128,6 +128,12 @@ impl<T> Query<T> {
 /// The view of a query; it changes as answers come.
 struct View<T>(Load<T>);
 
+impl<T> View<T> {
+    fn loading() -> Self {
+        View(Load::Loading)
+    }
+}
+
 struct Answer<T> {
     result: Result<T, ApiError>,
     keep_on_failure: bool,
@@ -161,14 +167,27 @@ where
     F: Fn(&K, Option<String>) -> Fut + 'static,
     Fut: Future<Output = Result<T, ApiError>> + 'static,
 {
+    // Each key gets its own number, so that what follows depends on `T` alone (one copy of
+    // it per answer type, not one per query).
+    let number = *use_memo(key.clone(), key_number);
+    let fetch: Fetch<T> = Rc::new(move |consistency| Box::pin(fetch(&key, consistency)));
+    use_query_of(refresh, number, fetch)
+}
+
+/// A query's `fetch` with its key, its future boxed.
+type Fetch<T> = Rc<dyn Fn(Option<String>) -> LocalBoxFuture<'static, Result<T, ApiError>>>;
+
+/// [`use_query`] once the key and the fetch's types are out of the way.
+#[hook]
+fn use_query_of<T: 'static>(refresh: Refresh<T>, key: u64, fetch: Fetch<T>) -> Query<T> {
     let app = use_app();
-    let view = use_reducer(|| View(Load::<T>::Loading));
+    let view = use_reducer(View::<T>::loading);
     let keep_on_failure = refresh.keep_on_failure;
     let read: Rc<dyn Fn(Option<String>) -> Read> = {
-        let (view, key) = (view.dispatcher(), key.clone());
+        let view = view.dispatcher();
         Rc::new(move |consistency| {
             let (view, app) = (view.clone(), app.clone());
-            let answer = fetch(&key, consistency);
+            let answer = fetch(consistency);
             Box::pin(async move {
                 let result = answer.await;
                 Box::new(move || {
@@ -183,8 +202,6 @@ where
             })
         })
     };
-    // Each key gets its own number, so that what follows needs no type parameters.
-    let key = *use_memo(key, |_| next_key());
     let polling = match (refresh.poll_while, &view.0) {
         (None, _) => true,
         (Some(polling), Load::Ready(value)) => polling(value),
@@ -202,6 +219,11 @@ where
         reload,
         after,
     }
+}
+
+/// A new number for a query's key (whatever the key's value).
+fn key_number<K>(_: &K) -> u64 {
+    next_key()
 }
 
 fn next_key() -> u64 {

@@ -8,16 +8,15 @@ pub mod queue;
 pub mod sign_in;
 
 use yew::prelude::*;
-use yew_router::prelude::*;
 
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
-#[component]
-pub fn NotFoundPage() -> Html {
+/// What `/404`, and any path that is no page, shows.
+pub fn not_found_page() -> Html {
     html! {
         <section class="page">
             <h1>{ "Nothing here" }</h1>
-            <p>{ "This address does not lead to a page. " }<Link<Route> to={Route::Today}>{ "Back to Today's Moves" }</Link<Route>></p>
+            <p>{ "This address does not lead to a page. " }{ link(Route::Today, html! { "Back to Today's Moves" }) }</p>
         </section>
     }
 }

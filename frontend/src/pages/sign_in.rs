@@ -35,8 +35,8 @@ pub fn SignInPage() -> Html {
         .and_then(|l| l.query::<SignInQuery>().ok())
         .unwrap_or_default();
     let token = use_state(String::new);
-    let busy = use_state(|| false);
-    let error = use_state(|| None::<ApiError>);
+    let busy = use_state(bool::default);
+    let error = use_state(Option::<ApiError>::default);
     let expired = matches!(app.auth, Auth::SignedOut { expired: true });
 
     let submit = {

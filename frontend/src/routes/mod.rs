@@ -7,6 +7,8 @@ pub mod queue;
 
 use std::collections::HashMap;
 
+use yew::{html, Html};
+use yew_router::components::Link;
 use yew_router::Routable;
 
 /// The pages. `Routable` is written out below rather than derived: the derive matches paths
@@ -43,6 +45,15 @@ pub enum Route {
     SignIn,
     /// `/404`, and any path that is no page.
     NotFound,
+}
+
+/// The app's links: yew_router's `Link` with the one query a link may carry, a run list's
+/// filters (`query`, none by default). One link type for all keeps one copy of its code.
+pub type AppLink = Link<Route, agent_runs::RunFilters>;
+
+/// A plain link to the page `to`, showing `children`: one copy of a link's code for all of them.
+pub fn link(to: Route, children: Html) -> Html {
+    html! { <AppLink {to}>{ children }</AppLink> }
 }
 
 const PATHS: [&str; 14] = [

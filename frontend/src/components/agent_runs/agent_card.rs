@@ -6,7 +6,6 @@ use caseyos_domain::api::AgentInfo;
 use serde_json::Value;
 use uuid::Uuid;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use super::run_dialog::RunDialog;
 use super::run_status::{progress, run_status_badge, run_strip};
@@ -15,7 +14,7 @@ use crate::api;
 use crate::hooks::{poll, use_dialog};
 use crate::infra::app_state::use_app;
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::Route;
+use crate::routes::{link, AppLink, Route};
 
 /// The run this card started.
 #[derive(Clone, Debug, PartialEq)]
@@ -141,7 +140,7 @@ pub fn AgentCard(props: &AgentCardProps) -> Html {
                         Some(run) => html! {
                             <span class="run-result">
                                 { run_status_badge(run.status) }
-                                <Link<Route> to={Route::Run { id: run.id.to_string() }}>{ "View run" }</Link<Route>>
+                                { link(Route::Run { id: run.id.to_string() }, html! { "View run" }) }
                             </span>
                         },
                     } }
@@ -149,9 +148,9 @@ pub fn AgentCard(props: &AgentCardProps) -> Html {
             </div>
             <div class="agent-history">
                 { run_strip(&agent.recent_runs, &agent.name) }
-                <Link<Route, RunFilters> to={Route::Runs} query={Some(all_runs)} classes="all-runs">
+                <AppLink to={Route::Runs} query={Some(all_runs)} classes="all-runs">
                     { "All runs" }<span class="visually-hidden">{ format!(" of {}", agent.name) }</span>
-                </Link<Route, RunFilters>>
+                </AppLink>
             </div>
             if dialog.shown().is_some() {
                 <RunDialog agent={agent.clone()} busy={dialog.busy()} error={dialog.error()}

@@ -5,10 +5,9 @@
 use caseyos_domain::agent_run::RunStatus;
 use caseyos_domain::api::AgentRunSummary;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::infra::format::{duration, now, relative};
-use crate::routes::Route;
+use crate::routes::{AppLink, Route};
 
 /// The tone (CSS class) of a status: `waiting`, `active`, `ok`, `bad`, `late` or `off`.
 pub fn tone(status: RunStatus) -> &'static str {
@@ -101,10 +100,10 @@ pub fn run_strip(runs: &[AgentRunSummary], of: &str) -> Html {
                     let words = describe(run);
                     html! {
                         <li key={run.id.to_string()}>
-                            <Link<Route> to={Route::Run { id: run.id.to_string() }} classes={classes!("run-square", tone(run.status))}>
+                            <AppLink to={Route::Run { id: run.id.to_string() }} classes={classes!("run-square", tone(run.status))}>
                                 <span class="run-square-mark" title={words.clone()} aria-hidden="true">{ glyph(run.status) }</span>
                                 <span class="visually-hidden">{ words }</span>
-                            </Link<Route>>
+                            </AppLink>
                         </li>
                     }
                 }) }

@@ -4,10 +4,9 @@
 use caseyos_domain::queue::aps::Aps;
 use caseyos_domain::queue::{DraftOrigin, QueueItemView, QueueStatus};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::infra::format::{humanize, is_overdue, now, relative, score};
-use crate::routes::Route;
+use crate::routes::{AppLink, Route};
 
 /// The score, coloured by band, with its reasoning as the accessible description.
 pub fn aps_badge(aps: &Aps) -> Html {
@@ -141,7 +140,7 @@ pub fn queue_card(props: &QueueCardProps) -> Html {
             }
             { aps_badge(&item.aps) }
             <div class="card-main">
-                <Link<Route> to={Route::Item { id: item.id.to_string() }} classes="card-title">{ &item.title }</Link<Route>>
+                <AppLink to={Route::Item { id: item.id.to_string() }} classes="card-title">{ &item.title }</AppLink>
                 <div class="meta">
                     { move_marks(item) }
                     <span class="chip">{ humanize(item.action_type.as_str()) }</span>

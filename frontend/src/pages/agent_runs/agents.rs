@@ -3,7 +3,6 @@
 
 use caseyos_domain::agent_run::AgentDomain;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api;
 use crate::components::agent_runs::agent_card::AgentCard;
@@ -12,7 +11,7 @@ use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::use_app;
 use crate::infra::live::Feed;
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::Route;
+use crate::routes::{link, AppLink, Route};
 
 #[component]
 pub fn AgentsPage() -> Html {
@@ -66,8 +65,8 @@ pub fn AgentsPage() -> Html {
                 <h1 id="agents-title">{ "Agents" }</h1>
                 <p class="muted">
                     { "Run an agent by hand and follow it to the end. Each card shows its last runs, older to newer; " }
-                    <Link<Route> to={Route::Runs}>{ "all runs" }</Link<Route>>{ " and " }
-                    <Link<Route, RunFilters> to={Route::Runs} query={Some(failed)}>{ "failed runs" }</Link<Route, RunFilters>>
+                    { link(Route::Runs, html! { "all runs" }) }{ " and " }
+                    <AppLink to={Route::Runs} query={Some(failed)}>{ "failed runs" }</AppLink>
                     { " have their own page." }
                 </p>
             </header>

@@ -16,16 +16,17 @@ use crate::components::agent_runs::run_status::run_status_badge;
 use crate::components::agent_runs::POLL_MS;
 use crate::components::audit_events::{event_list, NewerEvents};
 use crate::components::fields::field;
-use crate::components::markdown::Markdown;
+use crate::components::markdown::{markdown, parse};
 use crate::components::modal::{confirm_dialog, ConfirmProps};
 use crate::components::status::{self, error_view, Load};
+use crate::components::table;
 use crate::hooks::{reload_all, use_dialog, use_query, Refresh};
 use crate::infra::app_state::use_app;
 use crate::infra::format::{absolute, actor, duration, humanize, now, relative};
 use crate::infra::live::Feed;
 use crate::routes::agent_runs::{After, RunFilters};
 use crate::routes::query::query_value;
-use crate::routes::Route;
+use crate::routes::{link, AppLink, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct RunProps {
@@ -43,9 +44,10 @@ fn short(id: &Uuid) -> String {
 }
 
 fn run_link(id: &Uuid) -> Html {
-    html! {
-        <Link<Route> to={Route::Run { id: id.to_string() }}>{ format!("run {}", short(id)) }</Link<Route>>
-    }
+    link(
+        Route::Run { id: id.to_string() },
+        html! { { format!("run {}", short(id)) } },
+    )
 }
 
 fn when(at: chrono::DateTime<chrono::Utc>) -> Html {
@@ -88,9 +90,9 @@ fn facts(run: &AgentRunView) -> Html {
     html! {
         <dl class="fields">
             { field("Agent", html! {
-                <Link<Route, RunFilters> to={Route::Runs} query={Some(agent_runs)}>
+                <AppLink to={Route::Runs} query={Some(agent_runs)}>
                     { &run.agent }<span class="visually-hidden">{ ": all its runs" }</span>
-                </Link<Route, RunFilters>>
+                </AppLink>
             }) }
             { field("Requested", html! { <>{ when(run.requested_at) }{ format!(" by {}", actor(&run.requested_by)) }</> }) }
             { for run.started_at.map(|at| field("Started", when(at))) }
@@ -124,16 +126,7 @@ fn attempts(run: &AgentRunView) -> Html {
     html! {
         <div class="table-wrap" tabindex="0" role="region" aria-label="Attempts table">
             <table class="data">
-                <thead>
-                    <tr>
-                        <th scope="col">{ "Attempt" }</th>
-                        <th scope="col">{ "Worker" }</th>
-                        <th scope="col">{ "Started" }</th>
-                        <th scope="col">{ "Duration" }</th>
-                        <th scope="col">{ "Outcome" }</th>
-                        <th scope="col">{ "Error" }</th>
-                    </tr>
-                </thead>
+                { table::head(&["Attempt", "Worker", "Started", "Duration", "Outcome", "Error"]) }
                 <tbody>
                     { for run.attempts.iter().map(|a| html! {
                         <tr key={a.attempt}>
@@ -160,8 +153,8 @@ pub fn RunPage(props: &RunProps) -> Html {
     let navigator = use_navigator();
     let location = use_location();
     let dialog = use_dialog::<Dialog>();
-    let retrying = use_state(|| false);
-    let notice = use_state(|| None::<ApiError>);
+    let retrying = use_state(bool::default);
+    let notice = use_state(Option::<ApiError>::default);
 
     // The run, read again whenever runs move and, until it ends, every moment; at least as
     // far as the retry that opened this page (`?after=`) and any write made here.
@@ -282,6 +275,15 @@ pub fn RunPage(props: &RunProps) -> Html {
         })
     };
 
+    // What the run wrote, parsed once for as long as it stays the same.
+    let written = use_memo(
+        match &*run {
+            Load::Ready(found) => found.run.text.clone(),
+            _ => None,
+        },
+        |text| text.as_deref().map(parse),
+    );
+
     let details = status::view(&*run, 3, &run.reload, |found| {
         let view = &found.run;
         let status = view.status;
@@ -323,8 +325,8 @@ pub fn RunPage(props: &RunProps) -> Html {
                         </p>
                     </section>
                 }
-                if let Some(text) = &view.text {
-                    { part("text", "What it wrote", html! { <Markdown text={text.clone()} /> }) }
+                if let Some(blocks) = &*written {
+                    { part("text", "What it wrote", markdown(blocks)) }
                 }
                 if let Some(output) = &view.output {
                     { part("output", "Output", pretty(output)) }
@@ -333,7 +335,7 @@ pub fn RunPage(props: &RunProps) -> Html {
                     { part("moves", "Moves it proposed", html! {
                         <ul class="link-list">
                             { for view.proposed_items.iter().map(|id| html! {
-                                <li><Link<Route> to={Route::Item { id: id.to_string() }}>{ format!("Move {}", short(id)) }</Link<Route>></li>
+                                <li>{ link(Route::Item { id: id.to_string() }, html! { { format!("Move {}", short(id)) } }) }</li>
                             }) }
                         </ul>
                     }) }
@@ -374,7 +376,7 @@ pub fn RunPage(props: &RunProps) -> Html {
 
     html! {
         <section class="page">
-            <p><Link<Route> to={Route::Runs}>{ "← Runs" }</Link<Route>></p>
+            <p>{ link(Route::Runs, html! { "← Runs" }) }</p>
             { details }
             { history }
             { match dialog.shown() {

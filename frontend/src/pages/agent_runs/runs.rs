@@ -4,19 +4,19 @@
 use caseyos_domain::agent_run::{RunStatus, RunTrigger};
 use chrono::Local;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api;
 use crate::components::agent_runs::run_status::{label, run_status_badge};
 use crate::components::filter_select::{day_filter, filter_select, with_any, SelectProps};
 use crate::components::pager::pager;
 use crate::components::status::{self, empty, Load};
+use crate::components::table;
 use crate::hooks::{use_filters, use_query, Refresh};
 use crate::infra::format::{absolute, actor, duration, humanize, now, relative};
 use crate::infra::live::Feed;
 use crate::routes::agent_runs::RunFilters;
 use crate::routes::query::UrlQuery;
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 #[component]
 pub fn RunsPage() -> Html {
@@ -81,7 +81,7 @@ pub fn RunsPage() -> Html {
             return empty(
                 "No runs match these filters.",
                 html! {
-                    <p class="muted">{ "Start one from " }<Link<Route> to={Route::Agents}>{ "Agents" }</Link<Route>>{ "." }</p>
+                    <p class="muted">{ "Start one from " }{ link(Route::Agents, html! { "Agents" }) }{ "." }</p>
                 },
             );
         }
@@ -90,27 +90,14 @@ pub fn RunsPage() -> Html {
             <>
                 <div class="table-wrap" tabindex="0" role="region" aria-label="Runs, newest first">
                     <table class="data runs">
-                        <thead>
-                            <tr>
-                                <th scope="col">{ "Agent" }</th>
-                                <th scope="col">{ "Status" }</th>
-                                <th scope="col">{ "Trigger" }</th>
-                                <th scope="col">{ "Requested by" }</th>
-                                <th scope="col">{ "Requested" }</th>
-                                <th scope="col">{ "Duration" }</th>
-                                <th scope="col">{ "Attempts" }</th>
-                                <th scope="col">{ "Error" }</th>
-                            </tr>
-                        </thead>
+                        { table::head(&["Agent", "Status", "Trigger", "Requested by", "Requested", "Duration", "Attempts", "Error"]) }
                         <tbody>
                             { for list.runs.iter().map(|run| {
                                 let when = relative(now, run.requested_at);
                                 html! {
                                     <tr key={run.id.to_string()}>
                                         <td>
-                                            <Link<Route> to={Route::Run { id: run.id.to_string() }}>
-                                                { &run.agent }<span class="visually-hidden">{ format!(" run, requested {when}") }</span>
-                                            </Link<Route>>
+                                            { link(Route::Run { id: run.id.to_string() }, html! { <>{ &run.agent }<span class="visually-hidden">{ format!(" run, requested {when}") }</span></> }) }
                                             if run.retry_of.is_some() { { " " }<span class="chip">{ "retry" }</span> }
                                             if run.dismissed { { " " }<span class="chip">{ "dismissed" }</span> }
                                         </td>

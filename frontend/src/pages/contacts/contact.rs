@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api::audit::Aggregate;
 use crate::api::contacts::{consistency, UnmergeRequest};
@@ -16,7 +15,7 @@ use crate::components::contacts::{
 use crate::components::modal::{confirm_dialog, ConfirmProps};
 use crate::components::status;
 use crate::hooks::{use_dialog, use_query, Refresh};
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct ContactProps {
@@ -25,7 +24,10 @@ pub struct ContactProps {
 
 fn contact_link(id: &str) -> Html {
     let short: String = id.chars().take(8).collect();
-    html! { <Link<Route> to={Route::Contact { id: id.to_string() }}>{ format!("contact {short}") }</Link<Route>> }
+    link(
+        Route::Contact { id: id.to_string() },
+        html! { { format!("contact {short}") } },
+    )
 }
 
 /// What validation found: valid or not, and the findings as a table.
@@ -87,7 +89,7 @@ fn lineage(contact: &Value, unmerge: &Callback<String>) -> Html {
 pub fn ContactPage(props: &ContactProps) -> Html {
     // The contact whose merge the dialog undoes.
     let dialog = use_dialog::<String>();
-    let recreate = use_state(|| false);
+    let recreate = use_state(bool::default);
     let query = use_query(Refresh::never(), props.id.clone(), |id, consistency| {
         let id = id.clone();
         async move {

@@ -16,7 +16,7 @@ use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::use_app;
 use crate::infra::dom::bind;
 use crate::routes::query::query_value;
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 /// How often a running import is read again.
 const POLL_MS: u32 = 700;
@@ -71,7 +71,7 @@ fn progress(import: &Value) -> Html {
                     }
                 }
                 <p>
-                    <Link<Route> to={Route::Duplicates}>{ "Review duplicates" }</Link<Route>>
+                    { link(Route::Duplicates, html! { "Review duplicates" }) }
                 </p>
             }
         </>
@@ -85,8 +85,8 @@ pub fn ImportPage() -> Html {
     let navigator = use_navigator();
     let file = use_node_ref();
     let pasted = use_state(String::new);
-    let busy = use_state(|| false);
-    let failed = use_state(|| None::<ApiError>);
+    let busy = use_state(bool::default);
+    let failed = use_state(Option::<ApiError>::default);
     let id = location
         .as_ref()
         .and_then(|l| query_value(l.query_str(), "id"));

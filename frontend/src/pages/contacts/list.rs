@@ -4,7 +4,6 @@
 use serde::Serialize;
 use serde_json::Value;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api;
 use crate::components::contacts::{chips, items, list_table, page, text};
@@ -12,7 +11,7 @@ use crate::components::pager::pager;
 use crate::components::status::{self, empty};
 use crate::hooks::{use_filters, use_query, Refresh};
 use crate::routes::query::UrlQuery;
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 /// The list's search and page, in the URL and passed to the API as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -47,7 +46,7 @@ fn lead(row: &Value) -> Html {
         Some(name) if !name.is_empty() => name.to_string(),
         _ => text(&row["primary_email"]),
     };
-    html! { <><Link<Route> to={Route::Contact { id }}>{ label }</Link<Route>>{ chips(row) }</> }
+    html! { <>{ link(Route::Contact { id }, html! { label }) }{ chips(row) }</> }
 }
 
 #[component]
@@ -75,7 +74,7 @@ pub fn ContactsPage() -> Html {
         if rows.is_empty() {
             return empty(
                 "No contacts match.",
-                html! { <p class="muted"><Link<Route> to={Route::ContactImport}>{ "Import a CSV file" }</Link<Route>>{ " to add some." }</p> },
+                html! { <p class="muted">{ link(Route::ContactImport, html! { "Import a CSV file" }) }{ " to add some." }</p> },
             );
         }
         let next = answer
@@ -100,7 +99,7 @@ pub fn ContactsPage() -> Html {
         "Contacts",
         html! {
             <>
-                <Link<Route> to={Route::ContactImport}>{ "Import a CSV file" }</Link<Route>>{ " · " }
+                { link(Route::ContactImport, html! { "Import a CSV file" }) }{ " · " }
                 <a href={export} download="">{ "Export these as CSV" }</a>
             </>
         },

@@ -6,7 +6,6 @@
 use serde_json::Value;
 use uuid::Uuid;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use super::review_state::{compared, winner, ReviewAction, ReviewState};
 use crate::api::contacts::consistency;
@@ -17,7 +16,7 @@ use crate::components::modal::{confirm_dialog, ConfirmProps};
 use crate::components::status::{empty, error_view, skeleton, Load};
 use crate::hooks::{use_dialog, use_query, Refresh};
 use crate::infra::keys::{on_shortcut, Shortcut};
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct DuplicatesProps {
@@ -69,7 +68,7 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
     let state = use_reducer(move || ReviewState::new(wanted));
     let dialog = use_dialog::<Uuid>();
     let notice = use_state(|| None::<Notice>);
-    let busy = use_state(|| false);
+    let busy = use_state(bool::default);
 
     let list = use_query(Refresh::never(), (), {
         let state = state.dispatcher();
@@ -281,7 +280,7 @@ pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
                     Some(Notice::Done(text, primary)) => html! {
                         <p class="notice" role="status">{ *text }
                             if let Some(primary) = primary {
-                                { " " }<Link<Route> to={Route::Contact { id: primary.to_string() }}>{ "Open the merged contact" }</Link<Route>>
+                                { " " }{ link(Route::Contact { id: primary.to_string() }, html! { "Open the merged contact" }) }
                             }
                         </p>
                     },
@@ -354,7 +353,7 @@ fn comparison(
                                 html! {
                                     <th scope="col">
                                         <button type="button" class="button" aria-pressed={(primary == id).to_string()} onclick={Callback::from(move |_: MouseEvent| s.dispatch(ReviewAction::Primary(id)))}>{ format!("Primary ({n})") }</button>
-                                        { " " }<Link<Route> to={Route::Contact { id: id.to_string() }}>{ name(at(record, "fields")) }</Link<Route>>
+                                        { " " }{ link(Route::Contact { id: id.to_string() }, html! { { name(at(record, "fields")) } }) }
                                     </th>
                                 }
                             }) }

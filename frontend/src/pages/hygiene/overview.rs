@@ -5,14 +5,13 @@
 use chrono::{Duration, NaiveDate};
 use serde_json::Value;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::contacts::{at, items, list_table, page, part, str_at, text};
 use crate::components::status::{self, empty, error_view};
 use crate::hooks::{use_query, Refresh};
 use crate::infra::format::humanize;
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 const CHECKS: &[(&str, &str)] = &[("Value", "value"), ("Light", "status"), ("Note", "note")];
 
@@ -165,7 +164,7 @@ pub fn HygienePage() -> Html {
         html! {
             <>
                 { "Checks, daily reports and alerts from the hygiene agents, merges and imports. " }
-                <Link<Route> to={Route::Duplicates}>{ "Review duplicates" }</Link<Route>>
+                { link(Route::Duplicates, html! { "Review duplicates" }) }
             </>
         },
         html! {

@@ -3,7 +3,6 @@
 //! event read so far.
 
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api;
 use crate::api::audit::Aggregate;
@@ -15,7 +14,7 @@ use crate::hooks::{reload_all, use_query, Refresh};
 use crate::infra::dom::value_of;
 use crate::infra::format::{humanize, json, now, relative};
 use crate::infra::live::Feed;
-use crate::routes::Route;
+use crate::routes::{link, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct ItemProps {
@@ -155,7 +154,7 @@ pub fn ItemPage(props: &ItemProps) -> Html {
 
     html! {
         <section class="page">
-            <p><Link<Route> to={Route::Today}>{ "← Today's Moves" }</Link<Route>></p>
+            <p>{ link(Route::Today, html! { "← Today's Moves" }) }</p>
             { details }
             { timeline }
         </section>

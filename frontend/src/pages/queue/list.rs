@@ -2,7 +2,6 @@
 
 use caseyos_domain::queue::{ActionType, QueueDomain, QueueStatus};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api;
 use crate::components::filter_select::{filter_select, with_any, SelectProps};
@@ -14,7 +13,7 @@ use crate::infra::format::{humanize, now, relative};
 use crate::infra::live::Feed;
 use crate::routes::query::UrlQuery;
 use crate::routes::queue::QueueFilters;
-use crate::routes::Route;
+use crate::routes::{AppLink, Route};
 
 const SORTS: &[(&str, &str)] = &[
     ("-aps", "Priority (APS)"),
@@ -75,7 +74,7 @@ pub fn QueuePage() -> Html {
                         <li class="row" key={item.id.to_string()}>
                             { aps_badge(&item.aps) }
                             <div class="row-main">
-                                <Link<Route> to={Route::Item { id: item.id.to_string() }} classes="card-title">{ &item.title }</Link<Route>>
+                                <AppLink to={Route::Item { id: item.id.to_string() }} classes="card-title">{ &item.title }</AppLink>
                                 <div class="meta">
                                     <span class={classes!("chip", item.status.as_str())}>{ item.status.as_str() }</span>
                                     <span>{ humanize(item.action_type.as_str()) }</span>

@@ -5,6 +5,7 @@ use std::future::Future;
 
 use caseyos_domain::api::{BulkDecisionResponse, EditQueueItemRequest, SnoozeQueueItemRequest};
 use caseyos_domain::queue::QueueItemView;
+use futures::future::LocalBoxFuture;
 use uuid::Uuid;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -87,6 +88,17 @@ fn decide<T: 'static>(
     ids: Vec<Uuid>,
     request: impl Future<Output = Result<T, ApiError>> + 'static,
     done: impl FnOnce(T) + 'static,
+) {
+    decide_boxed(dialog, state, ids, Box::pin(request), Box::new(done));
+}
+
+/// [`decide`], one copy per answer type.
+fn decide_boxed<T: 'static>(
+    dialog: &DialogHandle<Dialog>,
+    state: &UseReducerDispatcher<TodayState>,
+    ids: Vec<Uuid>,
+    request: LocalBoxFuture<'static, Result<T, ApiError>>,
+    done: Box<dyn FnOnce(T)>,
 ) {
     state.dispatch(TodayAction::Started(ids.clone()));
     let state = state.clone();
