@@ -1110,7 +1110,8 @@ async fn importing_reviewing_a_pair_merging_with_a_per_field_choice_and_unmergin
         .await;
     let csv = "first_name,last_name,email,phone,company,job_title\n\
                Dana,Lee,dana@acme.io,+1 415 555 0100,Acme,CEO\n\
-               Dana,Lee,dana.lee@acme.io,(415) 555-0100,Acme,Chief Executive\n";
+               Dana,Lee,dana.lee@acme.io,(415) 555-0100,Acme,Chief Executive\n\
+               Sam,Roe,not-an-email,,Acme,CTO\n";
     let paste = browser.wait_for_visible("#import-text", WAIT).await;
     browser.type_into(&paste, csv).await;
     let upload = browser
@@ -1119,12 +1120,15 @@ async fn importing_reviewing_a_pair_merging_with_a_per_field_choice_and_unmergin
     browser.click(&upload).await;
     browser
         .wait_for_js(
-            "the import to complete with 2 created",
+            "the import to complete with 2 created and line 4 failed",
             WAIT,
             "const counts = document.querySelector('.import-counts');
              const status = document.querySelector('[role=status] .chip');
+             const failed = Array.from(document.querySelectorAll('table.data tbody tr'))
+                 .find(r => r.cells[0] && r.cells[0].textContent === '4');
              return counts && status && status.textContent.includes('completed')
-                 && counts.textContent.includes('Created2');",
+                 && counts.textContent.includes('Created2') && counts.textContent.includes('Failed1')
+                 && failed && failed.cells[1].textContent.includes('email');",
             vec![],
         )
         .await;
