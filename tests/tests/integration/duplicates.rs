@@ -837,3 +837,152 @@ fn the_contact_and_crm_merge_types_are_registered() {
         );
     }
 }
+
+/// The server as a process, connected to the HubSpot fake at `hubspot`.
+fn server_with_hubspot(url: &str, hubspot: &str) -> std::process::Command {
+    let mut command = crate::support::process::caseyos(Some(url));
+    command
+        .env("CASEYOS_HUBSPOT_TOKEN", "pat-na1-test-token")
+        .env("CASEYOS_HUBSPOT_BASE_URL", hubspot)
+        .env("CASEYOS_HUBSPOT_SYNC_INTERVAL_SECS", "3600");
+    command
+}
+
+/// Waits (bounded) until `ready` says yes.
+async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, ready: impl Fn() -> F) {
+    let started = std::time::Instant::now();
+    while !ready().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "waited 60 s for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A real `kill -9` of the server while HubSpot's merge call is in flight: the restarted
+/// server asks HubSpot whether the merge happened, finds that it did, and records it
+/// without a second merge call.
+#[tokio::test]
+async fn killing_the_server_during_the_hubspot_merge_call_never_sends_it_twice() {
+    use crate::support::process::Server;
+    use caseyos_tests::{admin_token, Api};
+
+    let hubspot = MockServer::start().await;
+    // The merge answers after a minute: the process dies with the call in flight.
+    Mock::given(method("POST"))
+        .and(path(contacts_path("/merge")))
+        .and(body_json(
+            json!({"primaryObjectId": "101", "objectIdToMerge": "202"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(hubspot_contact("101", Some("202")))
+                .set_delay(Duration::from_secs(60)),
+        )
+        .mount(&hubspot)
+        .await;
+    // What HubSpot says afterwards: the merge happened.
+    Mock::given(method("POST"))
+        .and(path(contacts_path("/batch/read")))
+        .and(body_json(
+            json!({"inputs": [{"id": "101"}], "properties": ["hs_merged_object_ids"]}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "COMPLETE",
+            "results": [hubspot_contact("101", Some("202"))]
+        })))
+        .mount(&hubspot)
+        .await;
+
+    let (pool, url) = fresh_database().await;
+    let token = admin_token(&pool, "merge-admin", "merger").await;
+    let start = || server_with_hubspot(&url, &hubspot.uri());
+    let mut server = Server::start(start, Duration::from_secs(60)).await;
+    let api = Api::new(&server.address, &token);
+
+    // Two records of one person in HubSpot, a pair found by DuplicateWatcher, merged.
+    let mut ids = BTreeMap::new();
+    for (crm_id, email) in [("101", "dana@acme.io"), ("202", "dana.lee@acme.io")] {
+        let (status, body) = api
+            .post_json(
+                "/api/contacts",
+                &json!({"first_name": "Dana", "last_name": "Lee", "email": email,
+                        "phones": ["+1 415 555 0100"], "company_name": "Acme", "crm_id": crm_id}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let contact = body.get("contact").unwrap_or(&body);
+        ids.insert(crm_id, contact["id"].as_str().unwrap().to_string());
+    }
+    let (status, run) = api
+        .post_json("/api/agents/DuplicateWatcher/runs", &json!({"input": {}}))
+        .await;
+    assert_eq!(status, 202, "{run}");
+    let pair = {
+        let api = &api;
+        let found = std::sync::Mutex::new(None);
+        wait_until("DuplicateWatcher's pair", || async {
+            let (_, pairs) = api.get_json("/api/hygiene/duplicates").await;
+            let id = pairs["items"][0]["id"].as_str().map(str::to_string);
+            let seen = id.is_some();
+            *found.lock().unwrap() = id;
+            seen
+        })
+        .await;
+        found.into_inner().unwrap().unwrap()
+    };
+    let (status, merged) = api
+        .post_json(
+            &format!("/api/hygiene/duplicates/{pair}/merge"),
+            &json!({"primary": ids["101"], "dry_run": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{merged}");
+
+    // The reactor calls HubSpot; the process is killed while the call is in flight.
+    let merge_calls = || async {
+        hubspot
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path().ends_with("/merge"))
+            .count()
+    };
+    wait_until("the merge call to reach HubSpot", || async {
+        merge_calls().await == 1
+    })
+    .await;
+    server.kill();
+    drop(server);
+    let merge_id: Uuid = sqlx::query_scalar::<_, String>(
+        "select aggregate_id from events where aggregate_type = 'crm_merge' limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+    .parse()
+    .unwrap();
+    let call = crm_of(&pool, merge_id).await.unwrap().merge.unwrap();
+    assert_eq!(
+        call.status,
+        CrmCallStatus::Started,
+        "killed between the call and its record: {call:?}"
+    );
+
+    // After a restart, the merge is found done in HubSpot and recorded; never sent again.
+    let server = Server::start(start, Duration::from_secs(60)).await;
+    wait_until("the merge to be recorded", || async {
+        crm_of(&pool, merge_id)
+            .await
+            .and_then(|v| v.merge)
+            .is_some_and(|c| c.status == CrmCallStatus::Succeeded)
+    })
+    .await;
+    let call = crm_of(&pool, merge_id).await.unwrap().merge.unwrap();
+    assert!(call.reconciled, "found by reading HubSpot: {call:?}");
+    assert_eq!(call.attempts, 1, "{call:?}");
+    assert_eq!(merge_calls().await, 1, "HubSpot saw one merge call");
+    drop(server);
+}
