@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::errors::FieldError;
 use crate::contacts::{
     CompanyDomain, ContactField, ContactSource, ContactStatus, ContactView, FieldEdit,
-    LifecycleStage, Phone, MAX_NAME_CHARS, MAX_TEXT_CHARS,
+    LifecycleStage, Phone, MAX_LIST_ITEMS, MAX_NAME_CHARS, MAX_TEXT_CHARS,
 };
 use crate::kernel::{present, CrmId, EmailAddress, Text, UserName};
 
@@ -457,6 +457,14 @@ impl Fields {
             (None, Some(one)) => ("email", vec![one]),
             (None, None) => return,
         };
+        // As the document says (`maxItems`): counted as sent, before duplicates collapse.
+        if raw.len() > MAX_LIST_ITEMS {
+            self.error(
+                field,
+                format!("may hold at most {MAX_LIST_ITEMS} addresses"),
+            );
+            return;
+        }
         let mut parsed = Vec::with_capacity(raw.len());
         for (i, raw) in raw.into_iter().enumerate() {
             let name = if field == "email" {
@@ -473,6 +481,13 @@ impl Fields {
     }
 
     fn phones(&mut self, phones: &[String]) {
+        if phones.len() > MAX_LIST_ITEMS {
+            self.error(
+                "phones",
+                format!("may hold at most {MAX_LIST_ITEMS} numbers"),
+            );
+            return;
+        }
         let mut parsed = Vec::with_capacity(phones.len());
         for (i, raw) in phones.iter().enumerate() {
             match parse_contact_phone(raw) {
@@ -699,6 +714,11 @@ mod tests {
             (
                 serde_json::json!({"phones": [" "], "lifecycle_stage": "prospect"}),
                 vec!["phones[0]", "lifecycle_stage"],
+            ),
+            // Counted as sent: 21 items are too many even when they are one address.
+            (
+                serde_json::json!({"emails": vec!["a@b.io"; 21], "phones": vec!["+1 415 555 0100"; 21]}),
+                vec!["emails", "phones"],
             ),
             (
                 serde_json::json!({"email": "a@b.io", "lifecycle_stage": "Sales Qualified Lead"}),

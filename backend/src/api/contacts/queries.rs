@@ -126,7 +126,7 @@ async fn get_contact(
         (status = 200, description = "The contacts as CSV (`Content-Disposition: attachment; filename=\"contacts-<date>.csv\"`)",
          content_type = "text/csv", body = String,
          example = json!("id,first_name,last_name,email,other_emails,phone,job_title,company_name,company_domain,lifecycle_stage,owner,crm_id,last_contacted_at,status,valid,created_at,updated_at\r\n0193a8c0-0000-7000-8000-000000000001,Dana,Lee,dana@acme.io,,+14155550100,VP Sales,Acme,acme.io,salesqualifiedlead,casey,501,2026-11-02T08:30:00Z,active,true,2026-11-30T09:00:00Z,2026-11-30T09:00:00Z\r\n")),
-        (status = 400, description = "Unknown filter value or sort (`request.invalid_query`)", body = ErrorEnvelope,
+        (status = 400, description = "Unknown filter value or sort, or a `limit` out of the list's range (`request.invalid_query`)", body = ErrorEnvelope,
          example = json!({"error": {"code": "request.invalid_query", "message": "status: `gone` is not a known value", "request_id": "req-1"}})),
         (status = 503, description = "`after` not reached in time (`consistency.timeout`)", body = ErrorEnvelope),
     ),
@@ -140,6 +140,8 @@ async fn export_contacts(
 ) -> Result<Response, ApiError> {
     let filter = ContactFilter::from_query(&query).map_err(invalid_query)?;
     let sort = views::sort_of(&query).map_err(invalid_query)?;
+    // The file has every row, but a `limit` out of the list's range is refused as there.
+    limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
     read.settle(&state, CONTACT_VIEWS).await?;
     let records = views::export(state.pool.clone(), filter, sort)
         .map(|row| row.map(|row| csv_record(&row.csv_cells())))

@@ -245,8 +245,9 @@ async fn list_queue_items(
 /// Every move the filters match, as CSV (`text/csv`, UTF-8, CRLF records, RFC 4180
 /// quoting), streamed from the read model in the list's sort order. Takes every filter and
 /// the sort of `GET /api/queue` (operators export their own moves only); `cursor` and
-/// `limit` are not used (the file has every matching move). Cells that a spreadsheet would
-/// run as a formula (starting with `=`, `+`, `-` or `@`) are prefixed with `'`.
+/// `limit` are not used (the file has every matching move; a `limit` out of 1–100 is
+/// refused as by the list). Cells that a spreadsheet would run as a formula (starting with
+/// `=`, `+`, `-` or `@`) are prefixed with `'`.
 #[utoipa::path(
     get,
     path = "/api/queue/export.csv",
@@ -256,7 +257,7 @@ async fn list_queue_items(
         (status = 200, description = "The moves as CSV (`Content-Disposition: attachment; filename=\"queue-<date>.csv\"`)",
          content_type = "text/csv", body = String,
          example = json!("id,status,title,action_type,domain,owner,aps,due_by,snoozed_until,expires_at,contact_id,deal_id,company_id,source,rationale,decided_by,decided_at,decision_note,created_at,updated_at,demo\r\n0193a8c0-0000-7000-8000-000000000001,pending,Send Dana the proposal,send_email,sales,casey,63.00,,,,c-101,,,manual,She asked for it,,,,2026-11-30T09:00:00Z,2026-11-30T09:00:00Z,false\r\n")),
-        (status = 400, description = "Unknown filter value or sort (`request.invalid_query`)", body = ErrorEnvelope,
+        (status = 400, description = "Unknown filter value or sort, or a `limit` out of the list's range (`request.invalid_query`)", body = ErrorEnvelope,
          example = json!({"error": {"code": "request.invalid_query", "message": "status: `gone` is not a known value", "request_id": "req-1"}})),
         (status = 403, description = "Operators see their own moves only (`auth.forbidden`)", body = ErrorEnvelope,
          example = json!({"error": {"code": "auth.forbidden", "message": "operators see their own moves only", "request_id": "req-1"}})),
@@ -271,6 +272,8 @@ async fn export_queue_items(
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Response, ApiError> {
     let (filter, sort) = list_filter(&principal, &query)?;
+    // The file has every row, but a `limit` out of the list's range is refused as there.
+    limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
     read.settle(&state, QUEUE_VIEWS).await?;
     let records = views::export(state.pool.clone(), filter, sort)
         .map(|item| item.map(|item| csv_record(&views::csv_cells(&item))))
