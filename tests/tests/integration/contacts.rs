@@ -688,10 +688,16 @@ async fn the_contacts_export_is_csv_of_the_filtered_rows_with_formulas_defused()
     )
     .await;
     assert_eq!(searched.len(), 1);
-    let answer = app
-        .get_json("/api/contacts/export.csv?status=gone", &app.admin)
-        .await;
-    assert_error(&answer, 400, "request.invalid_query");
+    for bad in ["status=gone", "limit=0", "limit=201"] {
+        let answer = app
+            .get_json(&format!("/api/contacts/export.csv?{bad}"), &app.admin)
+            .await;
+        assert_error(&answer, 400, "request.invalid_query");
+        let answer = app
+            .get_json(&format!("/api/queue/export.csv?{bad}"), &app.admin)
+            .await;
+        assert_error(&answer, 400, "request.invalid_query");
+    }
 }
 
 #[tokio::test]
