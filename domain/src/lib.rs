@@ -24,6 +24,7 @@ pub mod crm_sync;
 pub mod duplicates;
 pub mod hygiene;
 pub mod kernel;
+pub mod pipelines;
 pub mod queue;
 pub mod registry;
 /// Stored schedules' cadences (needs the time-zone database: server-side only).
