@@ -21,6 +21,7 @@ pub mod contact_import;
 pub mod contacts;
 pub mod crm_merges;
 pub mod crm_sync;
+pub mod deals;
 pub mod duplicates;
 pub mod hygiene;
 pub mod kernel;
