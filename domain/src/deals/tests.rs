@@ -1048,3 +1048,40 @@ fn stored_events_fold_back_into_the_same_deal() {
     assert_eq!(view.close_date_pushes, 1);
     assert_eq!(view.version, 15);
 }
+
+#[test]
+fn rejections_name_the_field_or_say_what_kind_they_are() {
+    use crate::aggregate::{DomainError, RejectionKind};
+    let invalid = |field: &'static str, message: &str| RejectionKind::Invalid {
+        field,
+        message: message.into(),
+    };
+    let table = [
+        (DealError::NotFound, RejectionKind::NotFound),
+        (DealError::AlreadyExists, RejectionKind::Conflict),
+        (DealError::Closed(DealStatus::Lost), RejectionKind::Conflict),
+        (
+            DealError::UnknownStage("x".into()),
+            invalid("stage", "must be a stage of the deal's pipeline"),
+        ),
+        (
+            DealError::StageNotOpen("x".into()),
+            invalid("stage", "must be an open stage"),
+        ),
+        (
+            DealError::LostReasonRequired,
+            invalid("reason", "is required to lose a deal"),
+        ),
+        (
+            DealError::PipelineMismatch,
+            invalid("pipeline", "must be the deal's pipeline"),
+        ),
+        (
+            DealError::invalid("amount", "must not be negative"),
+            invalid("amount", "must not be negative"),
+        ),
+    ];
+    for (error, kind) in table {
+        assert_eq!(DomainError::kind(&error), kind, "{error:?}");
+    }
+}

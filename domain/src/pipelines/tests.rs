@@ -384,3 +384,36 @@ fn pipeline_errors_have_stable_codes() {
         "request.validation"
     );
 }
+
+#[test]
+fn stored_pipeline_events_fold_back_into_the_same_pipeline() {
+    use crate::aggregate::{fold, Aggregate, Payload, RecordedEvent};
+    let events = [
+        defined(Pipeline::default_hubspot()),
+        PipelineEvent::PipelineUpdated(PipelineUpdated {
+            pipeline: renewals(),
+            source: PipelineSource::Hubspot,
+            by: admin(),
+            at: t0() + Duration::minutes(1),
+        }),
+    ];
+    let stored: Vec<(&str, serde_json::Value)> = events
+        .iter()
+        .map(|e| {
+            (
+                PipelineDefinition::event_name(e),
+                serde_json::to_value(e).unwrap(),
+            )
+        })
+        .collect();
+    let folded: PipelineDefinition = fold(stored.iter().map(|(name, payload)| RecordedEvent {
+        event_type: name,
+        event_version: PIPELINE_EVENT_VERSION,
+        payload: Payload::Value(payload),
+    }))
+    .unwrap();
+    let view = folded.pipeline.unwrap();
+    assert_eq!(view.pipeline, renewals());
+    assert_eq!(view.source, PipelineSource::Hubspot);
+    assert_eq!(view.version, 2);
+}
