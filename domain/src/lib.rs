@@ -21,9 +21,11 @@ pub mod contact_import;
 pub mod contacts;
 pub mod crm_merges;
 pub mod crm_sync;
+pub mod deals;
 pub mod duplicates;
 pub mod hygiene;
 pub mod kernel;
+pub mod pipelines;
 pub mod queue;
 pub mod registry;
 /// Stored schedules' cadences (needs the time-zone database: server-side only).

@@ -11,7 +11,9 @@ use crate::contact_import::ContactImport;
 use crate::contacts::Contact;
 use crate::crm_merges::CrmMerge;
 use crate::crm_sync::CrmSync;
+use crate::deals::Deal;
 use crate::duplicates::DuplicatePair;
+use crate::pipelines::PipelineDefinition;
 use crate::queue::QueueItem;
 
 /// One registered aggregate type.
@@ -76,6 +78,8 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<CrmSync>(),
     AggregateType::of::<Alert>(),
     AggregateType::of::<ContactImport>(),
+    AggregateType::of::<PipelineDefinition>(),
+    AggregateType::of::<Deal>(),
 ];
 
 /// The registered type with this stored name.
@@ -109,9 +113,11 @@ mod tests {
                 "crm_merge",
                 "crm_sync",
                 "alert",
-                "contact_import"
+                "contact_import",
+                "pipeline",
+                "deal"
             ]
         );
-        assert!(aggregate_type("deal").is_none());
+        assert!(aggregate_type("forecast").is_none());
     }
 }
