@@ -230,8 +230,9 @@ fn request_rules(doc: &mut Value) {
     let optional_text = |max: usize| json!({"pattern": OPTIONAL_TEXT_PATTERN, "maxLength": max});
     let name = json!({"pattern": UserName::PATTERN, "maxLength": UserName::MAX_CHARS});
     let crm_id = json!({"pattern": CrmId::PATTERN});
-    // Every address, wherever it is: `format: email` also limits the local part to 64.
-    doc["components"]["schemas"]["EmailAddress"]["pattern"] = json!(EmailAddress::PATTERN);
+    // Every address, wherever it is, as sent (no surrounding spaces): `format: email` also
+    // limits the local part to 64.
+    doc["components"]["schemas"]["EmailAddress"]["pattern"] = json!(EmailAddress::EXACT_PATTERN);
     let rules = [
         (
             "ProposeQueueItemRequest",
@@ -292,7 +293,8 @@ fn request_rules(doc: &mut Value) {
         .to_string();
     let blank_or_pattern = |inner: &str| format!("^[{WHITESPACE}]*({inner})?[{WHITESPACE}]*$");
     let blank_or = |inner: &str| json!({"pattern": blank_or_pattern(inner)});
-    let email = json!({"type": "string", "format": "email", "pattern": EmailAddress::PATTERN});
+    let email =
+        json!({"type": "string", "format": "email", "pattern": EmailAddress::EXACT_PATTERN});
     let phones = json!({"maxItems": MAX_LIST_ITEMS, "items": {"type": "string", "pattern": TEXT_PATTERN, "maxLength": MAX_PHONE_CHARS}});
     for schema in ["CreateContactRequest", "EditContactRequest"] {
         for field in ["first_name", "last_name", "job_title", "company_name"] {

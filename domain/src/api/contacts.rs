@@ -472,7 +472,7 @@ impl Fields {
             } else {
                 format!("emails[{i}]")
             };
-            match EmailAddress::parse(raw) {
+            match EmailAddress::parse_exact(raw) {
                 Ok(email) => parsed.push(email),
                 Err(message) => self.error(name, message),
             }

@@ -18,6 +18,20 @@ impl EmailAddress {
     /// more letters.
     pub const PATTERN: &'static str = r"^[\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[A-Za-z0-9_%+'-]+(\.[A-Za-z0-9_%+'-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}[\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
 
+    /// [`EmailAddress::PATTERN`] without the surrounding whitespace: what requests to the
+    /// API may send (the document's pattern, beside `format: email`, which also limits the
+    /// local part to 64 characters), read by [`EmailAddress::parse_exact`].
+    pub const EXACT_PATTERN: &'static str = r"^[A-Za-z0-9_%+'-]+(\.[A-Za-z0-9_%+'-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$";
+
+    /// An address as a request to the API sends it: [`EmailAddress::parse`] without the
+    /// trimming (text from files and CRMs is trimmed; a request's field is taken as sent).
+    pub fn parse_exact(raw: &str) -> Result<Self, &'static str> {
+        if raw.trim() != raw {
+            return Err("must not begin or end with spaces");
+        }
+        EmailAddress::parse(raw)
+    }
+
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let candidate = raw.trim().to_ascii_lowercase();
         let Some((local, domain)) = candidate.split_once('@') else {
@@ -57,7 +71,8 @@ impl EmailAddress {
     }
 }
 
-super::parsed::deserialize_by_parse!(EmailAddress);
+// Requests (and stored events, written normalised) are read exactly.
+super::parsed::deserialize_by_parse!(EmailAddress, parse_exact);
 
 #[cfg(test)]
 mod tests {
@@ -87,6 +102,7 @@ mod tests {
     #[test]
     fn the_pattern_agrees_with_the_parser() {
         let pattern = regex::Regex::new(EmailAddress::PATTERN).unwrap();
+        let exact = regex::Regex::new(EmailAddress::EXACT_PATTERN).unwrap();
         for text in [
             "dana@acme.io",
             " Dana.Lee@Acme.IO\u{3000}",
@@ -104,12 +120,20 @@ mod tests {
             "dana@acme..io",
             "da na@acme.io",
             "dana@acme.io\u{0}",
+            "dana@acme.io ",
+            "\u{1680}dana@acme.io\u{200a}",
+            "Dana@Acme.IO",
             "",
         ] {
             assert_eq!(
                 pattern.is_match(text),
                 EmailAddress::parse(text).is_ok(),
                 "{text:?}"
+            );
+            assert_eq!(
+                exact.is_match(text),
+                EmailAddress::parse_exact(text).is_ok(),
+                "exact: {text:?}"
             );
         }
     }

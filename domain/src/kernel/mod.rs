@@ -39,8 +39,10 @@ mod tests {
 
     #[test]
     fn parsed_types_deserialize_through_their_parse_and_refuse_what_it_refuses() {
-        let email: EmailAddress = serde_json::from_str("\" Dana@Acme.IO \"").unwrap();
+        // An address is read as sent: lower-cased, but never trimmed (the document's pattern).
+        let email: EmailAddress = serde_json::from_str("\"Dana@Acme.IO\"").unwrap();
         assert_eq!(email.as_str(), "dana@acme.io");
+        assert!(serde_json::from_str::<EmailAddress>("\" dana@acme.io \"").is_err());
         let name: UserName = serde_json::from_str("\" casey \"").unwrap();
         assert_eq!(name.as_str(), "casey");
         let id: CrmId = serde_json::from_str("\"d-7\"").unwrap();

@@ -4,10 +4,13 @@
 /// gets in through JSON either.
 macro_rules! deserialize_by_parse {
     ($type:ty) => {
+        $crate::kernel::parsed::deserialize_by_parse!($type, parse);
+    };
+    ($type:ty, $parse:ident) => {
         impl<'de> serde::Deserialize<'de> for $type {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let raw = <String as serde::Deserialize>::deserialize(deserializer)?;
-                <$type>::parse(&raw).map_err(serde::de::Error::custom)
+                <$type>::$parse(&raw).map_err(serde::de::Error::custom)
             }
         }
     };
