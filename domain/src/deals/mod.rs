@@ -3,7 +3,8 @@
 //! category change by commands, and it is won, lost and reopened.
 //!
 //! Pure rules beside the aggregate, read from a [`DealView`] at a given `now`: the health
-//! score ([`health`]) with the stages' typical times ([`stage_time`]).
+//! score ([`health`]) and the risk flags ([`risk`]), sharing the stages' typical times
+//! ([`stage_time`]).
 //!
 //! `created → (moved | changed | logged)* → won | lost ⇄ reopened`. Stage order, stage
 //! probabilities and forecast categories come from [`crate::pipelines`].
@@ -13,6 +14,7 @@ mod decide;
 mod error;
 mod event;
 pub mod health;
+pub mod risk;
 pub mod stage_time;
 mod state;
 mod types;
@@ -29,6 +31,7 @@ pub use event::*;
 pub use health::{
     deal_health, DealHealth, HealthConfig, HealthFactor, HealthFactorKind, HealthScore,
 };
+pub use risk::{risk_flags, Evidence, RiskConfig, RiskFlag, RiskKind};
 pub use stage_time::{StageDays, TypicalStageDays};
 pub use state::*;
 pub use types::*;

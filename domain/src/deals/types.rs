@@ -60,6 +60,17 @@ pub enum ActivityKind {
     Note,
 }
 
+impl ActivityKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Email => "email",
+            ActivityKind::Call => "call",
+            ActivityKind::Meeting => "meeting",
+            ActivityKind::Note => "note",
+        }
+    }
+}
+
 /// One activity as the health score and risk flags need it: its kind and when it happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
