@@ -1155,3 +1155,59 @@ fn rejections_name_the_field_or_say_what_kind_they_are() {
         assert_eq!(DomainError::kind(&error), kind, "{error:?}");
     }
 }
+
+#[test]
+fn a_view_stored_before_peaks_and_recent_activities_still_reads() {
+    let view = view_after(vec![activity(1, ActivityKind::Call, 1, 5)]);
+    let mut json = serde_json::to_value(&view).unwrap();
+    let object = json.as_object_mut().unwrap();
+    object.remove("peak_amount");
+    object.remove("recent_activities");
+    let read: DealView = serde_json::from_value(json).unwrap();
+    assert_eq!(read.peak_amount, None);
+    assert_eq!(read.recent_activities, vec![]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Health and risk over a folded history
+
+#[test]
+fn a_folded_history_is_scored_and_flagged() {
+    // Created in qualified to buy at t0 ($50,000, closing 2026-12-15), cut to $40,000, a
+    // meeting 3 days before t0; read 20 days after t0.
+    let view = view_after(vec![
+        amount(Some(4_000_000), 5),
+        activity(1, ActivityKind::Meeting, 3, 6),
+    ]);
+    let now = t0() + Duration::days(20);
+    let score = deal_health(&view, now, &HealthConfig::default());
+    let score = score.score().unwrap();
+    // Meeting 23 days ago: in the window, 25×3/10 = 7; recency 0 (over 14 days); 40% → 6;
+    // 20 of 21 days in stage → 15; close date ahead, unpushed → 10; $40,000 of $50,000 → 8;
+    // no contacts → 0. 7 + 0 + 6 + 15 + 10 + 8 + 0 = 46.
+    let points: Vec<u8> = score.factors.iter().map(|f| f.points).collect();
+    assert_eq!(points, [7, 0, 6, 15, 10, 8, 0]);
+    assert_eq!(score.total, 46);
+    let flags = risk_flags(&view, now, &RiskConfig::default());
+    let kinds: Vec<RiskKind> = flags.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            RiskKind::NoActivity,
+            RiskKind::SingleThreaded,
+            RiskKind::AmountDropped,
+            RiskKind::NoNextStep
+        ]
+    );
+    assert_eq!(
+        flags[0].evidence[0].at,
+        Some(t0() - Duration::days(3)),
+        "the meeting's happened-at, not its recording time"
+    );
+    // Won: not scored, not flagged.
+    let won = view_after(vec![amount(Some(4_000_000), 5), win(10)]);
+    assert!(deal_health(&won, now, &HealthConfig::default())
+        .score()
+        .is_none());
+    assert!(risk_flags(&won, now, &RiskConfig::default()).is_empty());
+}
