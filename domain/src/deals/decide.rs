@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use super::command::*;
 use super::error::DealError;
 use super::event::*;
-use super::state::{Deal, DealView};
-use super::types::{ActivityCounts, DealStatus};
+use super::state::{Deal, DealView, RECENT_ACTIVITIES_KEPT};
+use super::types::{ActivityCounts, ActivityStamp, DealStatus};
 use crate::aggregate::{Aggregate, Ownership};
 use crate::kernel::{Actor, CrmId, Money, Text};
 use crate::pipelines::{
@@ -395,12 +395,14 @@ impl Aggregate for Deal {
                 stage: created.stage,
                 stage_entered_at: created.at,
                 amount: created.amount,
+                peak_amount: created.amount,
                 close_date: created.close_date,
                 close_date_pushes: 0,
                 owner: created.owner,
                 contacts: Vec::new(),
                 activity_counts: ActivityCounts::default(),
                 last_activity_at: None,
+                recent_activities: Vec::new(),
                 next_step: None,
                 next_step_set_at: None,
                 forecast_category: created.forecast_category,
@@ -438,6 +440,7 @@ impl Aggregate for Deal {
             }
             DealEvent::DealAmountChanged(e) => {
                 deal.amount = e.new;
+                deal.peak_amount = raise_peak(deal.peak_amount, e.new);
                 deal.updated_at = e.at;
             }
             DealEvent::DealCloseDateChanged(e) => {
@@ -464,6 +467,13 @@ impl Aggregate for Deal {
                 {
                     deal.last_activity_at = Some(e.happened_at);
                 }
+                keep_recent(
+                    &mut deal.recent_activities,
+                    ActivityStamp {
+                        kind: e.kind,
+                        happened_at: e.happened_at,
+                    },
+                );
                 deal.updated_at = e.at;
             }
             DealEvent::DealNextStepSet(e) => {
@@ -497,5 +507,24 @@ impl Aggregate for Deal {
                 deal.updated_at = e.at;
             }
         }
+    }
+}
+
+/// The largest amount so far after a change to `new`: a larger amount of the same currency
+/// raises it, another currency starts again, a cleared amount leaves it.
+fn raise_peak(peak: Option<Money>, new: Option<Money>) -> Option<Money> {
+    match (peak, new) {
+        (Some(peak), Some(new)) if peak.currency == new.currency => Some(peak.max(new)),
+        (peak, None) => peak,
+        (_, new) => new,
+    }
+}
+
+/// Inserts an activity into the newest-first list, keeping [`RECENT_ACTIVITIES_KEPT`].
+fn keep_recent(recent: &mut Vec<ActivityStamp>, stamp: ActivityStamp) {
+    let at = recent.partition_point(|s| s.happened_at >= stamp.happened_at);
+    if at < RECENT_ACTIVITIES_KEPT {
+        recent.insert(at, stamp);
+        recent.truncate(RECENT_ACTIVITIES_KEPT);
     }
 }

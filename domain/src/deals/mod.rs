@@ -2,6 +2,10 @@
 //! amount, close date (pushes counted), owner, contacts, activities, next step and forecast
 //! category change by commands, and it is won, lost and reopened.
 //!
+//! Pure rules beside the aggregate, read from a [`DealView`] at a given `now`: the health
+//! score ([`health`]) and the risk flags ([`risk`]), sharing the stages' typical times
+//! ([`stage_time`]).
+//!
 //! `created → (moved | changed | logged)* → won | lost ⇄ reopened`. Stage order, stage
 //! probabilities and forecast categories come from [`crate::pipelines`].
 
@@ -9,9 +13,14 @@ mod command;
 mod decide;
 mod error;
 mod event;
+pub mod health;
+pub mod risk;
+pub mod stage_time;
 mod state;
 mod types;
 
+#[cfg(test)]
+mod fixture;
 #[cfg(test)]
 mod tests;
 
@@ -19,5 +28,10 @@ pub use command::*;
 pub use decide::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
 pub use error::DealError;
 pub use event::*;
+pub use health::{
+    deal_health, DealHealth, HealthConfig, HealthFactor, HealthFactorKind, HealthScore,
+};
+pub use risk::{risk_flags, Evidence, RiskConfig, RiskFlag, RiskKind};
+pub use stage_time::{StageDays, TypicalStageDays};
 pub use state::*;
 pub use types::*;

@@ -6,9 +6,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::types::{ActivityCounts, DealSource, DealStatus};
+use super::types::{ActivityCounts, ActivityStamp, DealSource, DealStatus};
 use crate::kernel::{Actor, CrmId, Money};
 use crate::pipelines::{ForecastCategory, ForecastChoice, Stage};
+
+/// How many of the latest activities [`DealView::recent_activities`] keeps: enough for any
+/// engagement window the health score uses (its points are full well below this many).
+pub const RECENT_ACTIVITIES_KEPT: usize = 100;
 
 /// The deal aggregate: `None` until created.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -33,6 +37,10 @@ pub struct DealView {
     pub last_open_stage: CrmId,
     pub status: DealStatus,
     pub amount: Option<Money>,
+    /// The largest amount the deal has had (in the current amount's currency; a change of
+    /// currency starts again). What "amount dropped" compares with.
+    #[serde(default)]
+    pub peak_amount: Option<Money>,
     pub close_date: Option<NaiveDate>,
     /// How many times the close date moved later.
     pub close_date_pushes: u32,
@@ -41,6 +49,10 @@ pub struct DealView {
     pub activity_counts: ActivityCounts,
     /// When the latest activity happened (not when it was recorded).
     pub last_activity_at: Option<DateTime<Utc>>,
+    /// The latest activities by when they happened, newest first, at most
+    /// [`RECENT_ACTIVITIES_KEPT`]: what engagement in a recent window is counted from.
+    #[serde(default)]
+    pub recent_activities: Vec<ActivityStamp>,
     pub next_step: Option<String>,
     pub next_step_set_at: Option<DateTime<Utc>>,
     /// The category the deal counts in: a person's choice while open, else its stage's.

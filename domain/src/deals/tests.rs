@@ -847,6 +847,76 @@ fn logging_an_activity_records_when_it_happened_apart_from_when_it_was_recorded(
 }
 
 #[test]
+fn recent_activities_are_kept_newest_first_by_when_they_happened() {
+    let view = view_after(vec![
+        activity(1, ActivityKind::Email, 2, 5),
+        activity(2, ActivityKind::Call, 10, 6),
+        activity(3, ActivityKind::Meeting, 5, 7),
+    ]);
+    let stamp = |kind, days| ActivityStamp {
+        kind,
+        happened_at: t0() - Duration::days(days),
+    };
+    assert_eq!(
+        view.recent_activities,
+        vec![
+            stamp(ActivityKind::Email, 2),
+            stamp(ActivityKind::Meeting, 5),
+            stamp(ActivityKind::Call, 10),
+        ]
+    );
+}
+
+#[test]
+fn recent_activities_keep_only_the_latest_ones() {
+    // One more than kept, logged oldest last: the oldest (day 100 + kept) falls off.
+    let kept = RECENT_ACTIVITIES_KEPT as i64;
+    let commands = (0..=kept)
+        .map(|i| activity(i as u128 + 1, ActivityKind::Email, 100 + i, i + 1))
+        .collect();
+    let view = view_after(commands);
+    assert_eq!(view.recent_activities.len(), RECENT_ACTIVITIES_KEPT);
+    assert_eq!(
+        view.recent_activities.first().map(|s| s.happened_at),
+        Some(t0() - Duration::days(100))
+    );
+    assert_eq!(
+        view.recent_activities.last().map(|s| s.happened_at),
+        Some(t0() - Duration::days(100 + kept - 1))
+    );
+    // A newer one still goes in at the front; the counts keep counting every activity.
+    let mut commands: Vec<DealCommand> = (0..=kept)
+        .map(|i| activity(i as u128 + 1, ActivityKind::Email, 100 + i, i + 1))
+        .collect();
+    commands.push(activity(999, ActivityKind::Call, 1, 500));
+    let view = view_after(commands);
+    assert_eq!(view.recent_activities.len(), RECENT_ACTIVITIES_KEPT);
+    assert_eq!(view.recent_activities[0].kind, ActivityKind::Call);
+    assert_eq!(view.activity_counts.total(), kept as u32 + 2);
+}
+
+#[test]
+fn the_peak_amount_is_the_largest_the_deal_has_had() {
+    // (the amounts set in turn after creation at $50,000, the peak after them)
+    let table: [(&[Option<i64>], Option<i64>); 5] = [
+        (&[], Some(5_000_000)),
+        (&[Some(4_000_000)], Some(5_000_000)),
+        (&[Some(6_000_000), Some(3_000_000)], Some(6_000_000)),
+        (&[None], Some(5_000_000)),
+        (&[None, Some(7_000_000), Some(1_000)], Some(7_000_000)),
+    ];
+    for (amounts, peak) in table {
+        let commands = amounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| amount(*a, i as i64 + 1))
+            .collect();
+        let view = view_after(commands);
+        assert_eq!(view.peak_amount, peak.map(Money::usd), "{amounts:?}");
+    }
+}
+
+#[test]
 fn logging_the_same_activity_again_records_nothing() {
     DealTest::given(with(vec![activity(1, ActivityKind::Call, 1, 5)]))
         .when(activity(1, ActivityKind::Call, 1, 9))
@@ -1084,4 +1154,60 @@ fn rejections_name_the_field_or_say_what_kind_they_are() {
     for (error, kind) in table {
         assert_eq!(DomainError::kind(&error), kind, "{error:?}");
     }
+}
+
+#[test]
+fn a_view_stored_before_peaks_and_recent_activities_still_reads() {
+    let view = view_after(vec![activity(1, ActivityKind::Call, 1, 5)]);
+    let mut json = serde_json::to_value(&view).unwrap();
+    let object = json.as_object_mut().unwrap();
+    object.remove("peak_amount");
+    object.remove("recent_activities");
+    let read: DealView = serde_json::from_value(json).unwrap();
+    assert_eq!(read.peak_amount, None);
+    assert_eq!(read.recent_activities, vec![]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Health and risk over a folded history
+
+#[test]
+fn a_folded_history_is_scored_and_flagged() {
+    // Created in qualified to buy at t0 ($50,000, closing 2026-12-15), cut to $40,000, a
+    // meeting 3 days before t0; read 20 days after t0.
+    let view = view_after(vec![
+        amount(Some(4_000_000), 5),
+        activity(1, ActivityKind::Meeting, 3, 6),
+    ]);
+    let now = t0() + Duration::days(20);
+    let score = deal_health(&view, now, &HealthConfig::default());
+    let score = score.score().unwrap();
+    // Meeting 23 days ago: in the window, 25×3/10 = 7; recency 0 (over 14 days); 40% → 6;
+    // 20 of 21 days in stage → 15; close date ahead, unpushed → 10; $40,000 of $50,000 → 8;
+    // no contacts → 0. 7 + 0 + 6 + 15 + 10 + 8 + 0 = 46.
+    let points: Vec<u8> = score.factors.iter().map(|f| f.points).collect();
+    assert_eq!(points, [7, 0, 6, 15, 10, 8, 0]);
+    assert_eq!(score.total, 46);
+    let flags = risk_flags(&view, now, &RiskConfig::default());
+    let kinds: Vec<RiskKind> = flags.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            RiskKind::NoActivity,
+            RiskKind::SingleThreaded,
+            RiskKind::AmountDropped,
+            RiskKind::NoNextStep
+        ]
+    );
+    assert_eq!(
+        flags[0].evidence[0].at,
+        Some(t0() - Duration::days(3)),
+        "the meeting's happened-at, not its recording time"
+    );
+    // Won: not scored, not flagged.
+    let won = view_after(vec![amount(Some(4_000_000), 5), win(10)]);
+    assert!(deal_health(&won, now, &HealthConfig::default())
+        .score()
+        .is_none());
+    assert!(risk_flags(&won, now, &RiskConfig::default()).is_empty());
 }

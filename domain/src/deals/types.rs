@@ -1,5 +1,6 @@
 //! A deal's value types: where it came from, where it stands, the activities logged on it.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::pipelines::StageKind;
@@ -57,6 +58,25 @@ pub enum ActivityKind {
     Call,
     Meeting,
     Note,
+}
+
+impl ActivityKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Email => "email",
+            ActivityKind::Call => "call",
+            ActivityKind::Meeting => "meeting",
+            ActivityKind::Note => "note",
+        }
+    }
+}
+
+/// One activity as the health score and risk flags need it: its kind and when it happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ActivityStamp {
+    pub kind: ActivityKind,
+    pub happened_at: DateTime<Utc>,
 }
 
 /// How many activities of each kind were logged on a deal.
