@@ -1,0 +1,15 @@
+//! The forecast arithmetic of issue 12, pure: periods (months and fiscal quarters), the
+//! forecast rows of a period per owner and in total, and the change waterfall between two
+//! instants computed from deal events. Read models and the API build on these; nothing
+//! here reads a clock or a store.
+//!
+//! - [`period`]: `2026-11`, `2026-Q4`, the fiscal year's first month, date ranges.
+
+pub mod period;
+
+#[cfg(test)]
+mod tests;
+
+pub use period::{
+    DateRange, FiscalCalendar, Period, PeriodError, PeriodKind, DEFAULT_FISCAL_YEAR_START_MONTH,
+};
