@@ -4,12 +4,20 @@
 //! here reads a clock or a store.
 //!
 //! - [`period`]: `2026-11`, `2026-Q4`, the fiscal year's first month, date ranges.
+//! - [`rows`]: closed won, commit, best case, pipeline, omitted, weighted, quota,
+//!   attainment, coverage — with their deals and parts.
 
 pub mod period;
+pub mod rows;
 
 #[cfg(test)]
 mod tests;
 
 pub use period::{
     DateRange, FiscalCalendar, Period, PeriodError, PeriodKind, DEFAULT_FISCAL_YEAR_START_MONTH,
+};
+pub use rows::{
+    forecast, weighted_minor, Attainment, Bucket, BucketKind, Coverage, Forecast, ForecastConfig,
+    ForecastDeal, ForecastError, ForecastRow, OwnerRow, Quota, Weighted, WeightedPart,
+    BASIS_POINTS,
 };

@@ -2,8 +2,12 @@
 //! is in cents: 1_000_000 is $10,000.00.
 
 use chrono::NaiveDate;
+use uuid::Uuid;
 
 use super::*;
+use crate::deals::DealStatus;
+use crate::kernel::Money;
+use crate::pipelines::ForecastCategory;
 
 fn date(raw: &str) -> NaiveDate {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
@@ -15,6 +19,10 @@ fn period(raw: &str) -> Period {
 
 fn feb() -> FiscalCalendar {
     FiscalCalendar::starting_in(2).unwrap()
+}
+
+fn usd(minor: i64) -> Money {
+    Money::usd(minor)
 }
 
 // ---------------------------------------------------------------- periods
@@ -196,4 +204,360 @@ fn next_and_previous_cross_years() {
         assert_eq!(period(this).next(), period(next), "{this}");
         assert_eq!(period(next).previous(), period(this), "{next}");
     }
+}
+
+// ---------------------------------------------------------------- rows
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+struct Row {
+    n: u128,
+    owner: &'static str,
+    status: DealStatus,
+    amount: Option<i64>,
+    close: Option<&'static str>,
+    closed_on: Option<&'static str>,
+    probability: u8,
+    category: ForecastCategory,
+}
+
+fn deal(row: Row) -> ForecastDeal {
+    ForecastDeal {
+        id: id(row.n),
+        owner: row.owner.to_string(),
+        status: row.status,
+        amount: row.amount.map(usd),
+        close_date: row.close.map(date),
+        closed_on: row.closed_on.map(date),
+        probability: row.probability,
+        category: row.category,
+    }
+}
+
+fn open(n: u128, owner: &'static str, amount: i64, close: &'static str, p: u8) -> Row {
+    Row {
+        n,
+        owner,
+        status: DealStatus::Open,
+        amount: Some(amount),
+        close: Some(close),
+        closed_on: None,
+        probability: p,
+        category: crate::pipelines::auto_category(crate::pipelines::StageKind::Open, p),
+    }
+}
+
+/// 2026-Q4 (January fiscal year: 1 October – 31 December 2026). Letters are deal ids
+/// 1 = A … 13 = M.
+fn fixture() -> Vec<ForecastDeal> {
+    use ForecastCategory as C;
+    vec![
+        // A: ana, commit at 80: 5_000_000 → weighted 4_000_000.
+        deal(open(1, "ana", 5_000_000, "2026-11-15", 80)),
+        // B: ana, best case at 60, on the period's last day: 2_000_000 → 1_200_000.
+        deal(open(2, "ana", 2_000_000, "2026-12-31", 60)),
+        // C: ana, won on 5 October (close date December): closed won, weighted at 100.
+        deal(Row {
+            status: DealStatus::Won,
+            closed_on: Some("2026-10-05"),
+            category: C::ClosedWon,
+            ..open(3, "ana", 3_000_000, "2026-12-01", 100)
+        }),
+        // D: ana, lost on 2 November at 0: weighted 0 exactly.
+        deal(Row {
+            status: DealStatus::Lost,
+            closed_on: Some("2026-11-02"),
+            category: C::Omitted,
+            ..open(4, "ana", 4_000_000, "2026-12-01", 0)
+        }),
+        // E: bo, pipeline at 20, on the period's first day: 1_234_567 × 20 / 100 =
+        // 246_913.4 → 246_913.
+        deal(open(5, "bo", 1_234_567, "2026-10-01", 20)),
+        // F: bo, omitted by choice at 40: 1_000_000 → weighted 400_000 (weighted ignores
+        // categories).
+        deal(Row {
+            category: C::Omitted,
+            ..open(6, "bo", 1_000_000, "2026-11-11", 40)
+        }),
+        // G: bo, commit by choice at 40: 2_500_000 → 1_000_000.
+        deal(Row {
+            category: C::Commit,
+            ..open(7, "bo", 2_500_000, "2026-12-20", 40)
+        }),
+        // H: bo, pipeline without an amount: counted with 0, listed.
+        deal(Row {
+            amount: None,
+            ..open(8, "bo", 0, "2026-11-01", 20)
+        }),
+        // I: ana, commit closing the day after the period: nowhere.
+        deal(open(9, "ana", 9_000_000, "2027-01-01", 80)),
+        // J: cy, open without a close date: in no period.
+        deal(Row {
+            close: None,
+            ..open(10, "cy", 100, "2026-11-01", 20)
+        }),
+        // K: bo, won on 30 September though its close date was in October: Q3's.
+        deal(Row {
+            status: DealStatus::Won,
+            closed_on: Some("2026-09-30"),
+            category: C::ClosedWon,
+            ..open(11, "bo", 7_000_000, "2026-10-15", 100)
+        }),
+        // M: cy, commit at 90: 12_345 × 90 / 100 = 11_110.5 → 11_111 (half away from 0).
+        deal(open(13, "cy", 12_345, "2026-12-01", 90)),
+    ]
+}
+
+fn quotas() -> Vec<Quota> {
+    let quota = |owner: &str, raw: &str, minor| Quota {
+        owner: owner.to_string(),
+        period: period(raw),
+        amount: usd(minor),
+    };
+    vec![
+        quota("ana", "2026-Q4", 10_000_000),
+        // Another period's quotas do not count (cy's month is not the quarter).
+        quota("ana", "2026-Q3", 1),
+        quota("cy", "2026-11", 5_000_000),
+    ]
+}
+
+fn ids(numbers: &[u128]) -> Vec<Uuid> {
+    numbers.iter().copied().map(id).collect()
+}
+
+fn bucket(minor: i64, deals: &[u128]) -> Bucket {
+    Bucket {
+        total: usd(minor),
+        deals: ids(deals),
+    }
+}
+
+fn q4() -> Forecast {
+    forecast(
+        &fixture(),
+        &quotas(),
+        period("2026-Q4"),
+        &ForecastConfig::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn forecast_rows_per_owner_match_the_hand_computed_fixture() {
+    let forecast = q4();
+    let owners: Vec<&str> = forecast.owners.iter().map(|o| o.owner.as_str()).collect();
+    assert_eq!(owners, ["ana", "bo", "cy"]);
+    let [ana, bo, cy] = [0, 1, 2].map(|i| &forecast.owners[i].row);
+
+    assert_eq!(ana.closed_won, bucket(3_000_000, &[3]));
+    assert_eq!(ana.commit, bucket(5_000_000, &[1]));
+    assert_eq!(ana.best_case, bucket(2_000_000, &[2]));
+    assert_eq!(ana.pipeline, bucket(0, &[]));
+    assert_eq!(ana.omitted, bucket(0, &[]));
+    assert_eq!(ana.closed_lost, bucket(4_000_000, &[4]));
+    // 4_000_000 + 1_200_000 + 3_000_000 + 0
+    assert_eq!(ana.weighted.total, usd(8_200_000));
+    assert_eq!(ana.quota, Some(usd(10_000_000)));
+    // 3_000_000 / 10_000_000 = 30.00%
+    assert_eq!(ana.attainment.unwrap().basis_points, 3_000);
+    // (5_000_000 + 2_000_000 + 0) / (10_000_000 − 3_000_000) = 1.0×
+    let coverage = ana.coverage.unwrap();
+    assert_eq!(
+        (coverage.open, coverage.remaining),
+        (usd(7_000_000), usd(7_000_000))
+    );
+    assert_eq!(coverage.basis_points, Some(10_000));
+
+    assert_eq!(bo.closed_won, bucket(0, &[]), "K was won in Q3");
+    assert_eq!(bo.commit, bucket(2_500_000, &[7]));
+    assert_eq!(bo.best_case, bucket(0, &[]));
+    assert_eq!(bo.pipeline, bucket(1_234_567, &[5, 8]));
+    assert_eq!(bo.omitted, bucket(1_000_000, &[6]));
+    // 246_913 + 400_000 + 1_000_000 + 0
+    assert_eq!(bo.weighted.total, usd(1_646_913));
+    assert_eq!((bo.quota, bo.attainment, bo.coverage), (None, None, None));
+
+    assert_eq!(cy.commit, bucket(12_345, &[13]));
+    assert_eq!(cy.weighted.total, usd(11_111));
+    assert_eq!(cy.quota, None, "a November quota is not a Q4 quota");
+}
+
+#[test]
+fn the_total_row_sums_the_owners_and_their_quotas() {
+    let forecast = q4();
+    let total = &forecast.total;
+    assert_eq!(total.closed_won, bucket(3_000_000, &[3]));
+    // 5_000_000 + 2_500_000 + 12_345
+    assert_eq!(total.commit, bucket(7_512_345, &[1, 7, 13]));
+    assert_eq!(total.best_case, bucket(2_000_000, &[2]));
+    assert_eq!(total.pipeline, bucket(1_234_567, &[5, 8]));
+    assert_eq!(total.omitted, bucket(1_000_000, &[6]));
+    assert_eq!(total.closed_lost, bucket(4_000_000, &[4]));
+    // 8_200_000 + 1_646_913 + 11_111
+    assert_eq!(total.weighted.total, usd(9_858_024));
+    let parts: i64 = total.weighted.parts.iter().map(|p| p.weighted.minor).sum();
+    assert_eq!(
+        parts, total.weighted.total.minor,
+        "the parts add up to the total"
+    );
+    // Only ana has a Q4 quota; bo and cy are named as missing.
+    assert_eq!(total.quota, Some(usd(10_000_000)));
+    assert_eq!(forecast.quota_missing_for, ["bo", "cy"]);
+    assert_eq!(total.attainment.unwrap().basis_points, 3_000);
+    // open 7_512_345 + 2_000_000 + 1_234_567 = 10_746_912; remaining 7_000_000;
+    // 10_746_912 × 10_000 / 7_000_000 = 15_352.73… → 15_352 (1.5352×).
+    let coverage = total.coverage.unwrap();
+    assert_eq!(coverage.open, usd(10_746_912));
+    assert_eq!(coverage.basis_points, Some(15_352));
+    assert_eq!(forecast.without_amount, ids(&[8]));
+    assert_eq!(forecast.without_close_date, ids(&[10]));
+    assert!(forecast.other_currency.is_empty());
+    assert_eq!(
+        forecast.range,
+        DateRange {
+            first: date("2026-10-01"),
+            last: date("2026-12-31")
+        }
+    );
+    assert!(
+        forecast.config.calendar.is_default(),
+        "the default is marked"
+    );
+}
+
+#[test]
+fn a_closed_lost_deal_at_probability_zero_stays_zero() {
+    let rows = q4();
+    let lost = rows
+        .total
+        .weighted
+        .parts
+        .iter()
+        .find(|part| part.deal == id(4))
+        .expect("the lost deal is listed");
+    assert_eq!(lost.amount, usd(4_000_000));
+    assert_eq!(lost.probability, 0);
+    assert_eq!(lost.weighted, usd(0));
+    let only_lost = forecast(
+        &fixture()[3..4],
+        &[],
+        period("2026-Q4"),
+        &Default::default(),
+    );
+    let only_lost = only_lost.unwrap();
+    assert_eq!(only_lost.total.weighted.total, usd(0));
+    assert_eq!(only_lost.total.closed_lost, bucket(4_000_000, &[4]));
+}
+
+#[test]
+fn weighted_rounds_each_deal_to_the_nearest_cent_halves_away_from_zero() {
+    // (amount, probability, weighted)
+    let table = [
+        (5_000_000, 80, 4_000_000),
+        (12_345, 90, 11_111),     // 11_110.5 → up
+        (-12_345, 90, -11_111),   // −11_110.5 → down
+        (1_234_567, 20, 246_913), // 246_913.4 → down
+        (1, 50, 1),               // 0.5 → 1
+        (1, 49, 0),               // 0.49 → 0
+        (4_000_000, 0, 0),        // lost at 0: exactly 0
+        (4_000_000, 100, 4_000_000),
+        (i64::MAX, 100, i64::MAX),
+    ];
+    for (amount, probability, expected) in table {
+        assert_eq!(
+            weighted_minor(amount, probability),
+            expected,
+            "{amount} × {probability}%"
+        );
+    }
+}
+
+#[test]
+fn attainment_and_coverage_at_the_edges_of_quota() {
+    let deals = [
+        deal(Row {
+            status: DealStatus::Won,
+            closed_on: Some("2026-11-03"),
+            category: ForecastCategory::ClosedWon,
+            ..open(1, "ana", 12_000_000, "2026-11-03", 100)
+        }),
+        deal(open(2, "ana", 3_000_000, "2026-11-20", 60)),
+    ];
+    let with_quota = |minor| {
+        let quota = Quota {
+            owner: "ana".to_string(),
+            period: period("2026-11"),
+            amount: usd(minor),
+        };
+        forecast(&deals, &[quota], period("2026-11"), &Default::default()).unwrap()
+    };
+    // Quota met: 12_000_000 / 10_000_000 = 120.00%; nothing left to cover.
+    let met = with_quota(10_000_000).owners[0].row.clone();
+    assert_eq!(met.attainment.unwrap().basis_points, 12_000);
+    let coverage = met.coverage.unwrap();
+    assert_eq!(coverage.remaining, usd(-2_000_000));
+    assert_eq!(coverage.basis_points, None);
+    // 12_000_000 / 36_000_000 = 3_333.3… → 3_333; 3_000_000 / 24_000_000 = 0.125×.
+    let far = with_quota(36_000_000).owners[0].row.clone();
+    assert_eq!(far.attainment.unwrap().basis_points, 3_333);
+    assert_eq!(far.coverage.unwrap().basis_points, Some(1_250));
+    // A zero quota is shown, but there is nothing to attain or cover.
+    let zero = with_quota(0).owners[0].row.clone();
+    assert_eq!(zero.quota, Some(usd(0)));
+    assert_eq!((zero.attainment, zero.coverage), (None, None));
+    // No quota at all: `None`, never 0.
+    let none = forecast(&deals, &[], period("2026-11"), &Default::default()).unwrap();
+    assert_eq!(none.total.quota, None);
+    assert_eq!(none.total.attainment, None);
+}
+
+#[test]
+fn an_owner_with_a_quota_and_no_deals_still_has_a_row() {
+    let quota = Quota {
+        owner: "dee".to_string(),
+        period: period("2026-Q4"),
+        amount: usd(1_000_000),
+    };
+    let forecast = forecast(&[], &[quota], period("2026-Q4"), &Default::default()).unwrap();
+    assert_eq!(forecast.owners.len(), 1);
+    let dee = &forecast.owners[0];
+    assert_eq!(dee.owner, "dee");
+    assert_eq!(dee.row.attainment.unwrap().basis_points, 0);
+    assert_eq!(dee.row.coverage.unwrap().basis_points, Some(0));
+}
+
+#[test]
+fn two_quotas_for_one_owner_and_period_are_refused() {
+    let quota = Quota {
+        owner: "ana".to_string(),
+        period: period("2026-Q4"),
+        amount: usd(1),
+    };
+    let error = forecast(
+        &[],
+        &[quota.clone(), quota],
+        period("2026-Q4"),
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(error.code(), "duplicate_quota");
+}
+
+#[test]
+fn a_february_fiscal_year_moves_january_into_the_fourth_quarter() {
+    let deals = [
+        deal(open(1, "ana", 100, "2027-01-31", 20)),
+        deal(open(2, "ana", 200, "2026-11-01", 20)),
+        deal(open(3, "ana", 400, "2026-10-31", 20)),
+    ];
+    let config = ForecastConfig {
+        calendar: feb(),
+        ..Default::default()
+    };
+    // Fiscal 2027 Q4 = November 2026 – January 2027: deals 1 and 2.
+    let forecast = forecast(&deals, &[], period("2027-Q4"), &config).unwrap();
+    assert_eq!(forecast.total.pipeline, bucket(300, &[1, 2]));
 }
