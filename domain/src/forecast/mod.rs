@@ -6,9 +6,12 @@
 //! - [`period`]: `2026-11`, `2026-Q4`, the fiscal year's first month, date ranges.
 //! - [`rows`]: closed won, commit, best case, pipeline, omitted, weighted, quota,
 //!   attainment, coverage — with their deals and parts.
+//! - [`waterfall`]: new, pulled in, pushed out, amount up or down, won, lost, … — each
+//!   movement with its deals and their events.
 
 pub mod period;
 pub mod rows;
+pub mod waterfall;
 
 #[cfg(test)]
 mod tests;
@@ -20,4 +23,8 @@ pub use rows::{
     forecast, weighted_minor, Attainment, Bucket, BucketKind, Coverage, Forecast, ForecastConfig,
     ForecastDeal, ForecastError, ForecastRow, OwnerRow, Quota, Weighted, WeightedPart,
     BASIS_POINTS,
+};
+pub use waterfall::{
+    deals_as_of, waterfall, LoggedDealEvent, MovedDeal, Movement, MovementKind, Waterfall,
+    WaterfallError, WaterfallScope,
 };

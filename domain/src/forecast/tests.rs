@@ -1,13 +1,17 @@
 //! Periods as tables; forecast rows and waterfalls against hand-computed fixtures. Money
 //! is in cents: 1_000_000 is $10,000.00.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::*;
-use crate::deals::DealStatus;
-use crate::kernel::Money;
-use crate::pipelines::ForecastCategory;
+use crate::aggregate::Aggregate;
+use crate::deals::{
+    CreateDeal, Deal, DealCommand, DealSource, DealStatus, LoseDeal, ReopenDeal, WinDeal,
+    MAX_NAME_CHARS, MAX_TEXT_CHARS,
+};
+use crate::kernel::{Actor, CrmId, Money, Text, UserName};
+use crate::pipelines::{ForecastCategory, ForecastChoice, Pipeline};
 
 fn date(raw: &str) -> NaiveDate {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
@@ -560,4 +564,533 @@ fn a_february_fiscal_year_moves_january_into_the_fourth_quarter() {
     // Fiscal 2027 Q4 = November 2026 – January 2027: deals 1 and 2.
     let forecast = forecast(&deals, &[], period("2027-Q4"), &config).unwrap();
     assert_eq!(forecast.total.pipeline, bucket(300, &[1, 2]));
+}
+
+// ---------------------------------------------------------------- waterfall
+
+fn day(raw: &str) -> DateTime<Utc> {
+    date(raw).and_hms_opt(12, 0, 0).unwrap().and_utc()
+}
+
+fn pipeline() -> Pipeline {
+    Pipeline::default_hubspot()
+}
+
+fn actor() -> Actor {
+    Actor::user("casey")
+}
+
+/// A scripted history: commands run through the deal aggregate; the log keeps each
+/// event at the instant its command ran.
+#[derive(Default)]
+struct History {
+    deals: std::collections::BTreeMap<Uuid, Deal>,
+    log: Vec<LoggedDealEvent>,
+}
+
+impl History {
+    fn run(&mut self, n: u128, command: DealCommand) {
+        let deal = self.deals.entry(id(n)).or_default();
+        let at = command_at(&command);
+        let events = deal
+            .decide(command)
+            .unwrap_or_else(|e| panic!("deal {n}: {e:?}"));
+        for event in events {
+            deal.apply(event.clone());
+            self.log.push(LoggedDealEvent {
+                at,
+                deal: id(n),
+                event,
+            });
+        }
+    }
+
+    fn create(
+        &mut self,
+        n: u128,
+        owner: &str,
+        stage: &str,
+        amount: i64,
+        close: &str,
+        at: DateTime<Utc>,
+    ) {
+        self.run(
+            n,
+            DealCommand::Create(Box::new(CreateDeal {
+                id: id(n),
+                name: Text::parse(&format!("deal {n}"), MAX_NAME_CHARS).unwrap(),
+                pipeline: pipeline(),
+                stage: CrmId::parse(stage).unwrap(),
+                amount: Some(usd(amount)),
+                close_date: Some(date(close)),
+                owner: UserName::parse(owner).unwrap(),
+                source: DealSource::Manual,
+                crm_id: None,
+                demo: false,
+                by: actor(),
+                at,
+            })),
+        );
+    }
+}
+
+fn command_at(command: &DealCommand) -> DateTime<Utc> {
+    match command {
+        DealCommand::Create(c) => c.at,
+        DealCommand::Move(c) => c.at,
+        DealCommand::Win(c) => c.at,
+        DealCommand::Lose(c) => c.at,
+        DealCommand::Reopen(c) => c.at,
+        DealCommand::ChangeAmount { at, .. }
+        | DealCommand::ChangeCloseDate { at, .. }
+        | DealCommand::ChangeOwner { at, .. }
+        | DealCommand::AssociateContacts { at, .. }
+        | DealCommand::SetNextStep { at, .. }
+        | DealCommand::SetForecastCategory { at, .. } => *at,
+        DealCommand::LogActivity(c) => c.at,
+    }
+}
+
+fn win(at: DateTime<Utc>) -> DealCommand {
+    DealCommand::Win(Box::new(WinDeal {
+        pipeline: pipeline(),
+        by: actor(),
+        at,
+    }))
+}
+
+fn lose(at: DateTime<Utc>) -> DealCommand {
+    DealCommand::Lose(Box::new(LoseDeal {
+        reason: Text::parse("went with a competitor", MAX_TEXT_CHARS).unwrap(),
+        pipeline: pipeline(),
+        by: actor(),
+        at,
+    }))
+}
+
+fn reopen(at: DateTime<Utc>) -> DealCommand {
+    DealCommand::Reopen(Box::new(ReopenDeal {
+        stage: None,
+        pipeline: pipeline(),
+        by: actor(),
+        at,
+    }))
+}
+
+fn amount(minor: i64, at: DateTime<Utc>) -> DealCommand {
+    DealCommand::ChangeAmount {
+        amount: Some(usd(minor)),
+        by: actor(),
+        at,
+    }
+}
+
+fn close_date(raw: &str, at: DateTime<Utc>) -> DealCommand {
+    DealCommand::ChangeCloseDate {
+        close_date: Some(date(raw)),
+        by: actor(),
+        at,
+    }
+}
+
+/// From 1 November (start of day) to 30 November (start of day), period 2026-Q4. Stage
+/// probabilities are HubSpot's defaults: appointmentscheduled 20 and qualifiedtobuy 40
+/// (pipeline), presentationscheduled 60 (best case), decisionmakerboughtin 80 and
+/// contractsent 90 (commit).
+fn from() -> DateTime<Utc> {
+    date("2026-11-01").and_hms_opt(0, 0, 0).unwrap().and_utc()
+}
+
+fn to() -> DateTime<Utc> {
+    date("2026-11-30").and_hms_opt(0, 0, 0).unwrap().and_utc()
+}
+
+fn scripted() -> History {
+    let october = day("2026-10-01");
+    let mut h = History::default();
+    // 1 steady: commit 1_000_000, untouched.
+    h.create(1, "ana", "contractsent", 1_000_000, "2026-12-10", october);
+    // 2 slips: best case 500_000, pushed to January → pushed out −500_000.
+    h.create(
+        2,
+        "ana",
+        "presentationscheduled",
+        500_000,
+        "2026-12-20",
+        october,
+    );
+    h.run(2, close_date("2027-01-15", day("2026-11-10")));
+    // 3 pulled in: pipeline 300_000 from February to November → +300_000.
+    h.create(3, "ana", "qualifiedtobuy", 300_000, "2027-02-01", october);
+    h.run(3, close_date("2026-11-20", day("2026-11-05")));
+    // 4 grows: commit 200_000 → 250_000 → amount increased +50_000.
+    h.create(
+        4,
+        "ana",
+        "decisionmakerboughtin",
+        200_000,
+        "2026-11-30",
+        october,
+    );
+    h.run(4, amount(250_000, day("2026-11-12")));
+    // 5 shrinks: best case 400_000 → 100_000 → amount decreased −300_000.
+    h.create(
+        5,
+        "ana",
+        "presentationscheduled",
+        400_000,
+        "2026-12-01",
+        october,
+    );
+    h.run(5, amount(100_000, day("2026-11-12")));
+    // 6 won on 20 November: commit → closed won, 700_000 (no movement in the forecast;
+    // won −700_000 out of commit).
+    h.create(
+        6,
+        "ana",
+        "decisionmakerboughtin",
+        700_000,
+        "2026-12-15",
+        october,
+    );
+    h.run(6, win(day("2026-11-20")));
+    // 7 lost: best case 600_000 → lost −600_000.
+    h.create(
+        7,
+        "ana",
+        "presentationscheduled",
+        600_000,
+        "2026-11-25",
+        october,
+    );
+    h.run(7, lose(day("2026-11-21")));
+    // 8 omitted by choice: pipeline 250_000 → moved out of category −250_000.
+    h.create(
+        8,
+        "ana",
+        "appointmentscheduled",
+        250_000,
+        "2026-12-05",
+        october,
+    );
+    h.run(
+        8,
+        DealCommand::SetForecastCategory {
+            choice: ForecastChoice::Omitted,
+            by: actor(),
+            at: day("2026-11-15"),
+        },
+    );
+    // 9 new on 3 November: pipeline 150_000 → new +150_000.
+    h.create(
+        9,
+        "ana",
+        "appointmentscheduled",
+        150_000,
+        "2026-12-31",
+        day("2026-11-03"),
+    );
+    // 10 grew then slipped: commit 800_000 → 900_000, then pushed to March → pushed out
+    // −800_000 (its value at the start; the amount change is not a second movement).
+    h.create(10, "ana", "contractsent", 800_000, "2026-12-01", october);
+    h.run(10, amount(900_000, day("2026-11-08")));
+    h.run(10, close_date("2027-03-01", day("2026-11-09")));
+    // 11 grew then pulled in: pipeline 100_000 → 120_000, January → December → pulled in
+    // +120_000 (its value at the end).
+    h.create(11, "ana", "qualifiedtobuy", 100_000, "2027-01-10", october);
+    h.run(11, amount(120_000, day("2026-11-06")));
+    h.run(11, close_date("2026-12-12", day("2026-11-07")));
+    // 12 created after `to`: in neither total.
+    h.create(
+        12,
+        "ana",
+        "contractsent",
+        5_000_000,
+        "2026-12-01",
+        day("2026-11-30"),
+    );
+    // 13 lost in October, reopened on 16 November (back to qualifiedtobuy, pipeline)
+    // → reopened +50_000.
+    h.create(13, "ana", "qualifiedtobuy", 50_000, "2026-12-01", october);
+    h.run(13, lose(day("2026-10-15")));
+    h.run(13, reopen(day("2026-11-16")));
+    // 14 handed from ana to bo: commit 100_000 (no movement in everyone's forecast).
+    h.create(
+        14,
+        "ana",
+        "decisionmakerboughtin",
+        100_000,
+        "2026-12-01",
+        october,
+    );
+    h.run(
+        14,
+        DealCommand::ChangeOwner {
+            owner: UserName::parse("bo").unwrap(),
+            by: actor(),
+            at: day("2026-11-18"),
+        },
+    );
+    // 15 overdue from September, moved to December → pushed in +70_000.
+    h.create(
+        15,
+        "ana",
+        "appointmentscheduled",
+        70_000,
+        "2026-09-20",
+        october,
+    );
+    h.run(15, close_date("2026-12-03", day("2026-11-02")));
+    h
+}
+
+fn moves(waterfall: &Waterfall) -> Vec<(MovementKind, i64, Vec<Uuid>)> {
+    waterfall
+        .movements
+        .iter()
+        .map(|m| {
+            (
+                m.kind,
+                m.change.minor,
+                m.deals.iter().map(|d| d.deal).collect(),
+            )
+        })
+        .collect()
+}
+
+fn check_sums(waterfall: &Waterfall) {
+    let moved: i64 = waterfall.movements.iter().map(|m| m.change.minor).sum();
+    assert_eq!(
+        waterfall.start.total.minor + moved,
+        waterfall.end.total.minor,
+        "start + Σ movements = end"
+    );
+    for movement in &waterfall.movements {
+        let deals: i64 = movement.deals.iter().map(|d| d.change.minor).sum();
+        assert_eq!(deals, movement.change.minor, "{:?}", movement.kind);
+    }
+    let mut seen: Vec<Uuid> = waterfall
+        .movements
+        .iter()
+        .flat_map(|m| m.deals.iter().map(|d| d.deal))
+        .collect();
+    let count = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), count, "each deal in exactly one movement");
+}
+
+fn run(scope: WaterfallScope) -> Waterfall {
+    let history = scripted();
+    waterfall(
+        &history.log,
+        period("2026-Q4"),
+        from(),
+        to(),
+        scope,
+        &Default::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_forecast_input_is_built_from_a_deal_view() {
+    let mut history = History::default();
+    history.create(
+        1,
+        "ana",
+        "contractsent",
+        1_000_000,
+        "2026-12-10",
+        day("2026-10-01"),
+    );
+    history.run(1, win(day("2026-11-20")));
+    let deals = deals_as_of(&history.log, day("2026-12-01"));
+    let expected = ForecastDeal {
+        id: id(1),
+        owner: "ana".to_string(),
+        status: DealStatus::Won,
+        amount: Some(usd(1_000_000)),
+        close_date: Some(date("2026-12-10")),
+        closed_on: Some(date("2026-11-20")),
+        probability: 100,
+        category: ForecastCategory::ClosedWon,
+    };
+    assert_eq!(deals, [expected]);
+}
+
+#[test]
+fn the_scripted_history_has_the_known_forecast_waterfall() {
+    use MovementKind as M;
+    let waterfall = run(WaterfallScope::forecast());
+    // 1_000_000 + 500_000 + 200_000 + 400_000 + 700_000 + 600_000 + 250_000 + 800_000
+    // + 100_000 (deals 1, 2, 4, 5, 6, 7, 8, 10, 14)
+    assert_eq!(
+        waterfall.start,
+        bucket(4_550_000, &[1, 2, 4, 5, 6, 7, 8, 10, 14])
+    );
+    assert_eq!(
+        moves(&waterfall),
+        [
+            (M::New, 150_000, ids(&[9])),
+            (M::Lost, -600_000, ids(&[7])),
+            (M::Reopened, 50_000, ids(&[13])),
+            (M::PulledIn, 420_000, ids(&[3, 11])),
+            (M::PushedIn, 70_000, ids(&[15])),
+            (M::PushedOut, -1_300_000, ids(&[2, 10])),
+            (M::MovedOutOfCategory, -250_000, ids(&[8])),
+            (M::AmountIncreased, 50_000, ids(&[4])),
+            (M::AmountDecreased, -300_000, ids(&[5])),
+        ]
+    );
+    // 4_550_000 + 150_000 − 600_000 + 50_000 + 420_000 + 70_000 − 1_300_000 − 250_000
+    // + 50_000 − 300_000 = 2_840_000 = 1_000_000 + 300_000 + 250_000 + 100_000
+    // + 700_000 + 150_000 + 120_000 + 50_000 + 100_000 + 70_000.
+    assert_eq!(
+        waterfall.end,
+        bucket(2_840_000, &[1, 3, 4, 5, 6, 9, 11, 13, 14, 15])
+    );
+    check_sums(&waterfall);
+}
+
+#[test]
+fn a_deal_that_moved_and_changed_amount_moves_once_by_its_whole_value() {
+    let waterfall = run(WaterfallScope::forecast());
+    let find = |n| {
+        waterfall
+            .movements
+            .iter()
+            .flat_map(|m| m.deals.iter().map(move |d| (m.kind, d)))
+            .find(|(_, d)| d.deal == id(n))
+            .unwrap()
+    };
+    let (kind, slipped) = find(10);
+    assert_eq!(kind, MovementKind::PushedOut);
+    assert_eq!(
+        (slipped.start, slipped.end, slipped.change),
+        (usd(800_000), usd(0), usd(-800_000))
+    );
+    assert_eq!(
+        slipped.events.len(),
+        2,
+        "the amount change and the push, drillable"
+    );
+    let (kind, pulled) = find(11);
+    assert_eq!(kind, MovementKind::PulledIn);
+    assert_eq!((pulled.start, pulled.end), (usd(0), usd(120_000)));
+}
+
+#[test]
+fn the_commit_waterfall_shows_the_win_leaving_commit() {
+    use MovementKind as M;
+    let waterfall = run(WaterfallScope::row(BucketKind::Commit));
+    // 1_000_000 + 200_000 + 700_000 + 800_000 + 100_000
+    assert_eq!(waterfall.start, bucket(2_800_000, &[1, 4, 6, 10, 14]));
+    assert_eq!(
+        moves(&waterfall),
+        [
+            (M::Won, -700_000, ids(&[6])),
+            (M::PushedOut, -800_000, ids(&[10])),
+            (M::AmountIncreased, 50_000, ids(&[4])),
+        ]
+    );
+    // 2_800_000 − 700_000 − 800_000 + 50_000
+    assert_eq!(waterfall.end, bucket(1_350_000, &[1, 4, 14]));
+    check_sums(&waterfall);
+
+    let won = run(WaterfallScope::row(BucketKind::ClosedWon));
+    assert_eq!(moves(&won), [(M::Won, 700_000, ids(&[6]))]);
+    check_sums(&won);
+}
+
+#[test]
+fn an_owner_waterfall_shows_the_handover() {
+    use MovementKind as M;
+    let ana = run(WaterfallScope::forecast().of_owner("ana"));
+    assert_eq!(ana.start.total, usd(4_550_000));
+    assert!(moves(&ana).contains(&(M::OwnerChangedOut, -100_000, ids(&[14]))));
+    // 2_840_000 − 100_000
+    assert_eq!(ana.end.total, usd(2_740_000));
+    check_sums(&ana);
+    let bo = run(WaterfallScope::forecast().of_owner("bo"));
+    assert_eq!(bo.start, bucket(0, &[]));
+    assert_eq!(moves(&bo), [(M::OwnerChangedIn, 100_000, ids(&[14]))]);
+    assert_eq!(bo.end, bucket(100_000, &[14]));
+}
+
+#[test]
+fn the_waterfall_ends_are_the_forecasts_as_of_its_instants() {
+    let history = scripted();
+    let config = ForecastConfig::default();
+    for scope in [
+        WaterfallScope::forecast(),
+        WaterfallScope::row(BucketKind::Commit),
+        WaterfallScope::row(BucketKind::BestCase),
+        WaterfallScope::row(BucketKind::Pipeline),
+        WaterfallScope::row(BucketKind::Omitted),
+        WaterfallScope::row(BucketKind::ClosedLost),
+    ] {
+        let waterfall = waterfall(
+            &history.log,
+            period("2026-Q4"),
+            from(),
+            to(),
+            scope.clone(),
+            &config,
+        )
+        .unwrap();
+        check_sums(&waterfall);
+        for (instant, end) in [(from(), &waterfall.start), (to(), &waterfall.end)] {
+            let deals = deals_as_of(&history.log, instant);
+            let rows = forecast(&deals, &[], period("2026-Q4"), &config).unwrap();
+            let sum: i64 = scope
+                .rows
+                .iter()
+                .map(|k| rows.total.bucket(*k).total.minor)
+                .sum();
+            assert_eq!(sum, end.total.minor, "{scope:?} at {instant}");
+        }
+    }
+}
+
+#[test]
+fn a_lost_deal_read_back_from_events_weighs_zero() {
+    let history = scripted();
+    let deals = deals_as_of(&history.log, to());
+    let rows = forecast(&deals, &[], period("2026-Q4"), &Default::default()).unwrap();
+    assert_eq!(rows.total.closed_lost, bucket(600_000, &[7]));
+    let part = rows
+        .total
+        .weighted
+        .parts
+        .iter()
+        .find(|p| p.deal == id(7))
+        .unwrap();
+    assert_eq!((part.probability, part.weighted), (0, usd(0)));
+}
+
+#[test]
+fn nothing_moves_between_an_instant_and_itself_and_backwards_is_refused() {
+    let history = scripted();
+    let same = waterfall(
+        &history.log,
+        period("2026-Q4"),
+        to(),
+        to(),
+        WaterfallScope::forecast(),
+        &Default::default(),
+    )
+    .unwrap();
+    assert!(same.movements.is_empty());
+    assert_eq!(same.start, same.end);
+    let error = waterfall(
+        &history.log,
+        period("2026-Q4"),
+        to(),
+        from(),
+        WaterfallScope::forecast(),
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(error.code(), "reversed_instants");
 }
