@@ -4,6 +4,7 @@
 //!
 //! - [`kernel`]: value types every context speaks (actor, user names, email, CRM id, money,
 //!   consistency token).
+//! - [`forecast`]: forecast periods, rows and the change waterfall (pure arithmetic).
 //! - [`aggregate`]: the one trait every aggregate implements and the one fold of stored
 //!   events; [`registry`]: every aggregate type, registered once.
 //! - One folder per aggregate (`queue/`, `agent_run/`): commands, events, state,
@@ -23,6 +24,7 @@ pub mod crm_merges;
 pub mod crm_sync;
 pub mod deals;
 pub mod duplicates;
+pub mod forecast;
 pub mod hygiene;
 pub mod kernel;
 pub mod pipelines;
