@@ -1,6 +1,6 @@
 //! The CaseyOS single-page app: Today's Moves, the queue, each move's history, the agents and
-//! their runs, contacts (import, duplicate review, unmerge) and data hygiene. Yew function components over one typed API client; DTOs come from
-//! `caseyos-domain`.
+//! their runs, contacts (import, duplicate review, unmerge) and data hygiene. Yew function
+//! components over one typed API client; DTOs come from `caseyos-domain`.
 //!
 //! - [`routes`]: one `Route` enum (deep links) and each list route's query.
 //! - [`api`]: one async fn per endpoint, a module per resource, over one request function.
