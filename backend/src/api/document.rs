@@ -295,12 +295,14 @@ fn request_rules(doc: &mut Value) {
     let blank_or = |inner: &str| json!({"pattern": blank_or_pattern(inner)});
     let email =
         json!({"type": "string", "format": "email", "pattern": EmailAddress::EXACT_PATTERN});
+    // `email` alone may be null: a create reads it as absent, an edit as "remove them all".
+    let nullable_email = json!({"type": ["string", "null"], "format": "email", "pattern": EmailAddress::EXACT_PATTERN});
     let phones = json!({"maxItems": MAX_LIST_ITEMS, "items": {"type": "string", "pattern": TEXT_PATTERN, "maxLength": MAX_PHONE_CHARS}});
     for schema in ["CreateContactRequest", "EditContactRequest"] {
         for field in ["first_name", "last_name", "job_title", "company_name"] {
             rules.push((schema, field, optional_text(MAX_NAME_CHARS)));
         }
-        rules.push((schema, "email", email.clone()));
+        rules.push((schema, "email", nullable_email.clone()));
         rules.push((
             schema,
             "emails",

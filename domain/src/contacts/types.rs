@@ -139,12 +139,12 @@ impl CompanyDomain {
     /// What [`CompanyDomain::parse`] accepts from a request, as the OpenAPI document's
     /// regular expression (with `maxLength` 253): blank (no domain), or a domain in any case,
     /// optionally as a URL with `http://` or `https://`, a trailing dot, a port and a path,
-    /// with whitespace around it.
+    /// with whitespace around it; never NUL, which the API's body reader refuses anywhere.
     pub const INPUT_PATTERN: &'static str = concat!(
         r"^[\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*",
         r"(([Hh][Tt][Tt][Pp][Ss]?://)?",
         r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?",
-        r"(:[^/?#]*)?([/?#].*)?)?",
+        r"(:[^/?#\u0000]*)?([/?#][^\u0000]*)?)?",
         r"[\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
     );
     /// The longest text [`CompanyDomain::INPUT_PATTERN`] is documented with.
