@@ -1134,7 +1134,15 @@ async fn importing_reviewing_a_pair_merging_with_a_per_field_choice_and_unmergin
         .await;
     check_page(&browser, &source, "import-done", &mut found).await;
 
-    // DuplicateWatcher finds the pair.
+    // DuplicateWatcher finds the pair (it reads the contacts read model: both are there first).
+    let started = Instant::now();
+    while app.get_json("/api/contacts", &app.admin).await.1["total"] != json!(2) {
+        assert!(
+            started.elapsed() < WAIT,
+            "the two contacts are not listed within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let run = app
         .request_run_ok(&app.admin, "DuplicateWatcher", json!({}))
         .await;

@@ -915,6 +915,11 @@ async fn killing_the_server_during_the_hubspot_merge_call_never_sends_it_twice()
         let contact = body.get("contact").unwrap_or(&body);
         ids.insert(crm_id, contact["id"].as_str().unwrap().to_string());
     }
+    // DuplicateWatcher reads the contacts read model: run it once both are there.
+    wait_until("both contacts in the read model", || async {
+        api.get_json("/api/contacts").await.1["total"] == json!(2)
+    })
+    .await;
     let (status, run) = api
         .post_json("/api/agents/DuplicateWatcher/runs", &json!({"input": {}}))
         .await;
