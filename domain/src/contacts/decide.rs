@@ -25,10 +25,7 @@ fn check(fields: &ContactFields) -> Result<(), ContactError> {
         && fields.emails.is_empty()
         && fields.phones.is_empty()
     {
-        return Err(ContactError::invalid(
-            "fields",
-            "a contact needs a name, an email or a phone",
-        ));
+        return Err(ContactError::WouldBeEmpty);
     }
     if fields.custom.len() > MAX_CUSTOM_PROPERTIES {
         return Err(ContactError::invalid(
@@ -109,7 +106,14 @@ impl Aggregate for Contact {
                 }
                 let create = *create;
                 let fields = fields_of(create.fields);
-                check(&fields)?;
+                // A new contact with nothing to know it by is a bad request, not a conflict.
+                check(&fields).map_err(|e| match e {
+                    ContactError::WouldBeEmpty => ContactError::invalid(
+                        "fields",
+                        "a contact needs a name, an email or a phone",
+                    ),
+                    other => other,
+                })?;
                 ContactEvent::ContactCreated(Box::new(ContactCreated {
                     contact_id: create.id,
                     fields,

@@ -18,6 +18,10 @@ pub enum ContactError {
     MergeWithItself,
     #[error("this contact has no merge with that id")]
     MergeNotFound,
+    /// The change would leave the contact with no name, email or phone (a state the request
+    /// cannot show, so a conflict rather than a bad request).
+    #[error("a contact needs a name, an email or a phone; this would leave it with none")]
+    WouldBeEmpty,
     #[error("{field} {message}")]
     Invalid {
         field: &'static str,
@@ -43,6 +47,7 @@ impl ContactError {
             ContactError::NotMerged => "contact.not_merged",
             ContactError::MergeWithItself => "contact.merge_with_itself",
             ContactError::MergeNotFound => "contact.merge_not_found",
+            ContactError::WouldBeEmpty => "contact.would_be_empty",
             ContactError::Invalid { .. } => "request.validation",
         }
     }
@@ -59,7 +64,8 @@ impl DomainError for ContactError {
             ContactError::AlreadyExists
             | ContactError::Archived
             | ContactError::Merged
-            | ContactError::NotMerged => RejectionKind::Conflict,
+            | ContactError::NotMerged
+            | ContactError::WouldBeEmpty => RejectionKind::Conflict,
             ContactError::MergeWithItself => RejectionKind::Invalid {
                 field: "primary",
                 message: "must be another contact".into(),

@@ -127,6 +127,16 @@ fn a_contact_without_name_email_or_phone_is_refused() {
 }
 
 #[test]
+fn an_edit_that_would_leave_nothing_to_know_a_contact_by_is_a_conflict() {
+    ContactTest::given(created(
+        1,
+        vec![FieldEdit::Emails(vec![email("dana@acme.io")])],
+    ))
+    .when(edit(vec![FieldEdit::Emails(vec![])], 5))
+    .then_expect_error(ContactError::WouldBeEmpty);
+}
+
+#[test]
 fn editing_records_old_and_new_values_of_changed_fields_only() {
     ContactTest::given(created(1, dana_edits()))
         .when(edit(

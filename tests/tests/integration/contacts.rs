@@ -468,7 +468,8 @@ async fn an_edit_records_old_and_new_values_in_the_audit_and_null_clears() {
         200,
     );
     assert_eq!(again.contact.version, 2);
-    // An edit that would leave nothing to reach the person by is refused.
+    // An edit that would leave nothing to reach the person by is refused: a well-formed
+    // request in conflict with what the contact holds.
     let answer = command(
         &app,
         contact.id,
@@ -476,7 +477,7 @@ async fn an_edit_records_old_and_new_values_in_the_audit_and_null_clears() {
         json!({"first_name": null, "emails": []}),
     )
     .await;
-    assert_error(&answer, 422, "request.validation");
+    assert_error(&answer, 409, "contact.would_be_empty");
 
     let audit: AuditResponse = app
         .get_ok(&format!("/api/audit/contact/{}", contact.id), &app.admin)

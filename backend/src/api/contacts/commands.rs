@@ -150,7 +150,7 @@ async fn create_contact(
          example = json!(example_contact_response())),
         (status = 404, description = "No such contact (`contact.not_found`)", body = ErrorEnvelope,
          example = json!({"error": {"code": "contact.not_found", "message": "contact not found", "request_id": "req-1"}})),
-        (status = 409, description = "Archived (`contact.archived`) or merged into another (`contact.merged`)", body = ErrorEnvelope,
+        (status = 409, description = "Archived (`contact.archived`), merged into another (`contact.merged`), or the edit would leave it with no name, email or phone (`contact.would_be_empty`)", body = ErrorEnvelope,
          example = json!({"error": {"code": "contact.archived", "message": "this contact is archived; restore it first", "request_id": "req-1"}})),
         (status = 422, description = "A field breaks a rule, or the edit would leave no name, email or phone (`request.validation`)", body = ErrorEnvelope,
          example = json!({"error": {"code": "request.validation", "message": "crm_id must be 1–64 characters of letters, digits, `_` or `-`", "request_id": "req-1", "details": {"fields": [{"field": "crm_id", "message": "must be 1–64 characters of letters, digits, `_` or `-`"}]}}})),
