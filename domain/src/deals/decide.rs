@@ -74,18 +74,7 @@ fn moved(
         StageKind::Lost => Some(lost_reason.ok_or(DealError::LostReasonRequired)?),
         _ => None,
     };
-    let mut events = vec![DealEvent::DealStageChanged(Box::new(DealStageChanged {
-        from: deal.stage.clone(),
-        to: to.clone(),
-        direction: pipeline.direction(&deal.stage.id, &to.id),
-        forecast_category: effective_category(
-            to.kind,
-            to.probability,
-            deal.forecast_choice.explicit(),
-        ),
-        by: by.clone(),
-        at,
-    }))];
+    let mut events = vec![stage_changed(deal, pipeline, to, by.clone(), at)];
     match (to.kind, reason) {
         (StageKind::Won, _) => events.push(DealEvent::DealWon(DealWon {
             stage: to.id.clone(),
@@ -126,18 +115,7 @@ fn reopened(deal: &DealView, command: ReopenDeal) -> Result<Vec<DealEvent>, Deal
     }
     Ok(vec![
         DealEvent::DealReopened(DealReopened { by: by.clone(), at }),
-        DealEvent::DealStageChanged(Box::new(DealStageChanged {
-            from: deal.stage.clone(),
-            to: to.clone(),
-            direction: pipeline.direction(&deal.stage.id, &to.id),
-            forecast_category: effective_category(
-                to.kind,
-                to.probability,
-                deal.forecast_choice.explicit(),
-            ),
-            by,
-            at,
-        })),
+        stage_changed(deal, &pipeline, to, by, at),
     ])
 }
 
@@ -527,4 +505,27 @@ fn keep_recent(recent: &mut Vec<ActivityStamp>, stamp: ActivityStamp) {
         recent.insert(at, stamp);
         recent.truncate(RECENT_ACTIVITIES_KEPT);
     }
+}
+
+/// The deal moving to `to` (a stage of `pipeline`): its direction by the stage order, and
+/// the forecast category that follows (a person's choice stays).
+fn stage_changed(
+    deal: &DealView,
+    pipeline: &Pipeline,
+    to: &Stage,
+    by: Actor,
+    at: DateTime<Utc>,
+) -> DealEvent {
+    DealEvent::DealStageChanged(Box::new(DealStageChanged {
+        from: deal.stage.clone(),
+        to: to.clone(),
+        direction: pipeline.direction(&deal.stage.id, &to.id),
+        forecast_category: effective_category(
+            to.kind,
+            to.probability,
+            deal.forecast_choice.explicit(),
+        ),
+        by,
+        at,
+    }))
 }
