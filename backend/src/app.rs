@@ -191,6 +191,9 @@ impl Application {
             shutdown.clone(),
         ));
         let config = Arc::new(config);
+        crate::commands::pipelines::ensure_default(&bus)
+            .await
+            .map_err(|e| anyhow::anyhow!("defining the default pipeline: {e:#}"))?;
         schedules::ensure_defaults(&pool, &config.schedule_time_zone, caseyos_store::now())
             .await
             .map_err(|e| anyhow::anyhow!("inserting the default schedules: {e:#}"))?;

@@ -88,6 +88,15 @@ pub struct Config {
     pub hubspot_sync_start: Option<chrono::DateTime<chrono::Utc>>,
     /// Where the dashboard's hygiene card turns yellow and red (`[hygiene_thresholds]`).
     pub hygiene_thresholds: HygieneThresholds,
+    /// The month (1–12) fiscal years start in (`CASEYOS_FISCAL_YEAR_START_MONTH`, or
+    /// `fiscal_year_start_month` in the file). Unset: January, marked as the default
+    /// wherever a forecast shows it.
+    pub fiscal_year_start_month: Option<u32>,
+    /// The deal risk flags' thresholds (`[deal_risk]`: `no_activity_days` 14,
+    /// `max_close_date_pushes` 3, `single_threaded_contacts` 1, `typical_stage_days`).
+    pub deal_risk: caseyos_domain::deals::RiskConfig,
+    /// The deal health score's settings (`[deal_health]`).
+    pub deal_health: caseyos_domain::deals::HealthConfig,
 }
 
 /// Where each check of the dashboard's hygiene card turns yellow and red: at or above each
@@ -158,6 +167,9 @@ impl Default for Config {
             hubspot_sync_interval_secs: 300,
             hubspot_sync_start: None,
             hygiene_thresholds: HygieneThresholds::default(),
+            fiscal_year_start_month: None,
+            deal_risk: caseyos_domain::deals::RiskConfig::default(),
+            deal_health: caseyos_domain::deals::HealthConfig::default(),
         }
     }
 }
@@ -280,6 +292,19 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// How forecasts are computed: the configured fiscal year (January, marked as the
+    /// default, when unset) and the reporting currency (US dollars, the only one).
+    pub fn forecast(&self) -> caseyos_domain::forecast::ForecastConfig {
+        let mut config = caseyos_domain::forecast::ForecastConfig::default();
+        if let Some(calendar) = self
+            .fiscal_year_start_month
+            .and_then(|m| caseyos_domain::forecast::FiscalCalendar::starting_in(m).ok())
+        {
+            config.calendar = calendar;
+        }
+        config
+    }
+
     /// Defaults, then the file (if any), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -385,6 +410,10 @@ impl Config {
                     "needs 0 < yellow <= red".into(),
                 ));
             }
+        }
+        if let Some(month) = self.fiscal_year_start_month {
+            caseyos_domain::forecast::FiscalCalendar::starting_in(month)
+                .map_err(|e| invalid("fiscal_year_start_month", e.to_string()))?;
         }
         if self.llm_model.trim().is_empty() {
             return Err(invalid("llm_model", "must not be empty".into()));

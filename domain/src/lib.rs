@@ -29,6 +29,7 @@ pub mod hygiene;
 pub mod kernel;
 pub mod pipelines;
 pub mod queue;
+pub mod quotas;
 pub mod registry;
 /// Stored schedules' cadences (needs the time-zone database: server-side only).
 #[cfg(feature = "server")]

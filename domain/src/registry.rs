@@ -15,6 +15,7 @@ use crate::deals::Deal;
 use crate::duplicates::DuplicatePair;
 use crate::pipelines::PipelineDefinition;
 use crate::queue::QueueItem;
+use crate::quotas::Quota;
 
 /// One registered aggregate type.
 #[derive(Clone, Copy)]
@@ -80,6 +81,7 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<ContactImport>(),
     AggregateType::of::<PipelineDefinition>(),
     AggregateType::of::<Deal>(),
+    AggregateType::of::<Quota>(),
 ];
 
 /// The registered type with this stored name.

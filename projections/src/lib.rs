@@ -18,11 +18,16 @@ pub mod contact_imports;
 pub mod contacts;
 pub mod crm_sync;
 pub mod cursor;
+pub mod dashboard;
+pub mod deals;
 pub mod duplicates;
 pub mod export;
+pub mod forecast;
 pub mod hygiene_reports;
+pub mod pipelines;
 pub mod projector;
 pub mod queue;
+pub mod quotas;
 pub mod runner;
 
 pub use projector::{Projector, Tables};
@@ -43,6 +48,9 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(alerts::AlertsProjector),
         Arc::new(hygiene_reports::HygieneReportsProjector),
         Arc::new(contact_imports::ContactImportsProjector),
+        Arc::new(pipelines::PipelinesProjector),
+        Arc::new(deals::DealsProjector),
+        Arc::new(quotas::QuotasProjector),
     ]
 }
 

@@ -212,12 +212,57 @@ fn add_request_examples(doc: &mut Value) {
             json!({"name": "crm-sync", "user": "casey", "role": "operator", "expires_in_days": 90}),
         ),
     ];
-    for (path, example) in examples {
+    let pipeline = json!({
+        "id": "renewals",
+        "label": "Renewals",
+        "stages": [
+            {"id": "review", "label": "Review", "probability": 50, "kind": "open"},
+            {"id": "renewed", "label": "Renewed", "probability": 100, "kind": "won"},
+            {"id": "churned", "label": "Churned", "probability": 0, "kind": "lost"},
+        ],
+    });
+    let more = [
+        ("post", "/api/deals/{id}/won", json!({})),
+        (
+            "post",
+            "/api/deals/{id}/reopen",
+            json!({"stage": "qualifiedtobuy"}),
+        ),
+        ("post", "/api/pipelines", pipeline.clone()),
+        ("put", "/api/pipelines/{id}", pipeline),
+    ];
+    let examples = examples
+        .into_iter()
+        .map(|(path, example)| ("post", path, example))
+        .chain(more);
+    for (method, path, example) in examples {
         if let Some(media) = doc.pointer_mut(&format!(
-            "/paths/{}/post/requestBody/content/application~1json",
+            "/paths/{}/{method}/requestBody/content/application~1json",
             escape(path)
         )) {
             media["example"] = example;
+        }
+    }
+    // Every other body whose schema gives an example shows it as the body's example too.
+    let schemas = doc["components"]["schemas"].clone();
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+            for operation in operation.values_mut() {
+                let Some(media) = operation.pointer_mut("/requestBody/content/application~1json")
+                else {
+                    continue;
+                };
+                if media.get("example").is_some() {
+                    continue;
+                }
+                let name = media["schema"]["$ref"]
+                    .as_str()
+                    .and_then(|r| r.rsplit('/').next())
+                    .unwrap_or_default();
+                if let Some(example) = schemas[name].get("example") {
+                    media["example"] = example.clone();
+                }
+            }
         }
     }
 }

@@ -19,12 +19,17 @@ pub mod audit;
 pub mod contact_imports;
 pub mod contacts;
 pub mod crm_sync;
+pub mod dashboard;
+pub mod deals;
 mod document;
 pub mod duplicates;
+pub mod forecast;
 pub mod health;
 pub mod hygiene_reports;
 pub mod live;
+pub mod pipelines;
 pub mod queue;
+pub mod quotas;
 pub mod schedules;
 pub mod session;
 pub mod tokens;
@@ -40,6 +45,9 @@ pub mod tokens;
     modifiers(&SecuritySchemes),
     tags(
         (name = "queue", description = "Today's Moves: proposed moves awaiting a decision"),
+        (name = "dashboard", description = "The dashboard: every widget in one call and each on its own path, now or as of an instant"),
+        (name = "deals", description = "Pipelines, deals (commands and queries, health scores, risk flags) and quotas"),
+        (name = "forecast", description = "The forecast of a period per owner and in total, as of any instant, and its change waterfall"),
         (name = "contacts", description = "The contact base: create, edit, archive, restore, search, export, CSV import"),
         (name = "agents", description = "Agents, their runs, and run history"),
         (name = "schedules", description = "Stored agent schedules: cadence, next run, last run"),
@@ -95,6 +103,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(contact_imports::router())
         .merge(audit::router())
         .merge(crm_sync::router())
+        .merge(pipelines::router())
+        .merge(deals::router())
+        .merge(quotas::router())
+        .merge(forecast::router())
+        .merge(dashboard::router())
         .merge(session::router())
         .merge(tokens::router())
         .merge(live::router())

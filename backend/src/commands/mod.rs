@@ -4,3 +4,4 @@
 pub mod agent_runs;
 pub mod contact_imports;
 pub mod contacts;
+pub mod pipelines;

@@ -18,6 +18,7 @@ pub mod bus;
 pub mod event;
 pub mod history;
 pub mod idempotency;
+pub mod log;
 
 pub use bus::{CommandBus, CommandError, CommandMeta, Committed, Refusal};
 pub use event::StoredEvent;

@@ -95,6 +95,7 @@ pub struct RecencyDays {
 /// whether it used them ([`HealthScore::defaults`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(default)]
 pub struct HealthConfig {
     /// The engagement window, in days before `now` (default 30).
     pub engagement_window_days: u32,

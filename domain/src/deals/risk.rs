@@ -22,6 +22,7 @@ pub const DEFAULT_SINGLE_THREADED_CONTACTS: usize = 1;
 /// The flags' thresholds. [`Default`] is issue 12's defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(default)]
 pub struct RiskConfig {
     /// No activity for more than this many days (default 14).
     pub no_activity_days: u32,

@@ -140,6 +140,7 @@ impl ForecastDeal {
 
 /// The rows a deal can count in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BucketKind {
     ClosedWon,
@@ -161,6 +162,7 @@ pub struct Quota {
 
 /// A sum with the deals in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Bucket {
     pub total: Money,
     pub deals: Vec<Uuid>,
@@ -182,6 +184,7 @@ impl Bucket {
 
 /// One deal's part of the weighted total.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct WeightedPart {
     pub deal: Uuid,
     pub amount: Money,
@@ -193,6 +196,7 @@ pub struct WeightedPart {
 
 /// Σ amount × stage probability / 100, with each deal's part.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Weighted {
     pub total: Money,
     pub parts: Vec<WeightedPart>,
@@ -200,6 +204,7 @@ pub struct Weighted {
 
 /// Closed won against quota.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Attainment {
     pub closed_won: Money,
     pub quota: Money,
@@ -209,6 +214,7 @@ pub struct Attainment {
 
 /// Open forecast against what is left of the quota.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Coverage {
     /// commit + best case + pipeline.
     pub open: Money,
@@ -221,6 +227,7 @@ pub struct Coverage {
 
 /// One forecast row (an owner's or the total).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ForecastRow {
     pub closed_won: Bucket,
     pub commit: Bucket,
@@ -319,6 +326,7 @@ impl ForecastRow {
 
 /// An owner's row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct OwnerRow {
     pub owner: String,
     #[serde(flatten)]

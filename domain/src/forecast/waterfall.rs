@@ -51,6 +51,7 @@ pub struct LoggedDealEvent {
 /// What the waterfall follows: the sum of some forecast rows, of everyone or of one
 /// owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct WaterfallScope {
     pub rows: Vec<BucketKind>,
     pub owner: Option<String>,
@@ -89,6 +90,7 @@ impl WaterfallScope {
 
 /// Why a deal entered or left the scope, or how its amount in it changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MovementKind {
     New,

@@ -17,6 +17,13 @@ pub enum Currency {
 }
 
 impl Currency {
+    /// The ISO 4217 code, as money is written in JSON (`USD`).
+    pub const fn code(self) -> &'static str {
+        match self {
+            Currency::Usd => "USD",
+        }
+    }
+
     pub const fn symbol(self) -> &'static str {
         match self {
             Currency::Usd => "$",

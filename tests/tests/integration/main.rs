@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod contact_imports;
 mod contacts;
+mod deals;
 mod duplicates;
 mod event_store;
 mod hostile_input;

@@ -74,11 +74,13 @@ async fn a_transaction_held_open_while_later_events_commit_skips_no_event() {
 
     // ...which commits first.
     let later_id = app.propose_simple("committed later").await.item.id;
-    let positions: Vec<i64> =
-        sqlx::query_scalar("select global_position from events order by global_position")
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
+    let positions: Vec<i64> = sqlx::query_scalar(
+        "select global_position from events where aggregate_type = 'queue_item' \
+         order by global_position",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(positions.len(), 1, "only the later event is visible yet");
 
     // While the older transaction is open, the projector must not pass it. Watched until
@@ -860,6 +862,23 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
     )
     .await;
     assert_eq!((imported.created, imported.failed), (1, 1), "{imported:?}");
+    // Deals with several events each (won, lost, reopened, changed) and a quota; the
+    // default pipeline is the first start's.
+    let deals = crate::deals::q4_fixture(&app).await;
+    for (what, body) in [
+        ("reopen", json!({})),
+        ("amount", json!({"amount": {"minor": 1, "currency": "USD"}})),
+        ("move", json!({"stage": "contractsent"})),
+    ] {
+        let (status, answer) = app
+            .post_json(
+                &format!("/api/deals/{}/{what}", deals[5]),
+                &app.admin,
+                &body,
+            )
+            .await;
+        assert_eq!(status, 200, "{what}: {answer}");
+    }
     settle_all(&app.pool).await;
 
     // The default limits fold everything at once; the tiny ones flush after every few

@@ -3,6 +3,8 @@
 
 mod queries;
 
+pub(crate) use queries::{hygiene_card, REPORT_VIEWS};
+
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;

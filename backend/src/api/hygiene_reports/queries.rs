@@ -22,7 +22,7 @@ use crate::http::extract::ApiQuery;
 use crate::state::AppState;
 
 /// The read models these queries depend on.
-const REPORT_VIEWS: &[&str] = &["hygiene_reports"];
+pub(crate) const REPORT_VIEWS: &[&str] = &["hygiene_reports"];
 /// Without `from`, the reports of this many days up to `to`.
 const DEFAULT_DAYS: i64 = 30;
 /// The most reports one answer holds (the newest of the range).
@@ -92,6 +92,11 @@ async fn hygiene_dashboard(
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Json<HygieneDashboardResponse>, ApiError> {
     read.settle(&state, REPORT_VIEWS).await?;
+    Ok(Json(hygiene_card(&state).await?))
+}
+
+/// The hygiene card now (the caller settles [`REPORT_VIEWS`] first): also the dashboard's.
+pub(crate) async fn hygiene_card(state: &AppState) -> Result<HygieneDashboardResponse, ApiError> {
     let at = now();
     let current = views::now(&state.pool).await?;
     let report = views::report(&state.pool, at.date_naive(), at).await?;
@@ -101,11 +106,11 @@ async fn hygiene_dashboard(
         .map(|c| c.status)
         .max()
         .unwrap_or(HygieneStatus::Green);
-    Ok(Json(HygieneDashboardResponse {
+    Ok(HygieneDashboardResponse {
         status,
         checks,
         report,
-    }))
+    })
 }
 
 /// The light of `value` against thresholds met at or above.
