@@ -15,6 +15,10 @@
   out when both are there.
 - A snooze's `until` and a proposal's `expires_at` must be in the future: a rule of the
   clock, not of the schema. In cases meant to be valid, a past one becomes a day from now.
+- An activity's `happened_at` must not be in the future (it happened): in cases meant to
+  be valid, a future one becomes a day ago.
+- A forecast waterfall runs from `from` to `to`, so `from` is not after `to`: in cases meant
+  to be valid, reversed instants are swapped.
 - A merge names its primary and each field's winner by contact id, and only the pair's two
   contacts can be named (a 422 otherwise, covered by the integration tests); any uuid
   matches the schema. In cases meant to be valid, a merge of a pair this run has read names
@@ -35,6 +39,7 @@ VALID_KEY = re.compile(r"^[!-~]{1,255}$")
 # Cursors by the operation and sort order that issued them; consistency tokens anywhere.
 CURSORS = set()
 FUTURE_ONLY = (("/snooze", "until"), ("/api/queue", "expires_at"))
+PAST_ONLY = (("/activities", "happened_at"),)
 TOKENS = set()
 # The two contacts of each duplicate pair read so far, by pair id.
 PAIRS = {}
@@ -86,6 +91,10 @@ def before_call(ctx, case, kwargs):
             del case.query["after"]
         if "at" in case.query and "as_of" in case.query:
             del case.query["as_of"]
+        if case.path == "/api/forecast/changes":
+            start, end = _instant(case.query.get("from")), _instant(case.query.get("to"))
+            if start and end and start > end:
+                case.query["from"], case.query["to"] = case.query["to"], case.query["from"]
     body = case.body
     if not isinstance(body, dict):
         return
@@ -109,6 +118,22 @@ def before_call(ctx, case, kwargs):
             continue
         if at.tzinfo is not None and at <= datetime.now(timezone.utc):
             body[field] = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    for suffix, field in PAST_ONLY:
+        at = _instant(body.get(field))
+        if case.path.endswith(suffix) and case.method.upper() == "POST" and at:
+            if at > datetime.now(timezone.utc):
+                body[field] = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat()
+
+
+def _instant(value):
+    """An RFC 3339 instant with its offset, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
 
 
 @schemathesis.hook

@@ -117,7 +117,8 @@ mod tests {
                 "alert",
                 "contact_import",
                 "pipeline",
-                "deal"
+                "deal",
+                "quota"
             ]
         );
         assert!(aggregate_type("forecast").is_none());

@@ -15,13 +15,17 @@ use caseyos_domain::contacts::{
     CompanyDomain, ContactField, ContactSource, ContactStatus, LifecycleStage,
     MAX_CUSTOM_PROPERTIES, MAX_LIST_ITEMS, MAX_NAME_CHARS, MAX_TEXT_CHARS as CONTACT_TEXT_CHARS,
 };
+use caseyos_domain::deals::{MAX_NAME_CHARS as DEAL_NAME_CHARS, MAX_TEXT_CHARS as DEAL_TEXT_CHARS};
 use caseyos_domain::duplicates::PairStatus;
 use caseyos_domain::kernel::{CrmId, EmailAddress, UserName, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
+use caseyos_domain::pipelines::{MAX_LABEL_CHARS, MAX_PROBABILITY, MAX_STAGES};
 use caseyos_domain::queue::{
     ActionType, QueueDomain, QueueItem, QueueStatus, ACTION_TYPE_ALIASES, MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
 };
 use serde_json::{json, Map, Value};
+
+use crate::api::deals::MAX_CONTACTS_PER_REQUEST;
 
 /// The document's shared error responses, by status: their component name, when an operation
 /// has them, and what they mean.
@@ -275,6 +279,7 @@ fn request_rules(doc: &mut Value) {
     let optional_text = |max: usize| json!({"pattern": OPTIONAL_TEXT_PATTERN, "maxLength": max});
     let name = json!({"pattern": UserName::PATTERN, "maxLength": UserName::MAX_CHARS});
     let crm_id = json!({"pattern": CrmId::PATTERN});
+    let crm_id_rule = || json!({"pattern": CrmId::PATTERN});
     // Every address, wherever it is, as sent (no surrounding spaces): `format: email` also
     // limits the local part to 64.
     doc["components"]["schemas"]["EmailAddress"]["pattern"] = json!(EmailAddress::EXACT_PATTERN);
@@ -310,7 +315,7 @@ fn request_rules(doc: &mut Value) {
         ),
         ("ProposeQueueItemRequest", "contact_id", crm_id.clone()),
         ("ProposeQueueItemRequest", "deal_id", crm_id.clone()),
-        ("ProposeQueueItemRequest", "company_id", crm_id),
+        ("ProposeQueueItemRequest", "company_id", crm_id.clone()),
         (
             "SnoozeQueueItemRequest",
             "timezone",
@@ -387,6 +392,67 @@ fn request_rules(doc: &mut Value) {
             }),
         ));
     }
+    // Deals, pipelines and quotas.
+    let deal_text = |max: usize| json!({"pattern": TEXT_PATTERN, "maxLength": max});
+    let deal_optional_text =
+        |max: usize| json!({"pattern": OPTIONAL_TEXT_PATTERN, "maxLength": max});
+    let user = || json!({"pattern": UserName::PATTERN, "maxLength": UserName::MAX_CHARS});
+    let contains: Vec<Value> = ["open", "won", "lost"]
+        .iter()
+        .map(|kind| {
+            json!({"contains": {
+                "type": "object", "required": ["kind"], "properties": {"kind": {"const": kind}},
+            }})
+        })
+        .collect();
+    let stages = json!({"minItems": 3, "maxItems": MAX_STAGES, "allOf": contains});
+    rules.extend([
+        ("CreateDealRequest", "name", deal_text(DEAL_NAME_CHARS)),
+        ("CreateDealRequest", "pipeline", crm_id_rule()),
+        ("CreateDealRequest", "stage", crm_id_rule()),
+        ("CreateDealRequest", "owner", user()),
+        ("MoveDealRequest", "stage", crm_id_rule()),
+        (
+            "MoveDealRequest",
+            "lost_reason",
+            deal_optional_text(DEAL_TEXT_CHARS),
+        ),
+        ("DealOwnerRequest", "owner", user()),
+        (
+            "LogDealActivityRequest",
+            "summary",
+            deal_optional_text(DEAL_TEXT_CHARS),
+        ),
+        (
+            "DealNextStepRequest",
+            "next_step",
+            deal_optional_text(DEAL_TEXT_CHARS),
+        ),
+        ("LoseDealRequest", "reason", deal_text(DEAL_TEXT_CHARS)),
+        ("ReopenDealRequest", "stage", crm_id_rule()),
+        (
+            "DealContactsRequest",
+            "contacts",
+            json!({"minItems": 1, "maxItems": MAX_CONTACTS_PER_REQUEST}),
+        ),
+        ("SetQuotaRequest", "owner", user()),
+        (
+            "SetQuotaRequest",
+            "period",
+            json!({"pattern": "^[1-9][0-9]{3}-(0[1-9]|1[0-2]|[Qq][1-4])$"}),
+        ),
+        ("DefinePipelineRequest", "id", crm_id_rule()),
+        ("DefinePipelineRequest", "label", deal_text(MAX_LABEL_CHARS)),
+        ("DefinePipelineRequest", "stages", stages.clone()),
+        ("UpdatePipelineRequest", "label", deal_text(MAX_LABEL_CHARS)),
+        ("UpdatePipelineRequest", "stages", stages),
+        ("Stage", "label", deal_text(MAX_LABEL_CHARS)),
+        (
+            "Stage",
+            "probability",
+            json!({"minimum": 0, "maximum": MAX_PROBABILITY}),
+        ),
+    ]);
     let mut action_types: Vec<&str> = ActionType::ALL.iter().map(|t| t.as_str()).collect();
     action_types.extend(ACTION_TYPE_ALIASES.iter().map(|(alias, _)| *alias));
     let schemas = &mut doc["components"]["schemas"];
@@ -415,6 +481,26 @@ fn request_rules(doc: &mut Value) {
     );
     let secret = json!({"type": "string", "pattern": format!("^[{WHITESPACE}]*[^{WHITESPACE}\\x00][^\\x00]*$")});
     let sign_in = exactly_one(("link", secret.clone()), ("token", secret));
+    // Amounts asked for are never negative (answers' changes may be): the request fields
+    // say so in place of the shared `Money`.
+    let money = json!({"allOf": [
+        {"$ref": "#/components/schemas/Money"},
+        {"type": "object", "properties": {"minor": {"type": "integer", "format": "int64", "minimum": 0}}},
+    ]});
+    let nullable_money = json!({"oneOf": [{"type": "null"}, money.clone()]});
+    for (schema, property, replacement) in [
+        ("CreateDealRequest", "amount", nullable_money.clone()),
+        ("DealAmountRequest", "amount", nullable_money),
+        ("SetQuotaRequest", "amount", money),
+    ] {
+        schemas[schema]["properties"][property] = replacement;
+    }
+    // A won stage is at 100, a lost one at 0.
+    schemas["Stage"]["oneOf"] = json!([
+        {"properties": {"kind": {"const": "open"}}},
+        {"properties": {"kind": {"const": "won"}, "probability": {"const": MAX_PROBABILITY}}},
+        {"properties": {"kind": {"const": "lost"}, "probability": {"const": 0}}},
+    ]);
     for (schema, one_of) in [
         ("SnoozeQueueItemRequest", snooze),
         ("SignInRequest", sign_in),
@@ -669,10 +755,10 @@ fn forbid_nul(doc: &mut Value) {
                 if string && !constrained {
                     map.insert("pattern".into(), json!(NO_NUL));
                 }
-                if object
-                    && !map.contains_key("properties")
-                    && !map.contains_key("additionalProperties")
-                {
+                // An object that takes keys it does not name (a free-form one, or one whose
+                // reader ignores unknown fields) takes them without NUL, as the body reader
+                // does.
+                if object && !map.contains_key("additionalProperties") {
                     map.insert("propertyNames".into(), json!({"pattern": NO_NUL}));
                     map.insert(
                         "additionalProperties".into(),

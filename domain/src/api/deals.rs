@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::deals::{ActivityKind, DealHealth, DealView, RiskFlag, RiskKind};
 use crate::kernel::Money;
-use crate::pipelines::{ForecastChoice, PipelineView};
+use crate::pipelines::{ForecastChoice, PipelineView, Stage};
 use crate::quotas::QuotaView;
 
 /// Every pipeline, in the order they were defined (the first start's `default` first).
@@ -243,4 +243,25 @@ pub struct PipelineResponse {
     pub pipeline: PipelineView,
     /// Pass as `?after=` to a query to wait until read models include this write.
     pub consistency: String,
+}
+
+/// Define a pipeline (admins): its id, label and ordered stages. Stage ids are distinct;
+/// at least one stage is open, one won (probability 100) and one lost (probability 0).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DefinePipelineRequest {
+    /// The pipeline's id (HubSpot's, or one of your own: `renewals`).
+    pub id: String,
+    pub label: String,
+    pub stages: Vec<Stage>,
+}
+
+/// Replace a pipeline's label and stages (admins); the same rules as defining one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePipelineRequest {
+    pub label: String,
+    pub stages: Vec<Stage>,
 }

@@ -58,19 +58,13 @@ impl DomainError for DealError {
     fn kind(&self) -> RejectionKind {
         match self {
             DealError::NotFound => RejectionKind::NotFound,
-            DealError::AlreadyExists | DealError::Closed(_) => RejectionKind::Conflict,
-            DealError::UnknownStage(_) => RejectionKind::Invalid {
-                field: "stage",
-                message: "must be a stage of the deal's pipeline".into(),
-            },
-            DealError::StageNotOpen(_) => RejectionKind::Invalid {
-                field: "stage",
-                message: "must be an open stage".into(),
-            },
-            DealError::LostReasonRequired => RejectionKind::Invalid {
-                field: "reason",
-                message: "is required to lose a deal".into(),
-            },
+            // A stage the pipeline does not have, a closed one, or a lost stage's reason:
+            // rules of the pipeline as it stands (it may change), not of the request's shape.
+            DealError::AlreadyExists
+            | DealError::Closed(_)
+            | DealError::UnknownStage(_)
+            | DealError::StageNotOpen(_)
+            | DealError::LostReasonRequired => RejectionKind::Conflict,
             DealError::PipelineMismatch => RejectionKind::Invalid {
                 field: "pipeline",
                 message: "must be the deal's pipeline".into(),

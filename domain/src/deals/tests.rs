@@ -1130,18 +1130,9 @@ fn rejections_name_the_field_or_say_what_kind_they_are() {
         (DealError::NotFound, RejectionKind::NotFound),
         (DealError::AlreadyExists, RejectionKind::Conflict),
         (DealError::Closed(DealStatus::Lost), RejectionKind::Conflict),
-        (
-            DealError::UnknownStage("x".into()),
-            invalid("stage", "must be a stage of the deal's pipeline"),
-        ),
-        (
-            DealError::StageNotOpen("x".into()),
-            invalid("stage", "must be an open stage"),
-        ),
-        (
-            DealError::LostReasonRequired,
-            invalid("reason", "is required to lose a deal"),
-        ),
+        (DealError::UnknownStage("x".into()), RejectionKind::Conflict),
+        (DealError::StageNotOpen("x".into()), RejectionKind::Conflict),
+        (DealError::LostReasonRequired, RejectionKind::Conflict),
         (
             DealError::PipelineMismatch,
             invalid("pipeline", "must be the deal's pipeline"),

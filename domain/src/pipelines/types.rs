@@ -47,6 +47,7 @@ pub struct Stage {
     pub id: CrmId,
     pub label: String,
     /// Whole percent, 0–100: a won stage is 100, a lost one 0.
+    #[serde(deserialize_with = "crate::kernel::whole")]
     pub probability: u8,
     pub kind: StageKind,
 }

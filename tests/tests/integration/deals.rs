@@ -163,7 +163,7 @@ async fn bad_deal_commands_are_refused_with_stable_codes_and_record_nothing() {
             &json!({"name": "X", "stage": "nope"}),
         )
         .await;
-    assert_error(&unknown_stage, 422, "deal.unknown_stage");
+    assert_error(&unknown_stage, 409, "deal.unknown_stage");
     let unknown_pipeline = app
         .post_json(
             "/api/deals",
@@ -171,7 +171,7 @@ async fn bad_deal_commands_are_refused_with_stable_codes_and_record_nothing() {
             &json!({"name": "X", "pipeline": "renewals"}),
         )
         .await;
-    assert_error(&unknown_pipeline, 422, "deal.unknown_pipeline");
+    assert_error(&unknown_pipeline, 409, "deal.unknown_pipeline");
     let closed_stage = app
         .post_json(
             "/api/deals",
@@ -179,7 +179,7 @@ async fn bad_deal_commands_are_refused_with_stable_codes_and_record_nothing() {
             &json!({"name": "X", "stage": "closedwon"}),
         )
         .await;
-    assert_error(&closed_stage, 422, "deal.stage_not_open");
+    assert_error(&closed_stage, 409, "deal.stage_not_open");
     let negative = app
         .post_json(
             "/api/deals",
@@ -199,7 +199,7 @@ async fn bad_deal_commands_are_refused_with_stable_codes_and_record_nothing() {
     );
     assert_error(
         &deal_command(&app, deal.id, "move", json!({"stage": "closedlost"})).await,
-        422,
+        409,
         "deal.lost_reason_required",
     );
     assert_error(

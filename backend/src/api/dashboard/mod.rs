@@ -56,10 +56,11 @@ async fn widgets(
         hubspot_connected: state.config.hubspot().is_some(),
         llm_connected: state.config.llm_base_url.is_some(),
     };
+    // Also with `as_of`: its parameters are checked the same way (waiting costs little).
+    read.settle(state, model::DASHBOARD_VIEWS).await?;
     let (at, (inputs, position)) = match params.as_of {
         Some(at) => (at, model::inputs_as_of(&state.pool, &settings, at).await?),
         None => {
-            read.settle(state, model::DASHBOARD_VIEWS).await?;
             let at = now();
             (at, model::inputs_now(&state.pool, &settings, at).await?)
         }

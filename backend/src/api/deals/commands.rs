@@ -94,21 +94,24 @@ async fn run(
     ))
 }
 
+/// Most contacts one association request names.
+pub(crate) const MAX_CONTACTS_PER_REQUEST: usize = 100;
+
 fn not_found() -> ApiError {
     ApiError::not_found("deal.not_found", "deal not found")
 }
 
-/// The pipeline `id` as the event store holds it; a 422 naming `field` when there is none.
+/// The pipeline `id` as the event store holds it; a 409 naming `field` when there is none.
 async fn pipeline(state: &AppState, id: &CrmId, field: &str) -> Result<Pipeline, ApiError> {
     pipelines::load(&state.pool, id).await?.ok_or_else(|| {
-        ApiError::field(
-            field,
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "deal.unknown_pipeline",
             format!(
-                "names no pipeline ({}); see GET /api/pipelines",
+                "{field} names no pipeline ({}); see GET /api/pipelines",
                 id.as_str()
             ),
         )
-        .with_code("deal.unknown_pipeline")
     })
 }
 
@@ -150,7 +153,8 @@ fn optional_text(field: &str, raw: Option<&str>) -> Result<Option<Text>, ApiErro
     responses(
         (status = 201, description = "Created; `Location` is the deal", body = DealResponse),
         (status = 403, description = "Viewers cannot create deals; operators only their own", body = ErrorEnvelope),
-        (status = 422, description = "An invalid field (`request.validation`), an unknown pipeline (`deal.unknown_pipeline`), a stage it does not have (`deal.unknown_stage`) or a closed one (`deal.stage_not_open`)", body = ErrorEnvelope),
+        (status = 409, description = "A pipeline there is none of (`deal.unknown_pipeline`), a stage it does not have (`deal.unknown_stage`) or a closed one (`deal.stage_not_open`)", body = ErrorEnvelope),
+        (status = 422, description = "An invalid field (`request.validation`)", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -215,8 +219,8 @@ async fn create_deal(
         (status = 200, description = "Moved (or already there)", body = DealResponse),
         (status = 403, description = "Someone else's deal", body = ErrorEnvelope),
         (status = 404, description = "No such deal (`deal.not_found`)", body = ErrorEnvelope),
-        (status = 409, description = "The deal is closed (`deal.closed`): reopen it first", body = ErrorEnvelope),
-        (status = 422, description = "A stage its pipeline does not have (`deal.unknown_stage`), or a lost stage without `lost_reason` (`deal.lost_reason_required`)", body = ErrorEnvelope),
+        (status = 409, description = "The deal is closed (`deal.closed`): reopen it first; a stage its pipeline does not have (`deal.unknown_stage`); or a lost stage without `lost_reason` (`deal.lost_reason_required`)", body = ErrorEnvelope),
+        (status = 422, description = "An invalid field (`request.validation`)", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -341,7 +345,7 @@ async fn change_owner(
         (status = 403, description = "Someone else's deal", body = ErrorEnvelope),
         (status = 404, description = "No such deal (`deal.not_found`)", body = ErrorEnvelope),
         (status = 409, description = "The deal is closed (`deal.closed`)", body = ErrorEnvelope),
-        (status = 422, description = "No contacts, or too many", body = ErrorEnvelope),
+        (status = 422, description = "No contacts, or more than 100 (`request.validation`)", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -351,6 +355,12 @@ async fn associate_contacts(
     ctx: CommandContext,
     ApiJson(request): ApiJson<DealContactsRequest>,
 ) -> Result<Response, ApiError> {
+    if request.contacts.len() > MAX_CONTACTS_PER_REQUEST {
+        return Err(ApiError::field(
+            "contacts",
+            format!("at most {MAX_CONTACTS_PER_REQUEST} contacts at a time"),
+        ));
+    }
     let command = DealCommand::AssociateContacts {
         contacts: request.contacts.clone(),
         by: ctx.principal.actor(),
@@ -528,7 +538,8 @@ async fn lose_deal(
         (status = 200, description = "Reopened (or already open)", body = DealResponse),
         (status = 403, description = "Someone else's deal", body = ErrorEnvelope),
         (status = 404, description = "No such deal (`deal.not_found`)", body = ErrorEnvelope),
-        (status = 422, description = "A stage its pipeline does not have (`deal.unknown_stage`) or a closed one (`deal.stage_not_open`)", body = ErrorEnvelope),
+        (status = 409, description = "A stage its pipeline does not have (`deal.unknown_stage`) or a closed one (`deal.stage_not_open`)", body = ErrorEnvelope),
+        (status = 422, description = "An invalid field (`request.validation`)", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]

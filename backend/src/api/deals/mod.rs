@@ -3,6 +3,8 @@
 //! as of an instant (queries).
 
 mod commands;
+
+pub(crate) use commands::MAX_CONTACTS_PER_REQUEST;
 mod queries;
 
 use utoipa_axum::router::OpenApiRouter;

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use caseyos_domain::api::{DealDetailResponse, DealListItem, DealListResponse, ErrorEnvelope};
 use caseyos_domain::deals::{deal_health, risk_flags, Deal, DealStatus, DealView};
+use caseyos_domain::kernel::CrmId;
 use caseyos_projections::deals::{self as views, DealCursor, DealFilter, DealSort};
 use caseyos_store::event::read_history;
 use caseyos_store::history::state_of;
@@ -41,10 +42,12 @@ struct DealsQuery {
     /// A pipeline's id.
     pipeline: Option<String>,
     /// Comma-separated stage ids.
+    #[param(pattern = r"^([A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64})*)?$")]
     stage: Option<String>,
     /// One owner's deals (operators see only their own).
     owner: Option<String>,
     /// Comma-separated: open, won, lost (default: every status).
+    #[param(pattern = r"^((open|won|lost)(,(open|won|lost))*)?$")]
     status: Option<String>,
     /// Close dates from this date (included).
     close_from: Option<NaiveDate>,
@@ -54,6 +57,7 @@ struct DealsQuery {
     at_risk: Option<bool>,
     /// `-updated_at` (default), `-created_at`, `close_date` (soonest first, none last),
     /// `-amount` (largest first, none last).
+    #[param(pattern = r"^(-?(updated_at|created_at|close_date|amount))?$")]
     sort: Option<String>,
     /// The page size, default 25.
     #[param(minimum = 1, maximum = 100)]
@@ -100,7 +104,9 @@ async fn list_deals(
     };
     let filter = DealFilter {
         pipeline: query.pipeline.filter(|p| !p.is_empty()),
-        stages: parse_list(query.stage.as_deref(), "stage", |s| Some(s.to_string()))?,
+        stages: parse_list(query.stage.as_deref(), "stage", |s| {
+            CrmId::parse(s).ok().map(|id| id.as_str().to_string())
+        })?,
         owner,
         statuses: parse_list(query.status.as_deref(), "status", status)?,
         close_from: query.close_from,
@@ -179,9 +185,10 @@ async fn get_deal(
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Json<DealDetailResponse>, ApiError> {
     let not_found = || ApiError::not_found("deal.not_found", "deal not found");
+    // Also with `as_of`: its parameters are checked the same way (waiting costs little).
+    read.settle(&state, DEAL_VIEWS).await?;
     let (deal, at, position) = match query.as_of {
         None => {
-            read.settle(&state, DEAL_VIEWS).await?;
             let deal = views::get(&state.pool, id).await?.ok_or_else(not_found)?;
             let position = caseyos_projections::runner::checkpoints(&state.pool, DEAL_VIEWS)
                 .await?

@@ -70,7 +70,10 @@ fn forecast_query(
 #[into_params(parameter_in = Query)]
 struct ForecastParams {
     /// `2026-11` (a month) or `2026-Q4` (a fiscal quarter); default: the current quarter.
-    #[param(example = "2026-Q4")]
+    #[param(
+        example = "2026-Q4",
+        pattern = r"^([1-9][0-9]{3}-(0[1-9]|1[0-2]|[Qq][1-4]))?$"
+    )]
     period: Option<String>,
     /// One owner's forecast (operators: their own); default everyone's.
     owner: Option<String>,
@@ -101,12 +104,11 @@ async fn get_forecast(
     ApiQuery(read): ApiQuery<ReadQuery>,
 ) -> Result<Json<ForecastResponse>, ApiError> {
     let query = forecast_query(&state, &principal, params.period.as_deref(), params.owner)?;
+    // Also with `as_of`: its parameters are checked the same way (waiting costs little).
+    read.settle(&state, model::FORECAST_VIEWS).await?;
     Ok(Json(match params.as_of {
         Some(at) => model::as_of(&state.pool, &query, at).await?,
-        None => {
-            read.settle(&state, model::FORECAST_VIEWS).await?;
-            model::now(&state.pool, &query, now()).await?
-        }
+        None => model::now(&state.pool, &query, now()).await?,
     }))
 }
 
@@ -114,16 +116,22 @@ async fn get_forecast(
 #[into_params(parameter_in = Query)]
 struct ChangesParams {
     /// `2026-11` or `2026-Q4`; default: the current quarter.
-    #[param(example = "2026-Q4")]
+    #[param(
+        example = "2026-Q4",
+        pattern = r"^([1-9][0-9]{3}-(0[1-9]|1[0-2]|[Qq][1-4]))?$"
+    )]
     period: Option<String>,
     /// One owner's changes (operators: their own).
     owner: Option<String>,
     /// The earlier instant (RFC 3339).
     from: DateTime<Utc>,
-    /// The later instant (RFC 3339); default now.
+    /// The later instant (RFC 3339); default now (or `from`, when `from` is later).
     to: Option<DateTime<Utc>>,
     /// Comma-separated rows to follow: closed_won, commit, best_case, pipeline, omitted
     /// (default: closed_won,commit,best_case,pipeline — what is forecast to close).
+    #[param(
+        pattern = r"^((closed_won|commit|best_case|pipeline|omitted)(,(closed_won|commit|best_case|pipeline|omitted))*)?$"
+    )]
     rows: Option<String>,
 }
 
@@ -166,7 +174,7 @@ async fn get_forecast_changes(
     } else {
         WaterfallScope { rows, owner: None }
     };
-    let to = params.to.unwrap_or_else(now);
+    let to = params.to.unwrap_or_else(|| now().max(params.from));
     Ok(Json(
         model::changes(&state.pool, &query, scope, params.from, to).await?,
     ))

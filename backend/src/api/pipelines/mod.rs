@@ -6,9 +6,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use caseyos_domain::api::{ErrorEnvelope, PipelineListResponse, PipelineResponse};
+use caseyos_domain::api::{
+    DefinePipelineRequest, ErrorEnvelope, PipelineListResponse, PipelineResponse,
+    UpdatePipelineRequest,
+};
+use caseyos_domain::kernel::{CrmId, Text};
 use caseyos_domain::pipelines::{
-    DefinePipeline, Pipeline, PipelineCommand, PipelineDefinition, PipelineSource,
+    DefinePipeline, Pipeline, PipelineCommand, PipelineDefinition, PipelineSource, Stage,
+    MAX_LABEL_CHARS,
 };
 use caseyos_store::now;
 use utoipa_axum::router::OpenApiRouter;
@@ -54,13 +59,35 @@ async fn list_pipelines(
     }))
 }
 
+/// A pipeline from a request: 409 `pipeline.duplicate_stage_id` when two stages share an
+/// id (a rule no schema can state), 422 for the rest of [`Pipeline::new`]'s rules.
+fn pipeline(id: &str, label: &str, stages: Vec<Stage>) -> Result<Pipeline, ApiError> {
+    let id = CrmId::parse(id).map_err(|m| ApiError::field("id", m))?;
+    let label = Text::parse(label, MAX_LABEL_CHARS).map_err(|m| ApiError::field("label", m))?;
+    if let Some((i, stage)) = stages
+        .iter()
+        .enumerate()
+        .find(|(i, stage)| stages[..*i].iter().any(|s| s.id == stage.id))
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "pipeline.duplicate_stage_id",
+            format!(
+                "stage {i} repeats the id {}: a pipeline's stage ids are distinct",
+                stage.id.as_str()
+            ),
+        ));
+    }
+    Pipeline::new(id, label, stages).map_err(|e| ApiError::field("stages", e.to_string()))
+}
+
 async fn run(
     state: &AppState,
     ctx: CommandContext,
+    request: &impl serde::Serialize,
     pipeline: Pipeline,
     update: bool,
 ) -> Result<Response, ApiError> {
-    ctx.principal.require(Role::Admin)?;
     let id = PipelineDefinition::id_of(pipeline.id());
     let define = DefinePipeline {
         pipeline: pipeline.clone(),
@@ -74,7 +101,7 @@ async fn run(
         PipelineCommand::Define(define)
     };
     let answer = ctx
-        .execute_once::<PipelineDefinition>(&state.pool, &pipeline, async |meta| {
+        .execute_once::<PipelineDefinition>(&state.pool, request, async |meta| {
             Ok(state
                 .bus
                 .execute::<PipelineDefinition>(id, command, meta)
@@ -106,12 +133,12 @@ async fn run(
     post,
     path = "/api/pipelines",
     tag = "deals",
-    request_body = Pipeline,
+    request_body = DefinePipelineRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 201, description = "Defined (or already so)", body = PipelineResponse),
         (status = 403, description = "Admins only", body = ErrorEnvelope),
-        (status = 409, description = "A different pipeline with this id exists (`pipeline.already_exists`): update it", body = ErrorEnvelope),
+        (status = 409, description = "A different pipeline with this id exists (`pipeline.already_exists`): update it; or two stages share an id (`pipeline.duplicate_stage_id`)", body = ErrorEnvelope),
         (status = 422, description = "An invalid pipeline (`request.validation`)", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -119,9 +146,11 @@ async fn run(
 async fn define_pipeline(
     State(state): State<AppState>,
     ctx: CommandContext,
-    ApiJson(pipeline): ApiJson<Pipeline>,
+    ApiJson(request): ApiJson<DefinePipelineRequest>,
 ) -> Result<Response, ApiError> {
-    run(&state, ctx, pipeline, false).await
+    ctx.principal.require(Role::Admin)?;
+    let defined = pipeline(&request.id, &request.label, request.stages.clone())?;
+    run(&state, ctx, &request, defined, false).await
 }
 
 /// Replace a pipeline's label and stages (admins). Deals keep the stage they are in as it
@@ -130,13 +159,14 @@ async fn define_pipeline(
     put,
     path = "/api/pipelines/{id}",
     tag = "deals",
-    request_body = Pipeline,
-    params(("id" = String, Path, description = "The pipeline's id"), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
+    request_body = UpdatePipelineRequest,
+    params(("id" = String, Path, description = "The pipeline's id", pattern = "^[A-Za-z0-9_-]{1,64}$"), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key")),
     responses(
         (status = 200, description = "Updated (or already so)", body = PipelineResponse),
         (status = 403, description = "Admins only", body = ErrorEnvelope),
         (status = 404, description = "No such pipeline (`pipeline.not_found`)", body = ErrorEnvelope),
-        (status = 422, description = "An invalid pipeline, or a body whose `id` is not the path's (`request.validation`)", body = ErrorEnvelope),
+        (status = 409, description = "Two stages share an id (`pipeline.duplicate_stage_id`)", body = ErrorEnvelope),
+        (status = 422, description = "An invalid pipeline (`request.validation`)", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -144,13 +174,9 @@ async fn update_pipeline(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ctx: CommandContext,
-    ApiJson(pipeline): ApiJson<Pipeline>,
+    ApiJson(request): ApiJson<UpdatePipelineRequest>,
 ) -> Result<Response, ApiError> {
-    if pipeline.id().as_str() != id {
-        return Err(ApiError::field(
-            "id",
-            "must be the pipeline's id in the path",
-        ));
-    }
-    run(&state, ctx, pipeline, true).await
+    ctx.principal.require(Role::Admin)?;
+    let updated = pipeline(&id, &request.label, request.stages.clone())?;
+    run(&state, ctx, &request, updated, true).await
 }

@@ -85,6 +85,7 @@ async fn set_quota(
 #[into_params(parameter_in = Query)]
 struct QuotasQuery {
     /// `YYYY-MM` or `YYYY-QN`; absent: every period.
+    #[param(pattern = r"^([1-9][0-9]{3}-(0[1-9]|1[0-2]|[Qq][1-4]))?$")]
     period: Option<String>,
     /// One owner's quotas.
     owner: Option<String>,
