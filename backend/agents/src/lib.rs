@@ -11,6 +11,7 @@
 //! Workers run an [`Agents`] value: the registry, plus any [`ExtraAgent`]s the application
 //! adds (the integration tests add agents that panic or sleep; the registry holds none).
 
+pub mod deals;
 pub mod hygiene;
 pub mod llm;
 pub mod voice;
@@ -25,6 +26,8 @@ mod account_analyzer;
 mod agenda_generator;
 mod client_health;
 mod contract_review;
+mod deal_advisor;
+mod deal_risk_analyzer;
 mod draft_writer;
 mod nurturing;
 mod persona_router;
@@ -32,6 +35,7 @@ mod pricing_calculator;
 mod proposal_generator;
 mod prospecting;
 mod repurpose;
+mod revenue_ops;
 mod validation;
 
 mod contact_validation;
@@ -54,6 +58,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use deals::{DealReader, NoDeals};
 pub use hygiene::{
     AlertSpec, ContactReader, ContactRecord, ContactSelection, Effect, NoContacts, SyncState,
 };
@@ -230,6 +235,9 @@ pub struct Ctx<'a> {
     /// Contacts, duplicate pairs and the CRM sync (the hygiene agents); [`NoContacts`]
     /// unless the run was given a reader ([`Ctx::with_contacts`]).
     pub contacts: &'a dyn ContactReader,
+    /// Deals (the deal agents); [`NoDeals`] unless the run was given a reader
+    /// ([`Ctx::with_deals`]).
+    pub deals: &'a dyn DealReader,
     usage: Mutex<LlmUsage>,
 }
 
@@ -248,6 +256,7 @@ impl<'a> Ctx<'a> {
             writer,
             queue,
             contacts: &NoContacts,
+            deals: &*NO_DEALS_READER,
             usage: Mutex::new(LlmUsage::default()),
         }
     }
@@ -255,6 +264,12 @@ impl<'a> Ctx<'a> {
     /// This context, reading contacts from `contacts`.
     pub fn with_contacts(mut self, contacts: &'a dyn ContactReader) -> Self {
         self.contacts = contacts;
+        self
+    }
+
+    /// This context, reading deals from `deals`.
+    pub fn with_deals(mut self, deals: &'a dyn DealReader) -> Self {
+        self.deals = deals;
         self
     }
 
@@ -297,6 +312,9 @@ impl<'a> Ctx<'a> {
         }
     }
 }
+
+/// The reader of runs that read no deals.
+static NO_DEALS_READER: std::sync::LazyLock<NoDeals> = std::sync::LazyLock::new(NoDeals::default);
 
 /// Reads an input into the agent's input type, naming the first bad field as serde sees it.
 fn parse<T: DeserializeOwned>(input: &Value) -> Result<T, Vec<FieldError>> {
@@ -427,7 +445,10 @@ registry!(
     pricing_calculator,
     contract_review,
     proposal_generator,
+    deal_risk_analyzer,
+    deal_advisor,
     client_health,
+    revenue_ops,
     repurpose,
     contact_validation,
     duplicate_watcher,
@@ -604,11 +625,11 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_holds_seventeen_distinct_agents() {
+    fn the_registry_holds_twenty_distinct_agents() {
         let mut names: Vec<_> = REGISTRY.iter().map(|s| normalise(s.name)).collect();
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), 17);
+        assert_eq!(names.len(), 20);
     }
 
     #[test]

@@ -47,6 +47,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::infra::metrics::Liveness;
+use crate::workers::deals::DealModel;
 use crate::workers::hygiene::{execute_effects, ContactModel};
 use crate::workers::supervisor::{panic_message, supervise};
 
@@ -422,9 +423,15 @@ impl Workers {
             self.inner.pool.clone(),
             self.inner.config.hubspot().is_some(),
         );
+        let deals = DealModel::new(
+            self.inner.pool.clone(),
+            self.inner.config.deal_risk.clone(),
+            self.inner.config.deal_health.clone(),
+        );
         let voice: &VoiceProfile = &self.inner.config.voice;
-        let ctx =
-            Ctx::new(&owner, now(), voice, &self.inner.writer, &queue).with_contacts(&contacts);
+        let ctx = Ctx::new(&owner, now(), voice, &self.inner.writer, &queue)
+            .with_contacts(&contacts)
+            .with_deals(&deals);
         let elapsed = (now() - started_at).to_std().unwrap_or_default();
         let limit = Duration::from_millis(run.timeout_ms).saturating_sub(elapsed);
         let ended = {

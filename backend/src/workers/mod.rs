@@ -6,6 +6,7 @@
 pub mod agent_runs;
 pub mod contact_imports;
 pub mod contact_merges;
+pub mod deals;
 pub mod hubspot_sync;
 pub mod hygiene;
 pub mod live;

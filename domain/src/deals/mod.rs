@@ -9,6 +9,7 @@
 //! `created → (moved | changed | logged)* → won | lost ⇄ reopened`. Stage order, stage
 //! probabilities and forecast categories come from [`crate::pipelines`].
 
+pub mod aps;
 mod command;
 mod decide;
 mod error;
@@ -24,6 +25,7 @@ mod fixture;
 #[cfg(test)]
 mod tests;
 
+pub use aps::{deal_aps, DealAps};
 pub use command::*;
 pub use decide::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
 pub use error::DealError;

@@ -44,7 +44,7 @@ impl Currency {
 )]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Money {
-    #[serde(deserialize_with = "super::whole")]
+    #[serde(deserialize_with = "super::whole::whole")]
     pub minor: i64,
     pub currency: Currency,
 }

@@ -40,17 +40,17 @@ fn was_set(owner: &str, minor: i64) -> QuotaEvent {
 #[test]
 fn a_first_quota_is_set() {
     QuotaTest::given_no_previous_events()
-        .when(set("dana", 50_000_00))
-        .then_expect_events(vec![was_set("dana", 50_000_00)]);
+        .when(set("dana", 5_000_000))
+        .then_expect_events(vec![was_set("dana", 5_000_000)]);
 }
 
 #[test]
 fn a_new_amount_replaces_the_quota_and_the_same_amount_records_nothing() {
-    QuotaTest::given(vec![was_set("dana", 50_000_00)])
-        .when(set("dana", 60_000_00))
-        .then_expect_events(vec![was_set("dana", 60_000_00)]);
-    QuotaTest::given(vec![was_set("dana", 50_000_00)])
-        .when(set("dana", 50_000_00))
+    QuotaTest::given(vec![was_set("dana", 5_000_000)])
+        .when(set("dana", 6_000_000))
+        .then_expect_events(vec![was_set("dana", 6_000_000)]);
+    QuotaTest::given(vec![was_set("dana", 5_000_000)])
+        .when(set("dana", 5_000_000))
         .then_expect_events(vec![]);
 }
 
@@ -66,7 +66,7 @@ fn a_negative_quota_is_refused() {
 
 #[test]
 fn another_owners_quota_under_this_id_is_refused() {
-    QuotaTest::given(vec![was_set("dana", 50_000_00)])
+    QuotaTest::given(vec![was_set("dana", 5_000_000)])
         .when(set("sam", 1))
         .then_expect_error(QuotaError::Invalid {
             field: "owner",

@@ -110,6 +110,12 @@ async fn event_types(app: &TestApp, id: impl Display) -> Vec<String> {
 #[tokio::test]
 async fn every_agent_in_the_registry_runs_end_to_end_with_its_example() {
     let app = spawn_app().await;
+    // A deal for the deal agents to read (DealAdvisor's example advises the one most in need).
+    let (status, body) = app
+        .post_json("/api/deals", &app.admin, &json!({"name": "Example deal"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    app.settle().await;
     let (status, body) = app.get_json("/api/agents", &app.admin).await;
     assert_eq!(status, 200, "{body}");
     // Raw: every agent carries these on the wire (a typed `input_schema` would take null).
@@ -121,8 +127,8 @@ async fn every_agent_in_the_registry_runs_end_to_end_with_its_example() {
     let agents = dto::<AgentsResponse>(&body).agents;
     assert_eq!(
         agents.len(),
-        17,
-        "twelve agents and the five hygiene agents are registered"
+        20,
+        "twelve agents, the five hygiene agents and the three deal agents are registered"
     );
     let mut runs = Vec::new();
     for agent in &agents {

@@ -260,10 +260,10 @@ async fn the_list_filters_sorts_pages_and_flags_deals_at_risk() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for (name, stage, minor, close, owner) in [
-        ("A", "qualifiedtobuy", 1_000_00, "2026-12-01", "dana"),
-        ("B", "contractsent", 9_000_00, "2026-12-20", "dana"),
-        ("C", "qualifiedtobuy", 5_000_00, "2027-01-10", "sam"),
-        ("D", "appointmentscheduled", 3_000_00, "2026-10-01", "sam"),
+        ("A", "qualifiedtobuy", 100_000, "2026-12-01", "dana"),
+        ("B", "contractsent", 900_000, "2026-12-20", "dana"),
+        ("C", "qualifiedtobuy", 500_000, "2027-01-10", "sam"),
+        ("D", "appointmentscheduled", 300_000, "2026-10-01", "sam"),
     ] {
         let deal = create(
             &app,
@@ -334,7 +334,7 @@ pub(crate) async fn q4_fixture(app: &TestApp) -> Vec<Uuid> {
         &app.post_json(
             "/api/quotas",
             &app.admin,
-            &json!({"owner": "dana", "period": "2026-Q4", "amount": usd(100_000_00)}),
+            &json!({"owner": "dana", "period": "2026-Q4", "amount": usd(10_000_000)}),
         )
         .await,
         200,
@@ -346,7 +346,7 @@ pub(crate) async fn q4_fixture(app: &TestApp) -> Vec<Uuid> {
         (
             "Commit",
             "decisionmakerboughtin",
-            30_000_00,
+            3_000_000,
             "2026-12-10",
             "dana",
         ),
@@ -354,7 +354,7 @@ pub(crate) async fn q4_fixture(app: &TestApp) -> Vec<Uuid> {
         (
             "Best",
             "presentationscheduled",
-            20_000_00,
+            2_000_000,
             "2026-11-15",
             "dana",
         ),
@@ -362,15 +362,15 @@ pub(crate) async fn q4_fixture(app: &TestApp) -> Vec<Uuid> {
         (
             "Early",
             "appointmentscheduled",
-            10_000_00,
+            1_000_000,
             "2026-10-20",
             "sam",
         ),
         // next quarter: in no Q4 number
-        ("Later", "qualifiedtobuy", 50_000_00, "2027-01-15", "dana"),
+        ("Later", "qualifiedtobuy", 5_000_000, "2027-01-15", "dana"),
         // won below, lost below
-        ("Won", "contractsent", 40_000_00, "2026-12-01", "dana"),
-        ("Lost", "contractsent", 15_000_00, "2026-12-05", "sam"),
+        ("Won", "contractsent", 4_000_000, "2026-12-01", "dana"),
+        ("Lost", "contractsent", 1_500_000, "2026-12-05", "sam"),
     ] {
         let deal = create(
             app,
@@ -391,14 +391,14 @@ async fn the_forecast_matches_hand_computed_numbers_and_a_lost_deal_weighs_zero(
     let ids = q4_fixture(&app).await;
     let forecast: ForecastResponse = app.get_ok("/api/forecast?period=2026-Q4", &app.admin).await;
     let total = &forecast.total;
-    assert_eq!(total.closed_won.total.minor, 40_000_00);
-    assert_eq!(total.commit.total.minor, 30_000_00);
-    assert_eq!(total.best_case.total.minor, 20_000_00);
-    assert_eq!(total.pipeline.total.minor, 10_000_00);
-    assert_eq!(total.closed_lost.total.minor, 15_000_00);
+    assert_eq!(total.closed_won.total.minor, 4_000_000);
+    assert_eq!(total.commit.total.minor, 3_000_000);
+    assert_eq!(total.best_case.total.minor, 2_000_000);
+    assert_eq!(total.pipeline.total.minor, 1_000_000);
+    assert_eq!(total.closed_lost.total.minor, 1_500_000);
     assert_eq!(total.closed_lost.deals, vec![ids[5]]);
     // Σ amount × probability: 40,000×1 + 30,000×.8 + 20,000×.6 + 10,000×.2 + 15,000×0.
-    assert_eq!(total.weighted.total.minor, 78_000_00);
+    assert_eq!(total.weighted.total.minor, 7_800_000);
     let lost_part = total
         .weighted
         .parts
@@ -406,10 +406,10 @@ async fn the_forecast_matches_hand_computed_numbers_and_a_lost_deal_weighs_zero(
         .find(|p| p.deal == ids[5])
         .expect("the lost deal is listed");
     assert_eq!(lost_part.weighted.minor, 0);
-    assert_eq!(total.quota.map(|q| q.minor), Some(100_000_00));
+    assert_eq!(total.quota.map(|q| q.minor), Some(10_000_000));
 
     let dana = forecast.owners.iter().find(|o| o.owner == "dana").unwrap();
-    assert_eq!(dana.row.closed_won.total.minor, 40_000_00);
+    assert_eq!(dana.row.closed_won.total.minor, 4_000_000);
     let attainment = dana.row.attainment.unwrap();
     assert_eq!(attainment.basis_points, 4_000, "40% of quota");
     let coverage = dana.row.coverage.unwrap();
@@ -426,7 +426,7 @@ async fn the_forecast_matches_hand_computed_numbers_and_a_lost_deal_weighs_zero(
     let month: ForecastResponse = app
         .get_ok("/api/forecast?period=2026-11&owner=dana", &app.admin)
         .await;
-    assert_eq!(month.total.best_case.total.minor, 20_000_00);
+    assert_eq!(month.total.best_case.total.minor, 2_000_000);
     assert_eq!(month.total.commit.total.minor, 0);
 
     let quotas: QuotaListResponse = app.get_ok("/api/quotas?period=2026-Q4", &app.admin).await;
@@ -459,11 +459,11 @@ async fn as_of_answers_what_the_read_models_said_then_and_the_waterfall_explains
         json!({"close_date": "2027-01-20"}),
     )
     .await;
-    ok(&app, ids[1], "amount", json!({"amount": usd(25_000_00)})).await;
+    ok(&app, ids[1], "amount", json!({"amount": usd(2_500_000)})).await;
     create(
         &app,
         &app.admin,
-        json!({"name": "New", "stage": "qualifiedtobuy", "amount": usd(8_000_00), "close_date": "2026-12-30", "owner": "sam"}),
+        json!({"name": "New", "stage": "qualifiedtobuy", "amount": usd(800_000), "close_date": "2026-12-30", "owner": "sam"}),
     )
     .await;
 
@@ -529,7 +529,7 @@ async fn as_of_answers_what_the_read_models_said_then_and_the_waterfall_explains
         .iter()
         .find(|m| m.kind == MovementKind::PushedOut)
         .unwrap();
-    assert_eq!(pushed.change.minor, -30_000_00);
+    assert_eq!(pushed.change.minor, -3_000_000);
     let event = pushed.deals[0].events[0];
     let cited = changes.events.iter().find(|e| e.position == event).unwrap();
     assert_eq!(cited.deal, ids[0]);
@@ -557,16 +557,16 @@ async fn the_dashboard_counts_moves_deals_and_events_and_says_what_is_not_connec
     assert_eq!(dashboard.top_moves.len(), 1);
     // Open: Commit 30,000, Best 20,000, Early 10,000, Later 50,000.
     assert_eq!(dashboard.stats.open_deals, 4);
-    assert_eq!(dashboard.stats.open_total.minor, 110_000_00);
+    assert_eq!(dashboard.stats.open_total.minor, 11_000_000);
     // 24,000 + 12,000 + 2,000 + 20,000 (Later at 40%).
-    assert_eq!(dashboard.stats.weighted_total.minor, 58_000_00);
+    assert_eq!(dashboard.stats.weighted_total.minor, 5_800_000);
     let default = &dashboard.pipelines[0];
     let contract = default
         .stages
         .iter()
         .find(|s| s.stage == "decisionmakerboughtin")
         .unwrap();
-    assert_eq!((contract.count, contract.total.minor), (1, 30_000_00));
+    assert_eq!((contract.count, contract.total.minor), (1, 3_000_000));
     let events = caseyos_tests::query_i64(&app.pool, "select count(*) from events").await;
     assert_eq!(dashboard.activity.len() as i64, events.min(20));
     assert!(
@@ -593,4 +593,108 @@ async fn the_dashboard_counts_moves_deals_and_events_and_says_what_is_not_connec
 /// `raw` with `+` and `:` escaped for a query string.
 fn urlencoding(raw: &str) -> String {
     raw.replace('+', "%2B").replace(':', "%3A")
+}
+
+/// Runs `agent` on `input` as the admin and waits for it to finish.
+async fn run_agent(
+    app: &TestApp,
+    agent: &str,
+    input: Value,
+) -> caseyos_domain::agent_run::AgentRunView {
+    let run = app.request_run_ok(&app.admin, agent, input).await;
+    app.wait_for_run(
+        &app.admin,
+        run.id,
+        std::time::Duration::from_secs(30),
+        |r| r.finished_at.is_some(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_deal_agents_flag_advise_with_linked_moves_scored_from_the_deal_and_check_the_data() {
+    let app = spawn_app().await;
+    let big = create(
+        &app,
+        &app.admin,
+        json!({"name": "Initech", "stage": "contractsent", "amount": usd(6_200_000),
+               "close_date": (now() + chrono::Duration::days(3)).date_naive()}),
+    )
+    .await
+    .deal;
+    let bare = create(&app, &app.admin, json!({"name": "Umbrella"}))
+        .await
+        .deal;
+    app.settle().await;
+
+    let advised = run_agent(&app, "DealAdvisor", json!({"deal_id": big.id})).await;
+    assert_eq!(
+        advised.status,
+        caseyos_domain::agent_run::RunStatus::Succeeded,
+        "{advised:#?}"
+    );
+    let moves = advised.proposed_items.clone();
+    assert!((2..=3).contains(&moves.len()), "{moves:?}");
+    for id in &moves {
+        let item = app.queue_item(id).await;
+        let deal = item.target.deal.as_ref().expect("linked to the deal");
+        assert_eq!(deal.id.as_str(), big.id.to_string());
+        assert_eq!(
+            item.aps.inputs.revenue.thousandths(),
+            900,
+            "the ≥ $50k tier"
+        );
+        assert_eq!(
+            item.aps.inputs.urgency.thousandths(),
+            950,
+            "closes in 3 days"
+        );
+        let rationale = item.rationale.clone().unwrap_or_default();
+        assert!(
+            rationale.contains("from the deal's amount $62,000.00"),
+            "{rationale}"
+        );
+        assert!(rationale.contains("closes in 3 days"), "{rationale}");
+    }
+    // No amount: revenue is the action type's default, and the reasoning marks it so.
+    let advised = run_agent(&app, "DealAdvisor", json!({"deal_id": bare.id})).await;
+    let item = app.queue_item(advised.proposed_items[0]).await;
+    assert!(
+        item.aps.reasoning.contains("Revenue") && item.aps.reasoning.contains("(default for"),
+        "{}",
+        item.aps.reasoning
+    );
+    assert!(item.rationale.unwrap_or_default().contains("no amount"));
+
+    let risks = run_agent(&app, "DealRiskAnalyzer", json!({"pipeline": "default"})).await;
+    let output = risks.output.expect("a report");
+    assert_eq!(output["scanned"], 2);
+    assert_eq!(
+        output["at_risk"], 2,
+        "both single-threaded without a next step: {output}"
+    );
+    let one = run_agent(&app, "DealRiskAnalyzer", json!({"deal_id": big.id})).await;
+    let flags = &one.output.unwrap()["deals"][0]["flags"];
+    assert!(
+        flags
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "no_next_step"),
+        "{flags}"
+    );
+
+    let ops = run_agent(&app, "RevenueOps", json!({})).await;
+    let output = ops.output.expect("a report");
+    assert_eq!(output["open_deals"], 2);
+    assert_eq!(output["missing_amount"]["count"], 1);
+    assert_eq!(output["missing_close_date"]["count"], 1);
+    assert_eq!(output["missing_amount"]["deals"][0]["name"], "Umbrella");
+
+    let missing = run_agent(&app, "DealAdvisor", json!({"deal_id": Uuid::now_v7()})).await;
+    assert_eq!(
+        missing.error.map(|e| e.code),
+        Some("deal.not_found".to_string())
+    );
+    app.stop().await;
 }

@@ -89,11 +89,7 @@ async fn nul_characters_are_refused_at_the_edge_and_nothing_is_written() {
         let answer = app.get_json(path, &app.admin).await;
         assert_error(&answer, 400, "request.invalid_query");
     }
-    let events: i64 =
-        sqlx::query_scalar("select count(*) from events where aggregate_type <> 'pipeline'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let events = caseyos_tests::event_count(&app.pool).await;
     assert_eq!(
         events, 0,
         "nothing was written (but the first start's default pipeline)"

@@ -130,7 +130,8 @@ async fn list_deals(
     let risk = &state.config.deal_risk;
     let keep = query.at_risk.map(|wanted| {
         move |deal: &DealView| {
-            deal.status.is_open() && !risk_flags(deal, at, risk).is_empty() == wanted
+            let at_risk = deal.status.is_open() && !risk_flags(deal, at, risk).is_empty();
+            at_risk == wanted
         }
     });
     let keep_ref = keep
