@@ -255,7 +255,7 @@ async fn walk(
                 .await;
             }
         };
-        for contact in &page.contacts {
+        for contact in &page.records {
             counts.fetched += 1;
             highest = highest.max(contact.last_modified_at());
             match sync_contact(pool, bus, &meta, contact).await {
