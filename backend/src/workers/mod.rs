@@ -7,6 +7,7 @@ pub mod agent_runs;
 pub mod contact_imports;
 pub mod contact_merges;
 pub mod hubspot_sync;
+pub mod hubspot_webhooks;
 pub mod hygiene;
 pub mod live;
 pub mod scheduler;
