@@ -32,8 +32,11 @@
 //! - **Close date**: the UTC date of `closedate`.
 //! - **Owner**: [`Owners`] maps `hubspot_owner_id` to the owner's email address, lower-case
 //!   (a user name CaseyOS accepts: 1–128 printable characters), so the owner signs in under
-//!   the name their deals carry; an owner HubSpot does not list (archived, or the owners
-//!   scope missing) is `hubspot-owner-<id>`; no owner is [`UNASSIGNED_OWNER`].
+//!   the name their deals carry; an owner HubSpot does not list (archived, without an
+//!   address, or every owner when the token lacks the owners scope and HubSpot refuses the
+//!   list) is `hubspot-owner-<id>`; no owner is [`UNASSIGNED_OWNER`]. The list is read once
+//!   per sync run or webhook batch; HubSpot failing to answer it fails the deal's sync like
+//!   any retryable error.
 
 use std::collections::HashMap;
 
@@ -261,7 +264,15 @@ impl Owners {
             return Ok(unassigned());
         };
         if self.names.is_none() {
-            let owners = self.client.list_owners().await?;
+            let owners = match self.client.list_owners().await {
+                Ok(owners) => owners,
+                // The token may lack the owners scope: deals still sync, their owners by id.
+                Err(error) if !error.retryable() => {
+                    tracing::warn!(error.code = error.code(), "hubspot owners could not be read; deal owners are named by their hubspot id");
+                    Vec::new()
+                }
+                Err(error) => return Err(error),
+            };
             self.names = Some(
                 owners
                     .into_iter()

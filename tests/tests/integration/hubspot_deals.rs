@@ -758,3 +758,25 @@ async fn the_server_fetches_and_applies_the_deal_a_webhook_names() {
     assert_eq!(created.amount, Some(Money::usd(9_999)));
     assert_eq!(created.stage.id.as_str(), "decisionmakerboughtin");
 }
+
+#[tokio::test]
+async fn without_the_owners_scope_deals_still_sync_their_owners_named_by_hubspot_id() {
+    let (server, deals) = fake_hubspot().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/crm/owners/{CRM_API_VERSION}")))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_json(json!({"category": "MISSING_SCOPES"})),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let app = app_with_secret(None).await;
+    let client = client(&server);
+    *deals.searchable.lock().unwrap() = vec![deal("9001", "qualifiedtobuy", "10", 1)];
+    let (_, run) = sync_deals(&app, &client).await;
+    assert_eq!(run.counts, counts(1, 1, 0, 0, 0), "{run:?}");
+    let DealEvent::DealCreated(created) = &deal_events(&app.pool, "9001").await[0] else {
+        panic!("created")
+    };
+    assert_eq!(created.owner, "hubspot-owner-77");
+}
