@@ -41,7 +41,7 @@ use crate::state::{AppState, Shared};
 use crate::workers::agent_runs::Workers;
 use crate::workers::contact_imports::ContactImports;
 use crate::workers::schedules::{self, Scheduler};
-use crate::workers::{contact_merges, hubspot_sync, live, scheduler};
+use crate::workers::{contact_merges, hubspot_sync, hubspot_webhooks, live, scheduler};
 
 /// What compression is for: text, JSON and wasm. Never `text/event-stream`: a compressor
 /// would hold live updates back until its buffer fills.
@@ -214,6 +214,13 @@ impl Application {
             hubspot_sync::SyncSettings::from_config(&config),
             shutdown.clone(),
         ));
+        background.extend(hubspot_webhooks::spawn(
+            pool.clone(),
+            bus.clone(),
+            hubspot.clone(),
+            hubspot_webhooks::WebhookSettings::default(),
+            shutdown.clone(),
+        ));
         background.push(contact_merges::spawn(
             pool.clone(),
             bus.clone(),
@@ -248,7 +255,9 @@ impl Application {
                 config.bind
             )
         })?;
+        let public_url = config.public_url(listener.local_addr()?);
         let state = AppState::new(Shared {
+            public_url,
             pool,
             bus,
             config,

@@ -10,8 +10,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-/// The configuration. Its `Debug` output never shows the LLM API key, the HubSpot token or
-/// the database password.
+/// The configuration. Its `Debug` output never shows the LLM API key, the HubSpot token, the
+/// HubSpot client secret or the database password.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -74,6 +74,11 @@ pub struct Config {
     pub hubspot_token: Option<String>,
     /// The HubSpot API root (`CASEYOS_HUBSPOT_BASE_URL`; tests point it at a local fake).
     pub hubspot_base_url: String,
+    /// The HubSpot app's client secret (`CASEYOS_HUBSPOT_CLIENT_SECRET`), which signs the
+    /// webhooks HubSpot sends to `POST /api/webhooks/hubspot` (its `X-HubSpot-Signature-v3`).
+    /// Without it the webhook answers 401 `connector.not_connected`. The URL HubSpot calls
+    /// must be `public_url` + `/api/webhooks/hubspot`: the signature covers it.
+    pub hubspot_client_secret: Option<String>,
     /// Whether this instance fires stored agent schedules (`CASEYOS_SCHEDULES_ENABLED`;
     /// default on). The schedules stay listed either way.
     pub schedules_enabled: bool,
@@ -162,6 +167,7 @@ impl Default for Config {
             voice: caseyos_agents::VoiceProfile::default(),
             hubspot_token: None,
             hubspot_base_url: DEFAULT_HUBSPOT_BASE_URL.into(),
+            hubspot_client_secret: None,
             schedules_enabled: true,
             schedule_time_zone: "UTC".into(),
             hubspot_sync_interval_secs: 300,
@@ -482,6 +488,15 @@ impl Config {
         Some(llm)
     }
 
+    /// The secret HubSpot's webhook signatures are checked with; `None` (unset or blank)
+    /// means webhooks are not connected.
+    pub fn hubspot_client_secret(&self) -> Option<&str> {
+        self.hubspot_client_secret
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
     /// The HubSpot client's settings, when a token is configured; `None` means HubSpot is
     /// not connected (`connector.not_connected`).
     pub fn hubspot(&self) -> Option<HubSpotConfig> {
@@ -534,7 +549,7 @@ impl std::fmt::Debug for Config {
             Ok(serde_json::Value::Object(fields)) => fields,
             _ => return f.write_str("Config { <unprintable> }"),
         };
-        for secret in ["llm_api_key", "hubspot_token"] {
+        for secret in ["llm_api_key", "hubspot_token", "hubspot_client_secret"] {
             if let Some(key) = tree.get_mut(secret).filter(|k| !k.is_null()) {
                 *key = serde_json::Value::String("<redacted>".into());
             }
@@ -696,9 +711,11 @@ mod tests {
 
         let config = Config {
             hubspot_token: Some("pat-na1-s3cret".into()),
+            hubspot_client_secret: Some("client-s3cret".into()),
             ..Config::default()
         };
         config.validate().unwrap();
+        assert_eq!(config.hubspot_client_secret(), Some("client-s3cret"));
         let hubspot = config.hubspot().expect("a token connects HubSpot");
         assert_eq!(hubspot.base_url, "https://api.hubapi.com");
         assert_eq!(hubspot.token(), "pat-na1-s3cret");

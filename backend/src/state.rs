@@ -37,6 +37,9 @@ impl std::ops::Deref for AppState {
 
 /// What every handler can reach (through [`AppState`]).
 pub struct Shared {
+    /// The base URL people and HubSpot reach this instance at (`public_url`, else from the
+    /// bound address): what webhook signatures are checked against.
+    pub public_url: String,
     pub pool: PgPool,
     pub bus: Arc<CommandBus>,
     pub config: Arc<Config>,

@@ -602,9 +602,11 @@ fn request_rules(doc: &mut Value) {
                 Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
                 None => schema,
             };
-            let needs_fields = resolved["required"]
-                .as_array()
-                .is_some_and(|r| !r.is_empty())
+            // An array body (a webhook delivery) is never read as `{}`.
+            let needs_fields = resolved["type"] == "array"
+                || resolved["required"]
+                    .as_array()
+                    .is_some_and(|r| !r.is_empty())
                 || resolved.get("oneOf").is_some()
                 || resolved.get("anyOf").is_some()
                 || resolved.get("allOf").is_some();

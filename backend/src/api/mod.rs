@@ -33,6 +33,7 @@ pub mod quotas;
 pub mod schedules;
 pub mod session;
 pub mod tokens;
+pub mod webhooks;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -57,6 +58,7 @@ pub mod tokens;
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
         (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
         (name = "live", description = "Live updates as server-sent events"),
+        (name = "webhooks", description = "Events external services send, authenticated by their signatures (HubSpot's v3), stored and answered at once, processed in the background"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]
@@ -111,6 +113,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(session::router())
         .merge(tokens::router())
         .merge(live::router())
+        .merge(webhooks::router())
         .merge(health::router())
 }
 

@@ -4,4 +4,5 @@
 pub mod agent_runs;
 pub mod contact_imports;
 pub mod contacts;
+pub mod deal_sync;
 pub mod pipelines;

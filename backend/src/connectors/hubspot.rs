@@ -1,6 +1,6 @@
-//! The HubSpot CRM client: contacts changed in a time window (searched, paged, windows split
-//! past the search cap), batch reads, merges, a company by domain, and a cheap connection
-//! check. One reqwest client per [`HubSpotClient`] (clones share it, its rate-limit state and
+//! The HubSpot CRM client: contacts and deals changed in a time window (searched, paged,
+//! windows split past the search cap), batch reads, merges, a company by domain, one deal by
+//! id, the deal pipelines, the owners, and a cheap connection check. One reqwest client per [`HubSpotClient`] (clones share it, its rate-limit state and
 //! its counters).
 //!
 //! **API version.** HubSpot's date-versioned CRM API, version [`CRM_API_VERSION`] in every
@@ -16,6 +16,22 @@
 //! - "Merge two objects with same type" (…/2026-03/crm/objects/custom-objects/merge): `POST
 //!   /crm/objects/2026-03/{objectType}/merge`; its body and answer are the v3 merge's
 //!   (`{primaryObjectId, objectIdToMerge}` answering the merged object, per the v3 page).
+//!
+//! - "Retrieve all pipelines" (…/api-reference/2026-03/crm/pipelines/get-pipelines): `GET
+//!   /crm/pipelines/2026-03/{objectType}` answering `{results:[{id, label, displayOrder,
+//!   archived, stages:[{id, label, displayOrder, archived, metadata}]}]}`; for deal stages
+//!   `metadata` holds `probability` (a decimal string, `"0.2"`) and `isClosed` (`"true"` /
+//!   `"false"`), per the pipelines guide (…/api-reference/latest/crm/pipelines/guide) and
+//!   the v1 pipelines reference's `metadata.probability`. Both are read as strings, numbers
+//!   or booleans, whichever comes.
+//! - "Retrieve all owners" (…/api-reference/2026-03/crm/owners/get-owners) exists for
+//!   2026-03; the path `/crm/owners/2026-03` follows the version rule above (the page's
+//!   excerpt we read did not show it). Its answer is the owners guide's
+//!   (…/api-reference/crm-crm-owners-v3/guide): `{results:[{id, email, firstName, lastName,
+//!   userId, archived, …}], paging}`; `id` is what `hubspot_owner_id` holds.
+//! - A deal is read like any object: `GET /crm/objects/2026-03/deals/{id}?properties=…`
+//!   (404 when HubSpot has no such deal, or it was deleted); deals are searched like
+//!   contacts, on `hs_lastmodifieddate` (contacts' is `lastmodifieddate`).
 //!
 //! Not confirmed for 2026-03 in what we could read, so kept in their v3 shapes: the batch
 //! read (`POST …/contacts/batch/read` with `{inputs:[{id}], properties}` answering
@@ -93,6 +109,21 @@ pub const COMPANY_PROPERTIES: &[&str] = &[
     "hs_lastmodifieddate",
 ];
 
+/// The deal properties a sync reads (every one [`HubSpotDeal`]'s helpers read).
+pub const DEAL_PROPERTIES: &[&str] = &[
+    "dealname",
+    "amount",
+    "deal_currency_code",
+    "dealstage",
+    "pipeline",
+    "closedate",
+    "hubspot_owner_id",
+    "closed_lost_reason",
+    "hs_lastmodifieddate",
+];
+/// Owners per page of the owners list.
+pub const OWNERS_PAGE_LIMIT: u32 = 100;
+
 const CONNECTOR: &str = "HubSpot";
 /// The per-interval budget's window when HubSpot does not say (its burst limit is per 10 s).
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
@@ -102,6 +133,16 @@ const MAX_LABEL_CHARS: usize = 64;
 /// `/crm/objects/{CRM_API_VERSION}/{object}{rest}`.
 fn objects_path(object: &str, rest: &str) -> String {
     format!("/crm/objects/{CRM_API_VERSION}/{object}{rest}")
+}
+
+/// `/crm/pipelines/{CRM_API_VERSION}/{object}`.
+fn pipelines_path(object: &str) -> String {
+    format!("/crm/pipelines/{CRM_API_VERSION}/{object}")
+}
+
+/// `/crm/owners/{CRM_API_VERSION}{rest}`.
+fn owners_path(rest: &str) -> String {
+    format!("/crm/owners/{CRM_API_VERSION}{rest}")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -125,6 +166,92 @@ pub struct HubSpotCompany {
     pub properties: BTreeMap<String, Option<String>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub archived: bool,
+}
+
+/// A HubSpot deal as the API answers it. Every property value is a string or null.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HubSpotDeal {
+    pub id: CrmId,
+    pub properties: BTreeMap<String, Option<String>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub archived: bool,
+}
+
+impl HubSpotDeal {
+    /// A property's value, trimmed; empty counts as unset.
+    pub fn property(&self, name: &str) -> Option<&str> {
+        property(&self.properties, name)
+    }
+    pub fn name(&self) -> Option<&str> {
+        self.property("dealname")
+    }
+    /// `amount`: a decimal string (`"5000"`, `"1234.5"`), in `deal_currency_code`.
+    pub fn amount(&self) -> Option<&str> {
+        self.property("amount")
+    }
+    /// `deal_currency_code` (`USD`); unset means the account's company currency.
+    pub fn currency_code(&self) -> Option<&str> {
+        self.property("deal_currency_code")
+    }
+    /// `dealstage`: the id of a stage of `pipeline`.
+    pub fn stage(&self) -> Option<&str> {
+        self.property("dealstage")
+    }
+    pub fn pipeline(&self) -> Option<&str> {
+        self.property("pipeline")
+    }
+    /// `closedate`, an instant (HubSpot keeps the date as midnight of it).
+    pub fn close_date(&self) -> Option<DateTime<Utc>> {
+        self.property("closedate").and_then(parse_hubspot_time)
+    }
+    /// `hubspot_owner_id`: an owner's `id` (see [`HubSpotClient::list_owners`]).
+    pub fn owner_id(&self) -> Option<&str> {
+        self.property("hubspot_owner_id")
+    }
+    pub fn closed_lost_reason(&self) -> Option<&str> {
+        self.property("closed_lost_reason")
+    }
+    /// `hs_lastmodifieddate`, else the record's `updatedAt`.
+    pub fn last_modified_at(&self) -> Option<DateTime<Utc>> {
+        self.property("hs_lastmodifieddate")
+            .and_then(parse_hubspot_time)
+            .or(Some(self.updated_at))
+    }
+}
+
+/// A deal pipeline as HubSpot defines it, before CaseyOS checks it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HubSpotPipeline {
+    pub id: String,
+    pub label: String,
+    pub display_order: i64,
+    pub archived: bool,
+    pub stages: Vec<HubSpotStage>,
+}
+
+/// One stage of a [`HubSpotPipeline`], its `metadata` read as text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HubSpotStage {
+    pub id: String,
+    pub label: String,
+    pub display_order: i64,
+    pub archived: bool,
+    /// `metadata.probability`: a decimal string from `"0.0"` to `"1.0"`.
+    pub probability: Option<String>,
+    /// `metadata.isClosed`.
+    pub is_closed: Option<bool>,
+}
+
+/// A HubSpot owner: someone records can be assigned to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HubSpotOwner {
+    /// What `hubspot_owner_id` holds.
+    pub id: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
     pub archived: bool,
 }
 
@@ -263,10 +390,10 @@ pub fn parse_hubspot_time(raw: &str) -> Option<DateTime<Utc>> {
         .map(|at| at.and_utc())
 }
 
-/// One object of an answer, before it is a contact or a company.
+/// One object of an answer, before it is a contact, a company or a deal.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawObject {
+pub struct HubSpotObject {
     id: CrmId,
     #[serde(default, deserialize_with = "string_properties")]
     properties: BTreeMap<String, Option<String>>,
@@ -278,29 +405,161 @@ struct RawObject {
     archived: bool,
 }
 
-impl From<RawObject> for HubSpotContact {
-    fn from(raw: RawObject) -> Self {
-        HubSpotContact {
+type RawObject = HubSpotObject;
+
+/// A CRM object searched by its last-modified date: what the window walk needs to know.
+pub trait ModifiedObject: From<HubSpotObject> {
+    /// The object type in paths (`contacts`).
+    const OBJECT: &'static str;
+    /// The property holding when a record last changed.
+    const LAST_MODIFIED: &'static str;
+    /// The span's `hubspot.operation` of a window search.
+    const SEARCH_OPERATION: &'static str;
+}
+
+impl ModifiedObject for HubSpotContact {
+    const OBJECT: &'static str = "contacts";
+    const LAST_MODIFIED: &'static str = "lastmodifieddate";
+    const SEARCH_OPERATION: &'static str = "contacts.search_modified";
+}
+
+impl ModifiedObject for HubSpotDeal {
+    const OBJECT: &'static str = "deals";
+    const LAST_MODIFIED: &'static str = "hs_lastmodifieddate";
+    const SEARCH_OPERATION: &'static str = "deals.search_modified";
+}
+
+/// A pipelines answer.
+#[derive(Deserialize)]
+struct PipelinesAnswer {
+    #[serde(default)]
+    results: Vec<RawPipeline>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawPipeline {
+    id: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    display_order: i64,
+    #[serde(default)]
+    archived: bool,
+    #[serde(default)]
+    stages: Vec<RawStage>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawStage {
+    id: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    display_order: i64,
+    #[serde(default)]
+    archived: bool,
+    #[serde(default)]
+    metadata: BTreeMap<String, Value>,
+}
+
+impl From<RawPipeline> for HubSpotPipeline {
+    fn from(raw: RawPipeline) -> Self {
+        HubSpotPipeline {
             id: raw.id,
-            properties: raw.properties,
-            created_at: raw.created_at,
-            updated_at: raw.updated_at,
+            label: raw.label,
+            display_order: raw.display_order,
+            archived: raw.archived,
+            stages: raw.stages.into_iter().map(HubSpotStage::from).collect(),
+        }
+    }
+}
+
+impl From<RawStage> for HubSpotStage {
+    fn from(raw: RawStage) -> Self {
+        let text = |name: &str| match raw.metadata.get(name) {
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::Bool(b)) => Some(b.to_string()),
+            _ => None,
+        };
+        let is_closed = text("isClosed").and_then(|v| match v.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        });
+        HubSpotStage {
+            probability: text("probability"),
+            is_closed,
+            id: raw.id,
+            label: raw.label,
+            display_order: raw.display_order,
             archived: raw.archived,
         }
     }
 }
 
-impl From<RawObject> for HubSpotCompany {
-    fn from(raw: RawObject) -> Self {
-        HubSpotCompany {
+/// An owners answer.
+#[derive(Deserialize)]
+struct OwnersAnswer {
+    #[serde(default)]
+    results: Vec<RawOwner>,
+    #[serde(default)]
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawOwner {
+    #[serde(deserialize_with = "id_text")]
+    id: String,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    #[serde(default)]
+    archived: bool,
+}
+
+impl From<RawOwner> for HubSpotOwner {
+    fn from(raw: RawOwner) -> Self {
+        HubSpotOwner {
             id: raw.id,
-            properties: raw.properties,
-            created_at: raw.created_at,
-            updated_at: raw.updated_at,
+            email: raw.email,
+            first_name: raw.first_name,
+            last_name: raw.last_name,
             archived: raw.archived,
         }
     }
 }
+
+/// An id sent as a string or a number.
+fn id_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(serde::de::Error::custom("an id HubSpot should not send")),
+    }
+}
+
+/// Each record type is an object of an answer, field for field.
+macro_rules! from_object {
+    ($($record:ident),+) => {$(
+        impl From<HubSpotObject> for $record {
+            fn from(raw: HubSpotObject) -> Self {
+                $record {
+                    id: raw.id,
+                    properties: raw.properties,
+                    created_at: raw.created_at,
+                    updated_at: raw.updated_at,
+                    archived: raw.archived,
+                }
+            }
+        }
+    )+};
+}
+
+from_object!(HubSpotContact, HubSpotCompany, HubSpotDeal);
 
 /// Property values are strings; a number or boolean is kept as its text, null as `None`.
 fn string_properties<'de, D: Deserializer<'de>>(
@@ -671,10 +930,8 @@ impl HubSpotClient {
         Ok(())
     }
 
-    /// One page of the contacts whose `lastmodifieddate` is in `[from, to)`, oldest first,
-    /// [`SEARCH_PAGE_LIMIT`] a page; `after` is the previous page's `next_after`. The
-    /// bounds are sent as epoch milliseconds. Past [`SEARCH_RESULT_CAP`] results HubSpot
-    /// stops paging: [`contacts_modified`](Self::contacts_modified) splits such windows.
+    /// One page of the contacts whose `lastmodifieddate` is in `[from, to)`, oldest first:
+    /// [`search_modified`](Self::search_modified) for contacts.
     pub async fn search_contacts_modified(
         &self,
         from: DateTime<Utc>,
@@ -682,14 +939,28 @@ impl HubSpotClient {
         after: Option<&str>,
         properties: &[&str],
     ) -> Result<Page<HubSpotContact>, ConnectorError> {
+        self.search_modified(from, to, after, properties).await
+    }
+
+    /// One page of the records of `T` whose last-modified property is in `[from, to)`,
+    /// oldest first, [`SEARCH_PAGE_LIMIT`] a page; `after` is the previous page's
+    /// `next_after`. The bounds are sent as epoch milliseconds. Past [`SEARCH_RESULT_CAP`]
+    /// results HubSpot stops paging: [`modified`](Self::modified) splits such windows.
+    pub async fn search_modified<T: ModifiedObject>(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<&str>,
+        properties: &[&str],
+    ) -> Result<Page<T>, ConnectorError> {
         let mut body = json!({
             "filterGroups": [{"filters": [
-                {"propertyName": "lastmodifieddate", "operator": "GTE",
+                {"propertyName": T::LAST_MODIFIED, "operator": "GTE",
                  "value": from.timestamp_millis().to_string()},
-                {"propertyName": "lastmodifieddate", "operator": "LT",
+                {"propertyName": T::LAST_MODIFIED, "operator": "LT",
                  "value": to.timestamp_millis().to_string()},
             ]}],
-            "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+            "sorts": [{"propertyName": T::LAST_MODIFIED, "direction": "ASCENDING"}],
             "properties": properties,
             "limit": SEARCH_PAGE_LIMIT,
         });
@@ -698,9 +969,9 @@ impl HubSpotClient {
         }
         let answer: SearchAnswer = self
             .call(
-                "contacts.search_modified",
+                T::SEARCH_OPERATION,
                 Method::POST,
-                &objects_path("contacts", "/search"),
+                &objects_path(T::OBJECT, "/search"),
                 &[],
                 Some(&body),
                 Limiter::Search,
@@ -710,17 +981,37 @@ impl HubSpotClient {
         Ok(answer.into_page())
     }
 
-    /// Every contact modified in `[from, to)`, page by page, as a walker (memory stays one
-    /// page). A window whose search reports more than [`SEARCH_RESULT_CAP`] results is split
-    /// in halves, recursively, down to `min_search_window`; a window that narrow and still
-    /// too full ends the walk with `hubspot.search_window_too_dense`, naming it.
+    /// Every contact modified in `[from, to)`: [`modified`](Self::modified) for contacts.
     pub fn contacts_modified(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         properties: &[&str],
-    ) -> ModifiedContacts {
-        ModifiedContacts {
+    ) -> Modified<HubSpotContact> {
+        self.modified(from, to, properties)
+    }
+
+    /// Every deal modified in `[from, to)`: [`modified`](Self::modified) for deals.
+    pub fn deals_modified(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        properties: &[&str],
+    ) -> Modified<HubSpotDeal> {
+        self.modified(from, to, properties)
+    }
+
+    /// Every record of `T` modified in `[from, to)`, page by page, as a walker (memory stays
+    /// one page). A window whose search reports more than [`SEARCH_RESULT_CAP`] results is
+    /// split in halves, recursively, down to `min_search_window`; a window that narrow and
+    /// still too full ends the walk with `hubspot.search_window_too_dense`, naming it.
+    pub fn modified<T: ModifiedObject>(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        properties: &[&str],
+    ) -> Modified<T> {
+        Modified {
             client: self.clone(),
             properties: properties.iter().map(|p| p.to_string()).collect(),
             pending: if from < to {
@@ -730,6 +1021,7 @@ impl HubSpotClient {
             },
             current: None,
             splits: 0,
+            records: std::marker::PhantomData,
         }
     }
 
@@ -743,9 +1035,92 @@ impl HubSpotClient {
         let mut walker = self.contacts_modified(from, to, properties);
         let mut contacts = Vec::new();
         while let Some(page) = walker.next_page().await? {
-            contacts.extend(page.contacts);
+            contacts.extend(page.records);
         }
         Ok(contacts)
+    }
+
+    /// One deal by its id with these properties; `None` when HubSpot has no such deal (or
+    /// it was deleted): `GET /crm/objects/2026-03/deals/{id}?properties=…`.
+    pub async fn read_deal(
+        &self,
+        id: &CrmId,
+        properties: &[&str],
+    ) -> Result<Option<HubSpotDeal>, ConnectorError> {
+        let properties = properties.join(",");
+        let read = self
+            .call::<RawObject>(
+                "deals.read",
+                Method::GET,
+                &objects_path("deals", &format!("/{}", id.as_str())),
+                &[("properties", properties.as_str()), ("archived", "false")],
+                None,
+                Limiter::General,
+                Replay::Safe,
+            )
+            .await;
+        match read {
+            Ok(deal) => Ok(Some(deal.into())),
+            Err(ConnectorError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Every deal pipeline that is not archived, with its stages as HubSpot lists them:
+    /// `GET /crm/pipelines/2026-03/deals`.
+    pub async fn list_deal_pipelines(&self) -> Result<Vec<HubSpotPipeline>, ConnectorError> {
+        let answer: PipelinesAnswer = self
+            .call(
+                "pipelines.list_deals",
+                Method::GET,
+                &pipelines_path("deals"),
+                &[],
+                None,
+                Limiter::General,
+                Replay::Safe,
+            )
+            .await?;
+        Ok(answer
+            .results
+            .into_iter()
+            .map(HubSpotPipeline::from)
+            .filter(|p| !p.archived)
+            .collect())
+    }
+
+    /// Every active owner, [`OWNERS_PAGE_LIMIT`] a call: `GET /crm/owners/2026-03?limit=…&after=…`.
+    pub async fn list_owners(&self) -> Result<Vec<HubSpotOwner>, ConnectorError> {
+        let limit = OWNERS_PAGE_LIMIT.to_string();
+        let mut owners = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", limit.as_str()), ("archived", "false")];
+            if let Some(after) = &after {
+                query.push(("after", after.as_str()));
+            }
+            let answer: OwnersAnswer = self
+                .call(
+                    "owners.list",
+                    Method::GET,
+                    &owners_path(""),
+                    &query,
+                    None,
+                    Limiter::General,
+                    Replay::Safe,
+                )
+                .await?;
+            owners.extend(answer.results.into_iter().map(HubSpotOwner::from));
+            let next = answer
+                .paging
+                .and_then(|p| p.next)
+                .map(|n| n.after)
+                .filter(|a| !a.is_empty());
+            match next {
+                // A cursor that does not move would loop forever.
+                Some(next) if after.as_deref() != Some(next.as_str()) => after = Some(next),
+                _ => return Ok(owners),
+            }
+        }
     }
 
     /// The contacts with these ids, [`BATCH_READ_LIMIT`] ids a call. Ids HubSpot does not
@@ -1219,19 +1594,19 @@ pub struct Window {
 
 /// One page of a walk.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WindowPage {
+pub struct WindowPage<T> {
     /// The window this page belongs to (a half of the asked one after a split).
     pub window: Window,
-    pub contacts: Vec<HubSpotContact>,
-    /// The window's last page: every contact modified before `window.to` has been read
+    pub records: Vec<T>,
+    /// The window's last page: every record modified before `window.to` has been read
     /// (windows come oldest first), so a watermark may move to `window.to`.
     pub window_done: bool,
 }
 
-/// Walks the contacts modified in a window, oldest windows first, splitting windows the
-/// search cannot page through. Made by [`HubSpotClient::contacts_modified`]. After an error
-/// the walker is unchanged: `next_page` again resumes where it stopped.
-pub struct ModifiedContacts {
+/// Walks the records of `T` modified in a window, oldest windows first, splitting windows
+/// the search cannot page through. Made by [`HubSpotClient::modified`]. After an error the
+/// walker is unchanged: `next_page` again resumes where it stopped.
+pub struct Modified<T> {
     client: HubSpotClient,
     properties: Vec<String>,
     /// Windows still to read; the next on top.
@@ -1239,11 +1614,12 @@ pub struct ModifiedContacts {
     /// The window being paged and its next page's cursor.
     current: Option<(Window, String)>,
     splits: u32,
+    records: std::marker::PhantomData<fn() -> T>,
 }
 
-impl ModifiedContacts {
+impl<T: ModifiedObject> Modified<T> {
     /// The next page, or `None` when every window has been read.
-    pub async fn next_page(&mut self) -> Result<Option<WindowPage>, ConnectorError> {
+    pub async fn next_page(&mut self) -> Result<Option<WindowPage<T>>, ConnectorError> {
         let min_width = i64::try_from(self.client.config().min_search_window.as_millis())
             .unwrap_or(i64::MAX)
             .max(1);
@@ -1256,7 +1632,7 @@ impl ModifiedContacts {
             };
             let page = self
                 .client
-                .search_contacts_modified(window.from, window.to, after.as_deref(), &properties)
+                .search_modified::<T>(window.from, window.to, after.as_deref(), &properties)
                 .await?;
             if after.is_some() {
                 self.current = None;
@@ -1300,7 +1676,7 @@ impl ModifiedContacts {
             }
             return Ok(Some(WindowPage {
                 window,
-                contacts: page.results,
+                records: page.results,
                 window_done,
             }));
         }

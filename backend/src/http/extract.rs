@@ -13,7 +13,8 @@ use super::error::ApiError;
 /// wrong types and missing fields. An empty body reads as `{}`.
 pub struct ApiJson<T>(pub T);
 
-fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+/// 415 unless the body is declared JSON (`application/json`, `…+json`) or not declared.
+pub fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
@@ -62,10 +63,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                ApiError::bad_request(
-                    "request.invalid_json",
-                    format!("the body is not valid JSON: {inner}"),
-                )
+                invalid_json(&inner)
             }
             _ => {
                 let message = strip_position(&inner.to_string());
@@ -82,13 +80,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
     })?;
-    deserializer.end().map_err(|inner| {
-        ApiError::bad_request(
-            "request.invalid_json",
-            format!("the body is not valid JSON: {inner}"),
-        )
-    })?;
+    deserializer.end().map_err(|inner| invalid_json(&inner))?;
     Ok(value)
+}
+
+/// 400 `request.invalid_json` for a body that is not JSON (a syntax error or its end).
+pub fn invalid_json(error: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(
+        "request.invalid_json",
+        format!("the body is not valid JSON: {error}"),
+    )
 }
 
 /// Where a JSON body holds U+0000 (in a string or a key), which no text CaseyOS stores can
@@ -155,21 +156,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         json_content_type(request.headers())?;
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "request.too_large",
-                        "the body is larger than this API accepts",
-                    )
-                } else {
-                    ApiError::bad_request("request.unreadable_body", rejection.body_text())
-                }
-            })?;
+        let bytes = body_bytes(request, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// The whole body as sent, within the body limit: 413 past it, 400 when it cannot be read.
+pub async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request.too_large",
+                    "the body is larger than this API accepts",
+                )
+            } else {
+                ApiError::bad_request("request.unreadable_body", rejection.body_text())
+            }
+        })
 }
 
 /// Query strings with our envelope on rejection.

@@ -1,7 +1,10 @@
-//! The HubSpot → CaseyOS contact sync. Runs only when HubSpot is configured; every
-//! `hubspot_sync_interval_secs` (default 300 s) one instance at a time (an advisory lock)
-//! walks the contacts HubSpot changed since the last run's watermark, oldest windows first,
-//! and turns each into contact commands through the bus:
+//! The HubSpot → CaseyOS sync of contacts, deal pipelines and deals. Runs only when HubSpot
+//! is configured; every `hubspot_sync_interval_secs` (default 300 s) it runs [`tick`] (the
+//! contacts) and [`tick_deals`] (the pipelines, then the deals), each object one instance at
+//! a time (an advisory lock per object). Contacts and deals walk the records HubSpot changed
+//! since their last run's watermark, oldest windows first; pipelines are listed whole. The
+//! pipelines and deals become commands through `commands::deal_sync` (shared with the
+//! webhook reactor); the contacts become contact commands through the bus:
 //!
 //! - matched on the CRM id (the `contacts` read model), then on the email (unless that
 //!   contact belongs to another HubSpot record), else new: `ContactCommand::Create` with
@@ -14,10 +17,15 @@
 //! - a contact that does not map (an address that does not parse, a name too long) fails
 //!   alone: counted, logged with its CRM id and the field, never its values.
 //!
-//! Each run is a `crm_sync` aggregate: started before the first call, progressed per
-//! finished window, completed with its watermark or failed with the error's code. A run
-//! that stopped unfinished (a crash) is resumed from its last finished window on the next
-//! tick; after a failure the next tick starts a new run from where it got to.
+//! Each run is a `crm_sync` aggregate of one object (`contacts`, `pipelines`, `deals`):
+//! started before the first call, progressed per finished window, completed with its
+//! watermark or failed with the error's code. A run that stopped unfinished (a crash) is
+//! resumed from its last finished window on the next tick; after a failure the next tick
+//! starts a new run from where it got to. One walk ([`ObjectSync`]) serves every object.
+//! A pipelines run has one window, `[the last pipelines run's end, now)`, and lists every
+//! pipeline in it; the deals run follows only a pipelines run that completed, so a deal is
+//! not read before its pipeline (a deal whose pipeline is missing fails alone and would not
+//! be read again until it changes).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,10 +49,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::commands::deal_sync::{self, Owners, SyncFailed, Synced};
 use crate::config::Config;
 use crate::connectors::hubspot::{
-    Budget, HubSpotClient, HubSpotContact, RateLimitSnapshot, CONTACT_PROPERTIES,
+    Budget, HubSpotClient, HubSpotContact, HubSpotDeal, HubSpotPipeline, Modified,
+    RateLimitSnapshot, Window, WindowPage, CONTACT_PROPERTIES, DEAL_PROPERTIES,
 };
+use crate::connectors::ConnectorError;
 
 /// Who the sync's commands are recorded as (`system:hubspot_sync`).
 pub const SYNC_ACTOR: &str = "hubspot_sync";
@@ -84,13 +95,16 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> Option<JoinHandle<()>> {
     let Some(client) = client else {
-        tracing::info!("HubSpot is not connected: the contact sync does not run");
+        tracing::info!("HubSpot is not connected: the contact and deal sync does not run");
         return None;
     };
     Some(tokio::spawn(async move {
         loop {
             if let Err(error) = tick(&pool, &bus, &client, &settings).await {
-                tracing::warn!(error = %format!("{error:#}"), "hubspot sync tick failed");
+                tracing::warn!(error = %format!("{error:#}"), "hubspot contact sync tick failed");
+            }
+            if let Err(error) = tick_deals(&pool, &bus, &client, &settings).await {
+                tracing::warn!(error = %format!("{error:#}"), "hubspot deal sync tick failed");
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -111,16 +125,58 @@ pub enum Tick {
     Ran(Box<CrmSyncView>),
 }
 
-/// One sync, if this instance gets the lock: resumes an unfinished run or starts one from
-/// the last run's watermark, and walks it to its end or its first error.
+/// One contact sync, if this instance gets the lock: resumes an unfinished run or starts
+/// one from the last run's watermark, and walks it to its end or its first error.
 pub async fn tick(
     pool: &PgPool,
     bus: &CommandBus,
     client: &HubSpotClient,
     settings: &SyncSettings,
 ) -> anyhow::Result<Tick> {
+    tick_object(pool, bus, client, settings, ContactSync::start).await
+}
+
+/// What a deal sync did: its pipelines run, and its deals run (`None` when the pipelines
+/// did not complete: deals wait for their pipelines).
+#[derive(Debug)]
+pub struct DealsTick {
+    pub pipelines: Tick,
+    pub deals: Option<Tick>,
+}
+
+/// One deal sync (call it to sync on demand): the deal pipelines first, then — when they
+/// completed — the deals changed since the last deals run's watermark, each as [`tick`]
+/// runs the contacts (its own lock, its own `crm_sync` run).
+pub async fn tick_deals(
+    pool: &PgPool,
+    bus: &CommandBus,
+    client: &HubSpotClient,
+    settings: &SyncSettings,
+) -> anyhow::Result<DealsTick> {
+    let pipelines = tick_object(pool, bus, client, settings, PipelineSync::start).await?;
+    let completed = match &pipelines {
+        Tick::Ran(run) => run.status == SyncRunStatus::Completed,
+        Tick::UpToDate => true,
+        Tick::Skipped => false,
+    };
+    let deals = if completed {
+        Some(tick_object(pool, bus, client, settings, DealSync::start).await?)
+    } else {
+        None
+    };
+    Ok(DealsTick { pipelines, deals })
+}
+
+/// One run of `S`'s object, if this instance gets its lock.
+async fn tick_object<S: ObjectSync>(
+    pool: &PgPool,
+    bus: &CommandBus,
+    client: &HubSpotClient,
+    settings: &SyncSettings,
+    start: fn(&HubSpotClient, &CrmSyncView) -> S,
+) -> anyhow::Result<Tick> {
     let mut lock = pool.acquire().await?;
-    let key = advisory_key("hubspot_sync:contacts");
+    let key = advisory_key(&format!("hubspot_sync:{}", S::OBJECT.as_str()));
     let leader: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
         .bind(key)
         .fetch_one(&mut *lock)
@@ -128,7 +184,7 @@ pub async fn tick(
     if !leader {
         return Ok(Tick::Skipped);
     }
-    let result = sync(pool, bus, client, settings).await;
+    let result = sync::<S>(pool, bus, client, settings, start).await;
     sqlx::query("select pg_advisory_unlock($1)")
         .bind(key)
         .execute(&mut *lock)
@@ -143,19 +199,28 @@ fn meta_of(run: Uuid) -> CommandMeta {
     meta
 }
 
-async fn sync(
+async fn sync<S: ObjectSync>(
     pool: &PgPool,
     bus: &CommandBus,
     client: &HubSpotClient,
     settings: &SyncSettings,
+    start: fn(&HubSpotClient, &CrmSyncView) -> S,
 ) -> anyhow::Result<Tick> {
-    let latest = match event::latest_aggregate_id::<CrmSync>(pool).await? {
+    let object = S::OBJECT;
+    let latest = event::latest_aggregate_id_with::<CrmSync>(
+        pool,
+        "CrmSyncStarted",
+        "object",
+        object.as_str(),
+    )
+    .await?;
+    let latest = match latest {
         Some(id) => history::state_at::<CrmSync>(pool, &id, i64::MAX).await?.run,
         None => None,
     };
     let run = match latest {
         Some(run) if run.status == SyncRunStatus::Running => {
-            tracing::info!(sync.id = %run.id, sync.resume_from = %run.resume_from, "resuming an unfinished hubspot sync");
+            tracing::info!(sync.id = %run.id, sync.object = object.as_str(), sync.resume_from = %run.resume_from, "resuming an unfinished hubspot sync");
             run
         }
         previous => {
@@ -167,7 +232,7 @@ async fn sync(
             let id = Uuid::now_v7();
             let start = CrmSyncCommand::Start {
                 id,
-                object: SyncObject::Contacts,
+                object,
                 from,
                 to,
                 by: Actor::system(SYNC_ACTOR),
@@ -181,9 +246,155 @@ async fn sync(
                 .ok_or_else(|| anyhow::anyhow!("sync {id} has no state after its start"))?
         }
     };
-    let span = tracing::info_span!("hubspot.sync", sync.id = %run.id);
-    let done = walk(pool, bus, client, &run).instrument(span).await?;
+    let span =
+        tracing::info_span!("hubspot.sync", sync.id = %run.id, sync.object = object.as_str());
+    let records = start(client, &run);
+    let done = walk(pool, bus, client, &run, records)
+        .instrument(span)
+        .await?;
     Ok(Tick::Ran(Box::new(done)))
+}
+
+/// One object's sync: the pages of a run's window, and how one record is applied.
+trait ObjectSync {
+    type Record;
+    const OBJECT: SyncObject;
+
+    /// The next page of the run's records, oldest windows first.
+    async fn next_page(&mut self) -> Result<Option<WindowPage<Self::Record>>, ConnectorError>;
+
+    /// Applies one record as commands.
+    async fn apply(
+        &mut self,
+        pool: &PgPool,
+        bus: &CommandBus,
+        meta: &CommandMeta,
+        record: &Self::Record,
+    ) -> Result<Synced, SyncFailed>;
+
+    /// When the record last changed (what the run's watermark follows).
+    fn modified_at(record: &Self::Record) -> Option<DateTime<Utc>>;
+}
+
+/// Contacts: the contacts modified in the run's window.
+struct ContactSync(Modified<HubSpotContact>);
+
+impl ContactSync {
+    fn start(client: &HubSpotClient, run: &CrmSyncView) -> Self {
+        ContactSync(client.contacts_modified(run.resume_from, run.to, CONTACT_PROPERTIES))
+    }
+}
+
+impl ObjectSync for ContactSync {
+    type Record = HubSpotContact;
+    const OBJECT: SyncObject = SyncObject::Contacts;
+
+    async fn next_page(&mut self) -> Result<Option<WindowPage<HubSpotContact>>, ConnectorError> {
+        self.0.next_page().await
+    }
+
+    async fn apply(
+        &mut self,
+        pool: &PgPool,
+        bus: &CommandBus,
+        meta: &CommandMeta,
+        contact: &HubSpotContact,
+    ) -> Result<Synced, SyncFailed> {
+        sync_contact(pool, bus, meta, contact).await
+    }
+
+    fn modified_at(contact: &HubSpotContact) -> Option<DateTime<Utc>> {
+        contact.last_modified_at()
+    }
+}
+
+/// Pipelines: every deal pipeline, read as the run's one window.
+struct PipelineSync {
+    client: HubSpotClient,
+    window: Option<Window>,
+}
+
+impl PipelineSync {
+    fn start(client: &HubSpotClient, run: &CrmSyncView) -> Self {
+        PipelineSync {
+            client: client.clone(),
+            window: (run.resume_from < run.to).then_some(Window {
+                from: run.resume_from,
+                to: run.to,
+            }),
+        }
+    }
+}
+
+impl ObjectSync for PipelineSync {
+    type Record = HubSpotPipeline;
+    const OBJECT: SyncObject = SyncObject::Pipelines;
+
+    async fn next_page(&mut self) -> Result<Option<WindowPage<HubSpotPipeline>>, ConnectorError> {
+        let Some(window) = self.window else {
+            return Ok(None);
+        };
+        let records = self.client.list_deal_pipelines().await?;
+        self.window = None;
+        Ok(Some(WindowPage {
+            window,
+            records,
+            window_done: true,
+        }))
+    }
+
+    async fn apply(
+        &mut self,
+        pool: &PgPool,
+        bus: &CommandBus,
+        meta: &CommandMeta,
+        pipeline: &HubSpotPipeline,
+    ) -> Result<Synced, SyncFailed> {
+        deal_sync::apply_pipeline(pool, bus, meta, pipeline).await
+    }
+
+    /// The list has no last-modified filter: the watermark is the window's end.
+    fn modified_at(_: &HubSpotPipeline) -> Option<DateTime<Utc>> {
+        None
+    }
+}
+
+/// Deals: the deals modified in the run's window, their owners read once per run.
+struct DealSync {
+    walker: Modified<HubSpotDeal>,
+    owners: Owners,
+}
+
+impl DealSync {
+    fn start(client: &HubSpotClient, run: &CrmSyncView) -> Self {
+        DealSync {
+            walker: client.deals_modified(run.resume_from, run.to, DEAL_PROPERTIES),
+            owners: Owners::new(client),
+        }
+    }
+}
+
+impl ObjectSync for DealSync {
+    type Record = HubSpotDeal;
+    const OBJECT: SyncObject = SyncObject::Deals;
+
+    async fn next_page(&mut self) -> Result<Option<WindowPage<HubSpotDeal>>, ConnectorError> {
+        self.walker.next_page().await
+    }
+
+    async fn apply(
+        &mut self,
+        pool: &PgPool,
+        bus: &CommandBus,
+        meta: &CommandMeta,
+        deal: &HubSpotDeal,
+    ) -> Result<Synced, SyncFailed> {
+        deal_sync::apply_deal(pool, bus, meta, &mut self.owners, deal).await
+    }
+
+    fn modified_at(deal: &HubSpotDeal) -> Option<DateTime<Utc>> {
+        deal.last_modified_at()
+    }
 }
 
 /// HubSpot calls since the last record, from the client's counters. The client is the
@@ -218,11 +429,12 @@ impl Calls {
     }
 }
 
-async fn walk(
+async fn walk<S: ObjectSync>(
     pool: &PgPool,
     bus: &CommandBus,
     client: &HubSpotClient,
     run: &CrmSyncView,
+    mut records: S,
 ) -> anyhow::Result<CrmSyncView> {
     let meta = meta_of(run.id);
     let record = |command: CrmSyncCommand| async {
@@ -234,11 +446,10 @@ async fn walk(
             .ok_or_else(|| anyhow::anyhow!("sync {} has no state", run.id))
     };
     let mut calls = Calls::new(client);
-    let mut walker = client.contacts_modified(run.resume_from, run.to, CONTACT_PROPERTIES);
     let mut counts = SyncCounts::default();
     let mut highest: Option<DateTime<Utc>> = None;
     loop {
-        let page = match walker.next_page().await {
+        let page = match records.next_page().await {
             Ok(Some(page)) => page,
             Ok(None) => break,
             Err(error) => {
@@ -255,23 +466,21 @@ async fn walk(
                 .await;
             }
         };
-        for contact in &page.contacts {
+        for item in &page.records {
             counts.fetched += 1;
-            highest = highest.max(contact.last_modified_at());
-            match sync_contact(pool, bus, &meta, contact).await {
+            highest = highest.max(S::modified_at(item));
+            match records.apply(pool, bus, &meta, item).await {
                 Ok(Synced::Created) => counts.created += 1,
                 Ok(Synced::Updated) => counts.updated += 1,
                 Ok(Synced::Unchanged) => counts.unchanged += 1,
                 Ok(Synced::Failed) => counts.failed += 1,
                 Err(error) => {
-                    tracing::error!(sync.id = %run.id, error = %error, "the hubspot sync could not record a contact");
+                    tracing::error!(sync.id = %run.id, error.code = error.code, error = %error, "the hubspot sync could not record a record");
                     let (made, failed) = calls.take();
                     return record(CrmSyncCommand::Fail(Fail {
-                        code: error.code().to_string(),
-                        message:
-                            "the event store failed while recording a contact; see the server log"
-                                .into(),
-                        retryable: true,
+                        code: error.code.to_string(),
+                        message: error.message,
+                        retryable: error.retryable,
                         calls: made,
                         failed_calls: failed,
                         at: now(),
@@ -306,6 +515,7 @@ async fn walk(
     .await?;
     tracing::info!(
         sync.id = %done.id,
+        sync.object = done.object.as_str(),
         sync.fetched = done.counts.fetched,
         sync.created = done.counts.created,
         sync.updated = done.counts.updated,
@@ -332,15 +542,6 @@ fn rate_limits_of(snapshot: &RateLimitSnapshot) -> RateLimits {
             + snapshot.search_waited_ms
             + snapshot.retry_after_waited_ms,
     }
-}
-
-/// What became of one HubSpot contact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Synced {
-    Created,
-    Updated,
-    Unchanged,
-    Failed,
 }
 
 /// A HubSpot contact's values, parsed: the fields it sets on any contact, its email and its
@@ -420,28 +621,13 @@ fn edits_over(current: &ContactFields, mapped: Mapped) -> Vec<FieldEdit> {
     edits
 }
 
-/// A store failure that ends the run (a contact's own refusal does not).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct StoreFailed(String, &'static str);
-
-impl StoreFailed {
-    fn code(&self) -> &'static str {
-        self.1
-    }
-
-    fn of(error: CommandError<ContactError>) -> Self {
-        StoreFailed(error.to_string(), error.code())
-    }
-}
-
 /// Finds, creates or edits the contact of one HubSpot record.
 async fn sync_contact(
     pool: &PgPool,
     bus: &CommandBus,
     meta: &CommandMeta,
     contact: &HubSpotContact,
-) -> Result<Synced, StoreFailed> {
+) -> Result<Synced, SyncFailed> {
     let mapped = match map_contact(contact) {
         Ok(mapped) => mapped,
         Err(field) => {
@@ -451,7 +637,7 @@ async fn sync_contact(
     };
     let found = find_contact(pool, &contact.id, mapped.email.as_ref())
         .await
-        .map_err(|e| StoreFailed(e.to_string(), "internal"))?;
+        .map_err(SyncFailed::store)?;
     let id = match found {
         Some(id) => id,
         None => {
@@ -480,13 +666,13 @@ async fn sync_contact(
                     tracing::warn!(hubspot.contact_id = %contact.id.as_str(), error.code = error.code(), "a hubspot contact was refused");
                     return Ok(Synced::Failed);
                 }
-                Err(error) => return Err(StoreFailed::of(error)),
+                Err(error) => return Err(SyncFailed::command(error)),
             }
         }
     };
     let current = history::state_at::<Contact>(pool, &id.to_string(), i64::MAX)
         .await
-        .map_err(|e| StoreFailed(e.to_string(), "internal"))?;
+        .map_err(SyncFailed::store)?;
     let Some(view) = current.view() else {
         return Ok(Synced::Failed);
     };
@@ -507,7 +693,7 @@ async fn sync_contact(
             tracing::warn!(hubspot.contact_id = %contact.id.as_str(), error.code = error.code(), "a hubspot change was refused");
             Ok(Synced::Failed)
         }
-        Err(error) => Err(StoreFailed::of(error)),
+        Err(error) => Err(SyncFailed::command(error)),
     }
 }
 

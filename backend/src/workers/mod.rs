@@ -8,6 +8,7 @@ pub mod contact_imports;
 pub mod contact_merges;
 pub mod deals;
 pub mod hubspot_sync;
+pub mod hubspot_webhooks;
 pub mod hygiene;
 pub mod live;
 pub mod scheduler;

@@ -232,6 +232,27 @@ pub async fn latest_aggregate_id<'e, A: Aggregate>(
     .await
 }
 
+/// The id of the aggregate of type `A` whose latest `event_type` event has `field` = `value`
+/// in its payload (e.g. the last CRM sync run of one object, from its `CrmSyncStarted`).
+pub async fn latest_aggregate_id_with<'e, A: Aggregate>(
+    executor: impl PgExecutor<'e>,
+    event_type: &str,
+    field: &str,
+    value: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select aggregate_id from events where aggregate_type = $1 and event_type = $2 \
+           and payload -> $2 ->> $3 = $4 \
+         order by global_position desc limit 1",
+    )
+    .bind(A::TYPE)
+    .bind(event_type)
+    .bind(field)
+    .bind(value)
+    .fetch_optional(executor)
+    .await
+}
+
 /// Every event of one aggregate, in sequence order.
 pub async fn read_aggregate<'e>(
     executor: impl PgExecutor<'e>,

@@ -1,4 +1,5 @@
-//! CRM syncs: one aggregate per run of the HubSpot → CaseyOS contact sync, so sync health is
+//! CRM syncs: one aggregate per run of a HubSpot → CaseyOS sync (contacts, deal pipelines,
+//! deals), so sync health is
 //! a read model of facts rather than a counter in memory.
 //!
 //! `started (from the watermark, to an instant) → progressed* (one per finished

@@ -6,18 +6,23 @@ use uuid::Uuid;
 
 use crate::kernel::Actor;
 
-/// The CRM object a run syncs.
+/// The CRM object a run syncs. A `pipelines` run reads every deal pipeline (the list has no
+/// last-modified filter) over one window; a `deals` run follows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncObject {
     Contacts,
+    Pipelines,
+    Deals,
 }
 
 impl SyncObject {
     pub const fn as_str(self) -> &'static str {
         match self {
             SyncObject::Contacts => "contacts",
+            SyncObject::Pipelines => "pipelines",
+            SyncObject::Deals => "deals",
         }
     }
 }

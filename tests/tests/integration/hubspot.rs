@@ -230,9 +230,9 @@ async fn a_window_is_read_page_by_page_with_the_after_cursor() {
     assert_eq!(walker.next_page().await.unwrap(), None);
 
     let ids: Vec<&str> = first
-        .contacts
+        .records
         .iter()
-        .chain(&second.contacts)
+        .chain(&second.records)
         .map(|c| c.id.as_str())
         .collect();
     assert_eq!(ids, ["1", "2", "3"]);
@@ -279,7 +279,7 @@ async fn a_window_past_the_search_cap_is_split_in_halves_until_every_half_can_be
         if page.window_done {
             windows_done.push((page.window.from, page.window.to));
         }
-        contacts.extend(page.contacts);
+        contacts.extend(page.records);
     }
     assert_eq!(walker.splits(), 2);
 

@@ -24,18 +24,18 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use caseyos_tests::{command_bus, query_i64, send, spawn_app, spawn_app_with};
 
-const TOKEN: &str = "pat-na1-sync-token";
+pub(super) const TOKEN: &str = "pat-na1-sync-token";
 /// Contacts per page the fake answers with (HubSpot decides a page's size; we ask 100).
 const PAGE: usize = 3;
 
-fn at(rfc3339: &str) -> DateTime<Utc> {
+pub(super) fn at(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339)
         .expect("a time")
         .with_timezone(&Utc)
 }
 
 /// Where the first run starts.
-fn start() -> DateTime<Utc> {
+pub(super) fn start() -> DateTime<Utc> {
     at("2026-01-01T00:00:00Z")
 }
 
@@ -152,7 +152,7 @@ async fn fake_hubspot(contacts: Vec<Value>) -> (MockServer, FakeHubSpot) {
     (server, fake)
 }
 
-fn client(server: &MockServer) -> HubSpotClient {
+pub(super) fn client(server: &MockServer) -> HubSpotClient {
     let mut config = HubSpotConfig::new(server.uri(), TOKEN);
     config.base_backoff = Duration::from_millis(5);
     config.max_backoff = Duration::from_millis(10);
@@ -161,21 +161,27 @@ fn client(server: &MockServer) -> HubSpotClient {
     HubSpotClient::new(config).expect("a client")
 }
 
-fn settings() -> SyncSettings {
+pub(super) fn settings() -> SyncSettings {
     SyncSettings {
         interval: Duration::from_secs(300),
         start: start(),
     }
 }
 
-fn ran(tick: Tick) -> CrmSyncView {
+pub(super) fn ran(tick: Tick) -> CrmSyncView {
     match tick {
         Tick::Ran(run) => *run,
         other => panic!("expected a run, got {other:?}"),
     }
 }
 
-fn counts(fetched: u64, created: u64, updated: u64, unchanged: u64, failed: u64) -> SyncCounts {
+pub(super) fn counts(
+    fetched: u64,
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+    failed: u64,
+) -> SyncCounts {
     SyncCounts {
         fetched,
         created,

@@ -16,6 +16,7 @@ mod duplicates;
 mod event_store;
 mod hostile_input;
 mod hubspot;
+mod hubspot_deals;
 mod hubspot_sync;
 mod hygiene;
 mod live;

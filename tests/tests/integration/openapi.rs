@@ -46,11 +46,14 @@ async fn every_operation_documents_the_errors_it_can_answer() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             if let Some(body) = op.get("requestBody") {
-                // A JSON body gives an example object; a file upload (CSV) an example text,
-                // and its form the `file` part.
+                // A JSON body gives an example object (an array for a webhook delivery,
+                // which is one); a file upload (CSV) an example text, and its form the
+                // `file` part.
                 for (media, content) in body["content"].as_object().unwrap() {
                     let example = match media.as_str() {
-                        "application/json" => content["example"].is_object(),
+                        "application/json" => {
+                            content["example"].is_object() || content["example"].is_array()
+                        }
                         "multipart/form-data" => {
                             let schema = match content["schema"]["$ref"].as_str() {
                                 Some(reference) => {
