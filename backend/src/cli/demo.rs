@@ -30,6 +30,8 @@ pub struct SeedReport {
     pub decided: usize,
     pub contacts: usize,
     pub contacts_existing: usize,
+    pub deals: usize,
+    pub deals_existing: usize,
 }
 
 /// What happens to a demo move after it is proposed.
@@ -313,6 +315,8 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
     let mut report = SeedReport::default();
     (report.contacts, report.contacts_existing) =
         super::demo_contacts::seed(&bus, &meta, &owner).await?;
+    (report.deals, report.deals_existing) =
+        super::demo_deals::seed(&bus, &meta, &owner, &config.forecast().calendar).await?;
     for m in moves() {
         let id = id_of(m.key);
         let aps = ApsOverrides {

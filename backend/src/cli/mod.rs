@@ -25,6 +25,7 @@ mod contacts;
 mod contacts_export;
 mod demo;
 mod demo_contacts;
+mod demo_deals;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -428,6 +429,10 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
                 println!(
                     "Demo contacts: {} created, {} already there (run DuplicateWatcher to review their duplicates).",
                     report.contacts, report.contacts_existing
+                );
+                println!(
+                    "Demo deals: {} created, {} already there, with months of activity and this quarter's quotas.",
+                    report.deals, report.deals_existing
                 );
                 Ok(())
             }

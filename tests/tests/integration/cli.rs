@@ -621,3 +621,57 @@ async fn migrate_applies_the_schema_to_an_empty_database() {
     assert_eq!(applied_again, migrations);
     pool.close().await;
 }
+
+#[tokio::test]
+async fn demo_deals_have_months_of_activity_as_data_and_every_event_recorded_at_its_real_time() {
+    let (pool, url) = caseyos_tests::fresh_database().await;
+    let started: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("select now()")
+        .fetch_one(&pool)
+        .await
+        .expect("the database's time");
+    let seeded = cli(&url, &["demo", "seed"]).await;
+    seeded.assert_success("");
+    assert!(
+        seeded.stdout.contains("Demo deals: 15 created"),
+        "{}",
+        seeded.stdout
+    );
+    let rows = sqlx::query(
+        "select aggregate_type, metadata ->> 'actor' as actor, payload, recorded_at from events \
+         where aggregate_type in ('deal', 'quota') order by global_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("read the events");
+    let finished = chrono::Utc::now();
+    let mut oldest_activity = finished;
+    let mut created = 0;
+    for row in &rows {
+        let actor: String = row.get("actor");
+        assert_eq!(actor, "system:demo");
+        let recorded_at: chrono::DateTime<chrono::Utc> = row.get("recorded_at");
+        assert!(started <= recorded_at && recorded_at <= finished);
+        let payload: Value = row.get("payload");
+        if let Some(deal) = payload.get("DealCreated") {
+            assert_eq!(deal["demo"], true, "{deal}");
+            created += 1;
+        }
+        if let Some(logged) = payload.get("DealActivityLogged") {
+            let happened: chrono::DateTime<chrono::Utc> =
+                serde_json::from_value(logged["happened_at"].clone()).unwrap();
+            oldest_activity = oldest_activity.min(happened);
+        }
+    }
+    assert_eq!(created, 15, "every demo deal is marked demo");
+    assert!(
+        finished - oldest_activity > chrono::Duration::days(90),
+        "months of activity, as data: the oldest happened {oldest_activity}"
+    );
+    let quotas: i64 =
+        sqlx::query_scalar("select count(*) from events where aggregate_type = 'quota'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(quotas, 3);
+    pool.close().await;
+}
