@@ -55,6 +55,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use caseyos_backend::auth::tokens::create_token;
 use caseyos_backend::auth::Role;
+use caseyos_domain::deals::{Deal, DealEvent};
 use caseyos_domain::kernel::{Actor, Text};
 use caseyos_domain::queue::aps::{Aps, ApsOverrides};
 use caseyos_domain::queue::{
@@ -97,6 +98,9 @@ struct Sizes {
     bus_edits: usize,
     duplicate_contacts: usize,
     import_rows: usize,
+    deals: usize,
+    deal_events: usize,
+    as_of_requests: usize,
 }
 
 impl Sizes {
@@ -114,6 +118,9 @@ impl Sizes {
             bus_edits: 500,
             duplicate_contacts: 100_000,
             import_rows: 100_000,
+            deals: 10_000,
+            deal_events: 200_000,
+            as_of_requests: 20,
         }
     }
 
@@ -131,6 +138,9 @@ impl Sizes {
             bus_edits: 100,
             duplicate_contacts: 10_000,
             import_rows: 5_000,
+            deals: 500,
+            deal_events: 10_000,
+            as_of_requests: 5,
         }
     }
 }
@@ -1651,13 +1661,13 @@ async fn import_phase(
 }
 
 /// What `--only` accepts.
-const SECTIONS: &[&str] = &["server", "rebuild", "duplicates", "import"];
+const SECTIONS: &[&str] = &["server", "rebuild", "duplicates", "import", "deals"];
 
 fn usage() -> ! {
     eprintln!(
         "usage: caseyos-bench [--quick] [--only SECTION[,SECTION]]\n\n  \
          --quick  a small smoke run (reduced sizes)\n  \
-         --only   run these sections only: server, rebuild, duplicates, import\n\n\
+         --only   run these sections only: server, rebuild, duplicates, import, deals\n\n\
          Uses CASEYOS_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)."
     );
     std::process::exit(2)
@@ -1707,6 +1717,9 @@ async fn main() {
     if outcome.is_ok() && runs("import") {
         outcome = import_phase(sizes, &mut report, &mut databases).await;
     }
+    if outcome.is_ok() && runs("deals") {
+        outcome = deals_phase(sizes, &mut report, &mut databases).await;
+    }
     for name in &databases {
         drop_database(name).await;
     }
@@ -1720,4 +1733,299 @@ async fn main() {
         eprintln!("benchmark failed: {error:#}");
         std::process::exit(1);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Deals: the dashboard and the forecast over many deals, time travel, the rebuild
+
+/// The events of `deals` synthetic deals, `per_deal` events each, decided by the deal
+/// aggregate itself (so they fold exactly as real ones do): created in the current quarter,
+/// then activities, amount and close-date changes and stage moves, some won and some lost.
+fn synthetic_deals(deals: usize, per_deal: usize) -> anyhow::Result<Vec<(Uuid, Vec<DealEvent>)>> {
+    use caseyos_domain::aggregate::Aggregate;
+    use caseyos_domain::deals::{
+        ActivityKind, CreateDeal, DealCommand, DealSource, LogActivity, LoseDeal, MoveDeal, WinDeal,
+    };
+    use caseyos_domain::kernel::{CrmId, Money, UserName};
+    use caseyos_domain::pipelines::Pipeline;
+    let pipeline = Pipeline::default_hubspot();
+    let open: Vec<CrmId> = pipeline
+        .stages()
+        .iter()
+        .filter(|s| !s.kind.is_closed())
+        .map(|s| s.id.clone())
+        .collect();
+    let owners = ["admin", "sam", "priya", "lee"];
+    let actor = Actor::user("admin");
+    let today = now().date_naive();
+    let mut all = Vec::with_capacity(deals);
+    for n in 0..deals {
+        let id = Uuid::new_v4();
+        let mut deal = Deal::default();
+        let mut events = Vec::with_capacity(per_deal);
+        fn decide(
+            deal: &mut Deal,
+            events: &mut Vec<DealEvent>,
+            command: DealCommand,
+        ) -> anyhow::Result<()> {
+            for event in deal.decide(command).map_err(|e| anyhow!("{e}"))? {
+                deal.apply(event.clone());
+                events.push(event);
+            }
+            Ok(())
+        }
+        decide(
+            &mut deal,
+            &mut events,
+            DealCommand::Create(Box::new(CreateDeal {
+                id,
+                name: Text::parse(&format!("Synthetic deal {n}"), 256).map_err(|e| anyhow!(e))?,
+                pipeline: pipeline.clone(),
+                stage: open[n % 2].clone(),
+                amount: Some(Money::usd(((n % 97) as i64 + 3) * 1_000_00)),
+                close_date: Some(today + chrono::Duration::days((n % 120) as i64 - 30)),
+                owner: UserName::parse(owners[n % owners.len()]).map_err(|e| anyhow!(e))?,
+                source: DealSource::Manual,
+                crm_id: None,
+                demo: false,
+                by: actor.clone(),
+                at: now(),
+            })),
+        )?;
+        let mut stage = n % 2;
+        let mut i = 0usize;
+        while events.len() < per_deal {
+            let remaining = per_deal - events.len();
+            let command = if remaining == 1 && n % 7 == 0 {
+                DealCommand::Win(Box::new(WinDeal {
+                    pipeline: pipeline.clone(),
+                    by: actor.clone(),
+                    at: now(),
+                }))
+            } else if remaining == 1 && n % 11 == 0 {
+                DealCommand::Lose(Box::new(LoseDeal {
+                    reason: Text::parse("Lost on price", 2000).map_err(|e| anyhow!(e))?,
+                    pipeline: pipeline.clone(),
+                    by: actor.clone(),
+                    at: now(),
+                }))
+            } else {
+                match i % 6 {
+                    3 => DealCommand::ChangeAmount {
+                        amount: Some(Money::usd(((n + i) % 97) as i64 * 1_000_00 + 500_00)),
+                        by: actor.clone(),
+                        at: now(),
+                    },
+                    4 => DealCommand::ChangeCloseDate {
+                        close_date: Some(
+                            today + chrono::Duration::days(((n + i) % 150) as i64 - 30),
+                        ),
+                        by: actor.clone(),
+                        at: now(),
+                    },
+                    5 if stage + 1 < open.len() => {
+                        stage += 1;
+                        DealCommand::Move(Box::new(MoveDeal {
+                            stage: open[stage].clone(),
+                            lost_reason: None,
+                            pipeline: pipeline.clone(),
+                            by: actor.clone(),
+                            at: now(),
+                        }))
+                    }
+                    _ => DealCommand::LogActivity(LogActivity {
+                        activity_id: Uuid::new_v4(),
+                        kind: [
+                            ActivityKind::Email,
+                            ActivityKind::Call,
+                            ActivityKind::Meeting,
+                        ][i % 3],
+                        happened_at: now() - chrono::Duration::days((i % 40) as i64),
+                        summary: None,
+                        by: actor.clone(),
+                        at: now(),
+                    }),
+                }
+            };
+            decide(&mut deal, &mut events, command)?;
+            i += 1;
+        }
+        events.truncate(per_deal);
+        all.push((id, events));
+    }
+    Ok(all)
+}
+
+/// Appends the deals' events with COPY, a chunk of deals per transaction (each deal's
+/// events in order, sequences from 1). Returns the events written.
+async fn append_deals(pool: &PgPool, deals: &[(Uuid, Vec<DealEvent>)]) -> anyhow::Result<usize> {
+    use caseyos_domain::aggregate::Aggregate;
+    const COPY: &str = "copy events (aggregate_type, aggregate_id, sequence, event_type, \
+                        event_version, payload, metadata) from stdin";
+    let mut written = 0usize;
+    for chunk in deals.chunks(1_000) {
+        let mut copy = pool.copy_in_raw(COPY).await?;
+        let mut buffer = Vec::new();
+        for (id, events) in chunk {
+            for (n, event) in events.iter().enumerate() {
+                let metadata = json!({"actor": "user:admin", "request_id": id, "correlation_id": id,
+                                      "causation_id": id, "command_id": id});
+                buffer.extend_from_slice(
+                    format!(
+                        "deal\t{id}\t{}\t{}\t{}\t",
+                        n + 1,
+                        Deal::event_name(event),
+                        <Deal as caseyos_domain::aggregate::Aggregate>::EVENT_VERSION
+                    )
+                    .as_bytes(),
+                );
+                for text in [serde_json::to_string(event)?, metadata.to_string()] {
+                    for byte in text.bytes() {
+                        if byte == b'\\' {
+                            buffer.push(b'\\');
+                        }
+                        buffer.push(byte);
+                    }
+                    buffer.push(b'\t');
+                }
+                buffer.pop();
+                buffer.push(b'\n');
+            }
+        }
+        copy.send(buffer).await?;
+        written += copy.finish().await? as usize;
+        // Each chunk its own instant: time travel has history to stand in.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = Deal::TYPE;
+    Ok(written)
+}
+
+async fn deals_phase(
+    sizes: Sizes,
+    report: &mut Report,
+    databases: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let (deals, per_deal) = (sizes.deals, sizes.deal_events / sizes.deals.max(1));
+    eprintln!(
+        "phase 9: dashboard and forecast over {} deals, {} deal events",
+        int(deals as f64),
+        int((deals * per_deal) as f64)
+    );
+    let (_, url) = caseyos_tests::empty_database("caseyos_test").await;
+    databases.push(database_name(&url));
+    let server = ServerProcess::start(&url).await?;
+    let pool = caseyos_backend::infra::db::connect(&url, 8).await?;
+    let result = async {
+        let synthetic = synthetic_deals(deals, per_deal)?;
+        let started = Instant::now();
+        let written = append_deals(&pool, &synthetic).await?;
+        let copied = started.elapsed();
+        // The live runner picks COPYed events up by its poll, as any writer that bypasses
+        // the bus.
+        let head = event::head(&pool).await?;
+        loop {
+            if checkpoints(&pool, &["deals"]).await?[0] >= head {
+                break;
+            }
+            if started.elapsed() > CATCH_UP_CAP * 3 {
+                bail!("the deals read model did not catch up");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let live = started.elapsed();
+        report.add(
+            format!("deals read model, live, over {} COPYed events", int(written as f64)),
+            int(per_second(written, live)),
+            "events/s",
+            format!(
+                "{deals} deals; COPY took {:.1} s, the live runner had them all {:.1} s after it began",
+                copied.as_secs_f64(),
+                live.as_secs_f64()
+            ),
+        );
+        sqlx::query("analyze").execute(&pool).await?;
+        let token = create_token(&pool, "bench-deals", "admin", Role::Admin)
+            .await
+            .map_err(|e| anyhow!("create the admin token: {e}"))?;
+        let client = http_client()?;
+        let base = server.base.clone();
+        let health = get_load(&client, format!("{base}/health"), None, sizes.get_for).await;
+        let health_rate = health.rate();
+        report.add(
+            format!("GET /health, {QUERY_CLIENTS} conns (ceiling, deals phase)"),
+            int(health_rate),
+            "req/s",
+            health.percentiles(),
+        );
+        let period = caseyos_domain::forecast::Period::containing(
+            now().date_naive(),
+            caseyos_domain::forecast::PeriodKind::Quarter,
+            &Default::default(),
+        );
+        for (label, path) in [
+            ("GET /api/dashboard", "/api/dashboard".to_string()),
+            ("GET /api/forecast", format!("/api/forecast?period={period}")),
+        ] {
+            let run = get_load(&client, format!("{base}{path}"), Some(&token), sizes.get_for).await;
+            report.add_ratio(
+                format!("{label}, {QUERY_CLIENTS} conns, {deals} deals"),
+                int(run.rate()),
+                "req/s",
+                ratio(run.rate(), health_rate, "/health"),
+                format!("{}; {:.0} s{}", run.percentiles(), run.elapsed.as_secs_f64(), run.error_note()),
+            );
+        }
+        // As of the instant the middle event was recorded: the log folded up to there.
+        let middle: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
+            "select recorded_at from events where aggregate_type = 'deal' \
+             order by global_position offset $1 limit 1",
+        )
+        .bind((written / 2) as i64)
+        .fetch_one(&pool)
+        .await?;
+        let as_of = middle.to_rfc3339().replace('+', "%2B");
+        let mut samples = Vec::new();
+        for _ in 0..sizes.as_of_requests {
+            let started = Instant::now();
+            let response = client
+                .get(format!("{base}/api/forecast?period={period}&as_of={as_of}"))
+                .bearer_auth(&token)
+                .send()
+                .await?;
+            if !response.status().is_success() {
+                bail!("as_of forecast: {}", response.status());
+            }
+            response.bytes().await?;
+            samples.push(elapsed_ms(started));
+        }
+        report.add(
+            format!("GET /api/forecast?as_of (the log folded to its middle), {deals} deals"),
+            ms_opt(median(&samples)),
+            "ms",
+            format!(
+                "median of {} sequential requests; p99 {}",
+                samples.len(),
+                ms_opt(quantile(samples.clone(), 0.99))
+            ),
+        );
+        let projector = projector_named("deals").ok_or_else(|| anyhow!("no deals projector"))?;
+        let started = Instant::now();
+        let progress = rebuild::rebuild(&pool, projector, |_| {}).await?;
+        let elapsed = started.elapsed();
+        report.add(
+            format!(
+                "rebuild `deals` (the forecast's read model) over {} events",
+                int(progress.events_processed as f64)
+            ),
+            int(per_second(progress.events_processed as usize, elapsed)),
+            "events/s",
+            format!("{:.1} s", elapsed.as_secs_f64()),
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    server.stop().await;
+    pool.close().await;
+    result
 }
