@@ -21,7 +21,6 @@ mod routes;
 mod test_support;
 
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use components::layout::Layout;
 use components::status::skeleton;
@@ -40,7 +39,8 @@ use pages::queue::item::ItemPage;
 use pages::queue::list::QueuePage;
 use pages::queue::today::TodayPage;
 use pages::sign_in::SignInPage;
-use routes::Route;
+use routes::query::pair;
+use routes::{push, use_location, Route, Router};
 
 /// Talc rather than the default dlmalloc: about 3 KB less of the wasm (gzip), and faster by
 /// talc's own benchmarks.
@@ -52,18 +52,16 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 #[component]
 fn Guard(props: &GuardProps) -> Html {
     let app = app_state::use_app();
-    let navigator = use_navigator();
     let location = use_location();
     {
         let auth = app.auth.clone();
         use_effect_with(auth, move |auth| {
             if let Auth::SignedOut { .. } = auth {
-                let next = location
-                    .map(|l| format!("{}{}", l.path(), l.query_str()))
-                    .unwrap_or_else(|| "/".into());
-                if let Some(nav) = navigator {
-                    let _ = nav.push_with_query(&Route::SignIn, &[("next", next)]);
-                }
+                let next = match location.query_str() {
+                    "" => location.path.clone(),
+                    query => format!("{}?{query}", location.path),
+                };
+                push(&Route::SignIn, &pair("next", &next));
             }
         });
     }
@@ -129,9 +127,7 @@ fn App() -> Html {
     };
     html! {
         <ContextProvider<AppContext> context={context}>
-            <BrowserRouter>
-                <Switch<Route> render={switch} />
-            </BrowserRouter>
+            <Router render={switch as fn(Route) -> Html} />
         </ContextProvider<AppContext>>
     }
 }

@@ -3,7 +3,6 @@
 use caseyos_domain::queue::QueueItemView;
 use web_sys::KeyboardEvent;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use super::modal::Modal;
 use super::status::Load;
@@ -11,7 +10,7 @@ use crate::api;
 use crate::hooks::{use_query, Refresh};
 use crate::infra::dom::value_of;
 use crate::infra::format::lowercase;
-use crate::routes::Route;
+use crate::routes::{push, Route};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Choice {
@@ -100,7 +99,6 @@ pub struct PaletteProps {
 pub fn Palette(props: &PaletteProps) -> Html {
     let query = use_state(String::new);
     let active = use_state(|| 0usize);
-    let navigator = use_navigator();
     // Open moves to jump to; until they come (or if they cannot), pages only.
     let open_moves = use_query(Refresh::never(), (), |_, _| async {
         api::queue::list(
@@ -116,13 +114,10 @@ pub fn Palette(props: &PaletteProps) -> Html {
 
     let choices = matching(&query, &pages(), items);
     let go = {
-        let navigator = navigator.clone();
         let on_close = props.on_close.clone();
         Callback::from(move |route: Route| {
             on_close.emit(());
-            if let Some(nav) = &navigator {
-                nav.push(&route);
-            }
+            push(&route, "");
         })
     };
     let oninput = {

@@ -4,16 +4,14 @@
 pub mod agent_runs;
 pub mod query;
 pub mod queue;
-
-use std::collections::HashMap;
+pub mod router;
 
 use yew::{html, Html};
-use yew_router::components::Link;
-use yew_router::Routable;
 
-/// The pages. `Routable` is written out below rather than derived: the derive matches paths
-/// with a general route recognizer (an NFA built at start-up), about 12 KB of the wasm for
-/// these paths.
+pub use router::{push, use_location, AppLink, Router};
+
+/// The pages, matched by hand ([`Route::recognize`]): yew_router's derive matched paths with a
+/// general route recognizer (an NFA built at start-up), and its history brought gloo's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     /// `/`
@@ -47,90 +45,37 @@ pub enum Route {
     NotFound,
 }
 
-/// The app's links: yew_router's `Link` with the one query a link may carry, a run list's
-/// filters (`query`, none by default). One link type for all keeps one copy of its code.
-pub type AppLink = Link<Route, agent_runs::RunFilters>;
-
 /// A plain link to the page `to`, showing `children`: one copy of a link's code for all of them.
 pub fn link(to: Route, children: Html) -> Html {
     html! { <AppLink {to}>{ children }</AppLink> }
 }
 
-const PATHS: [&str; 14] = [
-    "/",
-    "/queue",
-    "/queue/:id",
-    "/agents",
-    "/runs",
-    "/runs/:id",
-    "/sign-in",
-    "/404",
-    "/contacts/:id",
-    "/contacts/import",
-    "/hygiene/duplicates",
-    "/hygiene/duplicates/:id",
-    "/contacts",
-    "/hygiene",
-];
-
-impl Routable for Route {
-    fn from_path(path: &str, params: &HashMap<&str, &str>) -> Option<Self> {
-        let id = || params.get("id").and_then(|id| decode(id));
-        Some(match path {
-            "/" => Route::Today,
-            "/queue" => Route::Queue,
-            "/queue/:id" => Route::Item { id: id()? },
-            "/agents" => Route::Agents,
-            "/runs" => Route::Runs,
-            "/runs/:id" => Route::Run { id: id()? },
-            "/sign-in" => Route::SignIn,
-            "/404" => Route::NotFound,
-            "/contacts" => Route::Contacts,
-            "/hygiene" => Route::Hygiene,
-            "/contacts/import" => Route::ContactImport,
-            "/contacts/:id" => Route::Contact { id: id()? },
-            "/hygiene/duplicates" => Route::Duplicates,
-            "/hygiene/duplicates/:id" => Route::Duplicate { id: id()? },
-            _ => return None,
-        })
+impl Route {
+    /// The route's path (an id percent-encoded as one segment).
+    pub fn to_path(&self) -> String {
+        let fixed = match self {
+            Route::Item { id } => return format!("/queue/{}", encode(id)),
+            Route::Run { id } => return format!("/runs/{}", encode(id)),
+            Route::Contact { id } => return format!("/contacts/{}", encode(id)),
+            Route::Duplicate { id } => return format!("/hygiene/duplicates/{}", encode(id)),
+            Route::Today => "/",
+            Route::Queue => "/queue",
+            Route::Agents => "/agents",
+            Route::Runs => "/runs",
+            Route::SignIn => "/sign-in",
+            Route::ContactImport => "/contacts/import",
+            Route::Duplicates => "/hygiene/duplicates",
+            Route::Contacts => "/contacts",
+            Route::Hygiene => "/hygiene",
+            Route::NotFound => "/404",
+        };
+        fixed.to_string()
     }
 
-    fn to_path(&self) -> String {
-        match self {
-            Route::Item { id } => format!("/queue/{}", encode(id)),
-            Route::Run { id } => format!("/runs/{}", encode(id)),
-            Route::Contact { id } => format!("/contacts/{}", encode(id)),
-            Route::Duplicate { id } => format!("/hygiene/duplicates/{}", encode(id)),
-            other => {
-                let at = match other {
-                    Route::Today => 0,
-                    Route::Queue => 1,
-                    Route::Agents => 3,
-                    Route::Runs => 4,
-                    Route::SignIn => 6,
-                    Route::ContactImport => 9,
-                    Route::Duplicates => 10,
-                    Route::Contacts => 12,
-                    Route::Hygiene => 13,
-                    _ => 7,
-                };
-                PATHS[at].to_string()
-            }
-        }
-    }
-
-    fn routes() -> Vec<&'static str> {
-        PATHS.to_vec()
-    }
-
-    fn not_found_route() -> Option<Self> {
-        Some(Route::NotFound)
-    }
-
-    /// What the derive's recognizer answers: one trailing `/` is ignored, `:id` is one
-    /// non-empty segment (percent-decoded; not UTF-8 is no page), anything else is
-    /// `NotFound`.
-    fn recognize(pathname: &str) -> Option<Self> {
+    /// The page of a path, as yew_router's derived recognizer read it: one trailing `/` is
+    /// ignored, `:id` is one non-empty segment (percent-decoded; not UTF-8 is no page),
+    /// anything else is `NotFound`.
+    pub fn recognize(pathname: &str) -> Self {
         let path = pathname.strip_suffix('/').unwrap_or(pathname);
         let segments: Vec<&str> = path
             .strip_prefix('/')
@@ -152,7 +97,7 @@ impl Routable for Route {
             ["hygiene", "duplicates", id] => one(id).map(|id| Route::Duplicate { id }),
             _ => None,
         };
-        route.or(Some(Route::NotFound))
+        route.unwrap_or(Route::NotFound)
     }
 }
 
@@ -213,7 +158,7 @@ mod tests {
             ("/hygiene/elsewhere/p-1", Route::NotFound),
         ];
         for (path, route) in table {
-            assert_eq!(Route::recognize(path), Some(route), "{path:?}");
+            assert_eq!(Route::recognize(path), route, "{path:?}");
         }
     }
 
@@ -241,17 +186,10 @@ mod tests {
         ];
         for route in routes {
             let path = route.to_path();
-            assert_eq!(Route::recognize(&path), Some(route.clone()), "{path}");
+            assert_eq!(Route::recognize(&path), route.clone(), "{path}");
         }
         assert_eq!(Route::Item { id: "a b".into() }.to_path(), "/queue/a%20b");
         assert_eq!(Route::Today.to_path(), "/");
         assert_eq!(Route::NotFound.to_path(), "/404");
-        assert_eq!(Route::routes().len(), 14);
-        let params = HashMap::from([("id", "x%20y")]);
-        assert_eq!(
-            Route::from_path("/runs/:id", &params),
-            Some(Route::Run { id: "x y".into() })
-        );
-        assert_eq!(Route::from_path("/elsewhere", &params), None);
     }
 }
