@@ -1,4 +1,4 @@
-//! The CaseyOS single-page app: Today's Moves, the queue, each move's history, the agents and
+//! The CaseyOS single-page app: the dashboard, the pipeline board, deals, the forecast, Today's Moves, the queue, each move's history, the agents and
 //! their runs, contacts (import, duplicate review, unmerge) and data hygiene. Yew function
 //! components over one typed API client; DTOs come from `caseyos-domain`.
 //!
@@ -32,6 +32,10 @@ use pages::agent_runs::runs::RunsPage;
 use pages::contacts::contact::ContactPage;
 use pages::contacts::import::ImportPage;
 use pages::contacts::list::ContactsPage;
+use pages::deals::board::BoardPage;
+use pages::deals::dashboard::DashboardPage;
+use pages::deals::deal::DealPage;
+use pages::deals::forecast::ForecastPage;
 use pages::hygiene::duplicates::DuplicatesPage;
 use pages::hygiene::overview::HygienePage;
 use pages::not_found_page;
@@ -79,7 +83,11 @@ struct GuardProps {
 fn switch(route: Route) -> Html {
     let page = match route {
         Route::SignIn => return html! { <SignInPage /> },
+        Route::Dashboard => html! { <DashboardPage /> },
         Route::Today => html! { <TodayPage /> },
+        Route::Pipeline => html! { <BoardPage /> },
+        Route::Deal { id } => html! { <DealPage id={id} /> },
+        Route::Forecast => html! { <ForecastPage /> },
         Route::Queue => html! { <QueuePage /> },
         Route::Item { id } => html! { <ItemPage id={id} /> },
         Route::Agents => html! { <AgentsPage /> },

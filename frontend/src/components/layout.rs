@@ -1,6 +1,6 @@
 //! The frame around every signed-in page: navigation with the queue badge, the quick-stats
 //! bar (with failed, running and queued agent runs), appearance controls, sign-out (which
-//! says so when it fails), and the global shortcuts (? and Ctrl/⌘ K).
+//! says so when it fails), and the global shortcuts (?, t for Today's Moves, Ctrl/⌘ K).
 
 use caseyos_domain::api::AgentRunStatsResponse;
 use yew::prelude::*;
@@ -15,7 +15,7 @@ use crate::infra::keys::{on_shortcut, Shortcut, HELP};
 use crate::infra::live::Feed;
 use crate::infra::theme::{Appearance, Theme};
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::{use_location, AppLink, Route};
+use crate::routes::{push, use_location, AppLink, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct LayoutProps {
@@ -25,8 +25,13 @@ pub struct LayoutProps {
 /// How often the stats are read again, live updates or not.
 const STATS_MS: u32 = 60_000;
 
-/// The navigation's links after Today (which has the badge), in order.
-const NAV: [(Route, &str); 5] = [
+/// The navigation's links before Today (which has the badge), in order.
+const NAV_BEFORE: [(Route, &str); 1] = [(Route::Dashboard, "Dashboard")];
+
+/// The navigation's links after Today, in order.
+const NAV: [(Route, &str); 7] = [
+    (Route::Pipeline, "Pipeline"),
+    (Route::Forecast, "Forecast"),
     (Route::Queue, "Queue"),
     (Route::Agents, "Agents"),
     (Route::Runs, "Runs"),
@@ -101,6 +106,10 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     overlay.set(Overlay::Help);
                     true
                 }
+                Shortcut::Today if current == Overlay::None => {
+                    push(&Route::Today, "");
+                    true
+                }
                 _ => false,
             });
             move || drop(listener)
@@ -150,7 +159,8 @@ pub fn Layout(props: &LayoutProps) -> Html {
             <a class="skip-link" href="#main">{ "Skip to content" }</a>
             <header class="top">
                 <nav class="nav" aria-label="Main">
-                    <AppLink to={Route::Today} classes="brand">{ "CaseyOS" }</AppLink>
+                    <AppLink to={Route::Dashboard} classes="brand">{ "CaseyOS" }</AppLink>
+                    { for NAV_BEFORE.iter().map(|(to, label)| nav_link(to, label, route.as_ref())) }
                     <AppLink to={Route::Today} classes="nav-link">
                         <span aria-current={current(Route::Today)}>{ "Today" }</span>
                         if let Some(n) = pending {

@@ -48,6 +48,21 @@ pub fn matching(query: &str, pages: &[Choice], items: &[QueueItemView]) -> Vec<C
 fn pages() -> Vec<Choice> {
     vec![
         Choice {
+            label: "Dashboard".into(),
+            hint: "page".into(),
+            route: Route::Dashboard,
+        },
+        Choice {
+            label: "Pipeline — the board".into(),
+            hint: "page".into(),
+            route: Route::Pipeline,
+        },
+        Choice {
+            label: "Forecast — against quota".into(),
+            hint: "page".into(),
+            route: Route::Forecast,
+        },
+        Choice {
             label: "Today's Moves".into(),
             hint: "page".into(),
             route: Route::Today,
@@ -184,7 +199,10 @@ mod tests {
         let found = matching("queue", &pages(), &[]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].route, Route::Queue);
-        assert_eq!(matching("", &pages(), &[]).len(), 8);
+        assert_eq!(matching("", &pages(), &[]).len(), 11);
+        let forecast = matching("forecast", &pages(), &[]);
+        assert_eq!(forecast.len(), 1);
+        assert_eq!(forecast[0].route, Route::Forecast);
         let runs = matching("runs", &pages(), &[]);
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].route, Route::Runs);

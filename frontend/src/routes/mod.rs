@@ -8,14 +8,22 @@ pub mod router;
 
 use yew::{html, Html};
 
-pub use router::{push, use_location, AppLink, Router};
+pub use router::{push, use_location, AppLink, Location, Router};
 
 /// The pages, matched by hand ([`Route::recognize`]): yew_router's derive matched paths with a
 /// general route recognizer (an NFA built at start-up), and its history brought gloo's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
-    /// `/`
+    /// `/` and `/dashboard`: the home after signing in.
+    Dashboard,
+    /// `/today`: Today's Moves (`t` from any page).
     Today,
+    /// `/pipeline`: the board; `?pipeline=` when there are several.
+    Pipeline,
+    /// `/deals/:id`: `?as_of=` for the deal as it stood then.
+    Deal { id: String },
+    /// `/forecast`: `?period=&owner=&as_of=`.
+    Forecast,
     /// `/queue`: filters, sort and page in the query (see [`queue::QueueFilters`]).
     Queue,
     /// `/queue/:id`
@@ -58,7 +66,11 @@ impl Route {
             Route::Run { id } => return format!("/runs/{}", encode(id)),
             Route::Contact { id } => return format!("/contacts/{}", encode(id)),
             Route::Duplicate { id } => return format!("/hygiene/duplicates/{}", encode(id)),
-            Route::Today => "/",
+            Route::Deal { id } => return format!("/deals/{}", encode(id)),
+            Route::Dashboard => "/dashboard",
+            Route::Today => "/today",
+            Route::Pipeline => "/pipeline",
+            Route::Forecast => "/forecast",
             Route::Queue => "/queue",
             Route::Agents => "/agents",
             Route::Runs => "/runs",
@@ -82,7 +94,12 @@ impl Route {
             .map_or_else(Vec::new, |p| p.split('/').collect());
         let one = |id: &str| (!id.is_empty()).then(|| decode(id)).flatten();
         let route = match segments.as_slice() {
-            [] if path.is_empty() => Some(Route::Today),
+            [] if path.is_empty() => Some(Route::Dashboard),
+            ["dashboard"] => Some(Route::Dashboard),
+            ["today"] => Some(Route::Today),
+            ["pipeline"] => Some(Route::Pipeline),
+            ["forecast"] => Some(Route::Forecast),
+            ["deals", id] => one(id).map(|id| Route::Deal { id }),
             ["queue"] => Some(Route::Queue),
             ["queue", id] => one(id).map(|id| Route::Item { id }),
             ["agents"] => Some(Route::Agents),
@@ -121,8 +138,14 @@ mod tests {
         let item = |id: &str| Route::Item { id: id.into() };
         let run = |id: &str| Route::Run { id: id.into() };
         let table = [
-            ("/", Route::Today),
-            ("", Route::Today),
+            ("/", Route::Dashboard),
+            ("", Route::Dashboard),
+            ("/dashboard", Route::Dashboard),
+            ("/today", Route::Today),
+            ("/pipeline", Route::Pipeline),
+            ("/forecast/", Route::Forecast),
+            ("/deals/d-1", Route::Deal { id: "d-1".into() }),
+            ("/deals", Route::NotFound),
             ("/queue", Route::Queue),
             ("/queue/", Route::Queue),
             ("/queue/abc", item("abc")),
@@ -165,7 +188,11 @@ mod tests {
     #[wasm_bindgen_test]
     fn routes_write_their_paths_and_read_them_back() {
         let routes = [
+            Route::Dashboard,
             Route::Today,
+            Route::Pipeline,
+            Route::Forecast,
+            Route::Deal { id: "d/1".into() },
             Route::Queue,
             Route::Item {
                 id: "a b/c?é".into(),
@@ -189,7 +216,9 @@ mod tests {
             assert_eq!(Route::recognize(&path), route.clone(), "{path}");
         }
         assert_eq!(Route::Item { id: "a b".into() }.to_path(), "/queue/a%20b");
-        assert_eq!(Route::Today.to_path(), "/");
+        assert_eq!(Route::Today.to_path(), "/today");
         assert_eq!(Route::NotFound.to_path(), "/404");
+        assert_eq!(Route::Dashboard.to_path(), "/dashboard");
+        assert_eq!(Route::Deal { id: "d 1".into() }.to_path(), "/deals/d%201");
     }
 }
