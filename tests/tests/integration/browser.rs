@@ -1610,5 +1610,37 @@ async fn moving_deals_on_the_board_changes_the_forecast_and_dashboard_live_and_a
     );
     check_page(&browser, &source, "deal", &mut found).await;
 
+    // The new pages in the dark theme, then at 375 px.
+    let pages = [
+        ("dashboard", "/dashboard".to_string(), ".pipeline-health"),
+        ("board", "/pipeline".to_string(), "li.deal-card"),
+        ("forecast", "/forecast".to_string(), "table.forecast-table"),
+        ("deal", format!("/deals/{acme}"), ".deal-timeline li.event"),
+    ];
+    for (width, theme) in [(1280, "dark"), (375, "light")] {
+        browser.set_viewport(width, 800).await;
+        for (name, path, ready) in &pages {
+            browser.goto(&format!("{}{path}", app.address)).await;
+            with_theme(&browser, theme, ready).await;
+            let page = format!("{name} ({theme}, {width} px)");
+            found.extend(axe(&browser, &source, &page).await);
+            let widths = browser
+                .execute(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+                    vec![],
+                )
+                .await;
+            assert!(
+                widths[0].as_i64() <= widths[1].as_i64(),
+                "{page} scrolls sideways: [scrollWidth, clientWidth] = {widths}"
+            );
+            print_screenshot(
+                &browser
+                    .screenshot(&format!("deals-{name}-{theme}-{width}"))
+                    .await,
+            );
+        }
+    }
+
     assert_no_serious_violations(&found);
 }
