@@ -1386,6 +1386,7 @@ async fn moving_deals_on_the_board_changes_the_forecast_and_dashboard_live_and_a
         )
         .await;
     assert!(status == 200 || status == 201, "{status} {body}");
+    let move_id = propose_titled(&app, "check_in", "Check in with Acme").await;
     app.settle().await;
     // An instant after the deals were made and before any moved.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -1395,10 +1396,28 @@ async fn moving_deals_on_the_board_changes_the_forecast_and_dashboard_live_and_a
     let browser = Browser::start(Options::new("deals-flow")).await;
     let mut found = Vec::new();
 
-    // Signing in without `next` lands on the dashboard, the home.
+    // Signing in without `next` lands on the dashboard, the home; its top moves approve with
+    // one click, and `t` opens Today's Moves.
     sign_in(&browser, &app, None).await;
     browser.wait_for_visible("#dashboard-title", WAIT).await;
     assert_eq!(browser.path().await, "/");
+    let approve = browser.wait_for_visible(".top-moves button", WAIT).await;
+    browser.click(&approve).await;
+    browser
+        .wait_for_js(
+            "the approved move to leave the top moves",
+            WAIT,
+            "return document.querySelector('.top-moves') === null
+                && document.body.innerText.includes('No moves waiting')",
+            vec![],
+        )
+        .await;
+    let item = app.queue_item(&move_id).await;
+    assert_eq!(item.status, QueueStatus::Approved, "approved on the server");
+    browser.press("t").await;
+    browser
+        .wait_for_path("Today's Moves", WAIT, |p| p == "/today")
+        .await;
 
     // The board: a column per open stage with the server's numbers, a card per deal.
     let pipeline_link = browser
@@ -1490,6 +1509,47 @@ async fn moving_deals_on_the_board_changes_the_forecast_and_dashboard_live_and_a
     print_screenshot(&browser.screenshot("deals-board-after-moves").await);
     assert_no_reload(&browser).await;
 
+    // A move the server refuses (a stage the pipeline does not have, put into the menu by
+    // hand) says so with its code, and the card stays where it was.
+    browser
+        .execute(
+            "const select = document.getElementById(`move-${arguments[0]}`);
+             select.add(new Option('Nowhere', 'nowhere'));
+             select.value = 'nowhere';
+             select.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!(globex)],
+        )
+        .await;
+    let refusal = browser
+        .wait_for_js(
+            "the refusal",
+            WAIT,
+            "const a = document.querySelector('[role=alert]'); return a && a.innerText;",
+            vec![],
+        )
+        .await;
+    let refusal = refusal.as_str().unwrap_or_default().to_string();
+    println!("a refused move shows: {refusal:?}");
+    assert!(
+        refusal.starts_with("The move was refused; the deal stays where it was.")
+            && refusal.contains("Code "),
+        "{refusal}"
+    );
+    let (_, globex_now) = app
+        .get_json(&format!("/api/deals/{globex}"), &app.admin)
+        .await;
+    assert_eq!(
+        globex_now["deal"]["stage"]["id"],
+        json!("presentationscheduled")
+    );
+    assert!(browser
+        .find(&format!(
+            ".stage-column[data-stage=presentationscheduled] li.deal-card[data-id='{globex}']"
+        ))
+        .await
+        .is_some());
+    print_screenshot(&browser.screenshot("deals-board-refused-move").await);
+
     // The forecast: weighted is 50,000 × 40% + 30,000 × 60% = $38,000.
     let forecast_link = browser
         .find("nav a.nav-link[href='/forecast']")
@@ -1526,6 +1586,29 @@ async fn moving_deals_on_the_board_changes_the_forecast_and_dashboard_live_and_a
     );
     assert_no_reload(&browser).await;
     print_screenshot(&browser.screenshot("deals-forecast-live").await);
+    // The waterfall since a week ago: both deals are new, each row drills down to its deals.
+    let new_row = browser
+        .wait_for_js(
+            "the waterfall's New row",
+            WAIT,
+            "const row = Array.from(document.querySelectorAll('table.waterfall-table tbody tr'))
+                .find(r => r.querySelector('th').textContent === 'New');
+             return row ? Array.from(row.querySelectorAll('a')).map(a => a.getAttribute('href')) : null;",
+            vec![],
+        )
+        .await;
+    let links: Vec<String> = serde_json::from_value(new_row).expect("links");
+    assert!(
+        links.contains(&format!("/deals/{acme}")) && links.contains(&format!("/deals/{globex}")),
+        "the New row links both deals: {links:?}"
+    );
+    browser
+        .execute(
+            "document.querySelector('figure.waterfall').scrollIntoView()",
+            vec![],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("deals-forecast-waterfall").await);
 
     // The dashboard follows live too: Globex moves to contractsent.
     let dashboard_link = browser
@@ -1555,6 +1638,29 @@ async fn moving_deals_on_the_board_changes_the_forecast_and_dashboard_live_and_a
         .await;
     assert_no_reload(&browser).await;
     print_screenshot(&browser.screenshot("deals-dashboard-live").await);
+
+    // The dashboard as it stood before the moves: Acme still in its first stage, marked
+    // historical with the position.
+    browser
+        .goto(&format!(
+            "{}/dashboard?as_of={}",
+            app.address,
+            before_moves.replace('+', "%2B")
+        ))
+        .await;
+    browser
+        .wait_for_js(
+            "the earlier dashboard",
+            WAIT,
+            "const row = Array.from(document.querySelectorAll('.pipeline-health tbody tr'))
+                .find(r => r.querySelector('th').textContent.startsWith('Appointment scheduled'));
+             const notice = document.querySelector('.notice.historical');
+             return row !== undefined && row.cells[1].textContent === '1'
+                 && notice !== null && notice.textContent.includes('position');",
+            vec![],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("deals-dashboard-as-of").await);
 
     // The forecast as it stood before the moves: the earlier numbers, marked historical.
     browser

@@ -124,6 +124,10 @@ fn card(
         let (on_move, id, name) = (on_move.clone(), id.clone(), name.clone());
         Callback::from(move |e: Event| {
             let stage = value_of(&e);
+            // The menu goes back to "Move to…": the card's column says where the deal is.
+            if let Some(select) = e.target() {
+                let _ = js_sys::Reflect::set(&select, &"value".into(), &"".into());
+            }
             if !stage.is_empty() {
                 on_move.emit(Move {
                     deal: id.clone(),

@@ -147,7 +147,7 @@ fn waterfall_chart(c: &Value, currency: &str) -> Html {
     );
     html! {
         <figure class="waterfall">
-            <svg class="chart" viewBox={format!("0 0 {width} {}", H + 16)} role="img" aria-label={summary.clone()}>
+            <svg class="chart" viewBox={format!("0 0 {width} {}", H + 16)} width={width.to_string()} height={(H + 16).to_string()} role="img" aria-label={summary.clone()}>
                 <title>{ summary.clone() }</title>
                 { for steps.iter().enumerate().map(|(i, (label, from, to))| {
                     let (top, bottom) = (y(*from.max(to)), y(*from.min(to)));
