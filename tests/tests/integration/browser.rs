@@ -825,6 +825,8 @@ async fn every_page_passes_an_accessibility_check() {
         ),
         ("runs", "/runs".to_string(), "table.runs tbody tr"),
         ("run", format!("/runs/{run_id}"), ".timeline li.event"),
+        // The dashboard with the agent run's bar charts.
+        ("dashboard", "/dashboard".to_string(), ".bar-chart svg"),
     ];
     for (name, path, ready) in &pages {
         browser.goto(&format!("{}{path}", app.address)).await;
