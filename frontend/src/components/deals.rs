@@ -7,6 +7,7 @@ use serde_json::Value;
 use yew::prelude::*;
 
 use super::contacts::{at, str_at};
+use super::table::head;
 use crate::infra::dom::value_of;
 use crate::infra::format::{absolute, humanize, local_minutes, read_local_datetime};
 
@@ -163,6 +164,38 @@ pub fn as_of_bar(
                         when(at(answer, "as_of")), crate::infra::format::json(at(answer, "position"))) }
                 </p>
             }
+        </div>
+    }
+}
+
+/// A table of text in a scrollable region named `label`: `headings` (none when empty), a row
+/// per entry of `rows` and a footer row `foot`, each row's first cell its heading. One copy
+/// of a table's view for every such table (ARCHITECTURE.md, "The SPA" → Size).
+pub fn text_table(
+    label: &str,
+    class: &'static str,
+    headings: &[&str],
+    rows: &[Vec<String>],
+    foot: Option<Vec<String>>,
+) -> Html {
+    let row = |cells: &Vec<String>| {
+        html! {
+            <tr>
+                { for cells.iter().enumerate().map(|(i, cell)| if i == 0 {
+                    html! { <th scope="row">{ cell.clone() }</th> }
+                } else {
+                    html! { <td>{ cell.clone() }</td> }
+                }) }
+            </tr>
+        }
+    };
+    html! {
+        <div class="table-wrap" tabindex="0" role="region" aria-label={label.to_string()}>
+            <table class={classes!("data", class)}>
+                if !headings.is_empty() { { head(headings) } }
+                <tbody>{ for rows.iter().map(row) }</tbody>
+                if let Some(foot) = &foot { <tfoot>{ row(foot) }</tfoot> }
+            </table>
         </div>
     }
 }

@@ -10,7 +10,9 @@ use yew::prelude::*;
 use super::{as_of, deal_link, go_with};
 use crate::api::{self, ApiError};
 use crate::components::contacts::{at, items, page, part, str_at, text};
-use crate::components::deals::{as_of_bar, bars, money, percent_bp, risk_dots, when, Bar};
+use crate::components::deals::{
+    as_of_bar, bars, money, percent_bp, risk_dots, text_table, when, Bar,
+};
 use crate::components::status::{self, empty, error_view};
 use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::use_app;
@@ -124,19 +126,11 @@ fn pipelines(list: &[Value]) -> Html {
                 <h3>{ text(at(p, "label")) }</h3>
                 <p class="muted">{ format!("{} open deals · {} · weighted {} · {} at risk",
                     text(at(p, "open_deals")), money(at(p, "open_total")), money(at(p, "weighted_total")), text(at(p, "at_risk_count"))) }</p>
-                <div class="table-wrap" tabindex="0" role="region" aria-label={format!("{} by stage", text(at(p, "label")))}>
-                    <table class="data">
-                        <thead><tr><th scope="col">{ "Stage" }</th><th scope="col">{ "Deals" }</th><th scope="col">{ "Total" }</th><th scope="col">{ "Weighted" }</th></tr></thead>
-                        <tbody>
-                            { for items(at(p, "stages")).iter().map(|s| html! {
-                                <tr>
-                                    <th scope="row">{ format!("{} ({}%)", text(at(s, "label")), text(at(s, "probability"))) }</th>
-                                    <td>{ text(at(s, "count")) }</td><td>{ money(at(s, "total")) }</td><td>{ money(at(s, "weighted")) }</td>
-                                </tr>
-                            }) }
-                        </tbody>
-                    </table>
-                </div>
+                { text_table(&format!("{} by stage", text(at(p, "label"))), "stages", &["Stage", "Deals", "Total", "Weighted"],
+                    &items(at(p, "stages")).iter().map(|s| vec![
+                        format!("{} ({}%)", text(at(s, "label")), text(at(s, "probability"))),
+                        text(at(s, "count")), money(at(s, "total")), money(at(s, "weighted")),
+                    ]).collect::<Vec<_>>(), None) }
                 <h4>{ "At risk" }</h4>
                 if items(at(p, "at_risk")).is_empty() { <p class="muted">{ "No open deal has a risk flag." }</p> }
                 <ul class="at-risk">

@@ -10,7 +10,7 @@ use yew::prelude::*;
 use super::{as_of, go_with};
 use crate::api;
 use crate::components::contacts::{at, fields_table, items, page, part, str_at, text};
-use crate::components::deals::{as_of_bar, money, risk_label, when};
+use crate::components::deals::{as_of_bar, money, risk_label, text_table, when};
 use crate::components::status::{self, empty};
 use crate::hooks::{use_query, Refresh};
 use crate::infra::format::{absolute, humanize};
@@ -32,20 +32,35 @@ fn header(d: &Value) -> Html {
             " (from the stage)"
         }
     );
-    html! {
-        <table class="data fields-table deal-header">
-            <tbody>
-                <tr><th scope="row">{ "Stage" }</th><td>{ format!("{} ({}%)", text(at(d, "stage.label")), text(at(d, "stage.probability"))) }</td></tr>
-                <tr><th scope="row">{ "Status" }</th><td>{ text(at(d, "status")) }</td></tr>
-                <tr><th scope="row">{ "Amount" }</th><td>{ money(at(d, "amount")) }</td></tr>
-                <tr><th scope="row">{ "Close date" }</th><td>{ format!("{} ({} pushes)", text(at(d, "close_date")), text(at(d, "close_date_pushes"))) }</td></tr>
-                <tr><th scope="row">{ "Owner" }</th><td>{ text(at(d, "owner")) }</td></tr>
-                <tr><th scope="row">{ "Forecast category" }</th><td>{ category }</td></tr>
-                <tr><th scope="row">{ "Next step" }</th><td>{ text(at(d, "next_step")) }</td></tr>
-                <tr><th scope="row">{ "In stage since" }</th><td>{ when(at(d, "stage_entered_at")) }</td></tr>
-            </tbody>
-        </table>
-    }
+    let rows = [
+        (
+            "Stage",
+            format!(
+                "{} ({}%)",
+                text(at(d, "stage.label")),
+                text(at(d, "stage.probability"))
+            ),
+        ),
+        ("Status", text(at(d, "status"))),
+        ("Amount", money(at(d, "amount"))),
+        (
+            "Close date",
+            format!(
+                "{} ({} pushes)",
+                text(at(d, "close_date")),
+                text(at(d, "close_date_pushes"))
+            ),
+        ),
+        ("Owner", text(at(d, "owner"))),
+        ("Forecast category", category),
+        ("Next step", text(at(d, "next_step"))),
+        ("In stage since", when(at(d, "stage_entered_at"))),
+    ];
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(k, v)| vec![k.to_string(), v])
+        .collect();
+    text_table("The deal", "fields-table deal-header", &[], &rows, None)
 }
 
 fn score(health: &Value) -> Html {
@@ -57,20 +72,12 @@ fn score(health: &Value) -> Html {
             <p class="score-total"><strong>{ format!("{} of 100", text(at(health, "total"))) }</strong>
                 if at(health, "defaults").as_bool() == Some(true) { <span class="muted">{ " (computed with the default settings)" }</span> }
             </p>
-            <div class="table-wrap" tabindex="0" role="region" aria-label="Score factors">
-                <table class="data">
-                    <thead><tr><th scope="col">{ "Factor" }</th><th scope="col">{ "Points" }</th><th scope="col">{ "Why" }</th></tr></thead>
-                    <tbody>
-                        { for items(at(health, "factors")).iter().map(|f| html! {
-                            <tr>
-                                <th scope="row">{ humanize(str_at(f, "kind").unwrap_or_default()) }</th>
-                                <td>{ format!("{} of {}", text(at(f, "points")), text(at(f, "max"))) }</td>
-                                <td>{ text(at(f, "reason")) }</td>
-                            </tr>
-                        }) }
-                    </tbody>
-                </table>
-            </div>
+            { text_table("Score factors", "factors", &["Factor", "Points", "Why"],
+                &items(at(health, "factors")).iter().map(|f| vec![
+                    humanize(str_at(f, "kind").unwrap_or_default()),
+                    format!("{} of {}", text(at(f, "points")), text(at(f, "max"))),
+                    text(at(f, "reason")),
+                ]).collect::<Vec<_>>(), None) }
         </>
     }
 }

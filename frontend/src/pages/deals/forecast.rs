@@ -12,7 +12,7 @@ use super::{as_of, deal_link, go_with};
 use crate::api;
 use crate::components::contacts::{at, items, page, part, str_at, text};
 use crate::components::deals::{
-    as_of_bar, bars, coverage_bp, minor, money, money_of, percent_bp, Bar,
+    as_of_bar, bars, coverage_bp, minor, money, money_of, percent_bp, text_table, Bar,
 };
 use crate::components::status::{self, empty};
 use crate::hooks::{use_query, Refresh};
@@ -42,42 +42,60 @@ fn periods() -> Vec<String> {
     out
 }
 
-fn cells(row: &Value) -> Html {
+/// A forecast row's cells after its heading.
+fn cells(heading: String, row: &Value) -> Vec<String> {
     let quota = at(row, "quota");
-    html! {
-        <>
-            { for CATEGORIES.iter().map(|(_, key)| html! { <td>{ money(at(row, &format!("{key}.total"))) }</td> }) }
-            <td>{ money(at(row, "weighted.total")) }</td>
-            <td>{ if quota.is_null() { "no quota".to_string() } else { money(quota) } }</td>
-            <td>{ at(row, "attainment.basis_points").as_i64().map(percent_bp).unwrap_or_else(|| "—".into()) }</td>
-            <td>{ match (quota.is_null(), at(row, "coverage.basis_points").as_i64()) {
-                (true, _) => "—".to_string(),
-                (false, Some(bp)) => coverage_bp(bp),
-                (false, None) => "quota met".to_string(),
-            } }</td>
-        </>
-    }
+    let mut cells = vec![heading];
+    cells.extend(
+        CATEGORIES
+            .iter()
+            .map(|(_, key)| money(at(row, &format!("{key}.total")))),
+    );
+    cells.push(money(at(row, "weighted.total")));
+    cells.push(if quota.is_null() {
+        "no quota".to_string()
+    } else {
+        money(quota)
+    });
+    cells.push(
+        at(row, "attainment.basis_points")
+            .as_i64()
+            .map(percent_bp)
+            .unwrap_or_else(|| "—".into()),
+    );
+    cells.push(
+        match (quota.is_null(), at(row, "coverage.basis_points").as_i64()) {
+            (true, _) => "—".to_string(),
+            (false, Some(bp)) => coverage_bp(bp),
+            (false, None) => "quota met".to_string(),
+        },
+    );
+    cells
 }
 
 fn owners_table(f: &Value) -> Html {
-    html! {
-        <div class="table-wrap" tabindex="0" role="region" aria-label="The forecast by owner">
-            <table class="data forecast-table">
-                <thead><tr>
-                    <th scope="col">{ "Owner" }</th>
-                    { for CATEGORIES.iter().map(|(label, _)| html! { <th scope="col">{ *label }</th> }) }
-                    <th scope="col">{ "Weighted" }</th><th scope="col">{ "Quota" }</th>
-                    <th scope="col">{ "Attainment" }</th><th scope="col">{ "Coverage" }</th>
-                </tr></thead>
-                <tbody>
-                    { for items(at(f, "owners")).iter().map(|o| html! {
-                        <tr><th scope="row">{ text(at(o, "owner")) }</th>{ cells(o) }</tr>
-                    }) }
-                </tbody>
-                <tfoot><tr><th scope="row">{ "Total" }</th>{ cells(at(f, "total")) }</tr></tfoot>
-            </table>
-        </div>
-    }
+    let rows: Vec<Vec<String>> = items(at(f, "owners"))
+        .iter()
+        .map(|o| cells(text(at(o, "owner")), o))
+        .collect();
+    text_table(
+        "The forecast by owner",
+        "forecast-table",
+        &[
+            "Owner",
+            "Closed won",
+            "Commit",
+            "Best case",
+            "Pipeline",
+            "Omitted",
+            "Weighted",
+            "Quota",
+            "Attainment",
+            "Coverage",
+        ],
+        &rows,
+        Some(cells("Total".into(), at(f, "total"))),
+    )
 }
 
 fn chart(f: &Value) -> Html {
