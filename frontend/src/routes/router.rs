@@ -9,7 +9,7 @@ use yew::prelude::*;
 
 use super::agent_runs::RunFilters;
 use super::query::UrlQuery;
-use super::Route;
+use super::route::Route;
 
 /// The address the app shows: its path, and its query without the `?`.
 #[derive(Clone, Debug, Default, PartialEq)]
