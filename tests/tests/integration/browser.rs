@@ -1482,6 +1482,16 @@ async fn moving_deals_on_the_board_changes_the_forecast_and_dashboard_live_and_a
         .get_json(&format!("/api/deals/{acme}"), &app.admin)
         .await;
     assert_eq!(acme_now["deal"]["stage"]["id"], json!("qualifiedtobuy"));
+    // The moved card has the focus again, in its new column: ] and [ can go on.
+    browser
+        .wait_for_js(
+            "the focus back on Acme's card",
+            WAIT,
+            "return document.activeElement !== null && document.activeElement.dataset.id === arguments[0]
+                && document.activeElement.dataset.stage === 'qualifiedtobuy';",
+            vec![json!(acme)],
+        )
+        .await;
 
     // By dragging Globex's card to "Presentation scheduled" (HTML drag and drop events; WebDriver
     // actions do not drive the browser's native drag).

@@ -169,6 +169,31 @@ pub fn BoardPage() -> Html {
     let moving = use_state(|| None::<String>);
     let outcome = use_state(|| None::<Outcome>);
     let dragged = use_state(|| None::<String>);
+    // The card a move was confirmed for (deal, stage): it gets the focus back once the board
+    // shows it in its new column, so the keyboard can go on moving it.
+    let refocus = use_mut_ref(|| None::<(String, String)>);
+    {
+        let refocus = refocus.clone();
+        use_effect(move || {
+            let Some((deal, stage)) = refocus.borrow().clone() else {
+                return;
+            };
+            let card = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| {
+                    d.query_selector(&format!(
+                        ".stage-column[data-stage='{stage}'] li.deal-card[data-id='{deal}']"
+                    ))
+                    .ok()
+                    .flatten()
+                })
+                .and_then(|el| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el).ok());
+            if let Some(card) = card {
+                let _ = card.focus();
+                *refocus.borrow_mut() = None;
+            }
+        });
+    }
 
     let pipelines = use_query(Refresh::on(Feed::Deals), (), |_, c| async move {
         api::deals::pipelines(c.as_deref()).await
@@ -201,14 +226,24 @@ pub fn BoardPage() -> Html {
     });
 
     let on_move = {
-        let (moving, outcome, board, app) =
-            (moving.clone(), outcome.clone(), board.clone(), app.clone());
+        let (moving, outcome, board, app, refocus) = (
+            moving.clone(),
+            outcome.clone(),
+            board.clone(),
+            app.clone(),
+            refocus.clone(),
+        );
         Callback::from(move |m: Move| {
             if moving.is_some() {
                 return;
             }
-            let (moving, outcome, board, app) =
-                (moving.clone(), outcome.clone(), board.clone(), app.clone());
+            let (moving, outcome, board, app, refocus) = (
+                moving.clone(),
+                outcome.clone(),
+                board.clone(),
+                app.clone(),
+                refocus.clone(),
+            );
             moving.set(Some(m.deal.clone()));
             outcome.set(None);
             wasm_bindgen_futures::spawn_local(async move {
@@ -219,6 +254,7 @@ pub fn BoardPage() -> Html {
                             "Moved {} to {stage}.",
                             m.name
                         ))));
+                        *refocus.borrow_mut() = Some((m.deal.clone(), m.stage.clone()));
                         if let Some(token) = str_at(&answer, "consistency") {
                             board.read_after(token.to_string());
                         }
