@@ -1,4 +1,4 @@
-//! The CaseyOS single-page app: Today's Moves, the queue, each move's history, the agents and
+//! The CaseyOS single-page app: the dashboard, the pipeline board, deals, the forecast, Today's Moves, the queue, each move's history, the agents and
 //! their runs, contacts (import, duplicate review, unmerge) and data hygiene. Yew function
 //! components over one typed API client; DTOs come from `caseyos-domain`.
 //!
@@ -21,7 +21,6 @@ mod routes;
 mod test_support;
 
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use components::layout::Layout;
 use components::status::skeleton;
@@ -33,6 +32,10 @@ use pages::agent_runs::runs::RunsPage;
 use pages::contacts::contact::ContactPage;
 use pages::contacts::import::ImportPage;
 use pages::contacts::list::ContactsPage;
+use pages::deals::board::BoardPage;
+use pages::deals::dashboard::DashboardPage;
+use pages::deals::deal::DealPage;
+use pages::deals::forecast::ForecastPage;
 use pages::hygiene::duplicates::DuplicatesPage;
 use pages::hygiene::overview::HygienePage;
 use pages::not_found_page;
@@ -40,7 +43,8 @@ use pages::queue::item::ItemPage;
 use pages::queue::list::QueuePage;
 use pages::queue::today::TodayPage;
 use pages::sign_in::SignInPage;
-use routes::Route;
+use routes::query::pair;
+use routes::{push, use_location, Route, Router};
 
 /// Talc rather than the default dlmalloc: about 3 KB less of the wasm (gzip), and faster by
 /// talc's own benchmarks.
@@ -52,18 +56,16 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 #[component]
 fn Guard(props: &GuardProps) -> Html {
     let app = app_state::use_app();
-    let navigator = use_navigator();
     let location = use_location();
     {
         let auth = app.auth.clone();
         use_effect_with(auth, move |auth| {
             if let Auth::SignedOut { .. } = auth {
-                let next = location
-                    .map(|l| format!("{}{}", l.path(), l.query_str()))
-                    .unwrap_or_else(|| "/".into());
-                if let Some(nav) = navigator {
-                    let _ = nav.push_with_query(&Route::SignIn, &[("next", next)]);
-                }
+                let next = match location.query_str() {
+                    "" => location.path.clone(),
+                    query => format!("{}?{query}", location.path),
+                };
+                push(&Route::SignIn, &pair("next", &next));
             }
         });
     }
@@ -81,7 +83,11 @@ struct GuardProps {
 fn switch(route: Route) -> Html {
     let page = match route {
         Route::SignIn => return html! { <SignInPage /> },
+        Route::Dashboard => html! { <DashboardPage /> },
         Route::Today => html! { <TodayPage /> },
+        Route::Pipeline => html! { <BoardPage /> },
+        Route::Deal { id } => html! { <DealPage id={id} /> },
+        Route::Forecast => html! { <ForecastPage /> },
         Route::Queue => html! { <QueuePage /> },
         Route::Item { id } => html! { <ItemPage id={id} /> },
         Route::Agents => html! { <AgentsPage /> },
@@ -129,9 +135,7 @@ fn App() -> Html {
     };
     html! {
         <ContextProvider<AppContext> context={context}>
-            <BrowserRouter>
-                <Switch<Route> render={switch} />
-            </BrowserRouter>
+            <Router render={switch as fn(Route) -> Html} />
         </ContextProvider<AppContext>>
     }
 }

@@ -6,6 +6,7 @@ pub mod agent_runs;
 pub mod audit;
 pub mod auth;
 pub mod contacts;
+pub mod deals;
 pub mod hygiene;
 pub mod json;
 pub mod queue;

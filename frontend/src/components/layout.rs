@@ -1,10 +1,9 @@
 //! The frame around every signed-in page: navigation with the queue badge, the quick-stats
 //! bar (with failed, running and queued agent runs), appearance controls, sign-out (which
-//! says so when it fails), and the global shortcuts (? and Ctrl/⌘ K).
+//! says so when it fails), and the global shortcuts (?, t for Today's Moves, Ctrl/⌘ K).
 
 use caseyos_domain::api::AgentRunStatsResponse;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use super::modal::Modal;
 use super::palette::Palette;
@@ -16,7 +15,7 @@ use crate::infra::keys::{on_shortcut, Shortcut, HELP};
 use crate::infra::live::Feed;
 use crate::infra::theme::{Appearance, Theme};
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::{AppLink, Route};
+use crate::routes::{push, use_location, AppLink, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct LayoutProps {
@@ -26,8 +25,13 @@ pub struct LayoutProps {
 /// How often the stats are read again, live updates or not.
 const STATS_MS: u32 = 60_000;
 
-/// The navigation's links after Today (which has the badge), in order.
-const NAV: [(Route, &str); 5] = [
+/// The navigation's links before Today (which has the badge), in order.
+const NAV_BEFORE: [(Route, &str); 1] = [(Route::Dashboard, "Dashboard")];
+
+/// The navigation's links after Today, in order.
+const NAV: [(Route, &str); 7] = [
+    (Route::Pipeline, "Pipeline"),
+    (Route::Forecast, "Forecast"),
     (Route::Queue, "Queue"),
     (Route::Agents, "Agents"),
     (Route::Runs, "Runs"),
@@ -62,7 +66,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
     let signing_out = use_sign_out();
     let appearance = use_state(Appearance::load);
     let overlay = use_state(|| Overlay::None);
-    let route = use_route::<Route>();
+    let route = Some(use_location().route());
 
     // Stats refresh when the queue moves, and every minute for "today" to roll over.
     let stats = use_query(
@@ -100,6 +104,10 @@ pub fn Layout(props: &LayoutProps) -> Html {
                 }
                 Shortcut::Help if current == Overlay::None => {
                     overlay.set(Overlay::Help);
+                    true
+                }
+                Shortcut::Today if current == Overlay::None => {
+                    push(&Route::Today, "");
                     true
                 }
                 _ => false,
@@ -151,7 +159,8 @@ pub fn Layout(props: &LayoutProps) -> Html {
             <a class="skip-link" href="#main">{ "Skip to content" }</a>
             <header class="top">
                 <nav class="nav" aria-label="Main">
-                    <AppLink to={Route::Today} classes="brand">{ "CaseyOS" }</AppLink>
+                    <AppLink to={Route::Dashboard} classes="brand">{ "CaseyOS" }</AppLink>
+                    { for NAV_BEFORE.iter().map(|(to, label)| nav_link(to, label, route.as_ref())) }
                     <AppLink to={Route::Today} classes="nav-link">
                         <span aria-current={current(Route::Today)}>{ "Today" }</span>
                         if let Some(n) = pending {
@@ -426,9 +435,9 @@ mod run_stats_tests {
     #[component]
     fn Host(props: &HostProps) -> Html {
         html! {
-            <yew_router::Router history={yew_router::history::AnyHistory::from(yew_router::history::MemoryHistory::new())}>
+            <>
                 { run_stats_view(&Load::Ready(props.stats.clone())) }
-            </yew_router::Router>
+            </>
         }
     }
 
@@ -456,7 +465,7 @@ mod run_stats_tests {
         let words: Vec<&str> = shown.iter().map(|(w, _)| w.as_str()).collect();
         assert_eq!(words, ["⚠ 2 failed runs", "1 running", "3 queued"]);
         assert!(
-            shown[1].1.contains("status=running%2Ccancelling"),
+            shown[1].1.contains("status=running,cancelling"),
             "{shown:?}"
         );
         assert!(shown[2].1.contains("status=queued"), "{shown:?}");

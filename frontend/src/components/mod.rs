@@ -4,6 +4,7 @@
 pub mod agent_runs;
 pub mod audit_events;
 pub mod contacts;
+pub mod deals;
 pub mod fields;
 pub mod filter_select;
 pub mod layout;

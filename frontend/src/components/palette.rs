@@ -3,7 +3,6 @@
 use caseyos_domain::queue::QueueItemView;
 use web_sys::KeyboardEvent;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use super::modal::Modal;
 use super::status::Load;
@@ -11,7 +10,7 @@ use crate::api;
 use crate::hooks::{use_query, Refresh};
 use crate::infra::dom::value_of;
 use crate::infra::format::lowercase;
-use crate::routes::Route;
+use crate::routes::{push, Route};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Choice {
@@ -48,6 +47,21 @@ pub fn matching(query: &str, pages: &[Choice], items: &[QueueItemView]) -> Vec<C
 
 fn pages() -> Vec<Choice> {
     vec![
+        Choice {
+            label: "Dashboard".into(),
+            hint: "page".into(),
+            route: Route::Dashboard,
+        },
+        Choice {
+            label: "Pipeline — the board".into(),
+            hint: "page".into(),
+            route: Route::Pipeline,
+        },
+        Choice {
+            label: "Forecast — against quota".into(),
+            hint: "page".into(),
+            route: Route::Forecast,
+        },
         Choice {
             label: "Today's Moves".into(),
             hint: "page".into(),
@@ -100,7 +114,6 @@ pub struct PaletteProps {
 pub fn Palette(props: &PaletteProps) -> Html {
     let query = use_state(String::new);
     let active = use_state(|| 0usize);
-    let navigator = use_navigator();
     // Open moves to jump to; until they come (or if they cannot), pages only.
     let open_moves = use_query(Refresh::never(), (), |_, _| async {
         api::queue::list(
@@ -116,13 +129,10 @@ pub fn Palette(props: &PaletteProps) -> Html {
 
     let choices = matching(&query, &pages(), items);
     let go = {
-        let navigator = navigator.clone();
         let on_close = props.on_close.clone();
         Callback::from(move |route: Route| {
             on_close.emit(());
-            if let Some(nav) = &navigator {
-                nav.push(&route);
-            }
+            push(&route, "");
         })
     };
     let oninput = {
@@ -189,7 +199,10 @@ mod tests {
         let found = matching("queue", &pages(), &[]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].route, Route::Queue);
-        assert_eq!(matching("", &pages(), &[]).len(), 8);
+        assert_eq!(matching("", &pages(), &[]).len(), 11);
+        let forecast = matching("forecast", &pages(), &[]);
+        assert_eq!(forecast.len(), 1);
+        assert_eq!(forecast[0].route, Route::Forecast);
         let runs = matching("runs", &pages(), &[]);
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].route, Route::Runs);

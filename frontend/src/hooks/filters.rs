@@ -2,10 +2,9 @@
 //! view can be shared and reloaded).
 
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::routes::query::UrlQuery;
-use crate::routes::Route;
+use crate::routes::{push, use_location, Route};
 
 /// The filters in the URL, and the way to others.
 pub struct Filters<Q> {
@@ -17,13 +16,8 @@ pub struct Filters<Q> {
 #[hook]
 pub fn use_filters<Q: UrlQuery>(route: Route) -> Filters<Q> {
     let location = use_location();
-    let navigator = use_navigator();
-    let current = Q::from_query(location.as_ref().map(|l| l.query_str()).unwrap_or_default());
-    let go = Callback::from(move |next: Q| {
-        if let Some(nav) = &navigator {
-            let _ = nav.push_with_query(&route, &next);
-        }
-    });
+    let current = Q::from_query(location.query_str());
+    let go = Callback::from(move |next: Q| push(&route, &next.to_query()));
     Filters { current, go }
 }
 

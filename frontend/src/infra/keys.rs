@@ -25,6 +25,8 @@ pub enum Shortcut {
     First,
     Second,
     Help,
+    /// Go to Today's Moves (from any page).
+    Today,
     Palette,
     Escape,
 }
@@ -67,6 +69,7 @@ pub fn shortcut(press: &Press) -> Option<Shortcut> {
         "1" => Some(Shortcut::First),
         "2" => Some(Shortcut::Second),
         "?" => Some(Shortcut::Help),
+        "t" => Some(Shortcut::Today),
         _ => None,
     }
 }
@@ -129,6 +132,11 @@ pub const HELP: &[(&str, &str)] = &[
     ("p", "Duplicates: preview the merge"),
     ("m", "Duplicates: merge (asks first)"),
     ("n / i", "Duplicates: not a duplicate / ignore"),
+    ("t", "Today's Moves, from any page"),
+    (
+        "[ / ]",
+        "Pipeline: move the focused card one stage back / on",
+    ),
     ("Ctrl/⌘ K", "Command palette"),
     ("?", "This help"),
     ("Esc", "Close a dialog"),
@@ -156,6 +164,7 @@ mod tests {
             ("s", Some(Shortcut::Snooze)),
             ("e", Some(Shortcut::Edit)),
             ("?", Some(Shortcut::Help)),
+            ("t", Some(Shortcut::Today)),
             ("m", Some(Shortcut::Merge)),
             ("n", Some(Shortcut::NotDuplicate)),
             ("i", Some(Shortcut::Ignore)),

@@ -19,6 +19,10 @@ pub enum Feed {
     Queue,
     /// The `agent_runs` projection: agents' last runs, runs, their stats.
     AgentRuns,
+    /// The `deals`, `pipelines` and `quotas` projections: the board, deals, the forecast.
+    Deals,
+    /// Any read model (the dashboard shows them all).
+    Any,
 }
 
 impl Feed {
@@ -26,6 +30,7 @@ impl Feed {
         match projection {
             "queue" => Some(Feed::Queue),
             "agent_runs" => Some(Feed::AgentRuns),
+            "deals" | "pipelines" | "quotas" => Some(Feed::Deals),
             _ => None,
         }
     }
@@ -45,6 +50,8 @@ pub struct Moved {
 pub struct Live {
     pub queue: Moved,
     pub agent_runs: Moved,
+    pub deals: Moved,
+    pub any: Moved,
     pub connected: bool,
 }
 
@@ -53,6 +60,8 @@ impl Live {
         match feed {
             Feed::Queue => &self.queue,
             Feed::AgentRuns => &self.agent_runs,
+            Feed::Deals => &self.deals,
+            Feed::Any => &self.any,
         }
     }
 }
@@ -86,13 +95,16 @@ impl Reducible for LiveState {
         match action {
             LiveAction::Connected(connected) => live.connected = connected,
             LiveAction::Moved(event) => {
-                let moved = match Feed::of(&event.projection) {
-                    Some(Feed::Queue) => &mut live.queue,
-                    Some(Feed::AgentRuns) => &mut live.agent_runs,
-                    None => return self,
+                let feed = match Feed::of(&event.projection) {
+                    Some(Feed::Queue) => Some(&mut live.queue),
+                    Some(Feed::AgentRuns) => Some(&mut live.agent_runs),
+                    Some(Feed::Deals) => Some(&mut live.deals),
+                    _ => None,
                 };
-                moved.tick += 1;
-                moved.consistency = Some(event.consistency);
+                for moved in feed.into_iter().chain([&mut live.any]) {
+                    moved.tick += 1;
+                    moved.consistency = Some(event.consistency.clone());
+                }
             }
         }
         Rc::new(LiveState(live))

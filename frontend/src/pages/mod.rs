@@ -3,6 +3,7 @@
 
 pub mod agent_runs;
 pub mod contacts;
+pub mod deals;
 pub mod hygiene;
 pub mod queue;
 pub mod sign_in;

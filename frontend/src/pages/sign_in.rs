@@ -3,19 +3,14 @@
 
 use caseyos_domain::api::SignInRequest;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::status::error_view;
 use crate::infra::app_state::{use_app, Auth, Session};
 use crate::infra::dom::{bind, on_submit};
 use crate::infra::links::is_same_site_path;
-
-#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
-pub struct SignInQuery {
-    pub link: Option<String>,
-    pub next: Option<String>,
-}
+use crate::routes::query::query_value;
+use crate::routes::use_location;
 
 /// Only paths on this site ([`is_same_site_path`]) are followed after signing in, and
 /// never the sign-in page again.
@@ -30,10 +25,8 @@ pub fn safe_next(next: Option<&str>) -> String {
 pub fn SignInPage() -> Html {
     let app = use_app();
     let location = use_location();
-    let query: SignInQuery = location
-        .as_ref()
-        .and_then(|l| l.query::<SignInQuery>().ok())
-        .unwrap_or_default();
+    let next = query_value(location.query_str(), "next");
+    let link = query_value(location.query_str(), "link");
     let token = use_state(String::new);
     let busy = use_state(bool::default);
     let error = use_state(Option::<ApiError>::default);
@@ -41,7 +34,7 @@ pub fn SignInPage() -> Html {
 
     let submit = {
         let (busy, error, app) = (busy.clone(), error.clone(), app.clone());
-        let next = safe_next(query.next.as_deref());
+        let next = safe_next(next.as_deref());
         Callback::from(move |request: SignInRequest| {
             let (busy, error, app, next) = (busy.clone(), error.clone(), app.clone(), next.clone());
             busy.set(true);
@@ -66,8 +59,7 @@ pub fn SignInPage() -> Html {
     // A link in the address signs in by itself.
     {
         let submit = submit.clone();
-        let link = query.link.clone();
-        use_effect_with(link, move |link| {
+        use_effect_with(link.clone(), move |link| {
             if let Some(link) = link.clone().filter(|l| !l.is_empty()) {
                 submit.emit(SignInRequest {
                     link: Some(link),
@@ -97,7 +89,7 @@ pub fn SignInPage() -> Html {
                 if expired {
                     <p class="notice" role="status">{ "Your session ended. Sign in again to pick up where you were." }</p>
                 }
-                if query.link.is_some() && *busy {
+                if link.is_some() && *busy {
                     <p role="status">{ "Signing you in…" }</p>
                 }
                 { for error.as_ref().map(|e| error_view(e, None)) }

@@ -1,29 +1,21 @@
 //! The Runs route's query (filters and page) and the Run route's `?after=`.
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use serde::Serialize;
 
 use super::query::UrlQuery;
 use crate::infra::format::read_day;
 
 /// The Runs page's filters and page. `from` and `to` are days (`2026-11-21`, as a date input
 /// gives them) or instants (RFC 3339); the API gets instants.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunFilters {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trigger: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// `true` or `false`; any when absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dismissed: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
 
@@ -75,10 +67,9 @@ impl RunFilters {
     }
 }
 
-/// `?after=<checkpoint>`: a page opened right after a write reads at least that far.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct After {
-    pub after: String,
+/// `after=<checkpoint>`: a page opened right after a write reads at least that far.
+pub fn after(checkpoint: &str) -> String {
+    super::query::pair("after", checkpoint)
 }
 
 #[cfg(test)]
@@ -106,7 +97,7 @@ mod tests {
         assert_eq!(RunFilters::from_query(&format!("?{query}")), filters);
         assert_eq!(RunFilters::from_query("status=&x=1"), RunFilters::default());
         assert_eq!(filters.at_page(None).cursor, None);
-        // What yew-router writes (serde_urlencoded) reads back the same.
+        // What forms and serde_urlencoded write reads back the same.
         let by_router = "agent=Draft+Writer&from=2026-11-20T09%3A00%3A00%2B01%3A00";
         let read = RunFilters::from_query(by_router);
         assert_eq!(read.agent.as_deref(), Some("Draft Writer"));

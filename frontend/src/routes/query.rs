@@ -2,8 +2,6 @@
 //! reloaded. Each list route has its own query type ([`super::queue::QueueFilters`],
 //! [`super::agent_runs::RunFilters`]); this is what they share.
 
-use serde::Serialize;
-
 /// A query value: `,` and `*` stay as they are (filter lists read better), like
 /// `A-Z a-z 0-9 - . _ ~`; every other byte is percent-encoded.
 fn encode(value: &str) -> String {
@@ -53,15 +51,16 @@ pub(super) fn percent_decode(value: &str, plus_is_space: bool) -> Vec<u8> {
     out
 }
 
+/// `key=value` with the value encoded as in a query string.
+pub fn pair(key: &str, value: &str) -> String {
+    format!("{key}={}", encode(value))
+}
+
 /// `key=value&…` of the fields that have a value.
 fn query_of(fields: &[(&str, &mut Option<String>)]) -> String {
     fields
         .iter()
-        .filter_map(|(k, v)| {
-            v.as_deref()
-                .filter(|v| !v.is_empty())
-                .map(|v| format!("{k}={}", encode(v)))
-        })
+        .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| pair(k, v)))
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -84,8 +83,8 @@ pub fn query_value(query: &str, key: &str) -> Option<String> {
 }
 
 /// A route's query: optional text fields with their names in the URL, one of them the page
-/// `cursor`. Serialized (for links and navigation) by the router; read and written here.
-pub trait UrlQuery: Clone + Default + PartialEq + Serialize + 'static {
+/// `cursor`. Read and written here (for links and navigation).
+pub trait UrlQuery: Clone + Default + PartialEq + 'static {
     /// Each field's name in the URL and its value, in the order the URL lists them.
     fn fields(&mut self) -> Vec<(&'static str, &mut Option<String>)>;
 

@@ -59,7 +59,7 @@ async fn propose_titled(app: &TestApp, action: &str, title: &str) -> String {
 async fn open_today(app: &TestApp, options: Options, cards: usize) -> Browser {
     app.settle().await;
     let browser = Browser::start(options).await;
-    sign_in(&browser, app, None).await;
+    sign_in(&browser, app, Some("/today")).await;
     wait_for_cards(&browser, cards).await;
     browser
 }
@@ -173,7 +173,8 @@ async fn signing_in_with_a_link_shows_the_queue_ranked_by_aps() {
     assert_eq!(expected.len(), 5, "{today:?}");
 
     let browser = Browser::start(Options::new("signing-in")).await;
-    let link = sign_in_url(&app, None).await;
+    // The home is the dashboard; a link with next=/today opens Today's Moves.
+    let link = sign_in_url(&app, Some("/today")).await;
     let started = Instant::now();
     browser.goto(&link).await;
     browser.wait_for_visible("li.card", WAIT).await;
@@ -185,7 +186,11 @@ async fn signing_in_with_a_link_shows_the_queue_ranked_by_aps() {
         elapsed.as_millis(),
         in_page.as_f64().unwrap_or_default()
     );
-    assert_eq!(browser.path().await, "/", "the link leads to Today's Moves");
+    assert_eq!(
+        browser.path().await,
+        "/today",
+        "the link leads to Today's Moves"
+    );
     wait_for_cards(&browser, 5).await;
 
     assert_eq!(
@@ -607,7 +612,7 @@ async fn signing_out_returns_to_sign_in_and_an_expired_session_comes_back_to_whe
         .await;
 
     // Sign in again, then the session expires while the page is open.
-    sign_in(&browser, &app, None).await;
+    sign_in(&browser, &app, Some("/today")).await;
     wait_for_cards(&browser, 1).await;
     sqlx::query("update sessions set expires_at = now() - interval '1 minute'")
         .execute(&app.pool)
@@ -810,7 +815,7 @@ async fn every_page_passes_an_accessibility_check() {
 
     sign_in(&browser, &app, None).await;
     let pages = [
-        ("today", "/".to_string(), "li.card"),
+        ("today", "/today".to_string(), "li.card"),
         ("queue", "/queue?owner=*".to_string(), ".rows .row"),
         ("item", format!("/queue/{item_id}"), ".timeline li.event"),
         (
@@ -820,6 +825,8 @@ async fn every_page_passes_an_accessibility_check() {
         ),
         ("runs", "/runs".to_string(), "table.runs tbody tr"),
         ("run", format!("/runs/{run_id}"), ".timeline li.event"),
+        // The dashboard with the agent run's bar charts.
+        ("dashboard", "/dashboard".to_string(), ".bar-chart svg"),
     ];
     for (name, path, ready) in &pages {
         browser.goto(&format!("{}{path}", app.address)).await;
@@ -857,7 +864,7 @@ async fn every_page_passes_an_accessibility_check() {
 
     // Today at 375 px.
     browser.set_viewport(375, 800).await;
-    browser.goto(&format!("{}/", app.address)).await;
+    browser.goto(&format!("{}/today", app.address)).await;
     for theme in themes {
         with_theme(&browser, theme, "li.card").await;
         browser.wait_for_visible(".stats .stat", WAIT).await;
@@ -1324,4 +1331,434 @@ fn assert_no_serious_violations(found: &[Violation]) {
         "serious or critical accessibility violations:\n{}",
         serious.join("\n")
     );
+}
+
+/// Creates a deal owned by `admin` through the API; returns its id.
+async fn create_deal(app: &TestApp, name: &str, stage: &str, minor: i64, close: &str) -> String {
+    let (status, body) = app
+        .post_json(
+            "/api/deals",
+            &app.admin,
+            &json!({"name": name, "stage": stage, "owner": "admin", "close_date": close,
+                    "amount": {"minor": minor, "currency": "USD"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["deal"]["id"].as_str().expect("a deal id").to_string()
+}
+
+/// The text of the forecast's total weighted cell (the owners' table's footer).
+const TOTAL_WEIGHTED: &str =
+    "const cells = document.querySelectorAll('table.forecast-table tfoot td');
+     return cells.length > 5 ? cells[5].textContent.trim() : null;";
+
+#[tokio::test]
+async fn moving_deals_on_the_board_changes_the_forecast_and_dashboard_live_and_as_of_shows_earlier_numbers(
+) {
+    let source = axe_source();
+    let app = app().await;
+    // The current quarter, as the server counts it: the deals close on its last day.
+    let (_, forecast) = app.get_json("/api/forecast", &app.admin).await;
+    let period = forecast["period"].as_str().expect("a period").to_string();
+    let close = forecast["range"]["last"]
+        .as_str()
+        .expect("a range")
+        .to_string();
+    let acme = create_deal(
+        &app,
+        "Acme renewal",
+        "appointmentscheduled",
+        5_000_000,
+        &close,
+    )
+    .await;
+    let globex = create_deal(
+        &app,
+        "Globex expansion",
+        "qualifiedtobuy",
+        3_000_000,
+        &close,
+    )
+    .await;
+    let (status, body) = app
+        .post_json(
+            "/api/quotas",
+            &app.admin,
+            &json!({"owner": "admin", "period": period, "amount": {"minor": 10_000_000, "currency": "USD"}}),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{status} {body}");
+    let move_id = propose_titled(&app, "check_in", "Check in with Acme").await;
+    app.settle().await;
+    // An instant after the deals were made and before any moved.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let before_moves = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let browser = Browser::start(Options::new("deals-flow")).await;
+    let mut found = Vec::new();
+
+    // Signing in without `next` lands on the dashboard, the home; its top moves approve with
+    // one click, and `t` opens Today's Moves.
+    sign_in(&browser, &app, None).await;
+    browser.wait_for_visible("#dashboard-title", WAIT).await;
+    assert_eq!(browser.path().await, "/");
+    let approve = browser.wait_for_visible(".top-moves button", WAIT).await;
+    browser.click(&approve).await;
+    browser
+        .wait_for_js(
+            "the approved move to leave the top moves",
+            WAIT,
+            "return document.querySelector('.top-moves') === null
+                && document.body.innerText.includes('No moves waiting')",
+            vec![],
+        )
+        .await;
+    let item = app.queue_item(&move_id).await;
+    assert_eq!(item.status, QueueStatus::Approved, "approved on the server");
+    browser.press("t").await;
+    browser
+        .wait_for_path("Today's Moves", WAIT, |p| p == "/today")
+        .await;
+
+    // The board: a column per open stage with the server's numbers, a card per deal.
+    let pipeline_link = browser
+        .find("nav a.nav-link[href='/pipeline']")
+        .await
+        .expect("the Pipeline link");
+    set_marker(&browser).await;
+    browser.click(&pipeline_link).await;
+    browser
+        .wait_for_js(
+            "two cards on the board",
+            WAIT,
+            "return document.querySelectorAll('li.deal-card').length === 2",
+            vec![],
+        )
+        .await;
+    let sums = browser
+        .execute(
+            "return document.querySelector('.stage-column[data-stage=appointmentscheduled] .stage-sums').textContent",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        sums,
+        json!("1 deal · $50,000 · weighted $10,000"),
+        "the column's count, total and weighted"
+    );
+    check_page(&browser, &source, "board", &mut found).await;
+
+    // By keyboard: focus Acme's card, press ] to move it one stage on.
+    browser
+        .execute(
+            "document.querySelector(`li.deal-card[data-id='${arguments[0]}']`).focus()",
+            vec![json!(acme)],
+        )
+        .await;
+    let started = Instant::now();
+    browser.press("]").await;
+    browser
+        .wait_for_js(
+            "Acme in qualifiedtobuy",
+            WAIT,
+            "const c = document.querySelector(`.stage-column[data-stage=qualifiedtobuy] li.deal-card[data-id='${arguments[0]}']`);
+             return c !== null;",
+            vec![json!(acme)],
+        )
+        .await;
+    println!(
+        "keyboard move shown after {} ms",
+        started.elapsed().as_millis()
+    );
+    let notice = browser.texts(".notice[role=status]").await;
+    assert!(
+        notice
+            .iter()
+            .any(|n| n == "Moved Acme renewal to Qualified to buy."),
+        "{notice:?}"
+    );
+    let (_, acme_now) = app
+        .get_json(&format!("/api/deals/{acme}"), &app.admin)
+        .await;
+    assert_eq!(acme_now["deal"]["stage"]["id"], json!("qualifiedtobuy"));
+    // The moved card has the focus again, in its new column: ] and [ can go on.
+    browser
+        .wait_for_js(
+            "the focus back on Acme's card",
+            WAIT,
+            "return document.activeElement !== null && document.activeElement.dataset.id === arguments[0]
+                && document.activeElement.dataset.stage === 'qualifiedtobuy';",
+            vec![json!(acme)],
+        )
+        .await;
+
+    // By dragging Globex's card to "Presentation scheduled" (HTML drag and drop events; WebDriver
+    // actions do not drive the browser's native drag).
+    browser
+        .execute(
+            "const card = document.querySelector(`li.deal-card[data-id='${arguments[0]}']`);
+             card.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: new DataTransfer()}));",
+            vec![json!(globex)],
+        )
+        .await;
+    browser
+        .execute(
+            "const column = document.querySelector('.stage-column[data-stage=presentationscheduled]');
+             column.dispatchEvent(new DragEvent('dragover', {bubbles: true, cancelable: true, dataTransfer: new DataTransfer()}));
+             column.dispatchEvent(new DragEvent('drop', {bubbles: true, cancelable: true, dataTransfer: new DataTransfer()}));",
+            vec![],
+        )
+        .await;
+    browser
+        .wait_for_js(
+            "Globex in presentationscheduled",
+            WAIT,
+            "return document.querySelector(`.stage-column[data-stage=presentationscheduled] li.deal-card[data-id='${arguments[0]}']`) !== null;",
+            vec![json!(globex)],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("deals-board-after-moves").await);
+    assert_no_reload(&browser).await;
+
+    // A move the server refuses (a stage the pipeline does not have, put into the menu by
+    // hand) says so with its code, and the card stays where it was.
+    browser
+        .execute(
+            "const select = document.getElementById(`move-${arguments[0]}`);
+             select.add(new Option('Nowhere', 'nowhere'));
+             select.value = 'nowhere';
+             select.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![json!(globex)],
+        )
+        .await;
+    let refusal = browser
+        .wait_for_js(
+            "the refusal",
+            WAIT,
+            "const a = document.querySelector('[role=alert]'); return a && a.innerText;",
+            vec![],
+        )
+        .await;
+    let refusal = refusal.as_str().unwrap_or_default().to_string();
+    println!("a refused move shows: {refusal:?}");
+    assert!(
+        refusal.starts_with("The move was refused; the deal stays where it was.")
+            && refusal.contains("Code "),
+        "{refusal}"
+    );
+    let (_, globex_now) = app
+        .get_json(&format!("/api/deals/{globex}"), &app.admin)
+        .await;
+    assert_eq!(
+        globex_now["deal"]["stage"]["id"],
+        json!("presentationscheduled")
+    );
+    assert!(browser
+        .find(&format!(
+            ".stage-column[data-stage=presentationscheduled] li.deal-card[data-id='{globex}']"
+        ))
+        .await
+        .is_some());
+    print_screenshot(&browser.screenshot("deals-board-refused-move").await);
+
+    // The forecast: weighted is 50,000 × 40% + 30,000 × 60% = $38,000.
+    let forecast_link = browser
+        .find("nav a.nav-link[href='/forecast']")
+        .await
+        .expect("the Forecast link");
+    browser.click(&forecast_link).await;
+    let weighted = browser
+        .wait_for_js("the forecast's total", WAIT, TOTAL_WEIGHTED, vec![])
+        .await;
+    assert_eq!(weighted, json!("$38,000"));
+    check_page(&browser, &source, "forecast", &mut found).await;
+
+    // Another client moves Acme to decisionmakerboughtin (80%): the forecast follows live.
+    let (status, body) = app
+        .post_json(
+            &format!("/api/deals/{acme}/move"),
+            &app.admin,
+            &json!({"stage": "decisionmakerboughtin"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let started = Instant::now();
+    browser
+        .wait_for_js(
+            "the forecast to follow the move",
+            LIVE_WAIT,
+            &format!("const t = (() => {{ {TOTAL_WEIGHTED} }})(); return t === '$58,000';"),
+            vec![],
+        )
+        .await;
+    println!(
+        "forecast followed a move by another client after {} ms",
+        started.elapsed().as_millis()
+    );
+    assert_no_reload(&browser).await;
+    print_screenshot(&browser.screenshot("deals-forecast-live").await);
+    // The waterfall since a week ago: both deals are new, each row drills down to its deals.
+    let new_row = browser
+        .wait_for_js(
+            "the waterfall's New row",
+            WAIT,
+            "const row = Array.from(document.querySelectorAll('table.waterfall-table tbody tr'))
+                .find(r => r.querySelector('th').textContent === 'New');
+             return row ? Array.from(row.querySelectorAll('a')).map(a => a.getAttribute('href')) : null;",
+            vec![],
+        )
+        .await;
+    let links: Vec<String> = serde_json::from_value(new_row).expect("links");
+    assert!(
+        links.contains(&format!("/deals/{acme}")) && links.contains(&format!("/deals/{globex}")),
+        "the New row links both deals: {links:?}"
+    );
+    browser
+        .execute(
+            "document.querySelector('figure.waterfall').scrollIntoView()",
+            vec![],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("deals-forecast-waterfall").await);
+
+    // The dashboard follows live too: Globex moves to contractsent.
+    let dashboard_link = browser
+        .find("nav a.nav-link[href='/dashboard']")
+        .await
+        .expect("the Dashboard link");
+    browser.click(&dashboard_link).await;
+    browser.wait_for_visible(".pipeline-health", WAIT).await;
+    check_page(&browser, &source, "dashboard", &mut found).await;
+    let (status, body) = app
+        .post_json(
+            &format!("/api/deals/{globex}/move"),
+            &app.admin,
+            &json!({"stage": "contractsent"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    browser
+        .wait_for_js(
+            "the dashboard to count Globex in Contract sent",
+            LIVE_WAIT,
+            "const row = Array.from(document.querySelectorAll('.pipeline-health tbody tr'))
+                .find(r => r.querySelector('th').textContent.startsWith('Contract sent'));
+             return row !== undefined && row.cells[1].textContent === '1';",
+            vec![],
+        )
+        .await;
+    assert_no_reload(&browser).await;
+    print_screenshot(&browser.screenshot("deals-dashboard-live").await);
+
+    // The dashboard as it stood before the moves: Acme still in its first stage, marked
+    // historical with the position.
+    browser
+        .goto(&format!(
+            "{}/dashboard?as_of={}",
+            app.address,
+            before_moves.replace('+', "%2B")
+        ))
+        .await;
+    browser
+        .wait_for_js(
+            "the earlier dashboard",
+            WAIT,
+            "const row = Array.from(document.querySelectorAll('.pipeline-health tbody tr'))
+                .find(r => r.querySelector('th').textContent.startsWith('Appointment scheduled'));
+             const notice = document.querySelector('.notice.historical');
+             return row !== undefined && row.cells[1].textContent === '1'
+                 && notice !== null && notice.textContent.includes('position');",
+            vec![],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("deals-dashboard-as-of").await);
+
+    // The forecast as it stood before the moves: the earlier numbers, marked historical.
+    browser
+        .goto(&format!(
+            "{}/forecast?as_of={}",
+            app.address,
+            before_moves.replace('+', "%2B")
+        ))
+        .await;
+    let weighted = browser
+        .wait_for_js("the earlier forecast", WAIT, TOTAL_WEIGHTED, vec![])
+        .await;
+    assert_eq!(
+        weighted,
+        json!("$22,000"),
+        "50,000 × 20% + 30,000 × 40% before the moves"
+    );
+    let historical = browser.texts(".notice.historical").await;
+    assert!(
+        historical.iter().any(|t| t.starts_with("Historical view")),
+        "{historical:?}"
+    );
+    check_page(&browser, &source, "forecast-as-of", &mut found).await;
+    // Last Monday, one click: before these deals existed.
+    let last_monday = browser
+        .find_xpath("//button[normalize-space()='Last Monday']")
+        .await
+        .expect("a Last Monday button");
+    browser.click(&last_monday).await;
+    browser
+        .wait_for_js(
+            "last Monday's forecast",
+            WAIT,
+            &format!("return location.search.includes('as_of=') && !location.search.includes('{}') && (() => {{ {TOTAL_WEIGHTED} }})() === null && document.querySelector('.skeleton') === null
+                 && document.querySelector('.notice.historical') !== null
+                 && document.body.innerText.includes('No deals or quotas in this period')",
+                &before_moves[..10]),
+            vec![],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("deals-forecast-last-monday").await);
+
+    // The deal page: header, score factors, flags, the timeline newest first.
+    browser.goto(&format!("{}/deals/{acme}", app.address)).await;
+    browser
+        .wait_for_visible(".deal-timeline li.event", WAIT)
+        .await;
+    let first_event = browser.texts(".deal-timeline li.event strong").await;
+    assert_eq!(
+        first_event.first().map(String::as_str),
+        Some("DealStageChanged"),
+        "newest first: {first_event:?}"
+    );
+    check_page(&browser, &source, "deal", &mut found).await;
+
+    // The new pages in the dark theme, then at 375 px.
+    let pages = [
+        ("dashboard", "/dashboard".to_string(), ".pipeline-health"),
+        ("board", "/pipeline".to_string(), "li.deal-card"),
+        ("forecast", "/forecast".to_string(), "table.forecast-table"),
+        ("deal", format!("/deals/{acme}"), ".deal-timeline li.event"),
+    ];
+    for (width, theme) in [(1280, "dark"), (375, "light")] {
+        browser.set_viewport(width, 800).await;
+        for (name, path, ready) in &pages {
+            browser.goto(&format!("{}{path}", app.address)).await;
+            with_theme(&browser, theme, ready).await;
+            let page = format!("{name} ({theme}, {width} px)");
+            found.extend(axe(&browser, &source, &page).await);
+            let widths = browser
+                .execute(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+                    vec![],
+                )
+                .await;
+            assert!(
+                widths[0].as_i64() <= widths[1].as_i64(),
+                "{page} scrolls sideways: [scrollWidth, clientWidth] = {widths}"
+            );
+            print_screenshot(
+                &browser
+                    .screenshot(&format!("deals-{name}-{theme}-{width}"))
+                    .await,
+            );
+        }
+    }
+
+    assert_no_serious_violations(&found);
 }

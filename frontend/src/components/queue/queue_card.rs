@@ -202,9 +202,9 @@ mod tests {
     #[component]
     fn Host(props: &HostProps) -> Html {
         html! {
-            <yew_router::Router history={yew_router::history::AnyHistory::from(yew_router::history::MemoryHistory::new())}>
+            <>
                 <ol>{ queue_card(&yew::props!(QueueCardProps { item: props.item.clone(), busy: props.busy, can_decide: props.can_decide })) }</ol>
-            </yew_router::Router>
+            </>
         }
     }
 

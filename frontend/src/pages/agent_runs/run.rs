@@ -6,7 +6,6 @@ use caseyos_domain::agent_run::{AgentRunView, AttemptOutcome};
 use caseyos_domain::api::{AgentRunResponse, RunActions};
 use uuid::Uuid;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api::audit::Aggregate;
 use crate::api::{self, ApiError};
@@ -24,9 +23,9 @@ use crate::hooks::{reload_all, use_dialog, use_query, Refresh};
 use crate::infra::app_state::use_app;
 use crate::infra::format::{absolute, actor, duration, humanize, now, relative};
 use crate::infra::live::Feed;
-use crate::routes::agent_runs::{After, RunFilters};
+use crate::routes::agent_runs::{after, RunFilters};
 use crate::routes::query::query_value;
-use crate::routes::{link, AppLink, Route};
+use crate::routes::{link, push, use_location, AppLink, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct RunProps {
@@ -150,7 +149,6 @@ fn attempts(run: &AgentRunView) -> Html {
 #[component]
 pub fn RunPage(props: &RunProps) -> Html {
     let app = use_app();
-    let navigator = use_navigator();
     let location = use_location();
     let dialog = use_dialog::<Dialog>();
     let retrying = use_state(bool::default);
@@ -158,9 +156,7 @@ pub fn RunPage(props: &RunProps) -> Html {
 
     // The run, read again whenever runs move and, until it ends, every moment; at least as
     // far as the retry that opened this page (`?after=`) and any write made here.
-    let opened_after = location
-        .as_ref()
-        .and_then(|l| query_value(l.query_str(), "after"));
+    let opened_after = query_value(location.query_str(), "after");
     let run = use_query(
         Refresh::on(Feed::AgentRuns)
             .after(opened_after)
@@ -241,29 +237,20 @@ pub fn RunPage(props: &RunProps) -> Html {
             props.id.clone(),
         );
         Callback::from(move |_| {
-            let (retrying, notice, app, navigator, id) = (
-                retrying.clone(),
-                notice.clone(),
-                app.clone(),
-                navigator.clone(),
-                id.clone(),
-            );
+            let (retrying, notice, app, id) =
+                (retrying.clone(), notice.clone(), app.clone(), id.clone());
             retrying.set(true);
             notice.set(None);
             wasm_bindgen_futures::spawn_local(async move {
                 match api::agent_runs::retry(&id).await {
                     Ok(new_run) => {
                         retrying.set(false);
-                        if let Some(nav) = navigator {
-                            let _ = nav.push_with_query(
-                                &Route::Run {
-                                    id: new_run.run.id.to_string(),
-                                },
-                                &After {
-                                    after: new_run.consistency,
-                                },
-                            );
-                        }
+                        push(
+                            &Route::Run {
+                                id: new_run.run.id.to_string(),
+                            },
+                            &after(&new_run.consistency),
+                        );
                     }
                     Err(error) => {
                         app.check(&error);

@@ -3,11 +3,9 @@
 //! the rows that failed with their line numbers once it is done. The import's id is in the
 //! URL (`?id=`), so the page can be reloaded or shared.
 
-use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen_futures::JsFuture;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::contacts::{fields_table, items, list_table, str_at};
@@ -15,16 +13,11 @@ use crate::components::status::{self, error_view};
 use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::use_app;
 use crate::infra::dom::bind;
-use crate::routes::query::query_value;
-use crate::routes::{link, Route};
+use crate::routes::query::{pair, query_value};
+use crate::routes::{link, push, use_location, Route};
 
 /// How often a running import is read again.
 const POLL_MS: u32 = 700;
-
-#[derive(Serialize)]
-struct Opened {
-    id: String,
-}
 
 /// The text of the file chosen in `input`, if one is.
 async fn file_text(input: &NodeRef) -> Option<String> {
@@ -82,14 +75,11 @@ fn progress(import: &Value) -> Html {
 pub fn ImportPage() -> Html {
     let app = use_app();
     let location = use_location();
-    let navigator = use_navigator();
     let file = use_node_ref();
     let pasted = use_state(String::new);
     let busy = use_state(bool::default);
     let failed = use_state(Option::<ApiError>::default);
-    let id = location
-        .as_ref()
-        .and_then(|l| query_value(l.query_str(), "id"));
+    let id = query_value(location.query_str(), "id");
 
     let import = use_query(
         Refresh::never().every(POLL_MS).while_ready(running),
@@ -113,7 +103,7 @@ pub fn ImportPage() -> Html {
             e.prevent_default();
             let (file, pasted, busy, failed) =
                 (file.clone(), pasted.clone(), busy.clone(), failed.clone());
-            let (navigator, import, app) = (navigator.clone(), import.clone(), app.clone());
+            let (import, app) = (import.clone(), app.clone());
             busy.set(true);
             failed.set(None);
             wasm_bindgen_futures::spawn_local(async move {
@@ -125,13 +115,9 @@ pub fn ImportPage() -> Html {
                 busy.set(false);
                 match answer {
                     Ok(started) => {
-                        let opened = Opened {
-                            id: str_at(&started, "id").unwrap_or_default().to_string(),
-                        };
+                        let opened = pair("id", str_at(&started, "id").unwrap_or_default());
                         import.set(Some(started));
-                        if let Some(nav) = navigator {
-                            let _ = nav.push_with_query(&Route::ContactImport, &opened);
-                        }
+                        push(&Route::ContactImport, &opened);
                     }
                     Err(error) => {
                         app.check(&error);

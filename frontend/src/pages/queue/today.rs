@@ -8,7 +8,6 @@ use caseyos_domain::queue::QueueItemView;
 use futures::future::LocalBoxFuture;
 use uuid::Uuid;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use super::today_state::{TodayAction, TodayState};
 use crate::api::{self, ApiError};
@@ -22,7 +21,7 @@ use crate::infra::app_state::use_app;
 use crate::infra::format::{now, relative};
 use crate::infra::keys::{on_shortcut, Shortcut};
 use crate::infra::live::Feed;
-use crate::routes::Route;
+use crate::routes::{push, Route};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Dialog {
@@ -120,7 +119,6 @@ pub fn TodayPage() -> Html {
     let state = use_reducer(TodayState::default);
     let dialog = use_dialog::<Dialog>();
     let notice = use_state(|| None::<Notice>);
-    let navigator = use_navigator();
     let can_decide = app.session().is_some_and(|s| s.can_decide());
 
     // First load, again whenever the server says the queue moved, after each write here and
@@ -303,7 +301,6 @@ pub fn TodayPage() -> Html {
         let state = state.clone();
         let dialog = dialog.clone();
         let approve = approve.clone();
-        let navigator = navigator.clone();
         let open = dialog.shown().is_some();
         use_effect_with((state.clone(), open, can_decide), move |_| {
             let listener = on_shortcut(move |action| {
@@ -324,11 +321,12 @@ pub fn TodayPage() -> Html {
                         true
                     }
                     (Shortcut::Open, Some(item)) => {
-                        if let Some(nav) = &navigator {
-                            nav.push(&Route::Item {
+                        push(
+                            &Route::Item {
                                 id: item.id.to_string(),
-                            });
-                        }
+                            },
+                            "",
+                        );
                         true
                     }
                     (_, Some(_)) if !can_decide || busy => false,
