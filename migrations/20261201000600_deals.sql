@@ -16,6 +16,7 @@ create table deals (
     name             text        not null,
     pipeline         text        not null,
     stage            text        not null,
+    stage_label      text        not null,
     -- open | won | lost
     status           text        not null,
     owner            text        not null,
@@ -33,6 +34,9 @@ create table deals (
     last_activity_at timestamptz,
     demo             boolean     not null,
     doc              jsonb       not null,
+    -- The DealView with only its latest activity: what the risk flags read (the dashboard
+    -- reads every open deal's, so it is kept small).
+    summary          jsonb       not null,
     created_at       timestamptz not null,
     updated_at       timestamptz not null,
     version          bigint      not null

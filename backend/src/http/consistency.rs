@@ -157,3 +157,42 @@ pub async fn read_token(state: &AppState, projectors: &[&str]) -> Result<String,
     let checkpoint = runner::checkpoints(&state.pool, projectors).await?;
     Ok(ConsistencyToken(checkpoint.first().copied().unwrap_or_default()).to_string())
 }
+
+/// A JSON answer computed at most once per state of the read models it depends on: the
+/// bytes are kept under `key` plus the versions of `views` and the log's head, and served
+/// again while none of them changed (and, when the answer also depends on time, for at most
+/// `hold`). The answer itself says when it was computed (its `as_of`), so a kept one is
+/// still true of that instant. Call it after settling the read.
+pub async fn answer_once<T: serde::Serialize>(
+    state: &AppState,
+    key: &str,
+    views: &[&str],
+    hold: Option<chrono::Duration>,
+    compute: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let (versions, head) = runner::versions_and_head(&state.pool, views).await?;
+    let version = versions.first().copied().unwrap_or(ReadVersion {
+        checkpoint: caseyos_domain::kernel::Checkpoint::ZERO,
+        changed_at: None,
+    });
+    let key = format!("{key}|{versions:?}|{head:?}");
+    let at = caseyos_store::now();
+    let body = match state.answers.get(&key, version, at) {
+        Some(body) => body,
+        None => {
+            let body: std::sync::Arc<[u8]> = serde_json::to_vec(&compute.await?)
+                .map_err(|e| ApiError::internal(format!("serializing an answer: {e}")))?
+                .into();
+            state
+                .answers
+                .put(key, version, hold.map(|h| at + h), body.clone());
+            body
+        }
+    };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Bytes::from_owner(body),
+    )
+        .into_response())
+}

@@ -303,7 +303,7 @@ pub async fn inputs_now(
             top_moves: today.items,
             agents,
             pipelines: crate::pipelines::all(pool).await?,
-            open_deals: crate::deals::open(pool, None).await?,
+            open_deals: crate::deals::open_summaries(pool).await?,
             activity: latest(pool, i64::MAX, ACTIVITY_EVENTS).await?,
             hubspot_last_good: last_good.try_get("hubspot")?,
             llm_last_good: last_good.try_get("llm")?,

@@ -92,13 +92,14 @@ struct DealsWrite {
 }
 
 /// The columns of `deals` both writers fill, in [`DealRow::values`]' order.
-const DEAL_COLUMNS: &str = "id, name, pipeline, stage, status, owner, amount_minor, currency, \
-     close_date, closed_on, forecast_date, probability, category, stage_entered_at, \
-     last_activity_at, demo, doc, created_at, updated_at, version";
+const DEAL_COLUMNS: &str = "id, name, pipeline, stage, stage_label, status, owner, amount_minor, \
+     currency, close_date, closed_on, forecast_date, probability, category, stage_entered_at, \
+     last_activity_at, demo, doc, summary, created_at, updated_at, version";
 
 /// One row of `deals`, from a deal's view.
 struct DealRow<'a> {
     deal: &'a DealView,
+    summary: DealView,
     currency: Option<&'static str>,
     closed_on: Option<NaiveDate>,
     forecast_date: Option<NaiveDate>,
@@ -109,8 +110,11 @@ struct DealRow<'a> {
 impl<'a> DealRow<'a> {
     fn of(deal: &'a DealView) -> Self {
         let forecast = ForecastDeal::from(deal);
+        let mut summary = deal.clone();
+        summary.recent_activities.truncate(1);
         DealRow {
             deal,
+            summary,
             currency: deal.amount.map(|m| m.currency.code()),
             closed_on: forecast.closed_on,
             forecast_date: forecast.forecast_date(),
@@ -140,9 +144,10 @@ impl RowsWrite for DealsWrite {
             sqlx::query(&format!(
                 "insert into {table} ({DEAL_COLUMNS}) \
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                         $16, $17, $18, $19, $20) \
+                         $16, $17, $18, $19, $20, $21, $22) \
                  on conflict (id) do update set name = excluded.name, \
                    pipeline = excluded.pipeline, stage = excluded.stage, \
+                   stage_label = excluded.stage_label, \
                    status = excluded.status, owner = excluded.owner, \
                    amount_minor = excluded.amount_minor, currency = excluded.currency, \
                    close_date = excluded.close_date, closed_on = excluded.closed_on, \
@@ -150,13 +155,15 @@ impl RowsWrite for DealsWrite {
                    probability = excluded.probability, category = excluded.category, \
                    stage_entered_at = excluded.stage_entered_at, \
                    last_activity_at = excluded.last_activity_at, demo = excluded.demo, \
-                   doc = excluded.doc, updated_at = excluded.updated_at, \
+                   doc = excluded.doc, summary = excluded.summary, \
+                   updated_at = excluded.updated_at, \
                    version = excluded.version"
             ))
             .bind(deal.id)
             .bind(&deal.name)
             .bind(deal.pipeline.as_str())
             .bind(deal.stage.id.as_str())
+            .bind(&deal.stage.label)
             .bind(deal.status.as_str())
             .bind(&deal.owner)
             .bind(deal.amount.map(|m| m.minor))
@@ -170,6 +177,7 @@ impl RowsWrite for DealsWrite {
             .bind(deal.last_activity_at)
             .bind(deal.demo)
             .bind(Json(deal))
+            .bind(Json(&row.summary))
             .bind(deal.created_at)
             .bind(deal.updated_at)
             .bind(row.version)
@@ -185,6 +193,7 @@ impl RowsWrite for DealsWrite {
                     &deal.name,
                     &deal.pipeline.as_str(),
                     &deal.stage.id.as_str(),
+                    &deal.stage.label,
                     &deal.status.as_str(),
                     &deal.owner,
                     &deal.amount.map(|m| m.minor),
@@ -198,6 +207,7 @@ impl RowsWrite for DealsWrite {
                     &deal.last_activity_at,
                     &deal.demo,
                     &Jsonb(deal),
+                    &Jsonb(&row.summary),
                     &deal.created_at,
                     &deal.updated_at,
                     &row.version,

@@ -1,8 +1,11 @@
 //! Queries over `deals`: one deal, filtered and sorted pages, the open deals of the board
 //! and the dashboard, and the deals a forecast period holds.
 
+use caseyos_domain::api::ForecastDealRef;
 use caseyos_domain::deals::{DealStatus, DealView};
-use caseyos_domain::forecast::DateRange;
+use caseyos_domain::forecast::{DateRange, ForecastDeal};
+use caseyos_domain::kernel::{Currency, Money};
+use caseyos_domain::pipelines::ForecastCategory;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -275,17 +278,86 @@ pub async fn open(pool: &PgPool, pipeline: Option<&str>) -> anyhow::Result<Vec<D
     )
 }
 
-/// The deals a forecast of `range` needs: those filed under a date in it, and open deals
-/// without a close date (which the forecast lists as in no period).
-pub async fn in_forecast(pool: &PgPool, range: &DateRange) -> anyhow::Result<Vec<DealView>> {
-    docs(
-        sqlx::query(
-            "select doc from deals where forecast_date between $1 and $2 \
-             or (status = 'open' and close_date is null) order by id",
-        )
-        .bind(range.first)
-        .bind(range.last)
-        .fetch_all(pool)
-        .await?,
+/// Every open deal as its summary (the view with only its latest activity: all the risk
+/// flags read), largest first — the dashboard's pipeline health.
+pub async fn open_summaries(pool: &PgPool) -> anyhow::Result<Vec<DealView>> {
+    sqlx::query(
+        "select summary from deals where status = 'open' \
+         order by coalesce(amount_minor, -1) desc, id",
     )
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| Ok(row.try_get::<Json<DealView>, _>("summary")?.0))
+    .collect()
+}
+
+/// The deals a forecast of `range` needs, read from the columns the projector wrote from
+/// each deal's view (exactly what `ForecastDeal::from` and the deal's reference say): those
+/// filed under a date in it, and open deals without a close date (which the forecast lists
+/// as in no period).
+pub async fn in_forecast(
+    pool: &PgPool,
+    range: &DateRange,
+) -> anyhow::Result<Vec<(ForecastDeal, ForecastDealRef)>> {
+    sqlx::query(
+        "select id, name, owner, stage_label, status, amount_minor, currency, close_date, \
+                closed_on, probability, category \
+         from deals where forecast_date between $1 and $2 \
+            or (status = 'open' and close_date is null) order by id",
+    )
+    .bind(range.first)
+    .bind(range.last)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        let status: String = row.try_get("status")?;
+        let status = [DealStatus::Open, DealStatus::Won, DealStatus::Lost]
+            .into_iter()
+            .find(|s| s.as_str() == status)
+            .ok_or_else(|| anyhow::anyhow!("a deal's status {status}"))?;
+        let category: String = row.try_get("category")?;
+        let category = [
+            ForecastCategory::Pipeline,
+            ForecastCategory::BestCase,
+            ForecastCategory::Commit,
+            ForecastCategory::ClosedWon,
+            ForecastCategory::Omitted,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == category)
+        .ok_or_else(|| anyhow::anyhow!("a deal's category {category}"))?;
+        let minor: Option<i64> = row.try_get("amount_minor")?;
+        let currency: Option<String> = row.try_get("currency")?;
+        let amount = match (minor, currency.as_deref()) {
+            (Some(minor), Some(code)) if code == Currency::Usd.code() => {
+                Some(Money::new(minor, Currency::Usd))
+            }
+            (None, _) => None,
+            (_, other) => anyhow::bail!("a deal's currency {other:?}"),
+        };
+        let probability: i16 = row.try_get("probability")?;
+        let deal = ForecastDeal {
+            id: row.try_get("id")?,
+            owner: row.try_get("owner")?,
+            status,
+            amount,
+            close_date: row.try_get("close_date")?,
+            closed_on: row.try_get("closed_on")?,
+            probability: u8::try_from(probability)?,
+            category,
+        };
+        let reference = ForecastDealRef {
+            id: deal.id,
+            name: row.try_get("name")?,
+            owner: deal.owner.clone(),
+            stage: row.try_get("stage_label")?,
+            status,
+            amount,
+            close_date: deal.close_date,
+        };
+        Ok((deal, reference))
+    })
+    .collect()
 }

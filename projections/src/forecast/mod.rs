@@ -60,10 +60,34 @@ pub struct ForecastQuery {
     pub config: ForecastConfig,
 }
 
+/// What the forecast reads of a deal, and how it names the deal.
+pub type ForecastInput = (ForecastDeal, ForecastDealRef);
+
+/// The forecast inputs of deal views (the log folded: time travel).
+pub fn inputs(deals: &[DealView]) -> Vec<ForecastInput> {
+    deals
+        .iter()
+        .map(|d| {
+            (
+                ForecastDeal::from(d),
+                ForecastDealRef {
+                    id: d.id,
+                    name: d.name.clone(),
+                    owner: d.owner.clone(),
+                    stage: d.stage.label.clone(),
+                    status: d.status,
+                    amount: d.amount,
+                    close_date: d.close_date,
+                },
+            )
+        })
+        .collect()
+}
+
 /// The forecast of `deals` and `quotas` (of the query's owner when it names one).
 pub fn compute(
     query: &ForecastQuery,
-    deals: &[DealView],
+    deals: &[ForecastInput],
     quotas: &[QuotaView],
     as_of: DateTime<Utc>,
     position: i64,
@@ -71,8 +95,8 @@ pub fn compute(
     let mine = |owner: &str| query.owner.as_deref().is_none_or(|o| o == owner);
     let mut rows: Vec<ForecastDeal> = deals
         .iter()
-        .filter(|d| mine(&d.owner))
-        .map(ForecastDeal::from)
+        .filter(|(d, _)| mine(&d.owner))
+        .map(|(d, _)| d.clone())
         .collect();
     // By id, whatever order the deals were read or folded in: the same deals give the same
     // answer, down to the order of each number's deals.
@@ -128,25 +152,16 @@ pub fn compute(
         without_amount,
         other_currency,
         without_close_date,
-        deals: refs(deals, &named),
+        deals: refs(deals.iter().map(|(_, r)| r), &named),
     })
 }
 
-/// The deals of `deals` whose ids are in `named`, by id.
-fn refs(deals: &[DealView], named: &BTreeSet<Uuid>) -> Vec<ForecastDealRef> {
-    let mut refs: Vec<ForecastDealRef> = deals
-        .iter()
-        .filter(|d| named.contains(&d.id))
-        .map(|d| ForecastDealRef {
-            id: d.id,
-            name: d.name.clone(),
-            owner: d.owner.clone(),
-            stage: d.stage.label.clone(),
-            status: d.status,
-            amount: d.amount,
-            close_date: d.close_date,
-        })
-        .collect();
+/// The references among `deals` whose ids are in `named`, by id.
+fn refs<'a>(
+    deals: impl Iterator<Item = &'a ForecastDealRef>,
+    named: &BTreeSet<Uuid>,
+) -> Vec<ForecastDealRef> {
+    let mut refs: Vec<ForecastDealRef> = deals.filter(|d| named.contains(&d.id)).cloned().collect();
     refs.sort_by_key(|r| r.id);
     refs
 }
@@ -210,7 +225,7 @@ pub async fn as_of(
     let (deals, _) = deals_at(pool, position).await?;
     let (quotas, _) = fold_upto::<Quota>(pool, position).await?;
     let quotas: Vec<QuotaView> = quotas.into_values().filter_map(|q| q.quota).collect();
-    Ok(compute(query, &deals, &quotas, at, position)?)
+    Ok(compute(query, &inputs(&deals), &quotas, at, position)?)
 }
 
 /// How the forecast (or the rows `scope` names) moved from `from` to `to`, from the
@@ -300,6 +315,6 @@ pub async fn changes(
         movements,
         end: result.end,
         events,
-        deals: refs(&deals, &named),
+        deals: refs(inputs(&deals).iter().map(|(_, r)| r), &named),
     })
 }

@@ -1976,6 +1976,47 @@ async fn deals_phase(
                 format!("{}; {:.0} s{}", run.percentiles(), run.elapsed.as_secs_f64(), run.error_note()),
             );
         }
+        // Cold: each request right after a write (a quota set), so nothing kept answers it.
+        for (label, path) in [
+            ("GET /api/dashboard", "/api/dashboard".to_string()),
+            ("GET /api/forecast", format!("/api/forecast?period={period}")),
+        ] {
+            let mut samples = Vec::new();
+            for n in 0..sizes.as_of_requests {
+                let set = client
+                    .post(format!("{base}/api/quotas"))
+                    .bearer_auth(&token)
+                    .json(&json!({"owner": "admin", "period": period.to_string(),
+                                  "amount": {"minor": 1_000_000 + n as i64, "currency": "USD"}}))
+                    .send()
+                    .await?;
+                if !set.status().is_success() {
+                    bail!("set a quota: {}", set.status());
+                }
+                let started = Instant::now();
+                let response = client
+                    .get(format!("{base}{path}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await?;
+                if !response.status().is_success() {
+                    bail!("{label}: {}", response.status());
+                }
+                response.bytes().await?;
+                samples.push(elapsed_ms(started));
+            }
+            report.add(
+                format!("{label}, cold (right after a write), {deals} deals"),
+                ms_opt(median(&samples)),
+                "ms",
+                format!(
+                    "median of {} sequential requests, each after a write; p99 {}; the load \
+                     rows above are answers kept per state of the read models",
+                    samples.len(),
+                    ms_opt(quantile(samples.clone(), 0.99))
+                ),
+            );
+        }
         // As of the instant the middle event was recorded: the log folded up to there.
         let middle: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
             "select recorded_at from events where aggregate_type = 'deal' \

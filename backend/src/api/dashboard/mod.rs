@@ -2,7 +2,7 @@
 //! over the read models) or as of an instant (folded from the log up to it).
 
 use axum::extract::State;
-use axum::Json;
+use axum::response::{IntoResponse, Response};
 use caseyos_domain::api::{
     ActivityEntry, AgentPerformance, ConnectorState, DashboardResponse, DashboardStats,
     PipelineHealth,
@@ -11,14 +11,14 @@ use caseyos_domain::queue::QueueItemView;
 use caseyos_projections::dashboard::{self as model, Settings, Widgets};
 use caseyos_store::now;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::hygiene_reports::{hygiene_card, REPORT_VIEWS};
 use crate::auth::Principal;
-use crate::http::consistency::ReadQuery;
+use crate::http::consistency::{answer_once, ReadQuery};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::state::AppState;
@@ -57,7 +57,7 @@ async fn widgets(
         llm_connected: state.config.llm_base_url.is_some(),
     };
     // Also with `as_of`: its parameters are checked the same way (waiting costs little).
-    read.settle(state, model::DASHBOARD_VIEWS).await?;
+    read.settle(state, &views()).await?;
     let (at, (inputs, position)) = match params.as_of {
         Some(at) => (at, model::inputs_as_of(&state.pool, &settings, at).await?),
         None => {
@@ -68,10 +68,52 @@ async fn widgets(
     Ok((model::widgets(inputs, &settings, at), at, position))
 }
 
+/// What the dashboard reads now: its widgets' read models and the hygiene card's.
+fn views() -> Vec<&'static str> {
+    [model::DASHBOARD_VIEWS, REPORT_VIEWS].concat()
+}
+
+/// How long a dashboard answer is kept while nothing it reads changes: its risk flags and
+/// its 24-hour window move with the clock.
+const HOLD_SECS: i64 = 30;
+
+/// The future a widget's answer is picked in.
+type Pick<'a, T> = futures::future::BoxFuture<'a, Result<T, ApiError>>;
+
+/// Answers one widget (or all): now, computed at most once per state of what it reads (and
+/// at most [`HOLD_SECS`] apart, the answer saying when it was computed); as of an instant,
+/// folded from the log.
+async fn answer<'a, T: Serialize>(
+    state: &'a AppState,
+    principal: &'a Principal,
+    params: &'a DashboardParams,
+    read: &'a ReadQuery,
+    name: &str,
+    pick: impl FnOnce(Widgets, DateTime<Utc>, i64, &'a AppState) -> Pick<'a, T>,
+) -> Result<Response, ApiError> {
+    let compute = async {
+        let (widgets, at, position) = widgets(state, principal, params, read).await?;
+        pick(widgets, at, position, state).await
+    };
+    if params.as_of.is_some() {
+        return Ok(axum::Json(compute.await?).into_response());
+    }
+    let key = format!("dashboard|{name}|{:?}", principal.read_scope());
+    answer_once(
+        state,
+        &key,
+        &views(),
+        Some(chrono::Duration::seconds(HOLD_SECS)),
+        compute,
+    )
+    .await
+}
+
 /// Every widget of the dashboard in one answer: quick stats, the top five moves, agent
 /// performance over 24 hours, pipeline health, the activity feed, the hygiene card and
 /// the connectors — now, or as of an instant (without the hygiene card, which is not
-/// folded from the log).
+/// folded from the log). Now, an answer is computed once per state of the read models and
+/// kept for at most 30 seconds (its `as_of` says when it was computed).
 #[utoipa::path(
     get,
     path = "/api/dashboard",
@@ -85,26 +127,36 @@ async fn dashboard(
     principal: Principal,
     ApiQuery(params): ApiQuery<DashboardParams>,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<DashboardResponse>, ApiError> {
-    let (widgets, as_of, position) = widgets(&state, &principal, &params, &read).await?;
-    let hygiene = match params.as_of {
-        Some(_) => None,
-        None => {
-            read.settle(&state, REPORT_VIEWS).await?;
-            Some(hygiene_card(&state).await?)
-        }
-    };
-    Ok(Json(DashboardResponse {
-        as_of,
-        position,
-        stats: widgets.stats,
-        top_moves: widgets.top_moves,
-        agents: widgets.agents,
-        pipelines: widgets.pipelines,
-        activity: widgets.activity,
-        hygiene,
-        connectors: widgets.connectors,
-    }))
+) -> Result<Response, ApiError> {
+    let historical = params.as_of.is_some();
+    answer(
+        &state,
+        &principal,
+        &params,
+        &read,
+        "all",
+        |w, as_of, position, state| {
+            Box::pin(async move {
+                let hygiene = if historical {
+                    None
+                } else {
+                    Some(hygiene_card(state).await?)
+                };
+                Ok(DashboardResponse {
+                    as_of,
+                    position,
+                    stats: w.stats,
+                    top_moves: w.top_moves,
+                    agents: w.agents,
+                    pipelines: w.pipelines,
+                    activity: w.activity,
+                    hygiene,
+                    connectors: w.connectors,
+                })
+            })
+        },
+    )
+    .await
 }
 
 /// The quick-stats bar.
@@ -121,10 +173,11 @@ async fn dashboard_stats(
     principal: Principal,
     ApiQuery(params): ApiQuery<DashboardParams>,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<DashboardStats>, ApiError> {
-    Ok(Json(
-        widgets(&state, &principal, &params, &read).await?.0.stats,
-    ))
+) -> Result<Response, ApiError> {
+    answer(&state, &principal, &params, &read, "stats", |w, _, _, _| {
+        Box::pin(async move { Ok(w.stats) })
+    })
+    .await
 }
 
 /// The five highest-priority moves of Today's Moves (the caller's).
@@ -141,13 +194,16 @@ async fn dashboard_top_moves(
     principal: Principal,
     ApiQuery(params): ApiQuery<DashboardParams>,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<Vec<QueueItemView>>, ApiError> {
-    Ok(Json(
-        widgets(&state, &principal, &params, &read)
-            .await?
-            .0
-            .top_moves,
-    ))
+) -> Result<Response, ApiError> {
+    answer(
+        &state,
+        &principal,
+        &params,
+        &read,
+        "top_moves",
+        |w, _, _, _| Box::pin(async move { Ok(w.top_moves) }),
+    )
+    .await
 }
 
 /// Agent performance over the last 24 hours.
@@ -164,10 +220,16 @@ async fn dashboard_agents(
     principal: Principal,
     ApiQuery(params): ApiQuery<DashboardParams>,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<AgentPerformance>, ApiError> {
-    Ok(Json(
-        widgets(&state, &principal, &params, &read).await?.0.agents,
-    ))
+) -> Result<Response, ApiError> {
+    answer(
+        &state,
+        &principal,
+        &params,
+        &read,
+        "agents",
+        |w, _, _, _| Box::pin(async move { Ok(w.agents) }),
+    )
+    .await
 }
 
 /// Pipeline health: each pipeline's open deals by stage and its at-risk deals.
@@ -184,13 +246,16 @@ async fn dashboard_pipelines(
     principal: Principal,
     ApiQuery(params): ApiQuery<DashboardParams>,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<Vec<PipelineHealth>>, ApiError> {
-    Ok(Json(
-        widgets(&state, &principal, &params, &read)
-            .await?
-            .0
-            .pipelines,
-    ))
+) -> Result<Response, ApiError> {
+    answer(
+        &state,
+        &principal,
+        &params,
+        &read,
+        "pipelines",
+        |w, _, _, _| Box::pin(async move { Ok(w.pipelines) }),
+    )
+    .await
 }
 
 /// The last 20 events across every context, newest first.
@@ -207,13 +272,16 @@ async fn dashboard_activity(
     principal: Principal,
     ApiQuery(params): ApiQuery<DashboardParams>,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<Vec<ActivityEntry>>, ApiError> {
-    Ok(Json(
-        widgets(&state, &principal, &params, &read)
-            .await?
-            .0
-            .activity,
-    ))
+) -> Result<Response, ApiError> {
+    answer(
+        &state,
+        &principal,
+        &params,
+        &read,
+        "activity",
+        |w, _, _, _| Box::pin(async move { Ok(w.activity) }),
+    )
+    .await
 }
 
 /// The connectors: HubSpot and the LLM, connected or not, and their last good call.
@@ -230,11 +298,14 @@ async fn dashboard_connectors(
     principal: Principal,
     ApiQuery(params): ApiQuery<DashboardParams>,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<Vec<ConnectorState>>, ApiError> {
-    Ok(Json(
-        widgets(&state, &principal, &params, &read)
-            .await?
-            .0
-            .connectors,
-    ))
+) -> Result<Response, ApiError> {
+    answer(
+        &state,
+        &principal,
+        &params,
+        &read,
+        "connectors",
+        |w, _, _, _| Box::pin(async move { Ok(w.connectors) }),
+    )
+    .await
 }

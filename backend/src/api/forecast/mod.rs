@@ -2,6 +2,7 @@
 //! and its change waterfall between two instants (the `forecast` read model).
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use caseyos_domain::api::{ErrorEnvelope, ForecastChangesResponse, ForecastResponse};
 use caseyos_domain::forecast::{BucketKind, Period, PeriodKind, WaterfallScope};
@@ -14,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Principal;
-use crate::http::consistency::ReadQuery;
+use crate::http::consistency::{answer_once, ReadQuery};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::pagination::parse_list;
@@ -84,7 +85,8 @@ struct ForecastParams {
 
 /// The forecast of a period: per owner and in total, closed won, commit, best case,
 /// pipeline, omitted, weighted, quota, attainment and coverage, each with its deals — now,
-/// or as of an instant.
+/// or as of an instant. Now, an answer is computed once per state of the deals and quotas
+/// read models (its `as_of` says when).
 #[utoipa::path(
     get,
     path = "/api/forecast",
@@ -102,14 +104,21 @@ async fn get_forecast(
     principal: Principal,
     ApiQuery(params): ApiQuery<ForecastParams>,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<ForecastResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = forecast_query(&state, &principal, params.period.as_deref(), params.owner)?;
     // Also with `as_of`: its parameters are checked the same way (waiting costs little).
     read.settle(&state, model::FORECAST_VIEWS).await?;
-    Ok(Json(match params.as_of {
-        Some(at) => model::as_of(&state.pool, &query, at).await?,
-        None => model::now(&state.pool, &query, now()).await?,
-    }))
+    match params.as_of {
+        Some(at) => Ok(Json(model::as_of(&state.pool, &query, at).await?).into_response()),
+        // Computed once per state of the deals and quotas (its `as_of` says when).
+        None => {
+            let key = format!("forecast|{}|{:?}", query.period, query.owner);
+            answer_once(&state, &key, model::FORECAST_VIEWS, None, async {
+                Ok(model::now(&state.pool, &query, now()).await?)
+            })
+            .await
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
