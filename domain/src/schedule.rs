@@ -12,7 +12,9 @@
 //! - `every` N seconds: the instants that are whole multiples of N seconds since the Unix
 //!   epoch (so `every 300` is :00, :05, :10, … of every hour).
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 /// Slots counted when a downtime missed many (beyond it the count says "at least").
@@ -23,6 +25,12 @@ pub const MAX_COUNTED_SLOTS: u64 = 100_000;
 pub enum Cadence {
     /// Every local day at `at` (minutes precision) in `tz`.
     Daily { at: NaiveTime, tz: Tz },
+    /// Every week on `weekday` at `at` (local time in `tz`).
+    Weekly {
+        weekday: Weekday,
+        at: NaiveTime,
+        tz: Tz,
+    },
     /// Every hour at `minute` past (UTC).
     Hourly { minute: u32 },
     /// Every `secs` seconds, anchored at the Unix epoch.
@@ -40,8 +48,10 @@ pub enum CadenceError {
     Minute(i64),
     #[error("every {0} seconds: must be 1 to 604800 (a week)")]
     Every(i64),
-    #[error("`{0}` is not a kind of schedule (daily, hourly, every)")]
+    #[error("`{0}` is not a kind of schedule (daily, weekly, hourly, every)")]
     Kind(String),
+    #[error("weekday {0} is not 1 (Monday) to 7 (Sunday)")]
+    Weekday(i64),
 }
 
 /// When a schedule is looked at `now` and was due at `due`: the slot to fire (the latest
@@ -66,6 +76,19 @@ impl Cadence {
         Ok(Cadence::Daily { at: time, tz })
     }
 
+    /// A weekly cadence: the ISO weekday (1 Monday … 7 Sunday), `HH:MM` and an IANA zone.
+    pub fn weekly(weekday: i64, at: &str, tz: &str) -> Result<Cadence, CadenceError> {
+        let Cadence::Daily { at, tz } = Cadence::daily(at, tz)? else {
+            unreachable!("daily builds a daily cadence")
+        };
+        let weekday = match weekday {
+            1..=7 => Weekday::try_from((weekday - 1) as u8)
+                .map_err(|_| CadenceError::Weekday(weekday))?,
+            _ => return Err(CadenceError::Weekday(weekday)),
+        };
+        Ok(Cadence::Weekly { weekday, at, tz })
+    }
+
     pub fn hourly(minute: i64) -> Result<Cadence, CadenceError> {
         match u32::try_from(minute) {
             Ok(minute) if minute < 60 => Ok(Cadence::Hourly { minute }),
@@ -80,17 +103,23 @@ impl Cadence {
         }
     }
 
-    /// The cadence stored as `kind` with its fields (`at` + `time_zone` for `daily`,
-    /// `minute` for `hourly`, `every_secs` for `every`).
+    /// The cadence stored as `kind` with its fields (`at` + `time_zone` for `daily`, and
+    /// `weekday` for `weekly`, `minute` for `hourly`, `every_secs` for `every`).
     pub fn from_parts(
         kind: &str,
         at: Option<&str>,
         time_zone: Option<&str>,
+        weekday: Option<i64>,
         minute: Option<i64>,
         every_secs: Option<i64>,
     ) -> Result<Cadence, CadenceError> {
         match kind {
             "daily" => Cadence::daily(at.unwrap_or_default(), time_zone.unwrap_or("UTC")),
+            "weekly" => Cadence::weekly(
+                weekday.unwrap_or(0),
+                at.unwrap_or_default(),
+                time_zone.unwrap_or("UTC"),
+            ),
             "hourly" => Cadence::hourly(minute.unwrap_or(0)),
             "every" => Cadence::every(every_secs.unwrap_or(0)),
             other => Err(CadenceError::Kind(other.to_string())),
@@ -101,6 +130,7 @@ impl Cadence {
     pub const fn kind(&self) -> &'static str {
         match self {
             Cadence::Daily { .. } => "daily",
+            Cadence::Weekly { .. } => "weekly",
             Cadence::Hourly { .. } => "hourly",
             Cadence::Every { .. } => "every",
         }
@@ -110,6 +140,11 @@ impl Cadence {
     pub fn describe(&self) -> String {
         match self {
             Cadence::Daily { at, tz } => format!("daily at {} ({tz})", at.format("%H:%M")),
+            Cadence::Weekly { weekday, at, tz } => format!(
+                "weekly on {} at {} ({tz})",
+                weekday_name(*weekday),
+                at.format("%H:%M")
+            ),
             Cadence::Hourly { minute } => format!("hourly at :{minute:02} (UTC)"),
             Cadence::Every { secs } => {
                 let (n, unit) = if secs % 3600 == 0 {
@@ -141,6 +176,16 @@ impl Cadence {
                     .find(|slot| *slot <= t)
                     .unwrap_or_else(|| daily_slot(today - Duration::days(3), at, tz))
             }
+            Cadence::Weekly { weekday, at, tz } => {
+                let today = t.with_timezone(&tz).date_naive();
+                // The latest of the last two weeks' slots that has come.
+                (-1..16)
+                    .map(|back| today - Duration::days(back))
+                    .filter(|date| date.weekday() == weekday)
+                    .map(|date| daily_slot(date, at, tz))
+                    .find(|slot| *slot <= t)
+                    .unwrap_or_else(|| daily_slot(today - Duration::days(21), at, tz))
+            }
             Cadence::Hourly { minute } => {
                 let hour = truncate_to_hour(t);
                 let slot = hour + Duration::minutes(i64::from(minute));
@@ -167,6 +212,15 @@ impl Cadence {
                     .map(|ahead| daily_slot(today + Duration::days(ahead), at, tz))
                     .find(|slot| *slot > t)
                     .unwrap_or_else(|| daily_slot(today + Duration::days(3), at, tz))
+            }
+            Cadence::Weekly { weekday, at, tz } => {
+                let today = t.with_timezone(&tz).date_naive();
+                (-1..16)
+                    .map(|ahead| today + Duration::days(ahead))
+                    .filter(|date| date.weekday() == weekday)
+                    .map(|date| daily_slot(date, at, tz))
+                    .find(|slot| *slot > t)
+                    .unwrap_or_else(|| daily_slot(today + Duration::days(21), at, tz))
             }
             Cadence::Hourly { .. } => self.slot_at_or_before(t) + Duration::hours(1),
             Cadence::Every { secs } => {
@@ -235,6 +289,19 @@ fn daily_slot(date: NaiveDate, at: NaiveTime, tz: Tz) -> DateTime<Utc> {
     Utc.from_utc_datetime(&local)
 }
 
+/// The weekday's English name: `Sunday`.
+fn weekday_name(weekday: Weekday) -> &'static str {
+    match weekday {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
+}
+
 fn truncate_to_hour(t: DateTime<Utc>) -> DateTime<Utc> {
     t.with_nanosecond(0)
         .and_then(|t| t.with_second(0))
@@ -248,6 +315,63 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_weekly_cadence_fires_on_its_local_weekday_and_catches_up_once() {
+        // Sunday 20:00 in New York: 01:00 UTC on Monday in winter.
+        let sunday = Cadence::weekly(7, "20:00", "America/New_York").unwrap();
+        assert_eq!(sunday.kind(), "weekly");
+        assert_eq!(
+            sunday.describe(),
+            "weekly on Sunday at 20:00 (America/New_York)"
+        );
+        let table = [
+            (
+                "2026-11-30T00:59:59Z",
+                "2026-11-30T01:00:00Z",
+                "2026-11-23T01:00:00Z",
+            ),
+            (
+                "2026-11-30T01:00:00Z",
+                "2026-12-07T01:00:00Z",
+                "2026-11-30T01:00:00Z",
+            ),
+            (
+                "2026-12-02T12:00:00Z",
+                "2026-12-07T01:00:00Z",
+                "2026-11-30T01:00:00Z",
+            ),
+            // Summer time: 00:00 UTC.
+            (
+                "2026-07-01T00:00:00Z",
+                "2026-07-06T00:00:00Z",
+                "2026-06-29T00:00:00Z",
+            ),
+        ];
+        for (at, next, latest) in table {
+            assert_eq!(sunday.next_after(utc(at)), utc(next), "after {at}");
+            assert_eq!(
+                sunday.slot_at_or_before(utc(at)),
+                utc(latest),
+                "at or before {at}"
+            );
+        }
+        // Down for three weeks: one firing, the latest slot, three slots counted.
+        let firing = sunday
+            .firing(utc("2026-11-09T01:00:00Z"), utc("2026-11-30T02:00:00Z"))
+            .unwrap();
+        assert_eq!(firing.slot, utc("2026-11-30T01:00:00Z"));
+        assert_eq!(firing.slots_due, 4);
+        assert_eq!(firing.next_due, utc("2026-12-07T01:00:00Z"));
+        assert_eq!(
+            Cadence::weekly(8, "20:00", "UTC"),
+            Err(CadenceError::Weekday(8))
+        );
+        assert_eq!(
+            Cadence::from_parts("weekly", Some("20:00"), Some("UTC"), Some(7), None, None),
+            Cadence::weekly(7, "20:00", "UTC")
+        );
     }
 
     #[test]
@@ -492,9 +616,10 @@ mod tests {
         assert!(Cadence::daily("06:00", "Mars/Olympus").is_err());
         assert!(Cadence::hourly(60).is_err());
         assert!(Cadence::every(0).is_err());
-        assert!(Cadence::from_parts("weekly", None, None, None, None).is_err());
+        assert!(Cadence::from_parts("weekly", None, None, None, None, None).is_err());
+        assert!(Cadence::from_parts("monthly", None, None, None, None, None).is_err());
         assert_eq!(
-            Cadence::from_parts("every", None, None, None, Some(300)),
+            Cadence::from_parts("every", None, None, None, None, Some(300)),
             Cadence::every(300)
         );
     }

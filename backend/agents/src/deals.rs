@@ -2,8 +2,26 @@
 //! the worker gives the run, and the risk and health settings the server runs with.
 
 use async_trait::async_trait;
+use caseyos_domain::api::{ForecastChangesResponse, ForecastResponse};
 use caseyos_domain::deals::{DealView, HealthConfig, RiskConfig};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+/// A week of the pipeline, for the digest.
+#[derive(Clone, Debug)]
+pub struct PipelineWeek {
+    /// Deals created in the window.
+    pub created: Vec<DealView>,
+    /// Deals won or lost in the window.
+    pub won: Vec<DealView>,
+    pub lost: Vec<DealView>,
+    /// Every open deal now.
+    pub open: Vec<DealView>,
+    /// The current fiscal quarter's forecast now, everyone's.
+    pub forecast: ForecastResponse,
+    /// How that forecast moved over the window.
+    pub changes: ForecastChangesResponse,
+}
 
 /// The deals a run may read.
 #[async_trait]
@@ -12,6 +30,8 @@ pub trait DealReader: Send + Sync {
     async fn deal(&self, id: Uuid) -> Result<Option<DealView>, String>;
     /// Every open deal (of one pipeline when given), largest first.
     async fn open_deals(&self, pipeline: Option<&str>) -> Result<Vec<DealView>, String>;
+    /// The pipeline's week `[from, to]`.
+    async fn week(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<PipelineWeek, String>;
     /// The risk flags' thresholds.
     fn risk(&self) -> &RiskConfig;
     /// The health score's settings.
@@ -35,6 +55,10 @@ impl DealReader for NoDeals {
     }
 
     async fn open_deals(&self, _pipeline: Option<&str>) -> Result<Vec<DealView>, String> {
+        Err(NO_DEALS.into())
+    }
+
+    async fn week(&self, _from: DateTime<Utc>, _to: DateTime<Utc>) -> Result<PipelineWeek, String> {
         Err(NO_DEALS.into())
     }
 

@@ -31,6 +31,7 @@ mod deal_risk_analyzer;
 mod draft_writer;
 mod nurturing;
 mod persona_router;
+mod pipeline_digest;
 mod pricing_calculator;
 mod proposal_generator;
 mod prospecting;
@@ -58,7 +59,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use deals::{DealReader, NoDeals};
+pub use deals::{DealReader, NoDeals, PipelineWeek};
 pub use hygiene::{
     AlertSpec, ContactReader, ContactRecord, ContactSelection, Effect, NoContacts, SyncState,
 };
@@ -447,6 +448,7 @@ registry!(
     proposal_generator,
     deal_risk_analyzer,
     deal_advisor,
+    pipeline_digest,
     client_health,
     revenue_ops,
     repurpose,
@@ -625,11 +627,11 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_holds_twenty_distinct_agents() {
+    fn the_registry_holds_twenty_one_distinct_agents() {
         let mut names: Vec<_> = REGISTRY.iter().map(|s| normalise(s.name)).collect();
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), 20);
+        assert_eq!(names.len(), 21);
     }
 
     #[test]

@@ -427,6 +427,7 @@ impl Workers {
             self.inner.pool.clone(),
             self.inner.config.deal_risk.clone(),
             self.inner.config.deal_health.clone(),
+            self.inner.config.forecast(),
         );
         let voice: &VoiceProfile = &self.inner.config.voice;
         let ctx = Ctx::new(&owner, now(), voice, &self.inner.writer, &queue)

@@ -50,6 +50,8 @@ pub const SCHEDULE_RUNS: Uuid = Uuid::from_u128(0x6a1f_3c2e_8b47_4d19_9e05_7c3b_
 #[derive(Clone, Copy, Debug)]
 pub enum DefaultCadence {
     Daily(&'static str),
+    /// The ISO weekday (1 Monday … 7 Sunday) and the local time.
+    Weekly(u8, &'static str),
     Hourly(u32),
     Every(u32),
 }
@@ -91,12 +93,21 @@ pub const DEFAULTS: &[DefaultSchedule] = &[
         agent: "SyncHealth",
         cadence: DefaultCadence::Every(300),
     },
+    // Issue 12: the weekly pipeline digest, Sunday evening.
+    DefaultSchedule {
+        id: "pipeline-digest-weekly",
+        agent: "PipelineDigest",
+        cadence: DefaultCadence::Weekly(7, "20:00"),
+    },
 ];
 
 impl DefaultSchedule {
     fn cadence(&self, time_zone: &str) -> anyhow::Result<Cadence> {
         Ok(match self.cadence {
             DefaultCadence::Daily(at) => Cadence::daily(at, time_zone)?,
+            DefaultCadence::Weekly(weekday, at) => {
+                Cadence::weekly(i64::from(weekday), at, time_zone)?
+            }
             DefaultCadence::Hourly(minute) => Cadence::hourly(i64::from(minute))?,
             DefaultCadence::Every(secs) => Cadence::every(i64::from(secs))?,
         })
@@ -112,6 +123,7 @@ pub struct ScheduleRow {
     pub kind: String,
     pub at: Option<String>,
     pub time_zone: Option<String>,
+    pub weekday: Option<i16>,
     pub minute: Option<i32>,
     pub every_secs: Option<i32>,
     pub enabled: bool,
@@ -131,13 +143,14 @@ impl ScheduleRow {
             &self.kind,
             self.at.as_deref(),
             self.time_zone.as_deref(),
+            self.weekday.map(i64::from),
             self.minute.map(i64::from),
             self.every_secs.map(i64::from),
         )
     }
 }
 
-const COLUMNS: &str = "s.id, s.agent, s.input, s.kind, s.at, s.time_zone, s.minute, \
+const COLUMNS: &str = "s.id, s.agent, s.input, s.kind, s.at, s.time_zone, s.weekday, s.minute, \
      s.every_secs, s.enabled, s.next_due_at, s.last_fired_at, s.last_slot_at, s.last_run_id, \
      s.last_slots_due";
 
@@ -149,6 +162,7 @@ fn row_of(row: &sqlx::postgres::PgRow, with_run: bool) -> sqlx::Result<ScheduleR
         kind: row.try_get("kind")?,
         at: row.try_get("at")?,
         time_zone: row.try_get("time_zone")?,
+        weekday: row.try_get("weekday")?,
         minute: row.try_get("minute")?,
         every_secs: row.try_get("every_secs")?,
         enabled: row.try_get("enabled")?,
@@ -195,16 +209,23 @@ pub async fn ensure_defaults(
 ) -> anyhow::Result<()> {
     for default in DEFAULTS {
         let cadence = default.cadence(time_zone)?;
-        let (spec_at, spec_tz, minute, every) = match default.cadence {
-            DefaultCadence::Daily(hhmm) => (Some(hhmm), Some(time_zone), None, None),
-            DefaultCadence::Hourly(m) => (None, None, Some(m as i32), None),
-            DefaultCadence::Every(s) => (None, None, None, Some(s as i32)),
+        let (spec_at, spec_tz, weekday, minute, every) = match default.cadence {
+            DefaultCadence::Daily(hhmm) => (Some(hhmm), Some(time_zone), None, None, None),
+            DefaultCadence::Weekly(day, hhmm) => (
+                Some(hhmm),
+                Some(time_zone),
+                Some(i16::from(day)),
+                None,
+                None,
+            ),
+            DefaultCadence::Hourly(m) => (None, None, None, Some(m as i32), None),
+            DefaultCadence::Every(s) => (None, None, None, None, Some(s as i32)),
         };
         let next = cadence.next_after(at);
         sqlx::query(
-            "insert into schedules (id, agent, input, kind, at, time_zone, minute, every_secs, \
-                                    next_due_at) \
-             values ($1, $2, '{}'::jsonb, $3, $4, $5, $6, $7, $8) \
+            "insert into schedules (id, agent, input, kind, at, time_zone, weekday, minute, \
+                                    every_secs, next_due_at) \
+             values ($1, $2, '{}'::jsonb, $3, $4, $5, $6, $7, $8, $9) \
              on conflict (id) do nothing",
         )
         .bind(default.id)
@@ -212,17 +233,19 @@ pub async fn ensure_defaults(
         .bind(cadence.kind())
         .bind(spec_at)
         .bind(spec_tz)
+        .bind(weekday)
         .bind(minute)
         .bind(every)
         .bind(next)
         .execute(pool)
         .await?;
-        if let DefaultCadence::Daily(_) = default.cadence {
+        if let DefaultCadence::Daily(_) | DefaultCadence::Weekly(..) = default.cadence {
             sqlx::query(
                 "update schedules set time_zone = $2, \
                      next_due_at = case when next_due_at > $4 then $3 else next_due_at end, \
                      updated_at = now() \
-                 where id = $1 and kind = 'daily' and time_zone is distinct from $2",
+                 where id = $1 and kind in ('daily', 'weekly') \
+                   and time_zone is distinct from $2",
             )
             .bind(default.id)
             .bind(time_zone)

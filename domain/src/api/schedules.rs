@@ -14,6 +14,8 @@ use crate::agent_run::RunStatus;
 pub enum ScheduleKind {
     /// Every local day at `at` in `time_zone`.
     Daily,
+    /// Every week on `weekday` at `at` in `time_zone`.
+    Weekly,
     /// Every hour at `minute` past, UTC.
     Hourly,
     /// Every `every_secs` seconds, counted from the Unix epoch.
@@ -34,10 +36,13 @@ pub struct ScheduleView {
     /// The cadence in words, e.g. `daily at 06:00 (UTC)`, `every 5 minutes`.
     pub cadence: String,
     pub kind: ScheduleKind,
-    /// `daily`: the local time, `HH:MM`.
+    /// `daily` and `weekly`: the local time, `HH:MM`.
     pub at: Option<String>,
-    /// `daily`: the IANA time zone of `at`.
+    /// `daily` and `weekly`: the IANA time zone of `at`.
     pub time_zone: Option<String>,
+    /// `weekly`: the ISO weekday, 1 (Monday) to 7 (Sunday).
+    #[serde(default)]
+    pub weekday: Option<u32>,
     /// `hourly`: the minute past each hour (UTC).
     pub minute: Option<u32>,
     /// `every`: the period in seconds.

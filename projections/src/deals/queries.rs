@@ -278,6 +278,16 @@ pub async fn open(pool: &PgPool, pipeline: Option<&str>) -> anyhow::Result<Vec<D
     )
 }
 
+/// Every deal changed at or after `since` (created, closed or anything else), newest first.
+pub async fn changed_since(pool: &PgPool, since: DateTime<Utc>) -> anyhow::Result<Vec<DealView>> {
+    docs(
+        sqlx::query("select doc from deals where updated_at >= $1 order by updated_at desc, id")
+            .bind(since)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
 /// Every open deal as its summary (the view with only its latest activity: all the risk
 /// flags read), largest first — the dashboard's pipeline health.
 pub async fn open_summaries(pool: &PgPool) -> anyhow::Result<Vec<DealView>> {

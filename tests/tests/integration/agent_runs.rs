@@ -127,8 +127,8 @@ async fn every_agent_in_the_registry_runs_end_to_end_with_its_example() {
     let agents = dto::<AgentsResponse>(&body).agents;
     assert_eq!(
         agents.len(),
-        20,
-        "twelve agents, the five hygiene agents and the three deal agents are registered"
+        21,
+        "twelve agents, the five hygiene agents and the four deal agents are registered"
     );
     let mut runs = Vec::new();
     for agent in &agents {

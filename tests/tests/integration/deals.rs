@@ -698,3 +698,46 @@ async fn the_deal_agents_flag_advise_with_linked_moves_scored_from_the_deal_and_
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_weekly_digest_is_a_stored_schedule_and_its_run_tells_the_weeks_pipeline() {
+    let app = spawn_app().await;
+    let schedules: caseyos_domain::api::ScheduleListResponse =
+        app.get_ok("/api/schedules", &app.admin).await;
+    let digest = schedules
+        .items
+        .iter()
+        .find(|s| s.id == "pipeline-digest-weekly")
+        .expect("the digest's default schedule");
+    assert_eq!(digest.agent, "PipelineDigest");
+    assert_eq!(digest.kind, caseyos_domain::api::ScheduleKind::Weekly);
+    assert_eq!(
+        (digest.weekday, digest.at.as_deref()),
+        (Some(7), Some("20:00"))
+    );
+    assert_eq!(digest.cadence, "weekly on Sunday at 20:00 (UTC)");
+    assert!(digest.next_run_at > now());
+
+    q4_fixture(&app).await;
+    app.settle().await;
+    let run = run_agent(&app, "PipelineDigest", json!({})).await;
+    assert_eq!(
+        run.status,
+        caseyos_domain::agent_run::RunStatus::Succeeded,
+        "{run:#?}"
+    );
+    let output = run.output.expect("the digest");
+    assert_eq!(output["created"]["count"], 6);
+    assert_eq!(output["won"]["count"], 1);
+    assert_eq!(output["won"]["total"]["minor"], 4_000_000);
+    assert_eq!(output["lost"]["count"], 1);
+    assert_eq!(output["forecast"]["period"], "2026-Q4");
+    assert_eq!(output["forecast"]["closed_won"]["minor"], 4_000_000);
+    assert_eq!(output["forecast"]["quota"]["minor"], 10_000_000);
+    assert_eq!(output["forecast"]["attainment_basis_points"], 4_000);
+    assert_eq!(output["delivery"]["emailed"], false);
+    let text = run.text.expect("the digest's text");
+    assert!(text.contains("Not emailed"), "{text}");
+    assert!(text.contains("**Won: 1 ($40,000.00)**"), "{text}");
+    app.stop().await;
+}

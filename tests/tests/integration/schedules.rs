@@ -439,7 +439,8 @@ async fn the_schedules_list_shows_the_defaults_and_each_last_runs_status() {
             "last_run",
             "minute",
             "next_run_at",
-            "time_zone"
+            "time_zone",
+            "weekday"
         ]
     );
     assert_eq!(listed["kind"], "every");

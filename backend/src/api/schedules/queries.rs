@@ -55,6 +55,7 @@ fn view_of(state: &AppState, row: ScheduleRow) -> ScheduleView {
     };
     let kind = match row.kind.as_str() {
         "daily" => ScheduleKind::Daily,
+        "weekly" => ScheduleKind::Weekly,
         "hourly" => ScheduleKind::Hourly,
         _ => ScheduleKind::Every,
     };
@@ -81,6 +82,7 @@ fn view_of(state: &AppState, row: ScheduleRow) -> ScheduleView {
         kind,
         at: row.at,
         time_zone: row.time_zone,
+        weekday: row.weekday.and_then(|d| u32::try_from(d).ok()),
         minute: row.minute.and_then(|m| u32::try_from(m).ok()),
         every_secs: row.every_secs.and_then(|s| u32::try_from(s).ok()),
         enabled: row.enabled,
