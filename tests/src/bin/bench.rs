@@ -1782,7 +1782,7 @@ fn synthetic_deals(deals: usize, per_deal: usize) -> anyhow::Result<Vec<(Uuid, V
                 name: Text::parse(&format!("Synthetic deal {n}"), 256).map_err(|e| anyhow!(e))?,
                 pipeline: pipeline.clone(),
                 stage: open[n % 2].clone(),
-                amount: Some(Money::usd(((n % 97) as i64 + 3) * 1_000_00)),
+                amount: Some(Money::usd(((n % 97) as i64 + 3) * 100_000)),
                 close_date: Some(today + chrono::Duration::days((n % 120) as i64 - 30)),
                 owner: UserName::parse(owners[n % owners.len()]).map_err(|e| anyhow!(e))?,
                 source: DealSource::Manual,
@@ -1812,7 +1812,7 @@ fn synthetic_deals(deals: usize, per_deal: usize) -> anyhow::Result<Vec<(Uuid, V
             } else {
                 match i % 6 {
                     3 => DealCommand::ChangeAmount {
-                        amount: Some(Money::usd(((n + i) % 97) as i64 * 1_000_00 + 500_00)),
+                        amount: Some(Money::usd(((n + i) % 97) as i64 * 100_000 + 50_000)),
                         by: actor.clone(),
                         at: now(),
                     },
