@@ -159,153 +159,78 @@ async fn dashboard(
     .await
 }
 
-/// The quick-stats bar.
-#[utoipa::path(
-    get,
-    path = "/api/dashboard/stats",
-    tag = "dashboard",
-    params(DashboardParams, ReadQuery),
-    responses((status = 200, description = "The quick stats", body = DashboardStats)),
-    security(("bearer" = []))
-)]
-async fn dashboard_stats(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiQuery(params): ApiQuery<DashboardParams>,
-    ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Response, ApiError> {
-    answer(&state, &principal, &params, &read, "stats", |w, _, _, _| {
-        Box::pin(async move { Ok(w.stats) })
-    })
-    .await
+/// One widget's own path: the same answer as the dashboard's, picked.
+macro_rules! widget {
+    ($name:ident, $field:ident, $ty:ty, $path:literal, $doc:literal, $description:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(
+                    get,
+                    path = $path,
+                    tag = "dashboard",
+                    params(DashboardParams, ReadQuery),
+                    responses((status = 200, description = $description, body = $ty)),
+                    security(("bearer" = []))
+                )]
+        async fn $name(
+            State(state): State<AppState>,
+            principal: Principal,
+            ApiQuery(params): ApiQuery<DashboardParams>,
+            ApiQuery(read): ApiQuery<ReadQuery>,
+        ) -> Result<Response, ApiError> {
+            let field = stringify!($field);
+            answer(&state, &principal, &params, &read, field, |w, _, _, _| {
+                Box::pin(async move { Ok(w.$field) })
+            })
+            .await
+        }
+    };
 }
 
-/// The five highest-priority moves of Today's Moves (the caller's).
-#[utoipa::path(
-    get,
-    path = "/api/dashboard/top-moves",
-    tag = "dashboard",
-    params(DashboardParams, ReadQuery),
-    responses((status = 200, description = "The top moves", body = Vec<QueueItemView>)),
-    security(("bearer" = []))
-)]
-async fn dashboard_top_moves(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiQuery(params): ApiQuery<DashboardParams>,
-    ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Response, ApiError> {
-    answer(
-        &state,
-        &principal,
-        &params,
-        &read,
-        "top_moves",
-        |w, _, _, _| Box::pin(async move { Ok(w.top_moves) }),
-    )
-    .await
-}
-
-/// Agent performance over the last 24 hours.
-#[utoipa::path(
-    get,
-    path = "/api/dashboard/agents",
-    tag = "dashboard",
-    params(DashboardParams, ReadQuery),
-    responses((status = 200, description = "Agent performance", body = AgentPerformance)),
-    security(("bearer" = []))
-)]
-async fn dashboard_agents(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiQuery(params): ApiQuery<DashboardParams>,
-    ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Response, ApiError> {
-    answer(
-        &state,
-        &principal,
-        &params,
-        &read,
-        "agents",
-        |w, _, _, _| Box::pin(async move { Ok(w.agents) }),
-    )
-    .await
-}
-
-/// Pipeline health: each pipeline's open deals by stage and its at-risk deals.
-#[utoipa::path(
-    get,
-    path = "/api/dashboard/pipeline",
-    tag = "dashboard",
-    params(DashboardParams, ReadQuery),
-    responses((status = 200, description = "Pipeline health", body = Vec<PipelineHealth>)),
-    security(("bearer" = []))
-)]
-async fn dashboard_pipelines(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiQuery(params): ApiQuery<DashboardParams>,
-    ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Response, ApiError> {
-    answer(
-        &state,
-        &principal,
-        &params,
-        &read,
-        "pipelines",
-        |w, _, _, _| Box::pin(async move { Ok(w.pipelines) }),
-    )
-    .await
-}
-
-/// The last 20 events across every context, newest first.
-#[utoipa::path(
-    get,
-    path = "/api/dashboard/activity",
-    tag = "dashboard",
-    params(DashboardParams, ReadQuery),
-    responses((status = 200, description = "The activity feed", body = Vec<ActivityEntry>)),
-    security(("bearer" = []))
-)]
-async fn dashboard_activity(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiQuery(params): ApiQuery<DashboardParams>,
-    ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Response, ApiError> {
-    answer(
-        &state,
-        &principal,
-        &params,
-        &read,
-        "activity",
-        |w, _, _, _| Box::pin(async move { Ok(w.activity) }),
-    )
-    .await
-}
-
-/// The connectors: HubSpot and the LLM, connected or not, and their last good call.
-#[utoipa::path(
-    get,
-    path = "/api/dashboard/connectors",
-    tag = "dashboard",
-    params(DashboardParams, ReadQuery),
-    responses((status = 200, description = "The connectors", body = Vec<ConnectorState>)),
-    security(("bearer" = []))
-)]
-async fn dashboard_connectors(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiQuery(params): ApiQuery<DashboardParams>,
-    ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Response, ApiError> {
-    answer(
-        &state,
-        &principal,
-        &params,
-        &read,
-        "connectors",
-        |w, _, _, _| Box::pin(async move { Ok(w.connectors) }),
-    )
-    .await
-}
+widget!(
+    dashboard_stats,
+    stats,
+    DashboardStats,
+    "/api/dashboard/stats",
+    "The quick-stats bar.",
+    "The quick stats"
+);
+widget!(
+    dashboard_top_moves,
+    top_moves,
+    Vec<QueueItemView>,
+    "/api/dashboard/top-moves",
+    "The five highest-priority moves of Today's Moves (the caller's).",
+    "The top moves"
+);
+widget!(
+    dashboard_agents,
+    agents,
+    AgentPerformance,
+    "/api/dashboard/agents",
+    "Agent performance over the last 24 hours.",
+    "Agent performance"
+);
+widget!(
+    dashboard_pipelines,
+    pipelines,
+    Vec<PipelineHealth>,
+    "/api/dashboard/pipeline",
+    "Pipeline health: each pipeline's open deals by stage and its at-risk deals.",
+    "Pipeline health"
+);
+widget!(
+    dashboard_activity,
+    activity,
+    Vec<ActivityEntry>,
+    "/api/dashboard/activity",
+    "The last 20 events across every context, newest first.",
+    "The activity feed"
+);
+widget!(
+    dashboard_connectors,
+    connectors,
+    Vec<ConnectorState>,
+    "/api/dashboard/connectors",
+    "The connectors: HubSpot and the LLM, connected or not, and their last good call.",
+    "The connectors"
+);
