@@ -17,6 +17,26 @@ use caseyos_tests::{assert_error, expect_dto, spawn_app, TestApp};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+/// Waits until every read model has applied everything committed (a strong read waits
+/// only a bounded time, then shows what is there: on a loaded machine that can be less).
+async fn settle_views(app: &TestApp) {
+    let names: Vec<&str> = caseyos_projections::all_projectors()
+        .iter()
+        .map(|p| p.name())
+        .collect();
+    let head = caseyos_store::event::head(&app.pool).await.unwrap();
+    for _ in 0..3000 {
+        let checkpoints = caseyos_projections::runner::checkpoints(&app.pool, &names)
+            .await
+            .unwrap();
+        if checkpoints.iter().all(|c| *c >= head) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the read models did not catch up");
+}
+
 fn usd(minor: i64) -> Value {
     json!({"minor": minor, "currency": "USD"})
 }
@@ -273,6 +293,7 @@ async fn the_list_filters_sorts_pages_and_flags_deals_at_risk() {
         .await;
         ids.push(deal.deal.id);
     }
+    settle_views(&app).await;
     let by_amount: DealListResponse = app
         .get_ok("/api/deals?sort=-amount&limit=3", &app.admin)
         .await;
@@ -389,6 +410,7 @@ pub(crate) async fn q4_fixture(app: &TestApp) -> Vec<Uuid> {
 async fn the_forecast_matches_hand_computed_numbers_and_a_lost_deal_weighs_zero() {
     let app = spawn_app().await;
     let ids = q4_fixture(&app).await;
+    settle_views(&app).await;
     let forecast: ForecastResponse = app.get_ok("/api/forecast?period=2026-Q4", &app.admin).await;
     let total = &forecast.total;
     assert_eq!(total.closed_won.total.minor, 4_000_000);
@@ -442,6 +464,7 @@ async fn the_forecast_matches_hand_computed_numbers_and_a_lost_deal_weighs_zero(
 async fn as_of_answers_what_the_read_models_said_then_and_the_waterfall_explains_the_change() {
     let app = spawn_app().await;
     let ids = q4_fixture(&app).await;
+    settle_views(&app).await;
     let then: ForecastResponse = app.get_ok("/api/forecast?period=2026-Q4", &app.admin).await;
     let deal_then: DealDetailResponse = app
         .get_ok(&format!("/api/deals/{}", ids[0]), &app.admin)
@@ -466,6 +489,7 @@ async fn as_of_answers_what_the_read_models_said_then_and_the_waterfall_explains
         json!({"name": "New", "stage": "qualifiedtobuy", "amount": usd(800_000), "close_date": "2026-12-30", "owner": "sam"}),
     )
     .await;
+    settle_views(&app).await;
 
     let at = urlencoding(&instant.to_rfc3339());
     let as_of: ForecastResponse = app
@@ -552,6 +576,7 @@ async fn the_dashboard_counts_moves_deals_and_events_and_says_what_is_not_connec
     let app = spawn_app().await;
     app.propose_simple("Call Dana").await;
     q4_fixture(&app).await;
+    settle_views(&app).await;
     let dashboard: DashboardResponse = app.get_ok("/api/dashboard", &app.admin).await;
     assert_eq!(dashboard.stats.pending_moves, 1);
     assert_eq!(dashboard.top_moves.len(), 1);
@@ -719,7 +744,7 @@ async fn the_weekly_digest_is_a_stored_schedule_and_its_run_tells_the_weeks_pipe
     assert!(digest.next_run_at > now());
 
     q4_fixture(&app).await;
-    app.settle().await;
+    settle_views(&app).await;
     let run = run_agent(&app, "PipelineDigest", json!({})).await;
     assert_eq!(
         run.status,

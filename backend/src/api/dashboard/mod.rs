@@ -164,13 +164,13 @@ macro_rules! widget {
     ($name:ident, $field:ident, $ty:ty, $path:literal, $doc:literal, $description:literal) => {
         #[doc = $doc]
         #[utoipa::path(
-                    get,
-                    path = $path,
-                    tag = "dashboard",
-                    params(DashboardParams, ReadQuery),
-                    responses((status = 200, description = $description, body = $ty)),
-                    security(("bearer" = []))
-                )]
+                            get,
+                            path = $path,
+                            tag = "dashboard",
+                            params(DashboardParams, ReadQuery),
+                            responses((status = 200, description = $description, body = $ty)),
+                            security(("bearer" = []))
+                        )]
         async fn $name(
             State(state): State<AppState>,
             principal: Principal,
