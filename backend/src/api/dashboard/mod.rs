@@ -47,7 +47,6 @@ async fn widgets(
     state: &AppState,
     principal: &Principal,
     params: &DashboardParams,
-    read: &ReadQuery,
 ) -> Result<(Widgets, DateTime<Utc>, i64), ApiError> {
     let settings = Settings {
         risk: state.config.deal_risk.clone(),
@@ -56,8 +55,6 @@ async fn widgets(
         hubspot_connected: state.config.hubspot().is_some(),
         llm_connected: state.config.llm_base_url.is_some(),
     };
-    // Also with `as_of`: its parameters are checked the same way (waiting costs little).
-    read.settle(state, &views()).await?;
     let (at, (inputs, position)) = match params.as_of {
         Some(at) => (at, model::inputs_as_of(&state.pool, &settings, at).await?),
         None => {
@@ -91,8 +88,11 @@ async fn answer<'a, T: Serialize>(
     name: &str,
     pick: impl FnOnce(Widgets, DateTime<Utc>, i64, &'a AppState) -> Pick<'a, T>,
 ) -> Result<Response, ApiError> {
+    // Also with `as_of`, and before a kept answer is served: the read's parameters are
+    // checked the same way every time (waiting costs little).
+    read.settle(state, &views()).await?;
     let compute = async {
-        let (widgets, at, position) = widgets(state, principal, params, read).await?;
+        let (widgets, at, position) = widgets(state, principal, params).await?;
         pick(widgets, at, position, state).await
     };
     if params.as_of.is_some() {
