@@ -62,6 +62,29 @@ ensure_postgres_running() {
     fi
 }
 
+# Two test apps at once (a pool of 40 each) beside a process test's server (32 more) need
+# more than PostgreSQL's default 100 connections: past it, new connections are refused and a
+# test's pool times out. Raised once, with a restart of the machine's test cluster.
+ensure_postgres_connections() {
+    if [ -n "${CASEYOS_TEST_DATABASE_URL:-}" ]; then
+        return
+    fi
+    local current version
+    current=$(psql -h 127.0.0.1 -U postgres -Atc 'show max_connections' 2>/dev/null || echo 0)
+    if [ "${current:-0}" -ge 200 ]; then
+        return
+    fi
+    echo "Raising PostgreSQL's max_connections from $current to 200 (restarting the test cluster)..."
+    psql -h 127.0.0.1 -U postgres -qc 'alter system set max_connections = 200'
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+    for _ in $(seq 1 30); do
+        pg_isready -q -h 127.0.0.1 -p 5432 && break
+        sleep 1
+    done
+    pg_isready -h 127.0.0.1 -p 5432
+}
+
 ensure_nextest() {
     if ! cargo nextest --version >/dev/null 2>&1; then
         echo "Installing cargo-nextest..."

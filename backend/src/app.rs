@@ -194,9 +194,15 @@ impl Application {
         crate::commands::pipelines::ensure_default(&bus)
             .await
             .map_err(|e| anyhow::anyhow!("defining the default pipeline: {e:#}"))?;
-        schedules::ensure_defaults(&pool, &config.schedule_time_zone, caseyos_store::now())
-            .await
-            .map_err(|e| anyhow::anyhow!("inserting the default schedules: {e:#}"))?;
+        let operator_zone = config.timezone_of(&config.operator).name().to_string();
+        schedules::ensure_defaults(
+            &pool,
+            &config.schedule_time_zone,
+            &operator_zone,
+            caseyos_store::now(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("inserting the default schedules: {e:#}"))?;
         if config.schedules_enabled {
             let scheduler =
                 Scheduler::new(pool.clone(), bus.clone(), config.clone(), agents.clone());

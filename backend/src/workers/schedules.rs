@@ -62,6 +62,17 @@ pub struct DefaultSchedule {
     pub id: &'static str,
     pub agent: &'static str,
     pub cadence: DefaultCadence,
+    /// Whose time zone a daily or weekly default keeps.
+    pub zone: DefaultZone,
+}
+
+/// The time zone a default schedule's local time is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultZone {
+    /// `schedule_time_zone` (the hygiene agents' mornings).
+    Schedules,
+    /// The operator's own (`owner_timezones`, else `default_timezone`): the digest is theirs.
+    Operator,
 }
 
 /// The schedules inserted at start-up when absent (issue 11's hygiene agents). Their input
@@ -71,33 +82,39 @@ pub const DEFAULTS: &[DefaultSchedule] = &[
         id: "duplicate-watcher-daily",
         agent: "DuplicateWatcher",
         cadence: DefaultCadence::Daily("06:00"),
+        zone: DefaultZone::Schedules,
     },
     DefaultSchedule {
         id: "contact-validation-daily",
         agent: "ContactValidation",
         cadence: DefaultCadence::Daily("06:30"),
+        zone: DefaultZone::Schedules,
     },
     DefaultSchedule {
         id: "enrichment-hourly",
         agent: "EnrichmentOrchestrator",
         cadence: DefaultCadence::Hourly(0),
+        zone: DefaultZone::Schedules,
     },
     // Default: after the morning's validation, so the day's report sees both.
     DefaultSchedule {
         id: "data-decay-daily",
         agent: "DataDecay",
         cadence: DefaultCadence::Daily("07:00"),
+        zone: DefaultZone::Schedules,
     },
     DefaultSchedule {
         id: "sync-health-5m",
         agent: "SyncHealth",
         cadence: DefaultCadence::Every(300),
+        zone: DefaultZone::Schedules,
     },
-    // Issue 12: the weekly pipeline digest, Sunday evening.
+    // Issue 12: the weekly pipeline digest, Sunday evening in the operator's time zone.
     DefaultSchedule {
         id: "pipeline-digest-weekly",
         agent: "PipelineDigest",
         cadence: DefaultCadence::Weekly(7, "20:00"),
+        zone: DefaultZone::Operator,
     },
 ];
 
@@ -204,10 +221,15 @@ pub async fn list(pool: &PgPool) -> sqlx::Result<Vec<ScheduleRow>> {
 /// unless it is already due, so a missed slot is still caught up).
 pub async fn ensure_defaults(
     pool: &PgPool,
-    time_zone: &str,
+    schedules_time_zone: &str,
+    operator_time_zone: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     for default in DEFAULTS {
+        let time_zone = match default.zone {
+            DefaultZone::Schedules => schedules_time_zone,
+            DefaultZone::Operator => operator_time_zone,
+        };
         let cadence = default.cadence(time_zone)?;
         let (spec_at, spec_tz, weekday, minute, every) = match default.cadence {
             DefaultCadence::Daily(hhmm) => (Some(hhmm), Some(time_zone), None, None, None),

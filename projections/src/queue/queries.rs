@@ -170,6 +170,8 @@ pub struct ListFilter {
     pub action_types: Vec<ActionType>,
     pub domains: Vec<QueueDomain>,
     pub owner: Option<String>,
+    /// Only moves about this deal (their target's deal id).
+    pub deal: Option<String>,
 }
 
 /// A sort key of the list.
@@ -285,6 +287,10 @@ pub struct Page {
 
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &ListFilter) {
     qb.push(" where true");
+    if let Some(deal) = &filter.deal {
+        qb.push(" and doc -> 'target' -> 'deal' ->> 'id' = ")
+            .push_bind(deal.clone());
+    }
     if !filter.statuses.is_empty() {
         qb.push(" and status = any(")
             .push_bind(

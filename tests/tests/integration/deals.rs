@@ -681,6 +681,15 @@ async fn the_deal_agents_flag_advise_with_linked_moves_scored_from_the_deal_and_
         );
         assert!(rationale.contains("closes in 3 days"), "{rationale}");
     }
+    // The deal's page lists them: Today's Moves filtered by the deal.
+    let listed: caseyos_domain::api::QueueListResponse = app
+        .get_ok(&format!("/api/queue?deal={}", big.id), &app.admin)
+        .await;
+    let mut listed: Vec<Uuid> = listed.items.iter().map(|m| m.id).collect();
+    let mut proposed = moves.clone();
+    listed.sort();
+    proposed.sort();
+    assert_eq!(listed, proposed, "exactly the deal's moves");
     // No amount: revenue is the action type's default, and the reasoning marks it so.
     let advised = run_agent(&app, "DealAdvisor", json!({"deal_id": bare.id})).await;
     let item = app.queue_item(advised.proposed_items[0]).await;
@@ -764,5 +773,32 @@ async fn the_weekly_digest_is_a_stored_schedule_and_its_run_tells_the_weeks_pipe
     let text = run.text.expect("the digest's text");
     assert!(text.contains("Not emailed"), "{text}");
     assert!(text.contains("**Won: 1 ($40,000.00)**"), "{text}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_digest_runs_on_sunday_evening_in_the_operators_time_zone() {
+    let app = caseyos_tests::spawn_app_with(|c| {
+        c.default_timezone = "America/New_York".into();
+        c.schedule_time_zone = "Europe/Berlin".into();
+    })
+    .await;
+    let schedules: caseyos_domain::api::ScheduleListResponse =
+        app.get_ok("/api/schedules", &app.admin).await;
+    let zone = |id: &str| {
+        schedules
+            .items
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.time_zone.clone())
+    };
+    assert_eq!(
+        zone("pipeline-digest-weekly").as_deref(),
+        Some("America/New_York")
+    );
+    assert_eq!(
+        zone("duplicate-watcher-daily").as_deref(),
+        Some("Europe/Berlin")
+    );
     app.stop().await;
 }

@@ -176,6 +176,10 @@ struct ListQuery {
     domain: Option<String>,
     /// Whose moves: yours by default, a name, or `*` for everyone's.
     owner: Option<String>,
+    /// Only moves about this deal (its id, as the move's `target.deal.id` holds it): a
+    /// deal's recommended moves.
+    #[param(pattern = r"^([A-Za-z0-9_-]{1,64})?$")]
+    deal: Option<String>,
     /// `aps`, `due_by`, `created_at` or `updated_at`; prefix `-` for descending. Default `-aps`.
     #[param(pattern = r"^-?(aps|priority|due_by|created_at|proposed_at|updated_at)$")]
     sort: Option<String>,
@@ -199,6 +203,7 @@ fn list_filter(principal: &Principal, query: &ListQuery) -> Result<(ListFilter, 
             QueueDomain::ALL.iter().copied().find(|d| d.as_str() == v)
         })?,
         owner: owner_scope(principal, query.owner.as_deref())?,
+        deal: query.deal.clone().filter(|d| !d.is_empty()),
     };
     let sort = match query.sort.as_deref() {
         Some(raw) => Sort::parse(raw).ok_or_else(|| {

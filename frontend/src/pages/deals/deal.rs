@@ -3,7 +3,7 @@
 //! their evidence, recommended moves, and its timeline (newest first). `?as_of=` shows all of
 //! it as it stood then.
 
-use caseyos_domain::api::AuditEntry;
+use caseyos_domain::api::{AuditEntry, QueueListResponse};
 use serde_json::Value;
 use yew::prelude::*;
 
@@ -107,6 +107,28 @@ fn flags(risks: &[Value]) -> Html {
     }
 }
 
+/// The moves about the deal waiting in Today's Moves, each linked to its page.
+fn recommended(moves: &QueueListResponse) -> Html {
+    if moves.items.is_empty() {
+        return empty(
+            "No moves waiting for this deal",
+            html! {
+                <p class="muted">{ "Run DealAdvisor on it from " }{ link(Route::Agents, html! { "Agents" }) }{ " to propose two or three." }</p>
+            },
+        );
+    }
+    html! {
+        <ul class="plain">
+            { for moves.items.iter().map(|m| html! {
+                <li>
+                    { link(Route::Item { id: m.id.to_string() }, html! { &m.title }) }
+                    <span class="muted">{ format!(" · APS {} · {}", crate::infra::format::score(m.aps.score), m.status.as_str()) }</span>
+                </li>
+            }) }
+        </ul>
+    }
+}
+
 fn timeline(events: &[AuditEntry], total: i64) -> Html {
     html! {
         <>
@@ -144,7 +166,13 @@ pub fn DealPage(props: &DealProps) -> Html {
             async move {
                 let deal = api::deals::deal(&id, as_of.as_deref(), c.as_deref()).await?;
                 let history = api::deals::history(&id, as_of.as_deref()).await?;
-                Ok((deal, history))
+                // The moves about this deal that wait in Today's Moves (DealAdvisor's).
+                let moves = api::queue::list(
+                    &format!("deal={}&status=pending,snoozed&limit=10", id),
+                    c.as_deref(),
+                )
+                .await?;
+                Ok((deal, history, moves))
             }
         },
     );
@@ -155,7 +183,7 @@ pub fn DealPage(props: &DealProps) -> Html {
         })
     };
     let answer = match &*query {
-        status::Load::Ready((deal, _)) => Some(deal),
+        status::Load::Ready((deal, _, _)) => Some(deal),
         _ => None,
     };
     let title = answer
@@ -170,15 +198,12 @@ pub fn DealPage(props: &DealProps) -> Html {
         html! {
             <>
                 { as_of_bar(as_of.as_deref(), answer, false, &on_as_of) }
-                { status::view(&*query, 5, &query.reload, |(deal, history)| html! {
+                { status::view(&*query, 5, &query.reload, |(deal, history, moves)| html! {
                     <>
                         { header(at(deal, "deal")) }
                         { part("Health score", score(at(deal, "health"))) }
                         { part("Risk flags and their evidence", flags(items(at(deal, "risks")))) }
-                        { part("Recommended moves", empty("None shown here", html! {
-                            <p class="muted">{ "Today's Moves cannot be filtered by deal yet, so this page lists none rather than guess. DealAdvisor's moves for this deal are in " }
-                                { link(Route::Today, html! { "Today's Moves" }) }{ "." }</p>
-                        })) }
+                        { part("Recommended moves", recommended(moves)) }
                         { part("Timeline", timeline(&history.events, history.total_events)) }
                         { part("Details", fields_table(at(deal, "deal"), &[("Pipeline", "pipeline"), ("Contacts", "contacts"), ("Last activity", "last_activity_at"), ("Created", "created_at"), ("Lost reason", "lost_reason"), ("CRM id", "crm_id")])) }
                     </>
