@@ -288,7 +288,8 @@ pub struct Page {
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &ListFilter) {
     qb.push(" where true");
     if let Some(deal) = &filter.deal {
-        qb.push(" and doc -> 'target' -> 'deal' ->> 'id' = ")
+        // The move's `target.deal.id` (a JSON path: the target's field, not a type name).
+        qb.push(" and doc #>> '{target,deal,id}' = ")
             .push_bind(deal.clone());
     }
     if !filter.statuses.is_empty() {
