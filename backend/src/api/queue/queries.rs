@@ -203,7 +203,17 @@ fn list_filter(principal: &Principal, query: &ListQuery) -> Result<(ListFilter, 
             QueueDomain::ALL.iter().copied().find(|d| d.as_str() == v)
         })?,
         owner: owner_scope(principal, query.owner.as_deref())?,
-        deal: query.deal.clone().filter(|d| !d.is_empty()),
+        deal: match query.deal.as_deref().filter(|d| !d.is_empty()) {
+            Some(raw) => Some(
+                caseyos_domain::kernel::CrmId::parse(raw)
+                    .map_err(|m| {
+                        ApiError::bad_request("request.invalid_query", format!("deal: {m}"))
+                    })?
+                    .as_str()
+                    .to_string(),
+            ),
+            None => None,
+        },
     };
     let sort = match query.sort.as_deref() {
         Some(raw) => Sort::parse(raw).ok_or_else(|| {
