@@ -140,7 +140,7 @@ impl Default for Config {
             bind: "127.0.0.1:8080".parse().expect("a valid default address"),
             data_dir: default_data_dir(),
             database_url: None,
-            database_max_connections: 32,
+            database_max_connections: 64,
             operator: "casey".into(),
             default_timezone: "UTC".into(),
             owner_timezones: BTreeMap::new(),

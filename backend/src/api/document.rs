@@ -495,6 +495,8 @@ fn request_rules(doc: &mut Value) {
     ] {
         schemas[schema]["properties"][property] = replacement;
     }
+    // A proposal's `source` may be sent as null: the server reads it as absent (manual).
+    schemas["ProposeQueueItemRequest"]["properties"]["source"]["type"] = json!(["object", "null"]);
     // A won stage is at 100, a lost one at 0.
     schemas["Stage"]["oneOf"] = json!([
         {"properties": {"kind": {"const": "open"}}},
@@ -530,6 +532,8 @@ fn request_rules(doc: &mut Value) {
     // the multipart reader refuses with control characters, quotes or backslashes in it.
     schemas["ImportForm"]["propertyNames"] =
         json!({"pattern": "^[^\\u0000-\\u001f\\u007f\"\\\\]*$"});
+    // Their contents are not read: any part, whatever it holds.
+    schemas["ImportForm"]["additionalProperties"] = json!(true);
     // A merge's per-field choices are keyed by contact field names.
     let field_names: Vec<String> = ContactField::NAMED
         .iter()
@@ -761,7 +765,9 @@ fn forbid_nul(doc: &mut Value) {
                 // reader ignores unknown fields) takes them without NUL, as the body reader
                 // does.
                 if object && !map.contains_key("additionalProperties") {
-                    map.insert("propertyNames".into(), json!({"pattern": NO_NUL}));
+                    // A stricter rule a schema gives its keys stays.
+                    map.entry("propertyNames")
+                        .or_insert_with(|| json!({"pattern": NO_NUL}));
                     map.insert(
                         "additionalProperties".into(),
                         json!({"$ref": "#/components/schemas/JsonValue"}),
