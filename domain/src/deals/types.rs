@@ -17,6 +17,13 @@ pub enum DealStatus {
 }
 
 impl DealStatus {
+    pub const ALL: [DealStatus; 3] = [DealStatus::Open, DealStatus::Won, DealStatus::Lost];
+
+    /// The status named `raw` (`open`, `won`, `lost`).
+    pub fn parse(raw: &str) -> Option<Self> {
+        DealStatus::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             DealStatus::Open => "open",

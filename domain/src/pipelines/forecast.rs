@@ -27,6 +27,21 @@ pub enum ForecastCategory {
 }
 
 impl ForecastCategory {
+    pub const ALL: [ForecastCategory; 5] = [
+        ForecastCategory::Pipeline,
+        ForecastCategory::BestCase,
+        ForecastCategory::Commit,
+        ForecastCategory::ClosedWon,
+        ForecastCategory::Omitted,
+    ];
+
+    /// The category named `raw` (`best_case`, …).
+    pub fn parse(raw: &str) -> Option<Self> {
+        ForecastCategory::ALL
+            .into_iter()
+            .find(|c| c.as_str() == raw)
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             ForecastCategory::Pipeline => "pipeline",

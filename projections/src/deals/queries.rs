@@ -323,21 +323,11 @@ pub async fn in_forecast(
     .iter()
     .map(|row| {
         let status: String = row.try_get("status")?;
-        let status = [DealStatus::Open, DealStatus::Won, DealStatus::Lost]
-            .into_iter()
-            .find(|s| s.as_str() == status)
+        let status = DealStatus::parse(&status)
             .ok_or_else(|| anyhow::anyhow!("a deal's status {status}"))?;
         let category: String = row.try_get("category")?;
-        let category = [
-            ForecastCategory::Pipeline,
-            ForecastCategory::BestCase,
-            ForecastCategory::Commit,
-            ForecastCategory::ClosedWon,
-            ForecastCategory::Omitted,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == category)
-        .ok_or_else(|| anyhow::anyhow!("a deal's category {category}"))?;
+        let category = ForecastCategory::parse(&category)
+            .ok_or_else(|| anyhow::anyhow!("a deal's category {category}"))?;
         let minor: Option<i64> = row.try_get("amount_minor")?;
         let currency: Option<String> = row.try_get("currency")?;
         let amount = match (minor, currency.as_deref()) {

@@ -66,12 +66,6 @@ struct DealsQuery {
     cursor: Option<String>,
 }
 
-fn status(raw: &str) -> Option<DealStatus> {
-    [DealStatus::Open, DealStatus::Won, DealStatus::Lost]
-        .into_iter()
-        .find(|s| s.as_str() == raw)
-}
-
 /// Deals, filtered and sorted, each with its health score and the kinds of its risk flags
 /// now.
 #[utoipa::path(
@@ -108,7 +102,7 @@ async fn list_deals(
             CrmId::parse(s).ok().map(|id| id.as_str().to_string())
         })?,
         owner,
-        statuses: parse_list(query.status.as_deref(), "status", status)?,
+        statuses: parse_list(query.status.as_deref(), "status", DealStatus::parse)?,
         close_from: query.close_from,
         close_to: query.close_to,
     };
