@@ -341,11 +341,18 @@ impl Aggregate for DuplicatePair {
                 at,
             } => {
                 let pair = self.pair.as_ref().ok_or(DuplicateError::NotFound)?;
+                let same_merge = pair
+                    .decision
+                    .as_ref()
+                    .is_some_and(|d| d.merge_id == Some(merge_id));
+                // A merge id is one merge: recorded already — or recorded and undone since
+                // (a late repeat, e.g. the merge reactor catching up after an unmerge, must
+                // not redo it).
+                if same_merge {
+                    return Ok(Vec::new());
+                }
                 if pair.status == PairStatus::Merged {
-                    return match &pair.decision {
-                        Some(d) if d.merge_id == Some(merge_id) => Ok(Vec::new()),
-                        _ => Err(DuplicateError::AlreadyMerged),
-                    };
+                    return Err(DuplicateError::AlreadyMerged);
                 }
                 if primary != pair.finding.a && primary != pair.finding.b {
                     return Err(DuplicateError::InvalidPair);

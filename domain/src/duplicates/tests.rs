@@ -207,6 +207,16 @@ fn an_unmerged_pair_stays_closed_until_a_record_changes() {
     PairTest::given(unmerged.clone())
         .when(detect(0.9, ["f1", "f2"]))
         .then_expect_events(vec![]);
+    // The merge's record repeated late (the merge reactor catching up after the unmerge)
+    // does not merge the pair again.
+    PairTest::given(unmerged.clone())
+        .when(DuplicatePairCommand::RecordMerge {
+            merge_id: merge,
+            primary: Uuid::from_u128(1),
+            by: casey(),
+            at: t0(),
+        })
+        .then_expect_events(vec![]);
     PairTest::given(unmerged)
         .when(DuplicatePairCommand::RecordUnmerge {
             merge_id: merge,
