@@ -15,8 +15,8 @@
   out when both are there.
 - A snooze's `until` and a proposal's `expires_at` must be in the future: a rule of the
   clock, not of the schema. In cases meant to be valid, a past one becomes a day from now.
-- An activity's `happened_at` must not be in the future (it happened): in cases meant to
-  be valid, a future one becomes a day ago.
+- An activity's `happened_at` and an outcome's `occurred_at` must not be in the future
+  (they happened): in cases meant to be valid, a future one becomes a day ago.
 - A forecast waterfall runs from `from` to `to`, so `from` is not after `to`: in cases meant
   to be valid, reversed instants are swapped.
 - A merge names its primary and each field's winner by contact id, and only the pair's two
@@ -39,7 +39,7 @@ VALID_KEY = re.compile(r"^[!-~]{1,255}$")
 # Cursors by the operation and sort order that issued them; consistency tokens anywhere.
 CURSORS = set()
 FUTURE_ONLY = (("/snooze", "until"), ("/api/queue", "expires_at"))
-PAST_ONLY = (("/activities", "happened_at"),)
+PAST_ONLY = (("/activities", "happened_at"), ("/api/outcomes", "occurred_at"))
 TOKENS = set()
 # The two contacts of each duplicate pair read so far, by pair id.
 PAIRS = {}

@@ -28,8 +28,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::routes_and_document;
 use crate::auth::Principal;
-use crate::config::Config;
+use crate::config::{Config, HubSpotConfig};
+use crate::connectors::credentials::Credentials;
 use crate::connectors::hubspot::HubSpotClient;
+use crate::connectors::sealing::SealingKey;
 use crate::http::error::{envelope_middleware, method_not_allowed, route_not_found, ApiError};
 use crate::http::response::json_headers;
 use crate::http::trace::request_span;
@@ -41,7 +43,9 @@ use crate::state::{AppState, Shared};
 use crate::workers::agent_runs::Workers;
 use crate::workers::contact_imports::ContactImports;
 use crate::workers::schedules::{self, Scheduler};
-use crate::workers::{contact_merges, hubspot_sync, hubspot_webhooks, live, scheduler};
+use crate::workers::{
+    connector_tokens, contact_merges, hubspot_sync, hubspot_webhooks, live, scheduler, signals,
+};
 
 /// What compression is for: text, JSON and wasm. Never `text/event-stream`: a compressor
 /// would hold live updates back until its buffer fills.
@@ -172,6 +176,7 @@ impl Application {
         );
         let projection_metrics: Arc<ProjectionMetrics> = runner.metrics();
         let projection_progress = runner.progress();
+        let wake = runner.wake();
         let mut background = runner.spawn(shutdown.clone());
         let bus = Arc::new(CommandBus::new(
             pool.clone(),
@@ -194,6 +199,9 @@ impl Application {
         crate::commands::pipelines::ensure_default(&bus)
             .await
             .map_err(|e| anyhow::anyhow!("defining the default pipeline: {e:#}"))?;
+        crate::commands::auto_approval::ensure_seed_rules(&bus)
+            .await
+            .map_err(|e| anyhow::anyhow!("defining the seed auto-approval rules: {e:#}"))?;
         let operator_zone = config.timezone_of(&config.operator).name().to_string();
         schedules::ensure_defaults(
             &pool,
@@ -208,11 +216,24 @@ impl Application {
                 Scheduler::new(pool.clone(), bus.clone(), config.clone(), agents.clone());
             background.push(Arc::new(scheduler).spawn(shutdown.clone()));
         }
-        // One HubSpot client for every worker that calls it (`None`: not connected).
-        let hubspot = match config.hubspot() {
-            Some(hubspot) => Some(HubSpotClient::new(hubspot).map_err(|e| anyhow::anyhow!("{e}"))?),
-            None => None,
-        };
+        // The connector credentials: never without the key (configured, or the key file).
+        let key = SealingKey::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let credentials =
+            Credentials::new(pool.clone(), key, &config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        background.push(connector_tokens::spawn(
+            credentials.clone(),
+            bus.clone(),
+            connector_tokens::TokenSettings::default(),
+            shutdown.clone(),
+        ));
+        // One HubSpot client for every worker that calls it, its token from the
+        // credentials (stored, else `hubspot_token`); the workers wait while there is none.
+        let hubspot_client = HubSpotClient::with_credentials(
+            HubSpotConfig::new(config.hubspot_base_url.trim(), ""),
+            credentials.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let hubspot = Some(hubspot_client.clone());
         background.extend(hubspot_sync::spawn(
             pool.clone(),
             bus.clone(),
@@ -233,6 +254,72 @@ impl Application {
             hubspot
                 .clone()
                 .map(|client| Arc::new(client) as Arc<dyn contact_merges::CrmContacts>),
+            wake.clone(),
+            shutdown.clone(),
+        ));
+        background.push(crate::workers::executions::spawn(
+            crate::workers::executions::Executor {
+                pool: pool.clone(),
+                bus: bus.clone(),
+                providers: Arc::new(crate::workers::execution_providers::LiveProviders::new(
+                    credentials.clone(),
+                    config.google(),
+                    hubspot_client,
+                )),
+                config: Arc::new(crate::workers::executions::ExecutorConfig::from_config(
+                    &config,
+                )),
+            },
+            wake.clone(),
+            shutdown.clone(),
+        ));
+        // New mail (replies, bounces) and the answers to booked meetings.
+        let gmail_wake = Arc::new(tokio::sync::Notify::new());
+        background.push(crate::workers::gmail_poller::spawn(
+            crate::workers::gmail_poller::GmailPoller {
+                pool: pool.clone(),
+                bus: bus.clone(),
+                credentials: credentials.clone(),
+                google: config.google(),
+                message_domain: config.message_id_domain.clone(),
+            },
+            (config.gmail_poll_interval_secs > 0)
+                .then(|| Duration::from_secs(config.gmail_poll_interval_secs)),
+            gmail_wake.clone(),
+            shutdown.clone(),
+        ));
+        if config.calendar_poll_interval_secs > 0 {
+            background.push(crate::workers::calendar_responses::spawn(
+                crate::workers::calendar_responses::CalendarResponses {
+                    pool: pool.clone(),
+                    bus: bus.clone(),
+                    credentials: credentials.clone(),
+                    google: config.google(),
+                },
+                Duration::from_secs(config.calendar_poll_interval_secs),
+                shutdown.clone(),
+            ));
+        }
+        background.push(crate::workers::outcomes::spawn(
+            pool.clone(),
+            bus.clone(),
+            wake.clone(),
+            shutdown.clone(),
+        ));
+        background.push(signals::spawn(
+            pool.clone(),
+            bus.clone(),
+            signals::SignalSettings {
+                operator: config.operator.clone(),
+                sweep_every: Duration::from_secs(config.signal_sweep_interval_secs),
+            },
+            wake.clone(),
+            shutdown.clone(),
+        ));
+        background.push(crate::workers::auto_approval::spawn(
+            pool.clone(),
+            bus.clone(),
+            wake,
             shutdown.clone(),
         ));
         let workers = Workers::new(
@@ -276,6 +363,8 @@ impl Application {
             answers: Default::default(),
             tokens: Default::default(),
             agents,
+            credentials,
+            gmail_wake,
         });
         Ok(Application {
             router: router(state.clone()),

@@ -11,7 +11,8 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 /// The configuration. Its `Debug` output never shows the LLM API key, the HubSpot token, the
-/// HubSpot client secret or the database password.
+/// HubSpot client secret, the credentials key, the Google client secret or the database
+/// password.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -91,6 +92,12 @@ pub struct Config {
     /// Where the first sync starts (RFC 3339, `CASEYOS_HUBSPOT_SYNC_START`): contacts
     /// modified before it are not read. Default: the epoch (every contact).
     pub hubspot_sync_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// The Gmail API root (`CASEYOS_GMAIL_BASE_URL`, default `https://gmail.googleapis.com`;
+    /// tests point it at a local fake). Paths start `/gmail/v1/…`.
+    pub gmail_base_url: String,
+    /// The Google Calendar API root, version included (`CASEYOS_CALENDAR_BASE_URL`, default
+    /// `https://www.googleapis.com/calendar/v3`).
+    pub calendar_base_url: String,
     /// Where the dashboard's hygiene card turns yellow and red (`[hygiene_thresholds]`).
     pub hygiene_thresholds: HygieneThresholds,
     /// The month (1–12) fiscal years start in (`CASEYOS_FISCAL_YEAR_START_MONTH`, or
@@ -102,6 +109,56 @@ pub struct Config {
     pub deal_risk: caseyos_domain::deals::RiskConfig,
     /// The deal health score's settings (`[deal_health]`).
     pub deal_health: caseyos_domain::deals::HealthConfig,
+    /// The executor's guardrails (`[guardrails]`: `recipient_weekly_quota` 2, `daily_quota`
+    /// 20, the circuit breaker's `breaker_min_sends` 10 / `breaker_failure_percent` 10 /
+    /// `breaker_window_minutes` 60, quiet hours `quiet_start` "20:00" to `quiet_end` "08:00"
+    /// in each move owner's zone (both `""`: off), `quiet_weekends` true).
+    pub guardrails: caseyos_domain::executions::guardrails::GuardrailConfig,
+    /// The domain of the `Message-ID`s CaseyOS gives the emails it writes.
+    pub message_id_domain: String,
+    /// The key connector tokens are sealed with at rest (`CASEYOS_CREDENTIALS_KEY`): the
+    /// base64 of 32 random bytes (`openssl rand -base64 32`). Without it the key is the
+    /// file `<data_dir>/credentials.key`, created on the first start with mode 0600; a key
+    /// file others can read, or of the wrong length, stops the start.
+    pub credentials_key: Option<String>,
+    /// The Google OAuth client (a "Web application" client whose redirect URI is
+    /// `public_url` + `/api/connectors/oauth/callback`) that connects Gmail and Google
+    /// Calendar (`CASEYOS_GOOGLE_CLIENT_ID`, `CASEYOS_GOOGLE_CLIENT_SECRET`).
+    pub google_client_id: Option<String>,
+    pub google_client_secret: Option<String>,
+    /// Google's consent page, token, revocation and userinfo endpoints (tests point them
+    /// at a local fake).
+    pub google_authorize_url: String,
+    pub google_token_url: String,
+    pub google_revoke_url: String,
+    pub google_userinfo_url: String,
+    /// The HubSpot app's client id (`CASEYOS_HUBSPOT_CLIENT_ID`): with
+    /// `hubspot_client_secret`, HubSpot can be connected by OAuth. Its token, token-info and
+    /// refresh-token endpoints are under `hubspot_base_url` (`/oauth/v1/…`).
+    pub hubspot_client_id: Option<String>,
+    /// HubSpot's consent page.
+    pub hubspot_authorize_url: String,
+    /// The secret of each signed form (`[form_secrets]`, e.g. `demo = "…"`): a submission
+    /// to `POST /api/webhooks/forms/{form}` is taken only when signed with its form's
+    /// secret (`X-CaseyOS-Signature`). A form not listed here is refused like a bad
+    /// signature. Never shown.
+    pub form_secrets: BTreeMap<String, String>,
+    /// Seconds between two sweeps of the signal rules (deal stalled, closing soon, big deal
+    /// moved, lead gone cold); default 3600. A sweep also runs at start.
+    pub signal_sweep_interval_secs: u64,
+    /// Seconds between two reads of the Gmail mailbox's history (new replies and bounces;
+    /// `CASEYOS_GMAIL_POLL_INTERVAL_SECS`, default 60). 0: no timed reads, only those a
+    /// Pub/Sub push asks for. Nothing is read while Gmail is not connected.
+    pub gmail_poll_interval_secs: u64,
+    /// The token Google Pub/Sub's push subscription sends as `?token=` to
+    /// `POST /api/webhooks/gmail` (`CASEYOS_GMAIL_PUSH_TOKEN`, at least 16 characters).
+    /// Without it the push webhook refuses every request (401 `webhook.bad_token`). Never
+    /// shown.
+    pub gmail_push_token: Option<String>,
+    /// Seconds between two reads of the Calendar events of booked meetings (the attendees'
+    /// answers; `CASEYOS_CALENDAR_POLL_INTERVAL_SECS`, default 900). 0: never. Nothing is
+    /// read while Google Calendar is not connected.
+    pub calendar_poll_interval_secs: u64,
 }
 
 /// Where each check of the dashboard's hygiene card turns yellow and red: at or above each
@@ -172,16 +229,129 @@ impl Default for Config {
             schedule_time_zone: "UTC".into(),
             hubspot_sync_interval_secs: 300,
             hubspot_sync_start: None,
+            gmail_base_url: DEFAULT_GMAIL_BASE_URL.into(),
+            calendar_base_url: DEFAULT_CALENDAR_BASE_URL.into(),
             hygiene_thresholds: HygieneThresholds::default(),
             fiscal_year_start_month: None,
             deal_risk: caseyos_domain::deals::RiskConfig::default(),
             deal_health: caseyos_domain::deals::HealthConfig::default(),
+            guardrails: Default::default(),
+            message_id_domain: "caseyos.local".into(),
+            credentials_key: None,
+            google_client_id: None,
+            google_client_secret: None,
+            google_authorize_url: DEFAULT_GOOGLE_AUTHORIZE_URL.into(),
+            google_token_url: DEFAULT_GOOGLE_TOKEN_URL.into(),
+            google_revoke_url: DEFAULT_GOOGLE_REVOKE_URL.into(),
+            google_userinfo_url: DEFAULT_GOOGLE_USERINFO_URL.into(),
+            hubspot_client_id: None,
+            hubspot_authorize_url: DEFAULT_HUBSPOT_AUTHORIZE_URL.into(),
+            form_secrets: BTreeMap::new(),
+            signal_sweep_interval_secs: 3600,
+            gmail_poll_interval_secs: 60,
+            gmail_push_token: None,
+            calendar_poll_interval_secs: 900,
         }
     }
 }
 
+/// Google's OAuth 2.0 endpoints (defaults of the `google_*_url` keys).
+pub const DEFAULT_GOOGLE_AUTHORIZE_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
+pub const DEFAULT_GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+pub const DEFAULT_GOOGLE_REVOKE_URL: &str = "https://oauth2.googleapis.com/revoke";
+pub const DEFAULT_GOOGLE_USERINFO_URL: &str = "https://www.googleapis.com/oauth2/v2/userinfo";
+/// HubSpot's OAuth consent page (default of `hubspot_authorize_url`).
+pub const DEFAULT_HUBSPOT_AUTHORIZE_URL: &str = "https://app.hubspot.com/oauth/authorize";
+/// The shortest form secret accepted.
+pub const MIN_FORM_SECRET_BYTES: usize = 16;
+
+/// A form's name as it appears in `/api/webhooks/forms/{form}`: 1–64 letters, digits, `_`
+/// or `-`.
+pub fn valid_form_name(form: &str) -> bool {
+    (1..=64).contains(&form.len())
+        && form
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// HubSpot's API root (default of `hubspot_base_url`).
 pub const DEFAULT_HUBSPOT_BASE_URL: &str = "https://api.hubapi.com";
+
+/// Gmail's API root (default of `gmail_base_url`).
+pub const DEFAULT_GMAIL_BASE_URL: &str = "https://gmail.googleapis.com";
+/// Google Calendar's API root with its version (default of `calendar_base_url`).
+pub const DEFAULT_CALENDAR_BASE_URL: &str = "https://www.googleapis.com/calendar/v3";
+
+/// How every connector call is made (`connectors::call`): its timeouts, its attempts and
+/// the waits between them. Each provider's settings hold one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallPolicy {
+    /// Establishing the connection.
+    pub connect_timeout: std::time::Duration,
+    /// The whole request (connect, send, read the answer).
+    pub request_timeout: std::time::Duration,
+    /// Attempts of one call, the first included, for retryable failures (429, 5xx,
+    /// timeouts, refused connections); calls that are not idempotent are repeated only
+    /// when the provider cannot have acted.
+    pub max_attempts: u32,
+    /// The first retry of a 5xx or timeout waits this long, each further one twice as long …
+    pub base_backoff: std::time::Duration,
+    /// … up to this.
+    pub max_backoff: std::time::Duration,
+    /// The longest `Retry-After` honoured; a longer one ends the call with
+    /// `<provider>.rate_limited` naming the wait asked for.
+    pub max_retry_after: std::time::Duration,
+}
+
+/// Where and how the Gmail and Google Calendar clients reach Google. The access token is not
+/// here: the caller passes the account's current token to each client it makes. Build it
+/// with [`GoogleConfig::new`] (or [`Config::google`]) and shorten the timings where needed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoogleConfig {
+    /// e.g. `https://gmail.googleapis.com`; a trailing `/` is ignored.
+    pub gmail_base_url: String,
+    /// e.g. `https://www.googleapis.com/calendar/v3`; a trailing `/` is ignored.
+    pub calendar_base_url: String,
+    /// Default 5 s.
+    pub connect_timeout: std::time::Duration,
+    /// Default 30 s.
+    pub request_timeout: std::time::Duration,
+    /// Default 4.
+    pub max_attempts: u32,
+    /// Default 500 ms.
+    pub base_backoff: std::time::Duration,
+    /// Default 8 s.
+    pub max_backoff: std::time::Duration,
+    /// Default 60 s.
+    pub max_retry_after: std::time::Duration,
+}
+
+impl GoogleConfig {
+    /// The defaults (as HubSpot's), for these API roots.
+    pub fn new(gmail_base_url: impl Into<String>, calendar_base_url: impl Into<String>) -> Self {
+        GoogleConfig {
+            gmail_base_url: gmail_base_url.into(),
+            calendar_base_url: calendar_base_url.into(),
+            connect_timeout: HubSpotConfig::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: HubSpotConfig::DEFAULT_REQUEST_TIMEOUT,
+            max_attempts: HubSpotConfig::DEFAULT_MAX_ATTEMPTS,
+            base_backoff: HubSpotConfig::DEFAULT_BASE_BACKOFF,
+            max_backoff: HubSpotConfig::DEFAULT_MAX_BACKOFF,
+            max_retry_after: HubSpotConfig::DEFAULT_MAX_RETRY_AFTER,
+        }
+    }
+
+    pub fn call_policy(&self) -> CallPolicy {
+        CallPolicy {
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            max_attempts: self.max_attempts,
+            base_backoff: self.base_backoff,
+            max_backoff: self.max_backoff,
+            max_retry_after: self.max_retry_after,
+        }
+    }
+}
 
 /// Where and how the HubSpot client reaches HubSpot. It exists only with a token:
 /// [`Config::hubspot`] answers `None` when HubSpot is not connected. Build it with
@@ -245,6 +415,17 @@ impl HubSpotConfig {
     /// The private-app token, for the `Authorization` header only.
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    pub fn call_policy(&self) -> CallPolicy {
+        CallPolicy {
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            max_attempts: self.max_attempts,
+            base_backoff: self.base_backoff,
+            max_backoff: self.max_backoff,
+            max_retry_after: self.max_retry_after,
+        }
     }
 }
 
@@ -355,6 +536,20 @@ impl Config {
             ));
         }
         parse_tz(&self.default_timezone).map_err(|m| invalid("default_timezone", m))?;
+        if let Some((field, message)) = self.guardrails.problem() {
+            return Err(invalid(&format!("guardrails.{field}"), message.into()));
+        }
+        if self.message_id_domain.is_empty()
+            || !self
+                .message_id_domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            return Err(invalid(
+                "message_id_domain",
+                "a domain name: letters, digits, dots and hyphens".into(),
+            ));
+        }
         parse_tz(&self.schedule_time_zone).map_err(|m| invalid("schedule_time_zone", m))?;
         for (owner, tz) in &self.owner_timezones {
             parse_tz(tz).map_err(|m| invalid(&format!("owner_timezones.{owner}"), m))?;
@@ -381,12 +576,53 @@ impl Config {
         {
             return Err(invalid("hubspot_base_url", "must be an http(s) URL".into()));
         }
+        for (field, url) in [
+            ("gmail_base_url", &self.gmail_base_url),
+            ("calendar_base_url", &self.calendar_base_url),
+            ("google_authorize_url", &self.google_authorize_url),
+            ("google_token_url", &self.google_token_url),
+            ("google_revoke_url", &self.google_revoke_url),
+            ("google_userinfo_url", &self.google_userinfo_url),
+            ("hubspot_authorize_url", &self.hubspot_authorize_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(field, "must be an http(s) URL".into()));
+            }
+        }
         if let Some(token) = &self.hubspot_token {
             // It goes into a header: visible ASCII only (private-app tokens are `pat-…`).
             if !token.trim().is_empty() && !token.trim().bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(invalid(
                     "hubspot_token",
                     "must be printable ASCII without spaces".into(),
+                ));
+            }
+        }
+        if self.signal_sweep_interval_secs == 0 {
+            return Err(invalid(
+                "signal_sweep_interval_secs",
+                "must be at least 1".into(),
+            ));
+        }
+        if let Some(token) = &self.gmail_push_token {
+            if token.trim().len() < MIN_FORM_SECRET_BYTES {
+                return Err(invalid(
+                    "gmail_push_token",
+                    format!("a token needs at least {MIN_FORM_SECRET_BYTES} characters"),
+                ));
+            }
+        }
+        for (form, secret) in &self.form_secrets {
+            if !valid_form_name(form) {
+                return Err(invalid(
+                    &format!("form_secrets.{form}"),
+                    "a form's name is 1–64 letters, digits, `_` or `-`".into(),
+                ));
+            }
+            if secret.trim().len() < MIN_FORM_SECRET_BYTES {
+                return Err(invalid(
+                    &format!("form_secrets.{form}"),
+                    format!("a secret needs at least {MIN_FORM_SECRET_BYTES} characters"),
                 ));
             }
         }
@@ -497,6 +733,14 @@ impl Config {
             .filter(|s| !s.is_empty())
     }
 
+    /// The secret form `form` is signed with; `None` for a form not configured.
+    pub fn form_secret(&self, form: &str) -> Option<&str> {
+        self.form_secrets
+            .get(form)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+
     /// The HubSpot client's settings, when a token is configured; `None` means HubSpot is
     /// not connected (`connector.not_connected`).
     pub fn hubspot(&self) -> Option<HubSpotConfig> {
@@ -505,6 +749,12 @@ impl Config {
             return None;
         }
         Some(HubSpotConfig::new(self.hubspot_base_url.trim(), token))
+    }
+
+    /// The Gmail and Google Calendar clients' settings (their API roots and timings). Whether
+    /// Google is connected is the credential store's to say, not the configuration's.
+    pub fn google(&self) -> GoogleConfig {
+        GoogleConfig::new(self.gmail_base_url.trim(), self.calendar_base_url.trim())
     }
 
     pub fn timezone_of(&self, owner: &str) -> Tz {
@@ -539,9 +789,9 @@ impl Config {
     }
 }
 
-/// Every field, by name, with the secrets hidden: the LLM API key, the HubSpot token, and
-/// the password of
-/// the database URL. (Read from the serialized tree, so a new field is shown without
+/// Every field, by name, with the secrets hidden: the LLM API key, the HubSpot token and
+/// client secret, the credentials key, the Google client secret, and the password of the
+/// database URL. (Read from the serialized tree, so a new field is shown without
 /// anyone remembering to add it here.)
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -549,9 +799,21 @@ impl std::fmt::Debug for Config {
             Ok(serde_json::Value::Object(fields)) => fields,
             _ => return f.write_str("Config { <unprintable> }"),
         };
-        for secret in ["llm_api_key", "hubspot_token", "hubspot_client_secret"] {
+        for secret in [
+            "llm_api_key",
+            "hubspot_token",
+            "hubspot_client_secret",
+            "credentials_key",
+            "google_client_secret",
+            "gmail_push_token",
+        ] {
             if let Some(key) = tree.get_mut(secret).filter(|k| !k.is_null()) {
                 *key = serde_json::Value::String("<redacted>".into());
+            }
+        }
+        if let Some(serde_json::Value::Object(forms)) = tree.get_mut("form_secrets") {
+            for secret in forms.values_mut() {
+                *secret = serde_json::Value::String("<redacted>".into());
             }
         }
         if let Some(url) = &self.database_url {
@@ -743,6 +1005,71 @@ mod tests {
         let error = bad.validate().unwrap_err().to_string();
         assert!(error.contains("hubspot_token"), "{error}");
         assert!(!error.contains("pat na1"), "{error}");
+    }
+
+    #[test]
+    fn google_base_urls_default_to_googles_and_must_be_http_urls() {
+        let google = Config::default().google();
+        assert_eq!(google.gmail_base_url, "https://gmail.googleapis.com");
+        assert_eq!(
+            google.calendar_base_url,
+            "https://www.googleapis.com/calendar/v3"
+        );
+        let policy = google.call_policy();
+        assert_eq!(policy.connect_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(policy.request_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(policy.max_attempts, 4);
+        assert_eq!(policy.max_retry_after, std::time::Duration::from_secs(60));
+        for (field, config) in [
+            (
+                "gmail_base_url",
+                Config {
+                    gmail_base_url: "gmail.googleapis.com".into(),
+                    ..Config::default()
+                },
+            ),
+            (
+                "calendar_base_url",
+                Config {
+                    calendar_base_url: "ftp://x".into(),
+                    ..Config::default()
+                },
+            ),
+        ] {
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains(field), "{error}");
+        }
+    }
+
+    #[test]
+    fn form_secrets_are_checked_found_by_form_and_never_shown() {
+        let mut config = Config::default();
+        config
+            .form_secrets
+            .insert("demo".into(), "form-s3cret-0123456789".into());
+        config.validate().unwrap();
+        assert_eq!(config.form_secret("demo"), Some("form-s3cret-0123456789"));
+        assert_eq!(config.form_secret("pricing"), None);
+        for shown in [format!("{config:?}"), format!("{config:#?}")] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(shown.contains("demo"), "{shown}");
+        }
+        // (form, secret, the field an error names)
+        let table = [
+            ("demo", "short", "form_secrets.demo"),
+            (
+                "no spaces",
+                "form-s3cret-0123456789",
+                "form_secrets.no spaces",
+            ),
+        ];
+        for (form, secret, field) in table {
+            let mut bad = Config::default();
+            bad.form_secrets.insert(form.into(), secret.into());
+            let error = bad.validate().unwrap_err().to_string();
+            assert!(error.contains(field), "{error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
     }
 
     #[test]

@@ -8,10 +8,11 @@ use caseyos_domain::api::LiveEvent;
 use caseyos_projections::runner::ProjectionMetrics;
 use caseyos_store::CommandBus;
 use sqlx::PgPool;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::connectors::credentials::Credentials;
 use crate::infra::answers::AnswerCache;
 use crate::infra::metrics::Metrics;
 use crate::infra::token_checks::TokenChecks;
@@ -59,6 +60,10 @@ pub struct Shared {
     pub tokens: Arc<TokenChecks>,
     /// The agents this instance's workers run (the registry and any extra ones).
     pub agents: Agents,
+    /// Connector credentials: the tokens the clients send, sealed at rest.
+    pub credentials: Credentials,
+    /// Wakes this instance's Gmail poller (a Pub/Sub push at `/api/webhooks/gmail`).
+    pub gmail_wake: Arc<Notify>,
 }
 
 impl Shared {

@@ -18,15 +18,19 @@ pub mod agent_run;
 pub mod aggregate;
 pub mod alerts;
 pub mod api;
+pub mod auto_approval;
+pub mod connectors;
 pub mod contact_import;
 pub mod contacts;
 pub mod crm_merges;
 pub mod crm_sync;
 pub mod deals;
 pub mod duplicates;
+pub mod executions;
 pub mod forecast;
 pub mod hygiene;
 pub mod kernel;
+pub mod outcomes;
 pub mod pipelines;
 pub mod queue;
 pub mod quotas;
@@ -34,3 +38,4 @@ pub mod registry;
 /// Stored schedules' cadences (needs the time-zone database: server-side only).
 #[cfg(feature = "server")]
 pub mod schedule;
+pub mod signals;

@@ -7,15 +7,21 @@ use serde_json::Value;
 use crate::agent_run::AgentRun;
 use crate::aggregate::{fold_one, Aggregate, DecodeError, Ownership, RecordedEvent};
 use crate::alerts::Alert;
+use crate::auto_approval::{AutoApprovalDecision, AutoApprovalRule};
+use crate::connectors::Connector;
 use crate::contact_import::ContactImport;
 use crate::contacts::Contact;
 use crate::crm_merges::CrmMerge;
 use crate::crm_sync::CrmSync;
 use crate::deals::Deal;
 use crate::duplicates::DuplicatePair;
+use crate::executions::settings::ExecutionSettings;
+use crate::executions::ActionExecution;
+use crate::outcomes::Outcome;
 use crate::pipelines::PipelineDefinition;
 use crate::queue::QueueItem;
 use crate::quotas::Quota;
+use crate::signals::Signal;
 
 /// One registered aggregate type.
 #[derive(Clone, Copy)]
@@ -82,6 +88,13 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<PipelineDefinition>(),
     AggregateType::of::<Deal>(),
     AggregateType::of::<Quota>(),
+    AggregateType::of::<Connector>(),
+    AggregateType::of::<ActionExecution>(),
+    AggregateType::of::<ExecutionSettings>(),
+    AggregateType::of::<Outcome>(),
+    AggregateType::of::<Signal>(),
+    AggregateType::of::<AutoApprovalRule>(),
+    AggregateType::of::<AutoApprovalDecision>(),
 ];
 
 /// The registered type with this stored name.
@@ -118,7 +131,14 @@ mod tests {
                 "contact_import",
                 "pipeline",
                 "deal",
-                "quota"
+                "quota",
+                "connector",
+                "action_execution",
+                "execution_settings",
+                "outcome",
+                "signal",
+                "auto_approval_rule",
+                "auto_approval_decision"
             ]
         );
         assert!(aggregate_type("forecast").is_none());

@@ -20,29 +20,33 @@ mod routes;
 #[cfg(test)]
 mod test_support;
 
+use yew::functional::{Hook, HookContext};
 use yew::prelude::*;
 
 use components::layout::Layout;
 use components::status::skeleton;
 use infra::app_state::{self, AppContext, Auth, Session};
 use infra::{live, theme};
-use pages::agent_runs::agents::AgentsPage;
-use pages::agent_runs::run::RunPage;
-use pages::agent_runs::runs::RunsPage;
-use pages::contacts::contact::ContactPage;
-use pages::contacts::import::ImportPage;
-use pages::contacts::list::ContactsPage;
-use pages::deals::board::BoardPage;
-use pages::deals::dashboard::DashboardPage;
-use pages::deals::deal::DealPage;
-use pages::deals::forecast::ForecastPage;
-use pages::hygiene::duplicates::DuplicatesPage;
-use pages::hygiene::overview::HygienePage;
+use pages::agent_runs::agents::use_agents_page;
+use pages::agent_runs::run::{use_run_page, RunProps};
+use pages::agent_runs::runs::use_runs_page;
+use pages::auto_approval::use_auto_approval_page;
+use pages::connectors::use_connectors_page;
+use pages::contacts::contact::{use_contact_page, ContactProps};
+use pages::contacts::import::use_import_page;
+use pages::contacts::list::use_contacts_page;
+use pages::deals::board::use_board_page;
+use pages::deals::dashboard::use_dashboard_page;
+use pages::deals::deal::{use_deal_page, DealProps};
+use pages::deals::forecast::use_forecast_page;
+use pages::hygiene::duplicates::{use_duplicates_page, DuplicatesProps};
+use pages::hygiene::overview::use_hygiene_page;
 use pages::not_found_page;
-use pages::queue::item::ItemPage;
-use pages::queue::list::QueuePage;
-use pages::queue::today::TodayPage;
-use pages::sign_in::SignInPage;
+use pages::queue::item::{use_item_page, ItemProps};
+use pages::queue::list::use_queue_page;
+use pages::queue::today::use_today_page;
+use pages::sign_in::use_sign_in_page;
+use pages::signals::use_signals_page;
 use routes::query::pair;
 use routes::{push, use_location, Route, Router};
 
@@ -80,29 +84,83 @@ struct GuardProps {
     children: Html,
 }
 
+/// The page of `route` (not `/404`), as a hook of [`Page`]'s.
+struct PageOf(Route);
+
+impl Hook for PageOf {
+    type Output = Html;
+
+    fn run(self, ctx: &mut HookContext) -> Html {
+        let id = AttrValue::from;
+        match self.0 {
+            Route::SignIn => use_sign_in_page().run(ctx),
+            Route::Dashboard => use_dashboard_page().run(ctx),
+            Route::Today => use_today_page().run(ctx),
+            Route::Pipeline => use_board_page().run(ctx),
+            Route::Deal { id: deal } => use_deal_page(&DealProps { id: id(deal) }).run(ctx),
+            Route::Forecast => use_forecast_page().run(ctx),
+            Route::Queue => use_queue_page().run(ctx),
+            Route::Item { id: item } => use_item_page(&ItemProps { id: id(item) }).run(ctx),
+            Route::Agents => use_agents_page().run(ctx),
+            Route::Runs => use_runs_page().run(ctx),
+            Route::Run { id: run } => use_run_page(&RunProps { id: id(run) }).run(ctx),
+            Route::Contacts => use_contacts_page().run(ctx),
+            Route::Hygiene => use_hygiene_page().run(ctx),
+            Route::Contact { id: contact } => {
+                use_contact_page(&ContactProps { id: id(contact) }).run(ctx)
+            }
+            Route::ContactImport => use_import_page().run(ctx),
+            Route::Duplicates => use_duplicates_page(&DuplicatesProps { id: None }).run(ctx),
+            Route::Duplicate { id: pair } => {
+                use_duplicates_page(&DuplicatesProps { id: Some(id(pair)) }).run(ctx)
+            }
+            Route::Signals => use_signals_page().run(ctx),
+            Route::Connectors => use_connectors_page().run(ctx),
+            Route::AutoApproval => use_auto_approval_page().run(ctx),
+            Route::NotFound => not_found_page(),
+        }
+    }
+}
+
+fn use_page_of(route: Route) -> PageOf {
+    PageOf(route)
+}
+
+#[derive(Properties, PartialEq)]
+struct PageProps {
+    route: Route,
+}
+
+/// Every page is this one component, its hooks those of the route's page: one copy of yew's
+/// component lifecycle for all pages rather than one per page (ARCHITECTURE.md, "The SPA" →
+/// Size). Keyed by [`page_key`], so that another page starts afresh.
+#[component]
+fn Page(props: &PageProps) -> Html {
+    use_page_of(props.route.clone())
+}
+
+/// Which page a route shows: routes of one page share it (a pair of the duplicates page keeps
+/// the page and its list), any other route is another page.
+fn page_key(route: &Route) -> String {
+    match route {
+        Route::Duplicate { .. } => format!("{:?}", std::mem::discriminant(&Route::Duplicates)),
+        other => format!("{:?}", std::mem::discriminant(other)),
+    }
+}
+
 fn switch(route: Route) -> Html {
-    let page = match route {
-        Route::SignIn => return html! { <SignInPage /> },
-        Route::Dashboard => html! { <DashboardPage /> },
-        Route::Today => html! { <TodayPage /> },
-        Route::Pipeline => html! { <BoardPage /> },
-        Route::Deal { id } => html! { <DealPage id={id} /> },
-        Route::Forecast => html! { <ForecastPage /> },
-        Route::Queue => html! { <QueuePage /> },
-        Route::Item { id } => html! { <ItemPage id={id} /> },
-        Route::Agents => html! { <AgentsPage /> },
-        Route::Runs => html! { <RunsPage /> },
-        Route::Run { id } => html! { <RunPage id={id} /> },
-        Route::Contacts => html! { <ContactsPage /> },
-        Route::Hygiene => html! { <HygienePage /> },
-        Route::Contact { id } => html! { <ContactPage id={id} /> },
-        Route::ContactImport => html! { <ImportPage /> },
-        Route::Duplicates => html! { <DuplicatesPage /> },
-        Route::Duplicate { id } => html! { <DuplicatesPage id={Some(AttrValue::from(id))} /> },
-        Route::NotFound => not_found_page(),
-    };
-    // Every other page is for the signed-in.
-    html! { <Guard>{ page }</Guard> }
+    let signed_in_only = !matches!(route, Route::SignIn);
+    if matches!(route, Route::NotFound) {
+        return html! { <Guard>{ not_found_page() }</Guard> };
+    }
+    let key = page_key(&route);
+    let page = html! { <Page {key} {route} /> };
+    if signed_in_only {
+        // Every other page is for the signed-in.
+        html! { <Guard>{ page }</Guard> }
+    } else {
+        page
+    }
 }
 
 #[component]

@@ -14,6 +14,7 @@
 
 pub mod agent_runs;
 pub mod alerts;
+pub mod auto_approval;
 pub mod contact_imports;
 pub mod contacts;
 pub mod crm_sync;
@@ -21,14 +22,17 @@ pub mod cursor;
 pub mod dashboard;
 pub mod deals;
 pub mod duplicates;
+pub mod executions;
 pub mod export;
 pub mod forecast;
 pub mod hygiene_reports;
+pub mod outcomes;
 pub mod pipelines;
 pub mod projector;
 pub mod queue;
 pub mod quotas;
 pub mod runner;
+pub mod signals;
 
 pub use projector::{Projector, Tables};
 pub use runner::rebuild;
@@ -51,6 +55,11 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(pipelines::PipelinesProjector),
         Arc::new(deals::DealsProjector),
         Arc::new(quotas::QuotasProjector),
+        Arc::new(executions::ExecutionsProjector),
+        Arc::new(outcomes::OutcomesProjector),
+        Arc::new(signals::SignalsProjector),
+        Arc::new(auto_approval::AutoApprovalRulesProjector),
+        Arc::new(auto_approval::AutoApprovalDecisionsProjector),
     ]
 }
 

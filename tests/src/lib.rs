@@ -18,11 +18,14 @@ pub mod soak;
 use std::fmt::Display;
 use std::time::{Duration, Instant};
 
+use caseyos_backend::connectors::credentials::{Credentials, NewCredential};
+use caseyos_backend::connectors::sealing::SealingKey;
 use caseyos_backend::{Application, Config};
 use caseyos_domain::agent_run::AgentRunView;
 use caseyos_domain::api::{
     AgentRunResponse, ErrorBody, ErrorEnvelope, FieldError, QueueItemResponse,
 };
+use caseyos_domain::connectors::{ConnectorName, CredentialKind};
 use caseyos_domain::queue::QueueItemView;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -159,20 +162,63 @@ pub fn propose_command(id: Uuid, title: &str) -> caseyos_domain::queue::QueueIte
         rationale: None,
         draft: None,
         demo: false,
+        learned: Vec::new(),
         by: Actor::user("admin"),
         at: caseyos_store::now(),
     }))
 }
 
+/// The key test servers seal connector tokens with (base64 of 32 bytes), so no test writes a
+/// key file into the home folder; tests of the key file unset it.
+pub const TEST_CREDENTIALS_KEY: &str = "Y2FzZXlvcy10ZXN0cy1jcmVkZW50aWFscy1rZXktMzI=";
+
 /// Configuration for a test server. Stored schedules do not fire (a test that wants them
-/// sets `schedules_enabled`), so no scheduled run appears in a test that did not ask.
+/// sets `schedules_enabled`), so no scheduled run appears in a test that did not ask; nor
+/// do the timed Gmail and Calendar reads (a Gmail push still wakes the poller; tests poll
+/// with `gmail_poller::GmailPoller::poll`). Connector tokens are sealed with
+/// [`TEST_CREDENTIALS_KEY`].
 pub fn test_config(database_url: &str) -> Config {
     Config {
         bind: "127.0.0.1:0".parse().expect("an address"),
         database_url: Some(database_url.to_string()),
         schedules_enabled: false,
+        gmail_poll_interval_secs: 0,
+        calendar_poll_interval_secs: 0,
+        credentials_key: Some(TEST_CREDENTIALS_KEY.into()),
         ..Config::default()
     }
+}
+
+/// The connector credentials of a test database as a server configured by `config` sees
+/// them (the same sealing key, the same OAuth endpoints).
+pub fn credentials_for(pool: &PgPool, config: &Config) -> Credentials {
+    let key = SealingKey::load(config).expect("the credentials key");
+    Credentials::new(pool.clone(), key, config).expect("the credentials")
+}
+
+/// Stores `access_token` for `name` (with a refresh token `fake-refresh-token`) expiring in
+/// two hours (past the token worker's refresh horizon), as a completed grant would.
+pub async fn store_fake_credential(
+    credentials: &Credentials,
+    name: ConnectorName,
+    access_token: &str,
+) {
+    let credential = NewCredential {
+        kind: CredentialKind::Oauth,
+        access_token: access_token.into(),
+        refresh_token: Some("fake-refresh-token".into()),
+        expires_at: Some(caseyos_store::now() + chrono::Duration::hours(2)),
+        scopes: caseyos_backend::connectors::oauth::scopes_of(name)
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        account: Some("casey@example.com".into()),
+        hub_id: None,
+    };
+    credentials
+        .store(name, credential, "test-admin")
+        .await
+        .expect("store the fake credential");
 }
 
 /// A server built in this process on an existing pool: a test app's own, or another
@@ -340,6 +386,28 @@ impl TestApp {
         )
         .await
         .expect("create a token")
+    }
+
+    /// The connector credentials of this app's database (sealed with the tests' key).
+    pub fn credentials(&self) -> Credentials {
+        self.credentials_with(|_| {})
+    }
+
+    /// [`credentials`](Self::credentials) configured also by `configure` (OAuth endpoints
+    /// and clients, `hubspot_token`).
+    pub fn credentials_with(&self, configure: impl FnOnce(&mut Config)) -> Credentials {
+        let mut config = test_config(&self.database_url);
+        configure(&mut config);
+        credentials_for(&self.pool, &config)
+    }
+
+    /// Connects `name` to a fake without any OAuth dance: stores `access_token` (with a
+    /// refresh token `fake-refresh-token`) expiring in two hours (past the token worker's
+    /// refresh horizon), as a completed grant would.
+    /// Tests of the clients point the client's base URL at their fake and expect this
+    /// token as the bearer.
+    pub async fn connect_fake(&self, name: ConnectorName, access_token: &str) {
+        store_fake_credential(&self.credentials(), name, access_token).await;
     }
 
     /// Another server in this process on the same database, configured like this one
@@ -628,12 +696,14 @@ pub async fn pool_for(url: &str) -> PgPool {
         .expect("connect")
 }
 
-/// Events in the store, but the first start's own (the default pipeline): what requests
-/// and workers wrote.
+/// Events in the store that requests and workers wrote: not the first start's own (the
+/// default pipeline, the seed rules), nor what the reactors write in answer to every
+/// proposal, approval and execution (auto-approval decisions, executions, outcomes).
 pub async fn event_count(pool: &PgPool) -> i64 {
     query_i64(
         pool,
-        "select count(*) from events where metadata ->> 'actor' <> 'system:first-start'",
+        "select count(*) from events where metadata ->> 'actor' not in \
+         ('system:first-start', 'system:auto-approval', 'system:executions', 'system:outcomes')",
     )
     .await
 }
@@ -793,4 +863,38 @@ impl SseReader {
         }
         None
     }
+}
+
+/// Waits until every read model has applied everything committed, and every reactor
+/// (outcomes, auto-approval, the executor, signals, merges) has followed the log to its
+/// head, so the events they write in answer are in too — and the log has stopped moving.
+pub async fn settle_everything(pool: &PgPool) {
+    let all = caseyos_projections::all_projectors();
+    let names: Vec<&str> = all.iter().map(|p| p.name()).collect();
+    for _ in 0..3000 {
+        let head = caseyos_store::event::head(pool)
+            .await
+            .expect("the log's head");
+        let checkpoints = caseyos_projections::runner::checkpoints(pool, &names)
+            .await
+            .expect("the projectors' checkpoints");
+        let reactors: Vec<(i64, i64)> = sqlx::query_as(
+            "select checkpoint_tx::text::bigint, checkpoint_position from reactor_checkpoints",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("the reactors' checkpoints");
+        let reactors_done = reactors.iter().all(|&(tx_id, position)| {
+            caseyos_domain::kernel::Checkpoint { tx_id, position } >= head
+        });
+        let still = caseyos_store::event::head(pool)
+            .await
+            .expect("the log's head")
+            == head;
+        if checkpoints.iter().all(|c| *c >= head) && reactors_done && still {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the read models and reactors did not catch up");
 }

@@ -32,6 +32,8 @@ pub fn command(binary: &Path, database_url: Option<&str>) -> Command {
         .env("CASEYOS_LOG", "info,sqlx=warn")
         // No scheduled runs in a test that did not ask for them (it may set it back).
         .env("CASEYOS_SCHEDULES_ENABLED", "false")
+        // Connector tokens sealed with the tests' key, never a key file in the home folder.
+        .env("CASEYOS_CREDENTIALS_KEY", crate::TEST_CREDENTIALS_KEY)
         // Errors without anyhow backtraces, even when the tests run with RUST_BACKTRACE.
         .env("RUST_LIB_BACKTRACE", "0")
         .stdin(Stdio::null());

@@ -11,18 +11,21 @@ use caseyos_domain::agent_run::{AgentRun, RunStatus, RunTrigger};
 use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::alerts::{AlertKind, AlertSeverity, AlertStatus};
 use caseyos_domain::api::MAX_PHONE_CHARS;
+use caseyos_domain::auto_approval::MAX_RULE_NAME_CHARS;
 use caseyos_domain::contacts::{
     CompanyDomain, ContactField, ContactSource, ContactStatus, LifecycleStage,
     MAX_CUSTOM_PROPERTIES, MAX_LIST_ITEMS, MAX_NAME_CHARS, MAX_TEXT_CHARS as CONTACT_TEXT_CHARS,
 };
 use caseyos_domain::deals::{MAX_NAME_CHARS as DEAL_NAME_CHARS, MAX_TEXT_CHARS as DEAL_TEXT_CHARS};
 use caseyos_domain::duplicates::PairStatus;
+use caseyos_domain::executions::ExecutionStatus;
 use caseyos_domain::kernel::{CrmId, EmailAddress, UserName, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
 use caseyos_domain::pipelines::{MAX_LABEL_CHARS, MAX_PROBABILITY, MAX_STAGES};
 use caseyos_domain::queue::{
     ActionType, QueueDomain, QueueItem, QueueStatus, ACTION_TYPE_ALIASES, MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
 };
+use caseyos_domain::signals::{SignalKind, SignalSource, MAX_DEDUP_KEY_CHARS};
 use serde_json::{json, Map, Value};
 
 use crate::api::deals::MAX_CONTACTS_PER_REQUEST;
@@ -141,6 +144,16 @@ pub fn refine(doc: &mut Value, agents: &[AgentOperation]) {
                 p["schema"]["pattern"] = json!(pattern);
             }
         }
+    }
+    // A form submission is any JSON object (its values without U+0000, as everywhere).
+    if let Some(schema) = doc.pointer_mut(
+        "/paths/~1api~1webhooks~1forms~1{form}/post/requestBody/content/application~1json/schema",
+    ) {
+        *schema = json!({
+            "type": "object",
+            "propertyNames": {"pattern": "^[^\\x00]*$"},
+            "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+        });
     }
     request_rules(doc);
     add_request_examples(doc);
@@ -331,6 +344,31 @@ fn request_rules(doc: &mut Value) {
             "reason",
             optional_text(CONTACT_TEXT_CHARS),
         ),
+        ("KillSwitchRequest", "reason", optional_text(MAX_TEXT_CHARS)),
+        (
+            "CompleteExecutionRequest",
+            "note",
+            optional_text(MAX_TEXT_CHARS),
+        ),
+        ("RecordOutcomeRequest", "contact_id", crm_id.clone()),
+        ("RecordSignalRequest", "title", text(MAX_TITLE_CHARS)),
+        ("RecordSignalRequest", "note", optional_text(MAX_TEXT_CHARS)),
+        (
+            "RecordSignalRequest",
+            "dedup_key",
+            text(MAX_DEDUP_KEY_CHARS),
+        ),
+        (
+            "RecordSignalRequest",
+            "occurred_at",
+            json!({"pattern": YEARS_2_TO_9998}),
+        ),
+        ("RuleRequest", "name", text(MAX_RULE_NAME_CHARS)),
+        (
+            "AutoApprovalSwitchRequest",
+            "reason",
+            optional_text(MAX_TEXT_CHARS),
+        ),
     ];
     let mut rules = rules.to_vec();
     let stages: Vec<&str> = LifecycleStage::ALL.iter().map(|s| s.as_str()).collect();
@@ -348,6 +386,7 @@ fn request_rules(doc: &mut Value) {
     // `email` alone may be null: a create reads it as absent, an edit as "remove them all".
     let nullable_email = json!({"type": ["string", "null"], "format": "email", "pattern": EmailAddress::EXACT_PATTERN});
     let phones = json!({"maxItems": MAX_LIST_ITEMS, "items": {"type": "string", "pattern": TEXT_PATTERN, "maxLength": MAX_PHONE_CHARS}});
+    rules.push(("RecordOutcomeRequest", "email", nullable_email.clone()));
     for schema in ["CreateContactRequest", "EditContactRequest"] {
         for field in ["first_name", "last_name", "job_title", "company_name"] {
             rules.push((schema, field, optional_text(MAX_NAME_CHARS)));
@@ -371,7 +410,7 @@ fn request_rules(doc: &mut Value) {
         rules.push((
             schema,
             "last_contacted_at",
-            json!({"pattern": "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"}),
+            json!({"pattern": YEARS_2_TO_9998}),
         ));
         rules.push((
             schema,
@@ -561,6 +600,12 @@ fn request_rules(doc: &mut Value) {
         filled("emails", json!({"type": "array", "minItems": 1})),
         filled("phones", json!({"type": "array", "minItems": 1})),
     ]);
+    // An outcome names who it is about: a move, a contact id or an address (null is none).
+    schemas["RecordOutcomeRequest"]["anyOf"] = json!([
+        filled("item_id", json!({"type": "string"})),
+        filled("contact_id", json!({"type": "string"})),
+        filled("email", json!({"type": "string"})),
+    ]);
     // A shorthand id and the target's record it stands for are not both given.
     schemas["ProposeQueueItemRequest"]["allOf"] = json!(["contact", "deal", "company"]
         .iter()
@@ -620,6 +665,11 @@ fn request_rules(doc: &mut Value) {
         }
     }
 }
+
+/// Instants written in the years 0002–9998: whatever the offset, the UTC instant is in
+/// 1–9999 (what the database and the cursors hold).
+const YEARS_2_TO_9998: &str =
+    "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-";
 
 /// What `str::trim` removes (`char::is_whitespace`), as the body of a regex class.
 const WHITESPACE: &str =
@@ -697,6 +747,31 @@ fn list_filters() -> Vec<(String, &'static str, Vec<String>)> {
             "/api/hygiene/duplicates".to_string(),
             "status",
             pair_statuses,
+        ),
+    ]);
+    filters.extend([
+        (
+            "/api/signals".to_string(),
+            "source",
+            names(SignalSource::ALL, SignalSource::as_str),
+        ),
+        (
+            "/api/signals".to_string(),
+            "kind",
+            names(SignalKind::ALL, SignalKind::as_str),
+        ),
+        (
+            "/api/signals".to_string(),
+            "status",
+            crate::api::signals::STATUS_FILTERS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        ),
+        (
+            "/api/executions".to_string(),
+            "status",
+            names(ExecutionStatus::ALL, ExecutionStatus::as_str),
         ),
     ]);
     let run_lists = [

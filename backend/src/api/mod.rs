@@ -16,6 +16,8 @@ use crate::state::AppState;
 pub mod agent_runs;
 pub mod alerts;
 pub mod audit;
+pub mod auto_approval;
+pub mod connectors;
 pub mod contact_imports;
 pub mod contacts;
 pub mod crm_sync;
@@ -23,15 +25,18 @@ pub mod dashboard;
 pub mod deals;
 mod document;
 pub mod duplicates;
+pub mod executions;
 pub mod forecast;
 pub mod health;
 pub mod hygiene_reports;
 pub mod live;
+pub mod outcomes;
 pub mod pipelines;
 pub mod queue;
 pub mod quotas;
 pub mod schedules;
 pub mod session;
+pub mod signals;
 pub mod tokens;
 pub mod webhooks;
 
@@ -54,10 +59,13 @@ pub mod webhooks;
         (name = "schedules", description = "Stored agent schedules: cadence, next run, last run"),
         (name = "duplicates", description = "Duplicate review: pairs side by side, merge (with a dry run), not a duplicate, ignore, unmerge. HubSpot merges are permanent."),
         (name = "hygiene", description = "Data hygiene: alerts, the daily report, the dashboard card, the CRM sync's health"),
+        (name = "auto-approval", description = "Auto-approval as rules: replied before, known good recipient, high ICP score (computed by CaseyOS), each with a confidence, a priority and on/off; every proposed move's decision with its reasons; the emergency stop is `POST /api/admin/auto-approval`"),
         (name = "audit", description = "History and time travel of any aggregate"),
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
         (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
+        (name = "connectors", description = "External services (Gmail, Google Calendar, HubSpot, the LLM): their state, connecting them by OAuth 2.0 with PKCE or a HubSpot private-app token, disconnecting them (revoked and deleted). Tokens are sealed at rest and never shown."),
         (name = "live", description = "Live updates as server-sent events"),
+        (name = "signals", description = "Signals in: what happened (HubSpot deal changes, replies, form submissions, rules, people's notes), each turned into a proposed move or a reason why not"),
         (name = "webhooks", description = "Events external services send, authenticated by their signatures (HubSpot's v3), stored and answered at once, processed in the background"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
@@ -101,6 +109,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(schedules::router())
         .merge(duplicates::router())
         .merge(alerts::router())
+        .merge(executions::router())
+        .merge(outcomes::router())
+        .merge(auto_approval::router())
         .merge(hygiene_reports::router())
         .merge(contact_imports::router())
         .merge(audit::router())
@@ -112,7 +123,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(dashboard::router())
         .merge(session::router())
         .merge(tokens::router())
+        .merge(connectors::router())
         .merge(live::router())
+        .merge(signals::router())
         .merge(webhooks::router())
         .merge(health::router())
 }

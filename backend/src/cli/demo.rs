@@ -343,6 +343,7 @@ pub async fn seed(pool: &PgPool, config: &Config) -> anyhow::Result<SeedReport> 
             rationale: Some(demo_text(m.rationale)?),
             draft: None,
             demo: true,
+            learned: Vec::new(),
             by: meta.actor.clone(),
             at,
         }));

@@ -26,6 +26,7 @@ mod contacts_export;
 mod demo;
 mod demo_contacts;
 mod demo_deals;
+mod guardrails;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -111,6 +112,37 @@ enum Command {
     Contacts {
         #[command(subcommand)]
         command: ContactsCommand,
+    },
+    /// The global kill switch of executions (as POST /api/admin/kill-switch): while it is
+    /// engaged no approved move executes. Works with the server down.
+    KillSwitch {
+        #[command(subcommand)]
+        command: KillSwitchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KillSwitchCommand {
+    /// Stop every execution that has not started yet (they are blocked with the reason).
+    Engage {
+        /// Why (at most 2,000 characters), recorded with the change.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print the switches as JSON (the switch fields of GET /api/admin/guardrails).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let approved moves execute again (blocked ones wait for a retry).
+    Release {
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whether it is engaged, who changed it last and why, and the send mode.
+    Status {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -325,6 +357,18 @@ async fn run_offline(command: Command, config: &Config, database: &Database) -> 
                 contacts::import(pool, config, &file, json).await
             }
         },
+        Command::KillSwitch { command } => {
+            let (change, json) = match command {
+                KillSwitchCommand::Engage { reason, json } => {
+                    (guardrails::Change::Engage { reason }, json)
+                }
+                KillSwitchCommand::Release { reason, json } => {
+                    (guardrails::Change::Release { reason }, json)
+                }
+                KillSwitchCommand::Status { json } => (guardrails::Change::Status, json),
+            };
+            guardrails::kill_switch(pool, config, change, json).await
+        }
         Command::Projections { command } => match command {
             ProjectionsCommand::Status { json } => projections_status(pool, json).await,
             ProjectionsCommand::Rebuild { name } => projections_rebuild(pool, name).await,

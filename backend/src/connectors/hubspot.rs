@@ -1,6 +1,8 @@
 //! The HubSpot CRM client: contacts and deals changed in a time window (searched, paged,
 //! windows split past the search cap), batch reads, merges, a company by domain, one deal by
-//! id, the deal pipelines, the owners, and a cheap connection check. One reqwest client per [`HubSpotClient`] (clones share it, its rate-limit state and
+//! id, the deal pipelines, the owners, a cheap connection check, and what executions do:
+//! tasks and notes created once (with their associations and our execution id), tasks
+//! completed and deleted, a deal's stage moved. Calls go through [`super::call`]. One reqwest client per [`HubSpotClient`] (clones share it, its rate-limit state and
 //! its counters).
 //!
 //! **API version.** HubSpot's date-versioned CRM API, version [`CRM_API_VERSION`] in every
@@ -41,6 +43,30 @@
 //! v3 documentation's object form is what we send). The page size is 100: every source
 //! agrees search accepts 100, some say 200.
 //!
+//! - Tasks and notes ("Activities | Tasks" and "Activities | Notes" guides,
+//!   …/api-reference/2026-03/crm/activities/tasks/guide): `POST /crm/objects/2026-03/tasks`
+//!   with `{properties: {hs_timestamp (required: the due date), hs_task_subject,
+//!   hs_task_body, hs_task_status (NOT_STARTED | COMPLETED), hs_task_priority (LOW | MEDIUM |
+//!   HIGH), hubspot_owner_id}, associations: [{to: {id}, types: [{associationCategory:
+//!   "HUBSPOT_DEFINED", associationTypeId}]}]}`; notes likewise with `hs_note_body` and
+//!   `hs_timestamp`. `PATCH …/tasks/{id}` `{properties}` updates, `DELETE …/tasks/{id}`
+//!   moves to the recycle bin (404 when there is none). The HubSpot-defined association
+//!   type ids are the v4 associations guide's table (…/api-reference/crm-associations-v4/guide,
+//!   "Association type IDs"): task → contact 204, task → deal 216, note → contact 202,
+//!   note → deal 214 (the notes association schema's own example is 202).
+//! - Properties ("Properties" guide, …/2026-03/crm/properties): `GET
+//!   /crm/properties/2026-03/{objectType}/{propertyName}` (404 when missing) and `POST
+//!   /crm/properties/2026-03/{objectType}` `{name, label, type: "string", fieldType: "text",
+//!   groupName, description}`. Tasks' properties are in the group `taskinformation`; a note
+//!   property goes in the group `hs_note_body` is in (read, not guessed).
+//! - A deal's stage: `PATCH /crm/objects/2026-03/deals/{id}` `{properties: {dealstage}}`.
+//!
+//! **Engagements made once.** A task or note we create carries the execution that made it
+//! in the custom property [`EXTERNAL_ID_PROPERTY`]; a retry searches for it
+//! ([`HubSpotClient::find_task_by_external_id`]) before creating again. HubSpot's search
+//! index trails writes by a few seconds, so a reconciling caller that finds nothing right
+//! after a lost answer should look again after a short wait before it creates.
+//!
 //! **Limits.** After every answer the `X-HubSpot-RateLimit-*` headers are read into the
 //! shared [`RateLimitSnapshot`]; when the per-second or per-interval budget is spent, the next
 //! call waits out the window. Searches also pass a token bucket (HubSpot allows 4 search
@@ -53,21 +79,24 @@
 //! the error code; never the token, ids searched for, property values or bodies.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use caseyos_domain::kernel::CrmId;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 use tokio::time::Instant;
-use tracing::Instrument;
 
-use super::ConnectorError;
+pub use super::call::CallStats;
+use super::call::{self, label, lock, millis, Caller, Failure, Hooks, Replay, Request};
+use super::credentials::Credentials;
+use super::{ConnectorError, Provider};
 use crate::config::{Config, HubSpotConfig};
+use caseyos_domain::connectors::ConnectorName;
 
 /// The one place the CRM API's date version is written.
 pub const CRM_API_VERSION: &str = "2026-03";
@@ -125,10 +154,9 @@ pub const DEAL_PROPERTIES: &[&str] = &[
 pub const OWNERS_PAGE_LIMIT: u32 = 100;
 
 const CONNECTOR: &str = "HubSpot";
+const PROVIDER: Provider = Provider::HubSpot;
 /// The per-interval budget's window when HubSpot does not say (its burst limit is per 10 s).
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
-/// How much of HubSpot's error `category` or policy name is kept.
-const MAX_LABEL_CHARS: usize = 64;
 
 /// `/crm/objects/{CRM_API_VERSION}/{object}{rest}`.
 fn objects_path(object: &str, rest: &str) -> String {
@@ -138,6 +166,11 @@ fn objects_path(object: &str, rest: &str) -> String {
 /// `/crm/pipelines/{CRM_API_VERSION}/{object}`.
 fn pipelines_path(object: &str) -> String {
     format!("/crm/pipelines/{CRM_API_VERSION}/{object}")
+}
+
+/// `/crm/properties/{CRM_API_VERSION}/{object}{rest}`.
+fn properties_path(object: &str, rest: &str) -> String {
+    format!("/crm/properties/{CRM_API_VERSION}/{object}{rest}")
 }
 
 /// `/crm/owners/{CRM_API_VERSION}{rest}`.
@@ -559,7 +592,181 @@ macro_rules! from_object {
     )+};
 }
 
-from_object!(HubSpotContact, HubSpotCompany, HubSpotDeal);
+from_object!(
+    HubSpotContact,
+    HubSpotCompany,
+    HubSpotDeal,
+    HubSpotEngagement
+);
+
+// ---------------------------------------------------------------------------------------
+// Engagements: tasks and notes
+
+/// The custom property of tasks and notes holding the CaseyOS execution that made them.
+pub const EXTERNAL_ID_PROPERTY: &str = "caseyos_execution_id";
+/// HubSpot-defined association type ids (v4 associations guide).
+pub const TASK_TO_CONTACT: u32 = 204;
+pub const TASK_TO_DEAL: u32 = 216;
+pub const NOTE_TO_CONTACT: u32 = 202;
+pub const NOTE_TO_DEAL: u32 = 214;
+/// The property group of task properties.
+pub const TASK_PROPERTY_GROUP: &str = "taskinformation";
+
+/// A task or a note as HubSpot answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HubSpotEngagement {
+    pub id: CrmId,
+    pub properties: BTreeMap<String, Option<String>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub archived: bool,
+}
+
+impl HubSpotEngagement {
+    pub fn property(&self, name: &str) -> Option<&str> {
+        property(&self.properties, name)
+    }
+    /// The execution that made it ([`EXTERNAL_ID_PROPERTY`]).
+    pub fn external_id(&self) -> Option<&str> {
+        self.property(EXTERNAL_ID_PROPERTY)
+    }
+}
+
+/// The engagement objects CaseyOS creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engagement {
+    Task,
+    Note,
+}
+
+impl Engagement {
+    /// The object type in paths.
+    pub fn object(self) -> &'static str {
+        match self {
+            Engagement::Task => "tasks",
+            Engagement::Note => "notes",
+        }
+    }
+    fn to_contact(self) -> u32 {
+        match self {
+            Engagement::Task => TASK_TO_CONTACT,
+            Engagement::Note => NOTE_TO_CONTACT,
+        }
+    }
+    fn to_deal(self) -> u32 {
+        match self {
+            Engagement::Task => TASK_TO_DEAL,
+            Engagement::Note => NOTE_TO_DEAL,
+        }
+    }
+    /// The properties a search by external id reads back.
+    fn properties(self) -> &'static [&'static str] {
+        match self {
+            Engagement::Task => &[
+                "hs_task_subject",
+                "hs_task_status",
+                "hs_timestamp",
+                EXTERNAL_ID_PROPERTY,
+            ],
+            Engagement::Note => &["hs_timestamp", EXTERNAL_ID_PROPERTY],
+        }
+    }
+}
+
+/// `hs_task_priority`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskPriority {
+    Low,
+    Medium,
+    High,
+}
+
+impl TaskPriority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskPriority::Low => "LOW",
+            TaskPriority::Medium => "MEDIUM",
+            TaskPriority::High => "HIGH",
+        }
+    }
+}
+
+/// A task to create: `NOT_STARTED`, due at `due`, associated with the contacts and deals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTask {
+    pub subject: String,
+    pub body: Option<String>,
+    pub priority: TaskPriority,
+    /// `hs_timestamp`: when it is due.
+    pub due: DateTime<Utc>,
+    /// `hubspot_owner_id`: whom it is assigned to.
+    pub owner_id: Option<String>,
+    /// Written to [`EXTERNAL_ID_PROPERTY`].
+    pub external_id: String,
+    pub contact_ids: Vec<CrmId>,
+    pub deal_ids: Vec<CrmId>,
+}
+
+/// A note to create, associated with the contacts and deals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewNote {
+    /// `hs_note_body` (HTML or text).
+    pub body: String,
+    /// `hs_timestamp`: when what it records happened.
+    pub timestamp: DateTime<Utc>,
+    pub owner_id: Option<String>,
+    /// Written to [`EXTERNAL_ID_PROPERTY`].
+    pub external_id: String,
+    pub contact_ids: Vec<CrmId>,
+    pub deal_ids: Vec<CrmId>,
+}
+
+/// The body a task's creation sends (also what a dry run shows).
+pub fn task_body(task: &NewTask) -> Value {
+    let mut properties = serde_json::Map::new();
+    properties.insert("hs_task_subject".into(), json!(task.subject));
+    if let Some(body) = &task.body {
+        properties.insert("hs_task_body".into(), json!(body));
+    }
+    properties.insert("hs_task_status".into(), json!("NOT_STARTED"));
+    properties.insert("hs_task_priority".into(), json!(task.priority.as_str()));
+    properties.insert("hs_timestamp".into(), json!(hubspot_millis(task.due)));
+    if let Some(owner) = &task.owner_id {
+        properties.insert("hubspot_owner_id".into(), json!(owner));
+    }
+    properties.insert(EXTERNAL_ID_PROPERTY.into(), json!(task.external_id));
+    json!({
+        "properties": properties,
+        "associations": associations(Engagement::Task, &task.contact_ids, &task.deal_ids),
+    })
+}
+
+/// `associations` of a create: each contact and deal with its HubSpot-defined type.
+fn associations(kind: Engagement, contacts: &[CrmId], deals: &[CrmId]) -> Vec<Value> {
+    let to = |id: &CrmId, type_id: u32| {
+        json!({
+            "to": {"id": id.as_str()},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}],
+        })
+    };
+    contacts
+        .iter()
+        .map(|id| to(id, kind.to_contact()))
+        .chain(deals.iter().map(|id| to(id, kind.to_deal())))
+        .collect()
+}
+
+/// A time as HubSpot's date-time properties take it: epoch milliseconds as text.
+fn hubspot_millis(at: DateTime<Utc>) -> String {
+    at.timestamp_millis().to_string()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PropertyDefinition {
+    #[serde(default)]
+    group_name: Option<String>,
+}
 
 /// Property values are strings; a number or boolean is kept as its text, null as `None`.
 fn string_properties<'de, D: Deserializer<'de>>(
@@ -689,20 +896,6 @@ pub struct RateLimitSnapshot {
     pub retry_after_waited_ms: u64,
 }
 
-/// How HubSpot calls went since the client was made: each HTTP request is a call.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct CallStats {
-    pub calls: u64,
-    /// Calls that did not answer 2xx (throttled, refused, failed, timed out).
-    pub failures: u64,
-    /// Calls that were repeats of a failed one.
-    pub retries: u64,
-    pub last_success_at: Option<DateTime<Utc>>,
-    pub last_failure_at: Option<DateTime<Utc>>,
-    /// The code of the last failure (`hubspot.rate_limited`, …).
-    pub last_error: Option<&'static str>,
-}
-
 /// What sync health reads: the rate limits and the call counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct HubSpotHealth {
@@ -794,14 +987,6 @@ impl SearchBucket {
     }
 }
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 // ---------------------------------------------------------------------------------------
 // The client
 
@@ -812,25 +997,6 @@ enum Limiter {
     Search,
 }
 
-/// Whether a call may be sent again after an attempt HubSpot may have acted on.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Replay {
-    /// Reads and searches: any retryable failure is retried.
-    Safe,
-    /// Merges: only when HubSpot cannot have acted (429, a refused connection).
-    OnlyIfUnsent,
-}
-
-/// A failed attempt and what may follow it.
-struct Failure {
-    error: ConnectorError,
-    /// Worth another attempt within this call.
-    transient: bool,
-    /// HubSpot cannot have acted on the request.
-    unsent: bool,
-    retry_after: Option<Duration>,
-}
-
 /// The HubSpot CRM client. Cheap to clone; clones share the HTTP client, the rate-limit
 /// state and the counters.
 #[derive(Clone)]
@@ -839,12 +1005,14 @@ pub struct HubSpotClient {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    caller: Caller,
     base_url: String,
     config: HubSpotConfig,
+    /// Where each call's token comes from when it is not the config's fixed one: the
+    /// stored private-app or OAuth token, else `hubspot_token`.
+    credentials: Option<Credentials>,
     limits: Mutex<RateLimitState>,
     search: Mutex<SearchBucket>,
-    stats: Mutex<CallStats>,
 }
 
 impl std::fmt::Debug for HubSpotClient {
@@ -865,9 +1033,35 @@ impl HubSpotClient {
         Self::new(hubspot)
     }
 
+    /// A client whose every call takes its token from `credentials` (a stored private-app
+    /// or OAuth token, refreshed when due, else the configuration's `hubspot_token`); calls
+    /// fail with `connector.not_connected` while there is none. Its other settings are
+    /// `config`'s (whose own token is not used).
+    pub fn with_credentials(
+        config: HubSpotConfig,
+        credentials: Credentials,
+    ) -> Result<Self, ConnectorError> {
+        Self::build(config, Some(credentials))
+    }
+
+    /// Whether a call can be made now: a token is stored or configured.
+    pub async fn is_connected(&self) -> bool {
+        match &self.inner.credentials {
+            Some(credentials) => credentials.is_connected(ConnectorName::Hubspot).await,
+            None => true,
+        }
+    }
+
     /// A client for `config`: `Authorization: Bearer <token>` and
     /// `User-Agent: caseyos/<version>` on every request, its timeouts.
     pub fn new(config: HubSpotConfig) -> Result<Self, ConnectorError> {
+        Self::build(config, None)
+    }
+
+    fn build(
+        config: HubSpotConfig,
+        credentials: Option<Credentials>,
+    ) -> Result<Self, ConnectorError> {
         let misconfigured = |reason: String| ConnectorError::Misconfigured {
             connector: CONNECTOR,
             reason,
@@ -876,29 +1070,32 @@ impl HubSpotClient {
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(misconfigured("the base URL must be an http(s) URL".into()));
         }
-        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", config.token().trim()))
-            .map_err(|_| misconfigured("the token must be printable ASCII".into()))?;
-        bearer.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, bearer);
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("caseyos/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .build()
-            .map_err(|e| misconfigured(e.without_url().to_string()))?;
+        call::base_url(PROVIDER, &base_url)?;
+        // With credentials each call asks them for its token; without, the config's is fixed.
+        let fixed = credentials.is_none().then(|| config.token());
+        let caller = Caller::new(PROVIDER, config.call_policy(), fixed)?;
         let now = Instant::now();
         Ok(HubSpotClient {
             inner: Arc::new(Inner {
-                http,
+                caller,
                 base_url,
                 search: Mutex::new(SearchBucket::new(config.search_requests_per_second, now)),
                 config,
+                credentials,
                 limits: Mutex::new(RateLimitState::default()),
-                stats: Mutex::new(CallStats::default()),
             }),
         })
+    }
+
+    /// The call's `Authorization` header when its token comes from the credentials.
+    async fn call_bearer(&self) -> Result<Option<reqwest::header::HeaderValue>, ConnectorError> {
+        match &self.inner.credentials {
+            Some(credentials) => {
+                let token = credentials.access_token(ConnectorName::Hubspot).await?;
+                Ok(Some(call::bearer(PROVIDER, &token.secret)?))
+            }
+            None => Ok(None),
+        }
     }
 
     pub fn config(&self) -> &HubSpotConfig {
@@ -909,7 +1106,7 @@ impl HubSpotClient {
     pub fn health(&self) -> HubSpotHealth {
         HubSpotHealth {
             rate_limits: lock(&self.inner.limits).snapshot.clone(),
-            calls: lock(&self.inner.stats).clone(),
+            calls: self.inner.caller.stats(),
         }
     }
 
@@ -1283,7 +1480,245 @@ impl HubSpotClient {
             .next())
     }
 
-    /// One call: waits for the budgets, sends, reads, retries what may pass.
+    /// Creates a task (`NOT_STARTED`) with its associations and [`EXTERNAL_ID_PROPERTY`].
+    /// Not idempotent: sent again only when HubSpot cannot have acted on it; after a timeout
+    /// or a 5xx the caller looks for it ([`find_task_by_external_id`]) first.
+    ///
+    /// [`find_task_by_external_id`]: Self::find_task_by_external_id
+    pub async fn create_task(&self, task: &NewTask) -> Result<HubSpotEngagement, ConnectorError> {
+        self.create_engagement(Engagement::Task, &task_body(task))
+            .await
+    }
+
+    /// The path a task is created at (what a dry run shows).
+    pub fn tasks_path() -> String {
+        objects_path("tasks", "")
+    }
+
+    /// Creates a note with its associations and [`EXTERNAL_ID_PROPERTY`]; sent again only
+    /// when HubSpot cannot have acted on it (see [`create_task`](Self::create_task)).
+    pub async fn create_note(&self, note: &NewNote) -> Result<HubSpotEngagement, ConnectorError> {
+        let mut properties = serde_json::Map::new();
+        properties.insert("hs_note_body".into(), json!(note.body));
+        properties.insert("hs_timestamp".into(), json!(hubspot_millis(note.timestamp)));
+        if let Some(owner) = &note.owner_id {
+            properties.insert("hubspot_owner_id".into(), json!(owner));
+        }
+        properties.insert(EXTERNAL_ID_PROPERTY.into(), json!(note.external_id));
+        let body = json!({
+            "properties": properties,
+            "associations": associations(Engagement::Note, &note.contact_ids, &note.deal_ids),
+        });
+        self.create_engagement(Engagement::Note, &body).await
+    }
+
+    async fn create_engagement(
+        &self,
+        kind: Engagement,
+        body: &Value,
+    ) -> Result<HubSpotEngagement, ConnectorError> {
+        let operation = match kind {
+            Engagement::Task => "tasks.create",
+            Engagement::Note => "notes.create",
+        };
+        let created: RawObject = self
+            .call(
+                operation,
+                Method::POST,
+                &objects_path(kind.object(), ""),
+                &[],
+                Some(body),
+                Limiter::General,
+                Replay::OnlyIfUnsent,
+            )
+            .await?;
+        Ok(created.into())
+    }
+
+    /// The task whose [`EXTERNAL_ID_PROPERTY`] is `external_id`, if HubSpot has one.
+    pub async fn find_task_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<HubSpotEngagement>, ConnectorError> {
+        self.find_by_external_id(Engagement::Task, external_id)
+            .await
+    }
+
+    /// The note whose [`EXTERNAL_ID_PROPERTY`] is `external_id`, if HubSpot has one.
+    pub async fn find_note_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<HubSpotEngagement>, ConnectorError> {
+        self.find_by_external_id(Engagement::Note, external_id)
+            .await
+    }
+
+    async fn find_by_external_id(
+        &self,
+        kind: Engagement,
+        external_id: &str,
+    ) -> Result<Option<HubSpotEngagement>, ConnectorError> {
+        let operation = match kind {
+            Engagement::Task => "tasks.search_external_id",
+            Engagement::Note => "notes.search_external_id",
+        };
+        let body = json!({
+            "filterGroups": [{"filters": [
+                {"propertyName": EXTERNAL_ID_PROPERTY, "operator": "EQ", "value": external_id},
+            ]}],
+            "properties": kind.properties(),
+            "limit": 1,
+        });
+        let answer: SearchAnswer = self
+            .call(
+                operation,
+                Method::POST,
+                &objects_path(kind.object(), "/search"),
+                &[],
+                Some(&body),
+                Limiter::Search,
+                Replay::Safe,
+            )
+            .await?;
+        Ok(answer
+            .into_page::<HubSpotEngagement>()
+            .results
+            .into_iter()
+            .next())
+    }
+
+    /// Creates the task property [`EXTERNAL_ID_PROPERTY`] unless it exists; `true` when it
+    /// was created now.
+    pub async fn ensure_task_external_id_property(&self) -> Result<bool, ConnectorError> {
+        self.ensure_external_id_property(Engagement::Task).await
+    }
+
+    /// Creates the note property [`EXTERNAL_ID_PROPERTY`] unless it exists, in the group of
+    /// `hs_note_body`; `true` when it was created now.
+    pub async fn ensure_note_external_id_property(&self) -> Result<bool, ConnectorError> {
+        self.ensure_external_id_property(Engagement::Note).await
+    }
+
+    async fn ensure_external_id_property(&self, kind: Engagement) -> Result<bool, ConnectorError> {
+        let object = kind.object();
+        let existing = self
+            .call::<PropertyDefinition>(
+                "properties.read",
+                Method::GET,
+                &properties_path(object, &format!("/{EXTERNAL_ID_PROPERTY}")),
+                &[],
+                None,
+                Limiter::General,
+                Replay::Safe,
+            )
+            .await;
+        match existing {
+            Ok(_) => return Ok(false),
+            Err(ConnectorError::NotFound { .. }) => {}
+            Err(error) => return Err(error),
+        }
+        let group = match kind {
+            Engagement::Task => TASK_PROPERTY_GROUP.to_string(),
+            Engagement::Note => self
+                .call::<PropertyDefinition>(
+                    "properties.read",
+                    Method::GET,
+                    &properties_path(object, "/hs_note_body"),
+                    &[],
+                    None,
+                    Limiter::General,
+                    Replay::Safe,
+                )
+                .await?
+                .group_name
+                .ok_or_else(|| ConnectorError::UnexpectedResponse {
+                    provider: PROVIDER,
+                    reason: "hs_note_body has no groupName".into(),
+                })?,
+        };
+        let body = json!({
+            "name": EXTERNAL_ID_PROPERTY,
+            "label": "CaseyOS execution id",
+            "type": "string",
+            "fieldType": "text",
+            "groupName": group,
+            "description": "The CaseyOS execution that created this record; CaseyOS looks for it before creating again.",
+        });
+        let created = self
+            .send(
+                "properties.create",
+                Method::POST,
+                &properties_path(object, ""),
+                &[],
+                Some(&body),
+                Limiter::General,
+                Replay::OnlyIfUnsent,
+            )
+            .await;
+        match created {
+            Ok(_) => Ok(true),
+            // Someone created it between our read and our create.
+            Err(ConnectorError::BadRequest { status: 409, .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Marks a task `COMPLETED` (`PATCH`; repeating it changes nothing).
+    pub async fn complete_task(&self, id: &CrmId) -> Result<HubSpotEngagement, ConnectorError> {
+        let body = json!({"properties": {"hs_task_status": "COMPLETED"}});
+        let updated: RawObject = self
+            .call(
+                "tasks.complete",
+                Method::PATCH,
+                &objects_path("tasks", &format!("/{}", id.as_str())),
+                &[],
+                Some(&body),
+                Limiter::General,
+                Replay::Safe,
+            )
+            .await?;
+        Ok(updated.into())
+    }
+
+    /// Deletes a task (to HubSpot's recycle bin). `hubspot.not_found` when there is none —
+    /// also when a retry follows a delete whose answer was lost: gone either way.
+    pub async fn delete_task(&self, id: &CrmId) -> Result<(), ConnectorError> {
+        self.send(
+            "tasks.delete",
+            Method::DELETE,
+            &objects_path("tasks", &format!("/{}", id.as_str())),
+            &[],
+            None,
+            Limiter::General,
+            Replay::Safe,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a deal to the stage `stage_id` (of its pipeline) and answers the deal.
+    pub async fn update_deal_stage(
+        &self,
+        deal_id: &CrmId,
+        stage_id: &str,
+    ) -> Result<HubSpotDeal, ConnectorError> {
+        let body = json!({"properties": {"dealstage": stage_id}});
+        let updated: RawObject = self
+            .call(
+                "deals.update_stage",
+                Method::PATCH,
+                &objects_path("deals", &format!("/{}", deal_id.as_str())),
+                &[],
+                Some(&body),
+                Limiter::General,
+                Replay::Safe,
+            )
+            .await?;
+        Ok(updated.into())
+    }
+
+    /// One call: waits for the budgets, sends, reads, retries what may pass
+    /// ([`call::Caller`]), and reads the answer as `T`.
     #[allow(clippy::too_many_arguments)]
     async fn call<T: DeserializeOwned>(
         &self,
@@ -1295,82 +1730,56 @@ impl HubSpotClient {
         limiter: Limiter,
         replay: Replay,
     ) -> Result<T, ConnectorError> {
-        let span = tracing::info_span!(
-            "hubspot.call",
-            hubspot.operation = operation,
-            http.method = %method,
-            http.status = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            error.code = tracing::field::Empty,
-        );
-        async {
-            let span = tracing::Span::current();
-            let started = Instant::now();
-            let url = format!("{}{path}", self.inner.base_url);
-            let max_attempts = self.inner.config.max_attempts.max(1);
-            let mut attempt = 0;
-            let result = loop {
-                attempt += 1;
-                self.wait_for_budgets(limiter).await;
-                let mut request = self.inner.http.request(method.clone(), &url);
-                if !query.is_empty() {
-                    request = request.query(query);
-                }
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                let failure = match exchange(request).await {
-                    Ok((status, headers, bytes)) => {
-                        lock(&self.inner.limits).observe(&headers, Instant::now());
-                        span.record("http.status", status);
-                        match read::<T>(status, &headers, &bytes, attempt) {
-                            Ok(value) => {
-                                self.count(attempt, None);
-                                break Ok(value);
-                            }
-                            Err(failure) => failure,
-                        }
-                    }
-                    Err(error) => transport_failure(&error, attempt),
-                };
-                self.count(attempt, Some(failure.error.code()));
-                let may_repeat = failure.transient
-                    && attempt < max_attempts
-                    && (replay == Replay::Safe || failure.unsent);
-                if !may_repeat {
-                    break Err(failure.error);
-                }
-                let wait = match failure.retry_after {
-                    Some(asked) if asked > self.inner.config.max_retry_after => {
-                        break Err(with_retry_after(failure.error, asked));
-                    }
-                    Some(asked) => {
-                        let mut limits = lock(&self.inner.limits);
-                        limits.snapshot.retry_after_waits += 1;
-                        limits.snapshot.retry_after_waited_ms += millis(asked);
-                        asked
-                    }
-                    None => backoff(&self.inner.config, attempt),
-                };
-                tracing::warn!(
-                    hubspot.operation = operation,
-                    attempt,
-                    error.code = failure.error.code(),
-                    wait_ms = millis(wait),
-                    "hubspot call failed; retrying"
-                );
-                tokio::time::sleep(wait).await;
-            };
-            span.record("duration_ms", millis(started.elapsed()));
-            span.record("attempts", attempt);
-            if let Err(error) = &result {
-                span.record("error.code", error.code());
+        self.send(operation, method, path, query, body, limiter, replay)
+            .await?
+            .json(PROVIDER)
+    }
+
+    /// [`call`](Self::call) without reading the answer (a `DELETE`'s 204).
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        limiter: Limiter,
+        replay: Replay,
+    ) -> Result<call::Answer, ConnectorError> {
+        let url = reqwest::Url::parse(&format!("{}{path}", self.inner.base_url)).map_err(|_| {
+            ConnectorError::Misconfigured {
+                connector: CONNECTOR,
+                reason: "a request URL did not parse".into(),
             }
-            result
+        })?;
+        let hooks = HubSpotHooks {
+            client: self,
+            limiter,
+        };
+        let authorization = self.call_bearer().await?;
+        let result = self
+            .inner
+            .caller
+            .call(
+                &hooks,
+                Request {
+                    operation,
+                    method,
+                    url,
+                    query,
+                    body,
+                    replay,
+                    authorization,
+                },
+            )
+            .await;
+        if let Some(credentials) = &self.inner.credentials {
+            credentials
+                .record_call(ConnectorName::Hubspot, result.as_ref().map(|_| ()))
+                .await;
         }
-        .instrument(span)
-        .await
+        result
     }
 
     /// Waits out a spent per-second or per-interval budget, then (for searches) the search
@@ -1393,79 +1802,55 @@ impl HubSpotClient {
             }
         }
     }
+}
 
-    fn count(&self, attempt: u32, failed: Option<&'static str>) {
-        let mut stats = lock(&self.inner.stats);
-        stats.calls += 1;
-        if attempt > 1 {
-            stats.retries += 1;
-        }
-        match failed {
-            None => stats.last_success_at = Some(Utc::now()),
-            Some(code) => {
-                stats.failures += 1;
-                stats.last_failure_at = Some(Utc::now());
-                stats.last_error = Some(code);
-            }
-        }
+/// HubSpot's part of a call: its budgets before each attempt, its rate-limit headers after,
+/// its error body.
+struct HubSpotHooks<'a> {
+    client: &'a HubSpotClient,
+    limiter: Limiter,
+}
+
+impl Hooks for HubSpotHooks<'_> {
+    async fn before_attempt(&self) {
+        self.client.wait_for_budgets(self.limiter).await;
+    }
+
+    fn observe(&self, headers: &HeaderMap) {
+        lock(&self.client.inner.limits).observe(headers, Instant::now());
+    }
+
+    fn waiting_retry_after(&self, asked: Duration) {
+        let mut limits = lock(&self.client.inner.limits);
+        limits.snapshot.retry_after_waits += 1;
+        limits.snapshot.retry_after_waited_ms += millis(asked);
+    }
+
+    fn classify(&self, status: u16, headers: &HeaderMap, bytes: &[u8], attempts: u32) -> Failure {
+        classify(status, headers, bytes, attempts)
     }
 }
 
-/// Sends and reads the whole answer.
-async fn exchange(
-    request: reqwest::RequestBuilder,
-) -> Result<(u16, HeaderMap, Vec<u8>), reqwest::Error> {
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let bytes = response.bytes().await?;
-    Ok((status, headers, bytes.to_vec()))
-}
-
-fn read<T: DeserializeOwned>(
-    status: u16,
-    headers: &HeaderMap,
-    bytes: &[u8],
-    attempts: u32,
-) -> Result<T, Failure> {
+/// A non-2xx answer from HubSpot.
+fn classify(status: u16, headers: &HeaderMap, bytes: &[u8], attempts: u32) -> Failure {
     let fail = |error, transient, unsent, retry_after| Failure {
         error,
         transient,
         unsent,
         retry_after,
     };
-    if (200..300).contains(&status) {
-        return serde_json::from_slice(bytes).map_err(|e| {
-            // serde's message can quote a value; the position and kind cannot.
-            let reason = format!(
-                "the {status} answer did not parse ({:?} at line {} column {})",
-                e.classify(),
-                e.line(),
-                e.column()
-            );
-            fail(
-                ConnectorError::UnexpectedResponse { reason },
-                false,
-                false,
-                None,
-            )
-        });
-    }
+    let provider = PROVIDER;
     let body: ErrorBody = serde_json::from_slice(bytes).unwrap_or_default();
-    let label = |s: Option<String>| s.map(|s| s.chars().take(MAX_LABEL_CHARS).collect::<String>());
     let correlation_id = label(body.correlation_id);
     match status {
         429 => {
             let policy = label(body.policy_name);
             // A spent daily budget does not come back within a call.
             let daily = policy.as_deref() == Some("DAILY");
-            let retry_after = headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            Err(fail(
+            let retry_after = call::retry_after(headers, Utc::now());
+            fail(
                 ConnectorError::RateLimited {
+                    provider,
                     attempts,
                     retry_after: None,
                     policy,
@@ -1473,37 +1858,50 @@ fn read<T: DeserializeOwned>(
                 !daily,
                 true,
                 retry_after,
-            ))
+            )
         }
-        401 | 403 => Err(fail(
+        401 | 403 => fail(
             ConnectorError::Unauthorized {
+                provider,
                 status,
                 correlation_id,
             },
             false,
             false,
             None,
-        )),
-        404 => Err(fail(
-            ConnectorError::NotFound { correlation_id },
+        ),
+        404 => fail(
+            ConnectorError::NotFound {
+                provider,
+                correlation_id,
+            },
             false,
             false,
             None,
-        )),
-        500 | 502 | 503 | 504 => Err(fail(
-            ConnectorError::ServerError { status, attempts },
+        ),
+        500 | 502 | 503 | 504 => fail(
+            ConnectorError::ServerError {
+                provider,
+                status,
+                attempts,
+            },
             true,
             false,
             None,
-        )),
-        500..=599 => Err(fail(
-            ConnectorError::ServerError { status, attempts },
+        ),
+        500..=599 => fail(
+            ConnectorError::ServerError {
+                provider,
+                status,
+                attempts,
+            },
             false,
             false,
             None,
-        )),
-        _ => Err(fail(
+        ),
+        _ => fail(
             ConnectorError::BadRequest {
+                provider,
                 status,
                 category: label(body.category),
                 correlation_id,
@@ -1511,75 +1909,8 @@ fn read<T: DeserializeOwned>(
             false,
             false,
             None,
-        )),
+        ),
     }
-}
-
-fn transport_failure(error: &reqwest::Error, attempts: u32) -> Failure {
-    if error.is_timeout() {
-        return Failure {
-            error: ConnectorError::Timeout { attempts },
-            transient: true,
-            unsent: false,
-            retry_after: None,
-        };
-    }
-    Failure {
-        error: ConnectorError::Transport {
-            attempts,
-            reason: error_chain(error),
-        },
-        transient: true,
-        // A refused connection carried nothing to HubSpot.
-        unsent: error.is_connect(),
-        retry_after: None,
-    }
-}
-
-/// The error and its causes, without the URL.
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut reason = error_kind(error).to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        reason.push_str(": ");
-        reason.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    reason
-}
-
-fn error_kind(error: &reqwest::Error) -> &'static str {
-    if error.is_connect() {
-        "connection failed"
-    } else if error.is_body() || error.is_decode() {
-        "the answer could not be read"
-    } else if error.is_request() {
-        "the request could not be sent"
-    } else {
-        "transport error"
-    }
-}
-
-fn with_retry_after(error: ConnectorError, asked: Duration) -> ConnectorError {
-    match error {
-        ConnectorError::RateLimited {
-            attempts, policy, ..
-        } => ConnectorError::RateLimited {
-            attempts,
-            retry_after: Some(asked),
-            policy,
-        },
-        other => other,
-    }
-}
-
-/// `base · 2^(attempt-1)`, at most `max_backoff`.
-fn backoff(config: &HubSpotConfig, attempt: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-    config
-        .base_backoff
-        .saturating_mul(factor)
-        .min(config.max_backoff)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1749,22 +2080,6 @@ mod tests {
                 .reserve(start + Duration::from_millis(at))
                 .map_or(0, |d| d.as_millis());
             assert_eq!(asked, wait, "at {at} ms");
-        }
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_its_cap() {
-        let mut config = HubSpotConfig::new("http://localhost", "t");
-        config.base_backoff = Duration::from_millis(100);
-        config.max_backoff = Duration::from_millis(500);
-        // (attempt, wait ms)
-        let table = [(1, 100), (2, 200), (3, 400), (4, 500), (40, 500)];
-        for (attempt, wait) in table {
-            assert_eq!(
-                backoff(&config, attempt).as_millis(),
-                wait,
-                "attempt {attempt}"
-            );
         }
     }
 }

@@ -103,7 +103,7 @@ pub fn check_csrf(parts: &Parts, session: &ActiveSession) -> Result<(), ApiError
 }
 
 /// Compares secrets without revealing, by timing, how much of them matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

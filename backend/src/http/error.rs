@@ -16,6 +16,7 @@ use serde_json::json;
 use tower_http::request_id::RequestId;
 
 use crate::auth::Forbidden;
+use crate::connectors::ConnectorError;
 
 /// An error the API returns: status, stable code, message, optional details.
 #[derive(Debug)]
@@ -190,6 +191,21 @@ impl From<HistoryError> for ApiError {
             | HistoryError::NotFound { .. }
             | HistoryError::SequenceNotFound { .. } => StatusCode::NOT_FOUND,
             HistoryError::Store(e) => return e.into(),
+        };
+        ApiError::new(status, error.code(), error.to_string())
+    }
+}
+
+/// A connector's failure: 409 when it is not connected or not set up (the request needs a
+/// connection first), 502 when the provider failed or refused, 500 when our own storage did.
+impl From<ConnectorError> for ApiError {
+    fn from(error: ConnectorError) -> Self {
+        let status = match &error {
+            ConnectorError::NotConnected { .. } | ConnectorError::Misconfigured { .. } => {
+                StatusCode::CONFLICT
+            }
+            ConnectorError::Storage { .. } => return ApiError::internal(error),
+            _ => StatusCode::BAD_GATEWAY,
         };
         ApiError::new(status, error.code(), error.to_string())
     }

@@ -51,3 +51,19 @@ pub fn parse_list<T>(
         })
         .collect()
 }
+
+/// A text filter (none when absent or empty) of at most `max` characters, naming the
+/// parameter when it is longer.
+pub fn text_filter(
+    raw: Option<String>,
+    name: &str,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    match raw.filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > max => Err(ApiError::bad_request(
+            "request.invalid_query",
+            format!("{name}: at most {max} characters"),
+        )),
+        other => Ok(other),
+    }
+}

@@ -630,6 +630,20 @@ impl Workers {
                 .map_err(|m| refused("title", m))?;
             let rationale = Text::parse_optional(proposal.rationale.as_deref(), MAX_TEXT_CHARS)
                 .map_err(|m| refused("rationale", m))?;
+            let learned = crate::commands::outcomes::learned_for(
+                &self.inner.pool,
+                &proposal.target,
+                proposal.action_type,
+                now(),
+            )
+            .await
+            .map_err(|e| {
+                caseyos_agents::AgentError::new(
+                    "agent.store_unavailable",
+                    format!("reading what outcomes taught: {e:#}"),
+                    true,
+                )
+            })?;
             let command = QueueItemCommand::Propose(Box::new(ProposeQueueItem {
                 id,
                 title,
@@ -645,6 +659,7 @@ impl Workers {
                 rationale,
                 draft: proposal.draft.clone(),
                 demo: false,
+                learned,
                 by: agent.clone(),
                 at: now(),
             }));

@@ -21,6 +21,7 @@
 //! tried again on a later pass, up to `MAX_CRM_ATTEMPTS` attempts.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,12 +35,11 @@ use caseyos_domain::crm_merges::{
     CrmCall, CrmCallKind, CrmCallStatus, CrmFailure, CrmMerge, CrmMergeCommand, CrmMergeEvent,
     CrmMergeView, MAX_CRM_ATTEMPTS,
 };
-use caseyos_domain::kernel::{Actor, Checkpoint, CrmId};
-use caseyos_store::advisory::advisory_key;
-use caseyos_store::event::{self, StoredEvent};
+use caseyos_domain::kernel::{Actor, CrmId};
+use caseyos_store::event::StoredEvent;
 use caseyos_store::history::state_at;
 use caseyos_store::{now, CommandBus, CommandMeta};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -47,13 +47,12 @@ use uuid::Uuid;
 use crate::commands::contacts::{complete_absorb, complete_unmerge, record_merge};
 use crate::connectors::hubspot::HubSpotClient;
 use crate::connectors::ConnectorError;
+use crate::workers::reactor::{self, failed, Reactor, Stop};
 
 /// The reactor's name (its checkpoint row and lock).
 pub const NAME: &str = "contact_merges";
 /// How often it looks for new events.
 pub const TICK: Duration = Duration::from_secs(2);
-/// Events read per batch.
-const BATCH: i64 = 500;
 
 /// A CRM call's failure, as the reactor records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +89,10 @@ pub trait CrmContacts: Send + Sync {
     async fn find_by_email(&self, email: &str) -> Result<Option<CrmId>, CrmCallError>;
     /// Creates a contact with these fields and answers its id.
     async fn create(&self, fields: &ContactFields) -> Result<CrmId, CrmCallError>;
+    /// Whether calls can be made now (a token is stored or configured).
+    async fn connected(&self) -> bool {
+        true
+    }
 }
 
 #[async_trait]
@@ -111,6 +114,10 @@ impl CrmContacts for HubSpotClient {
 
     async fn find_by_email(&self, email: &str) -> Result<Option<CrmId>, CrmCallError> {
         Ok(self.find_contact_by_email(email).await?.map(|c| c.id))
+    }
+
+    async fn connected(&self) -> bool {
+        self.is_connected().await
     }
 
     async fn create(&self, fields: &ContactFields) -> Result<CrmId, CrmCallError> {
@@ -137,18 +144,53 @@ impl CrmContacts for HubSpotClient {
     }
 }
 
-/// Why a pass stopped before the end of the log.
-#[derive(Debug, thiserror::Error)]
-enum Stop {
-    /// A retryable CRM failure: tried again on a later pass.
-    #[error("held back: {0}")]
-    Hold(String),
-    #[error(transparent)]
-    Failed(#[from] anyhow::Error),
+/// The reactor over borrowed parts (tests' `run_once`), and owned for the spawned loop.
+struct Merges<'a> {
+    bus: &'a CommandBus,
+    crm: Option<&'a dyn CrmContacts>,
 }
 
-fn failed(error: impl std::fmt::Display) -> Stop {
-    Stop::Failed(anyhow::anyhow!("{error}"))
+#[async_trait]
+impl Reactor for Merges<'_> {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn handle(&self, stored: &StoredEvent) -> Result<(), Stop> {
+        handle(self.bus, self.crm, stored).await
+    }
+}
+
+struct OwnedMerges {
+    bus: Arc<CommandBus>,
+    crm: Option<Arc<dyn CrmContacts>>,
+    /// Whether the CRM could be called when this pass began: while it is not connected, a
+    /// pass runs as without a client.
+    connected: AtomicBool,
+}
+
+#[async_trait]
+impl Reactor for OwnedMerges {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn prepare(&self) -> anyhow::Result<()> {
+        let connected = match &self.crm {
+            Some(client) => client.connected().await,
+            None => false,
+        };
+        self.connected.store(connected, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn handle(&self, stored: &StoredEvent) -> Result<(), Stop> {
+        let crm = self
+            .crm
+            .as_deref()
+            .filter(|_| self.connected.load(Ordering::Relaxed));
+        handle(&self.bus, crm, stored).await
+    }
 }
 
 /// Runs the reactor until shutdown: a pass every [`TICK`] on whichever instance holds its
@@ -157,168 +199,26 @@ pub fn spawn(
     pool: PgPool,
     bus: Arc<CommandBus>,
     crm: Option<Arc<dyn CrmContacts>>,
+    wake: reactor::Wake,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            match pass(&pool, &bus, crm.as_deref(), false).await {
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::warn!(error = %format!("{error:#}"), "contact merge reactor pass failed")
-                }
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(TICK) => {}
-            }
-        }
-    })
+    let merges = OwnedMerges {
+        bus,
+        crm,
+        connected: AtomicBool::new(false),
+    };
+    reactor::spawn(pool, Arc::new(merges), TICK, wake, shutdown)
 }
 
-/// Passes until every committed event is handled, its own writes included (or a retryable CRM
-/// failure holds the checkpoint back), waiting for the lock if another pass holds it; the
-/// log's horizon can lag the head while other transactions are open, so it waits for that
-/// too (at most [`CATCH_UP`]). Returns how many events it handled. Tests and the CLI call
+/// Passes until every committed event is handled, its own writes included (or a retryable
+/// CRM failure holds the checkpoint back); see [`reactor::run_once`]. Tests and the CLI call
 /// this; the spawned loop makes single passes without waiting.
 pub async fn run_once(
     pool: &PgPool,
     bus: &CommandBus,
     crm: Option<&dyn CrmContacts>,
 ) -> anyhow::Result<usize> {
-    let deadline = tokio::time::Instant::now() + CATCH_UP;
-    let mut handled = 0;
-    loop {
-        handled += pass(pool, bus, crm, true).await?;
-        // What it wrote itself (an absorb it completed, …) is followed too.
-        let head = event::head(pool).await?;
-        let row = sqlx::query(
-            "select checkpoint_tx::text::bigint as tx, checkpoint_position, last_error \
-             from reactor_checkpoints where name = $1",
-        )
-        .bind(NAME)
-        .fetch_one(pool)
-        .await?;
-        let reached = (
-            row.try_get::<i64, _>("tx")?,
-            row.try_get::<i64, _>("checkpoint_position")?,
-        ) >= (head.tx_id, head.position);
-        let held = row.try_get::<Option<String>, _>("last_error")?.is_some();
-        if reached || held || tokio::time::Instant::now() >= deadline {
-            return Ok(handled);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// How long [`run_once`] waits for the horizon to pass what was committed before it.
-pub const CATCH_UP: Duration = Duration::from_secs(10);
-
-async fn pass(
-    pool: &PgPool,
-    bus: &CommandBus,
-    crm: Option<&dyn CrmContacts>,
-    wait: bool,
-) -> anyhow::Result<usize> {
-    let mut lock = pool.acquire().await?;
-    let key = advisory_key(&format!("reactor:{NAME}"));
-    if wait {
-        sqlx::query("select pg_advisory_lock($1)")
-            .bind(key)
-            .execute(&mut *lock)
-            .await?;
-    } else {
-        let leader: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-            .bind(key)
-            .fetch_one(&mut *lock)
-            .await?;
-        if !leader {
-            return Ok(0);
-        }
-    }
-    let result = follow(pool, bus, crm).await;
-    sqlx::query("select pg_advisory_unlock($1)")
-        .bind(key)
-        .execute(&mut *lock)
-        .await?;
-    result
-}
-
-async fn checkpoint(pool: &PgPool) -> anyhow::Result<Checkpoint> {
-    sqlx::query("insert into reactor_checkpoints (name) values ($1) on conflict do nothing")
-        .bind(NAME)
-        .execute(pool)
-        .await?;
-    let row = sqlx::query(
-        "select checkpoint_tx::text::bigint as tx, checkpoint_position \
-         from reactor_checkpoints where name = $1",
-    )
-    .bind(NAME)
-    .fetch_one(pool)
-    .await?;
-    Ok(Checkpoint {
-        tx_id: row.try_get("tx")?,
-        position: row.try_get("checkpoint_position")?,
-    })
-}
-
-async fn advance(
-    pool: &PgPool,
-    to: Checkpoint,
-    handled: usize,
-    error: Option<&str>,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "update reactor_checkpoints set checkpoint_tx = $2::text::xid8, \
-           checkpoint_position = $3, events_processed = events_processed + $4, \
-           last_error = $5, updated_at = now() where name = $1",
-    )
-    .bind(NAME)
-    .bind(to.tx_id.to_string())
-    .bind(to.position)
-    .bind(handled as i64)
-    .bind(error)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-async fn follow(
-    pool: &PgPool,
-    bus: &CommandBus,
-    crm: Option<&dyn CrmContacts>,
-) -> anyhow::Result<usize> {
-    let mut from = checkpoint(pool).await?;
-    let mut handled = 0;
-    loop {
-        let events = event::read_after(pool, from, BATCH).await?;
-        if events.is_empty() {
-            return Ok(handled);
-        }
-        let mut done = from;
-        let mut count = 0;
-        for stored in &events {
-            match handle(bus, crm, stored).await {
-                Ok(()) => {
-                    done = stored.checkpoint();
-                    count += 1;
-                }
-                Err(stop) => {
-                    let message = stop.to_string();
-                    advance(pool, done, count, Some(&message)).await?;
-                    return match stop {
-                        Stop::Hold(reason) => {
-                            tracing::info!(reason = %reason, "contact merge reactor held back; retrying later");
-                            Ok(handled + count)
-                        }
-                        Stop::Failed(error) => Err(error),
-                    };
-                }
-            }
-        }
-        advance(pool, done, count, None).await?;
-        handled += count;
-        from = done;
-    }
+    reactor::run_once(pool, &Merges { bus, crm }).await
 }
 
 fn meta() -> CommandMeta {

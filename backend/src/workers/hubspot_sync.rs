@@ -40,7 +40,6 @@ use caseyos_domain::crm_sync::{
     SyncCounts, SyncObject, SyncRunStatus, SyncWindow,
 };
 use caseyos_domain::kernel::{Actor, CrmId, EmailAddress, Text};
-use caseyos_store::advisory::advisory_key;
 use caseyos_store::{event, history, now, CommandBus, CommandError, CommandMeta};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -100,11 +99,15 @@ pub fn spawn(
     };
     Some(tokio::spawn(async move {
         loop {
-            if let Err(error) = tick(&pool, &bus, &client, &settings).await {
-                tracing::warn!(error = %format!("{error:#}"), "hubspot contact sync tick failed");
-            }
-            if let Err(error) = tick_deals(&pool, &bus, &client, &settings).await {
-                tracing::warn!(error = %format!("{error:#}"), "hubspot deal sync tick failed");
+            // A client whose token comes from the stored credentials waits until HubSpot
+            // is connected (through the API) instead of failing a run every interval.
+            if client.is_connected().await {
+                if let Err(error) = tick(&pool, &bus, &client, &settings).await {
+                    tracing::warn!(error = %format!("{error:#}"), "hubspot contact sync tick failed");
+                }
+                if let Err(error) = tick_deals(&pool, &bus, &client, &settings).await {
+                    tracing::warn!(error = %format!("{error:#}"), "hubspot deal sync tick failed");
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -175,21 +178,12 @@ async fn tick_object<S: ObjectSync>(
     settings: &SyncSettings,
     start: fn(&HubSpotClient, &CrmSyncView) -> S,
 ) -> anyhow::Result<Tick> {
-    let mut lock = pool.acquire().await?;
-    let key = advisory_key(&format!("hubspot_sync:{}", S::OBJECT.as_str()));
-    let leader: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-        .bind(key)
-        .fetch_one(&mut *lock)
-        .await?;
-    if !leader {
-        return Ok(Tick::Skipped);
-    }
-    let result = sync::<S>(pool, bus, client, settings, start).await;
-    sqlx::query("select pg_advisory_unlock($1)")
-        .bind(key)
-        .execute(&mut *lock)
-        .await?;
-    result
+    let name = format!("hubspot_sync:{}", S::OBJECT.as_str());
+    let synced = super::reactor::locked(pool, &name, false, async || {
+        sync::<S>(pool, bus, client, settings, start).await
+    })
+    .await?;
+    Ok(synced.unwrap_or(Tick::Skipped))
 }
 
 fn meta_of(run: Uuid) -> CommandMeta {

@@ -13,15 +13,19 @@
 //! `pending` with its error's code and is retried after a backoff; a deal HubSpot no longer
 //! has is `ignored` (`not_found`); otherwise the event is `processed` with what the deal
 //! came to (`created`, `updated`, `unchanged`, `failed`: the deal does not map or was
-//! refused, logged with its id). Runs only when HubSpot is connected (the token): without
+//! refused, logged with its id). Once a deal is applied, each of its `deal.creation` events
+//! and its `deal.propertyChange` events of `dealstage` and `amount` is recorded as a
+//! `hubspot` signal (dedup key: the `eventId`), carrying the deal after the batch and the
+//! stage and amount before it; the signals reactor turns them into moves. Runs only when HubSpot is connected (the token): without
 //! it events stay pending until it is.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use caseyos_domain::deals::{Deal, DealView};
 use caseyos_domain::kernel::CrmId;
-use caseyos_store::{CommandBus, CommandMeta};
+use caseyos_store::{history, CommandBus, CommandMeta};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Row};
@@ -31,6 +35,7 @@ use tracing::Instrument;
 
 use super::hubspot_sync::SYNC_ACTOR;
 use crate::commands::deal_sync::{self, Owners, SyncFailed, Synced};
+use crate::commands::signals;
 use crate::connectors::hubspot::{HubSpotClient, DEAL_PROPERTIES};
 
 /// The channel [`store`] wakes the reactor on.
@@ -184,6 +189,13 @@ pub fn spawn(
         return None;
     };
     Some(tokio::spawn(async move {
+        // Until HubSpot is connected there is nothing to process: no listener either.
+        while !client.is_connected().await {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(settings.poll) => {}
+            }
+        }
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(mut listener) => match listener.listen(CHANNEL).await {
                 Ok(()) => Some(listener),
@@ -198,7 +210,8 @@ pub fn spawn(
             }
         };
         loop {
-            loop {
+            // Stored events wait while HubSpot is not connected.
+            while client.is_connected().await {
                 match process_due(&pool, &bus, &client, &settings).await {
                     // A full batch: there may be more.
                     Ok(claimed) if claimed as i64 >= settings.batch => continue,
@@ -232,6 +245,9 @@ pub fn spawn(
 struct Claimed {
     event_id: String,
     object_id: String,
+    subscription_type: String,
+    property_name: Option<String>,
+    occurred_at: Option<DateTime<Utc>>,
     attempts: i32,
 }
 
@@ -254,7 +270,8 @@ pub async fn process_due(
            where status = 'pending' and available_at <= now() \
            order by available_at, received_at limit $1 \
            for update skip locked) \
-         returning event_id, object_id, attempts",
+         returning event_id, object_id, subscription_type, property_name, occurred_at, \
+           attempts",
     )
     .bind(settings.batch)
     .bind(lease_ms)
@@ -265,6 +282,9 @@ pub async fn process_due(
         Ok(Claimed {
             event_id: row.try_get("event_id")?,
             object_id: row.try_get("object_id")?,
+            subscription_type: row.try_get("subscription_type")?,
+            property_name: row.try_get("property_name")?,
+            occurred_at: row.try_get("occurred_at")?,
             attempts: row.try_get("attempts")?,
         })
     })
@@ -345,7 +365,17 @@ async fn apply_one(
     if let Some(first) = events.first() {
         meta.causation_id = format!("hubspot-webhook:{}", first.event_id);
     }
+    let id = deal_sync::deal_id_for(&crm_id).to_string();
+    let before = history::state_at::<Deal>(pool, &id, i64::MAX)
+        .await
+        .map_err(SyncFailed::store)?;
     let synced = deal_sync::apply_deal(pool, bus, &meta, owners, &deal).await?;
+    let after = history::state_at::<Deal>(pool, &id, i64::MAX)
+        .await
+        .map_err(SyncFailed::store)?;
+    if let Some(after) = after.deal.as_ref() {
+        record_signals(bus, &meta, events, before.deal.as_ref(), after).await?;
+    }
     Ok((
         "processed",
         match synced {
@@ -355,6 +385,34 @@ async fn apply_one(
             Synced::Failed => "failed",
         },
     ))
+}
+
+/// Records the `hubspot` signal of each deal creation, stage change and amount change the
+/// batch applied (dedup key: HubSpot's `eventId`, so a redelivered or retried event is
+/// recorded once).
+async fn record_signals(
+    bus: &CommandBus,
+    meta: &CommandMeta,
+    events: &[Claimed],
+    before: Option<&DealView>,
+    after: &DealView,
+) -> Result<(), SyncFailed> {
+    for event in events {
+        let Some(signal) = signals::hubspot_deal_signal(
+            &event.event_id,
+            &event.subscription_type,
+            event.property_name.as_deref(),
+            event.occurred_at,
+            before,
+            after,
+        ) else {
+            continue;
+        };
+        signals::record(bus, signal, meta)
+            .await
+            .map_err(SyncFailed::command)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

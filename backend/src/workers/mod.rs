@@ -4,13 +4,22 @@
 //! and the supervisor that keeps worker tasks alive.
 
 pub mod agent_runs;
+pub mod auto_approval;
+pub mod calendar_responses;
+pub mod connector_tokens;
 pub mod contact_imports;
 pub mod contact_merges;
 pub mod deals;
+pub mod execution_providers;
+pub mod executions;
+pub mod gmail_poller;
 pub mod hubspot_sync;
 pub mod hubspot_webhooks;
 pub mod hygiene;
 pub mod live;
+pub mod outcomes;
+pub mod reactor;
 pub mod scheduler;
 pub mod schedules;
+pub mod signals;
 pub mod supervisor;

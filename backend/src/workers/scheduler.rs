@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use caseyos_domain::queue::{QueueItem, QueueItemCommand};
 use caseyos_projections::queue as views;
-use caseyos_store::advisory::advisory_key;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -37,16 +36,7 @@ pub fn spawn(pool: PgPool, bus: Arc<CommandBus>, shutdown: CancellationToken) ->
 
 /// One pass over due snoozes and expiries. Returns how many commands it issued.
 pub async fn tick(pool: &PgPool, bus: &CommandBus) -> anyhow::Result<usize> {
-    let mut lock = pool.acquire().await?;
-    let key = advisory_key("scheduler:queue");
-    let leader: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-        .bind(key)
-        .fetch_one(&mut *lock)
-        .await?;
-    if !leader {
-        return Ok(0);
-    }
-    let result = async {
+    let issued = super::reactor::locked(pool, "scheduler:queue", false, async || {
         let now = now();
         let mut issued = 0;
         let meta = CommandMeta::system("scheduler");
@@ -63,11 +53,7 @@ pub async fn tick(pool: &PgPool, bus: &CommandBus) -> anyhow::Result<usize> {
             issued += 1;
         }
         Ok(issued)
-    }
-    .await;
-    sqlx::query("select pg_advisory_unlock($1)")
-        .bind(key)
-        .execute(&mut *lock)
-        .await?;
-    result
+    })
+    .await?;
+    Ok(issued.unwrap_or(0))
 }

@@ -64,6 +64,56 @@ where
     })
 }
 
+/// Runs `tick` now and then again after each `every`, and whenever `wake` is notified, until
+/// `shutdown`; supervised (see [`supervise`]) under `name`. With `every` none it runs only
+/// when woken (not at start either). A failed tick is logged and the next one comes as usual.
+pub fn supervise_every<F, Fut>(
+    name: &'static str,
+    every: Option<Duration>,
+    wake: Option<Arc<tokio::sync::Notify>>,
+    shutdown: CancellationToken,
+    tick: F,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let liveness = Arc::new(Liveness::default());
+    liveness.set_configured(1);
+    let stop = shutdown.clone();
+    supervise(name.into(), liveness, shutdown, move || {
+        let (tick, wake, stop) = (tick.clone(), wake.clone(), stop.clone());
+        async move {
+            let mut due = every.is_some();
+            loop {
+                if due {
+                    if let Err(error) = tick().await {
+                        tracing::warn!(worker = name, error = %format!("{error:#}"), "tick failed");
+                    }
+                }
+                due = true;
+                let timer = async {
+                    match every {
+                        Some(every) => tokio::time::sleep(every).await,
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                let woken = async {
+                    match &wake {
+                        Some(wake) => wake.notified().await,
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = woken => {}
+                    _ = timer => {}
+                }
+            }
+        }
+    })
+}
+
 /// The message a panic carries (`panic!("…")` gives a `&str` or a `String`).
 pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     payload

@@ -18,6 +18,10 @@ pub struct AgentRunView {
     pub status: RunStatus,
     pub trigger: RunTrigger,
     pub requested_by: Actor,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::kernel::instant::de")
+    )]
     pub requested_at: DateTime<Utc>,
     /// The input, as validated against the agent's schema.
     #[cfg_attr(feature = "server", schema(value_type = Object))]
@@ -34,7 +38,15 @@ pub struct AgentRunView {
     pub max_attempts: u32,
     /// The per-attempt time limit.
     pub timeout_ms: u64,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::kernel::instant::de_opt")
+    )]
     pub started_at: Option<DateTime<Utc>>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::kernel::instant::de_opt")
+    )]
     pub finished_at: Option<DateTime<Utc>>,
     /// From the first start to the end.
     pub duration_ms: Option<u64>,
@@ -48,8 +60,16 @@ pub struct AgentRunView {
     pub retried_by: Vec<Uuid>,
     pub cancel_reason: Option<String>,
     pub cancelled_by: Option<Actor>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::kernel::instant::de_opt")
+    )]
     pub dismissed_at: Option<DateTime<Utc>>,
     pub dismissed_by: Option<Actor>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::kernel::instant::de")
+    )]
     pub updated_at: DateTime<Utc>,
     /// The number of events folded into this state.
     pub version: u64,

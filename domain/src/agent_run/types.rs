@@ -266,7 +266,15 @@ read_unit_enum!(AttemptOutcome {
 pub struct RunAttempt {
     pub attempt: u32,
     pub worker: String,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::kernel::instant::de")
+    )]
     pub started_at: DateTime<Utc>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::kernel::instant::de_opt")
+    )]
     pub ended_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<u64>,
     pub outcome: AttemptOutcome,

@@ -50,6 +50,16 @@ pub enum AlertKind {
     /// The CRM sync stopped or fails (unhealthy).
     #[serde(rename = "sync.unhealthy")]
     SyncUnhealthy,
+    /// A connector's token expires within 24 hours and cannot be refreshed.
+    #[serde(rename = "connector.expiring")]
+    ConnectorExpiring,
+    /// A connector's token could not be refreshed (or was refused): it needs reconnecting.
+    #[serde(rename = "connector.failing")]
+    ConnectorFailing,
+    /// A connector had to start reading its changes again from now (Gmail's history id was
+    /// too old): what changed in between was not read.
+    #[serde(rename = "connector.resynced")]
+    ConnectorResynced,
 }
 
 impl AlertKind {
@@ -58,6 +68,9 @@ impl AlertKind {
         AlertKind::DuplicatesSurge,
         AlertKind::SyncDegraded,
         AlertKind::SyncUnhealthy,
+        AlertKind::ConnectorExpiring,
+        AlertKind::ConnectorFailing,
+        AlertKind::ConnectorResynced,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -66,6 +79,9 @@ impl AlertKind {
             AlertKind::DuplicatesSurge => "duplicates.surge",
             AlertKind::SyncDegraded => "sync.degraded",
             AlertKind::SyncUnhealthy => "sync.unhealthy",
+            AlertKind::ConnectorExpiring => "connector.expiring",
+            AlertKind::ConnectorFailing => "connector.failing",
+            AlertKind::ConnectorResynced => "connector.resynced",
         }
     }
 

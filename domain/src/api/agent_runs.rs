@@ -81,8 +81,20 @@ pub struct AgentRunSummary {
     pub status: RunStatus,
     pub trigger: RunTrigger,
     pub requested_by: Actor,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::kernel::instant::de")
+    )]
     pub requested_at: DateTime<Utc>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::kernel::instant::de_opt")
+    )]
     pub started_at: Option<DateTime<Utc>>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::kernel::instant::de_opt")
+    )]
     pub finished_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<u64>,
     pub attempts: u32,

@@ -14,6 +14,10 @@ pub struct AuditEntry {
     pub global_position: i64,
     pub event_type: String,
     pub event_version: String,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::kernel::instant::de")
+    )]
     pub recorded_at: DateTime<Utc>,
     /// `kind:id`, e.g. `user:casey`.
     pub actor: Option<String>,

@@ -92,6 +92,10 @@ pub struct SessionResponse {
     pub user: String,
     pub role: Role,
     pub csrf_token: String,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::kernel::instant::de")
+    )]
     pub expires_at: DateTime<Utc>,
 }
 

@@ -118,13 +118,18 @@ pub struct ActivityEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ConnectorState {
-    /// `hubspot`, `llm`.
+    /// `gmail`, `google_calendar`, `hubspot`, `llm`.
     pub name: String,
-    /// `connected` or `not_connected`.
+    /// `connected`, `not_connected`, `expiring` (its token expires within 24 hours and
+    /// cannot be refreshed) or `error` (see `GET /api/connectors`).
     pub status: String,
     /// The last call known to have succeeded (a completed sync, an agent run that used the
-    /// model), from events; absent when none is recorded.
+    /// model, a call recorded by the connector); absent when none is recorded.
     pub last_good_call: Option<DateTime<Utc>>,
+    /// When its access token expires (OAuth connectors), now — also on a dashboard as of
+    /// an earlier instant.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Every widget of the dashboard, computed at one position of the log.

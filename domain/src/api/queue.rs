@@ -175,6 +175,11 @@ pub struct BulkDecisionRequest {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct QueueItemResponse {
     pub item: QueueItemView,
+    /// The approved move's execution (`null` until it is requested: before approval, and
+    /// in a command's answer). The SPA does not read it yet.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[serde(default)]
+    pub execution: Option<crate::executions::ExecutionView>,
     /// Pass as `?after=` to a query to wait until read models include this write.
     pub consistency: String,
 }

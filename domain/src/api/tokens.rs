@@ -82,7 +82,7 @@ pub struct CreateApiTokenRequest {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "whole_number"
+        deserialize_with = "crate::kernel::whole_opt"
     )]
     #[cfg_attr(feature = "server", schema(minimum = 1, maximum = 3650, example = 90))]
     pub expires_in_days: Option<u32>,
@@ -96,24 +96,4 @@ pub struct CreatedApiTokenResponse {
     pub token: ApiTokenView,
     #[cfg_attr(feature = "server", schema(example = "cos_…"))]
     pub secret: String,
-}
-
-/// A whole number as JSON writes it, `90` or `90.0` (JSON Schema's `integer` allows both).
-fn whole_number<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<u32>, D::Error> {
-    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
-        return Ok(None);
-    };
-    let whole = match (number.as_u64(), number.as_f64()) {
-        (Some(n), _) => Some(n),
-        (None, Some(f)) if f.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&f) => {
-            Some(f as u64)
-        }
-        _ => None,
-    };
-    whole
-        .and_then(|n| u32::try_from(n).ok())
-        .map(Some)
-        .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number of days")))
 }

@@ -7,6 +7,7 @@ mod actor;
 mod consistency;
 mod crm_id;
 mod email;
+pub mod instant;
 mod money;
 mod names;
 mod object;
@@ -23,7 +24,7 @@ pub use money::{Currency, Money};
 pub use names::UserName;
 pub use object::object;
 pub use text::{Text, OPTIONAL_TEXT_PATTERN, TEXT_PATTERN};
-pub use whole::whole;
+pub use whole::{whole, whole_opt};
 
 /// Deserializes a field that is present (possibly `null`) as `Some(..)`, so `None` means
 /// "absent, leave alone" and `Some(None)` means "clear it". Use with `#[serde(default)]`.

@@ -17,6 +17,12 @@ macro_rules! read_unit_enum {
             pub(crate) const NAMES: &'static [&'static str] = &[$($name),+];
             #[cfg(any(test, target_arch = "wasm32"))]
             pub(crate) const VARIANTS: &'static [$type] = &[$($type::$variant),+];
+
+            /// The variant serde names `name`, if any (the SPA reads a name it holds as text).
+            #[cfg(any(test, target_arch = "wasm32"))]
+            pub fn named(name: &str) -> Option<$type> {
+                $type::NAMES.iter().position(|n| *n == name).map(|i| $type::VARIANTS[i])
+            }
         }
 
         /// Fails to build when a variant is not listed.
@@ -78,7 +84,9 @@ mod tests {
     use serde_json::json;
 
     use crate::agent_run::{AgentDomain, AttemptOutcome, RunStatus, RunTrigger};
-    use crate::api::Role;
+    use crate::api::{ConnectorStatus, Role};
+    use crate::connectors::{ConnectMethod, ConnectorName, CredentialKind};
+    use crate::executions::Effect;
     use crate::kernel::ActorKind;
     use crate::queue::aps::InputBasis;
     use crate::queue::{DraftOrigin, QueueDomain, QueueStatus};
@@ -103,6 +111,14 @@ mod tests {
         check(RunTrigger::NAMES, RunTrigger::VARIANTS);
         check(RunStatus::NAMES, RunStatus::VARIANTS);
         check(AttemptOutcome::NAMES, AttemptOutcome::VARIANTS);
+        check(ConnectorName::NAMES, ConnectorName::VARIANTS);
+        check(CredentialKind::NAMES, CredentialKind::VARIANTS);
+        check(ConnectMethod::NAMES, ConnectMethod::VARIANTS);
+        check(ConnectorStatus::NAMES, ConnectorStatus::VARIANTS);
+        check(Effect::NAMES, Effect::VARIANTS);
+        assert_eq!(Effect::named("email_sent"), Some(Effect::EmailSent));
+        assert_eq!(Effect::named("sent"), None);
+        assert_eq!(ConnectorName::VARIANTS, ConnectorName::ALL);
         assert_eq!(QueueDomain::VARIANTS, QueueDomain::ALL);
         assert_eq!(QueueStatus::VARIANTS, QueueStatus::ALL);
         assert_eq!(AgentDomain::VARIANTS, AgentDomain::ALL);

@@ -34,6 +34,18 @@ where
     deserializer.deserialize_any(Whole(std::marker::PhantomData))
 }
 
+/// [`whole`] for an optional field: `null` or absent (with `#[serde(default)]`) is `None`.
+pub fn whole_opt<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::Deserialize;
+    Option::<serde_json::Number>::deserialize(deserializer)?
+        .map(|n| whole(n).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +65,21 @@ mod tests {
         assert_eq!(read(r#"{"n": -1.0}"#), None);
         assert_eq!(read(r#"{"n": "94"}"#), None);
         assert_eq!(read(r#"{"n": 1e300}"#), None);
+    }
+
+    #[test]
+    fn optional_whole_numbers_are_none_when_null_or_absent() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct N {
+            #[serde(default, deserialize_with = "whole_opt")]
+            n: Option<u32>,
+        }
+        let read = |raw: &str| serde_json::from_str::<N>(raw).map(|n| n.n).map_err(|_| ());
+        assert_eq!(read(r#"{"n": 90}"#), Ok(Some(90)));
+        assert_eq!(read(r#"{"n": 90.0}"#), Ok(Some(90)));
+        assert_eq!(read(r#"{"n": null}"#), Ok(None));
+        assert_eq!(read("{}"), Ok(None));
+        assert_eq!(read(r#"{"n": 0.5}"#), Err(()));
+        assert_eq!(read(r#"{"n": -1}"#), Err(()));
     }
 }

@@ -264,6 +264,29 @@ impl ApsInputs {
     }
 }
 
+/// What the adjustment is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LearnedScope {
+    Contact,
+    Company,
+    ActionType,
+}
+
+/// One adjustment of a move's APS learned from outcomes (`outcomes::learning`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Learned {
+    pub scope: LearnedScope,
+    /// Points added (negative: taken away), in hundredths of a point.
+    pub points_centi: i32,
+    /// "+8: Dana Lee replied to the email (2 days ago)".
+    pub reason: String,
+    /// How many outcomes it comes from.
+    pub outcomes: u32,
+}
+
 /// Where an APS input's value comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
@@ -338,8 +361,14 @@ pub struct Aps {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basis: Option<ApsBasis>,
     /// The inputs as percentages, each default marked: `Revenue 60% (default for send
-    /// email), Urgency 95%, …`.
+    /// email), Urgency 95%, …`, then what was learned from outcomes: `; +8: Dana Lee replied
+    /// to the email (yesterday)`.
     pub reasoning: String,
+    /// What outcomes taught (per contact, company and action type), already in `score`.
+    /// The SPA reads it from `reasoning`.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learned: Vec<Learned>,
 }
 
 impl Aps {
@@ -350,6 +379,8 @@ impl Aps {
             inputs,
             basis: None,
             reasoning: inputs.reasoning(),
+            #[cfg(not(target_arch = "wasm32"))]
+            learned: Vec::new(),
         }
     }
 
@@ -363,13 +394,17 @@ impl Aps {
         )
     }
 
-    /// This APS after an edit of some inputs (which become assessed).
+    /// This APS after an edit of some inputs (which become assessed); what was learned
+    /// stays.
     pub fn edited(&self, action: ActionType, overrides: &ApsOverrides) -> Self {
         let inputs = self.inputs.with(overrides);
-        match self.basis {
+        let edited = match self.basis {
             Some(basis) => Aps::with_basis(inputs, basis.with(overrides), action),
             None => Aps::compute(inputs),
-        }
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        let edited = edited.with_learned(self.learned.clone());
+        edited
     }
 
     fn with_basis(inputs: ApsInputs, basis: ApsBasis, action: ActionType) -> Self {
@@ -378,7 +413,28 @@ impl Aps {
             inputs,
             basis: Some(basis),
             reasoning: inputs.reasoning_with(&basis, action),
+            #[cfg(not(target_arch = "wasm32"))]
+            learned: Vec::new(),
         }
+    }
+
+    /// This APS with what outcomes taught added to its score (within 0–100) and its
+    /// reasons appended to the reasoning. `self` carries none yet.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_learned(mut self, learned: Vec<Learned>) -> Self {
+        if learned.is_empty() {
+            return self;
+        }
+        let delta: i32 = learned.iter().map(|l| l.points_centi).sum();
+        let score = (i32::from(self.inputs.score().centi()) + delta)
+            .clamp(0, i32::from(ApsScore::MAX_CENTI));
+        self.score = ApsScore::from_centi(score as u16);
+        for l in &learned {
+            self.reasoning.push_str("; ");
+            self.reasoning.push_str(&l.reason);
+        }
+        self.learned = learned;
+        self
     }
 }
 

@@ -25,6 +25,13 @@ pub enum QueueItemCommand {
     Expire {
         at: DateTime<Utc>,
     },
+    /// End an open follow-up because its contact replied, booked a meeting, bounced or
+    /// unsubscribed (as a HubSpot sequence unenrolls): expired, with the reason.
+    Unenroll {
+        reason: Text,
+        by: Actor,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +54,10 @@ pub struct ProposeQueueItem {
     pub draft: Option<Draft>,
     /// Demo data (`caseyos demo seed`), marked as such wherever the move is shown.
     pub demo: bool,
+    /// What outcomes taught about this move's contact, company and type
+    /// (`commands::outcomes::learned_for`): added to its APS with the reasons.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub learned: Vec<super::aps::Learned>,
     pub by: Actor,
     pub at: DateTime<Utc>,
 }

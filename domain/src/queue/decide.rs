@@ -80,6 +80,7 @@ impl Aggregate for QueueItem {
             QueueItemCommand::Snooze(_) => "snooze",
             QueueItemCommand::EndSnooze { .. } => "end_snooze",
             QueueItemCommand::Expire { .. } => "expire",
+            QueueItemCommand::Unenroll { .. } => "unenroll",
         }
     }
 
@@ -177,11 +178,22 @@ impl Aggregate for QueueItem {
                 Ok(if due {
                     vec![QueueItemEvent::QueueItemExpired(QueueItemExpired {
                         expired_at: at,
+                        reason: None,
+                        by: None,
                     })]
                 } else {
                     vec![]
                 })
             }
+            QueueItemCommand::Unenroll { reason, by, at } => Ok(if item.status.is_open() {
+                vec![QueueItemEvent::QueueItemExpired(QueueItemExpired {
+                    expired_at: at,
+                    reason: Some(reason.into_string()),
+                    by: Some(by),
+                })]
+            } else {
+                vec![]
+            }),
         }
     }
 
@@ -282,9 +294,9 @@ impl Aggregate for QueueItem {
                 item.snoozed_until = None;
                 item.decision = Some(Decision {
                     outcome: QueueStatus::Expired,
-                    by: Actor::system("expiry"),
+                    by: e.by.unwrap_or_else(|| Actor::system("expiry")),
                     at: e.expired_at,
-                    reason: None,
+                    reason: e.reason,
                     note: None,
                 });
                 item.updated_at = e.expired_at;
@@ -318,7 +330,12 @@ fn proposed(cmd: ProposeQueueItem) -> Result<QueueItemEvent, QueueError> {
             due_by: cmd.due_by,
             expires_at: cmd.expires_at,
             source: cmd.source,
-            aps: Aps::for_action(cmd.action_type, &cmd.aps),
+            aps: {
+                let aps = Aps::for_action(cmd.action_type, &cmd.aps);
+                #[cfg(not(target_arch = "wasm32"))]
+                let aps = aps.with_learned(cmd.learned);
+                aps
+            },
             rationale: cmd.rationale.map(Text::into_string),
             draft: cmd.draft,
             demo: cmd.demo,

@@ -128,4 +128,10 @@ pub struct QueueItemSnoozeEnded {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QueueItemExpired {
     pub expired_at: DateTime<Utc>,
+    /// Why, when it was not its expiry time: an unenrolment ("Dana replied").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Who ended it, when not the expiry scheduler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Actor>,
 }

@@ -23,8 +23,20 @@ pub struct QueueItemView {
     /// What the move carries out, e.g. a draft email's `to`, `subject` and `body`.
     #[cfg_attr(feature = "server", schema(value_type = Object))]
     pub payload: Value,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::kernel::instant::de_opt")
+    )]
     pub due_by: Option<DateTime<Utc>>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::kernel::instant::de_opt")
+    )]
     pub expires_at: Option<DateTime<Utc>>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::kernel::instant::de_opt")
+    )]
     pub snoozed_until: Option<DateTime<Utc>>,
     pub aps: Aps,
     /// Why the proposer thinks this move matters.
@@ -39,8 +51,16 @@ pub struct QueueItemView {
     #[serde(default)]
     pub demo: bool,
     pub decision: Option<Decision>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::kernel::instant::de")
+    )]
     pub proposed_at: DateTime<Utc>,
     pub proposed_by: Actor,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::kernel::instant::de")
+    )]
     pub updated_at: DateTime<Utc>,
     /// The number of events folded into this state (the aggregate sequence).
     pub version: u64,
@@ -52,6 +72,10 @@ pub struct QueueItemView {
 pub struct Decision {
     pub outcome: QueueStatus,
     pub by: Actor,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::kernel::instant::de")
+    )]
     pub at: DateTime<Utc>,
     /// Why it was rejected.
     pub reason: Option<String>,

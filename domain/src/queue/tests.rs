@@ -54,6 +54,7 @@ fn propose_cmd() -> ProposeQueueItem {
         rationale: Some(text("Replied yesterday")),
         draft: None,
         demo: false,
+        learned: Vec::new(),
         by: casey(),
         at: t0(),
     }
@@ -107,7 +108,11 @@ fn snoozed(until: DateTime<Utc>) -> QueueItemEvent {
 }
 
 fn expired() -> QueueItemEvent {
-    QueueItemEvent::QueueItemExpired(QueueItemExpired { expired_at: t0() })
+    QueueItemEvent::QueueItemExpired(QueueItemExpired {
+        expired_at: t0(),
+        reason: None,
+        by: None,
+    })
 }
 
 fn approve() -> QueueItemCommand {
@@ -543,6 +548,8 @@ fn an_open_move_past_its_expiry_expires() {
         })
         .then_expect_events(vec![QueueItemEvent::QueueItemExpired(QueueItemExpired {
             expired_at: t0() + Duration::hours(1),
+            reason: None,
+            by: None,
         })]);
     QueueTest::given(proposal)
         .when(QueueItemCommand::Expire { at: t0() })

@@ -3,8 +3,7 @@
 
 use caseyos_domain::agent_run::AgentRunView;
 use caseyos_domain::api::{
-    AgentRunListResponse, AgentRunResponse, AgentRunStatsResponse, AgentsResponse,
-    CancelAgentRunRequest, RunAgentRequest,
+    AgentRunListResponse, AgentRunResponse, AgentsResponse, CancelAgentRunRequest, RunAgentRequest,
 };
 use serde::Deserialize;
 
@@ -78,7 +77,8 @@ pub async fn run(id: &str, consistency: Option<&str>) -> Result<AgentRunResponse
     .await
 }
 
-pub async fn stats(consistency: Option<&str>) -> Result<AgentRunStatsResponse, ApiError> {
+/// The runs' counts (`failed`, `running`, `queued`, …) as JSON.
+pub async fn stats(consistency: Option<&str>) -> Result<serde_json::Value, ApiError> {
     get("/api/agent-runs/stats", "", consistency).await
 }
 

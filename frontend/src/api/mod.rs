@@ -5,16 +5,19 @@
 pub mod agent_runs;
 pub mod audit;
 pub mod auth;
+pub mod auto_approval;
+pub mod connectors;
 pub mod contacts;
 pub mod deals;
+pub mod executions;
 pub mod hygiene;
 pub mod json;
 pub mod queue;
+pub mod signals;
 
 use std::cell::RefCell;
 use std::future::Future;
 
-use caseyos_domain::api::ErrorEnvelope;
 use gloo_net::http::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -62,37 +65,30 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-/// Maps a non-2xx body to an error, whatever it holds.
+/// Maps a non-2xx body to an error, whatever it holds: the server's envelope
+/// (`{"error": {"code", "message", "request_id", "details": {"fields": [...]}}}`, read as JSON
+/// rather than through a reader of its own), else the status.
 pub fn error_from(status: u16, body: &str) -> ApiError {
-    match json::from_str::<ErrorEnvelope>(body) {
-        Ok(envelope) => {
-            let fields = envelope
-                .error
-                .details
-                .as_ref()
-                .and_then(|d| d.get("fields"))
-                .and_then(|f| f.as_array())
+    let envelope = json::from_str::<serde_json::Value>(body).unwrap_or_default();
+    let error = &envelope["error"];
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    match (text(&error["code"]), text(&error["message"])) {
+        (Some(code), Some(message)) => ApiError {
+            status,
+            code,
+            message,
+            request_id: text(&error["request_id"]),
+            fields: error["details"]["fields"]
+                .as_array()
                 .map(|fields| {
                     fields
                         .iter()
-                        .filter_map(|f| {
-                            Some((
-                                f.get("field")?.as_str()?.to_string(),
-                                f.get("message")?.as_str()?.to_string(),
-                            ))
-                        })
+                        .filter_map(|f| Some((text(&f["field"])?, text(&f["message"])?)))
                         .collect()
                 })
-                .unwrap_or_default();
-            ApiError {
-                status,
-                code: envelope.error.code,
-                message: envelope.error.message,
-                request_id: envelope.error.request_id,
-                fields,
-            }
-        }
-        Err(_) => ApiError {
+                .unwrap_or_default(),
+        },
+        _ => ApiError {
             status,
             code: format!("http.{status}"),
             message: format!("the server answered {status}"),
@@ -214,6 +210,32 @@ fn get_with<T>(
         format!("{path}?{}", query.join("&"))
     };
     request(Method::GET, path, NO_BODY, read)
+}
+
+/// A JSON object of `fields` (built by hand: `json!` would bring serde_json's value
+/// serializer into the wasm).
+pub fn object(fields: Vec<(&'static str, serde_json::Value)>) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (key, value) in fields {
+        map.insert(key.to_string(), value);
+    }
+    serde_json::Value::Object(map)
+}
+
+/// Text, or `null` for none.
+pub fn text_or_null(text: Option<String>) -> serde_json::Value {
+    text.map_or(serde_json::Value::Null, serde_json::Value::String)
+}
+
+/// Sends `method` to `path` with `body` (JSON) when there is one, its answer read as a JSON
+/// [`Value`](serde_json::Value): one copy for every command whose answer a page shows from
+/// its JSON (PUT and DELETE included).
+fn send_value(
+    method: Method,
+    path: String,
+    body: Option<serde_json::Value>,
+) -> impl Future<Output = Result<serde_json::Value, ApiError>> {
+    request(method, path, body.as_ref(), json::from_str)
 }
 
 /// Sends a command: `body` as JSON to `path`.

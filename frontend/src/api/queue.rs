@@ -1,9 +1,8 @@
 //! The queue: Today's Moves, the list, one move, the stats, and the decisions on moves.
 
 use caseyos_domain::api::{
-    ApproveQueueItemRequest, BulkDecisionRequest, BulkDecisionResponse, EditQueueItemRequest,
-    QueueItemResponse, QueueListResponse, QueueStatsResponse, RejectQueueItemRequest,
-    SnoozeQueueItemRequest,
+    ApproveQueueItemRequest, BulkDecisionRequest, EditQueueItemRequest, QueueItemResponse,
+    QueueListResponse, RejectQueueItemRequest, SnoozeQueueItemRequest,
 };
 use caseyos_domain::queue::QueueItemView;
 use uuid::Uuid;
@@ -51,7 +50,8 @@ pub async fn item(id: &str, consistency: Option<&str>) -> Result<QueueItemRespon
     get(&format!("/api/queue/{id}"), "", consistency).await
 }
 
-pub async fn stats(consistency: Option<&str>) -> Result<QueueStatsResponse, ApiError> {
+/// The queue's counts (`pending`, `decided_today`, `approval_rate_7d`, …) as JSON.
+pub async fn stats(consistency: Option<&str>) -> Result<serde_json::Value, ApiError> {
     get("/api/queue/stats", "", consistency).await
 }
 
@@ -82,7 +82,8 @@ pub async fn edit(id: Uuid, body: &EditQueueItemRequest) -> Result<QueueItemResp
     post(&format!("/api/queue/{id}/edit"), body).await
 }
 
-pub async fn bulk_approve(ids: Vec<Uuid>) -> Result<BulkDecisionResponse, ApiError> {
+/// Approves `ids`; the answer (`BulkDecisionResponse`) as JSON.
+pub async fn bulk_approve(ids: Vec<Uuid>) -> Result<serde_json::Value, ApiError> {
     let body = BulkDecisionRequest {
         ids,
         ..BulkDecisionRequest::default()
@@ -90,7 +91,8 @@ pub async fn bulk_approve(ids: Vec<Uuid>) -> Result<BulkDecisionResponse, ApiErr
     post("/api/queue/bulk/approve", &body).await
 }
 
-pub async fn bulk_reject(ids: Vec<Uuid>, reason: String) -> Result<BulkDecisionResponse, ApiError> {
+/// Rejects `ids` with `reason`; the answer (`BulkDecisionResponse`) as JSON.
+pub async fn bulk_reject(ids: Vec<Uuid>, reason: String) -> Result<serde_json::Value, ApiError> {
     let body = BulkDecisionRequest {
         ids,
         reason: Some(reason),

@@ -2,6 +2,7 @@
 //! coverage written with integer arithmetic (no float formatting in the wasm), risk dots, the
 //! "as of" control with its historical notice, and small SVG bar charts.
 
+use caseyos_domain::kernel::instant::parse as instant;
 use chrono::{Datelike, Local, TimeZone, Utc};
 use serde_json::Value;
 use yew::prelude::*;
@@ -99,10 +100,9 @@ pub fn risk_dots(kinds: &[Value]) -> Html {
 /// An RFC 3339 instant in the browser's time zone, or the text as it is.
 pub fn when(value: &Value) -> String {
     match value.as_str() {
-        Some(text) => text
-            .parse::<chrono::DateTime<Utc>>()
+        Some(text) => instant(text)
             .map(absolute)
-            .unwrap_or_else(|_| text.to_string()),
+            .unwrap_or_else(|| text.to_string()),
         None => "—".to_string(),
     }
 }
@@ -142,7 +142,7 @@ pub fn as_of_bar(
     on_change: &Callback<Option<String>>,
 ) -> Html {
     let shown = as_of
-        .and_then(|at| at.parse::<chrono::DateTime<Utc>>().ok())
+        .and_then(instant)
         .map(|at| local_minutes(at.with_timezone(&Local).naive_local()))
         .unwrap_or_default();
     let onchange = on_change.reform(|e: Event| instant_of_local(&value_of(&e)));

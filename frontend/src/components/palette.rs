@@ -102,6 +102,21 @@ fn pages() -> Vec<Choice> {
             hint: "page".into(),
             route: Route::Hygiene,
         },
+        Choice {
+            label: "Signals — what came in".into(),
+            hint: "page".into(),
+            route: Route::Signals,
+        },
+        Choice {
+            label: "Connectors — Gmail, Calendar, HubSpot".into(),
+            hint: "settings".into(),
+            route: Route::Connectors,
+        },
+        Choice {
+            label: "Auto-approval — rules".into(),
+            hint: "settings".into(),
+            route: Route::AutoApproval,
+        },
     ]
 }
 
@@ -199,7 +214,12 @@ mod tests {
         let found = matching("queue", &pages(), &[]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].route, Route::Queue);
-        assert_eq!(matching("", &pages(), &[]).len(), 11);
+        // At most twelve choices show; typing finds the rest.
+        assert_eq!(pages().len(), 14);
+        assert_eq!(matching("", &pages(), &[]).len(), 12);
+        let rules = matching("auto-approval", &pages(), &[]);
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].route, Route::AutoApproval);
         let forecast = matching("forecast", &pages(), &[]);
         assert_eq!(forecast.len(), 1);
         assert_eq!(forecast[0].route, Route::Forecast);

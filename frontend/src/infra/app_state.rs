@@ -1,7 +1,8 @@
 //! App-wide state, shared through context: who is signed in, and where the read models are
 //! (the live ticks that tell views a read model moved).
 
-use caseyos_domain::api::{Role, SessionResponse};
+use caseyos_domain::api::Role;
+use serde_json::Value;
 use yew::prelude::*;
 
 use super::live::Live;
@@ -20,12 +21,24 @@ impl Session {
     }
 }
 
-impl From<SessionResponse> for Session {
-    fn from(response: SessionResponse) -> Self {
-        crate::api::set_csrf(&response.csrf_token);
+/// A session as the server answers it (`{user, role, csrf_token, expires_at}`, read as
+/// JSON): remembers its CSRF token. An unknown role reads as a viewer's (the least).
+impl From<Value> for Session {
+    fn from(response: Value) -> Self {
+        let text = |key: &str| {
+            response
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        crate::api::set_csrf(text("csrf_token"));
         Session {
-            user: response.user,
-            role: response.role,
+            user: text("user").to_string(),
+            role: match text("role") {
+                "admin" => Role::Admin,
+                "operator" => Role::Operator,
+                _ => Role::Viewer,
+            },
         }
     }
 }

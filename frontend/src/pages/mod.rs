@@ -2,11 +2,14 @@
 //! signing in.
 
 pub mod agent_runs;
+pub mod auto_approval;
+pub mod connectors;
 pub mod contacts;
 pub mod deals;
 pub mod hygiene;
 pub mod queue;
 pub mod sign_in;
+pub mod signals;
 
 use yew::prelude::*;
 

@@ -21,8 +21,8 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-#[component]
-pub fn SignInPage() -> Html {
+#[hook]
+pub fn use_sign_in_page() -> Html {
     let app = use_app();
     let location = use_location();
     let next = query_value(location.query_str(), "next");

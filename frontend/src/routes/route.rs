@@ -39,6 +39,12 @@ pub enum Route {
     Duplicates,
     /// `/hygiene/duplicates/:id`: the same, that pair in the pane.
     Duplicate { id: String },
+    /// `/signals`: `?source=&kind=&status=&cursor=`.
+    Signals,
+    /// `/settings/connectors`: `?connector=&result=&code=` back from a provider's consent.
+    Connectors,
+    /// `/settings/auto-approval`
+    AutoApproval,
     /// `/sign-in`
     SignIn,
     /// `/404`, and any path that is no page.
@@ -62,6 +68,9 @@ impl Route {
             Route::Agents => "/agents",
             Route::Runs => "/runs",
             Route::SignIn => "/sign-in",
+            Route::Signals => "/signals",
+            Route::Connectors => "/settings/connectors",
+            Route::AutoApproval => "/settings/auto-approval",
             Route::ContactImport => "/contacts/import",
             Route::Duplicates => "/hygiene/duplicates",
             Route::Contacts => "/contacts",
@@ -93,6 +102,9 @@ impl Route {
             ["runs"] => Some(Route::Runs),
             ["runs", id] => one(id).map(|id| Route::Run { id }),
             ["sign-in"] => Some(Route::SignIn),
+            ["signals"] => Some(Route::Signals),
+            ["settings", "connectors"] => Some(Route::Connectors),
+            ["settings", "auto-approval"] => Some(Route::AutoApproval),
             ["contacts"] => Some(Route::Contacts),
             ["hygiene"] => Some(Route::Hygiene),
             ["contacts", "import"] => Some(Route::ContactImport),
@@ -166,6 +178,10 @@ mod tests {
                 Route::Duplicate { id: "p-1".into() },
             ),
             ("/hygiene/elsewhere/p-1", Route::NotFound),
+            ("/signals", Route::Signals),
+            ("/settings/connectors/", Route::Connectors),
+            ("/settings", Route::NotFound),
+            ("/settings/auto-approval", Route::AutoApproval),
         ];
         for (path, route) in table {
             assert_eq!(Route::recognize(path), route, "{path:?}");
@@ -197,6 +213,9 @@ mod tests {
             Route::Duplicate { id: "p-1".into() },
             Route::Contacts,
             Route::Hygiene,
+            Route::Signals,
+            Route::Connectors,
+            Route::AutoApproval,
         ];
         for route in routes {
             let path = route.to_path();

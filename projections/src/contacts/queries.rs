@@ -651,6 +651,25 @@ pub fn export(
     export::rows(pool, qb)
 }
 
+/// Active contacts last contacted at or after `from` and before `until`, longest ago first
+/// (what the "lead gone cold" rule sweeps).
+pub async fn last_contacted_between(
+    pool: &PgPool,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> anyhow::Result<Vec<ContactView>> {
+    let rows = sqlx::query(
+        "select doc from contacts where status = 'active' \
+         and last_contacted_at >= $1 and last_contacted_at < $2 \
+         order by last_contacted_at, id",
+    )
+    .bind(from)
+    .bind(until)
+    .fetch_all(pool)
+    .await?;
+    docs(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,8 +44,8 @@ pub struct Settings {
     pub currency: Currency,
     /// Whose moves the caller sees (`None`: everyone's).
     pub owner: Option<String>,
-    pub hubspot_connected: bool,
-    pub llm_connected: bool,
+    /// Every connector's state now (`GET /api/connectors`'s), in the widget's order.
+    pub connectors: Vec<ConnectorState>,
 }
 
 /// Everything the widgets are computed from, at one position of the log.
@@ -95,27 +95,23 @@ pub fn widgets(inputs: Inputs, settings: &Settings, at: DateTime<Utc>) -> Widget
                 recorded_at: e.recorded_at,
             })
             .collect(),
-        connectors: vec![
-            connector(
-                "hubspot",
-                settings.hubspot_connected,
-                inputs.hubspot_last_good,
-            ),
-            connector("llm", settings.llm_connected, inputs.llm_last_good),
-        ],
-    }
-}
-
-fn connector(name: &str, connected: bool, last_good_call: Option<DateTime<Utc>>) -> ConnectorState {
-    ConnectorState {
-        name: name.into(),
-        status: if connected {
-            "connected"
-        } else {
-            "not_connected"
-        }
-        .into(),
-        last_good_call,
+        connectors: settings
+            .connectors
+            .iter()
+            .map(|c| {
+                // The last good call the log shows (a sync, a run), or the one the
+                // connector recorded, whichever is later.
+                let from_log = match c.name.as_str() {
+                    "hubspot" => inputs.hubspot_last_good,
+                    "llm" => inputs.llm_last_good,
+                    _ => None,
+                };
+                ConnectorState {
+                    last_good_call: c.last_good_call.max(from_log),
+                    ..c.clone()
+                }
+            })
+            .collect(),
     }
 }
 

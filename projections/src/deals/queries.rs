@@ -26,6 +26,15 @@ pub async fn get(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<DealView>> {
     })
 }
 
+/// Whether the deal `id` is demo data (`caseyos demo seed`); an unknown deal is not.
+pub async fn is_demo(pool: &PgPool, id: Uuid) -> anyhow::Result<bool> {
+    let demo: Option<bool> = sqlx::query_scalar("select demo from deals where id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(demo.unwrap_or(false))
+}
+
 /// The deals with these ids (absent ones left out), in no particular order.
 pub async fn many(pool: &PgPool, ids: &[Uuid]) -> anyhow::Result<Vec<DealView>> {
     docs(

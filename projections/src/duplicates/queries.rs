@@ -158,3 +158,13 @@ pub async fn list(
     };
     Ok((items, total, next))
 }
+
+/// Whether `contact` is in a pair still waiting for review.
+pub async fn has_open_pair(pool: &PgPool, contact: Uuid) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from duplicate_pairs where status = 'open' and (a = $1 or b = $1))",
+    )
+    .bind(contact)
+    .fetch_one(pool)
+    .await?)
+}

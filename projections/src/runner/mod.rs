@@ -272,11 +272,15 @@ pub struct ProjectionRunner {
     config: RunnerConfig,
     metrics: Arc<ProjectionMetrics>,
     progress: watch::Sender<u64>,
+    /// Ticks on every notification of new events: one LISTEN connection for all the
+    /// projectors of this instance, not one each.
+    wake: watch::Sender<u64>,
 }
 
 impl ProjectionRunner {
     pub fn new(pool: PgPool, projectors: Vec<Arc<dyn Projector>>, instance: String) -> Self {
         let (progress, _) = watch::channel(0);
+        let (wake, _) = watch::channel(0);
         ProjectionRunner {
             pool,
             projectors,
@@ -284,6 +288,7 @@ impl ProjectionRunner {
             config: RunnerConfig::default(),
             metrics: Arc::new(ProjectionMetrics::default()),
             progress,
+            wake,
         }
     }
 
@@ -296,6 +301,11 @@ impl ProjectionRunner {
         self.metrics.clone()
     }
 
+    /// Ticks whenever the listener hears of new events: the reactors wake on it too.
+    pub fn wake(&self) -> watch::Receiver<u64> {
+        self.wake.subscribe()
+    }
+
     /// Ticks whenever this instance commits a batch (read-your-writes waits on it).
     pub fn progress(&self) -> watch::Receiver<u64> {
         self.progress.subscribe()
@@ -303,7 +313,7 @@ impl ProjectionRunner {
 
     pub fn spawn(self, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
         let shared = Arc::new(self);
-        shared
+        let mut tasks: Vec<JoinHandle<()>> = shared
             .projectors
             .clone()
             .into_iter()
@@ -312,7 +322,43 @@ impl ProjectionRunner {
                 let shutdown = shutdown.clone();
                 tokio::spawn(async move { runner.run(projector, shutdown).await })
             })
-            .collect()
+            .collect();
+        let runner = shared.clone();
+        tasks.push(tokio::spawn(async move { runner.listen(shutdown).await }));
+        tasks
+    }
+
+    /// Listens for new events on one connection and wakes every projector; reconnects after
+    /// a lost connection (the projectors poll meanwhile).
+    async fn listen(&self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            match PgListener::connect_with(&self.pool).await {
+                Ok(mut listener) => match listener.listen(EVENTS_CHANNEL).await {
+                    Ok(()) => loop {
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            notification = listener.recv() => match notification {
+                                Ok(_) => self.wake.send_modify(|n| *n = n.wrapping_add(1)),
+                                Err(error) => {
+                                    tracing::warn!(error = %error, "the projections' listener lost its connection");
+                                    break;
+                                }
+                            },
+                        }
+                    },
+                    Err(error) => {
+                        tracing::warn!(error = %error, "the projections' listener could not listen")
+                    }
+                },
+                Err(error) => {
+                    tracing::warn!(error = %error, "the projections' listener could not connect")
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+        }
     }
 
     async fn run(&self, projector: Arc<dyn Projector>, shutdown: CancellationToken) {
@@ -353,8 +399,7 @@ impl ProjectionRunner {
         tracing::info!(projection.name = name, instance = %self.instance, "projector leading");
         ensure_checkpoint(&self.pool, name).await?;
         self.metrics.update(name, |s| s.leader = true);
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(EVENTS_CHANNEL).await?;
+        let mut wake = self.wake.subscribe();
         let mut leadership = Leadership {
             lock_conn,
             last_heartbeat: None,
@@ -376,8 +421,8 @@ impl ProjectionRunner {
                     let _ = lock_conn.close().await;
                     return Ok(());
                 }
-                notification = listener.recv() => {
-                    if notification.is_err() {
+                changed = wake.changed() => {
+                    if changed.is_err() {
                         tokio::time::sleep(self.config.poll_interval).await;
                     }
                 }

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! `--only SECTION[,SECTION]` runs some sections: `server` (phases 0–5 and 7), `rebuild`
-//! (phase 6), `duplicates` (phase 8), `import` (phase 9).
+//! (phase 6), `duplicates` (phase 8), `import` (phase 9), `deals`, `loop` (phase 10).
 //!
 //! It creates its own databases on `CASEYOS_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`; connections to a loopback server skip TLS,
@@ -43,6 +43,10 @@
 //!    created by a command, 1,000 per append — in rows/s, then the same file again (nothing
 //!    created).
 //!
+//! 10. the loop (`closed_loop.rs`): approve → executed through a local Gmail stand-in, p50
+//!     and p99 against the approval's latency plus the provider's round trip, and signals
+//!     ingested per second against the INSERT ceiling, then processed per second.
+//!
 //! Progress goes to stderr, the table to stdout. Every number is measured; percentiles are
 //! nearest-rank over every recorded latency. Every loop is bounded by a count or a time.
 //! The databases are dropped at the end (best effort).
@@ -74,6 +78,9 @@ use sqlx::postgres::{PgPoolCopyExt, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+#[path = "bench/closed_loop.rs"]
+mod closed_loop;
 
 /// HTTP command clients (phases 1–3) and query connections (phase 5).
 const COMMAND_CLIENTS: usize = 16;
@@ -1661,13 +1668,13 @@ async fn import_phase(
 }
 
 /// What `--only` accepts.
-const SECTIONS: &[&str] = &["server", "rebuild", "duplicates", "import", "deals"];
+const SECTIONS: &[&str] = &["server", "rebuild", "duplicates", "import", "deals", "loop"];
 
 fn usage() -> ! {
     eprintln!(
         "usage: caseyos-bench [--quick] [--only SECTION[,SECTION]]\n\n  \
          --quick  a small smoke run (reduced sizes)\n  \
-         --only   run these sections only: server, rebuild, duplicates, import, deals\n\n\
+         --only   run these sections only: server, rebuild, duplicates, import, deals, loop\n\n\
          Uses CASEYOS_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)."
     );
     std::process::exit(2)
@@ -1719,6 +1726,9 @@ async fn main() {
     }
     if outcome.is_ok() && runs("deals") {
         outcome = deals_phase(sizes, &mut report, &mut databases).await;
+    }
+    if outcome.is_ok() && runs("loop") {
+        outcome = closed_loop::loop_phase(sizes, &mut report, &mut databases).await;
     }
     for name in &databases {
         drop_database(name).await;

@@ -217,8 +217,11 @@ fn the_backends_lower_layers_know_no_http_and_no_layer_above_them() {
     // (layer, what it must not use)
     let rules: [(&str, &[&str]); 8] = [
         ("http", &["api", "app", "cli", "workers"]),
-        ("workers", &["api", "app", "cli", "http"]),
-        ("commands", &["api", "app", "cli", "http", "workers"]),
+        ("workers", &["api", "app", "cli", "http", "state"]),
+        (
+            "commands",
+            &["api", "app", "cli", "http", "workers", "state"],
+        ),
         (
             "auth",
             &[
@@ -229,25 +232,18 @@ fn the_backends_lower_layers_know_no_http_and_no_layer_above_them() {
                 "workers",
                 "commands",
                 "connectors",
+                "state",
             ],
         ),
         (
             "connectors",
-            &["api", "app", "cli", "http", "workers", "commands", "auth"],
-        ),
-        (
-            "state",
             &[
-                "api",
-                "app",
-                "cli",
-                "http",
-                "workers",
-                "commands",
-                "auth",
-                "connectors",
+                "api", "app", "cli", "http", "workers", "commands", "auth", "state",
             ],
         ),
+        // What every handler reaches: above the services it holds (the connectors'
+        // credentials), below the HTTP plumbing that hands it out.
+        ("state", &["api", "app", "cli", "http"]),
         (
             "config",
             &[

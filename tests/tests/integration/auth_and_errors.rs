@@ -49,11 +49,34 @@ async fn every_route_but_health_requires_authentication() {
                 );
                 continue;
             }
-            if path == "/api/webhooks/hubspot" {
+            if path == "/api/connectors/oauth/callback" {
+                // The provider's redirect: the single-use state authenticates it, and
+                // without one the person is sent back to the connectors page with the error
+                // (asked again here without following the redirect).
+                let _ = (status, body);
+                let response = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap()
+                    .get(format!("{}{path}", app.address))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status().as_u16(), 303, "{method} {path}");
+                continue;
+            }
+            if path == "/api/webhooks/hubspot" || path == "/api/webhooks/gmail" {
                 // Authenticated by HubSpot's signature, not by our credentials: without a
                 // configured client secret nothing can be verified.
                 assert_eq!(status, 401, "{method} {path} with {token:?}: {body}");
                 assert_eq!(error_body(&body).code, "connector.not_connected");
+                continue;
+            }
+            if path.starts_with("/api/webhooks/forms/") {
+                // Authenticated by the form's own signature: no form is configured here, so
+                // every submission is refused as unsigned.
+                assert_eq!(status, 401, "{method} {path} with {token:?}: {body}");
+                assert_eq!(error_body(&body).code, "webhook.bad_signature");
                 continue;
             }
             assert_eq!(status, 401, "{method} {path} with {token:?}: {body}");
@@ -360,7 +383,15 @@ async fn ready_and_metrics_report_the_projections() {
     assert_eq!(ready.0, 200, "{}", ready.1);
     assert_eq!(ready.1["database"], "ok");
     assert_eq!(ready.1["projections"][0]["name"], "queue");
-    let text = app.metrics_text().await;
+    // The lag gauge is sampled: wait (bounded) for a sample after the reactors' answers.
+    let mut text = app.metrics_text().await;
+    for _ in 0..100 {
+        if text.contains("caseyos_projection_lag_events{projection=\"queue\"} 0") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        text = app.metrics_text().await;
+    }
     for family in [
         "caseyos_http_requests_total{method=\"POST\",route=\"/api/queue\",status=\"201\"} 1",
         "caseyos_commands_total{aggregate=\"queue_item\",command=\"propose\",outcome=\"ok\"} 1",

@@ -1762,3 +1762,200 @@ async fn moving_deals_on_the_board_changes_the_forecast_and_dashboard_live_and_a
 
     assert_no_serious_violations(&found);
 }
+
+/// The loop in the browser: an admin connects HubSpot with its private-app token on the
+/// Connectors page, approves an email on Today's Moves, watches its execution run on the
+/// move's page (Gmail's message id shown) and its outcome arrive; the Signals and
+/// Auto-approval pages show, and axe finds nothing serious on any of them.
+#[tokio::test]
+async fn connecting_approving_and_watching_a_move_execute_and_its_outcome_arrive() {
+    use caseyos_domain::connectors::ConnectorName;
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let source = axe_source();
+    let fake = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/crm/objects/2026-03/contacts"))
+        .and(query_param("limit", "1"))
+        .and(header("authorization", "Bearer pat-na1-browser"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": []})))
+        .mount(&fake)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/gmail/v1/users/me/messages/send"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"id": "m-browser-1", "threadId": "t-1", "labelIds": ["SENT"]}),
+            ),
+        )
+        .mount(&fake)
+        .await;
+    let dist = dist();
+    let app = crate::support::providers::app_with(&fake, move |c| c.web_dir = dist).await;
+    app.connect_fake(ConnectorName::Gmail, "gmail-token").await;
+    let answer = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/admin/send-mode",
+            Some(&app.admin),
+        )
+        .json(&json!({"mode": "send"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
+    let item = propose(
+        &app,
+        json!({"action_type": "send_email", "title": "Email Dana the deck",
+               "target": {"contact": {"id": "c-dana", "name": "Dana Lee", "email": "dana@acme.io"}},
+               "payload": {"to": "dana@acme.io", "subject": "The deck", "body": "Hi Dana,\nthe deck."}}),
+    )
+    .await;
+    app.settle().await;
+
+    let browser = Browser::start(Options::new("loop")).await;
+    let mut found = Vec::new();
+    sign_in(&browser, &app, Some("/settings/connectors")).await;
+    browser.wait_for_visible("#hubspot-token", WAIT).await;
+    let token = browser
+        .find("#hubspot-token")
+        .await
+        .expect("the token field");
+    browser.type_into(&token, "pat-na1-browser").await;
+    let save = browser
+        .find_xpath("//button[normalize-space()='Save token']")
+        .await
+        .expect("Save token");
+    browser.click(&save).await;
+    let said = browser
+        .wait_for_js(
+            "HubSpot connected",
+            WAIT,
+            "const n = document.querySelector('p.notice[role=status]'); return n && n.innerText",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        said,
+        json!("HubSpot is connected with the private app's token.")
+    );
+    browser
+        .wait_for_js(
+            "Gmail and HubSpot listed as connected",
+            WAIT,
+            "return document.querySelectorAll('.connector-status.connected').length === 2",
+            vec![],
+        )
+        .await;
+    check_page(&browser, &source, "connectors", &mut found).await;
+
+    // Approve on Today's Moves, then watch it run on its page.
+    browser.goto(&format!("{}/today", app.address)).await;
+    wait_for_cards(&browser, 1).await;
+    browser.press("a").await;
+    browser
+        .wait_for_absent(&format!("li.card[data-id='{item}']"), WAIT)
+        .await;
+    let approved = Instant::now();
+    browser.goto(&format!("{}/queue/{item}", app.address)).await;
+    browser
+        .wait_for_visible(".execution-status.succeeded", LIVE_WAIT)
+        .await;
+    println!(
+        "approved → the panel shows it sent after {} ms",
+        approved.elapsed().as_millis()
+    );
+    let facts = browser.texts(".execution-facts td").await;
+    assert!(
+        facts.iter().any(|t| t == "m-browser-1"),
+        "Gmail's message id on the panel: {facts:?}"
+    );
+    // A sent email offers no rollback, and says why.
+    let panel = browser.texts("section.execution p.muted").await;
+    assert!(
+        panel
+            .iter()
+            .any(|t| t == "No rollback: a sent email cannot be unsent."),
+        "{panel:?}"
+    );
+    // Its outcome (email_sent) arrives without a reload.
+    browser
+        .wait_for_js(
+            "the email_sent outcome",
+            LIVE_WAIT,
+            "return Array.from(document.querySelectorAll('.outcomes td'))
+                .some(td => td.innerText === 'email_sent')",
+            vec![],
+        )
+        .await;
+    browser
+        .execute(
+            "document.querySelector('section.execution').scrollIntoView()",
+            vec![],
+        )
+        .await;
+    check_page(&browser, &source, "move-execution", &mut found).await;
+    let sends = fake
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.url.path() == "/gmail/v1/users/me/messages/send")
+        .count();
+    assert_eq!(sends, 1, "exactly one send");
+
+    // The Signals and Auto-approval pages.
+    browser.goto(&format!("{}/signals", app.address)).await;
+    browser.wait_for_visible("#signals-title", WAIT).await;
+    check_page(&browser, &source, "signals", &mut found).await;
+    browser
+        .goto(&format!("{}/settings/auto-approval", app.address))
+        .await;
+    let add = browser
+        .wait_until("the Add a rule button", WAIT, || async {
+            browser
+                .find_xpath("//button[normalize-space()='Add a rule']")
+                .await
+        })
+        .await;
+    check_page(&browser, &source, "auto-approval", &mut found).await;
+    // A rule added through its form shows in the list, off until turned on.
+    browser.click(&add).await;
+    let name = browser.wait_for_visible("#run-rule-name", WAIT).await;
+    browser.type_into(&name, "Replied lately").await;
+    browser
+        .execute(
+            "const k = document.querySelector('#run-rule-kind');
+             k.value = 'replied_before'; k.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![],
+        )
+        .await;
+    let threshold = browser
+        .find("#run-rule-threshold")
+        .await
+        .expect("threshold");
+    browser.type_into(&threshold, "30").await;
+    check_page(&browser, &source, "auto-approval-rule-form", &mut found).await;
+    let save = browser
+        .find_xpath("//button[normalize-space()='Save the rule']")
+        .await
+        .expect("Save the rule");
+    browser.click(&save).await;
+    let listed = browser
+        .wait_for_js(
+            "the new rule listed",
+            WAIT,
+            "const t = document.querySelector('table.data');
+             return t && t.innerText.includes('Replied lately') && t.innerText",
+            vec![],
+        )
+        .await;
+    let listed = listed.as_str().unwrap_or_default().to_string();
+    assert!(listed.contains("Replied lately (off)"), "{listed}");
+    assert!(
+        listed.contains("every recipient replied within 30 days"),
+        "{listed}"
+    );
+    assert_no_serious_violations(&found);
+}

@@ -37,7 +37,7 @@ const SECRET: &str = "hubspot-client-secret-for-tests";
 const WEBHOOK: &str = "/api/webhooks/hubspot";
 
 /// A deal as HubSpot answers it, last modified `minute` minutes after the start.
-fn deal(id: &str, stage: &str, amount: &str, minute: i64) -> Value {
+pub(super) fn deal(id: &str, stage: &str, amount: &str, minute: i64) -> Value {
     let modified = start() + chrono::Duration::minutes(minute);
     json!({
         "id": id,
@@ -86,9 +86,9 @@ fn pipelines() -> Value {
 
 /// The fake's deals: what searches page through and what reads by id answer.
 #[derive(Clone, Default)]
-struct Deals {
-    searchable: Arc<Mutex<Vec<Value>>>,
-    readable: Arc<Mutex<Vec<Value>>>,
+pub(super) struct Deals {
+    pub(super) searchable: Arc<Mutex<Vec<Value>>>,
+    pub(super) readable: Arc<Mutex<Vec<Value>>>,
     /// Answer 500 to reads by id while set.
     failing: Arc<Mutex<bool>>,
 }
@@ -151,7 +151,7 @@ impl Respond for Read {
     }
 }
 
-async fn fake_hubspot() -> (MockServer, Deals) {
+pub(super) async fn fake_hubspot() -> (MockServer, Deals) {
     let server = MockServer::start().await;
     let deals = Deals::default();
     let bearer = format!("Bearer {TOKEN}");
@@ -205,7 +205,10 @@ fn runs(tick: DealsTick) -> (CrmSyncView, CrmSyncView) {
 }
 
 /// One deal sync (pipelines, then deals) with the test's client: its two runs.
-async fn sync_deals(app: &TestApp, client: &HubSpotClient) -> (CrmSyncView, CrmSyncView) {
+pub(super) async fn sync_deals(
+    app: &TestApp,
+    client: &HubSpotClient,
+) -> (CrmSyncView, CrmSyncView) {
     let bus = command_bus(&app.pool, 16);
     runs(
         tick_deals(&app.pool, &bus, client, &settings())
@@ -230,7 +233,7 @@ fn names(events: &[DealEvent]) -> Vec<&'static str> {
 
 /// An app whose webhook checks signatures with [`SECRET`]; HubSpot itself (the token) is
 /// connected only when `hubspot` is given, so without it no worker processes anything.
-async fn app_with_secret(hubspot: Option<&MockServer>) -> TestApp {
+pub(super) async fn app_with_secret(hubspot: Option<&MockServer>) -> TestApp {
     let uri = hubspot.map(MockServer::uri);
     spawn_app_with(|config| {
         config.hubspot_client_secret = Some(SECRET.into());
@@ -276,7 +279,7 @@ async fn deliver(
 }
 
 /// Posts `body` signed as HubSpot signs it, now.
-async fn deliver_signed(app: &TestApp, body: &str) -> (u16, Value) {
+pub(super) async fn deliver_signed(app: &TestApp, body: &str) -> (u16, Value) {
     let ts = now_ms().to_string();
     let uri = format!("{}{WEBHOOK}", app.address);
     deliver(
@@ -288,7 +291,7 @@ async fn deliver_signed(app: &TestApp, body: &str) -> (u16, Value) {
     .await
 }
 
-fn delivery(events: &[(i64, &str, &str)]) -> String {
+pub(super) fn delivery(events: &[(i64, &str, &str)]) -> String {
     let events: Vec<Value> = events
         .iter()
         .map(|(event_id, kind, object_id)| {
@@ -315,7 +318,7 @@ async fn event_row(
     .expect("the stored event")
 }
 
-fn quick() -> WebhookSettings {
+pub(super) fn quick() -> WebhookSettings {
     WebhookSettings {
         base_backoff: Duration::ZERO,
         ..WebhookSettings::default()

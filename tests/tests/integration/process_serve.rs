@@ -54,7 +54,9 @@ async fn serve_without_database_url_runs_on_the_embedded_postgres_and_keeps_data
         )
         .await;
     assert_eq!(status, 201, "the first-run token can propose");
-    let QueueItemResponse { item, consistency } = dto(&body);
+    let QueueItemResponse {
+        item, consistency, ..
+    } = dto(&body);
     let id = item.id;
 
     let took = server

@@ -15,7 +15,7 @@ use caseyos_projections::queue::QueueProjector;
 use caseyos_projections::rebuild::{
     fill_shadow, fill_shadow_with, switch_over, table_difference, FoldLimits,
 };
-use caseyos_projections::runner::{checkpoints, ensure_checkpoint, run_batch};
+use caseyos_projections::runner::{ensure_checkpoint, run_batch};
 use caseyos_store::{now, CommandMeta};
 use caseyos_tests::{
     assert_error, command_bus, dto, error_body, expect_dto, fresh_database, query_i64, send,
@@ -648,25 +648,6 @@ async fn sync_history(pool: &PgPool) {
     }
 }
 
-/// Waits until every projector has applied the whole log.
-async fn settle_all(pool: &PgPool) {
-    let head = caseyos_store::event::head(pool).await.unwrap();
-    let names: Vec<&str> = all_projectors().iter().map(|p| p.name()).collect();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !checkpoints(pool, &names)
-        .await
-        .unwrap()
-        .iter()
-        .all(|c| *c >= head)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the projectors never caught up"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Contacts validated (one invalid), a duplicate pair found and closed, an alert raised and
 /// dismissed, a SyncHealth run requested: rows for the alerts and hygiene read models.
 async fn hygiene_history(app: &TestApp) {
@@ -879,7 +860,25 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
             .await;
         assert_eq!(status, 200, "{what}: {answer}");
     }
-    settle_all(&app.pool).await;
+    // Signals: processed ones (moves proposed) and one recorded after.
+    for key in ["rebuild-1", "rebuild-2", "rebuild-3"] {
+        if key == "rebuild-3" {
+            caseyos_backend::workers::signals::run_once(&app.pool, &bus, "casey")
+                .await
+                .unwrap();
+        }
+        let (status, answer) = app
+            .post_json(
+                "/api/signals",
+                &app.admin,
+                &json!({"title": format!("Follow up {key}"), "dedup_key": key}),
+            )
+            .await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    // The reactors' answers (executions of the approved moves, outcomes of the deals'
+    // changes, auto-approval decisions) are in before the rebuild.
+    caseyos_tests::settle_everything(&app.pool).await;
 
     // The default limits fold everything at once; the tiny ones flush after every few
     // rows, so later events read rows an earlier flush wrote and update them.
@@ -943,7 +942,7 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
         )
         .await;
     assert!(status < 300, "cancel: {status} {body}");
-    settle_all(&app.pool).await;
+    caseyos_tests::settle_everything(&app.pool).await;
     for projector in all_projectors() {
         fill_shadow_with(&app.pool, projector.as_ref(), tiny, |_| {})
             .await

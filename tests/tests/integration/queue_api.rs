@@ -44,7 +44,9 @@ async fn proposing_returns_201_with_the_item_a_derived_title_and_a_consistency_t
     assert_eq!(raw["target"]["contact"]["email"], "dana@acme.io");
     assert_eq!(raw["proposed_by"], json!({"kind": "user", "id": "admin"}));
 
-    let QueueItemResponse { item, consistency } = dto(&body);
+    let QueueItemResponse {
+        item, consistency, ..
+    } = dto(&body);
     assert_eq!(item.title, "Send email — Dana Lee");
     assert_eq!(item.domain, QueueDomain::Sales);
     assert_eq!(item.status, QueueStatus::Pending);

@@ -31,7 +31,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 struct AlertsQuery {
     /// Comma-separated: open, dismissed, resolved (default: open; `all` for every status).
     status: Option<String>,
-    /// Comma-separated: contact.stale, duplicates.surge, sync.degraded, sync.unhealthy.
+    /// Comma-separated: contact.stale, duplicates.surge, sync.degraded, sync.unhealthy,
+    /// connector.expiring, connector.failing, connector.resynced.
     kind: Option<String>,
     /// Comma-separated: urgent, high, normal, low.
     severity: Option<String>,

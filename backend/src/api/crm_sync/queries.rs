@@ -83,7 +83,11 @@ async fn get_sync_health(
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<SyncHealthResponse>, ApiError> {
     query.settle(&state, SYNC_VIEWS).await?;
-    let connected = state.config.hubspot().is_some();
+    // Connected by a stored token (private-app or OAuth) or by `hubspot_token`.
+    let connected = state
+        .credentials
+        .is_connected(caseyos_domain::connectors::ConnectorName::Hubspot)
+        .await;
     let health = views::sync_health(&state.pool, now(), connected).await?;
     let runs = views::recent_runs(&state.pool, SyncObject::Contacts, RECENT_RUNS).await?;
     Ok(Json(SyncHealthResponse { health, runs }))

@@ -52,8 +52,18 @@ async fn widgets(
         risk: state.config.deal_risk.clone(),
         currency: state.config.forecast().currency,
         owner: principal.read_scope().map(|a| a.id),
-        hubspot_connected: state.config.hubspot().is_some(),
-        llm_connected: state.config.llm_base_url.is_some(),
+        connectors: state
+            .credentials
+            .describe_all(now())
+            .await?
+            .into_iter()
+            .map(|c| ConnectorState {
+                name: c.name.as_str().to_string(),
+                status: c.status.as_str().to_string(),
+                last_good_call: c.last_good_call_at,
+                expires_at: c.expires_at,
+            })
+            .collect(),
     };
     let (at, (inputs, position)) = match params.as_of {
         Some(at) => (at, model::inputs_as_of(&state.pool, &settings, at).await?),
@@ -231,6 +241,6 @@ widget!(
     connectors,
     Vec<ConnectorState>,
     "/api/dashboard/connectors",
-    "The connectors: HubSpot and the LLM, connected or not, and their last good call.",
+    "The connectors: Gmail, Google Calendar, HubSpot and the LLM, their status (`expiring` when a token expires within 24 hours and cannot be refreshed), expiry and last good call.",
     "The connectors"
 );

@@ -54,6 +54,7 @@ fn item_command_response(created: bool, answer: Answer<QueueItemView>) -> Respon
     let location = format!("/api/queue/{}", answer.view.id);
     let body = QueueItemResponse {
         item: answer.view,
+        execution: None,
         consistency: answer.consistency,
     };
     if created {
@@ -158,6 +159,8 @@ async fn propose_queue_item(
     let title = Text::parse_optional(request.title.as_deref(), MAX_TITLE_CHARS)
         .map_err(|m| ApiError::field("title", m))?;
     let rationale = text_field("rationale", request.rationale.as_deref())?;
+    let learned =
+        crate::commands::outcomes::learned_for(&state.pool, &target, action_type, now()).await?;
     let command = QueueItemCommand::Propose(Box::new(ProposeQueueItem {
         id,
         title,
@@ -176,6 +179,7 @@ async fn propose_queue_item(
         rationale,
         draft: None,
         demo: false,
+        learned,
         by: ctx.principal.actor(),
         at: now(),
     }));

@@ -296,7 +296,10 @@ async fn export_queue_items(
     Ok(csv_download("queue", QUEUE_EXPORT_COLUMNS, records))
 }
 
-/// One move.
+/// A move's page reads the move and its execution.
+const ITEM_VIEWS: &[&str] = &["queue", "executions"];
+
+/// One move, with its execution once it was approved.
 #[utoipa::path(
     get,
     path = "/api/queue/{id}",
@@ -314,15 +317,17 @@ async fn get_queue_item(
     principal: Principal,
     ApiQuery(query): ApiQuery<ReadQuery>,
 ) -> Result<Json<QueueItemResponse>, ApiError> {
-    query.settle(&state, QUEUE_VIEWS).await?;
+    query.settle(&state, ITEM_VIEWS).await?;
     let item = views::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found("queue.not_found", "queue item not found"))?;
     if !principal.may_read_owner(&item.owner) {
         return Err(ApiError::forbidden("this move belongs to someone else"));
     }
+    let execution = caseyos_projections::executions::of_item(&state.pool, id).await?;
     Ok(Json(QueueItemResponse {
         item,
+        execution,
         consistency: read_token(&state, QUEUE_VIEWS).await?,
     }))
 }

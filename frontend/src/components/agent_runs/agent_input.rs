@@ -4,7 +4,8 @@
 //! Schemas come from utoipa: `{"type":"object","properties":{…},"required":[…]}`, optional
 //! fields as `"type": ["string","null"]` or `oneOf` with `{"type":"null"}`.
 
-use chrono::{DateTime, TimeZone, Utc};
+use caseyos_domain::kernel::instant::parse as parse_instant;
+use chrono::{TimeZone, Utc};
 use serde_json::{Map, Value};
 
 use crate::infra::format::{humanize, json, local_minutes, read_local_datetime, read_number};
@@ -302,11 +303,7 @@ fn value_of<Tz: TimeZone>(kind: &FieldKind, text: &str, tz: &Tz) -> Result<Value
             .ok_or_else(|| "must be a number".to_string()),
         FieldKind::Boolean => Ok(Value::Bool(trimmed == "true")),
         FieldKind::DateTime => instant(trimmed, tz)
-            .or_else(|| {
-                DateTime::parse_from_rfc3339(trimmed)
-                    .ok()
-                    .map(|t| t.to_rfc3339())
-            })
+            .or_else(|| parse_instant(trimmed).map(|t| t.to_rfc3339()))
             .map(Value::String)
             .ok_or_else(|| "must be a date and time".to_string()),
         FieldKind::Lines => Ok(Value::Array(
@@ -360,9 +357,9 @@ pub fn to_input<Tz: TimeZone>(
 fn text_of<Tz: TimeZone>(kind: &FieldKind, value: &Value, tz: &Tz) -> String {
     match (kind, value) {
         (_, Value::Null) => String::new(),
-        (FieldKind::DateTime, Value::String(s)) => DateTime::parse_from_rfc3339(s)
+        (FieldKind::DateTime, Value::String(s)) => parse_instant(s)
             .map(|t| local_minutes(t.with_timezone(tz).naive_local()))
-            .unwrap_or_else(|_| s.clone()),
+            .unwrap_or_else(|| s.clone()),
         (FieldKind::Boolean, Value::Bool(b)) => if *b { "true" } else { "" }.to_string(),
         (FieldKind::Lines, Value::Array(items)) => items
             .iter()

@@ -3,7 +3,7 @@
 //! buttons that act on one.
 
 pub mod agent_card;
-mod agent_input;
+pub mod agent_input;
 pub mod cancel_dialog;
 pub mod run_actions;
 pub mod run_dialog;

@@ -1,5 +1,7 @@
 //! The dialog that runs an agent: a form generated from its input schema, an example to
-//! start from, and each field's problem next to it (the browser's and the server's).
+//! start from, and each field's problem next to it (the browser's and the server's). Other
+//! forms made from a schema use it too (an auto-approval rule), with their own title, button
+//! and starting values.
 
 use caseyos_domain::api::AgentInfo;
 use chrono::Local;
@@ -7,11 +9,12 @@ use serde_json::Value;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use super::agent_input::{field_of, fields, to_input, values_of, FieldKind, InputField, Values};
+use super::agent_input::{field_of, fields, to_input, values_of, FieldKind, InputField};
 use crate::api::ApiError;
 use crate::components::modal::{form_actions, Modal, Submit};
 use crate::components::status::error_view;
 use crate::infra::dom::{on_submit, value_of};
+use crate::infra::format::humanize;
 
 #[derive(Properties, PartialEq)]
 pub struct RunDialogProps {
@@ -22,6 +25,14 @@ pub struct RunDialogProps {
     /// The input, once the form reads well.
     pub on_submit: Callback<Value>,
     pub on_close: Callback<()>,
+    /// The dialog's title and its button (default "Run {agent}" and "Run").
+    #[prop_or_default]
+    pub title: Option<AttrValue>,
+    #[prop_or_default]
+    pub submit: Option<&'static str>,
+    /// What the form starts with (default: nothing).
+    #[prop_or_default]
+    pub start: Value,
 }
 
 /// Letters and digits only, for element ids.
@@ -49,7 +60,10 @@ fn has_example(example: &Value) -> bool {
 #[component]
 pub fn RunDialog(props: &RunDialogProps) -> Html {
     let form = use_memo(props.agent.input_schema.clone(), fields);
-    let values = use_state(Values::new);
+    let values = {
+        let (form, start) = (form.clone(), props.start.clone());
+        use_state(move || values_of(&form, &start, &Local))
+    };
     let problems = use_state(Vec::<(String, String)>::new);
     let agent = &props.agent;
 
@@ -214,7 +228,7 @@ pub fn RunDialog(props: &RunDialogProps) -> Html {
                             aria-invalid={invalid} aria-describedby={described.clone()}>
                         <option value="" selected={value.is_empty()}>{ if field.required { "Choose…" } else { "—" } }</option>
                         { for options.iter().map(|o| html! {
-                            <option value={o.clone()} selected={*o == value}>{ o }</option>
+                            <option value={o.clone()} selected={*o == value}>{ humanize(o) }</option>
                         }) }
                     </select>
                 }
@@ -241,7 +255,7 @@ pub fn RunDialog(props: &RunDialogProps) -> Html {
         }
     };
     html! {
-        <Modal title={format!("Run {}", agent.name)} on_close={props.on_close.clone()}>
+        <Modal title={props.title.clone().unwrap_or_else(|| format!("Run {}", agent.name).into())} on_close={props.on_close.clone()}>
             <form class="run-form" {onsubmit} novalidate=true>
                 <p class="muted">{ &agent.description }</p>
                 if form.is_empty() {
@@ -259,8 +273,8 @@ pub fn RunDialog(props: &RunDialogProps) -> Html {
                     <p class="field-error" role="alert">{ "The server found problems in some fields." }</p>
                 }
                 { form_actions(example, "Cancel", &props.on_close, Submit {
-                    label: "Run",
-                    busy_label: "Starting…",
+                    label: props.submit.unwrap_or("Run"),
+                    busy_label: if props.submit.is_some() { "Saving…" } else { "Starting…" },
                     tone: "primary",
                     busy: props.busy,
                     blocked: false,

@@ -13,8 +13,8 @@ use crate::infra::live::Feed;
 use crate::routes::agent_runs::RunFilters;
 use crate::routes::{link, AppLink, Route};
 
-#[component]
-pub fn AgentsPage() -> Html {
+#[hook]
+pub fn use_agents_page() -> Html {
     let app = use_app();
     let can_run = app.session().is_some_and(|s| s.can_decide());
     let page = use_query(

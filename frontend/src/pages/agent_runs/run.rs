@@ -146,8 +146,8 @@ fn attempts(run: &AgentRunView) -> Html {
     }
 }
 
-#[component]
-pub fn RunPage(props: &RunProps) -> Html {
+#[hook]
+pub fn use_run_page(props: &RunProps) -> Html {
     let app = use_app();
     let location = use_location();
     let dialog = use_dialog::<Dialog>();

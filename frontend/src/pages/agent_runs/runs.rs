@@ -18,8 +18,8 @@ use crate::routes::agent_runs::RunFilters;
 use crate::routes::query::UrlQuery;
 use crate::routes::{link, Route};
 
-#[component]
-pub fn RunsPage() -> Html {
+#[hook]
+pub fn use_runs_page() -> Html {
     let filters = use_filters::<RunFilters>(Route::Runs);
     // The agent filter offers every agent there is.
     let agents = use_query(Refresh::never(), (), |_, _| api::agent_runs::agents(None));

@@ -1,6 +1,7 @@
 //! One contact: its fields (phones as E.164 with the text as written), what validation
 //! found, where it stands in merges ("merged into" with Unmerge, the contacts it absorbed),
-//! and its history. Read in one query (the contact and the first page of its history).
+//! what came of the moves about them (outcomes: replies, meetings, bounces), and its history.
+//! Read in one query (the contact, the first page of its history, its outcomes).
 
 use serde_json::Value;
 use yew::prelude::*;
@@ -12,9 +13,11 @@ use crate::components::audit_events::{event_list, NewerEvents};
 use crate::components::contacts::{
     at, chips, fields_table, items, list_table, name, part, str_at, text, FIELDS,
 };
+use crate::components::executions::outcomes_table;
 use crate::components::modal::{confirm_dialog, ConfirmProps};
 use crate::components::status;
 use crate::hooks::{use_dialog, use_query, Refresh};
+use crate::routes::query::pair;
 use crate::routes::{link, Route};
 
 #[derive(Properties, PartialEq)]
@@ -85,8 +88,8 @@ fn lineage(contact: &Value, unmerge: &Callback<String>) -> Html {
     }
 }
 
-#[component]
-pub fn ContactPage(props: &ContactProps) -> Html {
+#[hook]
+pub fn use_contact_page(props: &ContactProps) -> Html {
     // The contact whose merge the dialog undoes.
     let dialog = use_dialog::<String>();
     let recreate = use_state(bool::default);
@@ -95,7 +98,13 @@ pub fn ContactPage(props: &ContactProps) -> Html {
         async move {
             let contact = api::contacts::contact(&id, consistency.as_deref()).await?;
             let history = api::audit::history(Aggregate::Contact, &id, None).await?;
-            Ok((contact, history))
+            // What came of the moves about them: by their address, else by their id.
+            let filter = match at(&contact, "fields.emails").get(0).and_then(Value::as_str) {
+                Some(email) => pair("email", email),
+                None => pair("contact", &id),
+            };
+            let outcomes = api::executions::outcomes(&filter, consistency.as_deref()).await?;
+            Ok((contact, history, outcomes))
         }
     });
 
@@ -126,7 +135,7 @@ pub fn ContactPage(props: &ContactProps) -> Html {
         })
     };
 
-    let body = status::view(&*query, 6, &query.reload, |(c, history)| {
+    let body = status::view(&*query, 6, &query.reload, |(c, history, outcomes)| {
         let fields = at(c, "fields");
         // One table: the named fields, then the custom properties.
         let custom: Vec<(String, String)> = at(fields, "custom")
@@ -138,8 +147,8 @@ pub fn ContactPage(props: &ContactProps) -> Html {
         let mut rows = FIELDS.to_vec();
         rows.extend(custom.iter().map(|(l, k)| (l.as_str(), k.as_str())));
         let on_loaded = {
-            let (query, c) = (query.clone(), c.clone());
-            Callback::from(move |h| query.set((c.clone(), h)))
+            let (query, c, o) = (query.clone(), c.clone(), outcomes.clone());
+            Callback::from(move |h| query.set((c.clone(), h, o.clone())))
         };
         html! {
             <>
@@ -152,6 +161,7 @@ pub fn ContactPage(props: &ContactProps) -> Html {
                 { part("Merges", lineage(c, &open_unmerge)) }
                 { part("Fields", fields_table(fields, &rows)) }
                 { part("Validation", findings(c)) }
+                { part("Outcomes", outcomes_table(outcomes)) }
                 { part("History", html! {
                     <>
                         { event_list(&history.events, None, None) }
@@ -163,7 +173,7 @@ pub fn ContactPage(props: &ContactProps) -> Html {
     });
 
     let crm =
-        matches!(&*query, status::Load::Ready((c, _)) if str_at(c, "fields.crm_id").is_some());
+        matches!(&*query, status::Load::Ready((c, _, _)) if str_at(c, "fields.crm_id").is_some());
     let dialog_view = if dialog.shown().is_some() {
         let toggle = {
             let recreate = recreate.clone();

@@ -71,8 +71,8 @@ fn progress(import: &Value) -> Html {
     }
 }
 
-#[component]
-pub fn ImportPage() -> Html {
+#[hook]
+pub fn use_import_page() -> Html {
     let app = use_app();
     let location = use_location();
     let file = use_node_ref();

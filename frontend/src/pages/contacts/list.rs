@@ -49,8 +49,8 @@ fn lead(row: &Value) -> Html {
     html! { <>{ link(Route::Contact { id }, html! { label }) }{ chips(row) }</> }
 }
 
-#[component]
-pub fn ContactsPage() -> Html {
+#[hook]
+pub fn use_contacts_page() -> Html {
     let filters = use_filters::<ContactsQuery>(Route::Contacts);
     let query = filters.current.to_query();
     let list = use_query(Refresh::never(), query.clone(), |query, consistency| {

@@ -89,7 +89,7 @@ fn card(
     let name = str_at(d, "name").unwrap_or("(no name)").to_string();
     let stage = str_at(d, "stage.id").unwrap_or_default().to_string();
     let age = str_at(d, "stage_entered_at")
-        .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+        .and_then(caseyos_domain::kernel::instant::parse)
         .map(|t| relative(now, t))
         .unwrap_or_default();
     let score = match at(deal, "score").as_i64() {
@@ -161,8 +161,8 @@ fn card(
     }
 }
 
-#[component]
-pub fn BoardPage() -> Html {
+#[hook]
+pub fn use_board_page() -> Html {
     let app = use_app();
     let location = use_location();
     let chosen = query_value(location.query_str(), "pipeline");

@@ -207,8 +207,8 @@ fn connectors(list: &[Value]) -> Html {
     }
 }
 
-#[component]
-pub fn DashboardPage() -> Html {
+#[hook]
+pub fn use_dashboard_page() -> Html {
     let app = use_app();
     let location = use_location();
     let as_of = as_of(&location);

@@ -149,8 +149,8 @@ fn timeline(events: &[AuditEntry], total: i64) -> Html {
     }
 }
 
-#[component]
-pub fn DealPage(props: &DealProps) -> Html {
+#[hook]
+pub fn use_deal_page(props: &DealProps) -> Html {
     let location = use_location();
     let as_of = as_of(&location);
     let refresh = if as_of.is_some() {

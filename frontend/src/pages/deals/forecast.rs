@@ -247,8 +247,8 @@ fn waterfall(c: &Value) -> Html {
     }
 }
 
-#[component]
-pub fn ForecastPage() -> Html {
+#[hook]
+pub fn use_forecast_page() -> Html {
     let location = use_location();
     let as_of = as_of(&location);
     let period = query_value(location.query_str(), "period");

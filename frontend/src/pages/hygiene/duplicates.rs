@@ -62,8 +62,8 @@ fn record_id(record: &Value) -> Option<Uuid> {
 
 /// The open pairs with, for the focused one, its detail (`None` until read or when none is
 /// focused), read in one query: the list, then the pair the list focuses.
-#[component]
-pub fn DuplicatesPage(props: &DuplicatesProps) -> Html {
+#[hook]
+pub fn use_duplicates_page(props: &DuplicatesProps) -> Html {
     let wanted = props.id.as_ref().and_then(|id| Uuid::parse_str(id).ok());
     let state = use_reducer(move || ReviewState::new(wanted));
     let dialog = use_dialog::<Uuid>();

@@ -94,8 +94,8 @@ fn chart(series: &[(NaiveDate, i64)]) -> Html {
     }
 }
 
-#[component]
-pub fn HygienePage() -> Html {
+#[hook]
+pub fn use_hygiene_page() -> Html {
     let card = use_query(Refresh::never(), (), |_, c| async move {
         api::hygiene::dashboard(c.as_deref()).await
     });

@@ -1,4 +1,4 @@
-//! One move: what it is, what it would do, and its history — each event with who and when
+//! One move: what it is, what it would do, its execution and outcomes, and its history — each event with who and when
 //! and what changed, a page at a time, and a scrubber to see the move as it was after any
 //! event read so far.
 
@@ -7,6 +7,7 @@ use yew::prelude::*;
 use crate::api;
 use crate::api::audit::Aggregate;
 use crate::components::audit_events::{event_list, NewerEvents};
+use crate::components::executions::{execution_panel, use_execution};
 use crate::components::fields::field;
 use crate::components::queue::queue_card::{aps_badge, move_marks, target_line};
 use crate::components::status;
@@ -21,9 +22,10 @@ pub struct ItemProps {
     pub id: AttrValue,
 }
 
-#[component]
-pub fn ItemPage(props: &ItemProps) -> Html {
+#[hook]
+pub fn use_item_page(props: &ItemProps) -> Html {
     let at = use_state(|| None::<usize>);
+    let execution = use_execution(props.id.clone());
     // The move, and its history; both again whenever the queue moves.
     let item = use_query(
         Refresh::on(Feed::Queue),
@@ -156,6 +158,7 @@ pub fn ItemPage(props: &ItemProps) -> Html {
         <section class="page">
             <p>{ link(Route::Today, html! { "← Today's Moves" }) }</p>
             { details }
+            { execution_panel(&execution) }
             { timeline }
         </section>
     }

@@ -23,8 +23,8 @@ const SORTS: &[(&str, &str)] = &[
     ("-updated_at", "Recently changed"),
 ];
 
-#[component]
-pub fn QueuePage() -> Html {
+#[hook]
+pub fn use_queue_page() -> Html {
     let filters = use_filters::<QueueFilters>(Route::Queue);
     let page = use_query(
         Refresh::on(Feed::Queue),

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use caseyos_domain::api::{BulkDecisionResponse, EditQueueItemRequest, SnoozeQueueItemRequest};
+use caseyos_domain::api::{EditQueueItemRequest, SnoozeQueueItemRequest};
 use caseyos_domain::queue::QueueItemView;
 use futures::future::LocalBoxFuture;
 use uuid::Uuid;
@@ -37,26 +37,26 @@ enum Notice {
     Failed(ApiError),
 }
 
-/// After a bulk decision: the decided moves leave, the refused ones get their buttons back,
-/// and the notice says how it went (`verb` is "Approved" or "Rejected").
+/// After a bulk decision (its `BulkDecisionResponse` read as JSON): the decided moves leave,
+/// the refused ones get their buttons back, and the notice says how it went (`verb` is
+/// "Approved" or "Rejected").
 fn bulk_done(
     verb: &str,
     ids: &[Uuid],
-    response: BulkDecisionResponse,
+    response: serde_json::Value,
     state: &UseReducerDispatcher<TodayState>,
     notice: &UseStateHandle<Option<Notice>>,
     left: &Callback<(Vec<Uuid>, String)>,
 ) {
-    let done: Vec<Uuid> = response
-        .results
+    let results = crate::components::contacts::items(&response["results"]);
+    let done: Vec<Uuid> = results
         .iter()
-        .filter(|r| r.ok)
-        .map(|r| r.id)
+        .filter(|r| r["ok"].as_bool() == Some(true))
+        .filter_map(|r| r["id"].as_str()?.parse().ok())
         .collect();
-    let failed: Vec<String> = response
-        .results
+    let failed: Vec<String> = results
         .iter()
-        .filter_map(|r| r.error.as_ref().map(|e| e.message.clone()))
+        .filter_map(|r| r["error"]["message"].as_str().map(str::to_string))
         .collect();
     let refused: Vec<Uuid> = ids
         .iter()
@@ -74,8 +74,8 @@ fn bulk_done(
             failed.join("; ")
         )
     })));
-    if let Some(consistency) = response.consistency {
-        left.emit((done, consistency));
+    if let Some(consistency) = response["consistency"].as_str() {
+        left.emit((done, consistency.to_string()));
     }
 }
 
@@ -113,8 +113,8 @@ fn decide_boxed<T: 'static>(
     );
 }
 
-#[component]
-pub fn TodayPage() -> Html {
+#[hook]
+pub fn use_today_page() -> Html {
     let app = use_app();
     let state = use_reducer(TodayState::default);
     let dialog = use_dialog::<Dialog>();
