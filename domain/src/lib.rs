@@ -30,6 +30,7 @@ pub mod executions;
 pub mod forecast;
 pub mod hygiene;
 pub mod kernel;
+pub mod notifications;
 pub mod outcomes;
 pub mod pipelines;
 pub mod queue;

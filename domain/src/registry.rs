@@ -17,6 +17,7 @@ use crate::deals::Deal;
 use crate::duplicates::DuplicatePair;
 use crate::executions::settings::ExecutionSettings;
 use crate::executions::ActionExecution;
+use crate::notifications::NotificationReceipt;
 use crate::outcomes::Outcome;
 use crate::pipelines::PipelineDefinition;
 use crate::queue::QueueItem;
@@ -95,6 +96,7 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<Signal>(),
     AggregateType::of::<AutoApprovalRule>(),
     AggregateType::of::<AutoApprovalDecision>(),
+    AggregateType::of::<NotificationReceipt>(),
 ];
 
 /// The registered type with this stored name.

@@ -26,6 +26,7 @@ pub mod executions;
 pub mod export;
 pub mod forecast;
 pub mod hygiene_reports;
+pub mod notifications;
 pub mod outcomes;
 pub mod pipelines;
 pub mod projector;
@@ -60,6 +61,7 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(signals::SignalsProjector),
         Arc::new(auto_approval::AutoApprovalRulesProjector),
         Arc::new(auto_approval::AutoApprovalDecisionsProjector),
+        Arc::new(notifications::ReceiptsProjector),
     ]
 }
 

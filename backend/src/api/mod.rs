@@ -30,6 +30,7 @@ pub mod forecast;
 pub mod health;
 pub mod hygiene_reports;
 pub mod live;
+pub mod notifications;
 pub mod outcomes;
 pub mod pipelines;
 pub mod queue;
@@ -64,6 +65,7 @@ pub mod webhooks;
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
         (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
         (name = "connectors", description = "External services (Gmail, Google Calendar, HubSpot, the LLM): their state, connecting them by OAuth 2.0 with PKCE or a HubSpot private-app token, disconnecting them (revoked and deleted). Tokens are sealed at rest and never shown."),
+        (name = "notifications", description = "What needs you now — overdue and stale moves, replies, failed runs, open alerts, deals at risk — derived from the events they are about; `GET /api/whats-up`; read and acknowledged per user"),
         (name = "live", description = "Live updates as server-sent events"),
         (name = "signals", description = "Signals in: what happened (HubSpot deal changes, replies, form submissions, rules, people's notes), each turned into a proposed move or a reason why not"),
         (name = "webhooks", description = "Events external services send, authenticated by their signatures (HubSpot's v3), stored and answered at once, processed in the background"),
@@ -111,6 +113,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(alerts::router())
         .merge(executions::router())
         .merge(outcomes::router())
+        .merge(notifications::router())
         .merge(auto_approval::router())
         .merge(hygiene_reports::router())
         .merge(contact_imports::router())

@@ -27,6 +27,7 @@ mod hubspot_sync;
 mod hygiene;
 mod live;
 mod metrics;
+mod notifications;
 mod openapi;
 mod process_crash;
 mod process_serve;
