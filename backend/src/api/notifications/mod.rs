@@ -5,6 +5,7 @@
 //! `notification_receipts` read model and those notifications are derived from).
 
 use axum::extract::State;
+use axum::response::Response;
 use axum::Json;
 use caseyos_domain::api::{
     ErrorEnvelope, MarkNotificationsRequest, MarkNotificationsResponse, NotificationListResponse,
@@ -25,7 +26,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::http::consistency::ReadQuery;
+use crate::http::consistency::{answer_once, ReadQuery};
 use crate::http::context::CommandContext;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -34,6 +35,8 @@ use crate::state::AppState;
 
 /// How many notifications "what's up" names.
 const TOP: usize = 5;
+/// How long a what's-up answer is kept while nothing it reads changes.
+const HOLD_SECS: i64 = 10;
 /// The most ids one mark takes.
 const MAX_MARKED: usize = 200;
 
@@ -81,7 +84,8 @@ struct NotificationsQuery {
 }
 
 /// What's up: the caller's unread notifications counted by priority, the five to look at
-/// first (most important, then newest) and a one-line summary. Overdue and stale moves,
+/// first (most important, then newest) and a one-line summary. Computed once per state of
+/// what it reads, and at most 10 seconds apart (`as_of` says when). Overdue and stale moves,
 /// replies that arrived, failed runs, open alerts (connectors about to expire or failing,
 /// hygiene, sync) and deals at risk — each derived from the events it is about.
 #[utoipa::path(
@@ -119,23 +123,35 @@ async fn whats_up(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<WhatsUpResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     read.settle(&state, NOTIFICATION_VIEWS).await?;
-    let at = now();
-    let all = views::current(&state.pool, &audience(&state, &principal), at).await?;
-    let counts = unread_counts(&all);
-    let top: Vec<_> = all
-        .into_iter()
-        .filter(|n| shown(n, Shown::Unread))
-        .take(TOP)
-        .collect();
-    Ok(Json(WhatsUpResponse {
-        total: counts.total(),
-        summary: summary(&counts, top.first().map(|n| n.title.as_str())),
-        counts,
-        top,
-        as_of: at,
-    }))
+    // The bell asks on every change: computed once per state of what it reads (and at
+    // most `HOLD_SECS` apart, since moves become overdue with the clock).
+    let key = format!("whats-up|{}|{:?}", principal.user, principal.read_scope());
+    answer_once(
+        &state,
+        &key,
+        NOTIFICATION_VIEWS,
+        Some(chrono::Duration::seconds(HOLD_SECS)),
+        async {
+            let at = now();
+            let all = views::current(&state.pool, &audience(&state, &principal), at).await?;
+            let counts = unread_counts(&all);
+            let top: Vec<_> = all
+                .into_iter()
+                .filter(|n| shown(n, Shown::Unread))
+                .take(TOP)
+                .collect();
+            Ok(WhatsUpResponse {
+                total: counts.total(),
+                summary: summary(&counts, top.first().map(|n| n.title.as_str())),
+                counts,
+                top,
+                as_of: at,
+            })
+        },
+    )
+    .await
 }
 
 /// The caller's notifications, most important first, then newest: by default those not
