@@ -137,6 +137,9 @@ pub fn router(state: AppState) -> Router {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// What `AppState::api` refers to, for as long as the application lives.
+    #[allow(dead_code)]
+    api_router: Arc<dyn std::any::Any + Send + Sync>,
     state: AppState,
     shutdown: CancellationToken,
     background: Vec<JoinHandle<()>>,
@@ -365,9 +368,17 @@ impl Application {
             agents,
             credentials,
             gmail_wake,
+            api: Default::default(),
+        });
+        let router = router(state.clone());
+        let api_router: Arc<dyn std::any::Any + Send + Sync> = Arc::new(router.clone());
+        let _ = state.api.set(crate::state::OwnApi {
+            router: Arc::downgrade(&api_router),
+            document: Arc::new(crate::api::openapi_json()),
         });
         Ok(Application {
-            router: router(state.clone()),
+            router,
+            api_router,
             listener,
             state,
             shutdown,

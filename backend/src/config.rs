@@ -57,6 +57,9 @@ pub struct Config {
     pub llm_timeout_secs: u64,
     /// Retries of a request that got 429, 5xx or no answer.
     pub llm_max_retries: u32,
+    /// The model's context window in tokens: the chat summarises older messages when its
+    /// history nears three quarters of it.
+    pub llm_context_tokens: u32,
     /// Agent runs this instance executes at once (0: it executes none).
     pub agent_workers: usize,
     /// The per-attempt time limit of every agent run unless `agent_timeouts` names the agent.
@@ -216,6 +219,7 @@ impl Default for Config {
             llm_model: "gpt-4o-mini".into(),
             llm_timeout_secs: 60,
             llm_max_retries: 3,
+            llm_context_tokens: 128_000,
             agent_workers: 4,
             agent_timeout_secs: 300,
             agent_timeouts: BTreeMap::new(),
@@ -662,6 +666,12 @@ impl Config {
         }
         if self.llm_timeout_secs == 0 {
             return Err(invalid("llm_timeout_secs", "must be at least 1".into()));
+        }
+        if self.llm_context_tokens < 1_024 {
+            return Err(invalid(
+                "llm_context_tokens",
+                "must be at least 1024".into(),
+            ));
         }
         if self.agent_workers > 64 {
             return Err(invalid("agent_workers", "must be at most 64".into()));

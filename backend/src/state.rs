@@ -64,6 +64,16 @@ pub struct Shared {
     pub credentials: Credentials,
     /// Wakes this instance's Gmail poller (a Pub/Sub push at `/api/webhooks/gmail`).
     pub gmail_wake: Arc<Notify>,
+    /// The API itself, for requests made on a caller's behalf (`http::dispatch`) and the
+    /// assistant's tools: set once the router is built.
+    pub api: std::sync::OnceLock<OwnApi>,
+}
+
+/// The API's own router and OpenAPI document.
+pub struct OwnApi {
+    /// The router (`http::dispatch` knows its type), weak, as the router holds this state.
+    pub router: std::sync::Weak<dyn std::any::Any + Send + Sync>,
+    pub document: Arc<serde_json::Value>,
 }
 
 impl Shared {

@@ -19,6 +19,7 @@ pub mod aggregate;
 pub mod alerts;
 pub mod api;
 pub mod auto_approval;
+pub mod chat;
 pub mod connectors;
 pub mod contact_import;
 pub mod contacts;

@@ -15,6 +15,7 @@
 pub mod agent_runs;
 pub mod alerts;
 pub mod auto_approval;
+pub mod chat;
 pub mod contact_imports;
 pub mod contacts;
 pub mod crm_sync;
@@ -62,6 +63,7 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(auto_approval::AutoApprovalRulesProjector),
         Arc::new(auto_approval::AutoApprovalDecisionsProjector),
         Arc::new(notifications::ReceiptsProjector),
+        Arc::new(chat::ChatSessionsProjector),
     ]
 }
 

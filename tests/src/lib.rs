@@ -596,6 +596,17 @@ impl TestApp {
             .expect("events")
     }
 
+    /// Events of one aggregate of any type, in order.
+    pub async fn events_of_type(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: impl Display,
+    ) -> Vec<caseyos_store::StoredEvent> {
+        caseyos_store::event::read_aggregate(&self.pool, aggregate_type, &aggregate_id.to_string())
+            .await
+            .expect("events")
+    }
+
     pub async fn stop(self) {
         self.server.stop().await;
         self.pool.close().await;

@@ -63,7 +63,7 @@ pub use deals::{DealReader, NoDeals, PipelineWeek};
 pub use hygiene::{
     AlertSpec, ContactReader, ContactRecord, ContactSelection, Effect, NoContacts, SyncState,
 };
-pub use llm::{ChatMessage, LlmClient, LlmConfig, LlmError};
+pub use llm::{ChatMessage, LlmClient, LlmConfig, LlmError, ToolCall};
 pub use voice::VoiceProfile;
 
 /// What the registry knows of an agent.

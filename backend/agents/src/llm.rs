@@ -128,7 +128,10 @@ impl ChatMessage {
 /// The model's answer and what it cost.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Completion {
+    /// The answer's text (empty when the model only called tools).
     pub text: String,
+    /// The tools the model called ([`LlmClient::chat_with_tools`] only).
+    pub tool_calls: Vec<ToolCall>,
     /// One call, the tokens the provider reported and the model that answered.
     pub usage: LlmUsage,
 }
@@ -274,7 +277,10 @@ fn random_u64() -> u64 {
 #[derive(Serialize)]
 struct ChatRequest<'a> {
     model: &'a str,
-    messages: &'a [ChatMessage],
+    messages: &'a serde_json::Value,
+    /// The functions the model may call (OpenAI's `tools`), when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tools: Option<&'a [serde_json::Value]>,
     max_tokens: u32,
     temperature: f64,
 }
@@ -299,6 +305,32 @@ struct Choice {
 struct AnswerMessage {
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<AnswerToolCall>,
+}
+
+#[derive(Deserialize)]
+struct AnswerToolCall {
+    id: String,
+    function: AnswerFunction,
+}
+
+#[derive(Deserialize)]
+struct AnswerFunction {
+    name: String,
+    /// The arguments as the model wrote them: JSON text, not yet checked.
+    #[serde(default)]
+    arguments: String,
+}
+
+/// A call of one of the offered tools, as the model asked for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The provider's id, quoted back with the call's result.
+    pub id: String,
+    pub name: String,
+    /// JSON text as the model wrote it (it may be malformed: check it).
+    pub arguments: String,
 }
 
 #[derive(Default, Deserialize)]
@@ -322,16 +354,28 @@ fn parse_completion(body: &[u8], configured_model: &str) -> Result<Completion, L
         .ok_or(LlmError::MalformedResponse {
             reason: "it has no choices",
         })?;
-    let text = first
-        .message
-        .and_then(|m| m.content)
-        .filter(|c| !c.trim().is_empty())
-        .ok_or(LlmError::MalformedResponse {
+    let message = first.message.ok_or(LlmError::MalformedResponse {
+        reason: "its first choice has no message",
+    })?;
+    let tool_calls: Vec<ToolCall> = message
+        .tool_calls
+        .into_iter()
+        .map(|c| ToolCall {
+            id: c.id,
+            name: c.function.name,
+            arguments: c.function.arguments,
+        })
+        .collect();
+    let text = message.content.unwrap_or_default();
+    if text.trim().is_empty() && tool_calls.is_empty() {
+        return Err(LlmError::MalformedResponse {
             reason: "its first choice has no message content",
-        })?;
+        });
+    }
     let usage = response.usage.unwrap_or_default();
     Ok(Completion {
         text,
+        tool_calls,
         usage: LlmUsage {
             calls: 1,
             prompt_tokens: usage.prompt_tokens,
@@ -429,9 +473,36 @@ impl LlmClient {
         messages: &[ChatMessage],
         max_tokens: u32,
     ) -> Result<Completion, LlmError> {
+        let messages = serde_json::to_value(messages).map_err(|e| LlmError::Misconfigured {
+            reason: e.to_string(),
+        })?;
+        self.complete(&messages, None, max_tokens).await
+    }
+
+    /// Asks for the next turn of a conversation in OpenAI's shape (`messages` with the
+    /// roles `system`, `user`, `assistant` — with its `tool_calls` — and `tool`), offering
+    /// `tools` (`{"type": "function", "function": {name, description, parameters}}`): the
+    /// answer is text, tool calls, or both.
+    pub async fn chat_with_tools(
+        &self,
+        messages: &serde_json::Value,
+        tools: &[serde_json::Value],
+        max_tokens: u32,
+    ) -> Result<Completion, LlmError> {
+        self.complete(messages, Some(tools).filter(|t| !t.is_empty()), max_tokens)
+            .await
+    }
+
+    async fn complete(
+        &self,
+        messages: &serde_json::Value,
+        tools: Option<&[serde_json::Value]>,
+        max_tokens: u32,
+    ) -> Result<Completion, LlmError> {
         let request = ChatRequest {
             model: &self.config.model,
             messages,
+            tools,
             max_tokens,
             temperature: TEMPERATURE,
         };

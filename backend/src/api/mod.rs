@@ -17,6 +17,7 @@ pub mod agent_runs;
 pub mod alerts;
 pub mod audit;
 pub mod auto_approval;
+pub mod chat;
 pub mod connectors;
 pub mod contact_imports;
 pub mod contacts;
@@ -65,6 +66,7 @@ pub mod webhooks;
         (name = "session", description = "Browser sign-in: the session cookie and its CSRF token"),
         (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
         (name = "connectors", description = "External services (Gmail, Google Calendar, HubSpot, the LLM): their state, connecting them by OAuth 2.0 with PKCE or a HubSpot private-app token, disconnecting them (revoked and deleted). Tokens are sealed at rest and never shown."),
+        (name = "chat", description = "The assistant's chat: conversations kept as events, answered by the model with CaseyOS's own operations as tools (those that change something wait for your confirmation and run as you), or by slash commands without a model; export to Markdown"),
         (name = "notifications", description = "What needs you now — overdue and stale moves, replies, failed runs, open alerts, deals at risk — derived from the events they are about; `GET /api/whats-up`; read and acknowledged per user"),
         (name = "live", description = "Live updates as server-sent events"),
         (name = "signals", description = "Signals in: what happened (HubSpot deal changes, replies, form submissions, rules, people's notes), each turned into a proposed move or a reason why not"),
@@ -114,6 +116,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(executions::router())
         .merge(outcomes::router())
         .merge(notifications::router())
+        .merge(chat::router())
         .merge(auto_approval::router())
         .merge(hygiene_reports::router())
         .merge(contact_imports::router())

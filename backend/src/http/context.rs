@@ -21,6 +21,7 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const CORRELATION_ID: &str = "x-correlation-id";
 pub const CAUSATION_ID: &str = "x-causation-id";
 
+#[derive(Clone)]
 pub struct CommandContext {
     pub principal: Principal,
     pub meta: CommandMeta,

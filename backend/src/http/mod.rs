@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod consistency;
 pub mod context;
+pub mod dispatch;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -9,6 +9,7 @@ mod audit_pages;
 mod auth_and_errors;
 mod auto_approval;
 mod browser;
+mod chat;
 mod cli;
 mod connectors;
 mod connectors_google;

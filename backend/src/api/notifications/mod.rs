@@ -44,8 +44,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(whats_up))
         .routes(routes!(list_notifications))
-        .routes(routes!(mark_read))
-        .routes(routes!(acknowledge))
+        .routes(routes!(mark_notifications_read))
+        .routes(routes!(acknowledge_notifications))
 }
 
 fn audience(state: &AppState, principal: &Principal) -> Audience {
@@ -212,7 +212,7 @@ async fn list_notifications(
     ),
     security(("bearer" = []))
 )]
-async fn mark_read(
+async fn mark_notifications_read(
     State(state): State<AppState>,
     ctx: CommandContext,
     ApiJson(request): ApiJson<MarkNotificationsRequest>,
@@ -235,7 +235,7 @@ async fn mark_read(
     ),
     security(("bearer" = []))
 )]
-async fn acknowledge(
+async fn acknowledge_notifications(
     State(state): State<AppState>,
     ctx: CommandContext,
     ApiJson(request): ApiJson<MarkNotificationsRequest>,

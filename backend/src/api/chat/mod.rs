@@ -1,0 +1,618 @@
+//! The assistant's chat over HTTP: a person's conversations (aggregate `chat_session`),
+//! answered by the model with our own operations as tools (`tools.rs`), or by slash
+//! commands without one (`assistant.rs`); a tool that changes something runs only once its
+//! owner confirms it, as them, through the same API.
+
+mod assistant;
+pub mod tools;
+
+use std::convert::Infallible;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use caseyos_domain::api::{
+    ChatMessageRequest, ChatSessionListResponse, ChatSessionResponse, CreateChatSessionRequest,
+    ErrorEnvelope,
+};
+use caseyos_domain::chat::{
+    estimate_tokens, title_from, ChatCommand, ChatRole, ChatSessionView, NewMessage, ToolCallState,
+};
+use caseyos_projections::chat as views;
+use caseyos_projections::projector::RowProjector;
+use caseyos_store::now;
+use futures::StreamExt;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub use assistant::tools_for;
+use assistant::{load, Conversation, Progress};
+
+use crate::auth::{Principal, Role};
+use crate::http::consistency::ReadQuery;
+use crate::http::context::CommandContext;
+use crate::http::dispatch::CallerCredentials;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::pagination::limit;
+use crate::state::AppState;
+
+/// The title of a chat nobody named yet (its first message names it).
+const UNTITLED: &str = "New chat";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_chat_sessions, create_chat_session))
+        .routes(routes!(get_chat_session, delete_chat_session))
+        .routes(routes!(send_chat_message))
+        .routes(routes!(confirm_tool_call))
+        .routes(routes!(reject_tool_call))
+        .routes(routes!(export_chat_session))
+}
+
+fn conversation<'a>(
+    state: &'a AppState,
+    ctx: &'a CommandContext,
+    caller: &'a CallerCredentials,
+    id: Uuid,
+) -> Conversation<'a> {
+    Conversation {
+        state,
+        principal: &ctx.principal,
+        caller,
+        meta: &ctx.meta,
+        id,
+        progress: None,
+        last: Default::default(),
+    }
+}
+
+/// The session, if the caller may read it: its owner, or an admin. Others are told it does
+/// not exist.
+async fn readable(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ChatSessionView, ApiError> {
+    let session = load(state, id).await?;
+    if session.owner == principal.user || principal.role == Role::Admin {
+        Ok(session)
+    } else {
+        Err(ApiError::not_found(
+            "chat.not_found",
+            "chat session not found",
+        ))
+    }
+}
+
+/// The session, if the caller may write in it: its owner only.
+async fn writable(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ChatSessionView, ApiError> {
+    let session = readable(state, principal, id).await?;
+    if session.owner != principal.user {
+        return Err(ApiError::forbidden("only its owner writes in a chat"));
+    }
+    Ok(session)
+}
+
+fn answer(session: ChatSessionView, consistency: String) -> ChatSessionResponse {
+    ChatSessionResponse {
+        session,
+        consistency,
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ChatListQuery {
+    /// At most this many, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+}
+
+/// The caller's chats, most recently changed first.
+#[utoipa::path(
+    get,
+    path = "/api/chat/sessions",
+    tag = "chat",
+    params(ChatListQuery, ReadQuery),
+    responses(
+        (status = 200, description = "The caller's chats", body = ChatSessionListResponse),
+        (status = 400, description = "A bad limit (`request.invalid_query`)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn list_chat_sessions(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ChatListQuery>,
+    ApiQuery(read): ApiQuery<ReadQuery>,
+) -> Result<Json<ChatSessionListResponse>, ApiError> {
+    let limit = limit(query.limit, 50, 200)?;
+    read.settle(&state, &[views::ChatSessionsProjector::NAME])
+        .await?;
+    Ok(Json(ChatSessionListResponse {
+        items: views::list(&state.pool, &principal.user, limit).await?,
+    }))
+}
+
+/// Start a chat (untitled: its first message names it).
+#[utoipa::path(
+    post,
+    path = "/api/chat/sessions",
+    tag = "chat",
+    request_body(content = CreateChatSessionRequest, example = json!({"title": "Acme renewal"})),
+    responses(
+        (status = 201, description = "Started", body = ChatSessionResponse),
+        (status = 400, description = "Not JSON", body = ErrorEnvelope),
+        (status = 422, description = "`request.validation`: a title of more than 120 characters", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn create_chat_session(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    caller: CallerCredentials,
+    ApiJson(request): ApiJson<CreateChatSessionRequest>,
+) -> Result<Response, ApiError> {
+    let title = request
+        .title
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| UNTITLED.into());
+    // A repeat with the same Idempotency-Key starts the same chat.
+    let id = match &ctx.meta.idempotency_key {
+        Some(key) => Uuid::new_v5(
+            &Uuid::NAMESPACE_OID,
+            format!("chat:{}:{key}", ctx.principal.user).as_bytes(),
+        ),
+        None => Uuid::now_v7(),
+    };
+    let chat = conversation(&state, &ctx, &caller, id);
+    let session = chat
+        .execute(ChatCommand::Start {
+            session_id: id,
+            owner: ctx.principal.user.clone(),
+            title,
+            at: now(),
+        })
+        .await?;
+    if session.owner != ctx.principal.user {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "request.idempotency_conflict",
+            "this Idempotency-Key started someone else's chat",
+        ));
+    }
+    let location = format!("/api/chat/sessions/{id}");
+    let mut response = (
+        StatusCode::CREATED,
+        Json(answer(session, chat.consistency())),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// One chat: every message, every tool call with its request, who confirmed it and what our
+/// API answered, and the summary of older messages.
+#[utoipa::path(
+    get,
+    path = "/api/chat/sessions/{id}",
+    tag = "chat",
+    params(("id" = Uuid, Path, description = "The chat's id")),
+    responses(
+        (status = 200, description = "The chat", body = ChatSessionView),
+        (status = 400, description = "Not a chat id", body = ErrorEnvelope),
+        (status = 404, description = "No such chat of yours (`chat.not_found`)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn get_chat_session(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+) -> Result<Json<ChatSessionView>, ApiError> {
+    Ok(Json(readable(&state, &principal, id).await?))
+}
+
+/// Delete a chat (its events stay in the audit history; it is no longer listed or read).
+#[utoipa::path(
+    delete,
+    path = "/api/chat/sessions/{id}",
+    tag = "chat",
+    params(("id" = Uuid, Path, description = "The chat's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Not a chat id", body = ErrorEnvelope),
+        (status = 403, description = "Not your chat", body = ErrorEnvelope),
+        (status = 404, description = "No such chat (`chat.not_found`)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn delete_chat_session(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    caller: CallerCredentials,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    writable(&state, &ctx.principal, id).await?;
+    conversation(&state, &ctx, &caller, id)
+        .execute(ChatCommand::Delete {
+            by: ctx.principal.actor(),
+            at: now(),
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether the client asked for server-sent events.
+fn wants_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}
+
+/// Ask the assistant. The message is recorded, then answered: a slash command (`/today`,
+/// `/approve N`, `/reject N reason`, `/run Agent {json}`, `/help`) without a model; anything
+/// else by the model (`llm_base_url`) with our own operations as tools — those that read run
+/// at once as the caller, those that change something wait for `confirm`. Without a model
+/// the answer says so (marked `offline`).
+///
+/// With `Accept: text/event-stream` the answer streams: `event: message` (each message as
+/// it is added, the caller's first: a `ChatMessageView`), then `event: done` (the
+/// `ChatSessionResponse`), or `event: error` (an error envelope). Otherwise the chat after
+/// the answer is the JSON body. A repeat with the same `Idempotency-Key` adds nothing and
+/// answers the chat as it is.
+#[utoipa::path(
+    post,
+    path = "/api/chat/sessions/{id}/messages",
+    tag = "chat",
+    params(
+        ("id" = Uuid, Path, description = "The chat's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key"),
+    ),
+    request_body(content = ChatMessageRequest, example = json!({"content": "/today"})),
+    responses(
+        (status = 200, description = "The chat after the answer (JSON), or the answer as it comes (`text/event-stream`: `message`, `done`, `error` events)",
+            content(
+                (ChatSessionResponse = "application/json"),
+                (String = "text/event-stream"),
+            )),
+        (status = 400, description = "Not JSON, or not a chat id", body = ErrorEnvelope),
+        (status = 403, description = "Not your chat", body = ErrorEnvelope),
+        (status = 404, description = "No such chat (`chat.not_found`)", body = ErrorEnvelope),
+        (status = 422, description = "`request.validation`: an empty message or one of more than 8000 characters", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn send_chat_message(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    caller: CallerCredentials,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    ApiJson(request): ApiJson<ChatMessageRequest>,
+) -> Result<Response, ApiError> {
+    let session = writable(&state, &ctx.principal, id).await?;
+    let message_id = match &ctx.meta.idempotency_key {
+        Some(key) => Uuid::new_v5(&id, key.as_bytes()),
+        None => Uuid::now_v7(),
+    };
+    let repeated = session.messages.iter().any(|m| m.id == message_id);
+    let stream = wants_stream(&headers);
+    let (sender, receiver) = mpsc::channel::<Progress>(16);
+    let content = request.content.clone();
+    let work = {
+        let (state, ctx, caller) = (state.clone(), ctx.clone(), caller.clone());
+        async move {
+            let mut chat = conversation(&state, &ctx, &caller, id);
+            chat.progress = stream.then_some(sender);
+            if !repeated {
+                let mut first = NewMessage {
+                    id: message_id,
+                    role: ChatRole::User,
+                    tokens: estimate_tokens(&content),
+                    tokens_method: "estimate".into(),
+                    content: content.clone(),
+                    tool_calls: Vec::new(),
+                    offline: false,
+                    model: None,
+                };
+                first.content = first.content.trim().to_string();
+                let session = chat.add(first).await?;
+                if session.title == UNTITLED && session.messages.len() == 1 {
+                    chat.execute(ChatCommand::Rename {
+                        title: title_from(&content),
+                        at: now(),
+                    })
+                    .await?;
+                }
+                chat.answer(&content).await?;
+            }
+            let session = load(&state, id).await?;
+            Ok::<_, ApiError>(answer(session, chat.consistency()))
+        }
+    };
+    if !stream {
+        // The answer is written whatever becomes of this request.
+        let done = tokio::spawn(work)
+            .await
+            .map_err(|e| ApiError::internal(format!("the answer stopped: {e}")))??;
+        return Ok(Json(done).into_response());
+    }
+    let finished = tokio::spawn(work);
+    let messages = futures::stream::unfold(receiver, |mut r| async move {
+        let Progress::Message(m) = r.recv().await?;
+        let event = Event::default().event("message").json_data(&*m).ok()?;
+        Some((Ok::<_, Infallible>(event), r))
+    });
+    let end = futures::stream::once(async move {
+        let event = match finished.await {
+            Ok(Ok(done)) => Event::default().event("done").json_data(&done),
+            Ok(Err(error)) => error_event(error),
+            Err(join) => error_event(ApiError::internal(format!("the answer stopped: {join}"))),
+        };
+        Ok::<_, Infallible>(event.unwrap_or_else(|_| Event::default().event("error")))
+    });
+    let mut response = Sse::new(messages.chain(end))
+        .keep_alive(KeepAlive::new().text("keep-alive"))
+        .into_response();
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// An error as the stream's last event (a server error logged, as the middleware would).
+fn error_event(error: ApiError) -> Result<Event, axum::Error> {
+    if error.status.is_server_error() {
+        tracing::error!(code = error.body().code, "a chat answer failed");
+    }
+    Event::default().event("error").json_data(ErrorEnvelope {
+        error: error.body(),
+    })
+}
+
+/// Confirm a tool call that waits for you: it runs now, as you, through the same API (a
+/// refusal — a viewer approving, a move already decided — is its recorded result), and the
+/// assistant says what came of it.
+#[utoipa::path(
+    post,
+    path = "/api/chat/sessions/{id}/tool-calls/{call_id}/confirm",
+    tag = "chat",
+    params(
+        ("id" = Uuid, Path, description = "The chat's id"),
+        ("call_id" = String, Path, description = "The tool call's id"),
+    ),
+    responses(
+        (status = 200, description = "The chat after the call and the answer", body = ChatSessionResponse),
+        (status = 400, description = "Not a chat id", body = ErrorEnvelope),
+        (status = 403, description = "Not your chat", body = ErrorEnvelope),
+        (status = 404, description = "No such chat or tool call (`chat.not_found`, `chat.no_such_tool_call`)", body = ErrorEnvelope),
+        (status = 409, description = "`chat.tool_call_decided`: it was rejected already", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn confirm_tool_call(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    caller: CallerCredentials,
+    Path((id, call_id)): Path<(Uuid, String)>,
+) -> Result<Json<ChatSessionResponse>, ApiError> {
+    decide(&state, &ctx, &caller, id, call_id, true).await
+}
+
+/// Reject a tool call that waits for you: it never runs.
+#[utoipa::path(
+    post,
+    path = "/api/chat/sessions/{id}/tool-calls/{call_id}/reject",
+    tag = "chat",
+    params(
+        ("id" = Uuid, Path, description = "The chat's id"),
+        ("call_id" = String, Path, description = "The tool call's id"),
+    ),
+    responses(
+        (status = 200, description = "The chat", body = ChatSessionResponse),
+        (status = 400, description = "Not a chat id", body = ErrorEnvelope),
+        (status = 403, description = "Not your chat", body = ErrorEnvelope),
+        (status = 404, description = "No such chat or tool call (`chat.not_found`, `chat.no_such_tool_call`)", body = ErrorEnvelope),
+        (status = 409, description = "`chat.tool_call_decided`: it was confirmed already", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn reject_tool_call(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    caller: CallerCredentials,
+    Path((id, call_id)): Path<(Uuid, String)>,
+) -> Result<Json<ChatSessionResponse>, ApiError> {
+    decide(&state, &ctx, &caller, id, call_id, false).await
+}
+
+async fn decide(
+    state: &AppState,
+    ctx: &CommandContext,
+    caller: &CallerCredentials,
+    id: Uuid,
+    call_id: String,
+    confirm: bool,
+) -> Result<Json<ChatSessionResponse>, ApiError> {
+    writable(state, &ctx.principal, id).await?;
+    let chat = conversation(state, ctx, caller, id);
+    let session = chat
+        .execute(ChatCommand::Decide {
+            call_id: call_id.clone(),
+            confirm,
+            by: ctx.principal.actor(),
+            at: now(),
+        })
+        .await?;
+    let call = session.tool_call(&call_id).map(|(_, c)| c.clone());
+    let session = match call {
+        // Confirmed and not run yet (a repeat after it ran changes nothing).
+        Some(call)
+            if confirm && call.finished_at.is_none() && call.state != ToolCallState::Rejected =>
+        {
+            chat.run_confirmed(&call).await?
+        }
+        _ => session,
+    };
+    Ok(Json(answer(session, chat.consistency())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ExportQuery {
+    /// `md` (Markdown), the only format.
+    #[param(pattern = "^md$")]
+    format: Option<String>,
+}
+
+/// The chat as Markdown: its messages, the tool calls with their requests and answers'
+/// statuses, and the summary.
+#[utoipa::path(
+    get,
+    path = "/api/chat/sessions/{id}/export",
+    tag = "chat",
+    params(("id" = Uuid, Path, description = "The chat's id"), ExportQuery),
+    responses(
+        (status = 200, description = "The chat as Markdown", content_type = "text/markdown", body = String),
+        (status = 400, description = "A format other than `md` (`request.invalid_query`), or not a chat id", body = ErrorEnvelope),
+        (status = 404, description = "No such chat of yours (`chat.not_found`)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn export_chat_session(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    if query.format.as_deref().is_some_and(|f| f != "md") {
+        return Err(ApiError::bad_request(
+            "request.invalid_query",
+            "format: only `md` (Markdown)",
+        ));
+    }
+    let session = readable(&state, &principal, id).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"chat-{id}.md\""),
+            ),
+        ],
+        markdown(&session),
+    )
+        .into_response())
+}
+
+/// The Markdown of a chat.
+fn markdown(session: &ChatSessionView) -> String {
+    let mut out = format!(
+        "# {}\n\n{}'s chat, started {}.\n",
+        session.title,
+        session.owner,
+        session.created_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    if let Some(summary) = &session.summary {
+        out.push_str(&format!(
+            "\n> Summary of the first {} messages: {}\n",
+            summary.covers, summary.text
+        ));
+    }
+    for m in &session.messages {
+        let who = match m.role {
+            ChatRole::User => session.owner.as_str(),
+            ChatRole::Assistant if m.offline => "Assistant (offline)",
+            ChatRole::Assistant => "Assistant",
+        };
+        out.push_str(&format!(
+            "\n## {who} — {}\n\n{}\n",
+            m.at.format("%Y-%m-%d %H:%M:%S UTC"),
+            m.content
+        ));
+        for c in &m.tool_calls {
+            let state = serde_json::to_value(c.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "\n- `{}` {} — {state}{}{}\n",
+                c.tool,
+                c.request.as_deref().unwrap_or(""),
+                c.status.map(|s| format!(", HTTP {s}")).unwrap_or_default(),
+                c.decided_by
+                    .as_ref()
+                    .map(|a| format!(", decided by {}", a.id))
+                    .unwrap_or_default(),
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_markdown_names_who_said_what_and_every_tool_call() {
+        let at: chrono::DateTime<chrono::Utc> = "2026-12-01T09:00:00Z".parse().unwrap();
+        let session = ChatSessionView {
+            id: Uuid::nil(),
+            owner: "casey".into(),
+            title: "Acme".into(),
+            messages: vec![caseyos_domain::chat::ChatMessageView {
+                id: Uuid::nil(),
+                role: ChatRole::Assistant,
+                content: "Approved.".into(),
+                tool_calls: vec![caseyos_domain::chat::ToolCallView {
+                    id: "c1".into(),
+                    tool: "approve_queue_item".into(),
+                    arguments: serde_json::json!({}),
+                    changes_state: true,
+                    state: ToolCallState::Succeeded,
+                    request: Some("POST /api/queue/x/approve".into()),
+                    status: Some(200),
+                    result: None,
+                    decided_by: Some(caseyos_domain::kernel::Actor::user("casey")),
+                    decided_at: Some(at),
+                    finished_at: Some(at),
+                }],
+                tokens: 1,
+                tokens_method: "estimate".into(),
+                offline: true,
+                model: None,
+                at,
+            }],
+            summary: None,
+            deleted: false,
+            created_at: at,
+            updated_at: at,
+            version: 2,
+        };
+        assert_eq!(
+            markdown(&session),
+            "# Acme\n\ncasey's chat, started 2026-12-01 09:00 UTC.\n\n## Assistant (offline) — \
+             2026-12-01 09:00:00 UTC\n\nApproved.\n\n- `approve_queue_item` POST \
+             /api/queue/x/approve — succeeded, HTTP 200, decided by casey\n"
+        );
+    }
+}
