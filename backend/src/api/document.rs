@@ -322,6 +322,16 @@ fn request_rules(doc: &mut Value) {
         ),
         ("RejectQueueItemRequest", "reason", text(MAX_TEXT_CHARS)),
         (
+            "ChatMessageRequest",
+            "content",
+            text(caseyos_domain::chat::MAX_MESSAGE_CHARS),
+        ),
+        (
+            "CreateChatSessionRequest",
+            "title",
+            optional_text(caseyos_domain::chat::MAX_TITLE_CHARS),
+        ),
+        (
             "BulkDecisionRequest",
             "ids",
             json!({"minItems": 1, "maxItems": 100, "uniqueItems": true}),

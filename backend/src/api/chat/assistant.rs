@@ -83,6 +83,14 @@ fn shortened(value: Value) -> Value {
     json!({"truncated": true, "first_characters": cut})
 }
 
+/// Text without control characters but tab and line breaks (the model's text is stored as
+/// it came, less those).
+fn clean(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect()
+}
+
 fn message_of(
     role: ChatRole,
     content: String,
@@ -94,7 +102,7 @@ fn message_of(
         role,
         tokens: estimate_tokens(&content),
         tokens_method: "estimate".into(),
-        content,
+        content: clean(&content),
         tool_calls,
         offline,
         model: None,
@@ -462,13 +470,15 @@ impl Conversation<'_> {
         let at = now();
         let arguments: Result<Value, String> = if call.arguments.trim().is_empty() {
             Ok(json!({}))
+        } else if call.arguments.contains("\\u0000") || call.arguments.contains('\0') {
+            Err("not storable: they hold a NUL character".into())
         } else {
             serde_json::from_str(&call.arguments).map_err(|e| format!("not JSON: {e}"))
         };
         let tool = tools.iter().find(|t| t.name == call.name);
         let mut view = ToolCallView {
-            id: call.id.clone(),
-            tool: call.name.clone(),
+            id: clean(&call.id),
+            tool: clean(&call.name),
             arguments: arguments.clone().unwrap_or(Value::Null),
             changes_state: tool.is_some_and(Tool::changes_state),
             state: ToolCallState::Failed,

@@ -19,7 +19,9 @@ use caseyos_domain::api::{
 };
 use caseyos_domain::chat::{
     estimate_tokens, title_from, ChatCommand, ChatRole, ChatSessionView, NewMessage, ToolCallState,
+    MAX_MESSAGE_CHARS, MAX_TITLE_CHARS,
 };
+use caseyos_domain::kernel::Text;
 use caseyos_projections::chat as views;
 use caseyos_projections::projector::RowProjector;
 use caseyos_store::now;
@@ -154,7 +156,8 @@ async fn list_chat_sessions(
     responses(
         (status = 201, description = "Started", body = ChatSessionResponse),
         (status = 400, description = "Not JSON", body = ErrorEnvelope),
-        (status = 422, description = "`request.validation`: a title of more than 120 characters", body = ErrorEnvelope),
+        (status = 409, description = "`request.idempotency_conflict`: this Idempotency-Key started someone else's chat", body = ErrorEnvelope),
+        (status = 422, description = "`request.validation`: a title of more than 120 characters or with control characters", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -164,10 +167,9 @@ async fn create_chat_session(
     caller: CallerCredentials,
     ApiJson(request): ApiJson<CreateChatSessionRequest>,
 ) -> Result<Response, ApiError> {
-    let title = request
-        .title
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| UNTITLED.into());
+    let title = Text::parse_optional(request.title.as_deref(), MAX_TITLE_CHARS)
+        .map_err(|m| ApiError::field("title", m))?
+        .map_or_else(|| UNTITLED.into(), Text::into_string);
     // A repeat with the same Idempotency-Key starts the same chat.
     let id = match &ctx.meta.idempotency_key {
         Some(key) => Uuid::new_v5(
@@ -293,7 +295,7 @@ fn wants_stream(headers: &HeaderMap) -> bool {
         (status = 400, description = "Not JSON, or not a chat id", body = ErrorEnvelope),
         (status = 403, description = "Not your chat", body = ErrorEnvelope),
         (status = 404, description = "No such chat (`chat.not_found`)", body = ErrorEnvelope),
-        (status = 422, description = "`request.validation`: an empty message or one of more than 8000 characters", body = ErrorEnvelope),
+        (status = 422, description = "`request.validation`: an empty message, one of more than 8000 characters, or one with control characters other than tab and line breaks", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -305,6 +307,9 @@ async fn send_chat_message(
     Path(id): Path<Uuid>,
     ApiJson(request): ApiJson<ChatMessageRequest>,
 ) -> Result<Response, ApiError> {
+    let content = Text::parse(&request.content, MAX_MESSAGE_CHARS)
+        .map_err(|m| ApiError::field("content", m))?
+        .into_string();
     let session = writable(&state, &ctx.principal, id).await?;
     let message_id = match &ctx.meta.idempotency_key {
         Some(key) => Uuid::new_v5(&id, key.as_bytes()),
@@ -313,14 +318,13 @@ async fn send_chat_message(
     let repeated = session.messages.iter().any(|m| m.id == message_id);
     let stream = wants_stream(&headers);
     let (sender, receiver) = mpsc::channel::<Progress>(16);
-    let content = request.content.clone();
     let work = {
         let (state, ctx, caller) = (state.clone(), ctx.clone(), caller.clone());
         async move {
             let mut chat = conversation(&state, &ctx, &caller, id);
             chat.progress = stream.then_some(sender);
             if !repeated {
-                let mut first = NewMessage {
+                let first = NewMessage {
                     id: message_id,
                     role: ChatRole::User,
                     tokens: estimate_tokens(&content),
@@ -330,7 +334,6 @@ async fn send_chat_message(
                     offline: false,
                     model: None,
                 };
-                first.content = first.content.trim().to_string();
                 let session = chat.add(first).await?;
                 if session.title == UNTITLED && session.messages.len() == 1 {
                     chat.execute(ChatCommand::Rename {
