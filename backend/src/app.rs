@@ -352,6 +352,28 @@ impl Application {
             )
         })?;
         let public_url = config.public_url(listener.local_addr()?);
+        if let Some(slack) = config.slack() {
+            let channels = caseyos_domain::notifications::NotificationKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .filter_map(|kind| {
+                    config
+                        .slack_channel(kind)
+                        .map(|c| (kind.to_string(), c.to_string()))
+                })
+                .collect();
+            background.push(crate::workers::slack_notifications::spawn(
+                crate::workers::slack_notifications::SlackNotifications {
+                    pool: pool.clone(),
+                    slack,
+                    risk: config.deal_risk.clone(),
+                    channels,
+                    public_url: public_url.clone(),
+                },
+                Duration::from_secs(config.slack_post_interval_secs),
+                shutdown.clone(),
+            ));
+        }
         let state = AppState::new(Shared {
             public_url,
             pool,

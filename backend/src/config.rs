@@ -146,6 +146,26 @@ pub struct Config {
     /// secret (`X-CaseyOS-Signature`). A form not listed here is refused like a bad
     /// signature. Never shown.
     pub form_secrets: BTreeMap<String, String>,
+    /// Slack's bot token (`xoxb-…`): notifications are posted with `chat.postMessage` only
+    /// when it is set. Never shown.
+    pub slack_bot_token: Option<String>,
+    /// Slack's signing secret: the Slack endpoints (`/api/webhooks/slack/…`) refuse every
+    /// request until it is set, and any request not signed with it. Never shown.
+    pub slack_signing_secret: Option<String>,
+    /// Slack's Web API root.
+    pub slack_base_url: String,
+    /// Where a Slack `response_url` may point: a command's later answer is posted only to
+    /// a URL that starts with this.
+    pub slack_response_url_prefix: String,
+    /// The channel (id or `#name`) each notification kind is posted to (`alert`,
+    /// `reply_received`, `run_failed`, `move_overdue`, `moves_stale`, `deal_at_risk`);
+    /// `default` for the kinds not named. A kind with neither is not posted.
+    pub slack_channels: BTreeMap<String, String>,
+    /// Who each Slack user acts as: their Slack user id → `name:role` (`U024BE7LH =
+    /// "casey:operator"`). A Slack user not listed is refused before anything runs.
+    pub slack_users: BTreeMap<String, String>,
+    /// Seconds between two looks for notifications to post to Slack.
+    pub slack_post_interval_secs: u64,
     /// Seconds between two sweeps of the signal rules (deal stalled, closing soon, big deal
     /// moved, lead gone cold); default 3600. A sweep also runs at start.
     pub signal_sweep_interval_secs: u64,
@@ -251,6 +271,13 @@ impl Default for Config {
             hubspot_client_id: None,
             hubspot_authorize_url: DEFAULT_HUBSPOT_AUTHORIZE_URL.into(),
             form_secrets: BTreeMap::new(),
+            slack_bot_token: None,
+            slack_signing_secret: None,
+            slack_base_url: DEFAULT_SLACK_BASE_URL.into(),
+            slack_response_url_prefix: DEFAULT_SLACK_RESPONSE_URL_PREFIX.into(),
+            slack_channels: BTreeMap::new(),
+            slack_users: BTreeMap::new(),
+            slack_post_interval_secs: 60,
             signal_sweep_interval_secs: 3600,
             gmail_poll_interval_secs: 60,
             gmail_push_token: None,
@@ -266,6 +293,8 @@ pub const DEFAULT_GOOGLE_REVOKE_URL: &str = "https://oauth2.googleapis.com/revok
 pub const DEFAULT_GOOGLE_USERINFO_URL: &str = "https://www.googleapis.com/oauth2/v2/userinfo";
 /// HubSpot's OAuth consent page (default of `hubspot_authorize_url`).
 pub const DEFAULT_HUBSPOT_AUTHORIZE_URL: &str = "https://app.hubspot.com/oauth/authorize";
+pub const DEFAULT_SLACK_BASE_URL: &str = "https://slack.com/api";
+pub const DEFAULT_SLACK_RESPONSE_URL_PREFIX: &str = "https://hooks.slack.com/";
 /// The shortest form secret accepted.
 pub const MIN_FORM_SECRET_BYTES: usize = 16;
 
@@ -354,6 +383,23 @@ impl GoogleConfig {
             max_backoff: self.max_backoff,
             max_retry_after: self.max_retry_after,
         }
+    }
+}
+
+/// Where and how to reach Slack.
+#[derive(Clone)]
+pub struct SlackConfig {
+    pub base_url: String,
+    pub bot_token: String,
+    pub policy: CallPolicy,
+}
+
+impl std::fmt::Debug for SlackConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackConfig")
+            .field("base_url", &self.base_url)
+            .field("bot_token", &"<redacted>")
+            .finish()
     }
 }
 
@@ -616,6 +662,20 @@ impl Config {
                 ));
             }
         }
+        for (slack_user, who) in &self.slack_users {
+            if self.slack_user(slack_user).is_none() {
+                return Err(invalid(
+                    &format!("slack_users.{slack_user}"),
+                    format!("`{who}` is not `name:role` (role: viewer, operator or admin)"),
+                ));
+            }
+        }
+        if self.slack_post_interval_secs == 0 {
+            return Err(invalid(
+                "slack_post_interval_secs",
+                "must be at least 1".into(),
+            ));
+        }
         for (form, secret) in &self.form_secrets {
             if !valid_form_name(form) {
                 return Err(invalid(
@@ -736,6 +796,23 @@ impl Config {
 
     /// The secret HubSpot's webhook signatures are checked with; `None` (unset or blank)
     /// means webhooks are not connected.
+    /// Who a Slack user acts as: their CaseyOS name and role, when `slack_users` lists them.
+    pub fn slack_user(&self, slack_user: &str) -> Option<(String, caseyos_domain::api::Role)> {
+        let (name, role) = self.slack_users.get(slack_user)?.rsplit_once(':')?;
+        let name = caseyos_domain::kernel::UserName::parse(name.trim()).ok()?;
+        let role = caseyos_domain::api::Role::parse(role)?;
+        Some((name.as_str().to_string(), role))
+    }
+
+    /// The channel notifications of `kind` go to, if any.
+    pub fn slack_channel(&self, kind: &str) -> Option<&str> {
+        self.slack_channels
+            .get(kind)
+            .or_else(|| self.slack_channels.get("default"))
+            .map(String::as_str)
+            .filter(|c| !c.trim().is_empty())
+    }
+
     pub fn hubspot_client_secret(&self) -> Option<&str> {
         self.hubspot_client_secret
             .as_deref()
@@ -759,6 +836,31 @@ impl Config {
             return None;
         }
         Some(HubSpotConfig::new(self.hubspot_base_url.trim(), token))
+    }
+
+    /// The Slack client's settings, when a bot token is configured.
+    pub fn slack(&self) -> Option<SlackConfig> {
+        let token = self.slack_bot_token.as_deref()?.trim();
+        if token.is_empty() {
+            return None;
+        }
+        Some(SlackConfig {
+            base_url: self.slack_base_url.trim().to_string(),
+            bot_token: token.to_string(),
+            policy: self.slack_policy(),
+        })
+    }
+
+    /// How calls to Slack go: HubSpot's timings (short, bounded, `Retry-After` honoured).
+    pub fn slack_policy(&self) -> CallPolicy {
+        CallPolicy {
+            connect_timeout: HubSpotConfig::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: HubSpotConfig::DEFAULT_REQUEST_TIMEOUT,
+            max_attempts: HubSpotConfig::DEFAULT_MAX_ATTEMPTS,
+            base_backoff: HubSpotConfig::DEFAULT_BASE_BACKOFF,
+            max_backoff: HubSpotConfig::DEFAULT_MAX_BACKOFF,
+            max_retry_after: HubSpotConfig::DEFAULT_MAX_RETRY_AFTER,
+        }
     }
 
     /// The Gmail and Google Calendar clients' settings (their API roots and timings). Whether
@@ -816,6 +918,8 @@ impl std::fmt::Debug for Config {
             "credentials_key",
             "google_client_secret",
             "gmail_push_token",
+            "slack_bot_token",
+            "slack_signing_secret",
         ] {
             if let Some(key) = tree.get_mut(secret).filter(|k| !k.is_null()) {
                 *key = serde_json::Value::String("<redacted>".into());

@@ -18,6 +18,7 @@ pub mod hubspot;
 pub mod mime;
 pub mod oauth;
 pub mod sealing;
+pub mod slack;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub enum Provider {
     HubSpot,
     Gmail,
     GoogleCalendar,
+    Slack,
 }
 
 impl Provider {
@@ -39,6 +41,7 @@ impl Provider {
             Provider::HubSpot => "HubSpot",
             Provider::Gmail => "Gmail",
             Provider::GoogleCalendar => "Google Calendar",
+            Provider::Slack => "Slack",
         }
     }
 
@@ -48,6 +51,7 @@ impl Provider {
             Provider::HubSpot => "hubspot",
             Provider::Gmail => "gmail",
             Provider::GoogleCalendar => "google_calendar",
+            Provider::Slack => "slack",
         }
     }
 }
@@ -65,6 +69,7 @@ macro_rules! code {
             Provider::HubSpot => concat!("hubspot.", $kind),
             Provider::Gmail => concat!("gmail.", $kind),
             Provider::GoogleCalendar => concat!("google_calendar.", $kind),
+            Provider::Slack => concat!("slack.", $kind),
         }
     };
 }

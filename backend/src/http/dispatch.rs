@@ -11,7 +11,8 @@ use tower::ServiceExt;
 
 use caseyos_store::CommandMeta;
 
-use crate::http::auth::CSRF_HEADER;
+use crate::auth::Principal;
+use crate::http::auth::{Authenticated, CSRF_HEADER};
 use crate::http::context::{CAUSATION_ID, CORRELATION_ID};
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -19,19 +20,40 @@ use crate::state::AppState;
 /// The largest answer read back (a longer one is an error, not a truncated JSON).
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
-/// The credentials a request came with: its bearer token, or its session cookie and CSRF
-/// token. They go with every request made on its behalf.
+/// The credentials a request came with — its bearer token, or its session cookie and CSRF
+/// token — which go with every request made on its behalf (checked again each time); or,
+/// for a caller our own code authenticated otherwise (a Slack user by Slack's signature
+/// and `slack_users`), who it acts as.
 #[derive(Clone, Debug, Default)]
-pub struct CallerCredentials(HeaderMap);
+pub struct CallerCredentials {
+    headers: HeaderMap,
+    acting: Option<Authenticated>,
+}
 
 impl CallerCredentials {
-    /// A bearer token's credentials (the MCP server's, a test's).
+    /// A bearer token's credentials (the MCP server's).
     pub fn bearer(token: &str) -> Result<Self, ApiError> {
         let mut headers = HeaderMap::new();
         let value = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| crate::http::auth::invalid_token())?;
         headers.insert(header::AUTHORIZATION, value);
-        Ok(CallerCredentials(headers))
+        Ok(CallerCredentials {
+            headers,
+            acting: None,
+        })
+    }
+
+    /// Acting as `principal`, whom our own code authenticated (never from a request's
+    /// headers: request extensions are not something a client can send).
+    pub fn acting_as(principal: Principal) -> Self {
+        CallerCredentials {
+            headers: HeaderMap::new(),
+            acting: Some(Authenticated {
+                principal,
+                session: None,
+                token_expires_at: None,
+            }),
+        }
     }
 }
 
@@ -48,7 +70,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CallerCredentials {
         if let Some(v) = parts.headers.get(CSRF_HEADER) {
             headers.insert(CSRF_HEADER, v.clone());
         }
-        Ok(CallerCredentials(headers))
+        Ok(CallerCredentials {
+            headers,
+            acting: None,
+        })
     }
 }
 
@@ -83,8 +108,11 @@ pub async fn dispatch(
         .and_then(|any| any.downcast::<axum::Router>().ok())
         .ok_or_else(|| ApiError::internal("the API's router is not running"))?;
     let mut request = Request::builder().method(method).uri(path_and_query);
-    for (name, value) in &caller.0 {
+    for (name, value) in &caller.headers {
         request = request.header(name, value);
+    }
+    if let Some(acting) = &caller.acting {
+        request = request.extension(acting.clone());
     }
     request = request
         .header(CORRELATION_ID, cause.correlation_id.as_str())

@@ -22,4 +22,5 @@ pub mod reactor;
 pub mod scheduler;
 pub mod schedules;
 pub mod signals;
+pub mod slack_notifications;
 pub mod supervisor;

@@ -39,6 +39,7 @@ mod run_isolation;
 mod schedules;
 mod sessions;
 mod signals;
+mod slack;
 mod soak;
 mod static_files;
 mod support;

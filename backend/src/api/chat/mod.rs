@@ -34,7 +34,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 pub use assistant::tools_for;
-use assistant::{load, Conversation, Progress};
+pub use assistant::Conversation;
+use assistant::{load, Progress};
 
 use crate::auth::{Principal, Role};
 use crate::http::consistency::ReadQuery;
