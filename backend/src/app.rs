@@ -96,6 +96,7 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
 /// The router, serving the OpenAPI document generated from its own routes.
 pub fn router(state: AppState) -> Router {
     let (routes, api) = routes_and_document();
+    let mcp = crate::api::mcp::router(state.clone(), &api);
     let api = Arc::new(api);
     let max_body = state.config.max_body_bytes;
     routes
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
                 async move { Json(api.as_ref().clone()) }
             }),
         )
+        .merge(mcp)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -31,6 +31,7 @@ pub mod forecast;
 pub mod health;
 pub mod hygiene_reports;
 pub mod live;
+pub mod mcp;
 pub mod notifications;
 pub mod outcomes;
 pub mod pipelines;

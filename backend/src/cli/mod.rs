@@ -103,6 +103,16 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Serve MCP (the Model Context Protocol) on stdin/stdout for an MCP host, calling a
+    /// running CaseyOS as the user of an API token: its tools are CaseyOS's operations.
+    Mcp {
+        /// The running CaseyOS (also CASEYOS_URL); default http://127.0.0.1:8080.
+        #[arg(long, value_name = "URL", env = "CASEYOS_URL")]
+        url: Option<String>,
+        /// An API token (`caseyos token create`); also CASEYOS_TOKEN.
+        #[arg(long, env = "CASEYOS_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// List agents, or run one.
     Agents {
         #[command(subcommand)]
@@ -275,6 +285,13 @@ pub async fn main() -> anyhow::Result<()> {
             agents_list(json);
             Ok(())
         }
+        Command::Mcp { url, token } => {
+            let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
+                anyhow::bail!("caseyos mcp needs an API token: set CASEYOS_TOKEN or pass --token");
+            };
+            let url = url.unwrap_or_else(|| format!("http://{}", config.bind));
+            crate::api::mcp::serve_stdio(&url, token.trim()).await
+        }
         Command::Openapi => {
             println!(
                 "{}",
@@ -346,7 +363,9 @@ async fn wait_for_signal() {
 async fn run_offline(command: Command, config: &Config, database: &Database) -> anyhow::Result<()> {
     let pool = &database.pool;
     match command {
-        Command::Serve { .. } | Command::Openapi => unreachable!("handled by main"),
+        Command::Serve { .. } | Command::Openapi | Command::Mcp { .. } => {
+            unreachable!("handled by main")
+        }
         Command::Migrate => {
             println!("Migrations applied to {}.", database.description);
             Ok(())

@@ -27,6 +27,7 @@ mod hubspot_engagements;
 mod hubspot_sync;
 mod hygiene;
 mod live;
+mod mcp;
 mod metrics;
 mod notifications;
 mod openapi;

@@ -120,6 +120,43 @@ fn encode(text: &str) -> String {
 
 /// The tools of `operations` (and, with `agents`, every `run_<Agent>` operation), by path.
 pub fn catalogue(document: &Value, operations: &[&str], agents: bool) -> Vec<Tool> {
+    catalogue_where(document, |id, _, _| {
+        operations.contains(&id) || (agents && id.starts_with("run_"))
+    })
+}
+
+/// Every public operation that takes and answers JSON, by path: all but the webhooks,
+/// sign-in, the live stream, the OAuth callback and the file exports and imports.
+pub fn public_catalogue(document: &Value) -> Vec<Tool> {
+    catalogue_where(document, |_, path, operation| {
+        let json_only = |pointer: &str| {
+            operation
+                .pointer(pointer)
+                .and_then(Value::as_object)
+                .is_none_or(|content| content.keys().all(|k| k == "application/json"))
+        };
+        let answers_json = operation
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(status, _)| status.starts_with('2'))
+            .all(|(_, r)| {
+                r.get("content")
+                    .and_then(Value::as_object)
+                    .is_none_or(|c| c.contains_key("application/json"))
+            });
+        !(path.starts_with("/api/webhooks/")
+            || path.starts_with("/api/session")
+            || path == "/api/events"
+            || path == "/api/connectors/oauth/callback")
+            && json_only("/requestBody/content")
+            && answers_json
+    })
+}
+
+/// The tools of the operations `wanted(operation id, path, operation)` picks, by path.
+pub fn catalogue_where(document: &Value, wanted: impl Fn(&str, &str, &Value) -> bool) -> Vec<Tool> {
     let components = document
         .pointer("/components/schemas")
         .cloned()
@@ -136,8 +173,7 @@ pub fn catalogue(document: &Value, operations: &[&str], agents: bool) -> Vec<Too
             let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
                 continue;
             };
-            let wanted = operations.contains(&id) || (agents && id.starts_with("run_"));
-            if !wanted {
+            if !wanted(id, path, operation) {
                 continue;
             }
             tools.push(tool(id, method, path, operation, &components));
