@@ -8,6 +8,7 @@ use crate::agent_run::AgentRun;
 use crate::aggregate::{fold_one, Aggregate, DecodeError, Ownership, RecordedEvent};
 use crate::alerts::Alert;
 use crate::auto_approval::{AutoApprovalDecision, AutoApprovalRule};
+use crate::chat::preferences::ChatPreferences;
 use crate::chat::ChatSession;
 use crate::connectors::Connector;
 use crate::contact_import::ContactImport;
@@ -99,6 +100,7 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<AutoApprovalDecision>(),
     AggregateType::of::<NotificationReceipt>(),
     AggregateType::of::<ChatSession>(),
+    AggregateType::of::<ChatPreferences>(),
 ];
 
 /// The registered type with this stored name.

@@ -327,6 +327,11 @@ fn request_rules(doc: &mut Value) {
             text(caseyos_domain::chat::MAX_MESSAGE_CHARS),
         ),
         (
+            "SetPreferenceRequest",
+            "value",
+            text(caseyos_domain::chat::preferences::MAX_VALUE_CHARS),
+        ),
+        (
             "CreateChatSessionRequest",
             "title",
             optional_text(caseyos_domain::chat::MAX_TITLE_CHARS),

@@ -58,3 +58,23 @@ pub struct ChatSessionResponse {
     /// Pass as `?after=` to a query to wait until read models include this write.
     pub consistency: String,
 }
+
+/// Set one of your preferences by hand.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetPreferenceRequest {
+    /// At most 200 characters: `bullet points`, `CET`, `short`.
+    #[cfg_attr(feature = "server", schema(min_length = 1, max_length = 200))]
+    pub value: String,
+}
+
+/// Your preferences after a change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct PreferencesResponse {
+    #[serde(flatten)]
+    pub preferences: crate::chat::preferences::PreferencesView,
+    /// Pass as `?after=` to a query to wait until read models include this write.
+    pub consistency: String,
+}

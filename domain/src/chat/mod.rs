@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::aggregate::{Aggregate, DomainError, Ownership, RejectionKind};
 use crate::kernel::Actor;
 
+pub mod preferences;
 #[cfg(test)]
 mod tests;
 

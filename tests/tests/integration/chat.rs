@@ -653,3 +653,100 @@ async fn an_answer_streams_as_server_sent_events() {
     assert!(text.contains("Your top move: Call Dana."), "{text}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_stated_preference_is_stored_shown_editable_and_given_to_the_model() {
+    let server = fake_model().await;
+    let app = app_with_model(&server, 128_000).await;
+    let chat = start(&app, &app.admin).await;
+    say(
+        &app,
+        &app.admin,
+        chat,
+        "I prefer bullet points, and always CET please",
+    )
+    .await;
+    let (status, prefs) = app.get_json("/api/chat/preferences", &app.admin).await;
+    assert_eq!(status, 200, "{prefs}");
+    let items: Vec<(String, String)> = prefs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["key"].as_str().unwrap().into(),
+                p["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        vec![
+            ("format".into(), "bullet points".into()),
+            ("timezone".into(), "CET".into())
+        ]
+    );
+    assert!(prefs["items"][0]["stated_in"].is_string(), "{prefs}");
+    // Edited by hand, removed, and the next question carries what is left.
+    let set = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/chat/preferences/length",
+            Some(&app.admin),
+        )
+        .json(&json!({"value": "short"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    let set: Value = set.json().await.unwrap();
+    assert_eq!(set["items"][1]["key"], "length");
+    assert_eq!(set["items"][1]["stated_in"], Value::Null, "set by hand");
+    let removed = app
+        .request(
+            reqwest::Method::DELETE,
+            "/api/chat/preferences/timezone",
+            Some(&app.admin),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    let missing = app
+        .request(
+            reqwest::Method::DELETE,
+            "/api/chat/preferences/timezone",
+            Some(&app.admin),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    say(&app, &app.admin, chat, "What is my top move today?").await;
+    let requests = server.received_requests().await.unwrap();
+    let last = messages(requests.last().unwrap());
+    assert_eq!(
+        last[1]["content"],
+        "admin's preferences for every answer: format: bullet points; length: short."
+    );
+    // Another user's are their own.
+    let olive = app.token("olive", "operator").await;
+    let (_, theirs) = app.get_json("/api/chat/preferences", &olive).await;
+    assert_eq!(theirs["items"], json!([]));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_model_a_stated_preference_is_still_noted() {
+    let app = spawn_app().await;
+    let chat = start(&app, &app.admin).await;
+    let session = say(&app, &app.admin, chat, "Keep it short.").await;
+    assert!(
+        last_answer(&session)
+            .content
+            .starts_with("Noted your preference: length = short"),
+        "{}",
+        last_answer(&session).content
+    );
+    app.stop().await;
+}

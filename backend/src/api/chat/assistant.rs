@@ -7,6 +7,9 @@
 use axum::http::Method;
 use caseyos_agents::{LlmClient, LlmConfig};
 use caseyos_domain::aggregate::Aggregate;
+use caseyos_domain::chat::preferences::{
+    extract, preferences_id, ChatPreferences, PreferencesCommand, PreferencesView,
+};
 use caseyos_domain::chat::{
     estimate_tokens, ChatCommand, ChatMessageView, ChatRole, ChatSession, ChatSessionView,
     ChatSummary, NewMessage, ToolCallState, ToolCallView, KEEP_VERBATIM,
@@ -63,6 +66,16 @@ pub fn tools_for(state: &AppState, role: Role) -> Vec<Tool> {
         .into_iter()
         .filter(|t| role > Role::Viewer || !t.changes_state())
         .collect()
+}
+
+/// `user`'s preferences as their events left them.
+pub async fn preferences_of(
+    state: &AppState,
+    user: &str,
+) -> Result<Option<PreferencesView>, ApiError> {
+    let prefs: ChatPreferences =
+        state_at(&state.pool, &preferences_id(user).to_string(), i64::MAX).await?;
+    Ok(prefs.into_view())
 }
 
 /// The session as its events left it.
@@ -164,21 +177,68 @@ impl Conversation<'_> {
         if let Some(command) = content.trim().strip_prefix('/') {
             return self.slash(command.trim()).await;
         }
+        let noted = self.note_preferences(content).await?;
         match self.state.config.llm() {
             Some(config) => self.ask_model(config).await,
             None => {
-                self.add(message_of(
-                    ChatRole::Assistant,
+                let mut text = String::new();
+                if !noted.is_empty() {
+                    let said: Vec<String> =
+                        noted.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                    text.push_str(&format!(
+                        "Noted your preference: {} (see your preferences). ",
+                        said.join(", ")
+                    ));
+                }
+                text.push_str(
                     "No language model is configured (`llm_base_url`), so I cannot answer \
                      questions here. Slash commands still work: `/today`, `/approve N`, \
-                     `/reject N reason`, `/run Agent {json}`, `/help`."
-                        .into(),
-                    Vec::new(),
-                    true,
-                ))
-                .await
+                     `/reject N reason`, `/run Agent {json}`, `/help`.",
+                );
+                self.add(message_of(ChatRole::Assistant, text, Vec::new(), true))
+                    .await
             }
         }
+    }
+
+    /// Records the preferences the person's last message states (`preferences::extract`):
+    /// those that changed.
+    async fn note_preferences(&self, content: &str) -> Result<Vec<(String, String)>, ApiError> {
+        let stated_in = load(self.state, self.id)
+            .await?
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.role == ChatRole::User)
+            .map(|m| m.id);
+        let user = &self.principal.user;
+        let mut noted = Vec::new();
+        for (key, value) in extract(content) {
+            let committed = self
+                .state
+                .bus
+                .execute::<ChatPreferences>(
+                    preferences_id(user),
+                    PreferencesCommand::Set {
+                        user: user.clone(),
+                        key: key.clone(),
+                        value: value.clone(),
+                        stated_in,
+                        by: self.principal.actor(),
+                        at: now(),
+                    },
+                    self.meta,
+                )
+                .await;
+            match committed {
+                Ok(c) if c.events > 0 => noted.push((key, value)),
+                Ok(_) => {}
+                // Too many already, or a value the rules cannot keep: the answer goes on.
+                Err(caseyos_store::CommandError::Rejected(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(noted)
     }
 
     /// A slash command, answered without a model.
@@ -413,8 +473,11 @@ impl Conversation<'_> {
         let tools = tools_for(self.state, self.principal.role);
         let functions: Vec<Value> = tools.iter().map(Tool::as_function).collect();
         let mut session = self.summarise_if_needed(&client).await?;
+        let preferences = preferences_of(self.state, &self.principal.user)
+            .await?
+            .and_then(|p| p.as_prompt());
         for round in 0..MAX_ROUNDS {
-            let messages = self.prompt(&session);
+            let messages = self.prompt(&session, preferences.as_ref());
             let offer: &[Value] = if round + 1 == MAX_ROUNDS {
                 &[]
             } else {
@@ -559,7 +622,7 @@ impl Conversation<'_> {
     }
 
     /// The conversation in OpenAI's shape: the rules, the summary, then every message since.
-    fn prompt(&self, session: &ChatSessionView) -> Value {
+    fn prompt(&self, session: &ChatSessionView, preferences: Option<&String>) -> Value {
         let user = &self.principal.user;
         let mut messages = vec![json!({
             "role": "system",
@@ -573,6 +636,12 @@ impl Conversation<'_> {
                 now = now().format("%Y-%m-%d %H:%M"),
             )
         })];
+        if let Some(preferences) = preferences {
+            messages.push(json!({
+                "role": "system",
+                "content": format!("{user}'s preferences for every answer: {preferences}."),
+            }));
+        }
         if let Some(summary) = &session.summary {
             messages.push(json!({
                 "role": "system",

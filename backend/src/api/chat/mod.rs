@@ -13,15 +13,20 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::api::{
     ChatMessageRequest, ChatSessionListResponse, ChatSessionResponse, CreateChatSessionRequest,
-    ErrorEnvelope,
+    ErrorEnvelope, PreferencesResponse, SetPreferenceRequest,
+};
+use caseyos_domain::chat::preferences::{
+    preferences_id, ChatPreferences, PreferencesCommand, PreferencesView,
 };
 use caseyos_domain::chat::{
     estimate_tokens, title_from, ChatCommand, ChatRole, ChatSessionView, NewMessage, ToolCallState,
     MAX_MESSAGE_CHARS, MAX_TITLE_CHARS,
 };
 use caseyos_domain::kernel::Text;
+use caseyos_domain::kernel::{Checkpoint, ConsistencyToken};
 use caseyos_projections::chat as views;
 use caseyos_projections::projector::RowProjector;
 use caseyos_store::now;
@@ -57,6 +62,124 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_tool_call))
         .routes(routes!(reject_tool_call))
         .routes(routes!(export_chat_session))
+        .routes(routes!(get_preferences))
+        .routes(routes!(set_preference, remove_preference))
+}
+
+/// Your preferences for the assistant's answers (stated in a chat — "I prefer bullet
+/// points", "always CET" — or set here), given to the model with every question.
+#[utoipa::path(
+    get,
+    path = "/api/chat/preferences",
+    tag = "chat",
+    responses(
+        (status = 200, description = "Your preferences, by name", body = PreferencesView,
+         example = json!({"user": "casey", "items": [{"key": "format", "value": "bullet points",
+            "stated_in": "01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21", "set_at": "2026-12-01T09:00:00Z"}], "version": 1})),
+    ),
+    security(("bearer" = []))
+)]
+async fn get_preferences(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<PreferencesView>, ApiError> {
+    Ok(Json(
+        assistant::preferences_of(&state, &principal.user)
+            .await?
+            .unwrap_or(PreferencesView {
+                user: principal.user.clone(),
+                items: Vec::new(),
+                version: 0,
+            }),
+    ))
+}
+
+/// Set one of your preferences (`format`, `timezone`, `length`, `language`, `style`, or
+/// any name of 1–40 lower-case letters, digits and `_`).
+#[utoipa::path(
+    put,
+    path = "/api/chat/preferences/{key}",
+    tag = "chat",
+    params(("key" = String, Path, description = "The preference's name", pattern = "^[a-z0-9_]{1,40}$")),
+    request_body(content = SetPreferenceRequest, example = json!({"value": "bullet points"})),
+    responses(
+        (status = 200, description = "Your preferences", body = PreferencesResponse),
+        (status = 400, description = "Not JSON", body = ErrorEnvelope),
+        (status = 409, description = "`chat.too_many_preferences`: 50 already", body = ErrorEnvelope),
+        (status = 422, description = "`request.validation`: a bad name or a value that is empty, longer than 200 characters or holds control characters", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn set_preference(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    Path(key): Path<String>,
+    ApiJson(request): ApiJson<SetPreferenceRequest>,
+) -> Result<Json<PreferencesResponse>, ApiError> {
+    change_preferences(
+        &state,
+        &ctx,
+        PreferencesCommand::Set {
+            user: ctx.principal.user.clone(),
+            key,
+            value: request.value,
+            stated_in: None,
+            by: ctx.principal.actor(),
+            at: now(),
+        },
+    )
+    .await
+}
+
+/// Remove one of your preferences.
+#[utoipa::path(
+    delete,
+    path = "/api/chat/preferences/{key}",
+    tag = "chat",
+    params(("key" = String, Path, description = "The preference's name")),
+    responses(
+        (status = 200, description = "Your preferences", body = PreferencesResponse),
+        (status = 404, description = "`chat.no_such_preference`", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn remove_preference(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    Path(key): Path<String>,
+) -> Result<Json<PreferencesResponse>, ApiError> {
+    change_preferences(
+        &state,
+        &ctx,
+        PreferencesCommand::Remove {
+            user: ctx.principal.user.clone(),
+            key,
+            by: ctx.principal.actor(),
+            at: now(),
+        },
+    )
+    .await
+}
+
+async fn change_preferences(
+    state: &AppState,
+    ctx: &CommandContext,
+    command: PreferencesCommand,
+) -> Result<Json<PreferencesResponse>, ApiError> {
+    let committed = state
+        .bus
+        .execute::<ChatPreferences>(preferences_id(&ctx.principal.user), command, &ctx.meta)
+        .await?;
+    let token = committed.token;
+    let preferences = committed.state.into_view().unwrap_or(PreferencesView {
+        user: ctx.principal.user.clone(),
+        items: Vec::new(),
+        version: 0,
+    });
+    Ok(Json(PreferencesResponse {
+        preferences,
+        consistency: ConsistencyToken(token.unwrap_or(Checkpoint::ZERO)).to_string(),
+    }))
 }
 
 fn conversation<'a>(
