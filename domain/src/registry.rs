@@ -144,7 +144,10 @@ mod tests {
                 "outcome",
                 "signal",
                 "auto_approval_rule",
-                "auto_approval_decision"
+                "auto_approval_decision",
+                "notification_receipt",
+                "chat_session",
+                "chat_preferences"
             ]
         );
         assert!(aggregate_type("forecast").is_none());

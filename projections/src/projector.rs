@@ -470,6 +470,33 @@ pub fn decode_batch<A: Aggregate>(
         .collect()
 }
 
+impl<A: Aggregate> Window<A> {
+    /// The fold of a read model whose rows keep the aggregate's view as their `doc`: the
+    /// aggregates of `decoded` not held yet are read from `table` (once the writes in
+    /// flight settle) and held as `held` makes them, then each event is applied.
+    pub async fn fold_docs<V: DeserializeOwned>(
+        &mut self,
+        conn: &mut PgConnection,
+        table: &str,
+        decoded: Vec<(Uuid, A::Event)>,
+        in_flight: &mut InFlight,
+        held: impl Fn(V) -> (Uuid, A),
+    ) -> anyhow::Result<()> {
+        let missing = self.missing(decoded.iter().map(|(id, _)| *id));
+        if !missing.is_empty() {
+            in_flight.settle().await?;
+            for view in load_docs::<V>(&mut *conn, table, &missing).await? {
+                let (id, state) = held(view);
+                self.hold_stored(id, state);
+            }
+        }
+        for (id, event) in decoded {
+            self.state(id).apply(event);
+        }
+        Ok(())
+    }
+}
+
 /// The JSON documents (`doc` column) of the rows with these ids in `table`.
 pub async fn load_docs<T: DeserializeOwned>(
     conn: &mut PgConnection,

@@ -10,8 +10,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::projector::{
-    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
-    Write,
+    CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window, Write,
 };
 
 mod queries;
@@ -50,24 +49,15 @@ impl RowFold for ChatSessionsFold {
         decoded: Vec<(Uuid, ChatEvent)>,
         in_flight: &mut InFlight,
     ) -> anyhow::Result<()> {
-        let missing = self.window.missing(decoded.iter().map(|(id, _)| *id));
-        if !missing.is_empty() {
-            in_flight.settle().await?;
-            for view in
-                load_docs::<ChatSessionView>(&mut *conn, &tables.name(SESSIONS), &missing).await?
-            {
-                self.window.hold_stored(
-                    view.id,
-                    ChatSession {
-                        session: Some(view),
-                    },
-                );
-            }
-        }
-        for (id, event) in decoded {
-            caseyos_domain::aggregate::Aggregate::apply(self.window.state(id), event);
-        }
-        Ok(())
+        self.window
+            .fold_docs(
+                conn,
+                &tables.name(SESSIONS),
+                decoded,
+                in_flight,
+                |v: ChatSessionView| (v.id, ChatSession { session: Some(v) }),
+            )
+            .await
     }
 
     fn held(&self) -> usize {

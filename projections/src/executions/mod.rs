@@ -15,8 +15,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::projector::{
-    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
-    Write,
+    CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window, Write,
 };
 
 mod queries;
@@ -55,24 +54,15 @@ impl RowFold for ExecutionsFold {
         decoded: Vec<(Uuid, ExecutionEvent)>,
         in_flight: &mut InFlight,
     ) -> anyhow::Result<()> {
-        let missing = self.window.missing(decoded.iter().map(|(id, _)| *id));
-        if !missing.is_empty() {
-            in_flight.settle().await?;
-            for view in
-                load_docs::<ExecutionView>(&mut *conn, &tables.name(EXECUTIONS), &missing).await?
-            {
-                self.window.hold_stored(
-                    view.id,
-                    ActionExecution {
-                        execution: Some(view),
-                    },
-                );
-            }
-        }
-        for (id, event) in decoded {
-            caseyos_domain::aggregate::Aggregate::apply(self.window.state(id), event);
-        }
-        Ok(())
+        self.window
+            .fold_docs(
+                conn,
+                &tables.name(EXECUTIONS),
+                decoded,
+                in_flight,
+                |v: ExecutionView| (v.id, ActionExecution { execution: Some(v) }),
+            )
+            .await
     }
 
     fn held(&self) -> usize {

@@ -11,8 +11,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::projector::{
-    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
-    Write,
+    CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window, Write,
 };
 
 mod queries;
@@ -51,24 +50,15 @@ impl RowFold for ReceiptsFold {
         decoded: Vec<(Uuid, ReceiptEvent)>,
         in_flight: &mut InFlight,
     ) -> anyhow::Result<()> {
-        let missing = self.window.missing(decoded.iter().map(|(id, _)| *id));
-        if !missing.is_empty() {
-            in_flight.settle().await?;
-            for view in
-                load_docs::<ReceiptView>(&mut *conn, &tables.name(RECEIPTS), &missing).await?
-            {
-                self.window.hold_stored(
-                    view.id,
-                    NotificationReceipt {
-                        receipt: Some(view),
-                    },
-                );
-            }
-        }
-        for (id, event) in decoded {
-            caseyos_domain::aggregate::Aggregate::apply(self.window.state(id), event);
-        }
-        Ok(())
+        self.window
+            .fold_docs(
+                conn,
+                &tables.name(RECEIPTS),
+                decoded,
+                in_flight,
+                |v: ReceiptView| (v.id, NotificationReceipt { receipt: Some(v) }),
+            )
+            .await
     }
 
     fn held(&self) -> usize {

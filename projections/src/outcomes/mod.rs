@@ -11,8 +11,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::projector::{
-    load_docs, CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window,
-    Write,
+    CopyIn, Held, InFlight, Jsonb, RowFold, RowProjector, RowsWrite, Tables, Window, Write,
 };
 
 mod queries;
@@ -51,24 +50,15 @@ impl RowFold for OutcomesFold {
         decoded: Vec<(Uuid, OutcomeEvent)>,
         in_flight: &mut InFlight,
     ) -> anyhow::Result<()> {
-        let missing = self.window.missing(decoded.iter().map(|(id, _)| *id));
-        if !missing.is_empty() {
-            in_flight.settle().await?;
-            for view in
-                load_docs::<OutcomeView>(&mut *conn, &tables.name(OUTCOMES), &missing).await?
-            {
-                self.window.hold_stored(
-                    view.id,
-                    Outcome {
-                        outcome: Some(view),
-                    },
-                );
-            }
-        }
-        for (id, event) in decoded {
-            caseyos_domain::aggregate::Aggregate::apply(self.window.state(id), event);
-        }
-        Ok(())
+        self.window
+            .fold_docs(
+                conn,
+                &tables.name(OUTCOMES),
+                decoded,
+                in_flight,
+                |v: OutcomeView| (v.id, Outcome { outcome: Some(v) }),
+            )
+            .await
     }
 
     fn held(&self) -> usize {

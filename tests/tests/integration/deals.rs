@@ -584,9 +584,11 @@ async fn the_dashboard_counts_moves_deals_and_events_and_says_what_is_not_connec
         dashboard.activity[0].position > dashboard.activity[1].position,
         "newest first"
     );
-    // The fixture's last write is a deal's; the outcomes reactor records what came of it.
+    // The fixture's last write is a deal's; the reactors record what came of it (outcomes)
+    // and decide the moves proposed before (auto-approval), maybe after it.
     assert!(
-        ["deal", "outcome"].contains(&dashboard.activity[0].aggregate_type.as_str()),
+        ["deal", "outcome", "auto_approval_decision"]
+            .contains(&dashboard.activity[0].aggregate_type.as_str()),
         "{:?}",
         dashboard.activity[0]
     );

@@ -876,6 +876,39 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
             .await;
         assert_eq!(status, 201, "{answer}");
     }
+    // A chat (offline: its answer and a slash command's tool call) and notifications read
+    // and acknowledged.
+    let (status, chat) = app
+        .post_json(
+            "/api/chat/sessions",
+            &app.admin,
+            &json!({"title": "Rebuild"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{chat}");
+    for content in ["What's up?", "/today"] {
+        let (status, answer) = app
+            .post_json(
+                &format!(
+                    "/api/chat/sessions/{}/messages",
+                    chat["id"].as_str().unwrap()
+                ),
+                &app.admin,
+                &json!({ "content": content }),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    for what in ["read", "acknowledge"] {
+        let (status, answer) = app
+            .post_json(
+                &format!("/api/notifications/{what}"),
+                &app.admin,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
     // The reactors' answers (executions of the approved moves, outcomes of the deals'
     // changes, auto-approval decisions) are in before the rebuild.
     caseyos_tests::settle_everything(&app.pool).await;

@@ -255,7 +255,9 @@ async fn notifications_are_posted_to_their_channel_once() {
         .await;
     let app = spawn_app_with(|_| {}).await;
     raise(&app, "test:hubspot-failing", "HubSpot needs reconnecting").await;
-    app.settle().await;
+    // The notifications' read models have the alert (a strong read waits for them).
+    let up: Value = app.get_ok("/api/whats-up", &app.admin).await;
+    assert_eq!(up["counts"]["high"], 1, "{up}");
     let mut config = caseyos_tests::test_config(&app.database_url);
     config.slack_bot_token = Some("xoxb-test".into());
     config.slack_base_url = format!("{}/api", slack.uri());
@@ -300,7 +302,8 @@ async fn notifications_are_posted_to_their_channel_once() {
 
     // Slack's refusal (HTTP 200, ok: false) is a failure with its reason, not a success.
     raise(&app, "test:gmail-failing", "Gmail needs reconnecting").await;
-    app.settle().await;
+    let up: Value = app.get_ok("/api/whats-up", &app.admin).await;
+    assert_eq!(up["counts"]["high"], 2, "{up}");
     let failed = worker("#nowhere").tick(Utc::now()).await.unwrap();
     assert_eq!((failed.posted, failed.failed), (0, 1));
     let (status, code): (String, Option<String>) =

@@ -73,6 +73,7 @@ enum ShowParam {
 #[into_params(parameter_in = Query)]
 struct NotificationsQuery {
     /// `open` (default: not acknowledged), `unread`, or `all`.
+    #[param(inline)]
     show: Option<ShowParam>,
     /// Only this priority.
     priority: Option<Priority>,
