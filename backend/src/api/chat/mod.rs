@@ -8,7 +8,7 @@ pub mod tools;
 
 use std::convert::Infallible;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -47,7 +47,7 @@ use crate::http::consistency::ReadQuery;
 use crate::http::context::CommandContext;
 use crate::http::dispatch::CallerCredentials;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::limit;
 use crate::state::AppState;
 
@@ -113,7 +113,7 @@ async fn get_preferences(
 async fn set_preference(
     State(state): State<AppState>,
     ctx: CommandContext,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiJson(request): ApiJson<SetPreferenceRequest>,
 ) -> Result<Json<PreferencesResponse>, ApiError> {
     change_preferences(
@@ -146,7 +146,7 @@ async fn set_preference(
 async fn remove_preference(
     State(state): State<AppState>,
     ctx: CommandContext,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Json<PreferencesResponse>, ApiError> {
     change_preferences(
         &state,
@@ -347,7 +347,7 @@ async fn create_chat_session(
 async fn get_chat_session(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ChatSessionView>, ApiError> {
     Ok(Json(readable(&state, &principal, id).await?))
 }
@@ -370,7 +370,7 @@ async fn delete_chat_session(
     State(state): State<AppState>,
     ctx: CommandContext,
     caller: CallerCredentials,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     writable(&state, &ctx.principal, id).await?;
     conversation(&state, &ctx, &caller, id)
@@ -428,7 +428,7 @@ async fn send_chat_message(
     ctx: CommandContext,
     caller: CallerCredentials,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<ChatMessageRequest>,
 ) -> Result<Response, ApiError> {
     let content = Text::parse(&request.content, MAX_MESSAGE_CHARS)
@@ -536,7 +536,7 @@ async fn confirm_tool_call(
     State(state): State<AppState>,
     ctx: CommandContext,
     caller: CallerCredentials,
-    Path((id, call_id)): Path<(Uuid, String)>,
+    ApiPath((id, call_id)): ApiPath<(Uuid, String)>,
 ) -> Result<Json<ChatSessionResponse>, ApiError> {
     decide(&state, &ctx, &caller, id, call_id, true).await
 }
@@ -563,7 +563,7 @@ async fn reject_tool_call(
     State(state): State<AppState>,
     ctx: CommandContext,
     caller: CallerCredentials,
-    Path((id, call_id)): Path<(Uuid, String)>,
+    ApiPath((id, call_id)): ApiPath<(Uuid, String)>,
 ) -> Result<Json<ChatSessionResponse>, ApiError> {
     decide(&state, &ctx, &caller, id, call_id, false).await
 }
@@ -624,7 +624,7 @@ struct ExportQuery {
 async fn export_chat_session(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     if query.format.as_deref().is_some_and(|f| f != "md") {
