@@ -88,6 +88,30 @@ impl Dispatched {
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
     }
+
+    /// A refusal in words, for people: `message (code, HTTP status)`.
+    pub fn error_text(&self) -> String {
+        let error = &self.body["error"];
+        format!(
+            "{} ({}, HTTP {})",
+            error["message"].as_str().unwrap_or("no message"),
+            error["code"].as_str().unwrap_or("error"),
+            self.status
+        )
+    }
+}
+
+/// `N [reason]` of a command that decides the N-th of a list (`/approve 3`, `reject 2 not
+/// now`): N counted from 1, and the rest, trimmed.
+pub fn numbered(rest: &str) -> Option<(usize, &str)> {
+    let (number, reason) = rest
+        .split_once(char::is_whitespace)
+        .map_or((rest, ""), |(n, r)| (n, r.trim()));
+    number
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .map(|n| (n, reason))
 }
 
 /// `method path_and_query` with `body` as JSON, as the caller, through the API's router;

@@ -14,7 +14,7 @@ use caseyos_domain::agent_run::{AgentRun, RunError};
 use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::alerts::Alert;
 use caseyos_domain::api::{NotificationSource, NotificationView};
-use caseyos_domain::deals::{risk_flags, Deal, DealView, RiskConfig};
+use caseyos_domain::deals::{risk_flags, Deal, RiskConfig};
 use caseyos_domain::notifications::{notification_id, NotificationKind, Priority, PriorityCounts};
 use caseyos_domain::outcomes::{Outcome, OutcomeView};
 use caseyos_domain::queue::QueueItem;
@@ -380,16 +380,11 @@ async fn deals_at_risk(
     now: DateTime<Utc>,
     risk: &RiskConfig,
 ) -> anyhow::Result<Vec<NotificationView>> {
-    let rows = sqlx::query(
-        "select summary from deals where status = 'open' and ($1::text is null or owner = $1) \
-         order by coalesce(amount_minor, -1) desc, id",
-    )
-    .bind(owner)
-    .fetch_all(pool)
-    .await?;
     let mut out = Vec::new();
-    for row in &rows {
-        let deal = row.try_get::<Json<DealView>, _>("summary")?.0;
+    for deal in crate::deals::open_summaries(pool).await? {
+        if owner.is_some_and(|o| o != deal.owner) {
+            continue;
+        }
         let flags = risk_flags(&deal, now, risk);
         if flags.is_empty() {
             continue;

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::tools::{catalogue, Tool, CHAT_OPERATIONS};
 use crate::auth::{Principal, Role};
-use crate::http::dispatch::{dispatch, CallerCredentials, Dispatched};
+use crate::http::dispatch::{dispatch, numbered, CallerCredentials, Dispatched};
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -57,14 +57,18 @@ pub struct Conversation<'a> {
     pub last: std::sync::Mutex<Option<Checkpoint>>,
 }
 
-/// The chat's tools for `role`: viewers are offered only those that read.
+/// The chat's tools for `role`: viewers are offered only those that read. Made from the
+/// OpenAPI document once (the same for every instance of this build).
 pub fn tools_for(state: &AppState, role: Role) -> Vec<Tool> {
+    static TOOLS: std::sync::OnceLock<Vec<Tool>> = std::sync::OnceLock::new();
     let Some(api) = state.api.get() else {
         return Vec::new();
     };
-    catalogue(&api.document, CHAT_OPERATIONS, true)
-        .into_iter()
+    TOOLS
+        .get_or_init(|| catalogue(&api.document, CHAT_OPERATIONS, true))
+        .iter()
         .filter(|t| role > Role::Viewer || !t.changes_state())
+        .cloned()
         .collect()
 }
 
@@ -172,14 +176,19 @@ impl Conversation<'_> {
         dispatch(self.state, self.caller, self.meta, method, path, body, key).await
     }
 
-    /// The assistant's answer to the person's last message.
-    pub async fn answer(&self, content: &str) -> Result<ChatSessionView, ApiError> {
+    /// The assistant's answer to the person's last message, `content`, in `session` (the
+    /// chat as that message left it): the chat after the answer.
+    pub async fn answer(
+        &self,
+        session: ChatSessionView,
+        content: &str,
+    ) -> Result<ChatSessionView, ApiError> {
         if let Some(command) = content.trim().strip_prefix('/') {
-            return self.slash(command.trim()).await;
+            return self.slash(&session, command.trim()).await;
         }
-        let noted = self.note_preferences(content).await?;
+        let noted = self.note_preferences(&session, content).await?;
         match self.state.config.llm() {
-            Some(config) => self.ask_model(config).await,
+            Some(config) => self.ask_model(config, session).await,
             None => {
                 let mut text = String::new();
                 if !noted.is_empty() {
@@ -203,9 +212,12 @@ impl Conversation<'_> {
 
     /// Records the preferences the person's last message states (`preferences::extract`):
     /// those that changed.
-    async fn note_preferences(&self, content: &str) -> Result<Vec<(String, String)>, ApiError> {
-        let stated_in = load(self.state, self.id)
-            .await?
+    async fn note_preferences(
+        &self,
+        session: &ChatSessionView,
+        content: &str,
+    ) -> Result<Vec<(String, String)>, ApiError> {
+        let stated_in = session
             .messages
             .iter()
             .rev()
@@ -242,7 +254,11 @@ impl Conversation<'_> {
     }
 
     /// A slash command, answered without a model.
-    async fn slash(&self, command: &str) -> Result<ChatSessionView, ApiError> {
+    async fn slash(
+        &self,
+        session: &ChatSessionView,
+        command: &str,
+    ) -> Result<ChatSessionView, ApiError> {
         let (name, rest) = command
             .split_once(char::is_whitespace)
             .map_or((command, ""), |(n, r)| (n, r.trim()));
@@ -253,7 +269,7 @@ impl Conversation<'_> {
                 calls.push(call);
                 text
             }
-            "approve" | "reject" => match self.decision(name, rest).await? {
+            "approve" | "reject" => match self.decision(session, name, rest).await? {
                 Ok((call, text)) => {
                     calls.push(call);
                     text
@@ -309,7 +325,7 @@ impl Conversation<'_> {
         let path = format!("/api/queue/today?limit={TODAY_LIMIT}{owner}");
         let answer = self.call(Method::GET, &path, None, None).await?;
         let text = if !answer.ok() {
-            format!("Today's Moves could not be read: {}", error_text(&answer))
+            format!("Today's Moves could not be read: {}", answer.error_text())
         } else {
             let items = answer.body["items"].as_array().cloned().unwrap_or_default();
             if items.is_empty() {
@@ -340,8 +356,11 @@ impl Conversation<'_> {
     }
 
     /// The move numbered `n` in the chat's last `/today` (else in Today's Moves now).
-    async fn move_numbered(&self, n: usize) -> Result<Option<(String, String)>, ApiError> {
-        let session = load(self.state, self.id).await?;
+    async fn move_numbered(
+        &self,
+        session: &ChatSessionView,
+        n: usize,
+    ) -> Result<Option<(String, String)>, ApiError> {
         let listed = session
             .messages
             .iter()
@@ -369,13 +388,11 @@ impl Conversation<'_> {
 
     async fn decision(
         &self,
+        session: &ChatSessionView,
         what: &str,
         rest: &str,
     ) -> Result<Result<(ToolCallView, String), String>, ApiError> {
-        let (number, reason) = rest
-            .split_once(char::is_whitespace)
-            .map_or((rest, ""), |(n, r)| (n, r.trim()));
-        let Some(n) = number.parse::<usize>().ok().filter(|n| *n >= 1) else {
+        let Some((n, reason)) = numbered(rest) else {
             return Ok(Err(format!(
                 "`/{what} N`: N is the move's number in `/today` (1 for the first)."
             )));
@@ -383,7 +400,7 @@ impl Conversation<'_> {
         if what == "reject" && reason.is_empty() {
             return Ok(Err("`/reject N reason`: say why.".into()));
         }
-        let Some((id, title)) = self.move_numbered(n).await? else {
+        let Some((id, title)) = self.move_numbered(session, n).await? else {
             return Ok(Err(format!(
                 "There is no move {n} in Today's Moves (see `/today`)."
             )));
@@ -409,7 +426,7 @@ impl Conversation<'_> {
             };
             format!("{done}: {title}.")
         } else {
-            format!("Could not {what} {title}: {}", error_text(&answer))
+            format!("Could not {what} {title}: {}", answer.error_text())
         };
         let tool = format!("{what}_queue_item");
         let mut arguments = json!({"id": id});
@@ -452,7 +469,7 @@ impl Conversation<'_> {
                 answer.body["status"].as_str().unwrap_or("queued")
             )
         } else {
-            format!("Could not run {agent}: {}", error_text(&answer))
+            format!("Could not run {agent}: {}", answer.error_text())
         };
         Ok(Ok((
             self.typed_call(
@@ -468,11 +485,15 @@ impl Conversation<'_> {
 
     /// Asks the model, round after round, until it answers in words or a tool waits for a
     /// confirmation.
-    async fn ask_model(&self, config: LlmConfig) -> Result<ChatSessionView, ApiError> {
+    async fn ask_model(
+        &self,
+        config: LlmConfig,
+        session: ChatSessionView,
+    ) -> Result<ChatSessionView, ApiError> {
         let client = LlmClient::new(config).map_err(|e| ApiError::internal(e.to_string()))?;
         let tools = tools_for(self.state, self.principal.role);
         let functions: Vec<Value> = tools.iter().map(Tool::as_function).collect();
-        let mut session = self.summarise_if_needed(&client).await?;
+        let mut session = self.summarise_if_needed(&client, session).await?;
         let preferences = preferences_of(self.state, &self.principal.user)
             .await?
             .and_then(|p| p.as_prompt());
@@ -616,7 +637,7 @@ impl Conversation<'_> {
             return Ok(session);
         }
         match self.state.config.llm() {
-            Some(config) => self.ask_model(config).await,
+            Some(config) => self.ask_model(config, session).await,
             None => Ok(session),
         }
     }
@@ -689,8 +710,11 @@ impl Conversation<'_> {
 
     /// Folds all but the last [`KEEP_VERBATIM`] messages into the summary when the history
     /// passes three quarters of the model's window.
-    async fn summarise_if_needed(&self, client: &LlmClient) -> Result<ChatSessionView, ApiError> {
-        let session = load(self.state, self.id).await?;
+    async fn summarise_if_needed(
+        &self,
+        client: &LlmClient,
+        session: ChatSessionView,
+    ) -> Result<ChatSessionView, ApiError> {
         let window = u64::from(self.state.config.llm_context_tokens);
         let rest = session.unsummarised();
         let used: u64 = rest.iter().map(|m| u64::from(m.tokens)).sum::<u64>()
@@ -755,12 +779,3 @@ const HELP: &str = "Slash commands: `/today` lists your Today's Moves (`/today a
 you may see); `/approve N` approves move N of that list; `/reject N reason` rejects it; `/run Agent {json}` starts an agent's run with that \
 input (`/run PricingCalculator {\"services\": [{\"service\": \"strategy\", \"hours\": 10}]}`); \
 `/help` shows this.";
-
-/// An error answer of our API in words.
-fn error_text(answer: &Dispatched) -> String {
-    let code = answer.body["error"]["code"].as_str().unwrap_or("error");
-    let message = answer.body["error"]["message"]
-        .as_str()
-        .unwrap_or("no message");
-    format!("{message} ({code}, HTTP {})", answer.status)
-}

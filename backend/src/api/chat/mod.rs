@@ -458,16 +458,19 @@ async fn send_chat_message(
                     offline: false,
                     model: None,
                 };
-                let session = chat.add(first).await?;
+                let mut session = chat.add(first).await?;
                 if session.title == UNTITLED && session.messages.len() == 1 {
-                    chat.execute(ChatCommand::Rename {
-                        title: title_from(&content),
-                        at: now(),
-                    })
-                    .await?;
+                    session = chat
+                        .execute(ChatCommand::Rename {
+                            title: title_from(&content),
+                            at: now(),
+                        })
+                        .await?;
                 }
-                chat.answer(&content).await?;
+                session = chat.answer(session, &content).await?;
+                return Ok(answer(session, chat.consistency()));
             }
+            // A repeat: the chat as it is.
             let session = load(&state, id).await?;
             Ok::<_, ApiError>(answer(session, chat.consistency()))
         }

@@ -31,7 +31,7 @@ use uuid::Uuid;
 use crate::api::chat::Conversation;
 use crate::auth::Principal;
 use crate::connectors::slack::respond;
-use crate::http::dispatch::{dispatch, CallerCredentials, Dispatched};
+use crate::http::dispatch::{dispatch, numbered, CallerCredentials, Dispatched};
 use crate::http::error::ApiError;
 use crate::http::extract::body_bytes;
 use crate::state::AppState;
@@ -175,14 +175,6 @@ impl Acting {
     }
 }
 
-fn error_text(answer: &Dispatched) -> String {
-    let message = answer.body["error"]["message"]
-        .as_str()
-        .unwrap_or("refused");
-    let code = answer.body["error"]["code"].as_str().unwrap_or("error");
-    format!("{message} ({code})")
-}
-
 #[derive(Debug, Deserialize)]
 struct SlashCommand {
     #[serde(default)]
@@ -252,7 +244,7 @@ async fn today(state: &AppState, acting: &Acting) -> Result<Value, ApiError> {
     if !answer.ok() {
         return Ok(ephemeral(format!(
             "Today's Moves could not be read: {}",
-            error_text(&answer)
+            answer.error_text()
         )));
     }
     let items = answer.body["items"].as_array().cloned().unwrap_or_default();
@@ -313,7 +305,7 @@ async fn decide(
         };
         format!("{done}: {title}.")
     } else {
-        format!("Could not {verb} it: {}", error_text(&answer))
+        format!("Could not {verb} it: {}", answer.error_text())
     })
 }
 
@@ -323,10 +315,7 @@ async fn decide_numbered(
     verb: &str,
     rest: &str,
 ) -> Result<Value, ApiError> {
-    let (number, reason) = rest
-        .split_once(char::is_whitespace)
-        .map_or((rest, ""), |(n, r)| (n, r.trim()));
-    let Some(n) = number.parse::<usize>().ok().filter(|n| *n >= 1) else {
+    let Some((n, reason)) = numbered(rest) else {
         return Ok(ephemeral(format!(
             "`/caseyos {verb} N`: N is the move's number in `/caseyos today`."
         )));
@@ -390,7 +379,7 @@ async fn ask(
                     at: now(),
                 })
                 .await?;
-            conversation
+            let asked = conversation
                 .add(NewMessage {
                     id: Uuid::now_v7(),
                     role: ChatRole::User,
@@ -402,7 +391,7 @@ async fn ask(
                     model: None,
                 })
                 .await?;
-            let session = conversation.answer(&question).await?;
+            let session = conversation.answer(asked, &question).await?;
             Ok::<_, ApiError>(
                 session
                     .messages
