@@ -252,7 +252,11 @@ struct ChatListQuery {
     tag = "chat",
     params(ChatListQuery, ReadQuery),
     responses(
-        (status = 200, description = "The caller's chats", body = ChatSessionListResponse),
+        (status = 200, description = "The caller's chats", body = ChatSessionListResponse, example = json!({
+            "items": [{"id": "01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21", "owner": "casey",
+                "title": "What is my top move today?", "messages": 4, "awaiting": 1,
+                "created_at": "2026-12-01T08:30:00Z", "updated_at": "2026-12-01T08:31:12Z"}]
+        })),
         (status = 400, description = "A bad limit (`request.invalid_query`)", body = ErrorEnvelope),
     ),
     security(("bearer" = []))

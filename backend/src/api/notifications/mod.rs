@@ -163,7 +163,25 @@ async fn whats_up(
     tag = "notifications",
     params(NotificationsQuery, ReadQuery),
     responses(
-        (status = 200, description = "Notifications", body = NotificationListResponse),
+        (status = 200, description = "Notifications", body = NotificationListResponse, example = json!({
+            "items": [{
+                "id": "3c6f1a2e-9b4d-5e7a-8c1f-2d0b6a9e4f31",
+                "kind": "run_failed",
+                "priority": "high",
+                "title": "DealAdvisor run failed",
+                "message": "the provider answered 503 (llm.server_error). Retry it or dismiss it.",
+                "link": "/runs/01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21",
+                "source": {"aggregate_type": "agent_run", "id": "01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21"},
+                "count": 1,
+                "happened_at": "2026-12-01T08:40:00Z",
+                "expires_at": "2026-12-08T08:40:00Z",
+                "read_at": null,
+                "acknowledged_at": null,
+                "demo": false
+            }],
+            "unread": {"urgent": 0, "high": 1, "normal": 0, "low": 0},
+            "as_of": "2026-12-01T09:00:00Z"
+        })),
         (status = 400, description = "A bad filter (`request.invalid_query`)", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -206,7 +224,8 @@ async fn list_notifications(
     tag = "notifications",
     request_body(content = MarkNotificationsRequest, example = json!({"ids": ["7b0e3c9a-51f4-5f61-9a0e-2d4c8b1e6f20"]})),
     responses(
-        (status = 200, description = "Marked", body = MarkNotificationsResponse),
+        (status = 200, description = "Marked", body = MarkNotificationsResponse, example = json!({
+            "marked": 1, "unread": {"urgent": 0, "high": 0, "normal": 2, "low": 0}, "consistency": "7731.42"})),
         (status = 400, description = "Not JSON", body = ErrorEnvelope),
         (status = 404, description = "`notification.not_found`: an id that is none of the caller's current notifications (its cause may have ended); nothing was marked", body = ErrorEnvelope),
         (status = 422, description = "`request.validation`: more than 200 ids", body = ErrorEnvelope),
@@ -229,7 +248,8 @@ async fn mark_notifications_read(
     tag = "notifications",
     request_body(content = MarkNotificationsRequest, example = json!({"ids": ["7b0e3c9a-51f4-5f61-9a0e-2d4c8b1e6f20"]})),
     responses(
-        (status = 200, description = "Acknowledged", body = MarkNotificationsResponse),
+        (status = 200, description = "Acknowledged", body = MarkNotificationsResponse, example = json!({
+            "marked": 1, "unread": {"urgent": 0, "high": 0, "normal": 2, "low": 0}, "consistency": "7731.42"})),
         (status = 400, description = "Not JSON", body = ErrorEnvelope),
         (status = 404, description = "`notification.not_found`: an id that is none of the caller's current notifications (its cause may have ended); nothing was marked", body = ErrorEnvelope),
         (status = 422, description = "`request.validation`: more than 200 ids", body = ErrorEnvelope),
