@@ -7,6 +7,8 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use caseyos_domain::agent_run::AgentRun;
+use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::api::{
     ErrorEnvelope, MarkNotificationsRequest, MarkNotificationsResponse, NotificationListResponse,
     WhatsUpResponse,
@@ -171,7 +173,7 @@ async fn whats_up(
                 "title": "DealAdvisor run failed",
                 "message": "the provider answered 503 (llm.server_error). Retry it or dismiss it.",
                 "link": "/runs/01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21",
-                "source": {"aggregate_type": "agent_run", "id": "01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21"},
+                "source": {"aggregate_type": AgentRun::TYPE, "id": "01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21"},
                 "count": 1,
                 "happened_at": "2026-12-01T08:40:00Z",
                 "expires_at": "2026-12-08T08:40:00Z",
