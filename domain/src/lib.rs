@@ -36,8 +36,10 @@ pub mod outcomes;
 pub mod pipelines;
 pub mod queue;
 pub mod quotas;
+pub mod research;
 pub mod registry;
 /// Stored schedules' cadences (needs the time-zone database: server-side only).
 #[cfg(feature = "server")]
 pub mod schedule;
 pub mod signals;
+pub mod voice;

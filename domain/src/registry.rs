@@ -24,7 +24,9 @@ use crate::outcomes::Outcome;
 use crate::pipelines::PipelineDefinition;
 use crate::queue::QueueItem;
 use crate::quotas::Quota;
+use crate::research::ResearchSession;
 use crate::signals::Signal;
+use crate::voice::{VoicePersona, VoiceSample};
 
 /// One registered aggregate type.
 #[derive(Clone, Copy)]
@@ -101,6 +103,9 @@ pub const AGGREGATE_TYPES: &[AggregateType] = &[
     AggregateType::of::<NotificationReceipt>(),
     AggregateType::of::<ChatSession>(),
     AggregateType::of::<ChatPreferences>(),
+    AggregateType::of::<ResearchSession>(),
+    AggregateType::of::<VoiceSample>(),
+    AggregateType::of::<VoicePersona>(),
 ];
 
 /// The registered type with this stored name.
@@ -147,7 +152,10 @@ mod tests {
                 "auto_approval_decision",
                 "notification_receipt",
                 "chat_session",
-                "chat_preferences"
+                "chat_preferences",
+                "research_session",
+                "voice_sample",
+                "voice_persona"
             ]
         );
         assert!(aggregate_type("forecast").is_none());
