@@ -11,7 +11,8 @@ use caseyos_domain::agent_run::AgentDomain;
 use caseyos_domain::api::FieldError;
 use caseyos_domain::queue::aps::ApsOverrides;
 use caseyos_domain::queue::ActionType;
-use serde::Deserialize;
+use caseyos_domain::voice::persona;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
@@ -19,7 +20,7 @@ use crate::contact::{self, Contact};
 use crate::schema::InputSchema;
 use crate::text_fields::{optional_text, required_text};
 use crate::validation::{self, ValidationReport};
-use crate::voice::VoiceProfile;
+use crate::voice::{VoiceExample, VoiceProfile};
 use crate::{words, AgentError, Ctx, Outcome, Prompt, Proposal};
 
 pub const NAME: &str = "DraftWriter";
@@ -67,6 +68,98 @@ pub struct Input {
     /// Notes about the contact or company the email may use.
     #[serde(default)]
     pub context: Option<String>,
+    /// `trained` (the default): written after the operator's top-rated voice samples;
+    /// `default`: the voice profile alone.
+    #[serde(default)]
+    #[schema(inline)]
+    pub voice: Option<VoiceMode>,
+}
+
+/// Whether a draft follows the operator's top-rated voice samples.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VoiceMode {
+    #[default]
+    Trained,
+    Default,
+}
+
+/// Samples a trained draft follows at most.
+const EXAMPLES: usize = 3;
+
+/// What the samples teach a draft: the examples themselves (for the model) and the usual
+/// greeting and sign-off (which the offline template uses too).
+struct Trained {
+    mode: VoiceMode,
+    examples: Vec<VoiceExample>,
+    greeting: Option<String>,
+    sign_off: Option<String>,
+}
+
+impl Trained {
+    /// No samples: the default voice.
+    #[cfg(test)]
+    fn none() -> Trained {
+        Trained {
+            mode: VoiceMode::Default,
+            examples: Vec::new(),
+            greeting: None,
+            sign_off: None,
+        }
+    }
+
+    async fn load(mode: VoiceMode, ctx: &Ctx<'_>) -> Result<Trained, AgentError> {
+        let examples = match mode {
+            VoiceMode::Default => Vec::new(),
+            VoiceMode::Trained => ctx
+                .examples
+                .top_rated(EXAMPLES)
+                .await
+                .map_err(|e| AgentError::new("voice.read_failed", e, true))?,
+        };
+        let samples: Vec<(&str, Option<u8>)> = examples
+            .iter()
+            .map(|e| (e.content.as_str(), Some(e.rating)))
+            .collect();
+        let traits = persona::traits(&samples);
+        Ok(Trained {
+            mode,
+            examples,
+            greeting: traits.greeting,
+            sign_off: traits.sign_off,
+        })
+    }
+
+    /// The examples for the model's instructions.
+    fn prompt(&self, voice: &VoiceProfile) -> String {
+        if self.examples.is_empty() {
+            return String::new();
+        }
+        let mut text = format!(
+            "\n\nHow {} writes (emails they rated as their voice; match their greeting, \
+             sign-off, rhythm and word choice, not their content):",
+            voice.sender_name
+        );
+        for example in &self.examples {
+            text.push_str(&format!("\n---\n{}", example.content.trim()));
+        }
+        text.push_str("\n---");
+        text
+    }
+
+    fn output(&self) -> serde_json::Value {
+        let mut out = json!({
+            "mode": self.mode,
+            "samples_used": self.examples.len(),
+            "sample_ids": self.examples.iter().map(|e| e.id).collect::<Vec<_>>(),
+            "greeting": self.greeting,
+            "sign_off": self.sign_off,
+        });
+        if self.mode == VoiceMode::Trained && self.examples.is_empty() {
+            out["note"] = json!("no voice samples rated 4 or 5 yet: written in the default voice");
+        }
+        out
+    }
 }
 
 pub fn example() -> serde_json::Value {
@@ -138,13 +231,14 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
     .map_err(|(field, m)| AgentError::new("request.validation", format!("{field} {m}"), false))?;
     let to = &contact.email;
 
+    let trained = Trained::load(input.voice.unwrap_or_default(), ctx).await?;
     let prompt = Prompt {
-        system: system_prompt(ctx.voice),
+        system: format!("{}{}", system_prompt(ctx.voice), trained.prompt(ctx.voice)),
         user: facts(&input),
         max_tokens: MAX_TOKENS,
     };
     let written = ctx
-        .write(&prompt, || offline_draft(&input, ctx.voice))
+        .write(&prompt, || offline_draft(&input, ctx.voice, &trained))
         .await?;
     let (subject, body) = finish_outreach(
         &written.text,
@@ -169,6 +263,7 @@ pub async fn run(input: Input, ctx: &Ctx<'_>) -> Result<Outcome, AgentError> {
         "draft": {"to": to.as_str(), "subject": subject, "body": body},
         "validation": report,
         "writer": written.writer(),
+        "voice": trained.output(),
     });
     Ok(Outcome {
         output,
@@ -258,7 +353,7 @@ fn facts(input: &Input) -> String {
 /// the notes given about them (their first sentences, as written), who they are and what
 /// the email is for, then one call to action. It makes no claim of its own: no "I've been
 /// following", no compliments, nothing the sender did not say.
-fn offline_draft(input: &Input, voice: &VoiceProfile) -> String {
+fn offline_draft(input: &Input, voice: &VoiceProfile, trained: &Trained) -> String {
     let mut paragraphs = Vec::new();
     if let Some(notes) = non_blank(input.context.as_deref()) {
         paragraphs.push(sentence(&first_sentences(notes, 2)));
@@ -269,12 +364,18 @@ fn offline_draft(input: &Input, voice: &VoiceProfile) -> String {
         &input.goal,
     ));
     paragraphs.push(call_to_action(voice));
+    let greeting = match &trained.greeting {
+        Some(word) => format!("{word} {}", first_name(&input.contact_name)),
+        None => first_name(&input.contact_name).to_string(),
+    };
+    let signature = match &trained.sign_off {
+        Some(sign_off) => format!("{sign_off}\n{}", voice.sender_name),
+        None => voice.sender_name.clone(),
+    };
     format!(
-        "Subject: {}\n\n{},\n\n{}\n\n{}",
+        "Subject: {}\n\n{greeting},\n\n{}\n\n{signature}",
         default_subject(input, voice),
-        first_name(&input.contact_name),
         paragraphs.join("\n\n"),
-        voice.sender_name,
     )
 }
 
@@ -596,6 +697,36 @@ mod tests {
     }
 
     #[test]
+    fn a_trained_draft_takes_the_samples_greeting_and_sign_off_and_a_default_one_does_not() {
+        let voice = VoiceProfile::default();
+        let sample = "Hey Sam,\n\nSaw the hiring news. Curious how you run reviews now?\n\nTalk soon,\nCasey";
+        let trained = Trained {
+            mode: VoiceMode::Trained,
+            examples: vec![VoiceExample {
+                id: uuid::Uuid::from_u128(1),
+                content: sample.into(),
+                rating: 5,
+            }],
+            greeting: Some("Hey".into()),
+            sign_off: Some("Talk soon,".into()),
+        };
+        let (_, body) = finish_outreach(&offline_draft(&input(), &voice, &trained), "x", &voice);
+        assert!(body.starts_with("Hey Dana,\n\n"), "{body}");
+        assert!(body.contains("\n\nTalk soon,\nCasey"), "{body}");
+        let (subject, default_body) =
+            finish_outreach(&offline_draft(&input(), &voice, &Trained::none()), "x", &voice);
+        assert!(default_body.starts_with("Dana,\n\n"), "{default_body}");
+        assert!(!default_body.contains("Talk soon"), "{default_body}");
+        let report = validation::review(&subject, &body, &voice);
+        assert!(report.approved, "{report:?}");
+        let prompt = trained.prompt(&voice);
+        assert!(prompt.contains(sample), "{prompt}");
+        assert_eq!(Trained::none().prompt(&voice), "");
+        assert_eq!(trained.output()["samples_used"], 1);
+        assert_eq!(trained.output()["mode"], "trained");
+    }
+
+    #[test]
     fn prohibited_punctuation_is_replaced_not_just_flagged() {
         let voice = VoiceProfile::default();
         let table = [
@@ -755,7 +886,7 @@ mod tests {
     fn the_offline_draft_is_built_from_the_facts_and_passes_validation() {
         let voice = VoiceProfile::default();
         let input = input();
-        let (subject, body) = finish_outreach(&offline_draft(&input, &voice), "unused", &voice);
+        let (subject, body) = finish_outreach(&offline_draft(&input, &voice, &Trained::none()), "unused", &voice);
         assert_eq!(subject, "Dana, about Northwind Logistics");
         assert!(body.starts_with("Dana,\n\nNorthwind doubled its SDR team this quarter"));
         assert!(body.contains(
@@ -805,6 +936,7 @@ mod tests {
             contact_title: title.then(|| "TITLE1".into()),
             goal: "GOAL1".into(),
             context: context.then(|| "CONTEXT1. CONTEXT2! CONTEXT3.".into()),
+            voice: None,
         }
     }
 
@@ -837,7 +969,7 @@ mod tests {
             ),
         ];
         for (input, expected) in table {
-            assert_eq!(offline_draft(&input, &voice), expected, "{input:?}");
+            assert_eq!(offline_draft(&input, &voice, &Trained::none()), expected, "{input:?}");
         }
     }
 
@@ -861,7 +993,7 @@ mod tests {
                             ..input()
                         };
                         let (subject, body) =
-                            finish_outreach(&offline_draft(&input, &voice), "unused", &voice);
+                            finish_outreach(&offline_draft(&input, &voice, &Trained::none()), "unused", &voice);
                         let text = format!("{subject}\n{body}").to_lowercase();
                         for claim in crate::words::INVENTED_CLAIMS {
                             assert!(!text.contains(claim), "{claim:?} in\n{text}");
@@ -880,7 +1012,7 @@ mod tests {
             calendar_link: Some("https://cal.example/casey".into()),
             ..VoiceProfile::default()
         };
-        let draft = offline_draft(&input(), &voice);
+        let draft = offline_draft(&input(), &voice, &Trained::none());
         assert!(draft.contains("pick a time that suits you: https://cal.example/casey"));
         assert!(!draft.contains(CTA_WITHOUT_LINK));
     }

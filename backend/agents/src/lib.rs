@@ -14,6 +14,7 @@
 pub mod deals;
 pub mod hygiene;
 pub mod llm;
+pub mod research;
 pub mod voice;
 pub mod words;
 
@@ -64,7 +65,10 @@ pub use hygiene::{
     AlertSpec, ContactReader, ContactRecord, ContactSelection, Effect, NoContacts, SyncState,
 };
 pub use llm::{ChatMessage, LlmClient, LlmConfig, LlmError, ToolCall};
-pub use voice::VoiceProfile;
+pub use research::{Found, NoResearch, ResearchSources};
+pub use voice::{NoExamples, VoiceExample, VoiceExamples, VoiceProfile};
+
+use research::{deep_research, standard_research};
 
 /// What the registry knows of an agent.
 #[derive(Clone, Copy, Debug)]
@@ -239,6 +243,12 @@ pub struct Ctx<'a> {
     /// Deals (the deal agents); [`NoDeals`] unless the run was given a reader
     /// ([`Ctx::with_deals`]).
     pub deals: &'a dyn DealReader,
+    /// Where research looks (the research agents); [`NoResearch`] unless the run was given
+    /// sources ([`Ctx::with_research`]).
+    pub research: &'a dyn ResearchSources,
+    /// The operator's top-rated voice samples (DraftWriter's examples); [`NoExamples`]
+    /// unless the run was given them ([`Ctx::with_examples`]).
+    pub examples: &'a dyn VoiceExamples,
     usage: Mutex<LlmUsage>,
 }
 
@@ -258,6 +268,8 @@ impl<'a> Ctx<'a> {
             queue,
             contacts: &NoContacts,
             deals: &*NO_DEALS_READER,
+            research: &NoResearch,
+            examples: &NoExamples,
             usage: Mutex::new(LlmUsage::default()),
         }
     }
@@ -271,6 +283,18 @@ impl<'a> Ctx<'a> {
     /// This context, reading deals from `deals`.
     pub fn with_deals(mut self, deals: &'a dyn DealReader) -> Self {
         self.deals = deals;
+        self
+    }
+
+    /// This context, researching through `research`.
+    pub fn with_research(mut self, research: &'a dyn ResearchSources) -> Self {
+        self.research = research;
+        self
+    }
+
+    /// This context, with the voice samples of `examples`.
+    pub fn with_examples(mut self, examples: &'a dyn VoiceExamples) -> Self {
+        self.examples = examples;
         self
     }
 
@@ -457,6 +481,8 @@ registry!(
     enrichment_orchestrator,
     data_decay,
     sync_health,
+    standard_research,
+    deep_research,
 );
 
 /// The future of one run of an [`ExtraAgent`].
@@ -627,11 +653,11 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_holds_twenty_one_distinct_agents() {
+    fn the_registry_holds_twenty_three_distinct_agents() {
         let mut names: Vec<_> = REGISTRY.iter().map(|s| normalise(s.name)).collect();
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), 21);
+        assert_eq!(names.len(), 23);
     }
 
     #[test]

@@ -101,3 +101,27 @@ impl VoiceProfile {
         lines
     }
 }
+
+/// A voice sample DraftWriter may take as an example of how the operator writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoiceExample {
+    pub id: uuid::Uuid,
+    pub content: String,
+    pub rating: u8,
+}
+
+/// The operator's top-rated voice samples (rated 4 or 5), best and newest first.
+#[async_trait::async_trait]
+pub trait VoiceExamples: Send + Sync {
+    async fn top_rated(&self, limit: usize) -> Result<Vec<VoiceExample>, String>;
+}
+
+/// No samples: runs not given any.
+pub struct NoExamples;
+
+#[async_trait::async_trait]
+impl VoiceExamples for NoExamples {
+    async fn top_rated(&self, _: usize) -> Result<Vec<VoiceExample>, String> {
+        Ok(Vec::new())
+    }
+}

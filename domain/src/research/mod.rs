@@ -541,47 +541,51 @@ pub fn to_markdown(session: &ResearchSessionView) -> String {
         session.status.as_str(),
     ));
     match &session.report {
-        Some(report) => {
-            let writer = match &report.model {
-                Some(model) => format!("{} ({model})", report.writer),
-                None if report.writer == "offline" => {
-                    "offline: no language model configured".into()
-                }
-                None => report.writer.clone(),
-            };
-            md.push_str(&format!("- Written by: {writer}\n"));
-            md.push_str(&format!(
-                "- Web: {}\n\n",
-                match report.web {
-                    WebUse::Used => "searched",
-                    WebUse::NotConfigured =>
-                        "not searched: no search provider configured (internal sources only)",
-                    WebUse::Failed => "the search provider failed (internal sources only)",
-                }
-            ));
-            for section in &report.sections {
-                md.push_str(&format!(
-                    "## {}\n\n{}\n\n",
-                    one_line(&section.heading),
-                    section.body.trim()
-                ));
-            }
-            md.push_str("## Sources\n\n");
-            for source in &report.sources {
-                md.push_str(&format!(
-                    "{}. [{}]({}): {}\n",
-                    source.n,
-                    one_line(&source.title).replace(['[', ']'], ""),
-                    source.link.replace(' ', "%20"),
-                    one_line(&source.snippet)
-                ));
-            }
-        }
+        Some(report) => md.push_str(&report_markdown(report)),
         None => {
             if let Some(error) = &session.error {
                 md.push_str(&format!("\nFailed: {} ({})\n", error.message, error.code));
             }
         }
+    }
+    md
+}
+
+/// A report as Markdown: who wrote it, whether the web was searched, its sections and its
+/// numbered sources.
+pub fn report_markdown(report: &Report) -> String {
+    let mut md = String::new();
+    let writer = match &report.model {
+        Some(model) => format!("{} ({model})", report.writer),
+        None if report.writer == "offline" => "offline: no language model configured".into(),
+        None => report.writer.clone(),
+    };
+    md.push_str(&format!("- Written by: {writer}\n"));
+    md.push_str(&format!(
+        "- Web: {}\n\n",
+        match report.web {
+            WebUse::Used => "searched",
+            WebUse::NotConfigured =>
+                "not searched: no search provider configured (internal sources only)",
+            WebUse::Failed => "the search provider failed (internal sources only)",
+        }
+    ));
+    for section in &report.sections {
+        md.push_str(&format!(
+            "## {}\n\n{}\n\n",
+            one_line(&section.heading),
+            section.body.trim()
+        ));
+    }
+    md.push_str("## Sources\n\n");
+    for source in &report.sources {
+        md.push_str(&format!(
+            "{}. [{}]({}): {}\n",
+            source.n,
+            one_line(&source.title).replace(['[', ']'], ""),
+            source.link.replace(' ', "%20"),
+            one_line(&source.snippet)
+        ));
     }
     md
 }
