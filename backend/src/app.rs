@@ -311,6 +311,18 @@ impl Application {
             wake.clone(),
             shutdown.clone(),
         ));
+        background.push(crate::workers::research::spawn(
+            pool.clone(),
+            bus.clone(),
+            wake.clone(),
+            shutdown.clone(),
+        ));
+        background.push(crate::workers::voice::spawn(
+            pool.clone(),
+            bus.clone(),
+            wake.clone(),
+            shutdown.clone(),
+        ));
         background.push(signals::spawn(
             pool.clone(),
             bus.clone(),

@@ -166,6 +166,13 @@ pub struct Config {
     pub slack_users: BTreeMap<String, String>,
     /// Seconds between two looks for notifications to post to Slack.
     pub slack_post_interval_secs: u64,
+    /// The web search provider's API key (Tavily, `CASEYOS_WEB_SEARCH_API_KEY`): research
+    /// searches the web only when it is set, and otherwise says it used internal sources
+    /// only. Never shown.
+    pub web_search_api_key: Option<String>,
+    /// The web search provider's API root (`CASEYOS_WEB_SEARCH_BASE_URL`, default
+    /// `https://api.tavily.com`; tests point it at a local fake).
+    pub web_search_base_url: String,
     /// Seconds between two sweeps of the signal rules (deal stalled, closing soon, big deal
     /// moved, lead gone cold); default 3600. A sweep also runs at start.
     pub signal_sweep_interval_secs: u64,
@@ -278,6 +285,8 @@ impl Default for Config {
             slack_channels: BTreeMap::new(),
             slack_users: BTreeMap::new(),
             slack_post_interval_secs: 60,
+            web_search_api_key: None,
+            web_search_base_url: DEFAULT_WEB_SEARCH_BASE_URL.into(),
             signal_sweep_interval_secs: 3600,
             gmail_poll_interval_secs: 60,
             gmail_push_token: None,
@@ -294,6 +303,7 @@ pub const DEFAULT_GOOGLE_USERINFO_URL: &str = "https://www.googleapis.com/oauth2
 /// HubSpot's OAuth consent page (default of `hubspot_authorize_url`).
 pub const DEFAULT_HUBSPOT_AUTHORIZE_URL: &str = "https://app.hubspot.com/oauth/authorize";
 pub const DEFAULT_SLACK_BASE_URL: &str = "https://slack.com/api";
+pub const DEFAULT_WEB_SEARCH_BASE_URL: &str = "https://api.tavily.com";
 pub const DEFAULT_SLACK_RESPONSE_URL_PREFIX: &str = "https://hooks.slack.com/";
 /// The shortest form secret accepted.
 pub const MIN_FORM_SECRET_BYTES: usize = 16;
@@ -392,6 +402,23 @@ pub struct SlackConfig {
     pub base_url: String,
     pub bot_token: String,
     pub policy: CallPolicy,
+}
+
+/// Where and how research searches the web (Tavily's `POST /search`).
+#[derive(Clone)]
+pub struct WebSearchConfig {
+    pub base_url: String,
+    pub api_key: String,
+    pub policy: CallPolicy,
+}
+
+impl std::fmt::Debug for WebSearchConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSearchConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for SlackConfig {
@@ -851,6 +878,19 @@ impl Config {
         })
     }
 
+    /// The web search provider, when its API key is set.
+    pub fn web_search(&self) -> Option<WebSearchConfig> {
+        let key = self.web_search_api_key.as_deref()?.trim();
+        if key.is_empty() {
+            return None;
+        }
+        Some(WebSearchConfig {
+            base_url: self.web_search_base_url.trim().to_string(),
+            api_key: key.to_string(),
+            policy: self.slack_policy(),
+        })
+    }
+
     /// How calls to Slack go: HubSpot's timings (short, bounded, `Retry-After` honoured).
     pub fn slack_policy(&self) -> CallPolicy {
         CallPolicy {
@@ -920,6 +960,7 @@ impl std::fmt::Debug for Config {
             "gmail_push_token",
             "slack_bot_token",
             "slack_signing_secret",
+            "web_search_api_key",
         ] {
             if let Some(key) = tree.get_mut(secret).filter(|k| !k.is_null()) {
                 *key = serde_json::Value::String("<redacted>".into());

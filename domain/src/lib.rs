@@ -36,8 +36,8 @@ pub mod outcomes;
 pub mod pipelines;
 pub mod queue;
 pub mod quotas;
-pub mod research;
 pub mod registry;
+pub mod research;
 /// Stored schedules' cadences (needs the time-zone database: server-side only).
 #[cfg(feature = "server")]
 pub mod schedule;

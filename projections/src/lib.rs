@@ -22,6 +22,7 @@ pub mod crm_sync;
 pub mod cursor;
 pub mod dashboard;
 pub mod deals;
+pub mod docs;
 pub mod duplicates;
 pub mod executions;
 pub mod export;
@@ -33,8 +34,10 @@ pub mod pipelines;
 pub mod projector;
 pub mod queue;
 pub mod quotas;
+pub mod research;
 pub mod runner;
 pub mod signals;
+pub mod voice;
 
 pub use projector::{Projector, Tables};
 pub use runner::rebuild;
@@ -64,6 +67,8 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(auto_approval::AutoApprovalDecisionsProjector),
         Arc::new(notifications::ReceiptsProjector),
         Arc::new(chat::ChatSessionsProjector),
+        Arc::new(research::ResearchSessionsProjector),
+        Arc::new(voice::VoiceSamplesProjector),
     ]
 }
 

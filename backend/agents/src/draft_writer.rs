@@ -713,8 +713,11 @@ mod tests {
         let (_, body) = finish_outreach(&offline_draft(&input(), &voice, &trained), "x", &voice);
         assert!(body.starts_with("Hey Dana,\n\n"), "{body}");
         assert!(body.contains("\n\nTalk soon,\nCasey"), "{body}");
-        let (subject, default_body) =
-            finish_outreach(&offline_draft(&input(), &voice, &Trained::none()), "x", &voice);
+        let (subject, default_body) = finish_outreach(
+            &offline_draft(&input(), &voice, &Trained::none()),
+            "x",
+            &voice,
+        );
         assert!(default_body.starts_with("Dana,\n\n"), "{default_body}");
         assert!(!default_body.contains("Talk soon"), "{default_body}");
         let report = validation::review(&subject, &body, &voice);
@@ -886,7 +889,11 @@ mod tests {
     fn the_offline_draft_is_built_from_the_facts_and_passes_validation() {
         let voice = VoiceProfile::default();
         let input = input();
-        let (subject, body) = finish_outreach(&offline_draft(&input, &voice, &Trained::none()), "unused", &voice);
+        let (subject, body) = finish_outreach(
+            &offline_draft(&input, &voice, &Trained::none()),
+            "unused",
+            &voice,
+        );
         assert_eq!(subject, "Dana, about Northwind Logistics");
         assert!(body.starts_with("Dana,\n\nNorthwind doubled its SDR team this quarter"));
         assert!(body.contains(
@@ -969,7 +976,11 @@ mod tests {
             ),
         ];
         for (input, expected) in table {
-            assert_eq!(offline_draft(&input, &voice, &Trained::none()), expected, "{input:?}");
+            assert_eq!(
+                offline_draft(&input, &voice, &Trained::none()),
+                expected,
+                "{input:?}"
+            );
         }
     }
 
@@ -992,8 +1003,11 @@ mod tests {
                             context: context.map(Into::into),
                             ..input()
                         };
-                        let (subject, body) =
-                            finish_outreach(&offline_draft(&input, &voice, &Trained::none()), "unused", &voice);
+                        let (subject, body) = finish_outreach(
+                            &offline_draft(&input, &voice, &Trained::none()),
+                            "unused",
+                            &voice,
+                        );
                         let text = format!("{subject}\n{body}").to_lowercase();
                         for claim in crate::words::INVENTED_CLAIMS {
                             assert!(!text.contains(claim), "{claim:?} in\n{text}");

@@ -10,10 +10,15 @@
 //! says, grouped by kind, each cited — and says it was written offline.
 
 use async_trait::async_trait;
+use caseyos_domain::agent_run::AgentRun;
+use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::api::FieldError;
+use caseyos_domain::contacts::Contact;
+use caseyos_domain::deals::Deal;
+use caseyos_domain::signals::Signal;
 use caseyos_domain::research::{
-    cited_only, report_markdown, Report, ResearchDepth, ResearchStage, Section, Source,
-    SourceKind, WebUse, MAX_QUESTION_CHARS, MIN_QUESTION_CHARS,
+    cited_only, report_markdown, Report, ResearchDepth, ResearchStage, Section, Source, SourceKind,
+    WebUse, MAX_QUESTION_CHARS, MIN_QUESTION_CHARS,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -177,9 +182,9 @@ const MAX_TOKENS: u32 = 1_500;
 const STOPWORDS: &[&str] = &[
     "a", "about", "an", "and", "any", "are", "as", "at", "be", "by", "can", "did", "do", "does",
     "for", "from", "has", "have", "how", "i", "in", "is", "it", "its", "know", "me", "my", "of",
-    "on", "or", "our", "should", "tell", "that", "the", "their", "them", "there", "they",
-    "this", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "why",
-    "will", "with", "would", "you", "your",
+    "on", "or", "our", "should", "tell", "that", "the", "their", "them", "there", "they", "this",
+    "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will",
+    "with", "would", "you", "your",
 ];
 
 /// The words of a question worth searching for: lower-cased letters and digits, two or
@@ -188,7 +193,9 @@ pub fn search_terms(text: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
     for word in text.split(|c: char| !c.is_alphanumeric()) {
         let word = word.to_lowercase();
-        if word.chars().count() >= 2 && !STOPWORDS.contains(&word.as_str()) && !terms.contains(&word)
+        if word.chars().count() >= 2
+            && !STOPWORDS.contains(&word.as_str())
+            && !terms.contains(&word)
         {
             terms.push(word);
         }
@@ -291,22 +298,23 @@ pub async fn run(input: Input, ctx: &Ctx<'_>, depth: ResearchDepth) -> Result<Ou
             record_type: f.record_type,
         })
         .collect();
-    let (title, sections, writer, model) = if sources.is_empty() {
-        (
-            format!("Research: {question}"),
-            vec![Section {
-                heading: "Nothing found".into(),
-                body: format!(
+    let (title, sections, writer, model) =
+        if sources.is_empty() {
+            (
+                format!("Research: {question}"),
+                vec![Section {
+                    heading: "Nothing found".into(),
+                    body: format!(
                     "No record in CaseyOS{} matched the question, so this report makes no claim.",
                     if web == WebUse::Used { " and no web result" } else { "" }
                 ),
-            }],
-            "offline".to_string(),
-            None,
-        )
-    } else {
-        synthesise(ctx, &question, &sources).await?
-    };
+                }],
+                "offline".to_string(),
+                None,
+            )
+        } else {
+            synthesise(ctx, &question, &sources).await?
+        };
     let report = Report {
         title,
         sections,
@@ -372,7 +380,10 @@ async fn synthesise(
 ) -> Result<Synthesis, AgentError> {
     let mut listing = String::new();
     for s in sources {
-        listing.push_str(&format!("[{}] {} ({})\n{}\n\n", s.n, s.title, s.link, s.snippet));
+        listing.push_str(&format!(
+            "[{}] {} ({})\n{}\n\n",
+            s.n, s.title, s.link, s.snippet
+        ));
     }
     let prompt = Prompt {
         system: "You write research reports for a sales team from numbered sources only. \
@@ -436,11 +447,11 @@ fn parse_report(text: &str, sources: u32) -> (Option<String>, Vec<Section>) {
 /// What each source says, grouped by kind, each cited.
 fn offline_sections(sources: &[Source]) -> Vec<Section> {
     const GROUPS: &[(&str, &str)] = &[
-        ("contact", "Contacts"),
-        ("deal", "Deals"),
+        (Contact::TYPE, "Contacts"),
+        (Deal::TYPE, "Deals"),
         ("move", "Moves"),
-        ("agent_run", "Agent runs"),
-        ("signal", "Signals"),
+        (AgentRun::TYPE, "Agent runs"),
+        (Signal::TYPE, "Signals"),
         ("web", "On the web"),
     ];
     let group_of = |s: &Source| match s.kind {

@@ -337,6 +337,26 @@ fn request_rules(doc: &mut Value) {
             optional_text(caseyos_domain::chat::MAX_TITLE_CHARS),
         ),
         (
+            "StartResearchRequest",
+            "question",
+            text(caseyos_domain::research::MAX_QUESTION_CHARS),
+        ),
+        (
+            "AddVoiceSampleRequest",
+            "content",
+            text(caseyos_domain::voice::MAX_SAMPLE_CHARS),
+        ),
+        (
+            "AddVoiceSampleRequest",
+            "feedback",
+            optional_text(caseyos_domain::voice::MAX_FEEDBACK_CHARS),
+        ),
+        (
+            "RateVoiceSampleRequest",
+            "feedback",
+            optional_text(caseyos_domain::voice::MAX_FEEDBACK_CHARS),
+        ),
+        (
             "BulkDecisionRequest",
             "ids",
             json!({"minItems": 1, "maxItems": 100, "uniqueItems": true}),

@@ -37,10 +37,12 @@ pub mod outcomes;
 pub mod pipelines;
 pub mod queue;
 pub mod quotas;
+pub mod research;
 pub mod schedules;
 pub mod session;
 pub mod signals;
 pub mod tokens;
+pub mod voice;
 pub mod webhooks;
 
 #[derive(OpenApi)]
@@ -68,6 +70,8 @@ pub mod webhooks;
         (name = "tokens", description = "API tokens, for admins: list, create, revoke"),
         (name = "connectors", description = "External services (Gmail, Google Calendar, HubSpot, the LLM): their state, connecting them by OAuth 2.0 with PKCE or a HubSpot private-app token, disconnecting them (revoked and deleted). Tokens are sealed at rest and never shown."),
         (name = "chat", description = "The assistant's chat: conversations kept as events, answered by the model with CaseyOS's own operations as tools (those that change something wait for your confirmation and run as you), or by slash commands without a model; export to Markdown"),
+        (name = "research", description = "Deep research: a question answered from CaseyOS's own data (full-text search) and the web when a search provider is configured, in sections whose every sentence cites its sources [n]; progress as events, history, export to Markdown"),
+        (name = "voice", description = "Voice training: samples of how you write (collected from sent and drafted emails, or pasted), rated 1–5; the persona computed from them; DraftWriter follows the top-rated ones"),
         (name = "notifications", description = "What needs you now — overdue and stale moves, replies, failed runs, open alerts, deals at risk — derived from the events they are about; `GET /api/whats-up`; read and acknowledged per user"),
         (name = "live", description = "Live updates as server-sent events"),
         (name = "signals", description = "Signals in: what happened (HubSpot deal changes, replies, form submissions, rules, people's notes), each turned into a proposed move or a reason why not"),
@@ -118,6 +122,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(outcomes::router())
         .merge(notifications::router())
         .merge(chat::router())
+        .merge(research::router())
+        .merge(voice::router())
         .merge(auto_approval::router())
         .merge(hygiene_reports::router())
         .merge(contact_imports::router())

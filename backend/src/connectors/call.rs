@@ -436,6 +436,62 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The failures of a provider whose refusals are plain HTTP statuses: 429 (with its
+/// `Retry-After`) and 5xx are transient, 401/403 a refused credential, the rest a bad request.
+pub struct StatusHooks(pub Provider);
+
+impl Hooks for StatusHooks {
+    fn classify(&self, status: u16, headers: &HeaderMap, _body: &[u8], attempts: u32) -> Failure {
+        let fail = |error, transient, unsent| Failure {
+            error,
+            transient,
+            unsent,
+            retry_after: None,
+        };
+        match status {
+            429 => Failure {
+                error: ConnectorError::RateLimited {
+                    provider: self.0,
+                    attempts,
+                    retry_after: None,
+                    policy: None,
+                },
+                transient: true,
+                unsent: true,
+                retry_after: retry_after(headers, Utc::now()),
+            },
+            401 | 403 => fail(
+                ConnectorError::Unauthorized {
+                    provider: self.0,
+                    status,
+                    correlation_id: None,
+                },
+                false,
+                false,
+            ),
+            500..=599 => fail(
+                ConnectorError::ServerError {
+                    provider: self.0,
+                    status,
+                    attempts,
+                },
+                true,
+                false,
+            ),
+            _ => fail(
+                ConnectorError::BadRequest {
+                    provider: self.0,
+                    status,
+                    category: None,
+                    correlation_id: None,
+                },
+                false,
+                false,
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

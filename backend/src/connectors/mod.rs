@@ -19,6 +19,7 @@ pub mod mime;
 pub mod oauth;
 pub mod sealing;
 pub mod slack;
+pub mod web_search;
 
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub enum Provider {
     Gmail,
     GoogleCalendar,
     Slack,
+    /// Tavily: research's web search.
+    Tavily,
 }
 
 impl Provider {
@@ -42,6 +45,7 @@ impl Provider {
             Provider::Gmail => "Gmail",
             Provider::GoogleCalendar => "Google Calendar",
             Provider::Slack => "Slack",
+            Provider::Tavily => "Tavily",
         }
     }
 
@@ -52,6 +56,7 @@ impl Provider {
             Provider::Gmail => "gmail",
             Provider::GoogleCalendar => "google_calendar",
             Provider::Slack => "slack",
+            Provider::Tavily => "tavily",
         }
     }
 }
@@ -70,6 +75,7 @@ macro_rules! code {
             Provider::Gmail => concat!("gmail.", $kind),
             Provider::GoogleCalendar => concat!("google_calendar.", $kind),
             Provider::Slack => concat!("slack.", $kind),
+            Provider::Tavily => concat!("tavily.", $kind),
         }
     };
 }

@@ -4,70 +4,14 @@
 //! the failures they are (`slack.unauthorized` for a bad token, `slack.bad_request` naming
 //! Slack's reason), 429 with its `Retry-After` as `slack.rate_limited`.
 
-use chrono::Utc;
-use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::call::{self, Caller, Failure, Hooks, Replay, Request};
+use super::call::{self, Caller, Replay, Request, StatusHooks};
 use super::{ConnectorError, Provider};
 use crate::config::{CallPolicy, SlackConfig};
 
 const SLACK: Provider = Provider::Slack;
-
-struct SlackHooks;
-
-impl Hooks for SlackHooks {
-    fn classify(&self, status: u16, headers: &HeaderMap, _body: &[u8], attempts: u32) -> Failure {
-        let fail = |error, transient, unsent| Failure {
-            error,
-            transient,
-            unsent,
-            retry_after: None,
-        };
-        match status {
-            429 => Failure {
-                error: ConnectorError::RateLimited {
-                    provider: SLACK,
-                    attempts,
-                    retry_after: None,
-                    policy: None,
-                },
-                transient: true,
-                unsent: true,
-                retry_after: call::retry_after(headers, Utc::now()),
-            },
-            401 | 403 => fail(
-                ConnectorError::Unauthorized {
-                    provider: SLACK,
-                    status,
-                    correlation_id: None,
-                },
-                false,
-                false,
-            ),
-            500..=599 => fail(
-                ConnectorError::ServerError {
-                    provider: SLACK,
-                    status,
-                    attempts,
-                },
-                true,
-                false,
-            ),
-            _ => fail(
-                ConnectorError::BadRequest {
-                    provider: SLACK,
-                    status,
-                    category: None,
-                    correlation_id: None,
-                },
-                false,
-                false,
-            ),
-        }
-    }
-}
 
 /// The Web API with the bot token.
 #[derive(Debug)]
@@ -124,7 +68,7 @@ impl SlackClient {
         let answer = self
             .caller
             .call(
-                &SlackHooks,
+                &StatusHooks(SLACK),
                 Request {
                     operation: "chat.postMessage",
                     method: Method::POST,
@@ -154,7 +98,7 @@ pub async fn respond(
     let caller = Caller::new(SLACK, *policy, None)?;
     caller
         .call(
-            &SlackHooks,
+            &StatusHooks(SLACK),
             Request {
                 operation: "response_url",
                 method: Method::POST,

@@ -106,3 +106,40 @@ pub fn csv_download(
     )
         .into_response()
 }
+
+/// `?format=` of a Markdown export.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `md` (Markdown), the only format.
+    #[param(pattern = "^md$")]
+    format: Option<String>,
+}
+
+impl ExportQuery {
+    /// Refuses a format other than `md` (`request.invalid_query`).
+    pub fn check(&self) -> Result<(), crate::http::error::ApiError> {
+        match self.format.as_deref() {
+            Some(format) if format != "md" => Err(crate::http::error::ApiError::bad_request(
+                "request.invalid_query",
+                "format: only `md` (Markdown)",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `markdown` as a download named `filename`.
+pub fn markdown_attachment(filename: &str, markdown: String) -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        markdown,
+    )
+        .into_response()
+}

@@ -35,6 +35,7 @@ use caseyos_domain::queue::{
     ProposeQueueItem, QueueError, QueueItem, QueueItemCommand, QueueItemView, Source,
     MAX_TEXT_CHARS, MAX_TITLE_CHARS,
 };
+use caseyos_domain::research::ResearchDepth;
 use caseyos_store::event::read_history;
 use caseyos_store::history::state_of;
 use caseyos_store::{now, CommandBus, CommandError, CommandMeta};
@@ -46,10 +47,13 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::connectors::web_search::{Tavily, WebSearch};
 use crate::infra::metrics::Liveness;
 use crate::workers::deals::DealModel;
 use crate::workers::hygiene::{execute_effects, ContactModel};
+use crate::workers::research::ResearchModel;
 use crate::workers::supervisor::{panic_message, supervise};
+use crate::workers::voice::VoiceModel;
 
 /// How often an idle worker looks for work when no event wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -429,10 +433,32 @@ impl Workers {
             self.inner.config.deal_health.clone(),
             self.inner.config.forecast(),
         );
+        let research = ResearchModel {
+            pool: self.inner.pool.clone(),
+            bus: self.inner.bus.clone(),
+            meta: meta.clone(),
+            run_id,
+            owner: owner.clone(),
+            question: run.input["question"]
+                .as_str()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            depth: ResearchDepth::of_agent(spec.name).unwrap_or_default(),
+            web: self.inner.config.web_search().and_then(|config| {
+                Tavily::new(&config)
+                    .map(|client| Box::new(client) as Box<dyn WebSearch>)
+                    .inspect_err(|e| tracing::warn!(error = %e, "web search is misconfigured"))
+                    .ok()
+            }),
+        };
+        let examples = VoiceModel(self.inner.pool.clone());
         let voice: &VoiceProfile = &self.inner.config.voice;
         let ctx = Ctx::new(&owner, now(), voice, &self.inner.writer, &queue)
             .with_contacts(&contacts)
-            .with_deals(&deals);
+            .with_deals(&deals)
+            .with_research(&research)
+            .with_examples(&examples);
         let elapsed = (now() - started_at).to_std().unwrap_or_default();
         let limit = Duration::from_millis(run.timeout_ms).saturating_sub(elapsed);
         let ended = {

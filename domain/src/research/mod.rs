@@ -396,7 +396,10 @@ impl Aggregate for ResearchSession {
             }
             ResearchCommand::Fail { failure, at } => {
                 if session.status == ResearchStatus::Running {
-                    vec![ResearchEvent::ResearchFailed(ResearchFailed { failure, at })]
+                    vec![ResearchEvent::ResearchFailed(ResearchFailed {
+                        failure,
+                        at,
+                    })]
                 } else {
                     Vec::new()
                 }

@@ -62,7 +62,10 @@ fn report() -> Report {
 fn a_research_begins_progresses_completes_and_repeats_change_nothing() {
     let mut s = begun();
     let view = s.view().unwrap();
-    assert_eq!((view.id, view.run_id, view.status), (id(), id(), ResearchStatus::Running));
+    assert_eq!(
+        (view.id, view.run_id, view.status),
+        (id(), id(), ResearchStatus::Running)
+    );
     let again = ResearchCommand::Begin {
         id: id(),
         question: "What do we know about Acme?".into(),
@@ -85,7 +88,11 @@ fn a_research_begins_progresses_completes_and_repeats_change_nothing() {
         at: at(2),
     };
     assert_eq!(run(&mut s, step("searching internal data")), 1);
-    assert_eq!(run(&mut s, step("searching internal data")), 0, "the same step twice");
+    assert_eq!(
+        run(&mut s, step("searching internal data")),
+        0,
+        "the same step twice"
+    );
     assert_eq!(run(&mut s, step("found 3")), 1);
     let complete = || ResearchCommand::Complete {
         report: Box::new(report()),
@@ -127,7 +134,10 @@ fn a_failed_research_completes_when_a_later_attempt_succeeds_and_a_deleted_one_t
     };
     assert_eq!(run(&mut s, complete), 1);
     let view = s.view().unwrap();
-    assert_eq!((view.status, view.error.clone()), (ResearchStatus::Completed, None));
+    assert_eq!(
+        (view.status, view.error.clone()),
+        (ResearchStatus::Completed, None)
+    );
     let delete = || ResearchCommand::Delete {
         by: Actor::user("casey"),
         at: at(3),
@@ -150,7 +160,10 @@ fn a_failed_research_completes_when_a_later_attempt_succeeds_and_a_deleted_one_t
 
 #[test]
 fn citations_are_read_and_a_sentence_without_a_source_is_not_written() {
-    assert_eq!(citations("Revenue grew [1][3]. Also [x] and [12]."), vec![1, 3, 12]);
+    assert_eq!(
+        citations("Revenue grew [1][3]. Also [x] and [12]."),
+        vec![1, 3, 12]
+    );
     assert_eq!(citations("no [ citations ] here [1"), Vec::<u32>::new());
     let text = "Acme has 200 staff [1]. They are the market leader. Churn is low [2][3]. \
                 Margins rose [4]. Growth is steady. [2]";
@@ -159,7 +172,10 @@ fn citations_are_read_and_a_sentence_without_a_source_is_not_written() {
         "Acme has 200 staff [1]. Churn is low [2][3]. Growth is steady. [2]"
     );
     assert_eq!(cited_only("Nothing cited at all.", 3), "");
-    assert_eq!(cited_only("v2.5 shipped on time [1]", 1), "v2.5 shipped on time [1]");
+    assert_eq!(
+        cited_only("v2.5 shipped on time [1]", 1),
+        "v2.5 shipped on time [1]"
+    );
 }
 
 #[test]
@@ -174,7 +190,10 @@ fn the_markdown_export_has_the_sections_and_numbered_sources() {
     );
     let md = to_markdown(s.view().unwrap());
     assert!(md.starts_with("# Acme\n"), "{md}");
-    assert!(md.contains("## Deals\n\nAcme has one open deal [1]."), "{md}");
+    assert!(
+        md.contains("## Deals\n\nAcme has one open deal [1]."),
+        "{md}"
+    );
     assert!(md.contains("1. [Acme renewal](/deals/1): renewal"), "{md}");
     assert!(md.contains("internal sources only"), "{md}");
     assert!(md.contains("offline: no language model configured"), "{md}");
@@ -182,7 +201,13 @@ fn the_markdown_export_has_the_sections_and_numbered_sources() {
 
 #[test]
 fn depths_name_their_agents() {
-    assert_eq!(ResearchDepth::of_agent("DeepResearch"), Some(ResearchDepth::Deep));
-    assert_eq!(ResearchDepth::of_agent("StandardResearch"), Some(ResearchDepth::Standard));
+    assert_eq!(
+        ResearchDepth::of_agent("DeepResearch"),
+        Some(ResearchDepth::Deep)
+    );
+    assert_eq!(
+        ResearchDepth::of_agent("StandardResearch"),
+        Some(ResearchDepth::Standard)
+    );
     assert_eq!(ResearchDepth::of_agent("DraftWriter"), None);
 }

@@ -99,7 +99,10 @@ pub enum VoiceSampleCommand {
         by: Actor,
         at: DateTime<Utc>,
     },
-    Remove { by: Actor, at: DateTime<Utc> },
+    Remove {
+        by: Actor,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -326,10 +329,7 @@ pub struct PersonaSummary {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum PersonaCommand {
-    Summarise {
-        summary: PersonaSummary,
-        by: Actor,
-    },
+    Summarise { summary: PersonaSummary, by: Actor },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -62,8 +62,8 @@ const STOPWORDS: &[&str] = &[
     "if", "in", "into", "is", "it", "it's", "its", "just", "me", "more", "my", "no", "not", "of",
     "on", "or", "our", "out", "over", "re", "she", "so", "some", "than", "that", "that's", "the",
     "their", "them", "then", "there", "these", "they", "this", "those", "to", "up", "us", "was",
-    "we", "we're", "were", "what", "when", "where", "which", "who", "why", "will", "with",
-    "would", "you", "you're", "your",
+    "we", "we're", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would",
+    "you", "you're", "your",
 ];
 
 fn is_stopword(word: &str) -> bool {
@@ -104,14 +104,24 @@ fn sentences(text: &str) -> Vec<&str> {
 fn greeting_of(text: &str) -> Option<String> {
     let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
     let short = first.split_whitespace().count() <= 4;
-    (short && (first.ends_with(',') || first.ends_with('!')))
-        .then(|| first.split_whitespace().next().unwrap_or(first).trim_end_matches([',', '!']).to_string())
+    (short && (first.ends_with(',') || first.ends_with('!'))).then(|| {
+        first
+            .split_whitespace()
+            .next()
+            .unwrap_or(first)
+            .trim_end_matches([',', '!'])
+            .to_string()
+    })
 }
 
 /// The sign-off: among the last three lines, a short one (at most four words) ending with
 /// `,` (`Cheers,` `Best,` `Talk soon,`).
 fn sign_off_of(text: &str) -> Option<String> {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     lines
         .iter()
         .rev()
@@ -157,7 +167,10 @@ pub fn traits(samples: &[(&str, Option<u8>)]) -> PersonaTraits {
             questions += usize::from(sentence.ends_with('?'));
             exclaims += usize::from(sentence.ends_with('!'));
             contractions += usize::from(ws.iter().any(|w| w.contains('\'')));
-            for w in ws.iter().filter(|w| !is_stopword(w) && w.chars().any(char::is_alphabetic)) {
+            for w in ws
+                .iter()
+                .filter(|w| !is_stopword(w) && w.chars().any(char::is_alphabetic))
+            {
                 *word_counts.entry(w.clone()).or_default() += 1;
             }
             for n in [2, 3] {

@@ -127,8 +127,9 @@ async fn every_agent_in_the_registry_runs_end_to_end_with_its_example() {
     let agents = dto::<AgentsResponse>(&body).agents;
     assert_eq!(
         agents.len(),
-        21,
-        "twelve agents, the five hygiene agents and the four deal agents are registered"
+        23,
+        "twelve agents, the five hygiene agents, the four deal agents and the two research \
+         agents are registered"
     );
     let mut runs = Vec::new();
     for agent in &agents {

@@ -235,6 +235,24 @@ async fn an_approved_email_is_sent_once_through_gmail_with_our_message_id_and_ca
     }
     assert_eq!(outcomes["items"][0]["outcome_type"], "email_sent");
     assert_eq!(outcomes["items"][0]["subject"]["email"], "dana@acme.io");
+
+    // The sent email is a voice sample now, collected once, unrated.
+    let origin = format!("execution:{}", execution.id);
+    let mut samples = Vec::new();
+    for _ in 0..500 {
+        let (_, body) = app.get_json("/api/voice/samples", &app.admin).await;
+        samples = body["items"].as_array().cloned().unwrap_or_default();
+        if !samples.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(samples.len(), 1, "{samples:?}");
+    assert_eq!(samples[0]["source"], "sent_email");
+    assert_eq!(samples[0]["origin"], origin.as_str());
+    assert_eq!(samples[0]["subject"], "Tuesday?");
+    assert_eq!(samples[0]["content"], "Hi Dana,\n\nShall we talk Tuesday?");
+    assert_eq!(samples[0]["rating"], Value::Null);
 }
 
 #[tokio::test]

@@ -909,6 +909,54 @@ async fn a_rebuild_fold_writes_the_live_rows_byte_for_byte() {
             .await;
         assert_eq!(status, 200, "{answer}");
     }
+    // Researches begun (this app runs no agents: they stay running), one deleted; voice
+    // samples pasted, rated and one removed.
+    for (question, delete) in [("Rebuild research", true), ("Another research", false)] {
+        let (status, research) = app
+            .post_json(
+                "/api/research",
+                &app.admin,
+                &json!({ "question": question }),
+            )
+            .await;
+        assert_eq!(status, 202, "{research}");
+        if delete {
+            let id = research["id"].as_str().unwrap();
+            let response = app
+                .request(
+                    reqwest::Method::DELETE,
+                    &format!("/api/research/{id}"),
+                    Some(&app.admin),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 204);
+        }
+    }
+    for (n, rating) in [(1, Some(5)), (2, None), (3, Some(2))] {
+        let content = format!("Sample {n}: {}", "A line of how Casey writes. ".repeat(5));
+        let (status, sample) = app
+            .post_json(
+                "/api/voice/samples",
+                &app.admin,
+                &json!({ "content": content, "rating": rating }),
+            )
+            .await;
+        assert_eq!(status, 201, "{sample}");
+        if n == 3 {
+            let response = app
+                .request(
+                    reqwest::Method::DELETE,
+                    &format!("/api/voice/samples/{}", sample["id"].as_str().unwrap()),
+                    Some(&app.admin),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 204);
+        }
+    }
     // The reactors' answers (executions of the approved moves, outcomes of the deals'
     // changes, auto-approval decisions) are in before the rebuild.
     caseyos_tests::settle_everything(&app.pool).await;

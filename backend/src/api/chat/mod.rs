@@ -49,6 +49,7 @@ use crate::http::dispatch::CallerCredentials;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::limit;
+use crate::http::response::{markdown_attachment, ExportQuery};
 use crate::state::AppState;
 
 /// The title of a chat nobody named yet (its first message names it).
@@ -606,14 +607,6 @@ async fn decide(
     Ok(Json(answer(session, chat.consistency())))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct ExportQuery {
-    /// `md` (Markdown), the only format.
-    #[param(pattern = "^md$")]
-    format: Option<String>,
-}
-
 /// The chat as Markdown: its messages, the tool calls with their requests and answers'
 /// statuses, and the summary.
 #[utoipa::path(
@@ -634,27 +627,12 @@ async fn export_chat_session(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    if query.format.as_deref().is_some_and(|f| f != "md") {
-        return Err(ApiError::bad_request(
-            "request.invalid_query",
-            "format: only `md` (Markdown)",
-        ));
-    }
+    query.check()?;
     let session = readable(&state, &principal, id).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/markdown; charset=utf-8".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"chat-{id}.md\""),
-            ),
-        ],
+    Ok(markdown_attachment(
+        &format!("chat-{id}.md"),
         markdown(&session),
-    )
-        .into_response())
+    ))
 }
 
 /// The Markdown of a chat.

@@ -1,0 +1,121 @@
+//! Research and voice training over HTTP.
+
+use serde::{Deserialize, Serialize};
+
+use crate::research::{ResearchDepth, ResearchSessionView};
+use crate::voice::persona::PersonaTraits;
+use crate::voice::{PersonaSummary, SampleSource, VoiceSampleView};
+
+/// Research a question.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StartResearchRequest {
+    /// The question (3–500 characters).
+    #[cfg_attr(feature = "server", schema(min_length = 3, max_length = 500))]
+    pub question: String,
+    /// `standard` (default) or `deep`: narrower questions too, more sources.
+    #[serde(default)]
+    pub depth: Option<ResearchDepth>,
+}
+
+/// A research after a command.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ResearchSessionResponse {
+    #[serde(flatten)]
+    pub session: ResearchSessionView,
+    /// Pass as `?after=` to a query to wait until read models include this write.
+    pub consistency: String,
+}
+
+/// A research as the history lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ResearchSummary {
+    pub id: uuid::Uuid,
+    pub question: String,
+    pub depth: ResearchDepth,
+    pub status: crate::research::ResearchStatus,
+    pub requested_by: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub source_count: u32,
+}
+
+impl From<&ResearchSessionView> for ResearchSummary {
+    fn from(s: &ResearchSessionView) -> Self {
+        ResearchSummary {
+            id: s.id,
+            question: s.question.clone(),
+            depth: s.depth,
+            status: s.status,
+            requested_by: s.requested_by.clone(),
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+            source_count: s.source_count() as u32,
+        }
+    }
+}
+
+/// The caller's researches, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ResearchListResponse {
+    pub items: Vec<ResearchSummary>,
+}
+
+/// Paste a sample of your writing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AddVoiceSampleRequest {
+    /// The text (100–20,000 characters).
+    #[cfg_attr(feature = "server", schema(min_length = 100, max_length = 20000))]
+    pub content: String,
+    /// `manual` (default) or `draft`; `sent_email` samples are collected, not pasted.
+    #[serde(default)]
+    pub source: Option<SampleSource>,
+    #[serde(default)]
+    #[cfg_attr(feature = "server", schema(minimum = 1, maximum = 5))]
+    pub rating: Option<u8>,
+    #[serde(default)]
+    #[cfg_attr(feature = "server", schema(max_length = 2000))]
+    pub feedback: Option<String>,
+}
+
+/// Rate a sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RateVoiceSampleRequest {
+    /// 1 (not my voice) to 5 (exactly my voice).
+    #[cfg_attr(feature = "server", schema(minimum = 1, maximum = 5))]
+    pub rating: u8,
+    #[serde(default)]
+    #[cfg_attr(feature = "server", schema(max_length = 2000))]
+    pub feedback: Option<String>,
+}
+
+/// The voice samples, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct VoiceSampleListResponse {
+    pub items: Vec<VoiceSampleView>,
+}
+
+/// How the operator writes, computed from the samples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct PersonaResponse {
+    pub sample_count: u32,
+    pub rated_count: u32,
+    /// Samples rated 4 or 5: DraftWriter's examples.
+    pub top_rated_count: u32,
+    #[serde(flatten)]
+    pub traits: PersonaTraits,
+    /// The language model's summary, when one was written.
+    pub summary: Option<PersonaSummary>,
+    /// `connected` or `not_connected`: whether a summary can be written.
+    pub llm: String,
+}
