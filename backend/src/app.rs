@@ -311,15 +311,23 @@ impl Application {
             wake.clone(),
             shutdown.clone(),
         ));
-        background.push(crate::workers::research::spawn(
+        background.push(crate::workers::reactor::spawn(
             pool.clone(),
-            bus.clone(),
+            Arc::new(crate::workers::research::Research {
+                pool: pool.clone(),
+                bus: bus.clone(),
+            }),
+            crate::workers::research::TICK,
             wake.clone(),
             shutdown.clone(),
         ));
-        background.push(crate::workers::voice::spawn(
+        background.push(crate::workers::reactor::spawn(
             pool.clone(),
-            bus.clone(),
+            Arc::new(crate::workers::voice::VoiceCollector {
+                pool: pool.clone(),
+                bus: bus.clone(),
+            }),
+            crate::workers::voice::TICK,
             wake.clone(),
             shutdown.clone(),
         ));

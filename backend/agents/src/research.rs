@@ -15,11 +15,11 @@ use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::api::FieldError;
 use caseyos_domain::contacts::Contact;
 use caseyos_domain::deals::Deal;
-use caseyos_domain::signals::Signal;
 use caseyos_domain::research::{
-    cited_only, report_markdown, Report, ResearchDepth, ResearchStage, Section, Source, SourceKind,
-    WebUse, MAX_QUESTION_CHARS, MIN_QUESTION_CHARS,
+    cited_only, report_markdown, Report, ResearchDepth, ResearchSource, ResearchStage, Section,
+    SourceKind, WebUse, MAX_QUESTION_CHARS, MIN_QUESTION_CHARS,
 };
+use caseyos_domain::signals::Signal;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -286,10 +286,10 @@ pub async fn run(input: Input, ctx: &Ctx<'_>, depth: ResearchDepth) -> Result<Ou
             &format!("synthesising {} source{}", found.len(), plural(found.len())),
         )
         .await;
-    let sources: Vec<Source> = found
+    let sources: Vec<ResearchSource> = found
         .into_iter()
         .enumerate()
-        .map(|(i, f)| Source {
+        .map(|(i, f)| ResearchSource {
             n: i as u32 + 1,
             kind: f.kind,
             title: f.title,
@@ -376,7 +376,7 @@ type Synthesis = (String, Vec<Section>, String, Option<String>);
 async fn synthesise(
     ctx: &Ctx<'_>,
     question: &str,
-    sources: &[Source],
+    sources: &[ResearchSource],
 ) -> Result<Synthesis, AgentError> {
     let mut listing = String::new();
     for s in sources {
@@ -445,7 +445,7 @@ fn parse_report(text: &str, sources: u32) -> (Option<String>, Vec<Section>) {
 }
 
 /// What each source says, grouped by kind, each cited.
-fn offline_sections(sources: &[Source]) -> Vec<Section> {
+fn offline_sections(sources: &[ResearchSource]) -> Vec<Section> {
     const GROUPS: &[(&str, &str)] = &[
         (Contact::TYPE, "Contacts"),
         (Deal::TYPE, "Deals"),
@@ -454,7 +454,7 @@ fn offline_sections(sources: &[Source]) -> Vec<Section> {
         (Signal::TYPE, "Signals"),
         ("web", "On the web"),
     ];
-    let group_of = |s: &Source| match s.kind {
+    let group_of = |s: &ResearchSource| match s.kind {
         SourceKind::Web => "web".to_string(),
         SourceKind::Internal => s.record_type.clone().unwrap_or_default(),
     };
@@ -500,8 +500,8 @@ mod tests {
         assert_eq!(search_terms("Who? Why?"), Vec::<String>::new());
     }
 
-    fn source(n: u32, record_type: &str, snippet: &str) -> Source {
-        Source {
+    fn source(n: u32, record_type: &str, snippet: &str) -> ResearchSource {
+        ResearchSource {
             n,
             kind: if record_type == "web" {
                 SourceKind::Web

@@ -13,25 +13,24 @@ use caseyos_domain::agent_run::{AgentRun, AgentRunEvent, AgentRunView, RunStatus
 use caseyos_domain::aggregate::Aggregate;
 use caseyos_domain::contacts::Contact;
 use caseyos_domain::deals::Deal;
-use caseyos_domain::signals::Signal;
 use caseyos_domain::research::{
     Report, ResearchCommand, ResearchDepth, ResearchFailure, ResearchSession, ResearchStage,
     SourceKind,
 };
+use caseyos_domain::signals::Signal;
 use caseyos_store::event::StoredEvent;
 use caseyos_store::history::state_at;
 use caseyos_store::{now, CommandBus, CommandError, CommandMeta};
 use sqlx::{PgPool, Row};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::reactor::{self, failed, Reactor, Stop};
+use super::reactor::{failed, Reactor, Stop};
 use crate::connectors::web_search::WebSearch;
 
 /// The reactor's name (its checkpoint row, its lock, its actor).
 pub const NAME: &str = "research";
-const TICK: Duration = Duration::from_millis(500);
+/// How often it looks for new events.
+pub const TICK: Duration = Duration::from_millis(500);
 
 /// What a research run searches with, and where its progress goes.
 pub struct ResearchModel {
@@ -195,21 +194,6 @@ impl ResearchSources for ResearchModel {
 pub struct Research {
     pub pool: PgPool,
     pub bus: Arc<CommandBus>,
-}
-
-pub fn spawn(
-    pool: PgPool,
-    bus: Arc<CommandBus>,
-    wake: reactor::Wake,
-    shutdown: CancellationToken,
-) -> JoinHandle<()> {
-    reactor::spawn(
-        pool.clone(),
-        Arc::new(Research { pool, bus }),
-        TICK,
-        wake,
-        shutdown,
-    )
 }
 
 #[async_trait]

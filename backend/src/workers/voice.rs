@@ -19,15 +19,14 @@ use caseyos_store::event::StoredEvent;
 use caseyos_store::history::state_at;
 use caseyos_store::{CommandBus, CommandError, CommandMeta};
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::reactor::{self, failed, Reactor, Stop};
+use super::reactor::{failed, Reactor, Stop};
 
 /// The reactor's name (its checkpoint row, its lock, its actor).
 pub const NAME: &str = "voice-samples";
-const TICK: Duration = Duration::from_millis(500);
+/// How often it looks for new events.
+pub const TICK: Duration = Duration::from_millis(500);
 
 /// Reads the voice samples' read model for DraftWriter.
 pub struct VoiceModel(pub PgPool);
@@ -53,21 +52,6 @@ impl VoiceExamples for VoiceModel {
 pub struct VoiceCollector {
     pub pool: PgPool,
     pub bus: Arc<CommandBus>,
-}
-
-pub fn spawn(
-    pool: PgPool,
-    bus: Arc<CommandBus>,
-    wake: reactor::Wake,
-    shutdown: CancellationToken,
-) -> JoinHandle<()> {
-    reactor::spawn(
-        pool.clone(),
-        Arc::new(VoiceCollector { pool, bus }),
-        TICK,
-        wake,
-        shutdown,
-    )
 }
 
 #[async_trait]

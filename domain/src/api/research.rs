@@ -73,15 +73,34 @@ pub struct AddVoiceSampleRequest {
     /// The text (100–20,000 characters).
     #[cfg_attr(feature = "server", schema(min_length = 100, max_length = 20000))]
     pub content: String,
-    /// `manual` (default) or `draft`; `sent_email` samples are collected, not pasted.
+    /// `manual` (default) or `draft` (sent emails are collected, not pasted).
     #[serde(default)]
-    pub source: Option<SampleSource>,
+    pub source: Option<PastedSource>,
     #[serde(default)]
     #[cfg_attr(feature = "server", schema(minimum = 1, maximum = 5))]
     pub rating: Option<u8>,
     #[serde(default)]
     #[cfg_attr(feature = "server", schema(max_length = 2000))]
     pub feedback: Option<String>,
+}
+
+/// Where a pasted sample comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PastedSource {
+    #[default]
+    Manual,
+    Draft,
+}
+
+impl From<PastedSource> for SampleSource {
+    fn from(source: PastedSource) -> Self {
+        match source {
+            PastedSource::Manual => SampleSource::Manual,
+            PastedSource::Draft => SampleSource::Draft,
+        }
+    }
 }
 
 /// Rate a sample.

@@ -105,7 +105,7 @@ pub enum PreferencesEvent {
 pub enum PreferencesError {
     #[error("a preference's name is 1–40 lower-case letters, digits or `_`")]
     BadKey,
-    #[error("a preference needs a value of at most {MAX_VALUE_CHARS} characters")]
+    #[error("a preference needs a value of 1 to {MAX_VALUE_CHARS} characters, without control characters other than tab and line breaks")]
     BadValue,
     #[error("at most {MAX_PREFERENCES} preferences")]
     TooMany,
@@ -205,7 +205,9 @@ impl Aggregate for ChatPreferences {
                 let value = value.trim().to_string();
                 if value.is_empty()
                     || value.chars().count() > MAX_VALUE_CHARS
-                    || value.chars().any(char::is_control)
+                    || value
+                        .chars()
+                        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
                 {
                     return Err(PreferencesError::BadValue);
                 }

@@ -112,7 +112,7 @@ pub enum SourceKind {
 /// A source a report cites as `[n]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-pub struct Source {
+pub struct ResearchSource {
     /// What `[n]` in the report refers to (1-based).
     pub n: u32,
     pub kind: SourceKind,
@@ -140,7 +140,7 @@ pub struct Section {
 pub struct Report {
     pub title: String,
     pub sections: Vec<Section>,
-    pub sources: Vec<Source>,
+    pub sources: Vec<ResearchSource>,
     pub web: WebUse,
     /// `llm`, or `offline` when no language model is configured (the report then lists
     /// what each source says, grouped, without a model's synthesis).

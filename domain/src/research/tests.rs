@@ -43,7 +43,7 @@ fn report() -> Report {
             heading: "Deals".into(),
             body: "Acme has one open deal [1].".into(),
         }],
-        sources: vec![Source {
+        sources: vec![ResearchSource {
             n: 1,
             kind: SourceKind::Internal,
             title: "Acme renewal".into(),

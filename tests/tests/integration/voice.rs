@@ -107,7 +107,7 @@ async fn samples_are_pasted_rated_and_make_the_persona_that_draftwriter_follows(
     let answer = app
         .post_json("/api/voice/persona/summary", &app.admin, &json!({}))
         .await;
-    assert_error(&answer, 503, "llm.not_connected");
+    assert_error(&answer, 409, "llm.not_connected");
 
     // DraftWriter, trained (the default): the samples' greeting and sign-off, shown.
     let input = json!({"contact_name": "Dana Whitfield", "contact_email": "dana@northwind.example",

@@ -98,7 +98,7 @@ async fn list_samples(
         (status = 201, description = "Added", body = VoiceSampleView),
         (status = 400, description = "Not JSON", body = ErrorEnvelope),
         (status = 403, description = "Viewers cannot add samples", body = ErrorEnvelope),
-        (status = 422, description = "`request.validation`: content shorter than 100 or longer than 20,000 characters, a rating outside 1–5, feedback over 2,000 characters, or source `sent_email`", body = ErrorEnvelope),
+        (status = 422, description = "`request.validation`: content shorter than 100 or longer than 20,000 characters, a rating outside 1–5, or feedback over 2,000 characters", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -116,13 +116,7 @@ async fn add_sample(
             format!("must be at least {MIN_SAMPLE_CHARS} characters"),
         ));
     }
-    let source = request.source.unwrap_or(SampleSource::Manual);
-    if source == SampleSource::SentEmail {
-        return Err(ApiError::field(
-            "source",
-            "sent emails are collected on their own; paste as `manual` or `draft`",
-        ));
-    }
+    let source = SampleSource::from(request.source.unwrap_or_default());
     let feedback = feedback(request.feedback.as_deref())?;
     // The same text pasted again is the same sample.
     let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, content.as_str().as_bytes());
@@ -301,9 +295,8 @@ async fn get_persona(
     responses(
         (status = 200, description = "The persona with its new summary", body = PersonaResponse),
         (status = 403, description = "Viewers cannot write the summary", body = ErrorEnvelope),
-        (status = 409, description = "`voice.no_samples`: nothing to summarise yet", body = ErrorEnvelope),
+        (status = 409, description = "`llm.not_connected`: no language model is configured; `voice.no_samples`: nothing to summarise yet", body = ErrorEnvelope),
         (status = 502, description = "The language model failed (`llm.*`)", body = ErrorEnvelope),
-        (status = 503, description = "`llm.not_connected`: no language model is configured", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -314,7 +307,7 @@ async fn summarise_persona(
     ctx.principal.require(Role::Operator)?;
     let Some(config) = state.config.llm() else {
         return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::CONFLICT,
             "llm.not_connected",
             "no language model is configured (llm_base_url): the persona's summary needs one",
         ));
