@@ -117,8 +117,8 @@ pub struct NewerEventsProps {
 
 /// "Show N newer events": reads the page after what `history` holds (the API pages a
 /// history oldest first) and hands the joined history back. Nothing once every page is read.
-#[component]
-pub fn NewerEvents(props: &NewerEventsProps) -> Html {
+#[hook]
+pub fn use_newer_events(props: &NewerEventsProps) -> Html {
     let app = use_app();
     let busy = use_state(bool::default);
     let failed = use_state(Option::<ApiError>::default);
@@ -229,8 +229,9 @@ mod tests {
         let context = crate::test_support::checking_context();
         html! {
             <ContextProvider<crate::infra::app_state::AppContext> {context}>
-                <NewerEvents aggregate={Aggregate::AgentRun} id="run-1"
-                    history={props.history.clone()} on_loaded={Callback::noop()} />
+                <crate::components::modal::HookedView view={crate::components::modal::Hooked::NewerEvents(NewerEventsProps {
+                    aggregate: Aggregate::AgentRun, id: "run-1".into(),
+                    history: props.history.clone(), on_loaded: Callback::noop() })} />
             </ContextProvider<crate::infra::app_state::AppContext>>
         }
     }

@@ -7,6 +7,8 @@ use chrono::{Datelike, Local, TimeZone, Utc};
 use serde_json::Value;
 use yew::prelude::*;
 
+use super::fields::button;
+
 use super::contacts::{at, str_at};
 use super::table::head;
 use crate::infra::dom::value_of;
@@ -152,10 +154,10 @@ pub fn as_of_bar(
                 <label for="as-of">{ "As of" }</label>
                 <input id="as-of" type="datetime-local" value={shown} {onchange} />
                 if last_monday_button {
-                    <button type="button" class="button" onclick={on_change.reform(|_| last_monday())}>{ "Last Monday" }</button>
+                    { button("button", "Last Monday", false, on_change.reform(|_| last_monday())) }
                 }
                 if as_of.is_some() {
-                    <button type="button" class="button" onclick={on_change.reform(|_| None)}>{ "Now" }</button>
+                    { button("button", "Now", false, on_change.reform(|_| None)) }
                 }
             </div>
             if let (Some(_), Some(answer)) = (as_of, answer) {

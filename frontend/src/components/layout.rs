@@ -5,9 +5,11 @@
 use serde_json::Value;
 use yew::prelude::*;
 
+use super::fields::button;
+
 use super::guardrails::{guardrails, use_guardrails};
-use super::modal::Modal;
-use super::palette::Palette;
+use super::modal::{Hooked, HookedView, Modal};
+use super::palette::PaletteProps;
 use super::status::{error_view, Load};
 use crate::api::{self, ApiError};
 use crate::hooks::{use_query, Refresh};
@@ -16,7 +18,7 @@ use crate::infra::keys::{on_shortcut, Shortcut, HELP};
 use crate::infra::live::Feed;
 use crate::infra::theme::{Appearance, Theme};
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::{push, use_location, AppLink, Route};
+use crate::routes::{app_link, push, use_location, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct LayoutProps {
@@ -46,9 +48,9 @@ const NAV: [(Route, &str); 10] = [
 /// A navigation link, marked as the current page when it leads to `current`.
 fn nav_link(to: &Route, label: &'static str, current: Option<&Route>) -> Html {
     html! {
-        <AppLink to={to.clone()} classes="nav-link">
+        { app_link(to, None, "nav-link".into(), html! {
             <span aria-current={(current == Some(to)).then_some("page")}>{ label }</span>
-        </AppLink>
+        }) }
     }
 }
 
@@ -165,14 +167,14 @@ pub fn Layout(props: &LayoutProps) -> Html {
             <a class="skip-link" href="#main">{ "Skip to content" }</a>
             <header class="top">
                 <nav class="nav" aria-label="Main">
-                    <AppLink to={Route::Dashboard} classes="brand">{ "CaseyOS" }</AppLink>
+                    { app_link(&Route::Dashboard, None, "brand".into(), html! { "CaseyOS" }) }
                     { for NAV_BEFORE.iter().map(|(to, label)| nav_link(to, label, route.as_ref())) }
-                    <AppLink to={Route::Today} classes="nav-link">
+                    { app_link(&Route::Today, None, "nav-link".into(), html! { <>
                         <span aria-current={current(Route::Today)}>{ "Today" }</span>
                         if let Some(n) = pending {
                             <span class="badge" aria-label={format!("{n} waiting")}>{ n }</span>
                         }
-                    </AppLink>
+                    </> }) }
                     { for NAV.iter().map(|(to, label)| nav_link(to, label, route.as_ref())) }
                 </nav>
                 <div class="tools">
@@ -209,7 +211,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
             <main id="main" tabindex="-1">{ props.children.clone() }</main>
             { match *overlay {
                 Overlay::None => html! {},
-                Overlay::Palette => html! { <Palette on_close={close.clone()} /> },
+                Overlay::Palette => html! { <HookedView key="palette" view={Hooked::Palette(PaletteProps { on_close: close.clone() })} /> },
                 Overlay::Help => html! {
                     <Modal title="Keyboard shortcuts" on_close={close.clone()}>
                         <table class="shortcuts">
@@ -218,7 +220,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                             </tbody>
                         </table>
                         <div class="dialog-actions">
-                            <button class="button" onclick={close.reform(|_| ())}>{ "Close" }</button>
+                            { button("button", "Close", false, close.reform(|_| ())) }
                         </div>
                     </Modal>
                 },
@@ -313,22 +315,21 @@ fn run_stats_view(stats: &Load<Value>) -> Html {
     };
     html! {
         <>
-            <AppLink to={Route::Runs} query={Some(failed_runs)}
-                classes={classes!("stat", "stat-link", (failed > 0).then_some("warn"))}>
-                if failed > 0 { <span aria-hidden="true">{ "⚠ " }</span> }
-                <strong>{ failed }</strong>{ if failed == 1 { " failed run" } else { " failed runs" } }
-            </AppLink>
+            { app_link(&Route::Runs, Some(&failed_runs), classes!("stat", "stat-link", (failed > 0).then_some("warn")), html! {
+                <>
+                    if failed > 0 { <span aria-hidden="true">{ "⚠ " }</span> }
+                    <strong>{ failed }</strong>{ if failed == 1 { " failed run" } else { " failed runs" } }
+                </>
+            }) }
             if running > 0 {
-                <AppLink to={Route::Runs} query={Some(with_status("running,cancelling"))}
-                    classes="stat stat-link">
-                    <strong>{ running }</strong>{ " running" }
-                </AppLink>
+                { app_link(&Route::Runs, Some(&with_status("running,cancelling")), "stat stat-link".into(), html! {
+                    <><strong>{ running }</strong>{ " running" }</>
+                }) }
             }
             if queued > 0 {
-                <AppLink to={Route::Runs} query={Some(with_status("queued"))}
-                    classes="stat stat-link">
-                    <strong>{ queued }</strong>{ " queued" }
-                </AppLink>
+                { app_link(&Route::Runs, Some(&with_status("queued")), "stat stat-link".into(), html! {
+                    <><strong>{ queued }</strong>{ " queued" }</>
+                }) }
             }
         </>
     }

@@ -3,7 +3,10 @@
 
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
+use yew::functional::{Hook, HookContext};
 use yew::prelude::*;
+
+use super::fields::button;
 
 use super::status::error_view;
 use crate::api::ApiError;
@@ -168,10 +171,64 @@ pub fn confirm_dialog(props: &ConfirmProps) -> Html {
                 { error_view(error, None) }
             }
             <div class="dialog-actions">
-                <button type="button" class="button" onclick={props.on_close.reform(|_| ())}>{ "Cancel" }</button>
+                { button("button", "Cancel", false, props.on_close.reform(|_| ())) }
                 <button type="button" class="button primary" disabled={props.busy}
                         onclick={props.on_confirm.reform(|_| ())}>{ props.confirm.clone() }</button>
             </div>
         </Modal>
     }
+}
+
+/// A view with hooks of its own shown in a page (a dialog, a card of a list, "Show newer
+/// events"), with its props.
+#[derive(PartialEq)]
+pub enum Hooked {
+    Reject(super::queue::dialogs::RejectProps),
+    Snooze(super::queue::dialogs::SnoozeProps),
+    Edit(Box<super::queue::dialogs::EditProps>),
+    CancelRun(super::agent_runs::cancel_dialog::CancelRunProps),
+    Palette(super::palette::PaletteProps),
+    AgentCard(super::agent_runs::agent_card::AgentCardProps),
+    NewerEvents(super::audit_events::NewerEventsProps),
+}
+
+#[derive(Properties, PartialEq)]
+pub struct HookedProps {
+    pub view: Hooked,
+}
+
+/// The hooks of the view shown, as a hook of [`HookedView`]'s.
+struct HookedOf<'a>(&'a Hooked);
+
+impl Hook for HookedOf<'_> {
+    type Output = Html;
+
+    fn run(self, ctx: &mut HookContext) -> Html {
+        use super::agent_runs::agent_card::use_agent_card;
+        use super::agent_runs::cancel_dialog::use_cancel_run_dialog;
+        use super::audit_events::use_newer_events;
+        use super::palette::use_palette;
+        use super::queue::dialogs::{use_edit_dialog, use_reject_dialog, use_snooze_dialog};
+        match self.0 {
+            Hooked::Reject(props) => use_reject_dialog(props).run(ctx),
+            Hooked::Snooze(props) => use_snooze_dialog(props).run(ctx),
+            Hooked::Edit(props) => use_edit_dialog(props).run(ctx),
+            Hooked::CancelRun(props) => use_cancel_run_dialog(props).run(ctx),
+            Hooked::Palette(props) => use_palette(props).run(ctx),
+            Hooked::AgentCard(props) => use_agent_card(props).run(ctx),
+            Hooked::NewerEvents(props) => use_newer_events(props).run(ctx),
+        }
+    }
+}
+
+fn use_hooked_of(view: &Hooked) -> HookedOf<'_> {
+    HookedOf(view)
+}
+
+/// Every view with hooks of its own but a page or the frame is this one component (one copy
+/// of yew's component lifecycle for all, as pages share `Page`: ARCHITECTURE.md, "The SPA" →
+/// Size). Key it by the view's kind (and which one, in a list), so that another starts afresh.
+#[component]
+pub fn HookedView(props: &HookedProps) -> Html {
+    use_hooked_of(&props.view)
 }

@@ -2,6 +2,8 @@
 
 use yew::prelude::*;
 
+use super::fields::button;
+
 use crate::hooks::Filters;
 use crate::routes::query::UrlQuery;
 
@@ -10,10 +12,10 @@ pub fn pager<Q: UrlQuery>(filters: &Filters<Q>, next: Option<String>) -> Html {
     html! {
         <nav class="pager" aria-label="Pages">
             if filters.current.is_paged() {
-                <button class="button" onclick={filters.to_page(None)}>{ "First page" }</button>
+                { button("button", "First page", false, filters.to_page(None)) }
             }
             if let Some(cursor) = next {
-                <button class="button" onclick={filters.to_page(Some(cursor))}>{ "Next page" }</button>
+                { button("button", "Next page", false, filters.to_page(Some(cursor))) }
             }
         </nav>
     }

@@ -125,8 +125,8 @@ pub struct PaletteProps {
     pub on_close: Callback<()>,
 }
 
-#[component]
-pub fn Palette(props: &PaletteProps) -> Html {
+#[hook]
+pub fn use_palette(props: &PaletteProps) -> Html {
     let query = use_state(String::new);
     let active = use_state(|| 0usize);
     // Open moves to jump to; until they come (or if they cannot), pages only.

@@ -2,6 +2,8 @@
 
 use yew::prelude::*;
 
+use super::fields::button;
+
 use crate::api::ApiError;
 
 /// What an async view shows.
@@ -50,7 +52,7 @@ pub fn error_view(error: &ApiError, on_retry: Option<&Callback<()>>) -> Html {
                 <ul>{ for error.fields.iter().map(|(f, m)| html! { <li><code>{ f }</code>{ " " }{ m }</li> }) }</ul>
             }
             if let Some(retry) = on_retry {
-                <button class="button" onclick={retry.reform(|_| ())}>{ "Try again" }</button>
+                { button("button", "Try again", false, retry.reform(|_| ())) }
             }
         </div>
     }

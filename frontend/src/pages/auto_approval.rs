@@ -10,6 +10,8 @@ use caseyos_domain::api::{AgentInfo, Role};
 use serde_json::Value;
 use yew::prelude::*;
 
+use crate::components::fields::button;
+
 use crate::api;
 use crate::components::agent_runs::run_dialog::RunDialog;
 use crate::components::contacts::{at, items, list_table, page, str_at, text};
@@ -157,11 +159,11 @@ pub fn use_auto_approval_page() -> Html {
                 <div class="muted">{ condition(rule) }</div>
                 if admin {
                     <div class="actions">
-                        <button class="button" disabled={busy} onclick={dialog.opener(Some(rule.clone()))}>{ "Change" }</button>
+                        { button("button", "Change", busy, dialog.opener(Some(rule.clone()))) }
                         <button class="button" disabled={busy} onclick={send(id.clone(), if on { "disable" } else { "enable" })}>
                             { if on { "Turn off" } else { "Turn on" } }
                         </button>
-                        <button class="button danger" disabled={busy} onclick={send(id, "")}>{ "Delete" }</button>
+                        { button("button danger", "Delete", busy, send(id, "")) }
                     </div>
                 }
             </>
@@ -227,7 +229,7 @@ pub fn use_auto_approval_page() -> Html {
                 }
                 { table }
                 if admin {
-                    <button class="button primary" onclick={dialog.opener(None)}>{ "Add a rule" }</button>
+                    { button("button primary", "Add a rule", false, dialog.opener(None)) }
                 }
                 { for editor }
             </>

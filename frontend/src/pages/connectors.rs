@@ -8,6 +8,8 @@ use caseyos_domain::api::Role;
 use serde_json::Value;
 use yew::prelude::*;
 
+use crate::components::fields::button;
+
 use crate::api;
 use crate::components::contacts::{at, items, list_table, page, str_at, text};
 use crate::components::deals::when;
@@ -143,10 +145,10 @@ pub fn use_connectors_page() -> Html {
                 if admin {
                     <div class="actions">
                         if way("oauth") {
-                            <button class="button primary" disabled={busy} onclick={connect(name.clone())}>{ "Connect" }</button>
+                            { button("button primary", "Connect", busy, connect(name.clone())) }
                         }
                         if state != "not_connected" {
-                            <button class="button danger" disabled={busy} onclick={disconnect(name.clone())}>{ "Disconnect" }</button>
+                            { button("button danger", "Disconnect", busy, disconnect(name.clone())) }
                         }
                     </div>
                     if way("token") {

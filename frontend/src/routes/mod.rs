@@ -7,12 +7,12 @@ pub mod queue;
 mod route;
 pub mod router;
 
-use yew::{html, Html};
+use yew::{Classes, Html};
 
 pub use route::Route;
-pub use router::{push, use_location, AppLink, Location, Router};
+pub use router::{app_link, push, use_location, Location, Router};
 
 /// A plain link to the page `to`, showing `children`: one copy of a link's code for all of them.
 pub fn link(to: Route, children: Html) -> Html {
-    html! { <AppLink {to}>{ children }</AppLink> }
+    app_link(&to, None, Classes::new(), children)
 }

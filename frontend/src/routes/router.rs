@@ -120,38 +120,21 @@ pub fn Router(props: &RouterProps) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct LinkProps {
-    pub to: Route,
-    /// A run list's filters, the one query a link carries.
-    #[prop_or_default]
-    pub query: Option<RunFilters>,
-    #[prop_or_default]
-    pub classes: Classes,
-    #[prop_or_default]
-    pub children: Html,
+/// A link to the page `to` (with a run list's filters, `query`, the one query a link
+/// carries), showing `children`. A plain function rather than a component (one copy of yew's
+/// lifecycle less: ARCHITECTURE.md, "The SPA" → Size).
+pub fn app_link(to: &Route, query: Option<&RunFilters>, classes: Classes, children: Html) -> Html {
+    let href = href(to, &query.map(UrlQuery::to_query).unwrap_or_default());
+    html! { <a class={classes} href={href.clone()} onclick={click_to(href)}>{ children }</a> }
 }
 
-/// A link to a page of the app: a plain click goes there without a reload; a click with a
-/// modifier key or another button is the browser's (a new tab, a download).
-#[component]
-pub fn AppLink(props: &LinkProps) -> Html {
-    let href = href(
-        &props.to,
-        &props
-            .query
-            .as_ref()
-            .map(UrlQuery::to_query)
-            .unwrap_or_default(),
-    );
-    let onclick = {
-        let href = href.clone();
-        Callback::from(move |e: MouseEvent| {
-            if e.button() == 0 && !(e.ctrl_key() || e.meta_key() || e.shift_key() || e.alt_key()) {
-                e.prevent_default();
-                go(&href, false);
-            }
-        })
-    };
-    html! { <a class={props.classes.clone()} {href} {onclick}>{ props.children.clone() }</a> }
+/// A link's click: a plain one goes to `href` (a path on this site) without a reload; one
+/// with a modifier key or another button is the browser's (a new tab, a download).
+fn click_to(href: String) -> Callback<MouseEvent> {
+    Callback::from(move |e: MouseEvent| {
+        if e.button() == 0 && !(e.ctrl_key() || e.meta_key() || e.shift_key() || e.alt_key()) {
+            e.prevent_default();
+            go(&href, false);
+        }
+    })
 }

@@ -14,7 +14,7 @@ use crate::api;
 use crate::hooks::{poll, use_dialog};
 use crate::infra::app_state::use_app;
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::{link, AppLink, Route};
+use crate::routes::{app_link, link, Route};
 
 /// The run this card started.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,8 +33,8 @@ pub struct AgentCardProps {
     pub on_finished: Callback<String>,
 }
 
-#[component]
-pub fn AgentCard(props: &AgentCardProps) -> Html {
+#[hook]
+pub fn use_agent_card(props: &AgentCardProps) -> Html {
     let app = use_app();
     let dialog = use_dialog::<()>();
     let started = use_state(|| None::<Started>);
@@ -148,9 +148,9 @@ pub fn AgentCard(props: &AgentCardProps) -> Html {
             </div>
             <div class="agent-history">
                 { run_strip(&agent.recent_runs, &agent.name) }
-                <AppLink to={Route::Runs} query={Some(all_runs)} classes="all-runs">
-                    { "All runs" }<span class="visually-hidden">{ format!(" of {}", agent.name) }</span>
-                </AppLink>
+                { app_link(&Route::Runs, Some(&all_runs), "all-runs".into(), html! {
+                    <>{ "All runs" }<span class="visually-hidden">{ format!(" of {}", agent.name) }</span></>
+                }) }
             </div>
             if dialog.shown().is_some() {
                 <RunDialog agent={agent.clone()} busy={dialog.busy()} error={dialog.error()}

@@ -18,8 +18,8 @@ pub struct CancelRunProps {
 }
 
 /// Asks to stop a queued or running agent run, with an optional reason.
-#[component]
-pub fn CancelRunDialog(props: &CancelRunProps) -> Html {
+#[hook]
+pub fn use_cancel_run_dialog(props: &CancelRunProps) -> Html {
     let reason = use_state(String::new);
     let oninput = bind(&reason);
     let onsubmit = {

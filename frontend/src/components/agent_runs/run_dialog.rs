@@ -9,6 +9,8 @@ use serde_json::Value;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::components::fields::button;
+
 use super::agent_input::{field_of, fields, to_input, values_of, FieldKind, InputField};
 use crate::api::ApiError;
 use crate::components::modal::{form_actions, Modal, Submit};
@@ -251,7 +253,7 @@ pub fn RunDialog(props: &RunDialogProps) -> Html {
 
     let example = html! {
         if has_example(&agent.example_input) {
-            <button type="button" class="button" onclick={use_example} disabled={props.busy}>{ "Use example" }</button>
+            { button("button", "Use example", props.busy, use_example) }
         }
     };
     html! {

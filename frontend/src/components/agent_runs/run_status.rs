@@ -7,7 +7,7 @@ use caseyos_domain::api::AgentRunSummary;
 use yew::prelude::*;
 
 use crate::infra::format::{duration, now, relative};
-use crate::routes::{AppLink, Route};
+use crate::routes::{app_link, Route};
 
 /// The tone (CSS class) of a status: `waiting`, `active`, `ok`, `bad`, `late` or `off`.
 pub fn tone(status: RunStatus) -> &'static str {
@@ -100,10 +100,12 @@ pub fn run_strip(runs: &[AgentRunSummary], of: &str) -> Html {
                     let words = describe(run);
                     html! {
                         <li key={run.id.to_string()}>
-                            <AppLink to={Route::Run { id: run.id.to_string() }} classes={classes!("run-square", tone(run.status))}>
-                                <span class="run-square-mark" title={words.clone()} aria-hidden="true">{ glyph(run.status) }</span>
-                                <span class="visually-hidden">{ words }</span>
-                            </AppLink>
+                            { app_link(&Route::Run { id: run.id.to_string() }, None, classes!("run-square", tone(run.status)), html! {
+                                <>
+                                    <span class="run-square-mark" title={words.clone()} aria-hidden="true">{ glyph(run.status) }</span>
+                                    <span class="visually-hidden">{ words }</span>
+                                </>
+                            }) }
                         </li>
                     }
                 }) }

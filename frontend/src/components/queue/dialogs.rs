@@ -23,8 +23,8 @@ pub struct RejectProps {
     pub on_close: Callback<()>,
 }
 
-#[component]
-pub fn RejectDialog(props: &RejectProps) -> Html {
+#[hook]
+pub fn use_reject_dialog(props: &RejectProps) -> Html {
     let reason = use_state(String::new);
     let oninput = bind(&reason);
     let onsubmit = {
@@ -84,8 +84,8 @@ fn local_input_to_utc(value: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-#[component]
-pub fn SnoozeDialog(props: &SnoozeProps) -> Html {
+#[hook]
+pub fn use_snooze_dialog(props: &SnoozeProps) -> Html {
     let until = use_state(String::new);
     let pick = |preset: SnoozePreset| {
         let on_submit = props.on_submit.clone();
@@ -150,8 +150,8 @@ fn payload_text(item: &QueueItemView, key: &str) -> String {
 }
 
 /// Edits the title and, for drafts, the subject and body (other payload fields are kept).
-#[component]
-pub fn EditDialog(props: &EditProps) -> Html {
+#[hook]
+pub fn use_edit_dialog(props: &EditProps) -> Html {
     let title = use_state(|| props.item.title.clone());
     let subject = use_state(|| payload_text(&props.item, "subject"));
     let body = use_state(|| payload_text(&props.item, "body"));

@@ -6,7 +6,7 @@ use caseyos_domain::queue::{DraftOrigin, QueueItemView, QueueStatus};
 use yew::prelude::*;
 
 use crate::infra::format::{humanize, is_overdue, now, relative, score};
-use crate::routes::{AppLink, Route};
+use crate::routes::{app_link, Route};
 
 /// The score, coloured by band, with its reasoning as the accessible description.
 pub fn aps_badge(aps: &Aps) -> Html {
@@ -140,7 +140,7 @@ pub fn queue_card(props: &QueueCardProps) -> Html {
             }
             { aps_badge(&item.aps) }
             <div class="card-main">
-                <AppLink to={Route::Item { id: item.id.to_string() }} classes="card-title">{ &item.title }</AppLink>
+                { app_link(&Route::Item { id: item.id.to_string() }, None, "card-title".into(), html! { &item.title }) }
                 <div class="meta">
                     { move_marks(item) }
                     <span class="chip">{ humanize(item.action_type.as_str()) }</span>

@@ -5,13 +5,14 @@ use caseyos_domain::agent_run::AgentDomain;
 use yew::prelude::*;
 
 use crate::api;
-use crate::components::agent_runs::agent_card::AgentCard;
+use crate::components::agent_runs::agent_card::AgentCardProps;
+use crate::components::modal::{Hooked, HookedView};
 use crate::components::status::{self, empty};
 use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::use_app;
 use crate::infra::live::Feed;
 use crate::routes::agent_runs::RunFilters;
-use crate::routes::{link, AppLink, Route};
+use crate::routes::{app_link, link, Route};
 
 #[hook]
 pub fn use_agents_page() -> Html {
@@ -44,8 +45,8 @@ pub fn use_agents_page() -> Html {
                             <h2 id={id}>{ domain.label() }</h2>
                             <div class="agent-grid">
                                 { for agents.into_iter().map(|agent| html! {
-                                    <AgentCard key={agent.name.clone()} agent={agent.clone()} {can_run}
-                                        on_finished={on_finished.clone()} />
+                                    <HookedView key={agent.name.clone()} view={Hooked::AgentCard(AgentCardProps { agent: agent.clone(), can_run,
+                                        on_finished: on_finished.clone() })} />
                                 }) }
                             </div>
                         </section>
@@ -66,7 +67,7 @@ pub fn use_agents_page() -> Html {
                 <p class="muted">
                     { "Run an agent by hand and follow it to the end. Each card shows its last runs, older to newer; " }
                     { link(Route::Runs, html! { "all runs" }) }{ " and " }
-                    <AppLink to={Route::Runs} query={Some(failed)}>{ "failed runs" }</AppLink>
+                    { app_link(&Route::Runs, Some(&failed), Classes::new(), html! { "failed runs" }) }
                     { " have their own page." }
                 </p>
             </header>

@@ -9,14 +9,14 @@ use yew::prelude::*;
 
 use crate::api::audit::Aggregate;
 use crate::api::{self, ApiError};
-use crate::components::agent_runs::cancel_dialog::CancelRunDialog;
+use crate::components::agent_runs::cancel_dialog::CancelRunProps;
 use crate::components::agent_runs::run_actions::{run_action_buttons, RunActionButtonsProps};
 use crate::components::agent_runs::run_status::run_status_badge;
 use crate::components::agent_runs::POLL_MS;
-use crate::components::audit_events::{event_list, NewerEvents};
+use crate::components::audit_events::{event_list, NewerEventsProps};
 use crate::components::fields::field;
 use crate::components::markdown::{markdown, parse};
-use crate::components::modal::{confirm_dialog, ConfirmProps};
+use crate::components::modal::{confirm_dialog, ConfirmProps, Hooked, HookedView};
 use crate::components::status::{self, error_view, Load};
 use crate::components::table;
 use crate::hooks::{reload_all, use_dialog, use_query, Refresh};
@@ -25,7 +25,7 @@ use crate::infra::format::{absolute, actor, duration, humanize, now, relative};
 use crate::infra::live::Feed;
 use crate::routes::agent_runs::{after, RunFilters};
 use crate::routes::query::query_value;
-use crate::routes::{link, push, use_location, AppLink, Route};
+use crate::routes::{app_link, link, push, use_location, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct RunProps {
@@ -89,9 +89,9 @@ fn facts(run: &AgentRunView) -> Html {
     html! {
         <dl class="fields">
             { field("Agent", html! {
-                <AppLink to={Route::Runs} query={Some(agent_runs)}>
-                    { &run.agent }<span class="visually-hidden">{ ": all its runs" }</span>
-                </AppLink>
+                { app_link(&Route::Runs, Some(&agent_runs), Classes::new(), html! {
+                    <>{ &run.agent }<span class="visually-hidden">{ ": all its runs" }</span></>
+                }) }
             }) }
             { field("Requested", html! { <>{ when(run.requested_at) }{ format!(" by {}", actor(&run.requested_by)) }</> }) }
             { for run.started_at.map(|at| field("Started", when(at))) }
@@ -354,9 +354,9 @@ pub fn use_run_page(props: &RunProps) -> Html {
             <section class="timeline" aria-labelledby="run-history-title">
                 <h2 id="run-history-title">{ "History" }</h2>
                 { event_list(&history.events, None, None) }
-                <NewerEvents aggregate={Aggregate::AgentRun} id={props.id.clone()}
-                    history={history.clone()}
-                    on_loaded={let audit = audit.clone(); Callback::from(move |h| audit.set(Some(h)))} />
+                <HookedView key="newer" view={Hooked::NewerEvents(NewerEventsProps { aggregate: Aggregate::AgentRun, id: props.id.clone(),
+                    history: history.clone(),
+                    on_loaded: { let audit = audit.clone(); Callback::from(move |h| audit.set(Some(h))) } })} />
             </section>
         },
     };
@@ -369,8 +369,8 @@ pub fn use_run_page(props: &RunProps) -> Html {
             { match dialog.shown() {
                 None => html! {},
                 Some(Dialog::Cancel) => html! {
-                    <CancelRunDialog busy={dialog.busy()} error={dialog.error()}
-                        on_submit={on_cancel} on_close={dialog.close()} />
+                    <HookedView key="cancel" view={Hooked::CancelRun(CancelRunProps { busy: dialog.busy(), error: dialog.error(),
+                        on_submit: on_cancel, on_close: dialog.close() })} />
                 },
                 Some(Dialog::Dismiss) => html! {
                     { confirm_dialog(&yew::props!(ConfirmProps { title: "Dismiss this run?", message: "It stops counting as a failure that needs attention. Dismissing cannot be undone.", confirm: "Dismiss", busy: dialog.busy(), error: dialog.error(), on_confirm: on_dismiss, on_close: dialog.close() })) }

@@ -6,15 +6,17 @@
 use serde_json::Value;
 use yew::prelude::*;
 
+use crate::components::fields::button;
+
 use crate::api::audit::Aggregate;
 use crate::api::contacts::{consistency, UnmergeRequest};
 use crate::api::{self};
-use crate::components::audit_events::{event_list, NewerEvents};
+use crate::components::audit_events::{event_list, NewerEventsProps};
 use crate::components::contacts::{
     at, chips, fields_table, items, list_table, name, part, str_at, text, FIELDS,
 };
 use crate::components::executions::outcomes_table;
-use crate::components::modal::{confirm_dialog, ConfirmProps};
+use crate::components::modal::{confirm_dialog, ConfirmProps, Hooked, HookedView};
 use crate::components::status;
 use crate::hooks::{use_dialog, use_query, Refresh};
 use crate::routes::query::pair;
@@ -63,7 +65,7 @@ fn lineage(contact: &Value, unmerge: &Callback<String>) -> Html {
             if let Some(into) = str_at(contact, "merged_into.primary") {
                 <div class="notice merged" role="note">
                     { "Merged into " }{ contact_link(into) }{ format!(" at {}. ", text(at(contact, "merged_into.at"))) }
-                    <button type="button" class="button" onclick={open(id)}>{ "Unmerge…" }</button>
+                    { button("button", "Unmerge…", false, open(id)) }
                 </div>
             }
             if absorbed.is_empty() {
@@ -76,7 +78,7 @@ fn lineage(contact: &Value, unmerge: &Callback<String>) -> Html {
                         <li>
                             { "Absorbed " }{ contact_link(other) }{ format!(" at {} ({} fields changed)", text(at(a, "at")), items(at(a, "changes")).len()) }
                             if let Some(at) = str_at(a, "unmerged_at") { { format!(" · unmerged at {at}") } }
-                            else { { " " }<button type="button" class="button" onclick={open(other)}>{ "Unmerge…" }</button> }
+                            else { { " " }{ button("button", "Unmerge…", false, open(other)) } }
                         </li>
                     }
                 }) }
@@ -165,7 +167,7 @@ pub fn use_contact_page(props: &ContactProps) -> Html {
                 { part("History", html! {
                     <>
                         { event_list(&history.events, None, None) }
-                        <NewerEvents aggregate={Aggregate::Contact} id={props.id.clone()} history={history.clone()} {on_loaded} />
+                        <HookedView key="newer" view={Hooked::NewerEvents(NewerEventsProps { aggregate: Aggregate::Contact, id: props.id.clone(), history: history.clone(), on_loaded })} />
                     </>
                 }) }
             </>

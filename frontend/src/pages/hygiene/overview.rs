@@ -6,6 +6,8 @@ use chrono::{Duration, NaiveDate};
 use serde_json::Value;
 use yew::prelude::*;
 
+use crate::components::fields::button;
+
 use crate::api::{self, ApiError};
 use crate::components::contacts::{at, items, list_table, page, part, str_at, text};
 use crate::components::status::{self, empty, error_view};
@@ -148,7 +150,7 @@ pub fn use_hygiene_page() -> Html {
                     }
                 });
             });
-            html! { <><strong>{ text(&alert["title"]) }</strong>{ " " }<button type="button" class="button" {onclick}>{ "Dismiss" }</button></> }
+            html! { <><strong>{ text(&alert["title"]) }</strong>{ " " }{ button("button", "Dismiss", false, onclick) }</> }
         }
     };
     let alerts_view = status::view(&*alerts, 2, &alerts.reload, |answer| {

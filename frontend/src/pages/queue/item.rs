@@ -6,9 +6,10 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::api::audit::Aggregate;
-use crate::components::audit_events::{event_list, NewerEvents};
+use crate::components::audit_events::{event_list, NewerEventsProps};
 use crate::components::executions::{execution_panel, use_execution};
 use crate::components::fields::field;
+use crate::components::modal::{Hooked, HookedView};
 use crate::components::queue::queue_card::{aps_badge, move_marks, target_line};
 use crate::components::status;
 use crate::hooks::{reload_all, use_query, Refresh};
@@ -147,9 +148,9 @@ pub fn use_item_page(props: &ItemProps) -> Html {
                     </dl>
                 </div>
                 { event_list(&history.events, Some(selected), Some(&pick)) }
-                <NewerEvents aggregate={Aggregate::QueueItem} id={props.id.clone()}
-                    history={history.clone()}
-                    on_loaded={let audit = audit.clone(); Callback::from(move |h| audit.set(h))} />
+                <HookedView key="newer" view={Hooked::NewerEvents(NewerEventsProps { aggregate: Aggregate::QueueItem, id: props.id.clone(),
+                    history: history.clone(),
+                    on_loaded: { let audit = audit.clone(); Callback::from(move |h| audit.set(h)) } })} />
             </section>
         }
     });

@@ -13,7 +13,7 @@ use crate::infra::format::{humanize, now, relative};
 use crate::infra::live::Feed;
 use crate::routes::query::UrlQuery;
 use crate::routes::queue::QueueFilters;
-use crate::routes::{AppLink, Route};
+use crate::routes::{app_link, Route};
 
 const SORTS: &[(&str, &str)] = &[
     ("-aps", "Priority (APS)"),
@@ -74,7 +74,7 @@ pub fn use_queue_page() -> Html {
                         <li class="row" key={item.id.to_string()}>
                             { aps_badge(&item.aps) }
                             <div class="row-main">
-                                <AppLink to={Route::Item { id: item.id.to_string() }} classes="card-title">{ &item.title }</AppLink>
+                                { app_link(&Route::Item { id: item.id.to_string() }, None, "card-title".into(), html! { &item.title }) }
                                 <div class="meta">
                                     <span class={classes!("chip", item.status.as_str())}>{ item.status.as_str() }</span>
                                     <span>{ humanize(item.action_type.as_str()) }</span>

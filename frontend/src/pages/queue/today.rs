@@ -12,7 +12,8 @@ use yew::prelude::*;
 use super::today_state::{TodayAction, TodayState};
 use crate::api::{self, ApiError};
 use crate::components::modal::{confirm_dialog, ConfirmProps};
-use crate::components::queue::dialogs::{EditDialog, RejectDialog, SnoozeDialog};
+use crate::components::modal::{Hooked, HookedView};
+use crate::components::queue::dialogs::{EditProps, RejectProps, SnoozeProps};
 use crate::components::queue::load_more::{load_more, LoadMoreProps};
 use crate::components::queue::queue_card::{queue_card, QueueCardProps};
 use crate::components::status::{empty, error_view, skeleton, Load};
@@ -442,14 +443,14 @@ pub fn use_today_page() -> Html {
             { match dialog.shown().cloned() {
                 None => html! {},
                 Some(Dialog::Reject(ids)) => html! {
-                    <RejectDialog count={ids.len()} busy={dialog.busy()} error={dialog.error()}
-                        on_submit={on_reject} on_close={dialog.close()} />
+                    <HookedView key="reject" view={Hooked::Reject(RejectProps { count: ids.len(), busy: dialog.busy(), error: dialog.error(),
+                        on_submit: on_reject, on_close: dialog.close() })} />
                 },
                 Some(Dialog::Snooze(_)) => html! {
-                    <SnoozeDialog busy={dialog.busy()} error={dialog.error()} on_submit={on_snooze} on_close={dialog.close()} />
+                    <HookedView key="snooze" view={Hooked::Snooze(SnoozeProps { busy: dialog.busy(), error: dialog.error(), on_submit: on_snooze, on_close: dialog.close() })} />
                 },
                 Some(Dialog::Edit(item)) => html! {
-                    <EditDialog item={*item} busy={dialog.busy()} error={dialog.error()} on_submit={on_edit} on_close={dialog.close()} />
+                    <HookedView key="edit" view={Hooked::Edit(Box::new(EditProps { item: *item, busy: dialog.busy(), error: dialog.error(), on_submit: on_edit, on_close: dialog.close() }))} />
                 },
                 Some(Dialog::ApproveSelected(ids)) => html! {
                     { confirm_dialog(&yew::props!(ConfirmProps { title: "Approve the selected moves?", message: format!("{} moves will be approved. Decisions are final.", ids.len()), confirm: format!("Approve {}", ids.len()), busy: dialog.busy(), on_confirm: on_approve_selected, on_close: dialog.close() })) }
