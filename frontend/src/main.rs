@@ -1,5 +1,6 @@
 //! The CaseyOS single-page app: the dashboard, the pipeline board, deals, the forecast, Today's Moves, the queue, each move's history, the agents and
-//! their runs, contacts (import, duplicate review, unmerge) and data hygiene. Yew function
+//! their runs, contacts (import, duplicate review, unmerge), data hygiene, and the assistant
+//! (chat, the notifications bell). Yew function
 //! components over one typed API client; DTOs come from `caseyos-domain`.
 //!
 //! - [`routes`]: one `Route` enum (deep links) and each list route's query.
@@ -31,6 +32,7 @@ use pages::agent_runs::agents::use_agents_page;
 use pages::agent_runs::run::{use_run_page, RunProps};
 use pages::agent_runs::runs::use_runs_page;
 use pages::auto_approval::use_auto_approval_page;
+use pages::chat::{use_chat_page, ChatProps};
 use pages::connectors::use_connectors_page;
 use pages::contacts::contact::{use_contact_page, ContactProps};
 use pages::contacts::import::use_import_page;
@@ -117,6 +119,7 @@ impl Hook for PageOf {
             Route::Signals => use_signals_page().run(ctx),
             Route::Connectors => use_connectors_page().run(ctx),
             Route::AutoApproval => use_auto_approval_page().run(ctx),
+            Route::Chat { id: chat } => use_chat_page(&ChatProps { id: chat.map(id) }).run(ctx),
             Route::NotFound => not_found_page(),
         }
     }

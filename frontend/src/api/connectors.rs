@@ -34,3 +34,8 @@ pub async fn hubspot_token(token: String) -> Result<Value, ApiError> {
     )
     .await
 }
+
+/// One connector, as the list shows it (`llm`: whether a language model is connected).
+pub async fn one(name: &'static str) -> Result<Value, ApiError> {
+    get(&format!("/api/connectors/{name}"), "", None).await
+}

@@ -6,12 +6,14 @@ pub mod agent_runs;
 pub mod audit;
 pub mod auth;
 pub mod auto_approval;
+pub mod chat;
 pub mod connectors;
 pub mod contacts;
 pub mod deals;
 pub mod executions;
 pub mod hygiene;
 pub mod json;
+pub mod notifications;
 pub mod queue;
 pub mod signals;
 

@@ -9,6 +9,7 @@ use super::fields::button;
 
 use super::guardrails::{guardrails, use_guardrails};
 use super::modal::{Hooked, HookedView, Modal};
+use super::notifications::use_bell;
 use super::palette::PaletteProps;
 use super::status::{error_view, Load};
 use crate::api::{self, ApiError};
@@ -32,7 +33,7 @@ const STATS_MS: u32 = 60_000;
 const NAV_BEFORE: [(Route, &str); 1] = [(Route::Dashboard, "Dashboard")];
 
 /// The navigation's links after Today, in order.
-const NAV: [(Route, &str); 10] = [
+const NAV: [(Route, &str); 11] = [
     (Route::Pipeline, "Pipeline"),
     (Route::Forecast, "Forecast"),
     (Route::Queue, "Queue"),
@@ -41,15 +42,17 @@ const NAV: [(Route, &str); 10] = [
     (Route::Contacts, "Contacts"),
     (Route::Hygiene, "Hygiene"),
     (Route::Signals, "Signals"),
+    (Route::Chat { id: None }, "Chat"),
     (Route::Connectors, "Connectors"),
     (Route::AutoApproval, "Auto-approval"),
 ];
 
-/// A navigation link, marked as the current page when it leads to `current`.
+/// A navigation link, marked as the current page when it leads to `current`'s page (any
+/// chat's for Chat).
 fn nav_link(to: &Route, label: &'static str, current: Option<&Route>) -> Html {
     html! {
         { app_link(to, None, "nav-link".into(), html! {
-            <span aria-current={(current == Some(to)).then_some("page")}>{ label }</span>
+            <span aria-current={current.is_some_and(|c| std::mem::discriminant(c) == std::mem::discriminant(to)).then_some("page")}>{ label }</span>
         }) }
     }
 }
@@ -74,6 +77,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
     let appearance = use_state(Appearance::load);
     let overlay = use_state(|| Overlay::None);
     let route = Some(use_location().route());
+    let bell = use_bell();
 
     // Stats refresh when the queue moves, and every minute for "today" to roll over.
     let stats = use_query(
@@ -178,6 +182,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     { for NAV.iter().map(|(to, label)| nav_link(to, label, route.as_ref())) }
                 </nav>
                 <div class="tools">
+                    { bell.button }
                     <button class="button ghost" onclick={let o = overlay.clone(); move |_| o.set(Overlay::Palette)}
                             aria-keyshortcuts="Control+K Meta+K">{ "Go to… ⌘K" }</button>
                     <button class="button ghost" onclick={toggle_theme} aria-label={format!("Theme: {theme}")}>
@@ -190,6 +195,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                     { sign_out(&signing_out) }
                 </div>
                 { guardrails(&rails) }
+                { bell.panel }
             </header>
             <section class="stats" aria-label="Quick stats">
                 { match &*stats {

@@ -2,6 +2,7 @@
 //! the ones every page shares sit here.
 
 pub mod agent_runs;
+pub mod assistant;
 pub mod audit_events;
 pub mod contacts;
 pub mod deals;
@@ -12,6 +13,7 @@ pub mod guardrails;
 pub mod layout;
 pub mod markdown;
 pub mod modal;
+pub mod notifications;
 pub mod pager;
 pub mod palette;
 pub mod queue;

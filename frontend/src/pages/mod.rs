@@ -3,6 +3,7 @@
 
 pub mod agent_runs;
 pub mod auto_approval;
+pub mod chat;
 pub mod connectors;
 pub mod contacts;
 pub mod deals;

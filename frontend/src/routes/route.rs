@@ -45,6 +45,8 @@ pub enum Route {
     Connectors,
     /// `/settings/auto-approval`
     AutoApproval,
+    /// `/chat`, and `/chat/:id` with that chat open.
+    Chat { id: Option<String> },
     /// `/sign-in`
     SignIn,
     /// `/404`, and any path that is no page.
@@ -60,6 +62,8 @@ impl Route {
             Route::Contact { id } => return format!("/contacts/{}", encode(id)),
             Route::Duplicate { id } => return format!("/hygiene/duplicates/{}", encode(id)),
             Route::Deal { id } => return format!("/deals/{}", encode(id)),
+            Route::Chat { id: Some(id) } => return format!("/chat/{}", encode(id)),
+            Route::Chat { id: None } => "/chat",
             Route::Dashboard => "/dashboard",
             Route::Today => "/today",
             Route::Pipeline => "/pipeline",
@@ -111,6 +115,8 @@ impl Route {
             ["contacts", id] => one(id).map(|id| Route::Contact { id }),
             ["hygiene", "duplicates"] => Some(Route::Duplicates),
             ["hygiene", "duplicates", id] => one(id).map(|id| Route::Duplicate { id }),
+            ["chat"] => Some(Route::Chat { id: None }),
+            ["chat", id] => one(id).map(|id| Route::Chat { id: Some(id) }),
             _ => None,
         };
         route.unwrap_or(Route::NotFound)
@@ -182,6 +188,15 @@ mod tests {
             ("/settings/connectors/", Route::Connectors),
             ("/settings", Route::NotFound),
             ("/settings/auto-approval", Route::AutoApproval),
+            ("/chat", Route::Chat { id: None }),
+            (
+                "/chat/c-1/",
+                Route::Chat {
+                    id: Some("c-1".into()),
+                },
+            ),
+            ("/chat/c-1/x", Route::NotFound),
+            ("/research", Route::NotFound),
         ];
         for (path, route) in table {
             assert_eq!(Route::recognize(path), route, "{path:?}");
@@ -216,6 +231,10 @@ mod tests {
             Route::Signals,
             Route::Connectors,
             Route::AutoApproval,
+            Route::Chat { id: None },
+            Route::Chat {
+                id: Some("a b".into()),
+            },
         ];
         for route in routes {
             let path = route.to_path();

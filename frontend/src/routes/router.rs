@@ -10,6 +10,7 @@ use yew::prelude::*;
 use super::agent_runs::RunFilters;
 use super::query::UrlQuery;
 use super::route::Route;
+use crate::infra::links::is_same_site_path;
 
 /// The address the app shows: its path, and its query without the `?`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -137,4 +138,18 @@ fn click_to(href: String) -> Callback<MouseEvent> {
             go(&href, false);
         }
     })
+}
+
+/// A link to an address the server gave (a notification's, a source's): a path on this site
+/// as [`app_link`] goes, an `https://` or `http://` address in a new tab, anything else only
+/// its `children`.
+pub fn address_link(address: &str, children: Html) -> Html {
+    let href = address.to_string();
+    if is_same_site_path(address) {
+        html! { <a href={href.clone()} onclick={click_to(href)}>{ children }</a> }
+    } else if address.starts_with("https://") || address.starts_with("http://") {
+        html! { <a {href} target="_blank" rel="noopener noreferrer">{ children }</a> }
+    } else {
+        children
+    }
 }
