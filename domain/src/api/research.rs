@@ -76,7 +76,7 @@ pub struct AddVoiceSampleRequest {
     /// `manual` (default) or `draft` (sent emails are collected, not pasted).
     #[serde(default)]
     pub source: Option<PastedSource>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::kernel::whole_opt")]
     #[cfg_attr(feature = "server", schema(minimum = 1, maximum = 5))]
     pub rating: Option<u8>,
     #[serde(default)]
@@ -109,6 +109,7 @@ impl From<PastedSource> for SampleSource {
 #[serde(deny_unknown_fields)]
 pub struct RateVoiceSampleRequest {
     /// 1 (not my voice) to 5 (exactly my voice).
+    #[serde(deserialize_with = "crate::kernel::whole")]
     #[cfg_attr(feature = "server", schema(minimum = 1, maximum = 5))]
     pub rating: u8,
     #[serde(default)]

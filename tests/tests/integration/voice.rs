@@ -216,3 +216,20 @@ async fn the_persona_summary_is_written_by_the_model_from_the_samples_and_kept()
     let (_, read) = app.get_json("/api/voice/persona", &app.admin).await;
     assert_eq!(read["summary"], persona["summary"]);
 }
+
+#[tokio::test]
+async fn a_rating_written_as_a_whole_float_is_a_rating_and_a_fraction_is_refused() {
+    let app = spawn_app().await;
+    let (status, sample) = add(&app, &app.admin, json!({"content": SAMPLE, "rating": 4.0})).await;
+    assert_eq!(status, 201, "{sample}");
+    assert_eq!(sample["rating"], 4);
+    let id = sample["id"].as_str().unwrap().to_string();
+    let (status, rated) = rate(&app, &id, json!({"rating": 5.0})).await;
+    assert_eq!(
+        (status, rated["rating"].clone()),
+        (200, json!(5)),
+        "{rated}"
+    );
+    let answer = rate(&app, &id, json!({"rating": 4.5})).await;
+    assert_eq!(answer.0, 422, "{}", answer.1);
+}
