@@ -134,7 +134,52 @@ pub fn use_bell() -> Bell {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::mount;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[derive(Properties, PartialEq)]
+    struct HostProps {
+        address: &'static str,
+    }
+
+    #[component]
+    fn Host(props: &HostProps) -> Html {
+        html! { <p>{ address_link(props.address, html! { "it" }) }</p> }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_notifications_link_stays_on_the_site_or_opens_a_new_tab_or_is_text() {
+        // (address, href, target)
+        let table = [
+            ("/queue?status=pending", Some("/queue?status=pending"), None),
+            ("/runs/r-1", Some("/runs/r-1"), None),
+            (
+                "https://example.com/a",
+                Some("https://example.com/a"),
+                Some("_blank"),
+            ),
+            ("//evil.example", None, None),
+            ("javascript:alert(1)", None, None),
+            ("", None, None),
+        ];
+        for (address, href, target) in table {
+            let root = mount::<Host>(HostProps { address }).await;
+            let link = root.query_selector("a").unwrap();
+            assert_eq!(root.text_content().as_deref(), Some("it"), "{address}");
+            assert_eq!(
+                link.as_ref()
+                    .and_then(|a| a.get_attribute("href"))
+                    .as_deref(),
+                href,
+                "{address}"
+            );
+            assert_eq!(
+                link.and_then(|a| a.get_attribute("target")).as_deref(),
+                target,
+                "{address}"
+            );
+        }
+    }
 
     #[wasm_bindgen_test]
     fn the_bell_counts_up_to_99() {
