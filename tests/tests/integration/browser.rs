@@ -827,6 +827,8 @@ async fn every_page_passes_an_accessibility_check() {
         ("run", format!("/runs/{run_id}"), ".timeline li.event"),
         // The dashboard with the agent run's bar charts.
         ("dashboard", "/dashboard".to_string(), ".bar-chart svg"),
+        // The assistant's chat, without a language model (the page says so).
+        ("chat", "/chat".to_string(), ".page-header [role=status]"),
     ];
     for (name, path, ready) in &pages {
         browser.goto(&format!("{}{path}", app.address)).await;
@@ -860,6 +862,20 @@ async fn every_page_passes_an_accessibility_check() {
                 browser.wait_for_absent(".modal", WAIT).await;
             }
         }
+    }
+
+    // The notifications bell, open over Today's Moves (the overdue move is one).
+    browser.goto(&format!("{}/today", app.address)).await;
+    for theme in themes {
+        with_theme(&browser, theme, "li.card").await;
+        let bell = browser.wait_for_visible("button.bell .badge", WAIT).await;
+        browser.click(&bell).await;
+        browser
+            .wait_for_visible("#notifications tbody tr", WAIT)
+            .await;
+        browser.wait_for_absent("[aria-busy=true]", WAIT).await;
+        found.extend(axe(&browser, &source, &format!("the open bell ({theme})")).await);
+        print_screenshot(&browser.screenshot(&format!("a11y-bell-{theme}")).await);
     }
 
     // Today at 375 px.
@@ -1957,5 +1973,173 @@ async fn connecting_approving_and_watching_a_move_execute_and_its_outcome_arrive
         listed.contains("every recipient replied within 30 days"),
         "{listed}"
     );
+    assert_no_serious_violations(&found);
+}
+
+/// A fake OpenAI-compatible model for the chat: asked for the top move, it reads Today's
+/// Moves (`todays_moves`); after a tool's answer, it says what it read, or what came of the
+/// call; asked to approve it, it calls `approve_queue_item` with the id it read before.
+fn chat_model(request: &wiremock::Request) -> wiremock::ResponseTemplate {
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let answer = |message: Value| {
+        wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "model": "fake-model-1",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+        }))
+    };
+    let says = |text: String| answer(json!({"role": "assistant", "content": text}));
+    let calls = |id: &str, name: &str, arguments: Value| {
+        answer(json!({"role": "assistant", "content": null, "tool_calls": [
+            {"id": id, "type": "function", "function": {"name": name, "arguments": arguments.to_string()}}
+        ]}))
+    };
+    let tool_answer = |m: &Value| -> Value {
+        serde_json::from_str(m["content"].as_str().unwrap_or_default()).unwrap_or_default()
+    };
+    let last = messages.last().cloned().unwrap_or_default();
+    if last["role"] == "tool" {
+        let read = tool_answer(&last);
+        return match read["body"]["items"][0]["title"].as_str() {
+            Some(title) => says(format!("Your top move: {title}.")),
+            None => says(format!("Done (HTTP {}).", read["status"])),
+        };
+    }
+    let asked = last["content"].as_str().unwrap_or_default();
+    if asked.contains("top move") {
+        return calls("call_top", "todays_moves", json!({"limit": 5}));
+    }
+    if asked.contains("approve it") {
+        let read = messages
+            .iter()
+            .filter(|m| m["role"] == "tool")
+            .find_map(|m| {
+                tool_answer(m)["body"]["items"][0]["id"]
+                    .as_str()
+                    .map(str::to_string)
+            });
+        if let Some(id) = read {
+            return calls(
+                "call_approve",
+                "approve_queue_item",
+                json!({"id": id, "body": {"note": "from the chat"}}),
+            );
+        }
+    }
+    says("Noted.".into())
+}
+
+#[tokio::test]
+async fn ask_the_chat_for_todays_top_move_and_approve_it_after_confirming() {
+    use wiremock::matchers::{method, path};
+    let model = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(chat_model)
+        .mount(&model)
+        .await;
+    let url = format!("{}/v1", model.uri());
+    let dist = dist();
+    let app = spawn_app_with(move |c| {
+        c.web_dir = dist;
+        c.llm_base_url = Some(url);
+        c.llm_api_key = Some("test-key".into());
+        c.llm_model = "fake-model-1".into();
+        c.llm_max_retries = 0;
+    })
+    .await;
+    let item = propose_titled(&app, "manual_task", "Call Dana about the renewal").await;
+    app.settle().await;
+    let source = axe_source();
+    let mut found = Vec::new();
+
+    let browser = Browser::start(Options::new("chat")).await;
+    sign_in(&browser, &app, Some("/chat")).await;
+    // The language model's state, as the server says it.
+    browser
+        .wait_for_js(
+            "the language model's state",
+            WAIT,
+            "return document.querySelector('.page-header [role=status]')?.textContent
+                .includes('Language model: connected')",
+            vec![],
+        )
+        .await;
+    let new_chat = browser
+        .wait_for_visible("nav.side button.primary", WAIT)
+        .await;
+    browser.click(&new_chat).await;
+    browser
+        .wait_for_path("the new chat", WAIT, |path| path.starts_with("/chat/"))
+        .await;
+
+    let ask = |question: &'static str| {
+        let browser = &browser;
+        async move {
+            let field = browser.wait_for_visible("#chat-message", WAIT).await;
+            browser.type_into(&field, question).await;
+            let send = browser
+                .find("form.ask button[type=submit]:not([disabled])")
+                .await
+                .expect("Send is enabled once there is a question");
+            browser.click(&send).await;
+        }
+    };
+    let started = Instant::now();
+    ask("What is my top move today?").await;
+    browser
+        .wait_for_js(
+            "the assistant to name the top move",
+            WAIT,
+            "return document.querySelector('.messages')?.textContent
+                .includes('Your top move: Call Dana about the renewal.')",
+            vec![],
+        )
+        .await;
+    println!("the top move named in {:?}", started.elapsed());
+
+    ask("Please approve it.").await;
+    let confirm = browser
+        .wait_for_visible(".messages tbody button.primary", WAIT)
+        .await;
+    assert_eq!(browser.text(&confirm).await, "Confirm");
+    let waiting = browser.texts(".messages tbody tr").await;
+    assert!(
+        waiting
+            .iter()
+            .any(|t| t.contains("approve_queue_item") && t.contains("awaiting_confirmation")),
+        "the approval waits: {waiting:?}"
+    );
+    assert_eq!(
+        app.queue_item(&item).await.status,
+        QueueStatus::Pending,
+        "nothing is approved before the confirmation"
+    );
+    browser
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            vec![confirm.arg()],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("chat-confirm").await);
+    found.extend(axe(&browser, &source, "chat with a call to confirm").await);
+
+    browser.click(&confirm).await;
+    browser
+        .wait_for_js(
+            "the approval to run and the assistant to say so",
+            WAIT,
+            "return document.querySelector('.messages tbody button') === null
+                && Array.from(document.querySelectorAll('.messages tbody tr')).some(r =>
+                    r.textContent.includes('approve_queue_item') && r.textContent.includes('succeeded')
+                    && r.textContent.includes('200'))
+                && document.querySelector('.messages').textContent.includes('Done (HTTP 200).')",
+            vec![],
+        )
+        .await;
+    assert_eq!(app.queue_item(&item).await.status, QueueStatus::Approved);
+    print_screenshot(&browser.screenshot("chat-approved").await);
+    found.extend(axe(&browser, &source, "chat after the approval").await);
     assert_no_serious_violations(&found);
 }
