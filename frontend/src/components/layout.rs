@@ -8,7 +8,7 @@ use yew::prelude::*;
 use super::fields::button;
 
 use super::guardrails::{guardrails, use_guardrails};
-use super::modal::{Hooked, HookedView, Modal};
+use super::modal::{modal, Hooked, HookedView};
 use super::notifications::use_bell;
 use super::palette::PaletteProps;
 use super::status::{error_view, Load};
@@ -219,7 +219,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                 Overlay::None => html! {},
                 Overlay::Palette => html! { <HookedView key="palette" view={Hooked::Palette(PaletteProps { on_close: close.clone() })} /> },
                 Overlay::Help => html! {
-                    <Modal title="Keyboard shortcuts" on_close={close.clone()}>
+                    { modal("Keyboard shortcuts".into(), &close, "dialog", html! { <>
                         <table class="shortcuts">
                             <tbody>
                                 { for HELP.iter().map(|(k, what)| html! { <tr><th scope="row"><kbd>{ *k }</kbd></th><td>{ *what }</td></tr> }) }
@@ -228,7 +228,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
                         <div class="dialog-actions">
                             { button("button", "Close", false, close.reform(|_| ())) }
                         </div>
-                    </Modal>
+                    </> }) }
                 },
             } }
         </>

@@ -35,8 +35,8 @@ fn focusables(root: &web_sys::Element) -> Vec<HtmlElement> {
         .collect()
 }
 
-#[component]
-pub fn Modal(props: &ModalProps) -> Html {
+#[hook]
+fn use_modal(props: &ModalProps) -> Html {
     let panel = use_node_ref();
     let title_id = use_memo((), |_| {
         format!("dialog-{}", js_sys::Math::random().to_bits())
@@ -117,6 +117,23 @@ pub fn Modal(props: &ModalProps) -> Html {
     }
 }
 
+/// A dialog titled `title` showing `children` (`role`: `dialog` for forms, `alertdialog` for
+/// confirmations), as a view of [`HookedView`].
+pub fn modal(
+    title: AttrValue,
+    on_close: &Callback<()>,
+    role: &'static str,
+    children: Html,
+) -> Html {
+    let props = ModalProps {
+        title,
+        on_close: on_close.clone(),
+        children,
+        role: role.into(),
+    };
+    html! { <HookedView key="modal" view={Hooked::Modal(props)} /> }
+}
+
 /// A dialog form's submit button: its words, and its words while its request runs.
 pub struct Submit {
     pub label: &'static str,
@@ -164,7 +181,7 @@ pub struct ConfirmProps {
 
 pub fn confirm_dialog(props: &ConfirmProps) -> Html {
     html! {
-        <Modal title={props.title.clone()} on_close={props.on_close.clone()} role="alertdialog">
+        { modal(props.title.clone(), &props.on_close, "alertdialog", html! { <>
             <p>{ props.message.clone() }</p>
             { props.extra.clone() }
             if let Some(error) = &props.error {
@@ -175,7 +192,7 @@ pub fn confirm_dialog(props: &ConfirmProps) -> Html {
                 <button type="button" class="button primary" disabled={props.busy}
                         onclick={props.on_confirm.reform(|_| ())}>{ props.confirm.clone() }</button>
             </div>
-        </Modal>
+        </> }) }
     }
 }
 
@@ -188,6 +205,8 @@ pub enum Hooked {
     Edit(Box<super::queue::dialogs::EditProps>),
     CancelRun(super::agent_runs::cancel_dialog::CancelRunProps),
     Palette(super::palette::PaletteProps),
+    Modal(ModalProps),
+    Run(Box<super::agent_runs::run_dialog::RunDialogProps>),
     AgentCard(super::agent_runs::agent_card::AgentCardProps),
     NewerEvents(super::audit_events::NewerEventsProps),
 }
@@ -206,6 +225,7 @@ impl Hook for HookedOf<'_> {
     fn run(self, ctx: &mut HookContext) -> Html {
         use super::agent_runs::agent_card::use_agent_card;
         use super::agent_runs::cancel_dialog::use_cancel_run_dialog;
+        use super::agent_runs::run_dialog::use_run_dialog;
         use super::audit_events::use_newer_events;
         use super::palette::use_palette;
         use super::queue::dialogs::{use_edit_dialog, use_reject_dialog, use_snooze_dialog};
@@ -215,6 +235,8 @@ impl Hook for HookedOf<'_> {
             Hooked::Edit(props) => use_edit_dialog(props).run(ctx),
             Hooked::CancelRun(props) => use_cancel_run_dialog(props).run(ctx),
             Hooked::Palette(props) => use_palette(props).run(ctx),
+            Hooked::Modal(props) => use_modal(props).run(ctx),
+            Hooked::Run(props) => use_run_dialog(props).run(ctx),
             Hooked::AgentCard(props) => use_agent_card(props).run(ctx),
             Hooked::NewerEvents(props) => use_newer_events(props).run(ctx),
         }

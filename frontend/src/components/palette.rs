@@ -4,7 +4,7 @@ use caseyos_domain::queue::QueueItemView;
 use web_sys::KeyboardEvent;
 use yew::prelude::*;
 
-use super::modal::Modal;
+use super::modal::modal;
 use super::status::Load;
 use crate::api;
 use crate::hooks::{use_query, Refresh};
@@ -181,7 +181,7 @@ pub fn use_palette(props: &PaletteProps) -> Html {
         .get(*active)
         .map(|_| format!("palette-option-{}", *active));
     html! {
-        <Modal title="Go to…" on_close={props.on_close.clone()}>
+        { modal("Go to…".into(), &props.on_close, "dialog", html! { <>
             <label for="palette-input" class="visually-hidden">{ "Search pages and moves" }</label>
             <input id="palette-input" type="search" placeholder="Type a page or a move" autocomplete="off"
                    role="combobox" aria-expanded="true" aria-controls="palette-list"
@@ -200,7 +200,7 @@ pub fn use_palette(props: &PaletteProps) -> Html {
                     <li class="muted" role="option" aria-selected="false" aria-disabled="true">{ "Nothing matches." }</li>
                 }
             </ul>
-        </Modal>
+        </> }) }
     }
 }
 

@@ -13,8 +13,9 @@ use yew::prelude::*;
 use crate::components::fields::button;
 
 use crate::api;
-use crate::components::agent_runs::run_dialog::RunDialog;
+use crate::components::agent_runs::run_dialog::RunDialogProps;
 use crate::components::contacts::{at, items, list_table, page, str_at, text};
+use crate::components::modal::{Hooked, HookedView};
 use crate::components::status::{self, error_view};
 use crate::hooks::{confirm, use_action, use_dialog, use_query, Refresh};
 use crate::infra::app_state::use_app;
@@ -213,8 +214,8 @@ pub fn use_auto_approval_page() -> Html {
             })
         };
         html! {
-            <RunDialog {agent} {start} busy={dialog.busy()} error={dialog.error()} {on_submit} on_close={dialog.close()}
-                title={if editing.is_some() { "Change the rule" } else { "Add a rule" }} submit={Some("Save the rule")} />
+            <HookedView key="rule" view={Hooked::Run(Box::new(RunDialogProps { agent, start, busy: dialog.busy(), error: dialog.error(), on_submit, on_close: dialog.close(),
+                title: Some(if editing.is_some() { "Change the rule" } else { "Add a rule" }.into()), submit: Some("Save the rule") }))} />
         }
     });
 

@@ -7,10 +7,11 @@ use serde_json::Value;
 use uuid::Uuid;
 use yew::prelude::*;
 
-use super::run_dialog::RunDialog;
+use super::run_dialog::RunDialogProps;
 use super::run_status::{progress, run_status_badge, run_strip};
 use super::POLL_MS;
 use crate::api;
+use crate::components::modal::{Hooked, HookedView};
 use crate::hooks::{poll, use_dialog};
 use crate::infra::app_state::use_app;
 use crate::routes::agent_runs::RunFilters;
@@ -153,8 +154,8 @@ pub fn use_agent_card(props: &AgentCardProps) -> Html {
                 }) }
             </div>
             if dialog.shown().is_some() {
-                <RunDialog agent={agent.clone()} busy={dialog.busy()} error={dialog.error()}
-                    on_submit={on_submit} on_close={dialog.close()} />
+                <HookedView key="run" view={Hooked::Run(Box::new(RunDialogProps { agent: agent.clone(), busy: dialog.busy(), error: dialog.error(),
+                    on_submit, on_close: dialog.close(), title: None, submit: None, start: Value::Null }))} />
             }
         </article>
     }

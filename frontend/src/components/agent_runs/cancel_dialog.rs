@@ -3,7 +3,7 @@
 use yew::prelude::*;
 
 use crate::api::ApiError;
-use crate::components::modal::{form_actions, Modal, Submit};
+use crate::components::modal::{form_actions, modal, Submit};
 use crate::components::status::error_view;
 use crate::infra::dom::{bind, on_submit};
 
@@ -30,7 +30,7 @@ pub fn use_cancel_run_dialog(props: &CancelRunProps) -> Html {
         })
     };
     html! {
-        <Modal title="Cancel this run?" on_close={props.on_close.clone()} role="alertdialog">
+        { modal("Cancel this run?".into(), &props.on_close, "alertdialog", html! { <>
             <form {onsubmit}>
                 <p>{ "A queued run will not start; a running one is asked to stop. This cannot be undone." }</p>
                 <label for="cancel-reason">{ "Reason (optional, kept with the run)" }</label>
@@ -47,6 +47,6 @@ pub fn use_cancel_run_dialog(props: &CancelRunProps) -> Html {
                     blocked: false,
                 }) }
             </form>
-        </Modal>
+        </> }) }
     }
 }

@@ -13,7 +13,7 @@ use crate::components::fields::button;
 
 use super::agent_input::{field_of, fields, to_input, values_of, FieldKind, InputField};
 use crate::api::ApiError;
-use crate::components::modal::{form_actions, Modal, Submit};
+use crate::components::modal::{form_actions, modal, Submit};
 use crate::components::status::error_view;
 use crate::infra::dom::{on_submit, value_of};
 use crate::infra::format::humanize;
@@ -59,8 +59,8 @@ fn has_example(example: &Value) -> bool {
     }
 }
 
-#[component]
-pub fn RunDialog(props: &RunDialogProps) -> Html {
+#[hook]
+pub fn use_run_dialog(props: &RunDialogProps) -> Html {
     let form = use_memo(props.agent.input_schema.clone(), fields);
     let values = {
         let (form, start) = (form.clone(), props.start.clone());
@@ -257,7 +257,7 @@ pub fn RunDialog(props: &RunDialogProps) -> Html {
         }
     };
     html! {
-        <Modal title={props.title.clone().unwrap_or_else(|| format!("Run {}", agent.name).into())} on_close={props.on_close.clone()}>
+        { modal(props.title.clone().unwrap_or_else(|| format!("Run {}", agent.name).into()), &props.on_close, "dialog", html! { <>
             <form class="run-form" {onsubmit} novalidate=true>
                 <p class="muted">{ &agent.description }</p>
                 if form.is_empty() {
@@ -282,7 +282,7 @@ pub fn RunDialog(props: &RunDialogProps) -> Html {
                     blocked: false,
                 }) }
             </form>
-        </Modal>
+        </> }) }
     }
 }
 
@@ -324,8 +324,9 @@ mod tests {
     #[component]
     fn Host(props: &HostProps) -> Html {
         html! {
-            <RunDialog agent={agent()} busy={false} error={props.error.clone()}
-                on_submit={Callback::noop()} on_close={Callback::noop()} />
+            <crate::components::modal::HookedView view={crate::components::modal::Hooked::Run(Box::new(RunDialogProps {
+                agent: agent(), busy: false, error: props.error.clone(), on_submit: Callback::noop(),
+                on_close: Callback::noop(), title: None, submit: None, start: Value::Null }))} />
         }
     }
 

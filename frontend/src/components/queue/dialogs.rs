@@ -7,7 +7,7 @@ use chrono::{DateTime, Local, TimeZone, Utc};
 use yew::prelude::*;
 
 use crate::api::ApiError;
-use crate::components::modal::{form_actions, Modal, Submit};
+use crate::components::modal::{form_actions, modal, Submit};
 use crate::infra::dom::{bind, on_submit};
 use crate::infra::format::read_local_datetime;
 
@@ -39,7 +39,7 @@ pub fn use_reject_dialog(props: &RejectProps) -> Html {
         format!("Reject {} moves", props.count)
     };
     html! {
-        <Modal title={title} on_close={props.on_close.clone()} role="alertdialog">
+        { modal(title.into(), &props.on_close, "alertdialog", html! { <>
             <form {onsubmit}>
                 <label for="reject-reason">{ "Why? (kept with the decision; rejecting is final)" }</label>
                 <textarea id="reject-reason" rows="3" required=true value={(*reason).clone()} {oninput}
@@ -55,7 +55,7 @@ pub fn use_reject_dialog(props: &RejectProps) -> Html {
                     blocked: reason.trim().is_empty(),
                 }) }
             </form>
-        </Modal>
+        </> }) }
     }
 }
 
@@ -107,7 +107,7 @@ pub fn use_snooze_dialog(props: &SnoozeProps) -> Html {
         })
     };
     html! {
-        <Modal title="Snooze until…" on_close={props.on_close.clone()}>
+        { modal("Snooze until…".into(), &props.on_close, "dialog", html! { <>
             <div class="preset-grid">
                 { for PRESETS.iter().map(|(preset, label)| html! {
                     <button type="button" class="button" disabled={props.busy} onclick={pick(*preset)}>{ *label }</button>
@@ -127,7 +127,7 @@ pub fn use_snooze_dialog(props: &SnoozeProps) -> Html {
                     blocked: local_input_to_utc(&until).is_none(),
                 }) }
             </form>
-        </Modal>
+        </> }) }
     }
 }
 
@@ -191,7 +191,7 @@ pub fn use_edit_dialog(props: &EditProps) -> Html {
             .map(|(_, m)| html! { <p class="field-error" role="alert">{ m }</p> })
     };
     html! {
-        <Modal title="Edit the move" on_close={props.on_close.clone()}>
+        { modal("Edit the move".into(), &props.on_close, "dialog", html! { <>
             <form {onsubmit}>
                 <label for="edit-title">{ "Title" }</label>
                 <input id="edit-title" value={(*title).clone()} oninput={bind(&title)} required=true />
@@ -214,6 +214,6 @@ pub fn use_edit_dialog(props: &EditProps) -> Html {
                     blocked: false,
                 }) }
             </form>
-        </Modal>
+        </> }) }
     }
 }
