@@ -445,12 +445,16 @@ impl Workers {
                 .trim()
                 .to_string(),
             depth: ResearchDepth::of_agent(spec.name).unwrap_or_default(),
-            web: self.inner.config.web_search().and_then(|config| {
-                Tavily::new(&config)
-                    .map(|client| Box::new(client) as Box<dyn WebSearch>)
-                    .inspect_err(|e| tracing::warn!(error = %e, "web search is misconfigured"))
-                    .ok()
-            }),
+            // A client only for the runs that search.
+            web: (ResearchDepth::of_agent(spec.name).is_some())
+                .then(|| self.inner.config.web_search())
+                .flatten()
+                .and_then(|config| {
+                    Tavily::new(&config)
+                        .map(|client| Box::new(client) as Box<dyn WebSearch>)
+                        .inspect_err(|e| tracing::warn!(error = %e, "web search is misconfigured"))
+                        .ok()
+                }),
         };
         let examples = VoiceModel(self.inner.pool.clone());
         let voice: &VoiceProfile = &self.inner.config.voice;
