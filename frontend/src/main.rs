@@ -24,9 +24,8 @@ mod test_support;
 use yew::functional::{Hook, HookContext};
 use yew::prelude::*;
 
-use components::layout::Layout;
-use components::status::skeleton;
-use infra::app_state::{self, AppContext, Auth, Session};
+use components::layout::guarded;
+use infra::app_state::{AppContext, Auth, Session};
 use infra::{live, theme};
 use pages::agent_runs::agents::use_agents_page;
 use pages::agent_runs::run::{use_run_page, RunProps};
@@ -49,42 +48,13 @@ use pages::queue::list::use_queue_page;
 use pages::queue::today::use_today_page;
 use pages::sign_in::use_sign_in_page;
 use pages::signals::use_signals_page;
-use routes::query::pair;
-use routes::{push, use_location, Route, Router};
+use routes::{Route, Router};
 
 /// Talc rather than the default dlmalloc: about 3 KB less of the wasm (gzip), and faster by
 /// talc's own benchmarks.
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
-/// Sends signed-out visitors to sign in, remembering where they were going.
-#[component]
-fn Guard(props: &GuardProps) -> Html {
-    let app = app_state::use_app();
-    let location = use_location();
-    {
-        let auth = app.auth.clone();
-        use_effect_with(auth, move |auth| {
-            if let Auth::SignedOut { .. } = auth {
-                let next = match location.query_str() {
-                    "" => location.path.clone(),
-                    query => format!("{}?{query}", location.path),
-                };
-                push(&Route::SignIn, &pair("next", &next));
-            }
-        });
-    }
-    match &app.auth {
-        Auth::SignedIn(_) => html! { <Layout>{ props.children.clone() }</Layout> },
-        _ => html! { <main id="main" class="page">{ skeleton(2) }</main> },
-    }
-}
-
-#[derive(Properties, PartialEq)]
-struct GuardProps {
-    children: Html,
-}
 
 /// The page of `route` (not `/404`), as a hook of [`Page`]'s.
 struct PageOf(Route);
@@ -154,13 +124,13 @@ fn page_key(route: &Route) -> String {
 fn switch(route: Route) -> Html {
     let signed_in_only = !matches!(route, Route::SignIn);
     if matches!(route, Route::NotFound) {
-        return html! { <Guard>{ not_found_page() }</Guard> };
+        return guarded(not_found_page());
     }
     let key = page_key(&route);
     let page = html! { <Page {key} {route} /> };
     if signed_in_only {
         // Every other page is for the signed-in.
-        html! { <Guard>{ page }</Guard> }
+        guarded(page)
     } else {
         page
     }

@@ -11,7 +11,7 @@ use super::guardrails::{guardrails, use_guardrails};
 use super::modal::{modal, Hooked, HookedView};
 use super::notifications::use_bell;
 use super::palette::PaletteProps;
-use super::status::{error_view, Load};
+use super::status::{error_view, skeleton, Load};
 use crate::api::{self, ApiError};
 use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::{use_app, AppContext, Auth};
@@ -19,11 +19,46 @@ use crate::infra::keys::{on_shortcut, Shortcut, HELP};
 use crate::infra::live::Feed;
 use crate::infra::theme::{Appearance, Theme};
 use crate::routes::agent_runs::RunFilters;
+use crate::routes::query::pair;
 use crate::routes::{app_link, push, use_location, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct LayoutProps {
     pub children: Html,
+}
+
+/// `children` for the signed-in, in the frame ([`use_layout`]); signed-out visitors are sent
+/// to sign in, remembering where they were going.
+pub fn guarded(children: Html) -> Html {
+    html! { <HookedView key="guard" view={Hooked::Guard(LayoutProps { children })} /> }
+}
+
+/// [`guarded`]'s hooks, as a view of [`HookedView`].
+#[hook]
+pub fn use_guard(props: &LayoutProps) -> Html {
+    let app = use_app();
+    let location = use_location();
+    {
+        let auth = app.auth.clone();
+        use_effect_with(auth, move |auth| {
+            if let Auth::SignedOut { .. } = auth {
+                let next = match location.query_str() {
+                    "" => location.path.clone(),
+                    query => format!("{}?{query}", location.path),
+                };
+                push(&Route::SignIn, &pair("next", &next));
+            }
+        });
+    }
+    match &app.auth {
+        Auth::SignedIn(_) => {
+            let props = LayoutProps {
+                children: props.children.clone(),
+            };
+            html! { <HookedView key="layout" view={Hooked::Layout(props)} /> }
+        }
+        _ => html! { <main id="main" class="page">{ skeleton(2) }</main> },
+    }
 }
 
 /// How often the stats are read again, live updates or not.
@@ -69,8 +104,8 @@ enum Overlay {
     Palette,
 }
 
-#[component]
-pub fn Layout(props: &LayoutProps) -> Html {
+#[hook]
+pub fn use_layout(props: &LayoutProps) -> Html {
     let app = use_app();
     let signing_out = use_sign_out();
     let rails = use_guardrails();

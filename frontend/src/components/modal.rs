@@ -196,8 +196,8 @@ pub fn confirm_dialog(props: &ConfirmProps) -> Html {
     }
 }
 
-/// A view with hooks of its own shown in a page (a dialog, a card of a list, "Show newer
-/// events"), with its props.
+/// A view with hooks of its own (the frame and its guard, a dialog, a card of a list, "Show
+/// newer events"), with its props.
 #[derive(PartialEq)]
 pub enum Hooked {
     Reject(super::queue::dialogs::RejectProps),
@@ -206,6 +206,8 @@ pub enum Hooked {
     CancelRun(super::agent_runs::cancel_dialog::CancelRunProps),
     Palette(super::palette::PaletteProps),
     Modal(ModalProps),
+    Guard(super::layout::LayoutProps),
+    Layout(super::layout::LayoutProps),
     Run(Box<super::agent_runs::run_dialog::RunDialogProps>),
     AgentCard(super::agent_runs::agent_card::AgentCardProps),
     NewerEvents(super::audit_events::NewerEventsProps),
@@ -236,6 +238,8 @@ impl Hook for HookedOf<'_> {
             Hooked::CancelRun(props) => use_cancel_run_dialog(props).run(ctx),
             Hooked::Palette(props) => use_palette(props).run(ctx),
             Hooked::Modal(props) => use_modal(props).run(ctx),
+            Hooked::Guard(props) => super::layout::use_guard(props).run(ctx),
+            Hooked::Layout(props) => super::layout::use_layout(props).run(ctx),
             Hooked::Run(props) => use_run_dialog(props).run(ctx),
             Hooked::AgentCard(props) => use_agent_card(props).run(ctx),
             Hooked::NewerEvents(props) => use_newer_events(props).run(ctx),
