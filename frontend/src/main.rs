@@ -1,6 +1,6 @@
 //! The CaseyOS single-page app: the dashboard, the pipeline board, deals, the forecast, Today's Moves, the queue, each move's history, the agents and
 //! their runs, contacts (import, duplicate review, unmerge), data hygiene, and the assistant
-//! (chat, the notifications bell). Yew function
+//! (chat, voice training, the notifications bell). Yew function
 //! components over one typed API client; DTOs come from `caseyos-domain`.
 //!
 //! - [`routes`]: one `Route` enum (deep links) and each list route's query.
@@ -25,6 +25,7 @@ use yew::functional::{Hook, HookContext};
 use yew::prelude::*;
 
 use components::layout::guarded;
+use components::modal::{Hooked, HookedView, PageView};
 use infra::app_state::{AppContext, Auth, Session};
 use infra::{live, theme};
 use pages::agent_runs::agents::use_agents_page;
@@ -48,7 +49,8 @@ use pages::queue::list::use_queue_page;
 use pages::queue::today::use_today_page;
 use pages::sign_in::use_sign_in_page;
 use pages::signals::use_signals_page;
-use routes::{Route, Router};
+use pages::voice::use_voice_page;
+use routes::{use_router, Route};
 
 /// Talc rather than the default dlmalloc: about 3 KB less of the wasm (gzip), and faster by
 /// talc's own benchmarks.
@@ -56,7 +58,7 @@ use routes::{Route, Router};
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-/// The page of `route` (not `/404`), as a hook of [`Page`]'s.
+/// The page of `route` (not `/404`), as a hook of the view that shows it ([`HookedView`]).
 struct PageOf(Route);
 
 impl Hook for PageOf {
@@ -90,26 +92,15 @@ impl Hook for PageOf {
             Route::Connectors => use_connectors_page().run(ctx),
             Route::AutoApproval => use_auto_approval_page().run(ctx),
             Route::Chat { id: chat } => use_chat_page(&ChatProps { id: chat.map(id) }).run(ctx),
+            Route::Voice => use_voice_page().run(ctx),
             Route::NotFound => not_found_page(),
         }
     }
 }
 
-fn use_page_of(route: Route) -> PageOf {
-    PageOf(route)
-}
-
-#[derive(Properties, PartialEq)]
-struct PageProps {
-    route: Route,
-}
-
-/// Every page is this one component, its hooks those of the route's page: one copy of yew's
-/// component lifecycle for all pages rather than one per page (ARCHITECTURE.md, "The SPA" →
-/// Size). Keyed by [`page_key`], so that another page starts afresh.
-#[component]
-fn Page(props: &PageProps) -> Html {
-    use_page_of(props.route.clone())
+/// The page of `route`, run as a hook of the view that shows it.
+fn page_of(route: &Route, ctx: &mut HookContext) -> Html {
+    PageOf(route.clone()).run(ctx)
 }
 
 /// Which page a route shows: routes of one page share it (a pair of the duplicates page keeps
@@ -127,7 +118,10 @@ fn switch(route: Route) -> Html {
         return guarded(not_found_page());
     }
     let key = page_key(&route);
-    let page = html! { <Page {key} {route} /> };
+    // Every page is one view of `HookedView`, its hooks those of the route's page: one copy
+    // of yew's component lifecycle for all pages (ARCHITECTURE.md, "The SPA" → Size). Keyed
+    // by `page_key`, so that another page starts afresh.
+    let page = html! { <HookedView {key} view={Hooked::Page(route, PageView(page_of))} /> };
     if signed_in_only {
         // Every other page is for the signed-in.
         guarded(page)
@@ -156,6 +150,7 @@ fn App() -> Html {
     // Appearance applies before the first paint of a page.
     use_effect_with((), |_| theme::Appearance::load().apply());
 
+    let routed = use_router(switch);
     let context = AppContext {
         auth: (*auth).clone(),
         set_auth: {
@@ -166,7 +161,7 @@ fn App() -> Html {
     };
     html! {
         <ContextProvider<AppContext> context={context}>
-            <Router render={switch as fn(Route) -> Html} />
+            { routed }
         </ContextProvider<AppContext>>
     }
 }

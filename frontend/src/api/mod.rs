@@ -16,6 +16,7 @@ pub mod json;
 pub mod notifications;
 pub mod queue;
 pub mod signals;
+pub mod voice;
 
 use std::cell::RefCell;
 use std::future::Future;

@@ -68,7 +68,7 @@ const STATS_MS: u32 = 60_000;
 const NAV_BEFORE: [(Route, &str); 1] = [(Route::Dashboard, "Dashboard")];
 
 /// The navigation's links after Today, in order.
-const NAV: [(Route, &str); 11] = [
+const NAV: [(Route, &str); 12] = [
     (Route::Pipeline, "Pipeline"),
     (Route::Forecast, "Forecast"),
     (Route::Queue, "Queue"),
@@ -78,6 +78,7 @@ const NAV: [(Route, &str); 11] = [
     (Route::Hygiene, "Hygiene"),
     (Route::Signals, "Signals"),
     (Route::Chat { id: None }, "Chat"),
+    (Route::Voice, "Voice"),
     (Route::Connectors, "Connectors"),
     (Route::AutoApproval, "Auto-approval"),
 ];

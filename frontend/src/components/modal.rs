@@ -206,11 +206,22 @@ pub enum Hooked {
     CancelRun(super::agent_runs::cancel_dialog::CancelRunProps),
     Palette(super::palette::PaletteProps),
     Modal(ModalProps),
+    /// A page: its route, and how its hooks run (the app's `PageOf`).
+    Page(crate::routes::Route, PageView),
     Guard(super::layout::LayoutProps),
     Layout(super::layout::LayoutProps),
     Run(Box<super::agent_runs::run_dialog::RunDialogProps>),
     AgentCard(super::agent_runs::agent_card::AgentCardProps),
     NewerEvents(super::audit_events::NewerEventsProps),
+}
+
+/// How a page's hooks run, given its route. The app has one: any two are equal.
+pub struct PageView(pub fn(&crate::routes::Route, &mut HookContext) -> Html);
+
+impl PartialEq for PageView {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 #[derive(Properties, PartialEq)]
@@ -238,6 +249,7 @@ impl Hook for HookedOf<'_> {
             Hooked::CancelRun(props) => use_cancel_run_dialog(props).run(ctx),
             Hooked::Palette(props) => use_palette(props).run(ctx),
             Hooked::Modal(props) => use_modal(props).run(ctx),
+            Hooked::Page(route, view) => (view.0)(route, ctx),
             Hooked::Guard(props) => super::layout::use_guard(props).run(ctx),
             Hooked::Layout(props) => super::layout::use_layout(props).run(ctx),
             Hooked::Run(props) => use_run_dialog(props).run(ctx),

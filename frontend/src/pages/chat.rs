@@ -1,8 +1,8 @@
 //! `/chat` and `/chat/:id`: the assistant. The caller's chats in a sidebar (new, delete,
 //! export as Markdown), the open chat's messages with every tool call the assistant made —
-//! one that changes something waits for Confirm or Reject —, and a message box (the
-//! question shows at once, the answer when the server has it all: the SPA reads the JSON
-//! answer, not the server-sent events, to keep the wasm within its budget). Whether a language model is connected is
+//! one that changes something waits for Confirm or Reject —, and a message box (the question
+//! stays in it until the answer comes whole: the SPA reads the JSON answer, not the
+//! server-sent events, to keep the wasm within its budget). Whether a language model is connected is
 //! said as the server says it (without one, slash commands still answer).
 
 use serde_json::Value;
@@ -121,23 +121,12 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (Some(id), Load::Ready(current)) = (id.clone(), &*chat) else {
-                return;
-            };
-            let content = draft.trim().to_string();
-            draft.set(String::new());
-            let (chat, list) = (chat.clone(), list.clone());
-            // The question shows at once; the chat as the answer left it replaces it.
-            let mut shown = current.clone();
-            if let Some(messages) = shown.get_mut("messages").and_then(Value::as_array_mut) {
-                messages.push(api::object(vec![
-                    ("role", Value::String("user".into())),
-                    ("content", Value::String(content.clone())),
-                ]));
-            }
-            chat.set(shown);
-            let answer = api::chat::ask(id.to_string(), content);
+            let Some(id) = id.clone() else { return };
+            // The question stays in the box until the answer comes.
+            let (chat, list, draft) = (chat.clone(), list.clone(), draft.clone());
+            let answer = api::chat::ask(id.to_string(), draft.trim().to_string());
             action.run(answer, move |after| {
+                draft.set(String::new());
                 chat.set(after);
                 list.reload.emit(());
             });

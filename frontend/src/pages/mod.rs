@@ -11,6 +11,7 @@ pub mod hygiene;
 pub mod queue;
 pub mod sign_in;
 pub mod signals;
+pub mod voice;
 
 use yew::prelude::*;
 

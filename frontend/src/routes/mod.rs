@@ -10,7 +10,7 @@ pub mod router;
 use yew::{Classes, Html};
 
 pub use route::Route;
-pub use router::{address_link, app_link, push, use_location, Location, Router};
+pub use router::{address_link, app_link, push, use_location, use_router, Location};
 
 /// A plain link to the page `to`, showing `children`: one copy of a link's code for all of them.
 pub fn link(to: Route, children: Html) -> Html {

@@ -47,6 +47,8 @@ pub enum Route {
     AutoApproval,
     /// `/chat`, and `/chat/:id` with that chat open.
     Chat { id: Option<String> },
+    /// `/voice`: voice training.
+    Voice,
     /// `/sign-in`
     SignIn,
     /// `/404`, and any path that is no page.
@@ -64,6 +66,7 @@ impl Route {
             Route::Deal { id } => return format!("/deals/{}", encode(id)),
             Route::Chat { id: Some(id) } => return format!("/chat/{}", encode(id)),
             Route::Chat { id: None } => "/chat",
+            Route::Voice => "/voice",
             Route::Dashboard => "/dashboard",
             Route::Today => "/today",
             Route::Pipeline => "/pipeline",
@@ -117,6 +120,7 @@ impl Route {
             ["hygiene", "duplicates", id] => one(id).map(|id| Route::Duplicate { id }),
             ["chat"] => Some(Route::Chat { id: None }),
             ["chat", id] => one(id).map(|id| Route::Chat { id: Some(id) }),
+            ["voice"] => Some(Route::Voice),
             _ => None,
         };
         route.unwrap_or(Route::NotFound)
@@ -197,6 +201,7 @@ mod tests {
             ),
             ("/chat/c-1/x", Route::NotFound),
             ("/research", Route::NotFound),
+            ("/voice/", Route::Voice),
         ];
         for (path, route) in table {
             assert_eq!(Route::recognize(path), route, "{path:?}");
@@ -235,6 +240,7 @@ mod tests {
             Route::Chat {
                 id: Some("a b".into()),
             },
+            Route::Voice,
         ];
         for route in routes {
             let path = route.to_path();

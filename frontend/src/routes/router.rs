@@ -1,7 +1,7 @@
 //! The router, written by hand rather than yew_router's (with gloo's history and
 //! serde_urlencoded): the address is read from `window.location`, changed with the History
 //! API, and every change — a link, a navigation from code, Back and Forward — ends in one
-//! `popstate` event that the [`Router`] answers by showing the route of the new address.
+//! `popstate` event that the router ([`use_router`]) answers by showing the route of the new address.
 
 use gloo_events::EventListener;
 use wasm_bindgen::JsValue;
@@ -79,29 +79,18 @@ pub fn push(route: &Route, query: &str) {
     go(&href(route, query), false);
 }
 
-/// Where the app is: the [`Router`]'s address, or the browser's outside one (in tests).
+/// Where the app is: the router's address ([`use_router`]), or the browser's outside one (in tests).
 #[hook]
 pub fn use_location() -> Location {
     use_context::<Location>().unwrap_or_else(Location::current)
 }
 
-#[derive(Properties)]
-pub struct RouterProps {
-    /// The view of a route.
-    pub render: fn(Route) -> Html,
-}
-
-/// The app has one router with one view function: props never change.
-impl PartialEq for RouterProps {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-/// Shows the route of the browser's address, again on every `popstate`; its descendants
-/// read the address with [`use_location`].
-#[component]
-pub fn Router(props: &RouterProps) -> Html {
+/// The app's one router, a hook of the app's: the view of `render` for the route of the
+/// browser's address, again on every `popstate`; its descendants read the address with
+/// [`use_location`]. (A hook rather than a component: one copy of yew's component
+/// lifecycle less.)
+#[hook]
+pub fn use_router(render: fn(Route) -> Html) -> Html {
     let location = use_state(Location::current);
     {
         let location = location.clone();
@@ -116,7 +105,7 @@ pub fn Router(props: &RouterProps) -> Html {
     }
     html! {
         <ContextProvider<Location> context={(*location).clone()}>
-            { (props.render)(location.route()) }
+            { render(location.route()) }
         </ContextProvider<Location>>
     }
 }

@@ -829,6 +829,8 @@ async fn every_page_passes_an_accessibility_check() {
         ("dashboard", "/dashboard".to_string(), ".bar-chart svg"),
         // The assistant's chat, without a language model (the page says so).
         ("chat", "/chat".to_string(), ".page-header [role=status]"),
+        // Voice training: the persona and the samples (none yet).
+        ("voice", "/voice".to_string(), "#voice-sample"),
     ];
     for (name, path, ready) in &pages {
         browser.goto(&format!("{}{path}", app.address)).await;
@@ -2141,5 +2143,82 @@ async fn ask_the_chat_for_todays_top_move_and_approve_it_after_confirming() {
     assert_eq!(app.queue_item(&item).await.status, QueueStatus::Approved);
     print_screenshot(&browser.screenshot("chat-approved").await);
     found.extend(axe(&browser, &source, "chat after the approval").await);
+    assert_no_serious_violations(&found);
+}
+
+#[tokio::test]
+async fn voice_training_takes_a_pasted_sample_rates_it_and_says_plainly_why_no_summary() {
+    let app = app().await;
+    let browser = Browser::start(Options::new("voice")).await;
+    sign_in(&browser, &app, Some("/voice")).await;
+    let paste = browser.wait_for_visible("#voice-sample", WAIT).await;
+    browser.wait_for_absent("[aria-busy=true]", WAIT).await;
+    let sample = "Hi Dana, thanks for the call on Tuesday. Here is the revised proposal we talked \
+                  about; let me know what you think. Best, Casey";
+    browser.type_into(&paste, &sample[..40]).await;
+    let note = browser.texts("#voice-count").await;
+    assert_eq!(note, ["40 characters: 60 more needed"]);
+    assert!(
+        browser
+            .find("form.ask button[type=submit]:not([disabled])")
+            .await
+            .is_none(),
+        "a sample under 100 characters cannot be added"
+    );
+    browser.type_into(&paste, &sample[40..]).await;
+    let add = browser
+        .find("form.ask button[type=submit]:not([disabled])")
+        .await
+        .expect("Add sample is enabled at 100 characters");
+    browser.click(&add).await;
+    browser
+        .wait_for_js(
+            "the sample in the list",
+            WAIT,
+            "return Array.from(document.querySelectorAll('table tbody tr'))
+                .some(r => r.textContent.includes('revised proposal') && r.textContent.includes('manual'))",
+            vec![],
+        )
+        .await;
+
+    // Rate it 4.
+    browser
+        .execute(
+            "const s = document.querySelector('select[aria-label=Rating]');
+             s.value = '4'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![],
+        )
+        .await;
+    browser
+        .wait_for_js(
+            "the rating saved",
+            WAIT,
+            "return Array.from(document.querySelectorAll('table tbody tr'))
+                .some(r => r.textContent.includes('revised proposal')
+                    && r.querySelector('select').value === '4')",
+            vec![],
+        )
+        .await;
+    let (status, body) = app.get_json("/api/voice/samples", &app.admin).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"][0]["rating"], json!(4), "{body}");
+
+    // No language model: the summary cannot be written, and the page says so.
+    let write = browser
+        .find_xpath("//button[normalize-space()='Write summary']")
+        .await
+        .expect("Write summary");
+    browser.click(&write).await;
+    let error = browser.wait_for_visible("[role=alert]", WAIT).await;
+    let said = browser.text(&error).await;
+    assert!(said.contains("llm.not_connected"), "{said}");
+    browser.execute("window.scrollTo(0, 0)", vec![]).await;
+    print_screenshot(&browser.screenshot("voice").await);
+    let found = axe(
+        &browser,
+        &axe_source(),
+        "voice with a sample and the summary refused",
+    )
+    .await;
     assert_no_serious_violations(&found);
 }
