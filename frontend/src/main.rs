@@ -20,6 +20,7 @@ mod pages;
 mod routes;
 #[cfg(test)]
 mod test_support;
+mod views;
 
 use yew::functional::{Hook, HookContext};
 use yew::prelude::*;
@@ -167,5 +168,6 @@ fn App() -> Html {
 }
 
 fn main() {
+    components::modal::set_views(views::run);
     yew::Renderer::<App>::new().render();
 }

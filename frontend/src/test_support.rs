@@ -18,6 +18,7 @@ pub fn checking_context() -> crate::infra::app_state::AppContext {
 
 /// Renders `C` with `props` into a fresh element of the page, once its first render is done.
 pub async fn mount<C: BaseComponent>(props: C::Properties) -> web_sys::Element {
+    crate::components::modal::set_views(crate::views::run);
     let document = web_sys::window().unwrap().document().unwrap();
     let root = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&root).unwrap();

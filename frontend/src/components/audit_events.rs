@@ -1,11 +1,11 @@
 //! An aggregate's history as a list: each event with who, when, and what changed since the
 //! event before; and the button that reads the next page of it.
 
-use caseyos_domain::api::{AuditEntry, AuditResponse};
+pub use crate::components::modal::NewerEventsProps;
+use caseyos_domain::api::AuditEntry;
 use serde_json::Value;
 use yew::prelude::*;
 
-use crate::api::audit::Aggregate;
 use crate::api::{self, ApiError};
 use crate::components::status::error_view;
 use crate::infra::app_state::use_app;
@@ -105,16 +105,6 @@ pub fn event_list(
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct NewerEventsProps {
-    pub aggregate: Aggregate,
-    pub id: AttrValue,
-    /// The pages read so far, joined.
-    pub history: AuditResponse,
-    /// The history with the next page joined on.
-    pub on_loaded: Callback<AuditResponse>,
-}
-
 /// "Show N newer events": reads the page after what `history` holds (the API pages a
 /// history oldest first) and hands the joined history back. Nothing once every page is read.
 #[hook]
@@ -173,6 +163,8 @@ pub fn use_newer_events(props: &NewerEventsProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::audit::Aggregate;
+    use caseyos_domain::api::AuditResponse;
     use serde_json::json;
     use wasm_bindgen_test::wasm_bindgen_test;
 

@@ -2,15 +2,16 @@
 //! bar (with failed, running and queued agent runs), appearance controls, sign-out (which
 //! says so when it fails), and the global shortcuts (?, t for Today's Moves, Ctrl/⌘ K).
 
+use super::modal::{modal, Hooked, HookedView};
+use super::palette::PaletteProps;
+pub use crate::components::modal::LayoutProps;
 use serde_json::Value;
 use yew::prelude::*;
 
 use super::fields::button;
 
 use super::guardrails::{guardrails, use_guardrails};
-use super::modal::{modal, Hooked, HookedView};
 use super::notifications::use_bell;
-use super::palette::PaletteProps;
 use super::status::{error_view, skeleton, Load};
 use crate::api::{self, ApiError};
 use crate::hooks::{use_query, Refresh};
@@ -21,11 +22,6 @@ use crate::infra::theme::{Appearance, Theme};
 use crate::routes::agent_runs::RunFilters;
 use crate::routes::query::pair;
 use crate::routes::{app_link, push, use_location, Route};
-
-#[derive(Properties, PartialEq)]
-pub struct LayoutProps {
-    pub children: Html,
-}
 
 /// `children` for the signed-in, in the frame ([`use_layout`]); signed-out visitors are sent
 /// to sign in, remembering where they were going.
@@ -378,7 +374,7 @@ fn run_stats_view(stats: &Load<Value>) -> Html {
 }
 
 #[cfg(test)]
-mod sign_out_tests {
+mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
 

@@ -9,7 +9,11 @@ use yew::prelude::*;
 use super::fields::button;
 
 use super::status::error_view;
+use crate::api::audit::Aggregate;
 use crate::api::ApiError;
+use caseyos_domain::api::{AgentInfo, AuditResponse, EditQueueItemRequest, SnoozeQueueItemRequest};
+use caseyos_domain::queue::QueueItemView;
+use serde_json::Value;
 
 #[derive(Properties, PartialEq)]
 pub struct ModalProps {
@@ -36,7 +40,7 @@ fn focusables(root: &web_sys::Element) -> Vec<HtmlElement> {
 }
 
 #[hook]
-fn use_modal(props: &ModalProps) -> Html {
+pub fn use_modal(props: &ModalProps) -> Html {
     let panel = use_node_ref();
     let title_id = use_memo((), |_| {
         format!("dialog-{}", js_sys::Math::random().to_bits())
@@ -196,23 +200,25 @@ pub fn confirm_dialog(props: &ConfirmProps) -> Html {
     }
 }
 
-/// A view with hooks of its own (the frame and its guard, a dialog, a card of a list, "Show
-/// newer events"), with its props.
+/// A view with hooks of its own (the frame and its guard, a page, a dialog, a card of a list,
+/// "Show newer events"), with its props. Their hooks are run by the function the app registers
+/// at start ([`set_views`]: `crate::views::run`), so that this module names no view's module
+/// (no module uses one that uses it back) and every view's hooks still run from one place.
 #[derive(PartialEq)]
 pub enum Hooked {
-    Reject(super::queue::dialogs::RejectProps),
-    Snooze(super::queue::dialogs::SnoozeProps),
-    Edit(Box<super::queue::dialogs::EditProps>),
-    CancelRun(super::agent_runs::cancel_dialog::CancelRunProps),
-    Palette(super::palette::PaletteProps),
     Modal(ModalProps),
     /// A page: its route, and how its hooks run (the app's `PageOf`).
     Page(crate::routes::Route, PageView),
-    Guard(super::layout::LayoutProps),
-    Layout(super::layout::LayoutProps),
-    Run(Box<super::agent_runs::run_dialog::RunDialogProps>),
-    AgentCard(super::agent_runs::agent_card::AgentCardProps),
-    NewerEvents(super::audit_events::NewerEventsProps),
+    Reject(RejectProps),
+    Snooze(SnoozeProps),
+    Edit(Box<EditProps>),
+    CancelRun(CancelRunProps),
+    Palette(PaletteProps),
+    Guard(LayoutProps),
+    Layout(LayoutProps),
+    Run(Box<RunDialogProps>),
+    AgentCard(AgentCardProps),
+    NewerEvents(NewerEventsProps),
 }
 
 /// How a page's hooks run, given its route. The app has one: any two are equal.
@@ -222,6 +228,24 @@ impl PartialEq for PageView {
     fn eq(&self, _: &Self) -> bool {
         true
     }
+}
+
+/// Runs the hooks of any view but a dialog's frame and a page.
+pub type Views = fn(&Hooked, &mut HookContext) -> Html;
+
+thread_local! {
+    static VIEWS: std::cell::Cell<Views> = const { std::cell::Cell::new(no_views) };
+}
+
+/// Before [`set_views`]: nothing.
+fn no_views(_: &Hooked, _: &mut HookContext) -> Html {
+    Html::default()
+}
+
+/// Registers what runs the views' hooks (the app, before it renders; component tests, before
+/// they mount).
+pub fn set_views(views: Views) {
+    VIEWS.with(|v| v.set(views));
 }
 
 #[derive(Properties, PartialEq)]
@@ -236,26 +260,7 @@ impl Hook for HookedOf<'_> {
     type Output = Html;
 
     fn run(self, ctx: &mut HookContext) -> Html {
-        use super::agent_runs::agent_card::use_agent_card;
-        use super::agent_runs::cancel_dialog::use_cancel_run_dialog;
-        use super::agent_runs::run_dialog::use_run_dialog;
-        use super::audit_events::use_newer_events;
-        use super::palette::use_palette;
-        use super::queue::dialogs::{use_edit_dialog, use_reject_dialog, use_snooze_dialog};
-        match self.0 {
-            Hooked::Reject(props) => use_reject_dialog(props).run(ctx),
-            Hooked::Snooze(props) => use_snooze_dialog(props).run(ctx),
-            Hooked::Edit(props) => use_edit_dialog(props).run(ctx),
-            Hooked::CancelRun(props) => use_cancel_run_dialog(props).run(ctx),
-            Hooked::Palette(props) => use_palette(props).run(ctx),
-            Hooked::Modal(props) => use_modal(props).run(ctx),
-            Hooked::Page(route, view) => (view.0)(route, ctx),
-            Hooked::Guard(props) => super::layout::use_guard(props).run(ctx),
-            Hooked::Layout(props) => super::layout::use_layout(props).run(ctx),
-            Hooked::Run(props) => use_run_dialog(props).run(ctx),
-            Hooked::AgentCard(props) => use_agent_card(props).run(ctx),
-            Hooked::NewerEvents(props) => use_newer_events(props).run(ctx),
-        }
+        VIEWS.with(std::cell::Cell::get)(self.0, ctx)
     }
 }
 
@@ -269,4 +274,93 @@ fn use_hooked_of(view: &Hooked) -> HookedOf<'_> {
 #[component]
 pub fn HookedView(props: &HookedProps) -> Html {
     use_hooked_of(&props.view)
+}
+
+#[derive(Properties, PartialEq)]
+pub struct RejectProps {
+    /// How many moves the reason applies to.
+    #[prop_or(1)]
+    pub count: usize,
+    pub busy: bool,
+    #[prop_or_default]
+    pub error: Option<ApiError>,
+    pub on_submit: Callback<String>,
+    pub on_close: Callback<()>,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct SnoozeProps {
+    pub busy: bool,
+    #[prop_or_default]
+    pub error: Option<ApiError>,
+    pub on_submit: Callback<SnoozeQueueItemRequest>,
+    pub on_close: Callback<()>,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EditProps {
+    pub item: QueueItemView,
+    pub busy: bool,
+    #[prop_or_default]
+    pub error: Option<ApiError>,
+    pub on_submit: Callback<EditQueueItemRequest>,
+    pub on_close: Callback<()>,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct CancelRunProps {
+    pub busy: bool,
+    #[prop_or_default]
+    pub error: Option<ApiError>,
+    /// The reason, if one was given.
+    pub on_submit: Callback<Option<String>>,
+    pub on_close: Callback<()>,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PaletteProps {
+    pub on_close: Callback<()>,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LayoutProps {
+    pub children: Html,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct RunDialogProps {
+    pub agent: AgentInfo,
+    pub busy: bool,
+    #[prop_or_default]
+    pub error: Option<ApiError>,
+    /// The input, once the form reads well.
+    pub on_submit: Callback<Value>,
+    pub on_close: Callback<()>,
+    /// The dialog's title and its button (default "Run {agent}" and "Run").
+    #[prop_or_default]
+    pub title: Option<AttrValue>,
+    #[prop_or_default]
+    pub submit: Option<&'static str>,
+    /// What the form starts with (default: nothing).
+    #[prop_or_default]
+    pub start: Value,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AgentCardProps {
+    pub agent: AgentInfo,
+    /// Viewers see no Run button.
+    pub can_run: bool,
+    /// A run started here ended: the page reads the agents again at this checkpoint.
+    pub on_finished: Callback<String>,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct NewerEventsProps {
+    pub aggregate: Aggregate,
+    pub id: AttrValue,
+    /// The pages read so far, joined.
+    pub history: AuditResponse,
+    /// The history with the next page joined on.
+    pub on_loaded: Callback<AuditResponse>,
 }

@@ -1,5 +1,6 @@
 //! The command palette (Ctrl/⌘ K): jump to a page or to any open move by typing.
 
+pub use crate::components::modal::PaletteProps;
 use caseyos_domain::queue::QueueItemView;
 use web_sys::KeyboardEvent;
 use yew::prelude::*;
@@ -118,11 +119,6 @@ fn pages() -> Vec<Choice> {
             route: Route::AutoApproval,
         },
     ]
-}
-
-#[derive(Properties, PartialEq)]
-pub struct PaletteProps {
-    pub on_close: Callback<()>,
 }
 
 #[hook]

@@ -1,8 +1,8 @@
 //! One agent: what it does, whether it writes with a language model, a Run button with its
 //! generated form, the run it started (followed until it ends), and its last runs.
 
+pub use crate::components::modal::AgentCardProps;
 use caseyos_domain::agent_run::RunStatus;
-use caseyos_domain::api::AgentInfo;
 use serde_json::Value;
 use uuid::Uuid;
 use yew::prelude::*;
@@ -23,15 +23,6 @@ struct Started {
     id: Uuid,
     status: RunStatus,
     consistency: String,
-}
-
-#[derive(Properties, PartialEq)]
-pub struct AgentCardProps {
-    pub agent: AgentInfo,
-    /// Viewers see no Run button.
-    pub can_run: bool,
-    /// A run started here ended: the page reads the agents again at this checkpoint.
-    pub on_finished: Callback<String>,
 }
 
 #[hook]

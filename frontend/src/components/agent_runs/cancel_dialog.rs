@@ -1,21 +1,11 @@
 //! The dialog that cancels an agent run, with an optional reason.
 
+pub use crate::components::modal::CancelRunProps;
 use yew::prelude::*;
 
-use crate::api::ApiError;
 use crate::components::modal::{form_actions, modal, Submit};
 use crate::components::status::error_view;
 use crate::infra::dom::{bind, on_submit};
-
-#[derive(Properties, PartialEq)]
-pub struct CancelRunProps {
-    pub busy: bool,
-    #[prop_or_default]
-    pub error: Option<ApiError>,
-    /// The reason, if one was given.
-    pub on_submit: Callback<Option<String>>,
-    pub on_close: Callback<()>,
-}
 
 /// Asks to stop a queued or running agent run, with an optional reason.
 #[hook]

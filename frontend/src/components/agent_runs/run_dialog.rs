@@ -3,7 +3,7 @@
 //! forms made from a schema use it too (an auto-approval rule), with their own title, button
 //! and starting values.
 
-use caseyos_domain::api::AgentInfo;
+pub use crate::components::modal::RunDialogProps;
 use chrono::Local;
 use serde_json::Value;
 use web_sys::HtmlInputElement;
@@ -12,30 +12,10 @@ use yew::prelude::*;
 use crate::components::fields::button;
 
 use super::agent_input::{field_of, fields, to_input, values_of, FieldKind, InputField};
-use crate::api::ApiError;
 use crate::components::modal::{form_actions, modal, Submit};
 use crate::components::status::error_view;
 use crate::infra::dom::{on_submit, value_of};
 use crate::infra::format::humanize;
-
-#[derive(Properties, PartialEq)]
-pub struct RunDialogProps {
-    pub agent: AgentInfo,
-    pub busy: bool,
-    #[prop_or_default]
-    pub error: Option<ApiError>,
-    /// The input, once the form reads well.
-    pub on_submit: Callback<Value>,
-    pub on_close: Callback<()>,
-    /// The dialog's title and its button (default "Run {agent}" and "Run").
-    #[prop_or_default]
-    pub title: Option<AttrValue>,
-    #[prop_or_default]
-    pub submit: Option<&'static str>,
-    /// What the form starts with (default: nothing).
-    #[prop_or_default]
-    pub start: Value,
-}
 
 /// Letters and digits only, for element ids.
 fn slug(text: &str) -> String {
@@ -289,8 +269,10 @@ pub fn use_run_dialog(props: &RunDialogProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::ApiError;
     use crate::test_support::mount;
     use caseyos_domain::agent_run::AgentDomain;
+    use caseyos_domain::api::AgentInfo;
     use serde_json::json;
     use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;

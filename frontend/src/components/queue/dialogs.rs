@@ -1,27 +1,17 @@
 //! The dialogs a decision on a move needs: a reason to reject, a time to snooze, a draft to
 //! edit. (Confirmations use [`ConfirmDialog`](crate::components::modal::ConfirmDialog).)
 
+pub use crate::components::modal::EditProps;
+pub use crate::components::modal::RejectProps;
+pub use crate::components::modal::SnoozeProps;
 use caseyos_domain::api::{EditQueueItemRequest, SnoozeQueueItemRequest};
 use caseyos_domain::queue::{QueueItemView, SnoozePreset};
 use chrono::{DateTime, Local, TimeZone, Utc};
 use yew::prelude::*;
 
-use crate::api::ApiError;
 use crate::components::modal::{form_actions, modal, Submit};
 use crate::infra::dom::{bind, on_submit};
 use crate::infra::format::read_local_datetime;
-
-#[derive(Properties, PartialEq)]
-pub struct RejectProps {
-    /// How many moves the reason applies to.
-    #[prop_or(1)]
-    pub count: usize,
-    pub busy: bool,
-    #[prop_or_default]
-    pub error: Option<ApiError>,
-    pub on_submit: Callback<String>,
-    pub on_close: Callback<()>,
-}
 
 #[hook]
 pub fn use_reject_dialog(props: &RejectProps) -> Html {
@@ -57,15 +47,6 @@ pub fn use_reject_dialog(props: &RejectProps) -> Html {
             </form>
         </> }) }
     }
-}
-
-#[derive(Properties, PartialEq)]
-pub struct SnoozeProps {
-    pub busy: bool,
-    #[prop_or_default]
-    pub error: Option<ApiError>,
-    pub on_submit: Callback<SnoozeQueueItemRequest>,
-    pub on_close: Callback<()>,
 }
 
 const PRESETS: &[(SnoozePreset, &str)] = &[
@@ -129,16 +110,6 @@ pub fn use_snooze_dialog(props: &SnoozeProps) -> Html {
             </form>
         </> }) }
     }
-}
-
-#[derive(Properties, PartialEq)]
-pub struct EditProps {
-    pub item: QueueItemView,
-    pub busy: bool,
-    #[prop_or_default]
-    pub error: Option<ApiError>,
-    pub on_submit: Callback<EditQueueItemRequest>,
-    pub on_close: Callback<()>,
 }
 
 fn payload_text(item: &QueueItemView, key: &str) -> String {

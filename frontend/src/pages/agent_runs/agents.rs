@@ -1,12 +1,12 @@
 //! Agents: every agent by domain, each with a Run button, the run it started, and its last
 //! runs. Runs that end anywhere refresh the page.
 
+use crate::components::agent_runs::agent_card::AgentCardProps;
+use crate::components::modal::{Hooked, HookedView};
 use caseyos_domain::agent_run::AgentDomain;
 use yew::prelude::*;
 
 use crate::api;
-use crate::components::agent_runs::agent_card::AgentCardProps;
-use crate::components::modal::{Hooked, HookedView};
 use crate::components::status::{self, empty};
 use crate::hooks::{use_query, Refresh};
 use crate::infra::app_state::use_app;

@@ -2,6 +2,7 @@
 //! Dismiss (or Cancel while it runs), its attempts, language-model usage, the moves it
 //! proposed, and its history. A run in progress is read again until it ends.
 
+use crate::components::agent_runs::cancel_dialog::CancelRunProps;
 use caseyos_domain::agent_run::{AgentRunView, AttemptOutcome};
 use caseyos_domain::api::{AgentRunResponse, RunActions};
 use uuid::Uuid;
@@ -9,7 +10,6 @@ use yew::prelude::*;
 
 use crate::api::audit::Aggregate;
 use crate::api::{self, ApiError};
-use crate::components::agent_runs::cancel_dialog::CancelRunProps;
 use crate::components::agent_runs::run_actions::{run_action_buttons, RunActionButtonsProps};
 use crate::components::agent_runs::run_status::run_status_badge;
 use crate::components::agent_runs::POLL_MS;

@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use crate::components::modal::{Hooked, HookedView};
+use crate::components::queue::dialogs::{EditProps, RejectProps, SnoozeProps};
 use caseyos_domain::api::{EditQueueItemRequest, SnoozeQueueItemRequest};
 use caseyos_domain::queue::QueueItemView;
 use futures::future::LocalBoxFuture;
@@ -12,8 +14,6 @@ use yew::prelude::*;
 use super::today_state::{TodayAction, TodayState};
 use crate::api::{self, ApiError};
 use crate::components::modal::{confirm_dialog, ConfirmProps};
-use crate::components::modal::{Hooked, HookedView};
-use crate::components::queue::dialogs::{EditProps, RejectProps, SnoozeProps};
 use crate::components::queue::load_more::{load_more, LoadMoreProps};
 use crate::components::queue::queue_card::{queue_card, QueueCardProps};
 use crate::components::status::{empty, error_view, skeleton, Load};
