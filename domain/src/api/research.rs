@@ -29,6 +29,16 @@ pub struct ResearchSessionResponse {
     pub consistency: String,
 }
 
+/// A research as `GET /api/research/{id}` answers it: the research, and its report as
+/// Markdown (what the export holds after its header), once there is one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ResearchReadResponse {
+    #[serde(flatten)]
+    pub session: ResearchSessionView,
+    pub report_markdown: Option<String>,
+}
+
 /// A research as the history lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]

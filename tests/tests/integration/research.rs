@@ -171,6 +171,16 @@ async fn offline_research_cites_caseyos_records_says_it_used_internal_sources_on
     let run = app.agent_run(&app.admin, asked.id).await;
     assert_eq!(run.agent, "StandardResearch");
 
+    // The report as Markdown beside it, for clients that show it as it is.
+    let (_, raw) = app
+        .get_json(&format!("/api/research/{}", asked.id), &app.admin)
+        .await;
+    let markdown = raw["report_markdown"]
+        .as_str()
+        .expect("the report as Markdown");
+    assert!(markdown.contains("## Sources"), "{markdown}");
+    assert!(markdown.contains(&format!("(/deals/{deal})")), "{markdown}");
+
     // History, reload without a rerun, export.
     let (_, list) = app.get_json("/api/research", &app.admin).await;
     assert_eq!(list["items"][0]["id"], asked.id.to_string());

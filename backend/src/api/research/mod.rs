@@ -8,13 +8,13 @@ use axum::response::Response;
 use axum::Json;
 use caseyos_domain::agent_run::RunTrigger;
 use caseyos_domain::api::{
-    ErrorEnvelope, ResearchListResponse, ResearchSessionResponse, ResearchSummary,
-    StartResearchRequest,
+    ErrorEnvelope, ResearchListResponse, ResearchReadResponse, ResearchSessionResponse,
+    ResearchSummary, StartResearchRequest,
 };
 use caseyos_domain::kernel::Text;
 use caseyos_domain::research::{
-    to_markdown, ResearchCommand, ResearchSession, ResearchSessionView, MAX_QUESTION_CHARS,
-    MIN_QUESTION_CHARS,
+    report_markdown, to_markdown, ResearchCommand, ResearchSession, ResearchSessionView,
+    MAX_QUESTION_CHARS, MIN_QUESTION_CHARS,
 };
 use caseyos_projections::projector::RowProjector;
 use caseyos_projections::research::{self as views, ResearchSessionsProjector};
@@ -196,7 +196,7 @@ async fn start_research(
     tag = "research",
     params(("id" = Uuid, Path, description = "The research's id (its run's)"), ReadQuery),
     responses(
-        (status = 200, description = "The research", body = ResearchSessionView),
+        (status = 200, description = "The research, and its report as Markdown once written", body = ResearchReadResponse),
         (status = 400, description = "Not a research id", body = ErrorEnvelope),
         (status = 404, description = "No such research of yours (`research.not_found`)", body = ErrorEnvelope),
     ),
@@ -207,10 +207,14 @@ async fn get_research(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(read): ApiQuery<ReadQuery>,
-) -> Result<Json<ResearchSessionView>, ApiError> {
+) -> Result<Json<ResearchReadResponse>, ApiError> {
     read.settle(&state, &[ResearchSessionsProjector::NAME])
         .await?;
-    Ok(Json(readable(&state, &principal, id).await?))
+    let session = readable(&state, &principal, id).await?;
+    Ok(Json(ResearchReadResponse {
+        report_markdown: session.report.as_ref().map(report_markdown),
+        session,
+    }))
 }
 
 /// Delete a research (its events stay in the audit history; it is no longer listed or
