@@ -455,6 +455,7 @@ impl Workers {
                         .inspect_err(|e| tracing::warn!(error = %e, "web search is misconfigured"))
                         .ok()
                 }),
+            begun: Default::default(),
         };
         let examples = VoiceModel(self.inner.pool.clone());
         let voice: &VoiceProfile = &self.inner.config.voice;

@@ -4,6 +4,7 @@
 //! (recorded on the run's `research_session` as it happens), and the reactor that records
 //! a research's report — or why it failed — once its run has ended.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,6 +44,9 @@ pub struct ResearchModel {
     pub question: String,
     pub depth: ResearchDepth,
     pub web: Option<Box<dyn WebSearch>>,
+    /// Whether this attempt has begun the session (or found it begun): once per run, not
+    /// once per step.
+    pub begun: AtomicBool,
 }
 
 /// The query behind [`ResearchModel::internal`]: each read model's matches by PostgreSQL
@@ -104,22 +108,28 @@ fn link(record_type: &str, id: Uuid) -> String {
 }
 
 impl ResearchModel {
-    /// Begins the session (nothing when it has begun), then records `command`.
+    /// Begins the session the first time (nothing when the API began it), then records
+    /// `command`.
     async fn record(&self, command: ResearchCommand) -> Result<(), String> {
-        let begin = ResearchCommand::Begin {
-            id: self.run_id,
-            question: self.question.clone(),
-            depth: self.depth,
-            requested_by: self.owner.clone(),
-            at: now(),
-        };
-        for command in [begin, command] {
+        let execute = |command| async {
             self.bus
                 .execute::<ResearchSession>(self.run_id, command, &self.meta)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        if !self.begun.load(Ordering::Relaxed) {
+            execute(ResearchCommand::Begin {
+                id: self.run_id,
+                question: self.question.clone(),
+                depth: self.depth,
+                requested_by: self.owner.clone(),
+                at: now(),
+            })
+            .await?;
+            self.begun.store(true, Ordering::Relaxed);
         }
-        Ok(())
+        execute(command).await
     }
 }
 
