@@ -118,7 +118,12 @@ async fn list_research(
     request_body(content = StartResearchRequest, example = json!({
         "question": "What do we know about Northwind Logistics and its renewal?", "depth": "standard"})),
     responses(
-        (status = 202, description = "Begun; its run is queued", body = ResearchSessionResponse),
+        (status = 202, description = "Begun; its run is queued", body = ResearchSessionResponse, example = json!({
+            "id": "01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21", "run_id": "01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21",
+            "question": "What do we know about Northwind Logistics and its renewal?", "depth": "standard",
+            "status": "running", "requested_by": "casey", "started_at": "2026-12-01T09:00:00Z",
+            "finished_at": null, "progress": [], "report": null, "error": null, "deleted": false,
+            "version": 1, "consistency": "1042.0"})),
         (status = 400, description = "Not JSON", body = ErrorEnvelope),
         (status = 403, description = "Viewers cannot run research", body = ErrorEnvelope),
         (status = 422, description = "`request.validation`: a question shorter than 3 or longer than 500 characters, blank, or with control characters", body = ErrorEnvelope),
@@ -196,7 +201,25 @@ async fn start_research(
     tag = "research",
     params(("id" = Uuid, Path, description = "The research's id (its run's)"), ReadQuery),
     responses(
-        (status = 200, description = "The research, and its report as Markdown once written", body = ResearchReadResponse),
+        (status = 200, description = "The research, and its report as Markdown once written", body = ResearchReadResponse, example = json!({
+            "id": "01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21", "run_id": "01932c1e-7b3a-7c61-9d2e-5f0a8b4c6d21",
+            "question": "What do we know about Northwind Logistics?", "depth": "standard",
+            "status": "completed", "requested_by": "casey", "started_at": "2026-12-01T09:00:00Z",
+            "finished_at": "2026-12-01T09:00:04Z",
+            "progress": [
+                {"stage": "internal_search", "detail": "searching internal data: contacts, deals, moves, runs and signals", "at": "2026-12-01T09:00:01Z"},
+                {"stage": "web_search", "detail": "no web search provider configured: internal sources only", "at": "2026-12-01T09:00:02Z"},
+                {"stage": "synthesis", "detail": "synthesising 2 sources", "at": "2026-12-01T09:00:02Z"}],
+            "report": {"title": "Research: What do we know about Northwind Logistics?",
+                "sections": [{"heading": "Contacts", "body": "Dana Whitfield: VP of Sales at Northwind Logistics [1]."},
+                             {"heading": "Deals", "body": "Northwind renewal: qualified to buy, closing 2027-03-31 [2]."}],
+                "sources": [
+                    {"n": 1, "kind": "internal", "title": "Dana Whitfield", "link": "/contacts/0193a0c4-1d2e-7f3a-8b4c-5d6e7f8a9b0c", "snippet": "VP of Sales at Northwind Logistics", "record_type": "contact"},
+                    {"n": 2, "kind": "internal", "title": "Northwind renewal", "link": "/deals/0193a0c4-2e3f-7a4b-9c5d-6e7f8a9b0c1d", "snippet": "qualified to buy, closing 2027-03-31", "record_type": "deal"}],
+                "web": "not_configured", "writer": "offline", "model": null,
+                "queries": ["What do we know about Northwind Logistics?"]},
+            "error": null, "deleted": false, "version": 5,
+            "report_markdown": "- Written by: offline: no language model configured\n- Web: not searched: no search provider configured (internal sources only)\n\n## Contacts\n\nDana Whitfield: VP of Sales at Northwind Logistics [1].\n\n## Deals\n\nNorthwind renewal: qualified to buy, closing 2027-03-31 [2].\n\n## Sources\n\n1. [Dana Whitfield](/contacts/0193a0c4-1d2e-7f3a-8b4c-5d6e7f8a9b0c): VP of Sales at Northwind Logistics\n2. [Northwind renewal](/deals/0193a0c4-2e3f-7a4b-9c5d-6e7f8a9b0c1d): qualified to buy, closing 2027-03-31\n"})),
         (status = 400, description = "Not a research id", body = ErrorEnvelope),
         (status = 404, description = "No such research of yours (`research.not_found`)", body = ErrorEnvelope),
     ),

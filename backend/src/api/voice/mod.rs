@@ -95,7 +95,10 @@ async fn list_samples(
     request_body(content = AddVoiceSampleRequest, example = json!({
         "content": SAMPLE_EXAMPLE, "source": "manual", "rating": 5})),
     responses(
-        (status = 201, description = "Added", body = VoiceSampleView),
+        (status = 201, description = "Added", body = VoiceSampleView, example = json!({"id": "0193a0c4-3f4a-7b5c-8d6e-7f8a9b0c1d2e", "content": SAMPLE_EXAMPLE,
+            "subject": null, "source": "manual", "rating": 5, "feedback": null, "added_by": "casey",
+            "added_at": "2026-12-01T09:00:00Z", "rated_at": "2026-12-01T09:00:00Z", "origin": null,
+            "removed": false, "version": 1})),
         (status = 400, description = "Not JSON", body = ErrorEnvelope),
         (status = 403, description = "Viewers cannot add samples", body = ErrorEnvelope),
         (status = 422, description = "`request.validation`: content shorter than 100 or longer than 20,000 characters, a rating outside 1–5, or feedback over 2,000 characters", body = ErrorEnvelope),
@@ -159,7 +162,11 @@ fn feedback(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     params(("id" = Uuid, Path, description = "The sample's id")),
     request_body(content = RateVoiceSampleRequest, example = json!({"rating": 4, "feedback": "a little long"})),
     responses(
-        (status = 200, description = "The sample", body = VoiceSampleView),
+        (status = 200, description = "The sample", body = VoiceSampleView, example = json!({
+            "id": "0193a0c4-3f4a-7b5c-8d6e-7f8a9b0c1d2e", "content": SAMPLE_EXAMPLE,
+            "subject": null, "source": "manual", "rating": 4, "feedback": "a little long",
+            "added_by": "casey", "added_at": "2026-12-01T09:00:00Z",
+            "rated_at": "2026-12-01T09:10:00Z", "origin": null, "removed": false, "version": 2})),
         (status = 400, description = "Not JSON, or not a sample id", body = ErrorEnvelope),
         (status = 403, description = "Viewers cannot rate samples", body = ErrorEnvelope),
         (status = 404, description = "No such sample (`voice.not_found`)", body = ErrorEnvelope),
@@ -255,14 +262,6 @@ async fn persona(state: &AppState) -> Result<(PersonaResponse, Vec<VoiceSampleVi
     Ok((response, samples))
 }
 
-const PERSONA_EXAMPLE: &str = r#"{"sample_count": 3, "rated_count": 2, "top_rated_count": 2,
-  "used_count": 3, "tone": ["concise", "conversational", "inquisitive"],
-  "style": ["about 38 words per message, 9 per sentence", "opens with \"Hi\"", "signs off with \"Talk soon,\""],
-  "stats": {"avg_words_per_sample": 38.0, "avg_sentence_words": 8.67, "question_rate": 0.22, "contraction_rate": 0.33},
-  "common_phrases": [{"phrase": "pipeline reviews", "count": 2}],
-  "word_frequency": [{"word": "casey", "count": 3}, {"word": "pipeline", "count": 2}],
-  "greeting": "Hi", "sign_off": "Talk soon,", "summary": null, "llm": "not_connected"}"#;
-
 /// How you write, computed from the samples (those rated 1 or 2 left out): tone and style,
 /// sentence statistics, common phrases, word frequency, your usual greeting and sign-off;
 /// and the language model's last summary of it, when one was written.
@@ -273,7 +272,13 @@ const PERSONA_EXAMPLE: &str = r#"{"sample_count": 3, "rated_count": 2, "top_rate
     params(ReadQuery),
     responses(
         (status = 200, description = "The persona", body = PersonaResponse,
-         example = json!(serde_json::from_str::<serde_json::Value>(PERSONA_EXAMPLE).unwrap_or_default())),
+         example = json!({"sample_count": 3, "rated_count": 2, "top_rated_count": 2,
+            "used_count": 3, "tone": ["concise", "conversational", "inquisitive"],
+            "style": ["about 38 words per message, 9 per sentence", "opens with \"Hi\"", "signs off with \"Talk soon,\""],
+            "stats": {"avg_words_per_sample": 38.0, "avg_sentence_words": 8.67, "question_rate": 0.22, "contraction_rate": 0.33},
+            "common_phrases": [{"phrase": "pipeline reviews", "count": 2}],
+            "word_frequency": [{"word": "casey", "count": 3}, {"word": "pipeline", "count": 2}],
+            "greeting": "Hi", "sign_off": "Talk soon,", "summary": null, "llm": "not_connected"})),
     ),
     security(("bearer" = []))
 )]
@@ -293,7 +298,16 @@ async fn get_persona(
     path = "/api/voice/persona/summary",
     tag = "voice",
     responses(
-        (status = 200, description = "The persona with its new summary", body = PersonaResponse),
+        (status = 200, description = "The persona with its new summary", body = PersonaResponse, example = json!({
+            "sample_count": 1, "rated_count": 1, "top_rated_count": 1, "used_count": 1,
+            "tone": ["concise", "conversational", "inquisitive"],
+            "style": ["about 24 words per message, 6 per sentence", "opens with \"Hi\"", "signs off with \"Talk soon,\""],
+            "stats": {"avg_words_per_sample": 24.0, "avg_sentence_words": 6.0, "question_rate": 0.25, "contraction_rate": 0.0},
+            "common_phrases": [], "word_frequency": [{"word": "northwind", "count": 1}],
+            "greeting": "Hi", "sign_off": "Talk soon,",
+            "summary": {"text": "- Opens with the reader's first name\n- One sharp question", "model": "gpt-4o-mini",
+                "written_at": "2026-12-01T09:20:00Z", "sample_count": 1},
+            "llm": "connected"})),
         (status = 403, description = "Viewers cannot write the summary", body = ErrorEnvelope),
         (status = 409, description = "`llm.not_connected`: no language model is configured; `voice.no_samples`: nothing to summarise yet", body = ErrorEnvelope),
         (status = 502, description = "The language model failed (`llm.*`)", body = ErrorEnvelope),
