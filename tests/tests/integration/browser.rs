@@ -2199,7 +2199,17 @@ async fn voice_training_takes_a_pasted_sample_rates_it_and_says_plainly_why_no_s
             vec![],
         )
         .await;
-    let (status, body) = app.get_json("/api/voice/samples", &app.admin).await;
+    // The select shows 4 as soon as it is chosen; the rating is saved when the request
+    // answers: wait for the server to hold it.
+    let mut answer = app.get_json("/api/voice/samples", &app.admin).await;
+    for _ in 0..100 {
+        if answer.1["items"][0]["rating"] == json!(4) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        answer = app.get_json("/api/voice/samples", &app.admin).await;
+    }
+    let (status, body) = answer;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["items"][0]["rating"], json!(4), "{body}");
 
