@@ -310,6 +310,8 @@ pub async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config.clone()).await?;
+    let model = config.llm_model.clone();
+    tokio::task::spawn_blocking(move || crate::api::chat::tokens::warm(&model));
     let url = config.public_url(app.address());
     let pool = app.state().pool.clone();
     let first_run: bool = sqlx::query_scalar(

@@ -94,7 +94,8 @@ pub struct ChatMessageView {
     pub tool_calls: Vec<ToolCallView>,
     /// Its length in tokens (see `tokens_method`).
     pub tokens: u32,
-    /// How `tokens` was counted: `provider` (the model's own count), or `estimate`
+    /// How `tokens` was counted: `provider` (the model's own count), `tiktoken:<encoding>`
+    /// (the model family's tokenizer, e.g. `tiktoken:o200k_base`), or `estimate`
     /// (characters / 4, rounded up: no tokenizer of this model family is built in).
     pub tokens_method: String,
     /// Answered without a language model (none configured, or a slash command).

@@ -136,7 +136,16 @@ async fn without_a_model_the_chat_says_so_and_slash_commands_still_work() {
 
     let session = say(&app, &app.admin, chat, "What's Acme's revenue?").await;
     assert_eq!(session.title, "What's Acme's revenue?");
+    // The configured model (the default, gpt-4o-mini) has a tokenizer: the question is
+    // counted with it, as is the answer.
+    let question = &session.messages[0];
+    assert_eq!(
+        (question.tokens, question.tokens_method.clone()),
+        caseyos_backend::api::chat::tokens::count("gpt-4o-mini", "What's Acme's revenue?")
+    );
+    assert_eq!(question.tokens_method, "tiktoken:o200k_base");
     let answer = last_answer(&session);
+    assert_eq!(answer.tokens_method, "tiktoken:o200k_base");
     assert!(answer.offline);
     assert!(
         answer

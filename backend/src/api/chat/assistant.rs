@@ -11,8 +11,8 @@ use caseyos_domain::chat::preferences::{
     extract, preferences_id, ChatPreferences, PreferencesCommand, PreferencesView,
 };
 use caseyos_domain::chat::{
-    estimate_tokens, ChatCommand, ChatMessageView, ChatRole, ChatSession, ChatSessionView,
-    ChatSummary, NewMessage, ToolCallState, ToolCallView, KEEP_VERBATIM,
+    ChatCommand, ChatMessageView, ChatRole, ChatSession, ChatSessionView, ChatSummary, NewMessage,
+    ToolCallState, ToolCallView, KEEP_VERBATIM,
 };
 use caseyos_domain::kernel::{Checkpoint, ConsistencyToken};
 use caseyos_store::history::state_at;
@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::tokens;
 use super::tools::{catalogue, Tool, CHAT_OPERATIONS};
 use crate::auth::{Principal, Role};
 use crate::http::dispatch::{dispatch, numbered, CallerCredentials, Dispatched};
@@ -108,18 +109,22 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
+/// A new message, its tokens counted for `model` (see [`tokens::count`]).
 fn message_of(
+    model: &str,
     role: ChatRole,
     content: String,
     tool_calls: Vec<ToolCallView>,
     offline: bool,
 ) -> NewMessage {
+    let content = clean(&content);
+    let (tokens, tokens_method) = tokens::count(model, &content);
     NewMessage {
         id: Uuid::now_v7(),
         role,
-        tokens: estimate_tokens(&content),
-        tokens_method: "estimate".into(),
-        content: clean(&content),
+        tokens,
+        tokens_method,
+        content,
         tool_calls,
         offline,
         model: None,
@@ -204,8 +209,14 @@ impl Conversation<'_> {
                      questions here. Slash commands still work: `/today`, `/approve N`, \
                      `/reject N reason`, `/run Agent {json}`, `/help`.",
                 );
-                self.add(message_of(ChatRole::Assistant, text, Vec::new(), true))
-                    .await
+                self.add(message_of(
+                    &self.state.config.llm_model,
+                    ChatRole::Assistant,
+                    text,
+                    Vec::new(),
+                    true,
+                ))
+                .await
             }
         }
     }
@@ -285,8 +296,14 @@ impl Conversation<'_> {
             },
             _ => HELP.to_string(),
         };
-        self.add(message_of(ChatRole::Assistant, text, calls, true))
-            .await
+        self.add(message_of(
+            &self.state.config.llm_model,
+            ChatRole::Assistant,
+            text,
+            calls,
+            true,
+        ))
+        .await
     }
 
     /// A tool call this person made by typing a command (so decided by them already).
@@ -512,6 +529,7 @@ impl Conversation<'_> {
                 Err(e) => {
                     return self
                         .add(message_of(
+                            &self.state.config.llm_model,
                             ChatRole::Assistant,
                             format!("The language model failed ({}): {e}", e.code()),
                             Vec::new(),
@@ -526,8 +544,13 @@ impl Conversation<'_> {
             }
             let waiting = calls.iter().any(|c| c.state.is_open());
             let done = calls.is_empty();
-            let mut message =
-                message_of(ChatRole::Assistant, completion.text.clone(), calls, false);
+            let mut message = message_of(
+                &self.state.config.llm_model,
+                ChatRole::Assistant,
+                completion.text.clone(),
+                calls,
+                false,
+            );
             if completion.usage.completion_tokens > 0 {
                 message.tokens =
                     u32::try_from(completion.usage.completion_tokens).unwrap_or(u32::MAX);
@@ -747,7 +770,7 @@ impl Conversation<'_> {
             u32::try_from(session.messages.len() - rest.len() + folded.len()).unwrap_or(u32::MAX);
         let summary = match client.chat_with_tools(&messages, &[], SUMMARY_TOKENS).await {
             Ok(c) if !c.text.trim().is_empty() => ChatSummary {
-                tokens: estimate_tokens(&c.text),
+                tokens: tokens::count(&self.state.config.llm_model, &c.text).0,
                 text: c.text,
                 through,
                 covers,
@@ -762,7 +785,7 @@ impl Conversation<'_> {
                     .collect();
                 let text = lines.join("\n");
                 ChatSummary {
-                    tokens: estimate_tokens(&text),
+                    tokens: tokens::count(&self.state.config.llm_model, &text).0,
                     text,
                     through,
                     covers,

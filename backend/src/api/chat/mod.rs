@@ -4,6 +4,7 @@
 //! owner confirms it, as them, through the same API.
 
 mod assistant;
+pub mod tokens;
 pub mod tools;
 
 use std::convert::Infallible;
@@ -22,7 +23,7 @@ use caseyos_domain::chat::preferences::{
     preferences_id, ChatPreferences, PreferencesCommand, PreferencesView,
 };
 use caseyos_domain::chat::{
-    estimate_tokens, title_from, ChatCommand, ChatRole, ChatSessionView, NewMessage, ToolCallState,
+    title_from, ChatCommand, ChatRole, ChatSessionView, NewMessage, ToolCallState,
     MAX_MESSAGE_CHARS, MAX_TITLE_CHARS,
 };
 use caseyos_domain::kernel::Text;
@@ -453,11 +454,12 @@ async fn send_chat_message(
             let mut chat = conversation(&state, &ctx, &caller, id);
             chat.progress = stream.then_some(sender);
             if !repeated {
+                let (tokens, tokens_method) = tokens::count(&state.config.llm_model, &content);
                 let first = NewMessage {
                     id: message_id,
                     role: ChatRole::User,
-                    tokens: estimate_tokens(&content),
-                    tokens_method: "estimate".into(),
+                    tokens,
+                    tokens_method,
                     content: content.clone(),
                     tool_calls: Vec::new(),
                     offline: false,

@@ -16,7 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::Json;
 use caseyos_domain::api::ErrorEnvelope;
-use caseyos_domain::chat::{estimate_tokens, ChatCommand, ChatRole, NewMessage};
+use caseyos_domain::chat::{ChatCommand, ChatRole, NewMessage};
 use caseyos_domain::kernel::{Actor, Text};
 use caseyos_store::{now, CommandMeta};
 use chrono::Utc;
@@ -28,7 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::chat::Conversation;
+use crate::api::chat::{tokens, Conversation};
 use crate::auth::Principal;
 use crate::connectors::slack::respond;
 use crate::http::dispatch::{dispatch, numbered, CallerCredentials, Dispatched};
@@ -379,12 +379,13 @@ async fn ask(
                     at: now(),
                 })
                 .await?;
+            let (tokens, tokens_method) = tokens::count(&state.config.llm_model, &question);
             let asked = conversation
                 .add(NewMessage {
                     id: Uuid::now_v7(),
                     role: ChatRole::User,
-                    tokens: estimate_tokens(&question),
-                    tokens_method: "estimate".into(),
+                    tokens,
+                    tokens_method,
                     content: question.clone(),
                     tool_calls: Vec::new(),
                     offline: false,
