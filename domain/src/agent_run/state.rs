@@ -78,7 +78,7 @@ pub struct AgentRunView {
 impl AgentRunView {
     /// Whether it may be dismissed: it has finished and nobody dismissed it yet.
     pub fn may_dismiss(&self) -> bool {
-        self.status.is_finished() && self.dismissed_at.is_none()
+        self.status.may_dismiss(self.dismissed_at.is_some())
     }
 
     /// The attempt currently running, if any.

@@ -191,6 +191,12 @@ impl RunStatus {
         !self.is_finished()
     }
 
+    /// Whether a run in this status may be dismissed: it has finished and nobody dismissed
+    /// it yet (`dismissed`).
+    pub const fn may_dismiss(self, dismissed: bool) -> bool {
+        self.is_finished() && !dismissed
+    }
+
     /// Whether a worker holds (or held) the run.
     pub const fn is_active(self) -> bool {
         matches!(self, RunStatus::Running | RunStatus::Cancelling)

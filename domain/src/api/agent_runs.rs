@@ -140,13 +140,26 @@ impl RunActions {
     /// For `user` signed in with `role`: nothing for viewers, their own runs for operators,
     /// every run for admins ([`Role::may_act`]).
     pub fn of(run: &AgentRunView, role: Role, user: &str) -> RunActions {
-        if !role.may_act(user, &run.requested_by) {
+        let dismissed = run.dismissed_at.is_some();
+        RunActions::of_parts(run.status, &run.requested_by, dismissed, role, user)
+    }
+
+    /// The same for a run known by its status, who requested it and whether it was
+    /// dismissed (the SPA reads a run as JSON).
+    pub fn of_parts(
+        status: RunStatus,
+        requested_by: &Actor,
+        dismissed: bool,
+        role: Role,
+        user: &str,
+    ) -> RunActions {
+        if !role.may_act(user, requested_by) {
             return RunActions::default();
         }
         RunActions {
-            cancel: run.status.may_cancel(),
-            retry: run.status.may_retry(),
-            dismiss: run.may_dismiss(),
+            cancel: status.may_cancel(),
+            retry: status.may_retry(),
+            dismiss: status.may_dismiss(dismissed),
         }
     }
 }

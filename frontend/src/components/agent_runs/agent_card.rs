@@ -2,15 +2,14 @@
 //! generated form, the run it started (followed until it ends), and its last runs.
 
 pub use crate::components::modal::AgentCardProps;
-use caseyos_domain::agent_run::RunStatus;
 use serde_json::Value;
-use uuid::Uuid;
 use yew::prelude::*;
 
 use super::run_dialog::RunDialogProps;
 use super::run_status::{progress, run_status_badge, run_strip};
 use super::POLL_MS;
 use crate::api;
+use crate::api::agent_runs::RunState;
 use crate::components::modal::{Hooked, HookedView};
 use crate::hooks::{poll, use_dialog};
 use crate::infra::app_state::use_app;
@@ -18,12 +17,7 @@ use crate::routes::agent_runs::RunFilters;
 use crate::routes::{app_link, link, Route};
 
 /// The run this card started.
-#[derive(Clone, Debug, PartialEq)]
-struct Started {
-    id: Uuid,
-    status: RunStatus,
-    consistency: String,
-}
+type Started = RunState;
 
 #[hook]
 pub fn use_agent_card(props: &AgentCardProps) -> Html {
@@ -53,14 +47,14 @@ pub fn use_agent_card(props: &AgentCardProps) -> Html {
                         let read = api::agent_runs::run(&id.to_string(), Some(&consistency)).await;
                         Box::new(move || match read {
                             Ok(found) => {
-                                let status = found.run.status;
-                                started.set(Some(Started {
-                                    id,
-                                    status,
-                                    consistency: found.consistency.clone(),
-                                }));
-                                if status.is_finished() {
-                                    on_finished.emit(found.consistency);
+                                let Some(state) = RunState::of(&found) else {
+                                    return;
+                                };
+                                let finished = state.status.is_finished();
+                                let consistency = state.consistency.clone();
+                                started.set(Some(state));
+                                if finished {
+                                    on_finished.emit(consistency);
                                 }
                             }
                             Err(error) => app.check(&error),
@@ -78,13 +72,7 @@ pub fn use_agent_card(props: &AgentCardProps) -> Html {
             let (started, name) = (started.clone(), name.clone());
             dialog.run(
                 async move { api::agent_runs::run_agent(&name, input).await },
-                move |response| {
-                    started.set(Some(Started {
-                        id: response.run.id,
-                        status: response.run.status,
-                        consistency: response.consistency,
-                    }))
-                },
+                move |response| started.set(RunState::of(&response)),
             );
         })
     };

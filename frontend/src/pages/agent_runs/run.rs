@@ -3,17 +3,20 @@
 //! proposed, and its history. A run in progress is read again until it ends.
 
 use crate::components::agent_runs::cancel_dialog::CancelRunProps;
-use caseyos_domain::agent_run::{AgentRunView, AttemptOutcome};
-use caseyos_domain::api::{AgentRunResponse, RunActions};
-use uuid::Uuid;
+use caseyos_domain::agent_run::{AgentDomain, AttemptOutcome, RunStatus, RunTrigger};
+use caseyos_domain::api::RunActions;
+use caseyos_domain::kernel::{instant, Actor, ActorKind};
+use serde_json::Value;
 use yew::prelude::*;
 
+use crate::api::agent_runs::RunState;
 use crate::api::audit::Aggregate;
 use crate::api::{self, ApiError};
 use crate::components::agent_runs::run_actions::{run_action_buttons, RunActionButtonsProps};
 use crate::components::agent_runs::run_status::run_status_badge;
 use crate::components::agent_runs::POLL_MS;
 use crate::components::audit_events::{event_list, NewerEventsProps};
+use crate::components::contacts::{at, items, str_at};
 use crate::components::fields::field;
 use crate::components::markdown::{markdown, parse};
 use crate::components::modal::{confirm_dialog, ConfirmProps, Hooked, HookedView};
@@ -38,19 +41,39 @@ enum Dialog {
     Dismiss,
 }
 
-fn short(id: &Uuid) -> String {
-    id.to_string().chars().take(8).collect()
+fn short(id: &str) -> String {
+    id.chars().take(8).collect()
 }
 
-fn run_link(id: &Uuid) -> Html {
+fn run_link(id: &Value) -> Html {
+    let id = id.as_str().unwrap_or_default();
     link(
         Route::Run { id: id.to_string() },
         html! { { format!("run {}", short(id)) } },
     )
 }
 
-fn when(at: chrono::DateTime<chrono::Utc>) -> Html {
-    html! { <time datetime={at.to_rfc3339()} title={absolute(at)}>{ relative(now(), at) }</time> }
+/// An instant (RFC 3339 text) as "3 minutes ago", the date and time in its title; "—" for
+/// none.
+fn when(value: &Value) -> Html {
+    match value.as_str().and_then(instant::parse) {
+        Some(at) => html! {
+            <time datetime={at.to_rfc3339()} title={absolute(at)}>{ relative(now(), at) }</time>
+        },
+        None => html! { "—" },
+    }
+}
+
+/// Who did something (an actor as JSON), for people.
+fn who(value: &Value) -> Option<String> {
+    let kind = ActorKind::named(str_at(value, "kind")?)?;
+    let id = str_at(value, "id")?.to_string();
+    Some(actor(&Actor { kind, id }))
+}
+
+/// A count or duration as a whole number (0 for none).
+fn whole(value: &Value) -> u64 {
+    value.as_u64().unwrap_or_default()
 }
 
 /// A part of the run's page: a section titled `title` (its id from `name`).
@@ -64,62 +87,76 @@ fn part(name: &str, title: &str, body: Html) -> Html {
     }
 }
 
-fn pretty(value: &serde_json::Value) -> Html {
+fn pretty(value: &Value) -> Html {
     html! {
         <pre class="json" tabindex="0">{ serde_json::to_string_pretty(value).unwrap_or_default() }</pre>
     }
 }
 
-fn outcome(outcome: AttemptOutcome) -> &'static str {
+fn outcome(outcome: Option<AttemptOutcome>) -> &'static str {
     match outcome {
-        AttemptOutcome::Running => "running",
-        AttemptOutcome::Succeeded => "succeeded",
-        AttemptOutcome::Failed => "failed",
-        AttemptOutcome::TimedOut => "timed out",
-        AttemptOutcome::Cancelled => "cancelled",
-        AttemptOutcome::Abandoned => "abandoned (worker lost)",
+        Some(AttemptOutcome::Running) => "running",
+        Some(AttemptOutcome::Succeeded) => "succeeded",
+        Some(AttemptOutcome::Failed) => "failed",
+        Some(AttemptOutcome::TimedOut) => "timed out",
+        Some(AttemptOutcome::Cancelled) => "cancelled",
+        Some(AttemptOutcome::Abandoned) => "abandoned (worker lost)",
+        None => "—",
     }
 }
 
-fn facts(run: &AgentRunView) -> Html {
+/// A duration in milliseconds, "—" for none.
+fn took(ms: &Value) -> String {
+    ms.as_u64().map(duration).unwrap_or_else(|| "—".into())
+}
+
+fn facts(run: &Value) -> Html {
+    let agent = str_at(run, "agent").unwrap_or_default().to_string();
     let agent_runs = RunFilters {
-        agent: Some(run.agent.clone()),
+        agent: Some(agent.clone()),
         ..RunFilters::default()
     };
+    let by = |key: &str| {
+        who(at(run, key))
+            .map(|a| format!(" by {a}"))
+            .unwrap_or_default()
+    };
+    let retried_by = items(at(run, "retried_by"));
+    let cancel_reason = str_at(run, "cancel_reason");
     html! {
         <dl class="fields">
             { field("Agent", html! {
                 { app_link(&Route::Runs, Some(&agent_runs), Classes::new(), html! {
-                    <>{ &run.agent }<span class="visually-hidden">{ ": all its runs" }</span></>
+                    <>{ agent }<span class="visually-hidden">{ ": all its runs" }</span></>
                 }) }
             }) }
-            { field("Requested", html! { <>{ when(run.requested_at) }{ format!(" by {}", actor(&run.requested_by)) }</> }) }
-            { for run.started_at.map(|at| field("Started", when(at))) }
-            { for run.finished_at.map(|at| field("Finished", when(at))) }
-            { field("Duration", html! { { run.duration_ms.map(duration).unwrap_or_else(|| "—".into()) } }) }
-            { field("Attempts", html! { { format!("{} of at most {}", run.attempts.len(), run.max_attempts) } }) }
-            { field("Time limit", html! { { format!("{} per attempt", duration(run.timeout_ms)) } }) }
-            { for run.retry_of.map(|id| field("Retries", run_link(&id))) }
-            if !run.retried_by.is_empty() {
-                { field("Retried by", html! { <>{ for run.retried_by.iter().map(|id| html! { <>{ run_link(id) }{ " " }</> }) }</> }) }
+            { field("Requested", html! { <>{ when(at(run, "requested_at")) }{ by("requested_by") }</> }) }
+            if !at(run, "started_at").is_null() { { field("Started", when(at(run, "started_at"))) } }
+            if !at(run, "finished_at").is_null() { { field("Finished", when(at(run, "finished_at"))) } }
+            { field("Duration", html! { { took(at(run, "duration_ms")) } }) }
+            { field("Attempts", html! { { format!("{} of at most {}", items(at(run, "attempts")).len(), whole(at(run, "max_attempts"))) } }) }
+            { field("Time limit", html! { { format!("{} per attempt", took(at(run, "timeout_ms"))) } }) }
+            if !at(run, "retry_of").is_null() { { field("Retries", run_link(at(run, "retry_of"))) } }
+            if !retried_by.is_empty() {
+                { field("Retried by", html! { <>{ for retried_by.iter().map(|id| html! { <>{ run_link(id) }{ " " }</> }) }</> }) }
             }
-            if run.cancel_reason.is_some() || run.cancelled_by.is_some() {
+            if cancel_reason.is_some() || !at(run, "cancelled_by").is_null() {
                 { field("Cancelled", html! { {
-                    format!("{}{}",
-                        run.cancelled_by.as_ref().map(|a| format!("by {}", actor(a))).unwrap_or_default(),
-                        run.cancel_reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())
+                    format!("{}{}", by("cancelled_by").trim_start(),
+                        cancel_reason.map(|r| format!(": {r}")).unwrap_or_default())
                 } }) }
             }
-            { for run.dismissed_at.map(|at| field("Dismissed", html! {
-                <>{ when(at) }{ run.dismissed_by.as_ref().map(|a| format!(" by {}", actor(a))).unwrap_or_default() }</>
-            })) }
-            { field("Run id", html! { <code>{ run.id.to_string() }</code> }) }
+            if !at(run, "dismissed_at").is_null() {
+                { field("Dismissed", html! { <>{ when(at(run, "dismissed_at")) }{ by("dismissed_by") }</> }) }
+            }
+            { field("Run id", html! { <code>{ str_at(run, "id").unwrap_or_default() }</code> }) }
         </dl>
     }
 }
 
-fn attempts(run: &AgentRunView) -> Html {
-    if run.attempts.is_empty() {
+fn attempts(run: &Value) -> Html {
+    let attempts = items(at(run, "attempts"));
+    if attempts.is_empty() {
         return html! { <p class="muted">{ "No worker has started it yet." }</p> };
     }
     html! {
@@ -127,15 +164,15 @@ fn attempts(run: &AgentRunView) -> Html {
             <table class="data">
                 { table::head(&["Attempt", "Worker", "Started", "Duration", "Outcome", "Error"]) }
                 <tbody>
-                    { for run.attempts.iter().map(|a| html! {
-                        <tr key={a.attempt}>
-                            <td class="number">{ a.attempt }</td>
-                            <td><code>{ &a.worker }</code></td>
-                            <td>{ when(a.started_at) }</td>
-                            <td>{ a.duration_ms.map(duration).unwrap_or_else(|| "—".into()) }</td>
-                            <td>{ outcome(a.outcome) }</td>
-                            <td>{ match &a.error {
-                                Some(e) => html! { <><code>{ &e.code }</code>{ " " }{ &e.message }</> },
+                    { for attempts.iter().map(|a| html! {
+                        <tr>
+                            <td class="number">{ whole(at(a, "attempt")) }</td>
+                            <td><code>{ str_at(a, "worker").unwrap_or_default() }</code></td>
+                            <td>{ when(at(a, "started_at")) }</td>
+                            <td>{ took(at(a, "duration_ms")) }</td>
+                            <td>{ outcome(str_at(a, "outcome").and_then(AttemptOutcome::named)) }</td>
+                            <td>{ match str_at(a, "error.code") {
+                                Some(code) => html! { <><code>{ code }</code>{ " " }{ str_at(a, "error.message").unwrap_or_default() }</> },
                                 None => html! { "—" },
                             } }</td>
                         </tr>
@@ -161,7 +198,9 @@ pub fn use_run_page(props: &RunProps) -> Html {
         Refresh::on(Feed::AgentRuns)
             .after(opened_after)
             .every(POLL_MS)
-            .while_ready(|found: &AgentRunResponse| !found.run.status.is_finished()),
+            .while_ready(|found: &Value| {
+                RunState::of(found).is_none_or(|run| !run.status.is_finished())
+            }),
         props.id.clone(),
         |id, consistency| {
             let id = id.clone();
@@ -174,10 +213,10 @@ pub fn use_run_page(props: &RunProps) -> Html {
     let holds = use_mut_ref(|| None::<(AttrValue, i64)>);
     let wanted = use_mut_ref(|| None::<(AttrValue, u64)>);
     if let Load::Ready(found) = &*run {
-        let version = found.run.version;
+        let version = whole(at(found, "version"));
         let covered = matches!(&*holds.borrow(),
             Some((id, sequence)) if *id == props.id && *sequence >= version as i64);
-        if found.run.id.to_string() == *props.id && !covered {
+        if str_at(found, "id") == Some(&*props.id) && !covered {
             *wanted.borrow_mut() = Some((props.id.clone(), version));
         }
     }
@@ -204,8 +243,10 @@ pub fn use_run_page(props: &RunProps) -> Html {
     // A command's answer is the run as it is now.
     let done = {
         let run = run.clone();
-        move |response: AgentRunResponse| {
-            run.read_after(response.consistency.clone());
+        move |response: Value| {
+            if let Some(token) = str_at(&response, "consistency") {
+                run.read_after(token.to_string());
+            }
             run.set(response);
         }
     };
@@ -245,12 +286,10 @@ pub fn use_run_page(props: &RunProps) -> Html {
                 match api::agent_runs::retry(&id).await {
                     Ok(new_run) => {
                         retrying.set(false);
-                        push(
-                            &Route::Run {
-                                id: new_run.run.id.to_string(),
-                            },
-                            &after(&new_run.consistency),
-                        );
+                        if let Some(new_run) = RunState::of(&new_run) {
+                            let id = new_run.id.to_string();
+                            push(&Route::Run { id }, &after(&new_run.consistency));
+                        }
                     }
                     Err(error) => {
                         app.check(&error);
@@ -265,31 +304,52 @@ pub fn use_run_page(props: &RunProps) -> Html {
     // What the run wrote, parsed once for as long as it stays the same.
     let written = use_memo(
         match &*run {
-            Load::Ready(found) => found.run.text.clone(),
+            Load::Ready(found) => str_at(found, "text").map(str::to_string),
             _ => None,
         },
         |text| text.as_deref().map(parse),
     );
 
-    let details = status::view(&*run, 3, &run.reload, |found| {
-        let view = &found.run;
-        let status = view.status;
+    let details = status::view(&*run, 3, &run.reload, |view| {
+        let status = str_at(view, "status")
+            .and_then(RunStatus::named)
+            .unwrap_or(RunStatus::Queued);
         // The buttons follow the server's rule for this user and this run.
-        let actions = app
-            .session()
-            .map(|s| RunActions::of(view, s.role, &s.user))
-            .unwrap_or_default();
+        let actions = match (
+            app.session(),
+            str_at(view, "requested_by.kind").and_then(ActorKind::named),
+        ) {
+            (Some(s), Some(kind)) => {
+                let owner = Actor {
+                    kind,
+                    id: str_at(view, "requested_by.id")
+                        .unwrap_or_default()
+                        .to_string(),
+                };
+                RunActions::of_parts(
+                    status,
+                    &owner,
+                    !at(view, "dismissed_at").is_null(),
+                    s.role,
+                    &s.user,
+                )
+            }
+            _ => RunActions::default(),
+        };
+        let usage = at(view, "usage");
+        let proposed = items(at(view, "proposed_items"));
+        let trigger = str_at(view, "trigger").and_then(RunTrigger::named);
         html! {
             <>
                 <article class="detail" aria-labelledby="run-title">
                     <header class="detail-header">
                         <div>
-                            <h1 id="run-title">{ format!("{} run", view.agent) }</h1>
+                            <h1 id="run-title">{ format!("{} run", str_at(view, "agent").unwrap_or_default()) }</h1>
                             <p class="meta" aria-live="polite">
                                 { run_status_badge(status) }
-                                <span>{ format!("{} trigger", humanize(view.trigger.as_str())) }</span>
-                                <span>{ view.domain.label() }</span>
-                                if view.dismissed_at.is_some() { <span class="chip">{ "dismissed" }</span> }
+                                <span>{ format!("{} trigger", humanize(trigger.map_or("unknown", RunTrigger::as_str))) }</span>
+                                <span>{ str_at(view, "domain").and_then(AgentDomain::named).map_or("", AgentDomain::label) }</span>
+                                if !at(view, "dismissed_at").is_null() { <span class="chip">{ "dismissed" }</span> }
                             </p>
                         </div>
                     </header>
@@ -299,12 +359,12 @@ pub fn use_run_page(props: &RunProps) -> Html {
                         { error_view(error, None) }
                     }
                 </article>
-                if let Some(error) = &view.error {
+                if let Some(code) = str_at(view, "error.code") {
                     <section class="run-error error" aria-labelledby="run-error-title">
                         <h2 id="run-error-title">{ "Error" }</h2>
-                        <p><strong>{ &error.message }</strong></p>
-                        <p class="muted">{ "Code " }<code>{ &error.code }</code>
-                            { match view.retryable {
+                        <p><strong>{ str_at(view, "error.message").unwrap_or_default() }</strong></p>
+                        <p class="muted">{ "Code " }<code>{ code }</code>
+                            { match at(view, "retryable").as_bool() {
                                 Some(true) => " · running it again may succeed",
                                 Some(false) => " · running it again is unlikely to help",
                                 None => "",
@@ -315,27 +375,27 @@ pub fn use_run_page(props: &RunProps) -> Html {
                 if let Some(blocks) = &*written {
                     { part("text", "What it wrote", markdown(blocks)) }
                 }
-                if let Some(output) = &view.output {
-                    { part("output", "Output", pretty(output)) }
+                if !at(view, "output").is_null() {
+                    { part("output", "Output", pretty(at(view, "output"))) }
                 }
-                if !view.proposed_items.is_empty() {
+                if !proposed.is_empty() {
                     { part("moves", "Moves it proposed", html! {
                         <ul class="link-list">
-                            { for view.proposed_items.iter().map(|id| html! {
+                            { for proposed.iter().filter_map(Value::as_str).map(|id| html! {
                                 <li>{ link(Route::Item { id: id.to_string() }, html! { { format!("Move {}", short(id)) } }) }</li>
                             }) }
                         </ul>
                     }) }
                 }
-                { part("input", "Input", pretty(&view.input)) }
+                { part("input", "Input", pretty(at(view, "input"))) }
                 { part("attempts", "Attempts", attempts(view)) }
-                if !view.usage.is_empty() {
+                if whole(at(usage, "calls")) > 0 {
                     { part("usage", "Language model", html! {
                         <dl class="fields">
-                            { field("Calls", html! { { view.usage.calls } }) }
+                            { field("Calls", html! { { whole(at(usage, "calls")) } }) }
                             { field("Tokens", html! { { format!("{} ({} prompt, {} completion)",
-                                view.usage.total_tokens, view.usage.prompt_tokens, view.usage.completion_tokens) } }) }
-                            { for view.usage.model.as_ref().map(|m| field("Model", html! { <code>{ m }</code> })) }
+                                whole(at(usage, "total_tokens")), whole(at(usage, "prompt_tokens")), whole(at(usage, "completion_tokens"))) } }) }
+                            if let Some(m) = str_at(usage, "model") { { field("Model", html! { <code>{ m }</code> }) } }
                         </dl>
                     }) }
                 }
