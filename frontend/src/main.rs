@@ -1,6 +1,6 @@
 //! The CaseyOS single-page app: the dashboard, the pipeline board, deals, the forecast, Today's Moves, the queue, each move's history, the agents and
 //! their runs, contacts (import, duplicate review, unmerge), data hygiene, and the assistant
-//! (chat, voice training, the notifications bell). Yew function
+//! (chat, research, voice training, the notifications bell). Yew function
 //! components over one typed API client; DTOs come from `caseyos-domain`.
 //!
 //! - [`routes`]: one `Route` enum (deep links) and each list route's query.
@@ -92,7 +92,16 @@ impl Hook for PageOf {
             Route::Signals => use_signals_page().run(ctx),
             Route::Connectors => use_connectors_page().run(ctx),
             Route::AutoApproval => use_auto_approval_page().run(ctx),
-            Route::Chat { id: chat } => use_chat_page(&ChatProps { id: chat.map(id) }).run(ctx),
+            Route::Chat { id: chat } => use_chat_page(&ChatProps {
+                id: chat.map(id),
+                research: false,
+            })
+            .run(ctx),
+            Route::Research { id: research } => use_chat_page(&ChatProps {
+                id: research.map(id),
+                research: true,
+            })
+            .run(ctx),
             Route::Voice => use_voice_page().run(ctx),
             Route::NotFound => not_found_page(),
         }

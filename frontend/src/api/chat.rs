@@ -1,57 +1,167 @@
-//! The assistant's chat: the caller's chats, one chat, starting and deleting one, asking,
-//! and confirming or rejecting a tool call that waits. Answers read as JSON [`Value`]s.
+//! The assistant's documents — chats and research — at their `base` ([`CHATS`] or
+//! [`RESEARCH`]): the caller's, one, deleting one; starting a chat, asking in it, confirming or
+//! rejecting a tool call that waits; starting a research. Answers read as JSON [`Value`]s.
 
 use gloo_net::http::Method;
+use js_sys::Uint8Array;
 use serde_json::Value;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::ReadableStreamDefaultReader;
 
 use super::contacts::segment;
-use super::{get, object, send_value, ApiError};
+use super::{error_from, get, json, object, open, send_value, ApiError};
 
-/// The caller's chats, most recently changed first: `{items}`.
-pub async fn list(consistency: Option<&str>) -> Result<Value, ApiError> {
-    get("/api/chat/sessions", "", consistency).await
+/// Chats: `/api/chat/sessions`.
+pub const CHATS: &str = "/api/chat/sessions";
+/// Research: `/api/research`.
+pub const RESEARCH: &str = "/api/research";
+
+/// The caller's chats (most recently changed first) or research (newest first): `{items}`.
+pub async fn list(base: &str, consistency: Option<&str>) -> Result<Value, ApiError> {
+    get(base, "", consistency).await
 }
 
-/// One chat: its messages with their tool calls, and the summary.
-pub async fn one(id: &str) -> Result<Value, ApiError> {
-    get(&path(id), "", None).await
+/// One chat (its messages with their tool calls, and the summary) or research (its
+/// progress, its report and the report as Markdown).
+pub async fn one(base: &str, id: &str) -> Result<Value, ApiError> {
+    get(&path(base, id), "", None).await
 }
 
 /// Starts an untitled chat (its first message names it).
 pub async fn start() -> Result<Value, ApiError> {
-    send_value(
-        Method::POST,
-        "/api/chat/sessions".into(),
-        Some(object(vec![])),
-    )
-    .await
+    send_value(Method::POST, CHATS.into(), Some(object(vec![]))).await
 }
 
-/// Deletes a chat (204).
-pub async fn delete(id: String) -> Result<Value, ApiError> {
-    send_value(Method::DELETE, path(&id), None).await
+/// Deletes a chat or research (204).
+pub async fn delete(base: &str, id: String) -> Result<Value, ApiError> {
+    send_value(Method::DELETE, path(base, &id), None).await
+}
+
+/// Researches `question` (3 to 500 characters), `deep` or standard: the research begun.
+pub async fn research(question: String, deep: bool) -> Result<Value, ApiError> {
+    let depth = if deep { "deep" } else { "standard" };
+    let body = object(vec![
+        ("question", Value::String(question)),
+        ("depth", Value::String(depth.into())),
+    ]);
+    send_value(Method::POST, RESEARCH.into(), Some(body)).await
 }
 
 /// Confirms (`confirm`) or rejects a tool call that waits: the chat after it.
 pub async fn decide(id: String, call: String, confirm: bool) -> Result<Value, ApiError> {
     let path = format!(
         "{}/tool-calls/{}/{}",
-        path(&id),
+        path(CHATS, &id),
         segment(&call),
         if confirm { "confirm" } else { "reject" }
     );
     send_value(Method::POST, path, Some(object(vec![]))).await
 }
 
-/// The address of a chat, and (with `/export?format=md` after it) of its Markdown.
-pub fn path(id: &str) -> String {
-    format!("/api/chat/sessions/{}", segment(id))
+/// The address of a chat or research, and (with `/export?format=md` after it) of its
+/// Markdown.
+pub fn path(base: &str, id: &str) -> String {
+    format!("{base}/{}", segment(id))
 }
 
-/// Asks the assistant `content` in chat `id`: the chat after the answer (the JSON answer;
-/// the server can stream it as server-sent events, which the SPA does not read, to keep the
-/// wasm within its budget).
-pub async fn ask(id: String, content: String) -> Result<Value, ApiError> {
-    let body = object(vec![("content", Value::String(content))]);
-    send_value(Method::POST, format!("{}/messages", path(&id)), Some(body)).await
+/// Asks the assistant `content` in chat `id`, the answer streamed (server-sent events):
+/// `on_message` gets each message as it is added — the question, then each of the
+/// assistant's (with the tool calls it made) —, the answer is the chat after it.
+pub async fn ask(
+    id: String,
+    content: String,
+    on_message: impl Fn(Value),
+) -> Result<Value, ApiError> {
+    let body = object(vec![("content", Value::String(content))]).to_string();
+    let path = format!("{}/messages", path(CHATS, &id));
+    let body = Some(("application/json", body));
+    let response = open(Method::POST, &path, body, "text/event-stream").await?;
+    let stopped = || ApiError::network("the answer stopped before it ended; reload the chat");
+    let reader: ReadableStreamDefaultReader = response
+        .body()
+        .ok_or_else(stopped)?
+        .get_reader()
+        .unchecked_into();
+    let mut buffer = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|_| stopped())?;
+        let field = |name: &str| js_sys::Reflect::get(&chunk, &name.into()).unwrap_or_default();
+        if let Some(bytes) = field("value").dyn_ref::<Uint8Array>() {
+            buffer.extend(bytes.to_vec());
+        }
+        for (event, data) in events(&mut buffer) {
+            let value = json::from_str::<Value>(&data).unwrap_or_default();
+            match event.as_str() {
+                "message" => on_message(value),
+                "done" => return Ok(value),
+                "error" => return Err(error_from(500, &data)),
+                _ => {}
+            }
+        }
+        if field("done").as_bool() != Some(false) {
+            return Err(stopped());
+        }
+    }
+}
+
+/// Takes the whole events off the front of `buffer` (a server-sent event stream's bytes as
+/// they came; an event ends with an empty line): each one's name (`message` when unnamed)
+/// and data (its `data:` lines joined by line breaks). Comments and other fields are skipped.
+pub fn events(buffer: &mut Vec<u8>) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    while let Some(end) = buffer.windows(2).position(|w| w == b"\n\n") {
+        let frame: Vec<u8> = buffer.drain(..end + 2).collect();
+        let (mut event, mut data) = ("message".to_string(), Vec::new());
+        for line in String::from_utf8_lossy(&frame).lines() {
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value).to_string();
+            match field {
+                "event" => event = value,
+                "data" => data.push(value),
+                _ => {}
+            }
+        }
+        if !data.is_empty() {
+            found.push((event, data.join("\n")));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::events;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn server_sent_events_are_read_whole_however_the_bytes_come() {
+        let stream = "event: message\ndata: {\"role\":\"user\",\"content\":\"Caf\u{e9}?\"}\n\n\
+                      : keep-alive\n\n\
+                      event: done\ndata: {\"id\":\"c-1\"}\n\n";
+        let expected = vec![
+            (
+                "message".to_string(),
+                "{\"role\":\"user\",\"content\":\"Caf\u{e9}?\"}".to_string(),
+            ),
+            ("done".to_string(), "{\"id\":\"c-1\"}".to_string()),
+        ];
+        // Whole, and cut at every byte (through the middle of "é" and of "\n\n").
+        let bytes = stream.as_bytes();
+        for cut in 0..bytes.len() {
+            let mut buffer = bytes[..cut].to_vec();
+            let mut found = events(&mut buffer);
+            buffer.extend_from_slice(&bytes[cut..]);
+            found.extend(events(&mut buffer));
+            assert_eq!(found, expected, "cut at {cut}");
+            assert!(buffer.is_empty(), "cut at {cut}");
+        }
+        // An event not ended yet stays in the buffer; data lines join.
+        let mut buffer = b"data: a\ndata: b\n\nevent: done\ndata: {}".to_vec();
+        assert_eq!(
+            events(&mut buffer),
+            [("message".to_string(), "a\nb".to_string())]
+        );
+        assert_eq!(buffer, b"event: done\ndata: {}");
+    }
 }

@@ -157,7 +157,21 @@ async fn send(
     path: &str,
     body: Option<(&'static str, String)>,
 ) -> Result<String, ApiError> {
-    let mut builder = RequestBuilder::new(path).method(method.clone());
+    let response = open(method, path, body, "application/json").await?;
+    Ok(response.text().await.unwrap_or_default())
+}
+
+/// Sends a request asking for `accept`: the response once it began with a 2xx status (its
+/// body still to read), else the mapped error.
+async fn open(
+    method: Method,
+    path: &str,
+    body: Option<(&'static str, String)>,
+    accept: &str,
+) -> Result<gloo_net::http::Response, ApiError> {
+    let mut builder = RequestBuilder::new(path)
+        .method(method.clone())
+        .header("Accept", accept);
     if !matches!(method, Method::GET | Method::HEAD) {
         let csrf = CSRF.with(|c| c.borrow().clone());
         if !csrf.is_empty() {
@@ -174,10 +188,10 @@ async fn send(
         .await
         .map_err(|_| ApiError::network("CaseyOS cannot be reached; check the server"))?;
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
     if (200..300).contains(&status) {
-        Ok(text)
+        Ok(response)
     } else {
+        let text = response.text().await.unwrap_or_default();
         Err(error_from(status, &text))
     }
 }

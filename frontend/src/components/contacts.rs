@@ -44,12 +44,16 @@ pub fn is_empty(value: &Value) -> bool {
     }
 }
 
-/// A value as text: "—" when empty, lists one item after another, a phone as E.164 with
-/// the text as written when it differs.
+/// A value as text: "—" when empty, an instant (RFC 3339 date and time) as the local date
+/// and time, lists one item after another, a phone as E.164 with the text as written when it
+/// differs.
 pub fn text(value: &Value) -> String {
     match value {
         _ if is_empty(value) => "—".to_string(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => match caseyos_domain::kernel::instant::parse(s) {
+            Some(at) => crate::infra::format::absolute(at),
+            None => s.clone(),
+        },
         Value::Bool(b) => (if *b { "yes" } else { "no" }).to_string(),
         Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
         Value::Object(o) if o.contains_key("raw") => {
@@ -216,6 +220,12 @@ mod tests {
         for (path, expected) in table {
             assert_eq!(text(at(&fields, path)), expected, "{path}");
         }
+        // An instant reads as the local date and time; a date stays as it is.
+        let at = "2026-12-01T09:00:04.512678Z";
+        let local = crate::infra::format::absolute(at.parse().unwrap());
+        assert_eq!(text(&json!(at)), local);
+        assert!(!local.contains('T'), "{local}");
+        assert_eq!(text(&json!("2027-03-31")), "2027-03-31");
         assert_eq!(name(&fields), "Dana");
         assert_eq!(name(&json!({"emails": ["d@lee.me"]})), "d@lee.me");
         assert_eq!(name(&json!({})), "(no name)");

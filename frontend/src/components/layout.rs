@@ -64,7 +64,7 @@ const STATS_MS: u32 = 60_000;
 const NAV_BEFORE: [(Route, &str); 1] = [(Route::Dashboard, "Dashboard")];
 
 /// The navigation's links after Today, in order.
-const NAV: [(Route, &str); 12] = [
+const NAV: [(Route, &str); 13] = [
     (Route::Pipeline, "Pipeline"),
     (Route::Forecast, "Forecast"),
     (Route::Queue, "Queue"),
@@ -74,6 +74,7 @@ const NAV: [(Route, &str); 12] = [
     (Route::Hygiene, "Hygiene"),
     (Route::Signals, "Signals"),
     (Route::Chat { id: None }, "Chat"),
+    (Route::Research { id: None }, "Research"),
     (Route::Voice, "Voice"),
     (Route::Connectors, "Connectors"),
     (Route::AutoApproval, "Auto-approval"),

@@ -1,9 +1,15 @@
-//! `/chat` and `/chat/:id`: the assistant. The caller's chats in a sidebar (new, delete,
-//! export as Markdown), the open chat's messages with every tool call the assistant made —
-//! one that changes something waits for Confirm or Reject —, and a message box (the question
-//! stays in it until the answer comes whole: the SPA reads the JSON answer, not the
-//! server-sent events, to keep the wasm within its budget). Whether a language model is connected is
-//! said as the server says it (without one, slash commands still answer).
+//! The assistant's pages, one page for both (their list, open document, Export and Delete
+//! are the same code):
+//! - `/chat` and `/chat/:id`: the caller's chats in a sidebar (new, delete, export as
+//!   Markdown), the open chat's messages with every tool call the assistant made — one that
+//!   changes something waits for Confirm or Reject —, and a message box. The answer streams
+//!   (server-sent events): the question shows at once, then each of the assistant's messages
+//!   as it is written. Whether a language model is connected is said as the server says it
+//!   (without one, slash commands still answer).
+//! - `/research` and `/research/:id`: a question (standard or deep) above the caller's
+//!   research; the open one's progress step by step (read again every few seconds while it
+//!   runs), then its report — sections whose sentences cite `[n]`, the numbered sources with
+//!   their links and snippets — or why it failed.
 
 use serde_json::Value;
 use yew::prelude::*;
@@ -12,7 +18,8 @@ use crate::components::fields::button;
 
 use crate::api;
 use crate::components::assistant::{export_delete, split_page};
-use crate::components::contacts::{at, items, list_table, str_at, text};
+use crate::components::contacts::{at, fields_table, items, list_table, str_at, text};
+use crate::components::markdown::{markdown, parse};
 use crate::components::status::{self, empty, error_view, Load};
 use crate::hooks::{confirm, use_action, use_query, Refresh};
 use crate::infra::dom::bind;
@@ -20,8 +27,10 @@ use crate::routes::{link, push, Route};
 
 #[derive(PartialEq)]
 pub struct ChatProps {
-    /// The open chat, if any.
+    /// The open chat or research, if any.
     pub id: Option<AttrValue>,
+    /// The research page (else the chat page).
+    pub research: bool,
 }
 
 /// The columns of a message's tool calls: (heading, path).
@@ -35,6 +44,53 @@ const CALLS: &[(&str, &str)] = &[
 
 /// Confirm or reject tool call `call` (`true`: confirm).
 type Decide<'a> = &'a dyn Fn(String, bool) -> Callback<MouseEvent>;
+
+/// How often a research that runs is read again, in milliseconds.
+const RESEARCH_POLL_MS: u32 = 2_000;
+
+/// A research's facts: (label, path).
+const RESEARCH: &[(&str, &str)] = &[
+    ("Status", "status"),
+    ("Depth", "depth"),
+    ("Asked by", "requested_by"),
+    ("Started", "started_at"),
+    ("Finished", "finished_at"),
+    ("Why it failed", "error"),
+];
+
+/// Whether a research (or any of a list of them) still runs.
+fn running(value: &Value) -> bool {
+    let runs = |v: &Value| str_at(v, "status") == Some("running");
+    runs(value) || items(value).iter().any(runs)
+}
+
+/// The open research: its facts, its progress step by step, and its report (sections whose
+/// sentences cite `[n]`, the sources they resolve to).
+fn research_view(research: &Value) -> Html {
+    html! {
+        <>
+            { fields_table(research, RESEARCH) }
+            { list_table("Progress", items(at(research, "progress")), &[("Step", "detail"), ("At", "at")], None) }
+            if let Some(report) = str_at(research, "report_markdown") {
+                <article class="report" aria-label="Report">{ markdown(&parse(report)) }</article>
+            }
+        </>
+    }
+}
+
+/// Puts `message` in `session`'s messages: in place of the one with its id, else last.
+fn with_message(session: &mut Value, message: Value) {
+    let Some(messages) = session.get_mut("messages").and_then(Value::as_array_mut) else {
+        return;
+    };
+    match messages
+        .iter_mut()
+        .find(|m| m.get("id") == message.get("id"))
+    {
+        Some(old) => *old = message,
+        None => messages.push(message),
+    }
+}
 
 /// One message (the `n`th): who wrote it (the assistant's marked when it answered without a
 /// model), its text, and its tool calls, a call that waits
@@ -71,15 +127,30 @@ fn message(n: usize, m: &Value, decide: Decide, busy: bool) -> Html {
 
 #[hook]
 pub fn use_chat_page(props: &ChatProps) -> Html {
-    let id = props.id.clone();
-    let list = use_query(Refresh::never(), (), |_, consistency| async move {
-        api::chat::list(consistency.as_deref()).await
+    let (id, research) = (props.id.clone(), props.research);
+    let base = if research {
+        api::chat::RESEARCH
+    } else {
+        api::chat::CHATS
+    };
+    let route = move |id: Option<String>| match research {
+        true => Route::Research { id },
+        false => Route::Chat { id },
+    };
+    let refresh = || {
+        Refresh::never()
+            .every(RESEARCH_POLL_MS)
+            .while_ready(running)
+    };
+    let list = use_query(refresh(), base, |base, consistency| {
+        let base = *base;
+        async move { api::chat::list(base, consistency.as_deref()).await }
     });
-    let chat = use_query(Refresh::never(), id.clone(), |id, _| {
+    let chat = use_query(refresh(), id.clone(), move |id, _| {
         let id = id.clone();
         async move {
             match id {
-                Some(id) => api::chat::one(&id).await,
+                Some(id) => api::chat::one(base, &id).await,
                 None => Ok(Value::Null),
             }
         }
@@ -87,6 +158,7 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
     let llm = use_query(Refresh::never(), (), |_, _| api::connectors::one("llm"));
     let action = use_action();
     let draft = use_state(String::new);
+    let deep = use_state(|| false);
     let busy = *action.busy;
 
     let start = {
@@ -111,24 +183,51 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
             });
         })
     };
+    // Sends the box: a message to the open chat, or a question to research (then opened).
     let send = {
-        let (action, chat, list, draft, id) = (
+        let (action, chat, list, draft, deep, id) = (
             action.clone(),
             chat.clone(),
             list.clone(),
             draft.clone(),
+            deep.clone(),
             id.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let Some(id) = id.clone() else { return };
-            // The question stays in the box until the answer comes.
             let (chat, list, draft) = (chat.clone(), list.clone(), draft.clone());
-            let answer = api::chat::ask(id.to_string(), draft.trim().to_string());
+            let (text, deep, id) = (draft.trim().to_string(), *deep, id.clone());
+            // The chat as shown: each message goes in as it comes (the text leaves the box
+            // once the question is in the chat).
+            let shown = match &*chat {
+                Load::Ready(session) => session.clone(),
+                _ => Value::Null,
+            };
+            let shown = std::rc::Rc::new(std::cell::RefCell::new(shown));
+            let streamed = {
+                let (chat, draft) = (chat.clone(), draft.clone());
+                move |message: Value| {
+                    if str_at(&message, "role") == Some("user") {
+                        draft.set(String::new());
+                    }
+                    let mut session = shown.borrow_mut();
+                    with_message(&mut session, message);
+                    chat.set(session.clone());
+                }
+            };
+            let answer = async move {
+                match id {
+                    Some(id) if !research => api::chat::ask(id.to_string(), text, streamed).await,
+                    _ => api::chat::research(text, deep).await,
+                }
+            };
             action.run(answer, move |after| {
                 draft.set(String::new());
-                chat.set(after);
                 list.reload.emit(());
+                match research {
+                    true => push(&route(str_at(&after, "id").map(str::to_string)), ""),
+                    false => chat.set(after),
+                }
             });
         })
     };
@@ -137,32 +236,76 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
         Callback::from(move |_: MouseEvent| {
             let Some(id) = id.clone() else { return };
             if !confirm(
-                "Delete this chat? It is no longer listed (its history stays in the audit trail).",
+                "Delete this? It is no longer listed (its history stays in the audit trail).",
             ) {
                 return;
             }
             let list = list.clone();
-            action.run(api::chat::delete(id.to_string()), move |_| {
+            action.run(api::chat::delete(base, id.to_string()), move |_| {
                 list.reload.emit(());
-                push(&Route::Chat { id: None }, "");
+                push(&route(None), "");
             });
         })
     };
 
     let title = |c: &Value| {
         let id = str_at(c, "id").map(str::to_string);
-        link(Route::Chat { id }, html! { text(at(c, "title")) })
+        link(
+            route(id),
+            html! { text(at(c, if research { "question" } else { "title" })) },
+        )
+    };
+    let (label, columns, heading): (_, &[_], _) = match research {
+        true => (
+            "Your research",
+            &[("Status", "status"), ("Sources", "source_count")],
+            "Question",
+        ),
+        false => ("Your chats", &[("Waiting", "awaiting")], "Chat"),
     };
     let side = html! {
         <>
-            { button("button primary", "New chat", busy, start) }
+            if research {
+                { link(route(None), html! { "New research" }) }
+            } else {
+                { button("button primary", "New chat", busy, start) }
+            }
             { status::view(&*list, 3, &list.reload, |found| {
-                list_table("Your chats", items(found), &[("Waiting", "awaiting")], Some(("Chat", &title)))
+                list_table(label, items(found), columns, Some((heading, &title)))
             }) }
         </>
     };
     let decide: Decide = &decide;
+    // The box: a chat's message, or (nothing open) research's question.
+    let ask = html! {
+        <form class="ask" onsubmit={send}>
+            <label for="ask">{ if research { "Question" } else { "Message" } }</label>
+            <textarea id="ask" rows="3" maxlength={if research { "500" } else { "8000" }}
+                value={(*draft).clone()} oninput={bind(&draft)}
+                placeholder={if research {
+                    "What do we know about Northwind Logistics and its renewal?"
+                } else {
+                    "What is my top move today? Or /today, /approve 1, /help"
+                }} />
+            if research {
+                <label>
+                    <input type="checkbox" checked={*deep}
+                        onchange={Callback::from(move |_: Event| deep.set(!*deep))} />
+                    { " Deep: also asks narrower follow-up questions" }
+                </label>
+            }
+            <button class="button primary" type="submit" disabled={busy || draft.trim().is_empty()}>
+                { if busy { "Working…" } else if research { "Research" } else { "Send" } }
+            </button>
+        </form>
+    };
     let open = match id.as_deref() {
+        None if research => html! {
+            <>
+                <p class="muted">{ "CaseyOS searches its own data — contacts, deals, your moves and runs, signals — and the web when a search provider is connected, then writes a report whose every sentence cites its source." }</p>
+                { ask }
+            </>
+        },
         None => empty(
             "No chat open",
             html! { <p class="muted">{ "Open a chat, or start a new one. The assistant acts through CaseyOS's own commands, as you; what changes something waits for your confirmation." }</p> },
@@ -171,23 +314,19 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
             let messages = items(at(session, "messages"));
             html! {
                 <>
-                    <h2>{ text(at(session, "title")) }</h2>
-                    { export_delete(format!("{}/export?format=md", api::chat::path(cid)), &remove, busy) }
-                    if let Some(summary) = str_at(session, "summary.text") {
-                        <p class="notice">{ "Summary of older messages: " }{ summary }</p>
+                    <h2>{ text(at(session, if research { "question" } else { "title" })) }</h2>
+                    { export_delete(format!("{}/export?format=md", api::chat::path(base, cid)), &remove, busy) }
+                    if research {
+                        { research_view(session) }
+                    } else {
+                        if let Some(summary) = str_at(session, "summary.text") {
+                            <p class="notice">{ "Summary of older messages: " }{ summary }</p>
+                        }
+                        <ol class="messages" aria-label="Messages">
+                            { for messages.iter().enumerate().map(|(n, m)| message(n + 1, m, decide, busy)) }
+                        </ol>
+                        { ask.clone() }
                     }
-                    <ol class="messages" aria-label="Messages">
-                        { for messages.iter().enumerate().map(|(n, m)| message(n + 1, m, decide, busy)) }
-                    </ol>
-                    <form class="ask" onsubmit={send.clone()}>
-                        <label for="chat-message">{ "Message" }</label>
-                        <textarea id="chat-message" rows="3" maxlength="8000"
-                            value={(*draft).clone()} oninput={bind(&draft)}
-                            placeholder="What is my top move today? Or /today, /approve 1, /help" />
-                        <button class="button primary" type="submit" disabled={busy || draft.trim().is_empty()}>
-                            { if busy { "Answering…" } else { "Send" } }
-                        </button>
-                    </form>
                 </>
             }
         }),
@@ -202,7 +341,10 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
             if let Some(error) = &*action.error { { error_view(error, None) } }
         </>
     };
-    split_page("chat-title", "Chat", sub, "Chats", side, open)
+    match research {
+        true => split_page("research-title", "Research", sub, "Research", side, open),
+        false => split_page("chat-title", "Chat", sub, "Chats", side, open),
+    }
 }
 
 #[cfg(test)]
@@ -261,6 +403,55 @@ mod tests {
             );
             assert_eq!(texts(&root, "tbody button"), buttons, "{state}");
         }
+    }
+
+    #[derive(Properties, PartialEq)]
+    struct ResearchProps {
+        research: Value,
+    }
+
+    #[component]
+    fn Research(props: &ResearchProps) -> Html {
+        research_view(&props.research)
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_research_shows_its_progress_and_its_report_with_citations_and_sources() {
+        let research = json!({"id": "r-1", "question": "What do we know about Northwind?",
+            "depth": "standard", "status": "completed", "requested_by": "casey",
+            "started_at": "2026-12-01T09:00:00Z", "finished_at": "2026-12-01T09:00:04Z",
+            "error": null,
+            "progress": [
+                {"stage": "internal_search", "detail": "searching internal data", "at": "2026-12-01T09:00:01Z"},
+                {"stage": "synthesis", "detail": "synthesising 1 source", "at": "2026-12-01T09:00:02Z"}],
+            "report_markdown": "## Contacts\n\nDana Whitfield: VP of Sales at Northwind [1].\n\n## Sources\n\n1. [Dana Whitfield](/contacts/c-1): VP of Sales\n"});
+        let root = mount::<Research>(ResearchProps { research }).await;
+        assert_eq!(
+            texts(&root, "[aria-label=Progress] tbody td:first-child"),
+            ["searching internal data", "synthesising 1 source"]
+        );
+        let report = texts(&root, "article.report").join("");
+        assert!(report.contains("VP of Sales at Northwind [1]."), "{report}");
+        let source = root
+            .query_selector("article.report ol a")
+            .unwrap()
+            .expect("a source's link");
+        assert_eq!(
+            source.get_attribute("href").as_deref(),
+            Some("/contacts/c-1")
+        );
+        assert_eq!(source.text_content().as_deref(), Some("Dana Whitfield"));
+
+        // Running: its progress so far, no report yet; failed: why.
+        let running =
+            json!({"status": "running", "progress": [], "report_markdown": null, "error": null});
+        let root = mount::<Research>(ResearchProps { research: running }).await;
+        assert!(root.query_selector("article.report").unwrap().is_none());
+        let failed =
+            json!({"status": "failed", "progress": [], "error": "the run failed: timed out"});
+        let root = mount::<Research>(ResearchProps { research: failed }).await;
+        let facts = texts(&root, ".fields-table td").join(" | ");
+        assert!(facts.contains("the run failed: timed out"), "{facts}");
     }
 
     #[wasm_bindgen_test]

@@ -47,6 +47,8 @@ pub enum Route {
     AutoApproval,
     /// `/chat`, and `/chat/:id` with that chat open.
     Chat { id: Option<String> },
+    /// `/research`, and `/research/:id` with that research open.
+    Research { id: Option<String> },
     /// `/voice`: voice training.
     Voice,
     /// `/sign-in`
@@ -66,6 +68,8 @@ impl Route {
             Route::Deal { id } => return format!("/deals/{}", encode(id)),
             Route::Chat { id: Some(id) } => return format!("/chat/{}", encode(id)),
             Route::Chat { id: None } => "/chat",
+            Route::Research { id: Some(id) } => return format!("/research/{}", encode(id)),
+            Route::Research { id: None } => "/research",
             Route::Voice => "/voice",
             Route::Dashboard => "/dashboard",
             Route::Today => "/today",
@@ -120,6 +124,8 @@ impl Route {
             ["hygiene", "duplicates", id] => one(id).map(|id| Route::Duplicate { id }),
             ["chat"] => Some(Route::Chat { id: None }),
             ["chat", id] => one(id).map(|id| Route::Chat { id: Some(id) }),
+            ["research"] => Some(Route::Research { id: None }),
+            ["research", id] => one(id).map(|id| Route::Research { id: Some(id) }),
             ["voice"] => Some(Route::Voice),
             _ => None,
         };
@@ -200,7 +206,14 @@ mod tests {
                 },
             ),
             ("/chat/c-1/x", Route::NotFound),
-            ("/research", Route::NotFound),
+            ("/research/", Route::Research { id: None }),
+            (
+                "/research/r-1",
+                Route::Research {
+                    id: Some("r-1".into()),
+                },
+            ),
+            ("/research/r-1/x", Route::NotFound),
             ("/voice/", Route::Voice),
         ];
         for (path, route) in table {
@@ -239,6 +252,10 @@ mod tests {
             Route::Chat { id: None },
             Route::Chat {
                 id: Some("a b".into()),
+            },
+            Route::Research { id: None },
+            Route::Research {
+                id: Some("r/1".into()),
             },
             Route::Voice,
         ];

@@ -2004,7 +2004,10 @@ fn chat_model(request: &wiremock::Request) -> wiremock::ResponseTemplate {
     if last["role"] == "tool" {
         let read = tool_answer(&last);
         return match read["body"]["items"][0]["title"].as_str() {
-            Some(title) => says(format!("Your top move: {title}.")),
+            // Slow, so that the page shows the question and the tool call before it.
+            Some(title) => {
+                says(format!("Your top move: {title}.")).set_delay(Duration::from_millis(1_500))
+            }
             None => says(format!("Done (HTTP {}).", read["status"])),
         };
     }
@@ -2079,7 +2082,7 @@ async fn ask_the_chat_for_todays_top_move_and_approve_it_after_confirming() {
     let ask = |question: &'static str| {
         let browser = &browser;
         async move {
-            let field = browser.wait_for_visible("#chat-message", WAIT).await;
+            let field = browser.wait_for_visible("#ask", WAIT).await;
             browser.type_into(&field, question).await;
             let send = browser
                 .find("form.ask button[type=submit]:not([disabled])")
@@ -2090,6 +2093,18 @@ async fn ask_the_chat_for_todays_top_move_and_approve_it_after_confirming() {
     };
     let started = Instant::now();
     ask("What is my top move today?").await;
+    // The answer streams: the question (out of the box) and the model's read of Today's
+    // Moves show while the model is still writing.
+    browser
+        .wait_for_js(
+            "the question and the tool call before the answer",
+            WAIT,
+            "const said = document.querySelector('.messages')?.textContent ?? '';
+             return said.includes('What is my top move today?') && said.includes('todays_moves')
+                && !said.includes('Your top move') && document.querySelector('#ask').value === ''",
+            vec![],
+        )
+        .await;
     browser
         .wait_for_js(
             "the assistant to name the top move",
@@ -2143,6 +2158,101 @@ async fn ask_the_chat_for_todays_top_move_and_approve_it_after_confirming() {
     assert_eq!(app.queue_item(&item).await.status, QueueStatus::Approved);
     print_screenshot(&browser.screenshot("chat-approved").await);
     found.extend(axe(&browser, &source, "chat after the approval").await);
+    assert_no_serious_violations(&found);
+}
+
+#[tokio::test]
+async fn research_a_question_watch_it_run_and_read_its_report_with_citations() {
+    let app = app().await;
+    for (path, body) in [
+        (
+            "/api/contacts",
+            json!({"first_name": "Dana", "last_name": "Whitfield", "job_title": "VP of Sales",
+                   "emails": ["dana@northwind.example"], "company_name": "Northwind Logistics"}),
+        ),
+        (
+            "/api/deals",
+            json!({"name": "Northwind renewal", "pipeline": "default", "stage": "qualifiedtobuy",
+                   "owner": "admin", "close_date": "2027-03-31"}),
+        ),
+    ] {
+        let (status, body) = app.post_json(path, &app.admin, &body).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    app.settle().await;
+    let browser = Browser::start(Options::new("research")).await;
+    sign_in(&browser, &app, Some("/research")).await;
+    let question = browser.wait_for_visible("#ask", WAIT).await;
+    browser
+        .type_into(&question, "What do we know about Northwind?")
+        .await;
+    let start = browser
+        .find("form.ask button[type=submit]:not([disabled])")
+        .await
+        .expect("Research is enabled once there is a question");
+    browser.click(&start).await;
+    let path = browser
+        .wait_for_path("the research opened", WAIT, |path| {
+            path.starts_with("/research/")
+        })
+        .await;
+    // It runs, then its report shows: cited sentences, and the sources they cite, linked.
+    browser
+        .wait_for_js(
+            "the report with its citations and sources",
+            WAIT,
+            "const report = document.querySelector('article.report');
+             return report !== null && /\\[1\\]/.test(report.textContent)
+                && report.querySelector('ol a[href^=\"/contacts/\"], ol a[href^=\"/deals/\"]') !== null",
+            vec![],
+        )
+        .await;
+    let facts = browser.texts(".fields-table td").await.join(" | ");
+    assert!(facts.starts_with("completed | standard | admin"), "{facts}");
+    let steps = browser.texts("[aria-label=Progress] tbody tr").await;
+    assert!(
+        steps.iter().any(|s| s.contains("searching internal data"))
+            && steps.iter().any(|s| s.contains("internal sources only")),
+        "{steps:?}"
+    );
+    let report = browser.texts("article.report").await.join("");
+    assert!(report.contains("Northwind"), "{report}");
+    let listed = browser.texts("nav.side tbody tr").await;
+    assert!(
+        listed.len() == 1 && listed[0].contains("What do we know about Northwind?"),
+        "{listed:?}"
+    );
+    let export = browser.find("a[download]").await.expect("Export Markdown");
+    let id = path.trim_start_matches("/research/");
+    assert_eq!(
+        browser
+            .execute(
+                "return arguments[0].getAttribute('href')",
+                vec![export.arg()]
+            )
+            .await,
+        json!(format!("/api/research/{id}/export?format=md"))
+    );
+    browser
+        .execute(
+            "document.querySelector('article.report').scrollIntoView({block: 'start'})",
+            vec![],
+        )
+        .await;
+    print_screenshot(&browser.screenshot("research").await);
+    let found = axe(&browser, &axe_source(), "a research with its report").await;
+
+    // Opened again, it is read back, not run again.
+    browser.refresh().await;
+    browser.wait_for_visible("article.report", WAIT).await;
+    let (status, body) = app.get_json("/api/research", &app.admin).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(1), "{body}");
+    let (status, runs) = app
+        .get_json("/api/agents/StandardResearch/runs", &app.admin)
+        .await;
+    assert_eq!(status, 200, "{runs}");
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
     assert_no_serious_violations(&found);
 }
 
