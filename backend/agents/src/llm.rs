@@ -283,6 +283,142 @@ struct ChatRequest<'a> {
     tools: Option<&'a [serde_json::Value]>,
     max_tokens: u32,
     temperature: f64,
+    /// The answer as server-sent chunks ([`LlmClient::chat_streaming`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream: bool,
+    /// With `stream`: the usage in the last chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+/// What is told each piece of an answer's text as the model writes it.
+pub type OnText<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+/// The most tool calls one streamed answer may hold (a chunk's `index` beyond is refused).
+const MAX_STREAMED_CALLS: usize = 64;
+
+/// A streamed answer as its chunks (OpenAI's `chat.completion.chunk`) come: the text and
+/// each tool call put together from their pieces, the model and the usage.
+#[derive(Default)]
+struct Streamed {
+    model: Option<String>,
+    text: String,
+    /// (id, name, arguments) by the chunks' `index`.
+    calls: Vec<(String, String, String)>,
+    usage: Option<serde_json::Value>,
+}
+
+impl Streamed {
+    /// Takes one chunk; its text goes to `on_text` too.
+    fn take(&mut self, chunk: &serde_json::Value, on_text: OnText) -> Result<(), LlmError> {
+        if chunk.get("error").is_some() {
+            return Err(LlmError::MalformedResponse {
+                reason: "the stream ended with an error",
+            });
+        }
+        if let Some(model) = chunk["model"].as_str() {
+            self.model = Some(model.to_string());
+        }
+        if chunk["usage"].is_object() {
+            self.usage = Some(chunk["usage"].clone());
+        }
+        let delta = &chunk["choices"][0]["delta"];
+        if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
+            self.text.push_str(text);
+            on_text(text);
+        }
+        for call in delta["tool_calls"].as_array().into_iter().flatten() {
+            let index = call["index"].as_u64().unwrap_or(0) as usize;
+            if index >= MAX_STREAMED_CALLS {
+                return Err(LlmError::MalformedResponse {
+                    reason: "the stream holds too many tool calls",
+                });
+            }
+            if self.calls.len() <= index {
+                self.calls.resize_with(index + 1, Default::default);
+            }
+            let (id, name, arguments) = &mut self.calls[index];
+            if let Some(given) = call["id"].as_str() {
+                *id = given.to_string();
+            }
+            let function = &call["function"];
+            name.push_str(function["name"].as_str().unwrap_or_default());
+            arguments.push_str(function["arguments"].as_str().unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// The answer as one chat completion would have said it.
+    fn into_body(self) -> Vec<u8> {
+        let calls: Vec<serde_json::Value> = self
+            .calls
+            .into_iter()
+            .map(|(id, name, arguments)| {
+                serde_json::json!({"id": id, "type": "function",
+                    "function": {"name": name, "arguments": arguments}})
+            })
+            .collect();
+        serde_json::json!({
+            "model": self.model,
+            "choices": [{"message": {"role": "assistant", "content": self.text, "tool_calls": calls}}],
+            "usage": self.usage,
+        })
+        .to_string()
+        .into_bytes()
+    }
+}
+
+/// Reads a streamed answer (server-sent events, `data: {chunk}` … `data: [DONE]`) no
+/// further than `cap` bytes: the answer put together as one completion's body.
+async fn read_stream(
+    mut response: reqwest::Response,
+    cap: usize,
+    on_text: OnText<'_>,
+) -> Result<Result<Capped, LlmError>, reqwest::Error> {
+    let mut streamed = Streamed::default();
+    let (mut pending, mut read) = (Vec::new(), 0usize);
+    while let Some(chunk) = response.chunk().await? {
+        read += chunk.len();
+        if read > cap {
+            return Ok(Ok(Capped {
+                bytes: Vec::new(),
+                truncated: true,
+            }));
+        }
+        pending.extend_from_slice(&chunk);
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let Some(data) = line.trim_end().strip_prefix("data:") else {
+                continue;
+            };
+            let data = data.trim();
+            if data == "[DONE]" {
+                return Ok(Ok(Capped {
+                    bytes: streamed.into_body(),
+                    truncated: false,
+                }));
+            }
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(data) else {
+                return Ok(Err(LlmError::MalformedResponse {
+                    reason: "a chunk of the stream is not JSON",
+                }));
+            };
+            if let Err(error) = streamed.take(&value, on_text) {
+                return Ok(Err(error));
+            }
+        }
+    }
+    // Some providers end without `[DONE]`.
+    Ok(Ok(Capped {
+        bytes: streamed.into_body(),
+        truncated: false,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -476,7 +612,7 @@ impl LlmClient {
         let messages = serde_json::to_value(messages).map_err(|e| LlmError::Misconfigured {
             reason: e.to_string(),
         })?;
-        self.complete(&messages, None, max_tokens).await
+        self.complete(&messages, None, max_tokens, None).await
     }
 
     /// Asks for the next turn of a conversation in OpenAI's shape (`messages` with the
@@ -489,7 +625,27 @@ impl LlmClient {
         tools: &[serde_json::Value],
         max_tokens: u32,
     ) -> Result<Completion, LlmError> {
-        self.complete(messages, Some(tools).filter(|t| !t.is_empty()), max_tokens)
+        self.complete(
+            messages,
+            Some(tools).filter(|t| !t.is_empty()),
+            max_tokens,
+            None,
+        )
+        .await
+    }
+
+    /// [`chat_with_tools`](Self::chat_with_tools), the answer streamed: `on_text` is told each
+    /// piece of its text as the model writes it (a provider that answers all at once tells
+    /// none). Once a piece was told, a failure is not retried (the pieces would come twice).
+    pub async fn chat_streaming(
+        &self,
+        messages: &serde_json::Value,
+        tools: &[serde_json::Value],
+        max_tokens: u32,
+        on_text: OnText<'_>,
+    ) -> Result<Completion, LlmError> {
+        let tools = Some(tools).filter(|t| !t.is_empty());
+        self.complete(messages, tools, max_tokens, Some(on_text))
             .await
     }
 
@@ -498,6 +654,7 @@ impl LlmClient {
         messages: &serde_json::Value,
         tools: Option<&[serde_json::Value]>,
         max_tokens: u32,
+        on_text: Option<OnText<'_>>,
     ) -> Result<Completion, LlmError> {
         let request = ChatRequest {
             model: &self.config.model,
@@ -505,6 +662,17 @@ impl LlmClient {
             tools,
             max_tokens,
             temperature: TEMPERATURE,
+            stream: on_text.is_some(),
+            stream_options: on_text.map(|_| StreamOptions {
+                include_usage: true,
+            }),
+        };
+        let told = std::sync::atomic::AtomicBool::new(false);
+        let tell = |text: &str| {
+            told.store(true, std::sync::atomic::Ordering::Relaxed);
+            if let Some(on_text) = on_text {
+                on_text(text);
+            }
         };
         let attempts = self.config.max_retries.saturating_add(1);
         let mut attempt = 1;
@@ -517,11 +685,16 @@ impl LlmClient {
                 duration_ms = tracing::field::Empty,
                 llm.total_tokens = tracing::field::Empty,
             );
-            let failure = match self.attempt(&request, attempt).instrument(span).await {
+            let failure = match self
+                .attempt(&request, attempt, &tell)
+                .instrument(span)
+                .await
+            {
                 Ok(completion) => return Ok(completion),
                 Err(failure) => failure,
             };
-            if !failure.transient || attempt >= attempts {
+            let told = told.load(std::sync::atomic::Ordering::Relaxed);
+            if !failure.transient || attempt >= attempts || told {
                 return Err(failure.error);
             }
             let wait = match failure.retry_after {
@@ -552,6 +725,7 @@ impl LlmClient {
         &self,
         request: &ChatRequest<'_>,
         attempt: u32,
+        on_text: OnText<'_>,
     ) -> Result<Completion, Failure> {
         let span = tracing::Span::current();
         let started = Instant::now();
@@ -563,7 +737,17 @@ impl LlmClient {
             let response = builder.send().await?;
             let status = response.status();
             let headers = response.headers().clone();
-            let body = read_capped(response, self.config.max_response_bytes).await?;
+            let streamed = request.stream
+                && status.is_success()
+                && headers
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("text/event-stream"));
+            let body = if streamed {
+                read_stream(response, self.config.max_response_bytes, on_text).await?
+            } else {
+                Ok(read_capped(response, self.config.max_response_bytes).await?)
+            };
             Ok::<_, reqwest::Error>((status, headers, body))
         }
         .await;
@@ -573,6 +757,11 @@ impl LlmClient {
         );
         let (status, headers, body) = result.map_err(|e| transport_failure(&e, attempt))?;
         span.record("http.status_code", status.as_u16());
+        let body = body.map_err(|error| Failure {
+            error,
+            transient: false,
+            retry_after: None,
+        })?;
         let outcome = self.read(status, &headers, &body, attempt);
         if let Ok(completion) = &outcome {
             span.record("llm.total_tokens", completion.usage.total_tokens);
@@ -943,6 +1132,191 @@ mod tests {
                 .and_then(|v| v.to_str().ok()),
             Some("application/json")
         );
+    }
+
+    /// An OpenAI chunk stream: each of `chunks` as `data:`, then `[DONE]`.
+    fn stream_body(chunks: &[serde_json::Value]) -> String {
+        let mut body: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
+        body.push_str("data: [DONE]\n\n");
+        body
+    }
+
+    fn delta(delta: serde_json::Value) -> serde_json::Value {
+        json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "gpt-test-0613",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": null}]})
+    }
+
+    #[tokio::test]
+    async fn a_streamed_answer_tells_its_text_as_it_comes_and_puts_tool_calls_together() {
+        let server = MockServer::start().await;
+        let chunks = [
+            delta(json!({"role": "assistant", "content": ""})),
+            delta(json!({"content": "Your top"})),
+            delta(json!({"content": " move: café"})),
+            delta(
+                json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                "function": {"name": "todays_moves", "arguments": "{\"lim"}}]}),
+            ),
+            delta(json!({"tool_calls": [{"index": 0, "function": {"arguments": "it\": 5}"}}]})),
+            delta(
+                json!({"tool_calls": [{"index": 1, "id": "call_2", "type": "function",
+                "function": {"name": "list_deals", "arguments": "{}"}}]}),
+            ),
+            json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "gpt-test-0613",
+                   "choices": [],
+                   "usage": {"prompt_tokens": 50, "completion_tokens": 9, "total_tokens": 59}}),
+        ];
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(body_partial_json(
+                json!({"stream": true, "stream_options": {"include_usage": true}}),
+            ))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(stream_body(&chunks), "text/event-stream"),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let told = std::sync::Mutex::new(Vec::<String>::new());
+        let on_text = |t: &str| told.lock().unwrap().push(t.to_string());
+        let messages = serde_json::to_value(messages()).unwrap();
+        let tools = [json!({"type": "function", "function": {"name": "todays_moves"}})];
+        let completion = client(fast_config(&server))
+            .chat_streaming(&messages, &tools, 300, &on_text)
+            .await
+            .expect("completion");
+
+        assert_eq!(*told.lock().unwrap(), ["Your top", " move: café"]);
+        assert_eq!(completion.text, "Your top move: café");
+        assert_eq!(
+            completion.tool_calls,
+            [
+                ToolCall {
+                    id: "call_1".into(),
+                    name: "todays_moves".into(),
+                    arguments: "{\"limit\": 5}".into()
+                },
+                ToolCall {
+                    id: "call_2".into(),
+                    name: "list_deals".into(),
+                    arguments: "{}".into()
+                },
+            ]
+        );
+        assert_eq!(
+            (
+                completion.usage.total_tokens,
+                completion.usage.model.as_deref()
+            ),
+            (59, Some("gpt-test-0613"))
+        );
+        let sent = server.received_requests().await.expect("recording on");
+        assert_eq!(
+            sent[0].body_json::<serde_json::Value>().unwrap()["stream"],
+            true
+        );
+    }
+
+    #[tokio::test]
+    async fn a_provider_that_does_not_stream_answers_whole_and_a_broken_or_too_long_stream_fails() {
+        // Asked to stream, it answers in one JSON body: read as such, nothing told.
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion_body("Whole")))
+            .mount(&server)
+            .await;
+        let told = std::sync::Mutex::new(Vec::<String>::new());
+        let on_text = |t: &str| told.lock().unwrap().push(t.to_string());
+        let messages = serde_json::to_value(messages()).unwrap();
+        let client_of = |server: &MockServer| client(fast_config(server));
+        let whole = client_of(&server)
+            .chat_streaming(&messages, &[], 10, &on_text)
+            .await
+            .expect("completion");
+        assert_eq!(whole.text, "Whole");
+        assert!(told.lock().unwrap().is_empty());
+        let body: serde_json::Value = server.received_requests().await.unwrap()[0]
+            .body_json()
+            .unwrap();
+        assert!(body.get("tools").is_none(), "{body}");
+
+        // A chunk that is not JSON after some text: an error (what was told stays told).
+        let cut = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                format!(
+                    "data: {}\n\ndata: {{not json\n\n",
+                    delta(json!({"content": "Half"}))
+                ),
+                "text/event-stream",
+            ))
+            .mount(&cut)
+            .await;
+        let error = client_of(&cut)
+            .chat_streaming(&messages, &[], 10, &on_text)
+            .await
+            .expect_err("a broken stream");
+        assert_eq!(error.code(), "llm.malformed_response");
+        assert_eq!(*told.lock().unwrap(), ["Half"]);
+        assert_eq!(requests_seen(&cut).await, 1);
+
+        // A streamed answer longer than the cap is refused.
+        let long = MockServer::start().await;
+        let chunks: Vec<_> = (0..200)
+            .map(|_| delta(json!({"content": "word "})))
+            .collect();
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(stream_body(&chunks), "text/event-stream"),
+            )
+            .mount(&long)
+            .await;
+        let mut config = fast_config(&long);
+        config.max_response_bytes = 4_096;
+        let error = client(config)
+            .chat_streaming(&messages, &[], 10, &|_| {})
+            .await
+            .expect_err("too long");
+        assert_eq!(error.code(), "llm.response_too_large");
+    }
+
+    #[tokio::test]
+    async fn a_stream_cut_off_after_some_text_is_not_asked_again() {
+        // A provider that sends one piece of text, then drops the connection mid-body: a
+        // transport failure, which would be retried had nothing been told yet.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut request = vec![0u8; 65_536];
+                let _ = socket.read(&mut request).await;
+                let chunk = format!("data: {}\n\n", delta(json!({"content": "Half"})));
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                            transfer-encoding: chunked\r\n\r\n";
+                let body = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+                let _ = socket.write_all(format!("{head}{body}").as_bytes()).await;
+                let _ = socket.flush().await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                drop(socket);
+            }
+        });
+        let mut config = LlmConfig::new(format!("http://{address}/v1"), None, "gpt-test");
+        config.max_retries = 2;
+        config.base_backoff = Duration::from_millis(10);
+        let told = std::sync::Mutex::new(Vec::<String>::new());
+        let on_text = |t: &str| told.lock().unwrap().push(t.to_string());
+        let messages = serde_json::to_value(messages()).unwrap();
+        let error = client(config)
+            .chat_streaming(&messages, &[], 10, &on_text)
+            .await
+            .expect_err("the stream was cut");
+        assert_eq!(error.code(), "llm.unreachable", "{error}");
+        assert_eq!(*told.lock().unwrap(), ["Half"]);
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

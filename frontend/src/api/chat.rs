@@ -66,12 +66,13 @@ pub fn path(base: &str, id: &str) -> String {
 }
 
 /// Asks the assistant `content` in chat `id`, the answer streamed (server-sent events):
-/// `on_message` gets each message as it is added — the question, then each of the
-/// assistant's (with the tool calls it made) —, the answer is the chat after it.
+/// `on_event` gets each `message` as it is added — the question, then each of the
+/// assistant's (with the tool calls it made) — and each `delta` (`{text}`: a piece of the
+/// model's text as it writes it, before its message); the answer is the chat after it.
 pub async fn ask(
     id: String,
     content: String,
-    on_message: impl Fn(Value),
+    on_event: impl Fn(&str, Value),
 ) -> Result<Value, ApiError> {
     let body = object(vec![("content", Value::String(content))]).to_string();
     let path = format!("{}/messages", path(CHATS, &id));
@@ -93,10 +94,9 @@ pub async fn ask(
         for (event, data) in events(&mut buffer) {
             let value = json::from_str::<Value>(&data).unwrap_or_default();
             match event.as_str() {
-                "message" => on_message(value),
                 "done" => return Ok(value),
                 "error" => return Err(error_from(500, &data)),
-                _ => {}
+                other => on_event(other, value),
             }
         }
         if field("done").as_bool() != Some(false) {

@@ -78,17 +78,35 @@ fn research_view(research: &Value) -> Html {
     }
 }
 
-/// Puts `message` in `session`'s messages: in place of the one with its id, else last.
+/// Puts `message` in `session`'s messages: in place of the one with its id (or of the
+/// answer being written, which has none), else last.
 fn with_message(session: &mut Value, message: Value) {
     let Some(messages) = session.get_mut("messages").and_then(Value::as_array_mut) else {
         return;
     };
+    messages.retain(|m| m.get("id").is_some());
     match messages
         .iter_mut()
         .find(|m| m.get("id") == message.get("id"))
     {
         Some(old) => *old = message,
         None => messages.push(message),
+    }
+}
+
+/// Adds `text` to the answer being written (a last message without an id), begun if none.
+fn with_delta(session: &mut Value, text: &str) {
+    let Some(messages) = session.get_mut("messages").and_then(Value::as_array_mut) else {
+        return;
+    };
+    if messages.last().is_none_or(|m| m.get("id").is_some()) {
+        let mut writing = serde_json::Map::new();
+        writing.insert("role".into(), Value::from("assistant"));
+        writing.insert("content".into(), Value::from(""));
+        messages.push(Value::Object(writing));
+    }
+    if let Some(Value::String(content)) = messages.last_mut().and_then(|m| m.get_mut("content")) {
+        content.push_str(text);
     }
 }
 
@@ -206,12 +224,17 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
             let shown = std::rc::Rc::new(std::cell::RefCell::new(shown));
             let streamed = {
                 let (chat, draft) = (chat.clone(), draft.clone());
-                move |message: Value| {
-                    if str_at(&message, "role") == Some("user") {
+                move |event: &str, data: Value| {
+                    if str_at(&data, "role") == Some("user") {
                         draft.set(String::new());
                     }
                     let mut session = shown.borrow_mut();
-                    with_message(&mut session, message);
+                    match event {
+                        "delta" => {
+                            with_delta(&mut session, str_at(&data, "text").unwrap_or_default())
+                        }
+                        _ => with_message(&mut session, data),
+                    }
                     chat.set(session.clone());
                 }
             };
@@ -452,6 +475,35 @@ mod tests {
         let root = mount::<Research>(ResearchProps { research: failed }).await;
         let facts = texts(&root, ".fields-table td").join(" | ");
         assert!(facts.contains("the run failed: timed out"), "{facts}");
+    }
+
+    #[wasm_bindgen_test]
+    fn a_streamed_answer_is_shown_as_it_is_written_then_as_its_message() {
+        let mut chat =
+            json!({"id": "c-1", "messages": [{"id": "m-1", "role": "user", "content": "Hi"}]});
+        with_delta(&mut chat, "Your top");
+        with_delta(&mut chat, " move: Call Dana.");
+        assert_eq!(
+            chat["messages"][1],
+            json!({"role": "assistant", "content": "Your top move: Call Dana."})
+        );
+        // The message with the whole text takes the place of what was being written.
+        let answer =
+            json!({"id": "m-2", "role": "assistant", "content": "Your top move: Call Dana."});
+        with_message(&mut chat, answer.clone());
+        assert_eq!(chat["messages"].as_array().unwrap().len(), 2);
+        assert_eq!(chat["messages"][1], answer);
+        // A message already shown is replaced, not repeated; a new one goes last.
+        let edited = json!({"id": "m-1", "role": "user", "content": "Hi!"});
+        with_message(&mut chat, edited.clone());
+        assert_eq!(chat["messages"][0], edited);
+        with_delta(&mut chat, "More");
+        assert_eq!(chat["messages"][2]["content"], "More");
+        // Nothing to add to without a chat.
+        let mut none = Value::Null;
+        with_delta(&mut none, "x");
+        with_message(&mut none, answer);
+        assert_eq!(none, Value::Null);
     }
 
     #[wasm_bindgen_test]

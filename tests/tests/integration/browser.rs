@@ -1984,13 +1984,8 @@ async fn connecting_approving_and_watching_a_move_execute_and_its_outcome_arrive
 fn chat_model(request: &wiremock::Request) -> wiremock::ResponseTemplate {
     let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
-    let answer = |message: Value| {
-        wiremock::ResponseTemplate::new(200).set_body_json(json!({
-            "id": "chatcmpl-1", "object": "chat.completion", "model": "fake-model-1",
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
-        }))
-    };
+    // Answered as asked: streamed (the SPA asks for its answers as they come) or whole.
+    let answer = |message: Value| crate::chat::completion(request, message);
     let says = |text: String| answer(json!({"role": "assistant", "content": text}));
     let calls = |id: &str, name: &str, arguments: Value| {
         answer(json!({"role": "assistant", "content": null, "tool_calls": [

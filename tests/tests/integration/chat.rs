@@ -11,7 +11,49 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-fn completion(message: Value) -> ResponseTemplate {
+/// The model's answer `message` as the request asked: one completion, or (asked to
+/// `stream`) OpenAI's chunks — the text a few characters at a time, each tool call's
+/// arguments in two pieces, the usage last.
+pub fn completion(request: &Request, message: Value) -> ResponseTemplate {
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    if body["stream"] == true {
+        let chunk = |delta: Value| {
+            json!({"object": "chat.completion.chunk", "model": "fake-model-1",
+                   "choices": [{"index": 0, "delta": delta}]})
+        };
+        let mut chunks = vec![chunk(json!({"role": "assistant"}))];
+        let text: Vec<char> = message["content"]
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .collect();
+        for piece in text.chunks(4) {
+            chunks.push(chunk(json!({"content": piece.iter().collect::<String>()})));
+        }
+        for (index, call) in message["tool_calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let arguments = call["function"]["arguments"].as_str().unwrap();
+            let (first, rest) = arguments.split_at(arguments.len() / 2);
+            chunks.push(chunk(
+                json!({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": first}}]}),
+            ));
+            chunks.push(chunk(
+                json!({"tool_calls": [{"index": index, "function": {"arguments": rest}}]}),
+            ));
+        }
+        chunks.push(
+            json!({"object": "chat.completion.chunk", "model": "fake-model-1", "choices": [],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}),
+        );
+        let mut stream: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
+        stream.push_str("data: [DONE]\n\n");
+        return ResponseTemplate::new(200).set_body_raw(stream, "text/event-stream");
+    }
     ResponseTemplate::new(200).set_body_json(json!({
         "id": "chatcmpl-1",
         "object": "chat.completion",
@@ -21,14 +63,14 @@ fn completion(message: Value) -> ResponseTemplate {
     }))
 }
 
-fn says(text: &str) -> ResponseTemplate {
-    completion(json!({"role": "assistant", "content": text}))
+fn says(text: &str) -> Value {
+    json!({"role": "assistant", "content": text})
 }
 
-fn calls(id: &str, name: &str, arguments: Value) -> ResponseTemplate {
-    completion(json!({"role": "assistant", "content": null, "tool_calls": [
+fn calls(id: &str, name: &str, arguments: Value) -> Value {
+    json!({"role": "assistant", "content": null, "tool_calls": [
         {"id": id, "type": "function", "function": {"name": name, "arguments": arguments.to_string()}}
-    ]}))
+    ]})
 }
 
 /// The request's messages.
@@ -39,8 +81,13 @@ fn messages(request: &Request) -> Vec<Value> {
 
 /// A fake model: summarises when asked to; after a tool's answer, says what it read; asked
 /// for the top move, reads Today's Moves; asked to approve it, calls `approve_queue_item`
-/// with the id it read.
+/// with the id it read. It streams when asked to.
 fn model(request: &Request) -> ResponseTemplate {
+    completion(request, answer(request))
+}
+
+/// What the fake model answers `request`: its message.
+fn answer(request: &Request) -> Value {
     let messages = messages(request);
     let system = messages[0]["content"].as_str().unwrap_or_default();
     if system.starts_with("Summarise") {
@@ -650,16 +697,44 @@ async fn an_answer_streams_as_server_sent_events() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let text = response.text().await.unwrap();
-    let events: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("event: "))
+    let events: Vec<(&str, Value)> = text
+        .split("\n\n")
+        .filter_map(|frame| {
+            let event = frame.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = frame.lines().find_map(|l| l.strip_prefix("data: "))?;
+            Some((event, serde_json::from_str(data).unwrap()))
+        })
         .collect();
+    let names: Vec<&str> = events.iter().map(|(name, _)| *name).collect();
+    // The question; the model's read of Today's Moves (its tool call put together from the
+    // streamed pieces); the answer's text piece by piece as the model wrote it, then whole.
+    let pieces = "Your top move: Call Dana.".chars().count().div_ceil(4);
+    let mut expected = vec!["message", "message"];
+    expected.extend(std::iter::repeat_n("delta", pieces));
+    expected.extend(["message", "done"]);
+    assert_eq!(names, expected, "{text}");
     assert_eq!(
-        events,
-        vec!["message", "message", "message", "done"],
+        events[1].1["tool_calls"][0]["tool"], "todays_moves",
         "{text}"
     );
-    assert!(text.contains("Your top move: Call Dana."), "{text}");
+    assert_eq!(events[1].1["tool_calls"][0]["state"], "succeeded", "{text}");
+    let streamed: String = events
+        .iter()
+        .filter(|(name, _)| *name == "delta")
+        .map(|(_, d)| d["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(streamed, "Your top move: Call Dana.");
+    let whole = &events[events.len() - 2].1;
+    assert_eq!(whole["content"], "Your top move: Call Dana.");
+    assert_eq!(
+        (whole["tokens"].as_u64(), whole["tokens_method"].as_str()),
+        (Some(20), Some("provider"))
+    );
+    // What we asked: a stream, with the usage.
+    let sent = server.received_requests().await.unwrap();
+    let first: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(first["stream"], true);
+    assert_eq!(first["stream_options"], json!({"include_usage": true}));
     app.stop().await;
 }
 

@@ -44,6 +44,9 @@ const TODAY_LIMIT: usize = 10;
 pub enum Progress {
     /// A message was added (the person's, or the assistant's).
     Message(Box<ChatMessageView>),
+    /// A piece of the answer's text, as the model writes it (the message with the whole
+    /// text follows).
+    Delta(String),
 }
 
 /// One conversation, as one person acts in it.
@@ -53,7 +56,7 @@ pub struct Conversation<'a> {
     pub caller: &'a CallerCredentials,
     pub meta: &'a CommandMeta,
     pub id: Uuid,
-    pub progress: Option<mpsc::Sender<Progress>>,
+    pub progress: Option<mpsc::UnboundedSender<Progress>>,
     /// The position of the last event written (the answer's consistency token).
     pub last: std::sync::Mutex<Option<Checkpoint>>,
 }
@@ -165,7 +168,7 @@ impl Conversation<'_> {
         if let (Some(progress), Some(m)) =
             (&self.progress, session.messages.iter().find(|m| m.id == id))
         {
-            let _ = progress.send(Progress::Message(Box::new(m.clone()))).await;
+            let _ = progress.send(Progress::Message(Box::new(m.clone())));
         }
         Ok(session)
     }
@@ -521,10 +524,23 @@ impl Conversation<'_> {
             } else {
                 &functions
             };
-            let completion = match client
-                .chat_with_tools(&messages, offer, ANSWER_TOKENS)
-                .await
-            {
+            // Streamed to a client that follows the answer as it comes.
+            let answered = match &self.progress {
+                Some(progress) => {
+                    let tell = |text: &str| {
+                        let _ = progress.send(Progress::Delta(text.to_string()));
+                    };
+                    client
+                        .chat_streaming(&messages, offer, ANSWER_TOKENS, &tell)
+                        .await
+                }
+                None => {
+                    client
+                        .chat_with_tools(&messages, offer, ANSWER_TOKENS)
+                        .await
+                }
+            };
+            let completion = match answered {
                 Ok(c) => c,
                 Err(e) => {
                     return self

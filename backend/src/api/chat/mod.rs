@@ -403,9 +403,10 @@ fn wants_stream(headers: &HeaderMap) -> bool {
 /// the answer says so (marked `offline`).
 ///
 /// With `Accept: text/event-stream` the answer streams: `event: message` (each message as
-/// it is added, the caller's first: a `ChatMessageView`), then `event: done` (the
-/// `ChatSessionResponse`), or `event: error` (an error envelope). Otherwise the chat after
-/// the answer is the JSON body. A repeat with the same `Idempotency-Key` adds nothing and
+/// it is added, the caller's first: a `ChatMessageView`), `event: delta` (`{"text": "…"}`,
+/// each piece of the model's text as it writes it — the `message` with the whole text
+/// follows), then `event: done` (the `ChatSessionResponse`), or `event: error` (an error
+/// envelope). Otherwise the chat after the answer is the JSON body. A repeat with the same `Idempotency-Key` adds nothing and
 /// answers the chat as it is.
 #[utoipa::path(
     post,
@@ -417,7 +418,7 @@ fn wants_stream(headers: &HeaderMap) -> bool {
     ),
     request_body(content = ChatMessageRequest, example = json!({"content": "/today"})),
     responses(
-        (status = 200, description = "The chat after the answer (JSON), or the answer as it comes (`text/event-stream`: `message`, `done`, `error` events)",
+        (status = 200, description = "The chat after the answer (JSON), or the answer as it comes (`text/event-stream`: `message`, `delta`, `done`, `error` events)",
             content(
                 (ChatSessionResponse = "application/json"),
                 (String = "text/event-stream"),
@@ -447,7 +448,7 @@ async fn send_chat_message(
     };
     let repeated = session.messages.iter().any(|m| m.id == message_id);
     let stream = wants_stream(&headers);
-    let (sender, receiver) = mpsc::channel::<Progress>(16);
+    let (sender, receiver) = mpsc::unbounded_channel::<Progress>();
     let work = {
         let (state, ctx, caller) = (state.clone(), ctx.clone(), caller.clone());
         async move {
@@ -491,8 +492,13 @@ async fn send_chat_message(
     }
     let finished = tokio::spawn(work);
     let messages = futures::stream::unfold(receiver, |mut r| async move {
-        let Progress::Message(m) = r.recv().await?;
-        let event = Event::default().event("message").json_data(&*m).ok()?;
+        let event = match r.recv().await? {
+            Progress::Message(m) => Event::default().event("message").json_data(&*m).ok()?,
+            Progress::Delta(text) => Event::default()
+                .event("delta")
+                .json_data(serde_json::json!({ "text": text }))
+                .ok()?,
+        };
         Some((Ok::<_, Infallible>(event), r))
     });
     let end = futures::stream::once(async move {
