@@ -51,7 +51,8 @@ pub struct ResearchModel {
 
 /// The query behind [`ResearchModel::internal`]: each read model's matches by PostgreSQL
 /// full-text search over every string of the row's document (`jsonb_to_tsvector`), ranked
-/// by `ts_rank`; the best `$2` across them, each with a passage around the match. Moves and
+/// by `ts_rank`; the best `$2` across them, each with a passage around the match (from the
+/// document's strings less ids and instants, which are no reading). Moves and
 /// runs are the owner's (`$3`); research runs themselves (`$8`) are left out. `$4`…`$7` name
 /// the record types.
 const INTERNAL_SEARCH: &str = r#"
@@ -88,7 +89,9 @@ hits as (
 select h.record_type, h.id, h.title,
        ts_headline('english',
            (select string_agg(v #>> '{}', ' ')
-              from jsonb_path_query(h.doc, 'strict $.** ? (@.type() == "string")') v),
+              from jsonb_path_query(h.doc, 'strict $.** ? (@.type() == "string"
+                   && !(@ like_regex "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+                   && !(@ like_regex "^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))') v),
            q.q,
            'MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … ", StartSel="", StopSel=""')
            as snippet

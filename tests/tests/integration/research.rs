@@ -142,6 +142,15 @@ async fn offline_research_cites_caseyos_records_says_it_used_internal_sources_on
         contact_source.snippet.contains("Northwind"),
         "{contact_source:?}"
     );
+    // A passage to read: no ids, no instants.
+    let words = contact_source.snippet.split_whitespace();
+    assert!(
+        !contact_source.snippet.contains(&contact)
+            && !words
+                .into_iter()
+                .any(|w| chrono::DateTime::parse_from_rfc3339(w).is_ok()),
+        "{contact_source:?}"
+    );
 
     // Its steps, as events.
     let stages: Vec<(ResearchStage, &str)> = research
