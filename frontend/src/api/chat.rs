@@ -38,6 +38,25 @@ pub async fn delete(base: &str, id: String) -> Result<Value, ApiError> {
     send_value(Method::DELETE, path(base, &id), None).await
 }
 
+/// The caller's preferences, stated in chats or set here: `{items: [{key, value, …}]}`.
+pub async fn preferences() -> Result<Value, ApiError> {
+    get(PREFERENCES, "", None).await
+}
+
+/// Sets preference `key` to `value`, or (`None`) forgets it: the preferences after.
+pub async fn prefer(key: String, value: Option<String>) -> Result<Value, ApiError> {
+    let path = format!("{PREFERENCES}/{}", segment(&key));
+    match value {
+        Some(value) => {
+            let body = object(vec![("value", Value::String(value))]);
+            send_value(Method::PUT, path, Some(body)).await
+        }
+        None => send_value(Method::DELETE, path, None).await,
+    }
+}
+
+const PREFERENCES: &str = "/api/chat/preferences";
+
 /// Researches `question` (3 to 500 characters), `deep` or standard: the research begun.
 pub async fn research(question: String, deep: bool) -> Result<Value, ApiError> {
     let depth = if deep { "deep" } else { "standard" };

@@ -21,7 +21,7 @@ use crate::components::assistant::{export_delete, split_page};
 use crate::components::contacts::{at, fields_table, items, list_table, str_at, text};
 use crate::components::markdown::{markdown, parse};
 use crate::components::status::{self, empty, error_view, Load};
-use crate::hooks::{confirm, use_action, use_query, Refresh};
+use crate::hooks::{ask, confirm, use_action, use_query, Refresh};
 use crate::infra::dom::bind;
 use crate::routes::{link, push, Route};
 
@@ -100,10 +100,8 @@ fn with_delta(session: &mut Value, text: &str) {
         return;
     };
     if messages.last().is_none_or(|m| m.get("id").is_some()) {
-        let mut writing = serde_json::Map::new();
-        writing.insert("role".into(), Value::from("assistant"));
-        writing.insert("content".into(), Value::from(""));
-        messages.push(Value::Object(writing));
+        let writing = r#"{"role": "assistant", "content": ""}"#;
+        messages.push(crate::api::json::from_str(writing).unwrap_or_default());
     }
     if let Some(Value::String(content)) = messages.last_mut().and_then(|m| m.get_mut("content")) {
         content.push_str(text);
@@ -174,6 +172,16 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
         }
     });
     let llm = use_query(Refresh::never(), (), |_, _| api::connectors::one("llm"));
+    // What the assistant keeps of how you like answers (a chat's page only).
+    let preferences = use_query(Refresh::never(), research, |research, _| {
+        let research = *research;
+        async move {
+            match research {
+                true => Ok(Value::Null),
+                false => api::chat::preferences().await,
+            }
+        }
+    });
     let action = use_action();
     let draft = use_state(String::new);
     let deep = use_state(|| false);
@@ -211,6 +219,7 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
             deep.clone(),
             id.clone(),
         );
+        let reread = preferences.reload.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let (chat, list, draft) = (chat.clone(), list.clone(), draft.clone());
@@ -244,7 +253,10 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
                     _ => api::chat::research(text, deep).await,
                 }
             };
+            let preferences = reread.clone();
             action.run(answer, move |after| {
+                // A preference may have been stated.
+                preferences.emit(());
                 draft.set(String::new());
                 list.reload.emit(());
                 match research {
@@ -271,6 +283,23 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
         })
     };
 
+    // A preference's Change: the new value asked for (left empty, it is forgotten).
+    let prefer = |p: &Value| {
+        let key = str_at(p, "key").unwrap_or_default().to_string();
+        let (action, preferences) = (action.clone(), preferences.clone());
+        let change = Callback::from(move |_: MouseEvent| {
+            let Some(value) = ask(&format!("Your preference for {key} (empty to forget it):"))
+            else {
+                return;
+            };
+            let value = Some(value.trim().to_string()).filter(|v| !v.is_empty());
+            let preferences = preferences.clone();
+            action.run(api::chat::prefer(key.clone(), value), move |after| {
+                preferences.set(after)
+            });
+        });
+        button("button", "Change", busy, change)
+    };
     let title = |c: &Value| {
         let id = str_at(c, "id").map(str::to_string);
         link(
@@ -296,6 +325,11 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
             { status::view(&*list, 3, &list.reload, |found| {
                 list_table(label, items(found), columns, Some((heading, &title)))
             }) }
+            if let Load::Ready(found) = &*preferences {
+                if !research {
+                    { list_table("Your preferences", items(found), &[("Preference", "key"), ("Value", "value")], Some(("Change", &prefer))) }
+                }
+            }
         </>
     };
     let decide: Decide = &decide;
@@ -325,7 +359,7 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
     let open = match id.as_deref() {
         None if research => html! {
             <>
-                <p class="muted">{ "CaseyOS searches its own data — contacts, deals, your moves and runs, signals — and the web when a search provider is connected, then writes a report whose every sentence cites its source." }</p>
+                <p class="muted">{ "Searches CaseyOS's own data (and the web, when connected); every sentence of the report cites its source." }</p>
                 { ask }
             </>
         },
@@ -364,10 +398,11 @@ pub fn use_chat_page(props: &ChatProps) -> Html {
             if let Some(error) = &*action.error { { error_view(error, None) } }
         </>
     };
-    match research {
-        true => split_page("research-title", "Research", sub, "Research", side, open),
-        false => split_page("chat-title", "Chat", sub, "Chats", side, open),
-    }
+    let (id, title, side_label) = match research {
+        true => ("research-title", "Research", "Research"),
+        false => ("chat-title", "Chat", "Chats"),
+    };
+    split_page(id, title, sub, side_label, side, open)
 }
 
 #[cfg(test)]

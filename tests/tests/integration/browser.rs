@@ -2153,6 +2153,58 @@ async fn ask_the_chat_for_todays_top_move_and_approve_it_after_confirming() {
     assert_eq!(app.queue_item(&item).await.status, QueueStatus::Approved);
     print_screenshot(&browser.screenshot("chat-approved").await);
     found.extend(axe(&browser, &source, "chat after the approval").await);
+
+    // A preference said in the chat is shown beside it, and changed or forgotten there.
+    ask("I prefer bullet points").await;
+    let preference = |value: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .wait_for_js(
+                    &format!("the preference to read {value:?}"),
+                    WAIT,
+                    "const rows = Array.from(document.querySelectorAll('[aria-label=\"Your preferences\"] tbody tr'));
+                     return rows.some(r => r.textContent.includes('format') && r.textContent.includes(arguments[0]))",
+                    vec![json!(value)],
+                )
+                .await;
+        }
+    };
+    preference("bullet points").await;
+    browser.execute("window.scrollTo(0, 0)", vec![]).await;
+    print_screenshot(&browser.screenshot("chat-preferences").await);
+    found.extend(axe(&browser, &source, "chat with a preference").await);
+    let change = |answer: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .execute("window.prompt = () => arguments[0]", vec![json!(answer)])
+                .await;
+            let button = browser
+                .find_xpath(
+                    "//*[@aria-label='Your preferences']//button[normalize-space()='Change']",
+                )
+                .await
+                .expect("a preference's Change");
+            browser.click(&button).await;
+        }
+    };
+    change("numbered lists").await;
+    preference("numbered lists").await;
+    let (status, body) = app.get_json("/api/chat/preferences", &app.admin).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"][0]["value"], "numbered lists", "{body}");
+    change("").await;
+    browser
+        .wait_for_js(
+            "the preference forgotten",
+            WAIT,
+            "return document.querySelector('[aria-label=\"Your preferences\"] tbody tr') === null",
+            vec![],
+        )
+        .await;
+    let (_, body) = app.get_json("/api/chat/preferences", &app.admin).await;
+    assert_eq!(body["items"], json!([]), "{body}");
     assert_no_serious_violations(&found);
 }
 

@@ -3,7 +3,7 @@
 //! proposed, and its history. A run in progress is read again until it ends.
 
 use crate::components::agent_runs::cancel_dialog::CancelRunProps;
-use caseyos_domain::agent_run::{AgentDomain, AttemptOutcome, RunStatus, RunTrigger};
+use caseyos_domain::agent_run::RunStatus;
 use caseyos_domain::api::RunActions;
 use caseyos_domain::kernel::{instant, Actor, ActorKind};
 use serde_json::Value;
@@ -93,16 +93,10 @@ fn pretty(value: &Value) -> Html {
     }
 }
 
-fn outcome(outcome: Option<AttemptOutcome>) -> &'static str {
-    match outcome {
-        Some(AttemptOutcome::Running) => "running",
-        Some(AttemptOutcome::Succeeded) => "succeeded",
-        Some(AttemptOutcome::Failed) => "failed",
-        Some(AttemptOutcome::TimedOut) => "timed out",
-        Some(AttemptOutcome::Cancelled) => "cancelled",
-        Some(AttemptOutcome::Abandoned) => "abandoned (worker lost)",
-        None => "—",
-    }
+/// An attempt's outcome for people ("timed out"; "abandoned": its worker was lost, as its
+/// error says).
+fn outcome(outcome: Option<&str>) -> String {
+    outcome.map_or_else(|| "—".into(), |o| o.replace('_', " "))
 }
 
 /// A duration in milliseconds, "—" for none.
@@ -170,7 +164,7 @@ fn attempts(run: &Value) -> Html {
                             <td><code>{ str_at(a, "worker").unwrap_or_default() }</code></td>
                             <td>{ when(at(a, "started_at")) }</td>
                             <td>{ took(at(a, "duration_ms")) }</td>
-                            <td>{ outcome(str_at(a, "outcome").and_then(AttemptOutcome::named)) }</td>
+                            <td>{ outcome(str_at(a, "outcome")) }</td>
                             <td>{ match str_at(a, "error.code") {
                                 Some(code) => html! { <><code>{ code }</code>{ " " }{ str_at(a, "error.message").unwrap_or_default() }</> },
                                 None => html! { "—" },
@@ -338,7 +332,6 @@ pub fn use_run_page(props: &RunProps) -> Html {
         };
         let usage = at(view, "usage");
         let proposed = items(at(view, "proposed_items"));
-        let trigger = str_at(view, "trigger").and_then(RunTrigger::named);
         html! {
             <>
                 <article class="detail" aria-labelledby="run-title">
@@ -347,8 +340,8 @@ pub fn use_run_page(props: &RunProps) -> Html {
                             <h1 id="run-title">{ format!("{} run", str_at(view, "agent").unwrap_or_default()) }</h1>
                             <p class="meta" aria-live="polite">
                                 { run_status_badge(status) }
-                                <span>{ format!("{} trigger", humanize(trigger.map_or("unknown", RunTrigger::as_str))) }</span>
-                                <span>{ str_at(view, "domain").and_then(AgentDomain::named).map_or("", AgentDomain::label) }</span>
+                                <span>{ format!("{} trigger", humanize(str_at(view, "trigger").unwrap_or("unknown"))) }</span>
+                                <span>{ humanize(str_at(view, "domain").unwrap_or_default()) }</span>
                                 if !at(view, "dismissed_at").is_null() { <span class="chip">{ "dismissed" }</span> }
                             </p>
                         </div>
