@@ -656,7 +656,7 @@ impl LlmClient {
         max_tokens: u32,
         on_text: Option<OnText<'_>>,
     ) -> Result<Completion, LlmError> {
-        let request = ChatRequest {
+        let mut request = ChatRequest {
             model: &self.config.model,
             messages,
             tools,
@@ -694,6 +694,15 @@ impl LlmClient {
                 Err(failure) => failure,
             };
             let told = told.load(std::sync::atomic::Ordering::Relaxed);
+            // A provider that refuses `stream_options` (not every OpenAI-compatible one
+            // knows it) is asked again without it, at once: the answer streams all the same,
+            // without the usage.
+            if matches!(failure.error, LlmError::BadRequest { .. })
+                && request.stream_options.take().is_some()
+            {
+                tracing::warn!(llm.model = %self.config.model, "stream_options refused; asking without");
+                continue;
+            }
             if !failure.transient || attempt >= attempts || told {
                 return Err(failure.error);
             }
@@ -1278,6 +1287,61 @@ mod tests {
             .await
             .expect_err("too long");
         assert_eq!(error.code(), "llm.response_too_large");
+    }
+
+    #[tokio::test]
+    async fn a_provider_that_refuses_stream_options_is_asked_again_without_them() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(body_partial_json(json!({"stream_options": {"include_usage": true}})))
+            .respond_with(ResponseTemplate::new(400).set_body_json(
+                json!({"error": {"message": "Unrecognized request argument supplied: stream_options"}}),
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let chunks = [
+            delta(json!({"content": "Hello"})),
+            delta(json!({"content": " Dana"})),
+        ];
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(stream_body(&chunks), "text/event-stream"),
+            )
+            .mount(&server)
+            .await;
+        let told = std::sync::Mutex::new(Vec::<String>::new());
+        let on_text = |t: &str| told.lock().unwrap().push(t.to_string());
+        let messages = serde_json::to_value(messages()).unwrap();
+        let completion = client(fast_config(&server))
+            .chat_streaming(&messages, &[], 10, &on_text)
+            .await
+            .expect("completion");
+        assert_eq!(completion.text, "Hello Dana");
+        assert_eq!(*told.lock().unwrap(), ["Hello", " Dana"]);
+        let sent = server.received_requests().await.unwrap();
+        assert_eq!(sent.len(), 2);
+        let again: serde_json::Value = sent[1].body_json().unwrap();
+        assert_eq!(
+            (again["stream"].clone(), again.get("stream_options")),
+            (json!(true), None)
+        );
+
+        // A request refused for another reason is refused once more, then said.
+        let refusing = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_json(json!({"error": {"message": "bad model"}})),
+            )
+            .mount(&refusing)
+            .await;
+        let error = client(fast_config(&refusing))
+            .chat_streaming(&messages, &[], 10, &|_| {})
+            .await
+            .expect_err("refused");
+        assert_eq!(error.code(), "llm.bad_request");
+        assert_eq!(requests_seen(&refusing).await, 2);
     }
 
     #[tokio::test]
