@@ -580,7 +580,9 @@ pub fn report_markdown(report: &Report) -> String {
             section.body.trim()
         ));
     }
-    md.push_str("## Sources\n\n");
+    if !report.sources.is_empty() {
+        md.push_str("## Sources\n\n");
+    }
     for source in &report.sources {
         md.push_str(&format!(
             "{}. [{}]({}): {}\n",

@@ -197,6 +197,12 @@ fn the_markdown_export_has_the_sections_and_numbered_sources() {
     assert!(md.contains("1. [Acme renewal](/deals/1): renewal"), "{md}");
     assert!(md.contains("internal sources only"), "{md}");
     assert!(md.contains("offline: no language model configured"), "{md}");
+
+    // A report without sources has no Sources heading.
+    let mut empty = report();
+    empty.sources.clear();
+    let md = report_markdown(&empty);
+    assert!(!md.contains("## Sources"), "{md}");
 }
 
 #[test]
