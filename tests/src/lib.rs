@@ -769,12 +769,7 @@ pub fn streaming_client() -> Client {
         .expect("an HTTP client")
 }
 
-/// One server-sent event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SseEvent {
-    pub event: String,
-    pub data: String,
-}
+pub use caseyos_domain::kernel::sse::SseEvent;
 
 /// Reads a `text/event-stream` response event by event, skipping comments.
 pub struct SseReader {
@@ -845,34 +840,7 @@ impl SseReader {
     }
 
     fn take_event(&mut self) -> Option<SseEvent> {
-        while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
-            let block = String::from_utf8_lossy(&self.buffer[..end]).into_owned();
-            self.buffer.drain(..end + 2);
-            let mut event = None;
-            let mut data: Vec<String> = Vec::new();
-            for line in block.lines() {
-                if line.starts_with(':') {
-                    self.comments += 1;
-                    continue;
-                }
-                let (field, value) = match line.split_once(':') {
-                    Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-                    None => (line, ""),
-                };
-                match field {
-                    "event" => event = Some(value.to_string()),
-                    "data" => data.push(value.to_string()),
-                    _ => {}
-                }
-            }
-            if event.is_some() || !data.is_empty() {
-                return Some(SseEvent {
-                    event: event.unwrap_or_else(|| "message".into()),
-                    data: data.join("\n"),
-                });
-            }
-        }
-        None
+        caseyos_domain::kernel::sse::take_event(&mut self.buffer, &mut self.comments)
     }
 }
 

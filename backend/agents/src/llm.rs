@@ -12,6 +12,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use caseyos_domain::agent_run::LlmUsage;
+use caseyos_domain::kernel::sse::take_event;
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
@@ -381,28 +382,32 @@ async fn read_stream(
     on_text: OnText<'_>,
 ) -> Result<Result<Capped, LlmError>, reqwest::Error> {
     let mut streamed = Streamed::default();
-    let (mut pending, mut read) = (Vec::new(), 0usize);
-    while let Some(chunk) = response.chunk().await? {
-        read += chunk.len();
-        if read > cap {
-            return Ok(Ok(Capped {
-                bytes: Vec::new(),
-                truncated: true,
-            }));
+    let (mut pending, mut read, mut ended) = (Vec::new(), 0usize, false);
+    while !ended {
+        match response.chunk().await? {
+            Some(chunk) => {
+                read += chunk.len();
+                if read > cap {
+                    return Ok(Ok(Capped {
+                        bytes: Vec::new(),
+                        truncated: true,
+                    }));
+                }
+                // Lines may end with `\r\n`.
+                pending.extend(chunk.iter().filter(|b| **b != b'\r'));
+            }
+            // What remains is the last event, its empty line missing; some providers end
+            // without `[DONE]`.
+            None => {
+                pending.extend_from_slice(b"\n\n");
+                ended = true;
+            }
         }
-        pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
-            let Some(data) = line.trim_end().strip_prefix("data:") else {
-                continue;
-            };
-            let data = data.trim();
+        while let Some(event) = take_event(&mut pending, &mut 0) {
+            let data = event.data.trim();
             if data == "[DONE]" {
-                return Ok(Ok(Capped {
-                    bytes: streamed.into_body(),
-                    truncated: false,
-                }));
+                ended = true;
+                break;
             }
             let Ok(value) = serde_json::from_str::<serde_json::Value>(data) else {
                 return Ok(Err(LlmError::MalformedResponse {
@@ -414,7 +419,6 @@ async fn read_stream(
             }
         }
     }
-    // Some providers end without `[DONE]`.
     Ok(Ok(Capped {
         bytes: streamed.into_body(),
         truncated: false,

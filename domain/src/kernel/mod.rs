@@ -12,6 +12,7 @@ mod money;
 mod names;
 mod object;
 mod parsed;
+pub mod sse;
 mod text;
 pub(crate) mod unit_enum;
 mod whole;

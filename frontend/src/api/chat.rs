@@ -2,6 +2,7 @@
 //! [`RESEARCH`]): the caller's, one, deleting one; starting a chat, asking in it, confirming or
 //! rejecting a tool call that waits; starting a research. Answers read as JSON [`Value`]s.
 
+use caseyos_domain::kernel::sse::{take_event, SseEvent};
 use gloo_net::http::Method;
 use js_sys::Uint8Array;
 use serde_json::Value;
@@ -110,7 +111,7 @@ pub async fn ask(
         if let Some(bytes) = field("value").dyn_ref::<Uint8Array>() {
             buffer.extend(bytes.to_vec());
         }
-        for (event, data) in events(&mut buffer) {
+        while let Some(SseEvent { event, data }) = take_event(&mut buffer, &mut 0) {
             let value = json::from_str::<Value>(&data).unwrap_or_default();
             match event.as_str() {
                 "done" => return Ok(value),
@@ -121,66 +122,5 @@ pub async fn ask(
         if field("done").as_bool() != Some(false) {
             return Err(stopped());
         }
-    }
-}
-
-/// Takes the whole events off the front of `buffer` (a server-sent event stream's bytes as
-/// they came; an event ends with an empty line): each one's name (`message` when unnamed)
-/// and data (its `data:` lines joined by line breaks). Comments and other fields are skipped.
-pub fn events(buffer: &mut Vec<u8>) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    while let Some(end) = buffer.windows(2).position(|w| w == b"\n\n") {
-        let frame: Vec<u8> = buffer.drain(..end + 2).collect();
-        let (mut event, mut data) = ("message".to_string(), Vec::new());
-        for line in String::from_utf8_lossy(&frame).lines() {
-            let (field, value) = line.split_once(':').unwrap_or((line, ""));
-            let value = value.strip_prefix(' ').unwrap_or(value).to_string();
-            match field {
-                "event" => event = value,
-                "data" => data.push(value),
-                _ => {}
-            }
-        }
-        if !data.is_empty() {
-            found.push((event, data.join("\n")));
-        }
-    }
-    found
-}
-
-#[cfg(test)]
-mod tests {
-    use super::events;
-    use wasm_bindgen_test::wasm_bindgen_test;
-
-    #[wasm_bindgen_test]
-    fn server_sent_events_are_read_whole_however_the_bytes_come() {
-        let stream = "event: message\ndata: {\"role\":\"user\",\"content\":\"Caf\u{e9}?\"}\n\n\
-                      : keep-alive\n\n\
-                      event: done\ndata: {\"id\":\"c-1\"}\n\n";
-        let expected = vec![
-            (
-                "message".to_string(),
-                "{\"role\":\"user\",\"content\":\"Caf\u{e9}?\"}".to_string(),
-            ),
-            ("done".to_string(), "{\"id\":\"c-1\"}".to_string()),
-        ];
-        // Whole, and cut at every byte (through the middle of "é" and of "\n\n").
-        let bytes = stream.as_bytes();
-        for cut in 0..bytes.len() {
-            let mut buffer = bytes[..cut].to_vec();
-            let mut found = events(&mut buffer);
-            buffer.extend_from_slice(&bytes[cut..]);
-            found.extend(events(&mut buffer));
-            assert_eq!(found, expected, "cut at {cut}");
-            assert!(buffer.is_empty(), "cut at {cut}");
-        }
-        // An event not ended yet stays in the buffer; data lines join.
-        let mut buffer = b"data: a\ndata: b\n\nevent: done\ndata: {}".to_vec();
-        assert_eq!(
-            events(&mut buffer),
-            [("message".to_string(), "a\nb".to_string())]
-        );
-        assert_eq!(buffer, b"event: done\ndata: {}");
     }
 }

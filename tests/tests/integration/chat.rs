@@ -4,6 +4,7 @@
 
 use caseyos_domain::api::ChatSessionResponse;
 use caseyos_domain::chat::{ChatRole, ChatSessionView, ToolCallState};
+use caseyos_domain::kernel::sse::take_event;
 use caseyos_domain::queue::QueueStatus;
 use caseyos_tests::{dto, spawn_app, spawn_app_with, TestApp};
 use reqwest::Method;
@@ -697,15 +698,11 @@ async fn an_answer_streams_as_server_sent_events() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let text = response.text().await.unwrap();
-    let events: Vec<(&str, Value)> = text
-        .split("\n\n")
-        .filter_map(|frame| {
-            let event = frame.lines().find_map(|l| l.strip_prefix("event: "))?;
-            let data = frame.lines().find_map(|l| l.strip_prefix("data: "))?;
-            Some((event, serde_json::from_str(data).unwrap()))
-        })
+    let mut bytes = text.clone().into_bytes();
+    let events: Vec<(String, Value)> = std::iter::from_fn(|| take_event(&mut bytes, &mut 0))
+        .map(|e| (e.event, serde_json::from_str(&e.data).unwrap()))
         .collect();
-    let names: Vec<&str> = events.iter().map(|(name, _)| *name).collect();
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
     // The question; the model's read of Today's Moves (its tool call put together from the
     // streamed pieces); the answer's text piece by piece as the model wrote it, then whole.
     let pieces = "Your top move: Call Dana.".chars().count().div_ceil(4);
@@ -720,7 +717,7 @@ async fn an_answer_streams_as_server_sent_events() {
     assert_eq!(events[1].1["tool_calls"][0]["state"], "succeeded", "{text}");
     let streamed: String = events
         .iter()
-        .filter(|(name, _)| *name == "delta")
+        .filter(|(name, _)| name == "delta")
         .map(|(_, d)| d["text"].as_str().unwrap())
         .collect();
     assert_eq!(streamed, "Your top move: Call Dana.");
