@@ -82,11 +82,12 @@ fn group(deals: &[&DealView], currency: caseyos_domain::kernel::Currency) -> Gro
     Group {
         count: deals.len(),
         total: Money::new(
-            deals
-                .iter()
-                .filter_map(|d| d.amount.filter(|m| m.currency == currency))
-                .map(|m| m.minor)
-                .sum(),
+            Money::total_minor(
+                deals
+                    .iter()
+                    .filter_map(|d| d.amount.filter(|m| m.currency == currency))
+                    .map(|m| m.minor),
+            ),
             currency,
         ),
         deals: sorted

@@ -57,6 +57,12 @@ impl Money {
     pub const fn usd(minor: i64) -> Self {
         Money::new(minor, Currency::Usd)
     }
+
+    /// The total of `amounts` (minor units), held at `i64`'s bounds rather than overflowing:
+    /// amounts come from requests, each up to `i64::MAX`.
+    pub fn total_minor(amounts: impl IntoIterator<Item = i64>) -> i64 {
+        amounts.into_iter().fold(0, i64::saturating_add)
+    }
 }
 
 /// `$12,345.00`; negative amounts as `-$12.00`.
@@ -84,6 +90,14 @@ impl fmt::Display for Money {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn totals_hold_at_the_bounds_instead_of_overflowing() {
+        assert_eq!(Money::total_minor([1, 2, 3]), 6);
+        assert_eq!(Money::total_minor([]), 0);
+        assert_eq!(Money::total_minor([i64::MAX, 1]), i64::MAX);
+        assert_eq!(Money::total_minor([i64::MIN, -1]), i64::MIN);
+    }
+
     use super::*;
 
     #[test]

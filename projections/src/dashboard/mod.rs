@@ -122,7 +122,7 @@ pub fn stats(
     agents: &AgentPerformance,
     currency: Currency,
 ) -> DashboardStats {
-    let sum = |f: fn(&PipelineHealth) -> i64| pipelines.iter().map(f).sum::<i64>();
+    let sum = |f: fn(&PipelineHealth) -> i64| Money::total_minor(pipelines.iter().map(f));
     DashboardStats {
         pending_moves,
         open_deals: sum(|p| p.open_deals),

@@ -775,6 +775,34 @@ async fn the_weekly_digest_is_a_stored_schedule_and_its_run_tells_the_weeks_pipe
 }
 
 #[tokio::test]
+async fn the_digest_totals_amounts_at_the_bound_instead_of_failing() {
+    let app = caseyos_tests::spawn_app().await;
+    for name in ["Huge one", "Huge two"] {
+        let (status, body) = app
+            .post_json(
+                "/api/deals",
+                &app.admin,
+                &json!({"name": name, "pipeline": "default", "stage": "qualifiedtobuy",
+                        "owner": "admin", "close_date": "2027-03-31",
+                        "amount": {"minor": i64::MAX, "currency": "USD"}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    settle_views(&app).await;
+    let run = run_agent(&app, "PipelineDigest", json!({})).await;
+    assert_eq!(
+        run.status,
+        caseyos_domain::agent_run::RunStatus::Succeeded,
+        "{run:#?}"
+    );
+    let output = run.output.expect("the digest");
+    assert_eq!(output["created"]["count"], 2, "{output}");
+    assert_eq!(output["created"]["total"]["minor"], i64::MAX, "{output}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_digest_runs_on_sunday_evening_in_the_operators_time_zone() {
     let app = caseyos_tests::spawn_app_with(|c| {
         c.default_timezone = "America/New_York".into();
